@@ -1,0 +1,31 @@
+"""Compress and tokenize EEG with neural audio codecs (DAC).
+
+Heavy dependencies (torch, dac, MNE, Braindecode) are imported lazily, so
+``import mne_dac`` is fast; they load on first use of the object that needs them.
+"""
+
+import lazy_loader as _lazy
+
+from ._version import __version__
+
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submodules=["datasets", "metrics", "viz", "cli"],
+    submod_attrs={
+        "codec": ["DACCodec", "CodecIdentity", "CodecMismatchError"],
+        "loading": ["load_codec", "DEFAULT_CODEC"],
+        "preprocessing": ["PreprocessingSettings"],
+        "tokens": ["EEGTokens"],
+        "raw": ["tokenize_raw", "reconstruct_raw"],
+        "container": [
+            "write_raw_dac",
+            "read_raw_dac",
+            "write_tokens",
+            "read_tokens",
+            "EEGDACFormatError",
+        ],
+        "transformer": ["DACTokenizer", "DACRoundTrip"],
+        "windows": ["tokenize_windows", "roundtrip_windows"],
+    },
+)
+__all__ = [*__all__, "__version__"]

@@ -1,0 +1,61 @@
+"""Shared parameter documentation, filled into docstrings with :func:`fill_doc`."""
+
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+F = TypeVar("F", bound=Callable)
+
+docdict: dict[str, str] = {}
+
+docdict["codec"] = """
+codec : str | path-like | DACCodec
+    The codec: a :class:`~mne_dac.DACCodec`, ``"default"`` (the codec shipped with
+    mne-dac), a DAC model tag (``"44khz"``, ``"24khz"``, ``"16khz"``), or the path to a
+    DAC checkpoint (``weights.pth``) or an mne-dac codec file. See
+    :func:`~mne_dac.load_codec`."""
+
+docdict["n_codebooks"] = """
+n_codebooks : int | None
+    Number of residual codebooks to use (the bitrate knob: each codebook adds
+    ``log2(codebook_size)`` bits per frame). ``None`` uses all of the codec's codebooks."""
+
+docdict["device"] = """
+device : str | None
+    Torch device, e.g. ``"cpu"`` or ``"cuda"``. ``None`` uses the codec's device
+    (the GPU when one is available and the codec was loaded with ``device=None``)."""
+
+docdict["batch_size"] = """
+batch_size : int | None
+    Number of channel chunks processed at once. ``None`` uses the codec's setting."""
+
+docdict["verbose"] = """
+verbose : bool | str | int | None
+    Control verbosity of the logging output. If ``None``, use the default
+    verbosity level. See :func:`mne.verbose` for details."""
+
+docdict["overwrite"] = """
+overwrite : bool
+    If True, overwrite an existing output file."""
+
+docdict["preprocessing"] = """
+preprocessing : PreprocessingSettings | None
+    The paper's preprocessing (high-pass, clip level). ``None`` uses the codec's
+    settings: a 0.1 Hz high-pass and a ±200 µV clip."""
+
+
+def fill_doc(f: F) -> F:
+    """Fill ``%(name)s`` placeholders in a docstring from :data:`docdict`."""
+    docstring = f.__doc__
+    if not docstring:
+        return f
+    lines = docstring.splitlines()
+    body = [line for line in lines[1:] if line.strip()]
+    indent = min((len(line) - len(line.lstrip()) for line in body), default=0)
+    pad = "\n" + " " * indent
+    indented = {key: value.strip("\n").replace("\n", pad) for key, value in docdict.items()}
+    try:
+        f.__doc__ = docstring % indented
+    except (KeyError, TypeError, ValueError) as err:
+        raise RuntimeError(f"Error documenting {f.__qualname__}: {err}") from err
+    return f

@@ -1,0 +1,469 @@
+"""DAC-SC: the DAC codec applied to each EEG channel independently."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterator
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from mne.utils import logger
+
+from ._docs import fill_doc
+from .preprocessing import PreprocessingSettings
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+#: Version of the mne-dac codec file written by :meth:`DACCodec.save`.
+CODEC_FILE_VERSION = 1
+CODEC_FILE_FORMAT = "mne-dac-codec"
+
+#: ``dac.DAC`` constructor arguments that define the architecture.
+DAC_KWARGS = (
+    "encoder_dim",
+    "encoder_rates",
+    "latent_dim",
+    "decoder_dim",
+    "decoder_rates",
+    "n_codebooks",
+    "codebook_size",
+    "codebook_dim",
+    "sample_rate",
+)
+
+
+class CodecMismatchError(ValueError):
+    """Raised when tokens are decoded with a codec other than the one that made them."""
+
+
+@dataclass(frozen=True)
+class CodecIdentity:
+    """What identifies a codec: its configuration and a hash of its weights.
+
+    Attributes
+    ----------
+    name : str
+        Human-readable name (``"default"``, a DAC tag, a file name…). Informative only.
+    architecture : str
+        ``"dac-sc"`` (one channel at a time).
+    config : dict
+        Architecture (``dac.DAC`` arguments) and EEG sampling rate ``sfreq``.
+    weights_sha256 : str
+        SHA-256 of the weights (parameters and buffers, in key order).
+    """
+
+    name: str
+    architecture: str
+    config: dict = field(hash=False)
+    weights_sha256: str
+
+    def matches(self, other: CodecIdentity) -> bool:
+        """Whether ``other`` is the same codec (same architecture, config and weights)."""
+        return (
+            self.architecture == other.architecture
+            and _jsonable(self.config) == _jsonable(other.config)
+            and self.weights_sha256 == other.weights_sha256
+        )
+
+    def check_matches(self, other: CodecIdentity) -> None:
+        """Raise :class:`CodecMismatchError` unless ``other`` is the same codec."""
+        if not self.matches(other):
+            raise CodecMismatchError(
+                f"These tokens were made with codec {self.describe()} but the codec given "
+                f"is {other.describe()}. Decoding them with another codec would give "
+                "wrong signals: load the codec they were written with (load_codec)."
+            )
+
+    def describe(self) -> str:
+        """One-line description: name, architecture and short weight hash."""
+        return f"{self.name!r} ({self.architecture}, weights {self.weights_sha256[:12]})"
+
+    def to_dict(self) -> dict:
+        """Return a JSON-serialisable dict."""
+        return _jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CodecIdentity:
+        """Build from :meth:`to_dict` output."""
+        return cls(d["name"], d["architecture"], d["config"], d["weights_sha256"])
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _conv_layers(module: torch.nn.Module) -> list:
+    import torch
+
+    return [m for m in module.modules() if isinstance(m, (torch.nn.Conv1d, torch.nn.ConvTranspose1d))]
+
+
+def encoder_context_frames(model: torch.nn.Module) -> int:
+    """Frames of context each side of a chunk so that chunked encoding is exact.
+
+    Walks the encoder's convolutions and accumulates their half receptive field in
+    input samples, then converts it to whole frames (plus one frame of margin).
+    """
+    half, jump = 0.0, 1
+    for conv in _conv_layers(model.encoder):
+        half += (conv.kernel_size[0] - 1) * conv.dilation[0] / 2 * jump
+        jump *= conv.stride[0]
+    return math.ceil(half / int(model.hop_length)) + 1
+
+
+def decoder_context_frames(model: torch.nn.Module) -> int:
+    """Frames of context each side of a chunk so that chunked decoding matches."""
+    half, jump = 0.0, 1.0  # jump: latent frames per sample of the current layer
+    for conv in _conv_layers(model.decoder):
+        k, d, s = conv.kernel_size[0], conv.dilation[0], conv.stride[0]
+        if conv.transposed:
+            half += k / s / 2 * jump
+            jump /= s
+        else:
+            half += (k - 1) * d / 2 * jump
+    return math.ceil(half) + 1
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Frames [start, stop) of one channel, computed from frames [lo, hi)."""
+
+    channel: int
+    lo: int
+    start: int
+    stop: int
+    hi: int
+
+
+def _chunks(n_channels: int, n_frames: int, chunk_frames: int, context: int) -> list[_Chunk]:
+    out = []
+    for ch in range(n_channels):
+        for start in range(0, n_frames, chunk_frames):
+            stop = min(start + chunk_frames, n_frames)
+            out.append(_Chunk(ch, max(0, start - context), start, stop, min(n_frames, stop + context)))
+    return out
+
+
+def _batches(chunks: list[_Chunk], batch_size: int) -> Iterator[list[_Chunk]]:
+    """Group chunks of equal span into batches (interior chunks share one span)."""
+    by_span: dict[int, list[_Chunk]] = {}
+    for c in chunks:
+        by_span.setdefault(c.hi - c.lo, []).append(c)
+    for group in by_span.values():
+        for i in range(0, len(group), batch_size):
+            yield group[i : i + batch_size]
+
+
+@fill_doc
+class DACCodec:
+    """DAC-SC: a ``dac.DAC`` model coding EEG one channel at a time.
+
+    Channels are folded into the batch. Signals of any length are padded to whole
+    frames and trimmed exactly; long signals are processed in overlapping chunks
+    whose overlap covers the receptive field, so the codes equal those of a
+    whole-signal pass, with bounded memory.
+
+    Parameters
+    ----------
+    model : dac.DAC
+        The underlying DAC model (audio-pretrained, fine-tuned or random).
+    sfreq : float
+        EEG sampling rate the codec works at (512 Hz in the paper, or 256 Hz).
+    name : str
+        Name recorded in the codec identity.
+    preprocessing : PreprocessingSettings | None
+        Default preprocessing for this codec. ``None`` means the paper's.
+    %(device)s
+    batch_size : int
+        Number of chunks processed at once.
+    chunk_frames : int
+        Frames per chunk for long signals (memory is bounded by
+        ``batch_size * chunk_frames * hop_length`` samples).
+    mixed_precision : bool
+        Use bfloat16 autocast on CUDA devices (ignored on CPU, which is exact).
+
+    Notes
+    -----
+    One frame is ``hop_length`` samples (512 for DAC's 44 kHz model), so at 512 Hz
+    there is one frame per second and ``n_codebooks * log2(codebook_size)`` bits per
+    second per channel (90 for 9 codebooks of 1024 entries).
+    """
+
+    architecture = "dac-sc"
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        sfreq: float = 512.0,
+        *,
+        name: str = "custom",
+        preprocessing: PreprocessingSettings | None = None,
+        device: str | None = None,
+        batch_size: int = 16,
+        chunk_frames: int = 128,
+        mixed_precision: bool = False,
+    ) -> None:
+        import torch
+
+        if not sfreq > 0:
+            raise ValueError(f"sfreq must be positive, got {sfreq}")
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.model = model.to(device).eval()
+        self.sfreq = float(sfreq)
+        self.name = name
+        self.preprocessing = preprocessing or PreprocessingSettings()
+        self.device = torch.device(device)
+        self.batch_size = int(batch_size)
+        self.chunk_frames = int(chunk_frames)
+        self.mixed_precision = bool(mixed_precision)
+        self._identity_cache: tuple[int, CodecIdentity] | None = None
+        self._encoder_context = encoder_context_frames(model)
+        self._decoder_context = decoder_context_frames(model)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def hop_length(self) -> int:
+        """Samples per frame."""
+        return int(self.model.hop_length)
+
+    @property
+    def frame_rate(self) -> float:
+        """Frames per second."""
+        return self.sfreq / self.hop_length
+
+    @property
+    def n_codebooks(self) -> int:
+        """Number of residual codebooks of the model."""
+        return int(self.model.n_codebooks)
+
+    @property
+    def codebook_size(self) -> int:
+        """Entries per codebook."""
+        return int(self.model.codebook_size)
+
+    @property
+    def bits_per_code(self) -> int:
+        """Bits needed for one code, ``ceil(log2(codebook_size))``."""
+        return max(1, math.ceil(math.log2(self.codebook_size)))
+
+    def bitrate(self, n_codebooks: int | None = None) -> float:
+        """Bits per second per channel with ``n_codebooks`` codebooks."""
+        return self._check_n_codebooks(n_codebooks) * self.bits_per_code * self.frame_rate
+
+    @property
+    def config(self) -> dict:
+        """Architecture (``dac.DAC`` arguments) and EEG sampling rate."""
+        cfg = {k: _jsonable(getattr(self.model, k)) for k in DAC_KWARGS}
+        cfg["sfreq"] = self.sfreq
+        return cfg
+
+    @property
+    def identity(self) -> CodecIdentity:
+        """Configuration plus a SHA-256 of the weights (recomputed after training)."""
+        state = self.model.state_dict()
+        version = sum(t._version for t in state.values())
+        if self._identity_cache is None or self._identity_cache[0] != version:
+            digest = hashlib.sha256()
+            for key in sorted(state):
+                tensor = state[key].detach().to("cpu", dtype=state[key].dtype).contiguous()
+                digest.update(key.encode())
+                digest.update(tensor.numpy().tobytes())
+            ident = CodecIdentity(self.name, self.architecture, self.config, digest.hexdigest())
+            self._identity_cache = (version, ident)
+        return self._identity_cache[1]
+
+    def __repr__(self) -> str:
+        n_params = sum(p.numel() for p in self.model.parameters())
+        return (
+            f"<DACCodec {self.name!r} | {self.sfreq:g} Hz, hop {self.hop_length}, "
+            f"{self.n_codebooks}×{self.codebook_size} codebooks "
+            f"({self.bitrate():g} bits/s/channel), {n_params / 1e6:.2f} M parameters, "
+            f"{self.device}>"
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _check_n_codebooks(self, n_codebooks: int | None) -> int:
+        if n_codebooks is None:
+            return self.n_codebooks
+        if isinstance(n_codebooks, bool) or not isinstance(n_codebooks, (int, np.integer)):
+            raise TypeError(f"n_codebooks must be an int or None, got {type(n_codebooks).__name__}")
+        if not 1 <= n_codebooks <= self.n_codebooks:
+            raise ValueError(f"n_codebooks must be between 1 and {self.n_codebooks}, got {n_codebooks}")
+        return int(n_codebooks)
+
+    def n_frames(self, n_samples: int) -> int:
+        """Frames needed for ``n_samples`` samples at the codec rate."""
+        return max(1, -(-n_samples // self.hop_length))
+
+    def _autocast(self):
+        import torch
+
+        if self.mixed_precision and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return nullcontext()
+
+    def to(self, device: str) -> DACCodec:
+        """Move the codec to ``device`` (in place) and return it."""
+        import torch
+
+        self.device = torch.device(device)
+        self.model.to(self.device)
+        return self
+
+    # ------------------------------------------------------------------ coding
+    def encode(
+        self, data: np.ndarray, n_codebooks: int | None = None, *, progress: bool = False
+    ) -> np.ndarray:
+        """Encode codec-domain signals into codes.
+
+        Parameters
+        ----------
+        data : array, shape (n_channels, n_samples)
+            Signals at the codec rate, scaled to [-1, 1] (see
+            :func:`mne_dac.preprocessing.to_codec_domain`).
+        %(n_codebooks)s
+        progress : bool
+            Show a progress bar.
+
+        Returns
+        -------
+        codes : array of int64, shape (n_channels, n_codebooks, n_frames)
+            ``n_frames = ceil(n_samples / hop_length)``.
+        """
+        import torch
+
+        n_q = self._check_n_codebooks(n_codebooks)
+        data = np.asarray(data, dtype=np.float32)
+        if data.ndim != 2:
+            raise ValueError(f"data must have shape (n_channels, n_samples), got {data.shape}")
+        n_channels, n_samples = data.shape
+        n_frames = self.n_frames(n_samples)
+        hop = self.hop_length
+        signal = torch.zeros(n_channels, n_frames * hop)
+        signal[:, :n_samples] = torch.from_numpy(data)
+        codes = np.empty((n_channels, n_q, n_frames), dtype=np.int64)
+        chunks = _chunks(n_channels, n_frames, self.chunk_frames, self._encoder_context)
+        with torch.inference_mode(), self._autocast(), _progress(len(chunks), progress, "Encoding") as bar:
+            for batch in _batches(chunks, self.batch_size):
+                x = torch.stack([signal[c.channel, c.lo * hop : c.hi * hop] for c in batch])
+                z = self.model.encoder(x[:, None].to(self.device))
+                _, c_out, *_ = self.model.quantizer(z.float(), n_q)
+                c_out = c_out[:, :n_q].cpu().numpy()
+                for c, cc in zip(batch, c_out):
+                    codes[c.channel, :, c.start : c.stop] = cc[:, c.start - c.lo : c.stop - c.lo]
+                bar.update(len(batch))
+        return codes
+
+    def decode(
+        self,
+        codes: np.ndarray,
+        n_codebooks: int | None = None,
+        *,
+        n_samples: int | None = None,
+        progress: bool = False,
+    ) -> np.ndarray:
+        """Decode codes into codec-domain signals.
+
+        Parameters
+        ----------
+        codes : array of int, shape (n_channels, n_codebooks, n_frames)
+            Codes from :meth:`encode`.
+        n_codebooks : int | None
+            Decode with only the first ``n_codebooks`` codebooks (at most as many as
+            ``codes`` holds). ``None`` uses all those in ``codes``.
+        n_samples : int | None
+            Trim the output to this many samples (default ``n_frames * hop_length``).
+        progress : bool
+            Show a progress bar.
+
+        Returns
+        -------
+        data : array of float32, shape (n_channels, n_samples)
+            Signals at the codec rate in [-1, 1].
+        """
+        import torch
+
+        codes = np.asarray(codes)
+        if codes.ndim != 3:
+            raise ValueError(f"codes must have shape (n_channels, n_codebooks, n_frames), got {codes.shape}")
+        if not np.issubdtype(codes.dtype, np.integer):
+            raise TypeError(f"codes must be integers, got {codes.dtype}")
+        if codes.shape[1] > self.n_codebooks:
+            raise ValueError(f"codes have {codes.shape[1]} codebooks but the codec has {self.n_codebooks}")
+        if codes.size and (codes.min() < 0 or codes.max() >= self.codebook_size):
+            raise ValueError(f"codes must lie in [0, {self.codebook_size}), got [{codes.min()}, {codes.max()}]")
+        n_q = codes.shape[1] if n_codebooks is None else self._check_n_codebooks(n_codebooks)
+        if n_q > codes.shape[1]:
+            raise ValueError(f"Asked for {n_q} codebooks but codes hold only {codes.shape[1]}")
+        n_channels, _, n_frames = codes.shape
+        hop = self.hop_length
+        out = np.empty((n_channels, n_frames * hop), dtype=np.float32)
+        codes_t = torch.from_numpy(np.ascontiguousarray(codes[:, :n_q], dtype=np.int64))
+        chunks = _chunks(n_channels, n_frames, self.chunk_frames, self._decoder_context)
+        with torch.inference_mode(), self._autocast(), _progress(len(chunks), progress, "Decoding") as bar:
+            for batch in _batches(chunks, self.batch_size):
+                c_in = torch.stack([codes_t[c.channel, :, c.lo : c.hi] for c in batch]).to(self.device)
+                z = self.model.quantizer.from_codes(c_in)[0]
+                y = self.model.decoder(z).float()[:, 0].cpu().numpy()
+                for c, yy in zip(batch, y):
+                    out[c.channel, c.start * hop : c.stop * hop] = yy[(c.start - c.lo) * hop : (c.stop - c.lo) * hop]
+                bar.update(len(batch))
+        return out if n_samples is None else out[:, :n_samples]
+
+    # ------------------------------------------------------------------ saving
+    def save(self, fname: str | Path, *, overwrite: bool = False, metadata: dict | None = None) -> Path:
+        """Save as an mne-dac codec file (reload with :func:`mne_dac.load_codec`).
+
+        Parameters
+        ----------
+        fname : path-like
+            Output file (``.pt`` by convention).
+        overwrite : bool
+            Overwrite an existing file.
+        metadata : dict | None
+            Extra JSON-serialisable information (e.g. training provenance).
+
+        Returns
+        -------
+        fname : Path
+            The file written.
+        """
+        import torch
+
+        from .container import atomic_write
+
+        fname = Path(fname)
+        state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+        payload = {
+            "format": CODEC_FILE_FORMAT,
+            "version": CODEC_FILE_VERSION,
+            "architecture": self.architecture,
+            "name": self.name,
+            "dac_kwargs": {k: v for k, v in self.config.items() if k != "sfreq"},
+            "sfreq": self.sfreq,
+            "preprocessing": self.preprocessing.to_dict(),
+            "metadata": _jsonable(metadata or {}),
+            "state_dict": state,
+        }
+        with atomic_write(fname, overwrite=overwrite) as tmp:
+            torch.save(payload, tmp)
+        logger.info("Saved codec %s to %s", self.identity.describe(), fname)
+        return fname
+
+
+def _progress(total: int, enabled: bool, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="chunk", disable=not enabled)

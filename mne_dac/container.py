@@ -1,0 +1,376 @@
+"""The ``.eegdac`` container: compressed, self-describing, checksummed EEG tokens.
+
+Layout (version 1, all integers little-endian)::
+
+    magic        8 bytes   b"\\x89EEGDAC\\n"
+    version      uint16    format version (1)
+    header_size  uint32    size of the JSON header in bytes
+    header       JSON      UTF-8; describes the recording, codec and sections
+    sections     bytes     concatenated, in the order listed in the header
+    sha256       32 bytes  SHA-256 of everything above
+
+Sections:
+
+- ``codes``: the codes bit-packed at ``ceil(log2(codebook_size))`` bits each, in C
+  order of shape ``(n_channels, n_codebooks, n_frames)``, least significant bit first;
+- ``info``: the measurement info (:class:`mne.Info`) as a FIF file;
+- ``other_data``: non-EEG channels as zlib-compressed little-endian float64, kept
+  losslessly.
+
+The header holds the channel names, rates, sample count, preprocessing settings, clip
+counts, annotations and the codec identity (configuration plus weight hash), so a
+file can only be decoded by the codec that wrote it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import tempfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import mne
+import numpy as np
+from mne.utils import _validate_type, logger, verbose
+
+from ._docs import fill_doc
+from .codec import CodecIdentity, _jsonable
+from .preprocessing import PreprocessingSettings
+from .tokens import EEGTokens
+
+MAGIC = b"\x89EEGDAC\n"
+FORMAT_VERSION = 1
+_PREAMBLE = struct.Struct("<8sHI")
+_DIGEST_SIZE = 32
+_PACK_CHUNK = 1 << 20  # codes packed per step: a multiple of 8, bounds memory
+
+
+class EEGDACFormatError(OSError):
+    """Raised when a ``.eegdac`` file is truncated, corrupted or not one at all."""
+
+
+@contextmanager
+def atomic_write(fname: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path that replaces ``fname`` only if the block succeeds.
+
+    Parameters
+    ----------
+    fname : path-like
+        Final output path.
+    overwrite : bool
+        Allow replacing an existing file.
+
+    Yields
+    ------
+    tmp : Path
+        Temporary file in the same folder; renamed to ``fname`` on success, removed
+        on failure, so a failure never leaves a partial output behind.
+    """
+    fname = Path(fname)
+    if fname.exists() and not overwrite:
+        raise FileExistsError(f"{fname} exists; pass overwrite=True (--overwrite) to replace it.")
+    if not fname.parent.is_dir():
+        raise FileNotFoundError(f"Output folder {fname.parent} does not exist.")
+    fd, tmp = tempfile.mkstemp(prefix=f".{fname.name}.", suffix=".part", dir=fname.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, fname)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def pack_codes(codes: np.ndarray, n_bits: int) -> bytes:
+    """Bit-pack integer codes at ``n_bits`` bits each (C order, LSB first)."""
+    flat = np.ascontiguousarray(codes).ravel()
+    if flat.size and (flat.min() < 0 or flat.max() >= 1 << n_bits):
+        raise ValueError(f"codes do not fit in {n_bits} bits")
+    shifts = np.arange(n_bits, dtype=np.uint32)
+    out = []
+    for start in range(0, flat.size, _PACK_CHUNK):
+        part = flat[start : start + _PACK_CHUNK].astype(np.uint32)
+        bits = ((part[:, None] >> shifts) & 1).astype(np.uint8)
+        out.append(np.packbits(bits.ravel(), bitorder="little").tobytes())
+    return b"".join(out)
+
+
+def unpack_codes(buf: bytes, n_bits: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Invert :func:`pack_codes`."""
+    n = int(np.prod(shape))
+    if len(buf) != -(-n * n_bits // 8):
+        raise EEGDACFormatError(f"codes section has {len(buf)} bytes, expected {-(-n * n_bits // 8)}")
+    raw = np.frombuffer(buf, dtype=np.uint8)
+    weights = (1 << np.arange(n_bits, dtype=np.int64))
+    out = np.empty(n, dtype=np.int64)
+    step = _PACK_CHUNK * n_bits // 8
+    for i, start in enumerate(range(0, n, _PACK_CHUNK)):
+        count = min(_PACK_CHUNK, n - start)
+        bits = np.unpackbits(raw[i * step : i * step + step], count=count * n_bits, bitorder="little")
+        out[start : start + count] = bits.reshape(count, n_bits) @ weights
+    return out.reshape(shape)
+
+
+def _info_to_bytes(info: mne.Info) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        fname = Path(tmp) / "info.fif"
+        mne.io.write_info(fname, info)
+        return fname.read_bytes()
+
+
+def _info_from_bytes(buf: bytes) -> mne.Info:
+    with tempfile.TemporaryDirectory() as tmp:
+        fname = Path(tmp) / "info.fif"
+        fname.write_bytes(buf)
+        return mne.io.read_info(fname, verbose=False)
+
+
+def _annotations_to_dict(annot: mne.Annotations | None) -> dict | None:
+    if annot is None:
+        return None
+    return dict(
+        onset=annot.onset.tolist(),
+        duration=annot.duration.tolist(),
+        description=list(annot.description),
+        ch_names=[list(c) for c in annot.ch_names],
+        orig_time=None if annot.orig_time is None else annot.orig_time.isoformat(),
+    )
+
+
+def _annotations_from_dict(d: dict | None) -> mne.Annotations | None:
+    if d is None:
+        return None
+    orig_time = None if d["orig_time"] is None else datetime.fromisoformat(d["orig_time"])
+    return mne.Annotations(
+        d["onset"], d["duration"], d["description"], orig_time=orig_time, ch_names=d["ch_names"]
+    )
+
+
+@fill_doc
+def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = False) -> Path:
+    """Write tokens to a ``.eegdac`` file.
+
+    Parameters
+    ----------
+    fname : path-like
+        Output file (``.eegdac``). Written to a temporary file, then renamed.
+    tokens : EEGTokens
+        The tokens, from :func:`~mne_dac.tokenize_raw`.
+    %(overwrite)s
+
+    Returns
+    -------
+    fname : Path
+        The file written.
+    """
+    _validate_type(tokens, EEGTokens, "tokens")
+    fname = Path(fname)
+    sections = {
+        "codes": pack_codes(tokens.codes, tokens.bits_per_code),
+        "info": _info_to_bytes(tokens.info),
+        "other_data": zlib.compress(np.ascontiguousarray(tokens.other_data, dtype="<f8").tobytes(), 6),
+    }
+    header = {
+        "format": "eegdac",
+        "version": FORMAT_VERSION,
+        "writer": f"mne-dac {_version()}",
+        "ch_names": tokens.ch_names,
+        "sfreq": tokens.sfreq,
+        "n_times": tokens.n_times,
+        "first_samp": tokens.first_samp,
+        "codes_shape": list(tokens.codes.shape),
+        "bits_per_code": tokens.bits_per_code,
+        "codebook_size": tokens.codebook_size,
+        "hop_length": tokens.hop_length,
+        "codec_sfreq": tokens.codec_sfreq,
+        "codec": tokens.codec.to_dict(),
+        "preprocessing": tokens.preprocessing.to_dict(),
+        "clip_counts": [int(c) for c in tokens.clip_counts],
+        "annotations": _annotations_to_dict(tokens.annotations),
+        "other_ch_names": tokens.other_ch_names,
+        "sections": [{"name": k, "size": len(v)} for k, v in sections.items()],
+    }
+    header_bytes = json.dumps(_jsonable(header), separators=(",", ":")).encode()
+    with atomic_write(fname, overwrite=overwrite) as tmp, open(tmp, "wb") as fid:
+        digest = hashlib.sha256()
+        for part in (_PREAMBLE.pack(MAGIC, FORMAT_VERSION, len(header_bytes)), header_bytes, *sections.values()):
+            fid.write(part)
+            digest.update(part)
+        fid.write(digest.digest())
+    logger.info(
+        "Wrote %s: %d channels, %.1f s, %d bytes of codes (%.0f bits/s/channel)",
+        fname, tokens.n_channels, tokens.duration, len(sections["codes"]), tokens.bitrate,
+    )
+    return fname
+
+
+def _version() -> str:
+    from ._version import __version__
+
+    return __version__
+
+
+def read_header(fname: str | Path) -> dict:
+    """Read and check a ``.eegdac`` file's header (fast: verifies the checksum too).
+
+    Parameters
+    ----------
+    fname : path-like
+        The ``.eegdac`` file.
+
+    Returns
+    -------
+    header : dict
+        The JSON header, plus ``"file_size"`` in bytes.
+    """
+    header, _ = _read(fname)
+    return header
+
+
+def _read(fname: str | Path) -> tuple[dict, dict[str, bytes]]:
+    fname = Path(fname)
+    if not fname.is_file():
+        raise FileNotFoundError(f"No such file: {fname}")
+    buf = fname.read_bytes()
+    if len(buf) < _PREAMBLE.size + _DIGEST_SIZE or buf[:8] != MAGIC:
+        raise EEGDACFormatError(f"{fname} is not an .eegdac file (bad magic bytes or too short).")
+    _, version, header_size = _PREAMBLE.unpack_from(buf)
+    if version > FORMAT_VERSION:
+        raise EEGDACFormatError(
+            f"{fname} is .eegdac version {version}; this mne-dac reads up to {FORMAT_VERSION}: upgrade mne-dac."
+        )
+    if hashlib.sha256(buf[:-_DIGEST_SIZE]).digest() != buf[-_DIGEST_SIZE:]:
+        raise EEGDACFormatError(
+            f"{fname} is corrupted or truncated: its SHA-256 checksum does not match its content."
+        )
+    start = _PREAMBLE.size
+    header = json.loads(buf[start : start + header_size])
+    offset = start + header_size
+    sections = {}
+    for sec in header["sections"]:
+        sections[sec["name"]] = buf[offset : offset + sec["size"]]
+        offset += sec["size"]
+    if offset != len(buf) - _DIGEST_SIZE:
+        raise EEGDACFormatError(f"{fname}: section sizes do not add up to the file size.")
+    header["file_size"] = len(buf)
+    return header, sections
+
+
+def read_tokens(fname: str | Path) -> EEGTokens:
+    """Read tokens from a ``.eegdac`` file.
+
+    Parameters
+    ----------
+    fname : path-like
+        The ``.eegdac`` file.
+
+    Returns
+    -------
+    tokens : EEGTokens
+        The tokens; decode with :func:`~mne_dac.reconstruct_raw`.
+    """
+    header, sections = _read(fname)
+    n_other = len(header["other_ch_names"])
+    other = np.frombuffer(zlib.decompress(sections["other_data"]), dtype="<f8")
+    return EEGTokens(
+        codes=unpack_codes(sections["codes"], header["bits_per_code"], tuple(header["codes_shape"])),
+        ch_names=header["ch_names"],
+        sfreq=header["sfreq"],
+        n_times=header["n_times"],
+        codec=CodecIdentity.from_dict(header["codec"]),
+        codec_sfreq=header["codec_sfreq"],
+        hop_length=header["hop_length"],
+        codebook_size=header["codebook_size"],
+        preprocessing=PreprocessingSettings.from_dict(header["preprocessing"]),
+        clip_counts=np.array(header["clip_counts"], dtype=np.int64),
+        info=_info_from_bytes(sections["info"]),
+        first_samp=header["first_samp"],
+        annotations=_annotations_from_dict(header["annotations"]),
+        other_data=other.reshape(n_other, header["n_times"]).copy(),
+        other_ch_names=header["other_ch_names"],
+    )
+
+
+@verbose
+@fill_doc
+def write_raw_dac(
+    fname: str | Path,
+    raw: mne.io.BaseRaw,
+    codec: Any = None,
+    n_codebooks: int | None = None,
+    overwrite: bool = False,
+    *,
+    progress: bool = False,
+    verbose: bool | str | int | None = None,
+) -> Path:
+    """Compress a recording into a ``.eegdac`` file.
+
+    Parameters
+    ----------
+    fname : path-like
+        Output file.
+    raw : mne.io.Raw
+        The recording, in Volts.
+    codec : str | path-like | DACCodec | None
+        The codec (see :func:`~mne_dac.load_codec`); ``None`` uses the shipped default.
+    %(n_codebooks)s
+    %(overwrite)s
+    progress : bool
+        Show a progress bar.
+    %(verbose)s
+
+    Returns
+    -------
+    fname : Path
+        The file written.
+    """
+    from .raw import tokenize_raw
+
+    fname = Path(fname)
+    if fname.exists() and not overwrite:  # fail before the (slow) encoding
+        raise FileExistsError(f"{fname} exists; pass overwrite=True (--overwrite) to replace it.")
+    tokens = tokenize_raw(raw, "default" if codec is None else codec, n_codebooks=n_codebooks, progress=progress)
+    return write_tokens(fname, tokens, overwrite=overwrite)
+
+
+@verbose
+def read_raw_dac(
+    fname: str | Path,
+    codec: Any = None,
+    *,
+    n_codebooks: int | None = None,
+    progress: bool = False,
+    verbose: bool | str | int | None = None,
+) -> mne.io.RawArray:
+    """Read and decompress a ``.eegdac`` file.
+
+    Parameters
+    ----------
+    fname : path-like
+        The ``.eegdac`` file.
+    codec : str | path-like | DACCodec | None
+        The codec that wrote the file; ``None`` loads it when it is the shipped default
+        or a DAC tag. Another codec raises :class:`~mne_dac.CodecMismatchError`.
+    n_codebooks : int | None
+        Decode with only the first ``n_codebooks`` codebooks.
+    progress : bool
+        Show a progress bar.
+    verbose : bool | str | int | None
+        Control verbosity of the logging output.
+
+    Returns
+    -------
+    raw : mne.io.RawArray
+        The reconstruction, with the original channels, rate, length, measurement
+        date, montage and annotations.
+    """
+    from .raw import reconstruct_raw
+
+    return reconstruct_raw(read_tokens(fname), codec, n_codebooks=n_codebooks, progress=progress)

@@ -1,0 +1,288 @@
+"""Build a :class:`~mne_dac.DACCodec` from a checkpoint, a DAC tag or a random init."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+from mne.utils import logger, verbose
+
+from ._docs import fill_doc
+from ._imports import import_dac
+from .codec import CODEC_FILE_FORMAT, DAC_KWARGS, DACCodec
+from .preprocessing import PreprocessingSettings
+
+#: Name of the codec shipped with mne-dac.
+DEFAULT_CODEC = "default"
+
+#: DAC model tags resolved through DAC's own cache and downloader: tag -> (type, bitrate).
+DAC_TAGS = {
+    "44khz": ("44khz", "8kbps"),
+    "24khz": ("24khz", "8kbps"),
+    "16khz": ("16khz", "8kbps"),
+    "44khz-16kbps": ("44khz", "16kbps"),
+}
+
+#: Architecture of the compact codec (about 2 M parameters, hop 512).
+COMPACT_DAC = dict(encoder_dim=16, decoder_dim=128)
+
+_DEFAULT_CODEC_FILE = Path(__file__).parent / "data" / "codecs" / "default.pt"
+
+
+def _new_dac(**kwargs: Any):
+    dac = import_dac()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*weight_norm.*", category=FutureWarning)
+        return dac.DAC(**kwargs)
+
+
+@verbose
+@fill_doc
+def load_codec(
+    source: Any = DEFAULT_CODEC,
+    *,
+    sfreq: float | None = None,
+    n_codebooks: int | None = None,
+    codebook_size: int | None = None,
+    dac_kwargs: dict | None = None,
+    seed: int = 0,
+    device: str | None = None,
+    batch_size: int = 16,
+    chunk_frames: int = 128,
+    mixed_precision: bool = False,
+    verbose: bool | str | int | None = None,
+) -> DACCodec:
+    """Load or build a DAC-SC codec.
+
+    Parameters
+    ----------
+    source : str | path-like | DACCodec
+        What to load:
+
+        - ``"default"``: the codec shipped with mne-dac;
+        - a DAC tag (``"44khz"``, ``"24khz"``, ``"16khz"``, ``"44khz-16kbps"``): the
+          audio-pretrained weights, from DAC's cache (``~/.cache/descript/dac``) or
+          downloaded by DAC's own downloader;
+        - the path of a DAC checkpoint (``weights.pth`` as written by ``DAC.save``) or
+          of an mne-dac codec file (:meth:`DACCodec.save`);
+        - ``"random"``: a randomly initialised DAC with ``n_codebooks``,
+          ``codebook_size`` and ``dac_kwargs`` (the paper's from-scratch baseline);
+        - a :class:`DACCodec`, returned unchanged.
+    sfreq : float | None
+        EEG sampling rate the codec works at (512 or 256 Hz in the paper). ``None``
+        keeps the file's rate, or 512 Hz for DAC checkpoints and random codecs.
+    n_codebooks : int | None
+        Only with ``"random"``: number of residual codebooks (default 9).
+    codebook_size : int | None
+        Only with ``"random"``: entries per codebook (default 1024).
+    dac_kwargs : dict | None
+        Only with ``"random"``: other ``dac.DAC`` arguments (``encoder_dim``,
+        ``decoder_dim``, ``encoder_rates``…). Default: the compact codec
+        (``encoder_dim=16, decoder_dim=128``, hop 512, about 2 M parameters).
+    seed : int
+        Only with ``"random"``: seed of the initialisation.
+    %(device)s
+    batch_size : int
+        Chunks processed at once.
+    chunk_frames : int
+        Frames per chunk of long signals.
+    mixed_precision : bool
+        bfloat16 autocast on CUDA.
+    %(verbose)s
+
+    Returns
+    -------
+    codec : DACCodec
+        The codec, in eval mode on ``device``.
+    """
+    if isinstance(source, DACCodec):
+        return source
+    if not isinstance(source, (str, Path)):
+        raise TypeError(f"source must be a str, a path or a DACCodec, got {type(source).__name__}")
+    opts = dict(device=device, batch_size=batch_size, chunk_frames=chunk_frames, mixed_precision=mixed_precision)
+    is_random = str(source) == "random"
+    if not is_random and (n_codebooks is not None or codebook_size is not None or dac_kwargs):
+        raise ValueError(
+            "n_codebooks, codebook_size and dac_kwargs define a new random codec and need "
+            f'source="random"; to use fewer codebooks of {source!r}, pass n_codebooks when '
+            "encoding instead"
+        )
+    if is_random:
+        return _random_codec(sfreq, n_codebooks, codebook_size, dac_kwargs, seed, opts)
+    if str(source) == DEFAULT_CODEC:
+        return _default_codec(sfreq, opts)
+    if str(source) in DAC_TAGS:
+        path = _dac_weights_path(str(source))
+        return _load_file(path, sfreq, opts, name=str(source))
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"No codec file {str(path)!r}. source must be 'default', 'random', one of the "
+            f"DAC tags {sorted(DAC_TAGS)}, or the path to a DAC checkpoint or mne-dac codec file."
+        )
+    return _load_file(path, sfreq, opts, name=path.name)
+
+
+def _random_codec(sfreq, n_codebooks, codebook_size, dac_kwargs, seed, opts) -> DACCodec:
+    import torch
+
+    kwargs = dict(COMPACT_DAC)
+    kwargs.update(dac_kwargs or {})
+    unknown = set(kwargs) - set(DAC_KWARGS) - {"quantizer_dropout"}
+    if unknown:
+        raise ValueError(f"Unknown dac_kwargs {sorted(unknown)}; valid: {list(DAC_KWARGS)}")
+    kwargs["n_codebooks"] = 9 if n_codebooks is None else int(n_codebooks)
+    kwargs["codebook_size"] = 1024 if codebook_size is None else int(codebook_size)
+    if kwargs["n_codebooks"] < 1:
+        raise ValueError(f"n_codebooks must be >= 1, got {n_codebooks}")
+    if kwargs["codebook_size"] < 2:
+        raise ValueError(f"codebook_size must be >= 2, got {codebook_size}")
+    sfreq = 512.0 if sfreq is None else float(sfreq)
+    kwargs.setdefault("sample_rate", int(round(sfreq)))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = _new_dac(**kwargs)
+    logger.info("Built a randomly initialised DAC (seed %d).", seed)
+    return DACCodec(model, sfreq, name=f"random-seed{seed}", **opts)
+
+
+def _default_codec(sfreq, opts) -> DACCodec:
+    if _DEFAULT_CODEC_FILE.exists():
+        codec = _load_file(_DEFAULT_CODEC_FILE, sfreq, opts, name=DEFAULT_CODEC)
+        return codec
+    # No trained codec shipped yet: a fixed-seed, untrained compact DAC.
+    codec = _random_codec(sfreq, None, None, None, 0, opts)
+    codec.name = "default-untrained"
+    return codec
+
+
+def _dac_weights_path(tag: str) -> Path:
+    """Resolve a DAC tag through DAC's cache, downloading with DAC's downloader."""
+    dac = import_dac()
+    model_type, bitrate = DAC_TAGS[tag]
+    version = dac.utils.__MODEL_LATEST_TAGS__[(model_type, bitrate)]
+    url = dac.utils.__MODEL_URLS__[(model_type, version, bitrate)]
+    cached = Path.home() / ".cache" / "descript" / "dac" / f"weights_{model_type}_{bitrate}_{version}.pth"
+    if cached.exists():
+        return cached
+    logger.info("Downloading DAC %s weights from %s", tag, url)
+    try:
+        return Path(dac.utils.download(model_type=model_type, model_bitrate=bitrate, tag="latest"))
+    except Exception as err:  # requests' network errors, HTTP errors
+        raise OSError(
+            f"Could not download the DAC {tag!r} weights ({type(err).__name__}: {err}). "
+            f"Without internet, download {url} on a connected machine and either save it "
+            f"as {cached} (DAC's cache) or pass its path: load_codec('/path/to/weights.pth')."
+        ) from err
+
+
+def _torch_load(path: Path) -> Any:
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        # DAC's own loader unpickles its checkpoints' metadata; do as it does.
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, EOFError) as err:
+        raise OSError(f"{path} is not a readable PyTorch checkpoint: {err}") from err
+
+
+def _load_file(path: Path, sfreq, opts, name: str) -> DACCodec:
+    import zipfile
+
+    if zipfile.is_zipfile(path) and any(n.endswith(".data/extern_modules") for n in zipfile.ZipFile(path).namelist()):
+        return _load_dac_package(path, sfreq, opts, name)
+    obj = _torch_load(path)
+    if isinstance(obj, dict) and obj.get("format") == CODEC_FILE_FORMAT:
+        return _load_codec_file(obj, path, sfreq, opts)
+    if isinstance(obj, dict) and "state_dict" in obj and "kwargs" in obj.get("metadata", {}):
+        return _load_dac_checkpoint(obj, sfreq, opts, name)
+    raise OSError(
+        f"{path} is neither a DAC checkpoint (a dict with 'state_dict' and "
+        "'metadata'['kwargs'], as written by DAC.save) nor an mne-dac codec file."
+    )
+
+
+def _model_from_state(kwargs: dict, state_dict: dict):
+    import torch
+
+    model = _new_dac(**kwargs)
+    state_dict = {k: v.to(torch.float32) if v.is_floating_point() else v for k, v in state_dict.items()}
+    missing, unexpected = model.load_state_dict(state_dict, strict=False)
+    if missing or unexpected:
+        raise OSError(
+            f"Checkpoint weights do not fit the DAC architecture {kwargs}: missing "
+            f"{missing[:5]}{'…' if len(missing) > 5 else ''}, unexpected "
+            f"{unexpected[:5]}{'…' if len(unexpected) > 5 else ''}"
+        )
+    return model
+
+
+def _load_dac_checkpoint(obj: dict, sfreq, opts, name: str) -> DACCodec:
+    kwargs = {k: v for k, v in obj["metadata"]["kwargs"].items() if k in DAC_KWARGS}
+    model = _model_from_state(kwargs, obj["state_dict"])
+    logger.info("Loaded DAC checkpoint %s (%d codebooks of %d)", name, model.n_codebooks, model.codebook_size)
+    return DACCodec(model, 512.0 if sfreq is None else sfreq, name=name, **opts)
+
+
+def _load_dac_package(path: Path, sfreq, opts, name: str) -> DACCodec:
+    dac = import_dac()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        model = dac.DAC.load(str(path))
+    return DACCodec(model, 512.0 if sfreq is None else sfreq, name=name, **opts)
+
+
+def _load_codec_file(obj: dict, path: Path, sfreq, opts) -> DACCodec:
+    if obj.get("architecture") != DACCodec.architecture:
+        raise OSError(f"{path} holds a {obj.get('architecture')!r} codec, not supported by this version")
+    model = _model_from_state(obj["dac_kwargs"], obj["state_dict"])
+    file_sfreq = float(obj["sfreq"])
+    if sfreq is not None and float(sfreq) != file_sfreq:
+        logger.warning(
+            "Codec %s was trained at %g Hz; using it at %g Hz as requested.", path.name, file_sfreq, sfreq
+        )
+    return DACCodec(
+        model,
+        file_sfreq if sfreq is None else float(sfreq),
+        name=obj.get("name", path.name),
+        preprocessing=PreprocessingSettings.from_dict(obj["preprocessing"]),
+        **opts,
+    )
+
+
+def codec_for(identity, codec: Any = None, **opts: Any) -> DACCodec:
+    """Return the codec that made tokens, checking that ``codec`` is that codec.
+
+    Parameters
+    ----------
+    identity : CodecIdentity
+        Identity recorded with the tokens.
+    codec : str | path-like | DACCodec | None
+        The codec to decode with. ``None`` loads it when ``identity`` names the
+        shipped default codec or a DAC tag; any other codec must be given.
+    **opts
+        Passed to :func:`load_codec`.
+
+    Returns
+    -------
+    codec : DACCodec
+        A codec whose identity matches ``identity``.
+    """
+    if codec is None:
+        if identity.name in (DEFAULT_CODEC, "default-untrained"):
+            codec = DEFAULT_CODEC
+        elif identity.name in DAC_TAGS:
+            codec = identity.name
+        else:
+            raise ValueError(
+                f"These tokens were made with codec {identity.describe()}, which mne-dac "
+                "cannot find by itself: pass it as codec= (a DACCodec or its file)."
+            )
+    codec = load_codec(codec, sfreq=identity.config.get("sfreq"), **opts)
+    identity.check_matches(codec.identity)
+    return codec

@@ -1,0 +1,141 @@
+"""Tokenize an :class:`mne.io.Raw` and rebuild it from its tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mne
+import numpy as np
+from mne.utils import _validate_type, logger, verbose
+
+from ._docs import fill_doc
+from .loading import codec_for, load_codec
+from .preprocessing import PreprocessingSettings, from_codec_domain, to_codec_domain
+from .tokens import EEGTokens
+
+
+@verbose
+@fill_doc
+def tokenize_raw(
+    raw: mne.io.BaseRaw,
+    codec: Any = "default",
+    *,
+    n_codebooks: int | None = None,
+    preprocessing: PreprocessingSettings | None = None,
+    progress: bool = False,
+    verbose: bool | str | int | None = None,
+) -> EEGTokens:
+    """Encode the EEG channels of a recording into DAC tokens.
+
+    EEG channels (type ``"eeg"``, bad ones included) are preprocessed as in the
+    paper and coded channel by channel; the other channels (stim, ECG, EOG…) are
+    kept losslessly in the tokens so that nothing is lost.
+
+    Parameters
+    ----------
+    raw : mne.io.Raw
+        The recording, in Volts.
+    %(codec)s
+    %(n_codebooks)s
+    %(preprocessing)s
+    progress : bool
+        Show a progress bar.
+    %(verbose)s
+
+    Returns
+    -------
+    tokens : EEGTokens
+        Codes of shape ``(n_eeg_channels, n_codebooks, n_frames)`` and everything
+        :func:`reconstruct_raw` needs.
+    """
+    _validate_type(raw, mne.io.BaseRaw, "raw")
+    codec = load_codec(codec)
+    preprocessing = preprocessing or codec.preprocessing
+    _validate_type(preprocessing, PreprocessingSettings, "preprocessing")
+    eeg = mne.pick_types(raw.info, eeg=True, exclude=[])
+    if len(eeg) == 0:
+        types = sorted(set(raw.get_channel_types()))
+        raise ValueError(
+            f"The recording has no EEG channels (channel types: {types}). If EEG channels "
+            "are typed otherwise, fix them with raw.set_channel_types()."
+        )
+    other = np.setdiff1d(np.arange(len(raw.ch_names)), eeg)
+    ch_names = [raw.ch_names[i] for i in eeg]
+    logger.info(
+        "Tokenizing %d EEG channels, %.1f s at %g Hz with %s",
+        len(eeg), raw.times[-1] + 1 / raw.info["sfreq"], raw.info["sfreq"], codec.identity.describe(),
+    )
+    data = raw.get_data(picks=eeg)
+    if data.shape[1] * codec.sfreq / raw.info["sfreq"] < codec.hop_length:
+        mne.utils.warn(
+            f"The recording ({data.shape[1]} samples) is shorter than one codec frame "
+            f"({codec.hop_length / codec.sfreq:g} s): it is zero-padded to one frame."
+        )
+    codec_input = to_codec_domain(data, raw.info["sfreq"], codec.sfreq, preprocessing, ch_names)
+    codes = codec.encode(codec_input.data, n_codebooks, progress=progress)
+    return EEGTokens(
+        codes=codes,
+        ch_names=ch_names,
+        sfreq=raw.info["sfreq"],
+        n_times=raw.n_times,
+        codec=codec.identity,
+        codec_sfreq=codec.sfreq,
+        hop_length=codec.hop_length,
+        codebook_size=codec.codebook_size,
+        preprocessing=preprocessing,
+        clip_counts=codec_input.clip_counts,
+        info=raw.info.copy(),
+        first_samp=raw.first_samp,
+        annotations=raw.annotations.copy(),
+        other_data=raw.get_data(picks=other) if len(other) else np.zeros((0, raw.n_times)),
+        other_ch_names=[raw.ch_names[i] for i in other],
+    )
+
+
+@verbose
+@fill_doc
+def reconstruct_raw(
+    tokens: EEGTokens,
+    codec: Any = None,
+    *,
+    n_codebooks: int | None = None,
+    progress: bool = False,
+    verbose: bool | str | int | None = None,
+) -> mne.io.RawArray:
+    """Rebuild a recording from its tokens.
+
+    Parameters
+    ----------
+    tokens : EEGTokens
+        Tokens from :func:`tokenize_raw` or :func:`~mne_dac.read_tokens`.
+    codec : str | path-like | DACCodec | None
+        The codec that made the tokens. ``None`` loads it when it is the shipped
+        default or a DAC tag. A different codec raises
+        :class:`~mne_dac.CodecMismatchError`.
+    n_codebooks : int | None
+        Decode with only the first ``n_codebooks`` codebooks of the tokens.
+    progress : bool
+        Show a progress bar.
+    %(verbose)s
+
+    Returns
+    -------
+    raw : mne.io.RawArray
+        Same channel names and types, sampling rate, number of samples,
+        ``first_samp``, measurement date, montage and annotations as the original; EEG
+        channels are the codec's reconstruction, others are the original samples.
+    """
+    _validate_type(tokens, EEGTokens, "tokens")
+    codec = codec_for(tokens.codec, codec)
+    decoded = codec.decode(tokens.codes, n_codebooks, progress=progress)
+    eeg = from_codec_domain(decoded, codec.sfreq, tokens.sfreq, tokens.n_times, tokens.preprocessing)
+    info = tokens.info.copy()
+    data = np.empty((len(info["ch_names"]), tokens.n_times))
+    index = {name: i for i, name in enumerate(info["ch_names"])}
+    data[[index[n] for n in tokens.ch_names]] = eeg
+    if tokens.other_ch_names:
+        data[[index[n] for n in tokens.other_ch_names]] = tokens.other_data
+    raw = mne.io.RawArray(data, info, first_samp=tokens.first_samp, verbose=False)
+    if tokens.annotations is not None:
+        raw.set_annotations(tokens.annotations)
+    return raw

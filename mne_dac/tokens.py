@@ -1,0 +1,123 @@
+"""The tokens of a recording: codes plus everything needed to rebuild it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mne
+import numpy as np
+
+from .codec import CodecIdentity
+from .preprocessing import PreprocessingSettings
+
+
+@dataclass
+class EEGTokens:
+    """DAC tokens of an EEG recording, with what :func:`~mne_dac.reconstruct_raw` needs.
+
+    Attributes
+    ----------
+    codes : array of int64, shape (n_channels, n_codebooks, n_frames)
+        Codebook indices of the coded (EEG) channels.
+    ch_names : list of str
+        Names of the coded channels, in the order of ``codes``.
+    sfreq : float
+        Original sampling rate.
+    n_times : int
+        Original number of samples.
+    codec : CodecIdentity
+        The codec that made the codes.
+    codec_sfreq : float
+        Rate at which the codec saw the signals.
+    hop_length : int
+        Codec samples per frame.
+    codebook_size : int
+        Entries per codebook.
+    preprocessing : PreprocessingSettings
+        High-pass and clip level used.
+    clip_counts : array of int, shape (n_channels,)
+        Samples clipped per coded channel (at the codec rate).
+    info : mne.Info
+        Measurement info of the original recording (all channels, montage included).
+    first_samp : int
+        ``raw.first_samp`` of the original.
+    annotations : mne.Annotations
+        Annotations of the original.
+    other_data : array, shape (n_other, n_times)
+        Channels that were not coded (not EEG: stim, ECG, …), kept losslessly.
+    other_ch_names : list of str
+        Names of the rows of ``other_data``.
+    """
+
+    codes: np.ndarray
+    ch_names: list[str]
+    sfreq: float
+    n_times: int
+    codec: CodecIdentity
+    codec_sfreq: float
+    hop_length: int
+    codebook_size: int
+    preprocessing: PreprocessingSettings
+    clip_counts: np.ndarray
+    info: mne.Info
+    first_samp: int = 0
+    annotations: mne.Annotations | None = None
+    other_data: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    other_ch_names: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.codes = np.asarray(self.codes, dtype=np.int64)
+        if self.codes.ndim != 3 or self.codes.shape[0] != len(self.ch_names):
+            raise ValueError(
+                f"codes must have shape (n_channels={len(self.ch_names)}, n_codebooks, "
+                f"n_frames), got {self.codes.shape}"
+            )
+        if self.other_data.size == 0:
+            self.other_data = np.zeros((0, self.n_times))
+
+    @property
+    def n_channels(self) -> int:
+        """Number of coded channels."""
+        return self.codes.shape[0]
+
+    @property
+    def n_codebooks(self) -> int:
+        """Number of codebooks kept."""
+        return self.codes.shape[1]
+
+    @property
+    def n_frames(self) -> int:
+        """Number of frames."""
+        return self.codes.shape[2]
+
+    @property
+    def duration(self) -> float:
+        """Duration of the recording in seconds."""
+        return self.n_times / self.sfreq
+
+    @property
+    def bits_per_code(self) -> int:
+        """Bits per code, ``ceil(log2(codebook_size))``."""
+        return max(1, int(np.ceil(np.log2(self.codebook_size))))
+
+    @property
+    def bitrate(self) -> float:
+        """Bits per second per coded channel."""
+        return self.n_codebooks * self.bits_per_code * self.codec_sfreq / self.hop_length
+
+    @property
+    def n_bits(self) -> int:
+        """Bits taken by the codes."""
+        return self.codes.size * self.bits_per_code
+
+    @property
+    def compression_ratio(self) -> float:
+        """Size of the coded channels as 16-bit samples at the original rate over ``n_bits``."""
+        return 16 * self.n_channels * self.n_times / self.n_bits
+
+    def __repr__(self) -> str:
+        return (
+            f"<EEGTokens | {self.n_channels} channels × {self.n_codebooks} codebooks × "
+            f"{self.n_frames} frames, {self.duration:.1f} s, {self.bitrate:g} bits/s/channel, "
+            f"codec {self.codec.describe()}>"
+        )
