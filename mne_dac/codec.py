@@ -442,7 +442,7 @@ class DACCodec:
         """
         import torch
 
-        from .container import atomic_write
+        from ._atomic import atomic_write
 
         fname = Path(fname)
         state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}

@@ -30,8 +30,6 @@ import os
 import struct
 import tempfile
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,7 @@ import mne
 import numpy as np
 from mne.utils import _validate_type, logger, verbose
 
+from ._atomic import atomic_write
 from ._docs import fill_doc
 from .codec import CodecIdentity, _jsonable
 from .preprocessing import PreprocessingSettings
@@ -54,38 +53,6 @@ _PACK_CHUNK = 1 << 20  # codes packed per step: a multiple of 8, bounds memory
 
 class EEGDACFormatError(OSError):
     """Raised when a ``.eegdac`` file is truncated, corrupted or not one at all."""
-
-
-@contextmanager
-def atomic_write(fname: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary path that replaces ``fname`` only if the block succeeds.
-
-    Parameters
-    ----------
-    fname : path-like
-        Final output path.
-    overwrite : bool
-        Allow replacing an existing file.
-
-    Yields
-    ------
-    tmp : Path
-        Temporary file in the same folder; renamed to ``fname`` on success, removed
-        on failure, so a failure never leaves a partial output behind.
-    """
-    fname = Path(fname)
-    if fname.exists() and not overwrite:
-        raise FileExistsError(f"{fname} exists; pass overwrite=True (--overwrite) to replace it.")
-    if not fname.parent.is_dir():
-        raise FileNotFoundError(f"Output folder {fname.parent} does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{fname.name}.", suffix=".part", dir=fname.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, fname)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def pack_codes(codes: np.ndarray, n_bits: int) -> bytes:

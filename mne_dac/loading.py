@@ -179,13 +179,17 @@ def _dac_weights_path(tag: str) -> Path:
 
 def _torch_load(path: Path) -> Any:
     import pickle
+    import zipfile
 
     import torch
 
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        # DAC's own loader unpickles its checkpoints' metadata; do as it does.
+    except pickle.UnpicklingError as err:
+        if not zipfile.is_zipfile(path):
+            raise OSError(f"{path} is not a readable PyTorch checkpoint: {err}") from err
+        # A real checkpoint whose metadata holds more than tensors: DAC's own loader
+        # unpickles it fully, so do as it does.
         return torch.load(path, map_location="cpu", weights_only=False)
     except (RuntimeError, EOFError) as err:
         raise OSError(f"{path} is not a readable PyTorch checkpoint: {err}") from err
@@ -212,7 +216,10 @@ def _model_from_state(kwargs: dict, state_dict: dict):
 
     model = _new_dac(**kwargs)
     state_dict = {k: v.to(torch.float32) if v.is_floating_point() else v for k, v in state_dict.items()}
-    missing, unexpected = model.load_state_dict(state_dict, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(state_dict, strict=False)
+    except RuntimeError as err:  # shape mismatches
+        raise OSError(f"Checkpoint weights do not fit the DAC architecture {kwargs}: {err}") from err
     if missing or unexpected:
         raise OSError(
             f"Checkpoint weights do not fit the DAC architecture {kwargs}: missing "

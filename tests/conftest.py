@@ -1,0 +1,72 @@
+"""Shared fixtures: tiny random codecs (DAC's own checkpoint format) and real EEG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import mne
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+#: A tiny DAC (0.1 M parameters) with DAC's hop of 512: 1 frame/s at 512 Hz.
+TINY_DAC = dict(encoder_dim=4, decoder_dim=16)
+DATA_DIR = Path(__file__).parent / "data"
+
+
+def make_tiny_codec(seed: int = 0, n_codebooks: int = 4, codebook_size: int = 256, **kwargs):
+    """A tiny randomly initialised codec, fast enough for tests."""
+    from mne_dac import load_codec
+
+    return load_codec(
+        "random",
+        n_codebooks=n_codebooks,
+        codebook_size=codebook_size,
+        dac_kwargs=TINY_DAC,
+        seed=seed,
+        device="cpu",
+        verbose=False,
+        **kwargs,
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_codec():
+    """A tiny random DAC-SC codec on CPU."""
+    return make_tiny_codec()
+
+
+@pytest.fixture(scope="session")
+def tiny_codec_file(tmp_path_factory, tiny_codec) -> Path:
+    """The tiny codec saved as an mne-dac codec file."""
+    fname = tmp_path_factory.mktemp("codec") / "tiny.pt"
+    return tiny_codec.save(fname)
+
+
+@pytest.fixture(scope="session")
+def tiny_dac_checkpoint(tmp_path_factory) -> Path:
+    """A tiny random ``dac.DAC`` saved with DAC's own ``save`` (the weights.pth format)."""
+    import dac
+    import torch
+
+    torch.manual_seed(1)
+    model = dac.DAC(n_codebooks=6, codebook_size=512, **TINY_DAC)
+    fname = tmp_path_factory.mktemp("dac") / "weights.pth"
+    model.save(str(fname), package=False)
+    return fname
+
+
+@pytest.fixture
+def excerpt_raw() -> mne.io.BaseRaw:
+    """20 s of real EEG (eegmat subject 0, rest), shipped with the package."""
+    from mne_dac.datasets import read_excerpt
+
+    return read_excerpt(0, "rest").crop(0, 20, include_tmax=False)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A seeded random generator."""
+    return np.random.default_rng(0)
