@@ -56,11 +56,11 @@ def run_demo(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    raw = read_excerpt(subject, task)
+    raw = read_excerpt(subject, task).pick("eeg")  # ECG and A2-A1 would be kept losslessly
     stem = f"eegmat_sub-{subject:02d}_{task}"
     codec = mne_dac.load_codec(codec)
     print(f"Codec: {codec}")
-    n_eeg = len(raw.copy().pick("eeg").ch_names)
+    n_eeg = len(raw.ch_names)
 
     fname = out_dir / f"{stem}.eegdac"
     t0 = time.perf_counter()
@@ -77,7 +77,7 @@ def run_demo(
         f"Speed:             encode {ch_s / t_enc:.0f} channel-s/s, decode {ch_s / t_dec:.0f} "
         f"channel-s/s on {codec.device} (file I/O and preprocessing included)"
     )
-    report = fidelity_report(raw.copy().pick("eeg"), recon.copy().pick("eeg"), codec_sfreq=codec.sfreq)
+    report = fidelity_report(raw, recon, codec_sfreq=codec.sfreq, clip=codec.preprocessing.clip)
     print(report)
     fig = plot_fidelity(raw, recon, fname=out_dir / "fidelity.png", show=show)
     print(f"Figure:            {out_dir / 'fidelity.png'}")

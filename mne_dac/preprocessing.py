@@ -88,7 +88,8 @@ def _resample(x: np.ndarray, ratio: Fraction, n_out: int) -> np.ndarray:
     from scipy.signal import resample_poly
 
     if ratio != 1:
-        x = resample_poly(x, ratio.numerator, ratio.denominator, axis=-1, padtype="line")
+        padtype = "line" if x.shape[-1] > 1 else "edge"  # a line needs two points
+        x = resample_poly(x, ratio.numerator, ratio.denominator, axis=-1, padtype=padtype)
     if x.shape[-1] < n_out:
         x = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, n_out - x.shape[-1])], mode="edge")
     return x[..., :n_out]
@@ -118,7 +119,7 @@ def check_eeg_data(data: np.ndarray, ch_names: list[str]) -> None:
             "mark them (e.g. raw.interpolate_bads() or cropping) before encoding."
         )
     ptp = np.ptp(data, axis=1)
-    flat = [ch_names[i] for i in np.where(ptp == 0)[0]]
+    flat = [ch_names[i] for i in np.where(ptp == 0)[0]] if data.shape[1] > 1 else []
     if flat:
         warn(
             f"{len(flat)} flat channel(s) {flat}: they are encoded, but carry no signal; "

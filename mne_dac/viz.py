@@ -25,6 +25,12 @@ def _pick_names(
     picks: str | list[str] | None,
     n_channels: int | None,
 ) -> list[str]:
+    """Channels to plot; also checks that the recordings can be compared."""
+    if original.info["sfreq"] != reconstructed.info["sfreq"]:
+        raise ValueError(
+            f"Sampling rates differ: {original.info['sfreq']} and "
+            f"{reconstructed.info['sfreq']} Hz."
+        )
     if picks is None:
         return _common_channels(original, reconstructed)[:n_channels]
     return [picks] if isinstance(picks, str) else list(picks)
@@ -39,13 +45,17 @@ def _plot_overlay(
     duration: float,
 ) -> None:
     sfreq = original.info["sfreq"]
-    x, y, _, _ = _paired_data(original, reconstructed, None, names)
     first = int(round(start * sfreq))
-    stop = min(x.shape[1], first + int(round(duration * sfreq)))
+    stop = min(original.n_times, first + int(round(duration * sfreq)))
     if not 0 <= first < stop:
-        raise ValueError(f"start={start} s is outside the recording ({x.shape[1] / sfreq:g} s).")
+        raise ValueError(f"start={start} s is outside the recording ({original.n_times / sfreq:g} s).")
+    x, y, _, _ = _paired_data(
+        *(raw.get_data(picks=names, start=first, stop=stop) for raw in (original, reconstructed)),
+        sfreq,
+        names,
+    )
     times = np.arange(first, stop) / sfreq
-    for ax, name, xi, yi in zip(axes, names, x[:, first:stop] * 1e6, y[:, first:stop] * 1e6):
+    for ax, name, xi, yi in zip(axes, names, x * 1e6, y * 1e6):
         ax.plot(times, xi, **_ORIG)
         ax.plot(times, yi, **_RECON)
         ax.set_ylabel(f"{name}\n(µV)")
