@@ -40,6 +40,7 @@ from mne.utils import _validate_type, logger, verbose
 
 from ._atomic import atomic_write
 from ._docs import fill_doc
+from ._version import __version__
 from .codec import CodecIdentity, _jsonable
 from .preprocessing import PreprocessingSettings
 from .tokens import EEGTokens
@@ -147,7 +148,7 @@ def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = Fals
     header = {
         "format": "eegdac",
         "version": FORMAT_VERSION,
-        "writer": f"mne-dac {_version()}",
+        "writer": f"mne-dac {__version__}",
         "ch_names": tokens.ch_names,
         "sfreq": tokens.sfreq,
         "n_times": tokens.n_times,
@@ -176,12 +177,6 @@ def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = Fals
         fname, tokens.n_channels, tokens.duration, len(sections["codes"]), tokens.bitrate,
     )
     return fname
-
-
-def _version() -> str:
-    from ._version import __version__
-
-    return __version__
 
 
 def read_header(fname: str | Path) -> dict:
