@@ -1,0 +1,232 @@
+"""Random single-channel EEG crops in the codec domain, for training the codec.
+
+Crops are drawn lazily: only the needed segment of one channel is read from disk
+(``raw.get_data``), then preprocessed with the paper's pipeline
+(:func:`~mne_dac.preprocessing.to_codec_domain`). Each crop depends only on the
+dataset's seed and its index, so crops are reproducible and identical whatever the
+number of ``DataLoader`` workers.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import mne
+import numpy as np
+import torch
+from mne.utils import logger, use_log_level
+
+from .preprocessing import PreprocessingSettings, to_codec_domain
+
+__all__ = ["EEG_EXTENSIONS", "RandomCropDataset", "recordings_from"]
+
+#: File extensions read from folders by :func:`recordings_from`.
+EEG_EXTENSIONS = (".edf", ".bdf", ".fif", ".set", ".vhdr")
+
+
+def _read_raw(fname: str | Path) -> mne.io.BaseRaw:
+    return mne.io.read_raw(fname, preload=False, verbose="error")
+
+
+def recordings_from(source: Any) -> list[mne.io.BaseRaw]:
+    """Gather recordings from Raw objects, a Braindecode dataset, files or a folder.
+
+    Parameters
+    ----------
+    source : Raw | list | BaseConcatDataset | path-like
+        One of:
+
+        - an :class:`mne.io.BaseRaw` or a list of them;
+        - a Braindecode ``BaseConcatDataset`` (the ``.raw`` of each sub-dataset);
+        - a folder: every file with an extension of :data:`EEG_EXTENSIONS`, searched
+          recursively and read with :func:`mne.io.read_raw` (``preload=False``);
+          unreadable files are skipped with a warning;
+        - a file path, or a list of file paths and Raw objects.
+
+    Returns
+    -------
+    recordings : list of mne.io.BaseRaw
+        The recordings, not preloaded when read from files.
+    """
+    if isinstance(source, mne.io.BaseRaw):
+        return [source]
+    if hasattr(source, "datasets") and not isinstance(source, (str, Path)):
+        raws = [getattr(ds, "raw", None) for ds in source.datasets]
+        if any(raw is None for raw in raws):
+            raise TypeError(
+                "Every sub-dataset of the Braindecode dataset must have a .raw attribute "
+                "(RawDataset, or windows created with preload=False)."
+            )
+        return raws
+    if isinstance(source, (str, Path)):
+        path = Path(source).expanduser()
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in EEG_EXTENSIONS)
+            raws = []
+            for fname in files:
+                try:
+                    raws.append(_read_raw(fname))
+                except Exception as err:  # noqa: BLE001 - any reader failure
+                    mne.utils.warn(f"Skipping {fname}: not readable as raw EEG ({type(err).__name__}: {err})")
+            if not raws:
+                raise ValueError(f"No readable EEG file ({', '.join(EEG_EXTENSIONS)}) under {path}.")
+            logger.info("Found %d recordings under %s", len(raws), path)
+            return raws
+        if not path.exists():
+            raise FileNotFoundError(f"No such file or folder: {path}")
+        return [_read_raw(path)]
+    if isinstance(source, Iterable):
+        out = []
+        for item in source:
+            if isinstance(item, mne.io.BaseRaw):
+                out.append(item)
+            elif isinstance(item, (str, Path)):
+                out.append(_read_raw(Path(item).expanduser()))
+            else:
+                raise TypeError(f"Expected Raw objects or paths, got {type(item).__name__}")
+        return out
+    raise TypeError(
+        "source must be a Raw, a list of Raw or paths, a Braindecode BaseConcatDataset "
+        f"or a folder, got {type(source).__name__}"
+    )
+
+
+class RandomCropDataset(torch.utils.data.Dataset):
+    """Random single-channel crops of EEG recordings, in the codec domain.
+
+    Item ``i`` is drawn with ``np.random.default_rng((seed, i))``: a recording
+    (with probability proportional to its number of EEG channels times its
+    duration, so that every second of every channel is equally likely), one of its
+    EEG channels, and a start time. Only that segment, plus ``margin`` seconds each
+    side to absorb the edge effects of resampling and high-pass filtering, is read
+    and converted with :func:`~mne_dac.preprocessing.to_codec_domain`; the margins
+    are then trimmed.
+
+    Parameters
+    ----------
+    recordings : list of mne.io.BaseRaw | Any
+        The recordings (need not be preloaded), or anything
+        :func:`recordings_from` accepts. Only EEG channels not marked bad are drawn.
+    codec_sfreq : float
+        Sampling rate of the codec.
+    crop_duration : float
+        Crop duration in seconds.
+    n_crops : int | None
+        Number of crops (the dataset length, i.e. one epoch). ``None`` draws as
+        many crops as fit in the total duration of all EEG channels.
+    preprocessing : PreprocessingSettings | None
+        High-pass and clip level (``None``: the paper's).
+    seed : int
+        Seed of the draws.
+    margin : float
+        Seconds read on each side of the crop, then discarded.
+    min_duration : float
+        Recordings shorter than this (in seconds) are skipped. Recordings shorter
+        than ``crop_duration`` are used whole and zero-padded at the end.
+
+    Attributes
+    ----------
+    recordings : list of mne.io.BaseRaw
+        The recordings in use.
+    crop_samples : int
+        Samples per crop at ``codec_sfreq``.
+
+    Notes
+    -----
+    Items are float32 tensors of shape ``(1, crop_samples)`` in [-1, 1]. The
+    per-crop preprocessing messages (clipping counts) are silenced.
+    """
+
+    def __init__(
+        self,
+        recordings: Any,
+        codec_sfreq: float = 512.0,
+        crop_duration: float = 30.0,
+        n_crops: int | None = None,
+        preprocessing: PreprocessingSettings | None = None,
+        seed: int = 0,
+        *,
+        margin: float = 5.0,
+        min_duration: float = 1.0,
+    ) -> None:
+        if not codec_sfreq > 0 or not crop_duration > 0 or margin < 0:
+            raise ValueError("codec_sfreq and crop_duration must be positive and margin >= 0")
+        self.codec_sfreq = float(codec_sfreq)
+        self.crop_duration = float(crop_duration)
+        self.crop_samples = int(round(crop_duration * codec_sfreq))
+        self.preprocessing = preprocessing or PreprocessingSettings()
+        self.seed = int(seed)
+        self.margin = float(margin)
+        self.recordings = recordings_from(recordings)
+        self._entries: list[tuple[int, np.ndarray]] = []
+        seconds = []
+        for ri, raw in enumerate(self.recordings):
+            picks = mne.pick_types(raw.info, eeg=True, exclude="bads")
+            duration = raw.n_times / raw.info["sfreq"]
+            if len(picks) == 0 or duration < min_duration:
+                logger.info(
+                    "Skipping recording %d (%s): %d EEG channels, %.1f s.",
+                    ri, raw.filenames[0] if raw.filenames else "in memory", len(picks), duration,
+                )  # fmt: skip
+                continue
+            self._entries.append((ri, picks))
+            seconds.append(len(picks) * duration)
+        if not self._entries:
+            raise ValueError(f"No recording with EEG channels and at least {min_duration} s.")
+        self._weights = np.asarray(seconds) / np.sum(seconds)
+        if n_crops is None:
+            n_crops = max(1, int(np.sum(seconds) // crop_duration))
+        if n_crops < 1:
+            raise ValueError(f"n_crops must be >= 1, got {n_crops}")
+        self.n_crops = int(n_crops)
+
+    def __len__(self) -> int:
+        return self.n_crops
+
+    def crop_info(self, index: int) -> dict:
+        """Where crop ``index`` comes from.
+
+        Returns
+        -------
+        info : dict
+            ``recording`` (index into :attr:`recordings`), ``channel`` (name),
+            ``pick`` (channel index), ``start`` (first sample at the recording's
+            rate) and ``n_times`` (samples of the crop at that rate).
+        """
+        if not -self.n_crops <= index < self.n_crops:
+            raise IndexError(f"index {index} out of range for {self.n_crops} crops")
+        index = int(index) % self.n_crops
+        rng = np.random.default_rng((self.seed, index))
+        ri, picks = self._entries[rng.choice(len(self._entries), p=self._weights)]
+        raw = self.recordings[ri]
+        pick = int(rng.choice(picks))
+        n_need = int(np.ceil(self.crop_samples * raw.info["sfreq"] / self.codec_sfreq))
+        n_need = min(n_need, raw.n_times)
+        start = int(rng.integers(0, raw.n_times - n_need + 1))
+        return dict(recording=ri, channel=raw.ch_names[pick], pick=pick, start=start, n_times=n_need)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        info = self.crop_info(index)
+        raw = self.recordings[info["recording"]]
+        sfreq = raw.info["sfreq"]
+        start, n_need = info["start"], info["n_times"]
+        pad = int(round(self.margin * sfreq))
+        lo, hi = max(0, start - pad), min(raw.n_times, start + n_need + pad)
+        data = raw.get_data(picks=[info["pick"]], start=lo, stop=hi)
+        with use_log_level("error"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x = to_codec_domain(data, sfreq, self.codec_sfreq, self.preprocessing, [info["channel"]]).data[0]
+        offset = int(round((start - lo) * self.codec_sfreq / sfreq))
+        crop = np.zeros(self.crop_samples, dtype=np.float32)
+        segment = x[offset : offset + self.crop_samples]
+        crop[: len(segment)] = segment
+        return torch.from_numpy(crop[np.newaxis])
+
+    def __repr__(self) -> str:
+        return (
+            f"<RandomCropDataset | {self.n_crops} crops of {self.crop_duration:g} s at "
+            f"{self.codec_sfreq:g} Hz from {len(self._entries)} recordings, seed {self.seed}>"
+        )

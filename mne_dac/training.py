@@ -1,0 +1,714 @@
+"""Fine-tune DAC on EEG with skorch, as in "Adapting Neural Audio Codecs to EEG".
+
+:class:`CodecTrainer` is a :class:`skorch.NeuralNet` whose module is a ``dac.DAC``.
+Its training step follows DAC's own training script: a multi-scale mel loss, a
+waveform L1 loss, the VQ commitment and codebook losses and, optionally, DAC's
+GAN (multi-period and multi-resolution discriminators, scaled to EEG rates) at a
+reduced weight. Training runs in two phases: with the GAN, then without it, from
+a given epoch or as soon as divergence is detected (:class:`GANSchedule`).
+
+This module imports torch, skorch and DAC; it is not imported by ``import mne_dac``.
+
+Examples
+--------
+>>> from mne_dac import load_codec
+>>> from mne_dac.crops import RandomCropDataset
+>>> from mne_dac.training import CodecTrainer, checkpoint_callbacks
+>>> from skorch.helper import predefined_split
+>>> codec = load_codec("44khz")  # doctest: +SKIP
+>>> train = RandomCropDataset("eeg_folder/", crop_duration=10.0)  # doctest: +SKIP
+>>> valid = RandomCropDataset("eeg_valid/", crop_duration=10.0, n_crops=256)  # doctest: +SKIP
+>>> net = CodecTrainer.from_codec(
+...     codec, train_split=predefined_split(valid), max_epochs=100, gan_stop_epoch=20,
+...     callbacks=checkpoint_callbacks("checkpoints/"),
+... )  # doctest: +SKIP
+>>> net.fit(train)  # doctest: +SKIP
+>>> net.to_codec(name="eeg-dac").save("eeg-dac.pt")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from collections.abc import Sequence
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from mne.utils import logger
+from mne.utils import warn as mne_warn
+from skorch import NeuralNet
+from skorch.callbacks import (
+    Callback,
+    Checkpoint,
+    EpochTimer,
+    LoadInitState,
+    LRScheduler,
+    PassthroughScoring,
+    PrintLog,
+)
+from skorch.utils import TeeGenerator
+
+from ._imports import import_dac
+from .codec import DAC_KWARGS, DACCodec
+from .metrics import MEL_LOSS_CONFIG, mel_loss_module
+from .preprocessing import PreprocessingSettings
+
+__all__ = [
+    "CodecTrainer",
+    "GANSchedule",
+    "checkpoint_callbacks",
+    "clone_model",
+    "gan_diverged",
+    "plot_history",
+    "prune_codebooks",
+]
+
+#: Shortest crop the mel loss accepts (its longest window is 2048 samples).
+MIN_CROP_SAMPLES = max(MEL_LOSS_CONFIG["window_lengths"]) // 2 + 1
+
+#: Loss components recorded per batch (``train_<name>``) and averaged per epoch.
+_COMPONENTS = ("mel", "waveform", "commitment", "codebook", "adv", "feat", "disc")
+
+
+def gan_diverged(mel: Sequence[float], tolerance: float = 0.2, patience: int = 2) -> bool:
+    """Whether the GAN phase diverged, judged on the epoch-mean training mel loss.
+
+    Divergence is declared when, for the last ``patience`` consecutive epochs, the
+    mel loss exceeded the best (lowest) value reached up to that epoch by more than
+    ``tolerance`` (relative): ``mel[i] > (1 + tolerance) * min(mel[:i + 1])``.
+
+    Parameters
+    ----------
+    mel : sequence of float
+        Epoch-mean training mel loss of the epochs with the GAN active, in order.
+    tolerance : float
+        Relative excess over the best value that counts as a degradation.
+    patience : int
+        Number of consecutive degraded epochs that make a divergence.
+
+    Returns
+    -------
+    diverged : bool
+        True if the last ``patience`` epochs were all degraded.
+    """
+    mel = np.asarray(mel, dtype=float)
+    if patience < 1:
+        raise ValueError(f"patience must be >= 1, got {patience}")
+    if len(mel) < patience:
+        return False
+    degraded = mel > (1 + tolerance) * np.minimum.accumulate(mel)
+    return bool(degraded[-patience:].all())
+
+
+class GANSchedule(Callback):
+    """Two-phase schedule: train with the GAN, then without it.
+
+    At the start of each epoch, the GAN is active if the trainer has one
+    (``gan=True``), the epoch number is at most ``gan_stop_epoch`` (when set), and
+    no divergence was detected in an earlier epoch. At the end of each epoch with
+    the GAN active, :func:`gan_diverged` is applied to the epoch-mean training mel
+    loss (``train_mel``) of the GAN epochs, with the trainer's
+    ``divergence_tolerance`` and ``divergence_patience``; on divergence the GAN is
+    dropped from the next epoch on. The state is recorded in the history
+    (``gan_active`` each epoch, ``gan_diverged`` at the epoch of divergence), which
+    makes it resumable from a checkpointed history.
+    """
+
+    def on_epoch_begin(self, net: CodecTrainer, **kwargs: Any) -> None:
+        history = net.history
+        epoch = len(history)
+        previous = list(history)[:-1]
+        active = bool(net.gan)
+        if active and any(row.get("gan_diverged", False) for row in previous):
+            active = False
+        stop = net.gan_stop_epoch
+        if active and stop is not None and epoch > stop:
+            active = False
+            if epoch == max(stop, 0) + 1:
+                logger.info(
+                    "Epoch %d: the GAN phase ends (gan_stop_epoch=%d); training continues "
+                    "without the discriminator.",
+                    epoch,
+                    stop,
+                )
+        net.gan_active_ = active
+        history.record("gan_active", active)
+
+    def on_epoch_end(self, net: CodecTrainer, **kwargs: Any) -> None:
+        if not net.gan_active_:
+            return
+        mel = [row["train_mel"] for row in net.history if row.get("gan_active") and "train_mel" in row]
+        if gan_diverged(mel, net.divergence_tolerance, net.divergence_patience):
+            net.gan_active_ = False
+            net.history.record("gan_diverged", True)
+            mne_warn(
+                f"Epoch {len(net.history)}: the GAN phase diverged (training mel loss "
+                f"{mel[-1]:.4g} more than {100 * net.divergence_tolerance:g}% above its "
+                f"best {min(mel):.4g} for {net.divergence_patience} epoch(s)); training "
+                "continues without the discriminator."
+            )
+
+
+def clone_model(model: torch.nn.Module, n_codebooks: int | None = None) -> torch.nn.Module:
+    """Copy a ``dac.DAC``, optionally keeping only its first ``n_codebooks`` codebooks.
+
+    The copy is rebuilt from the model's architecture and state dict (weight-normed
+    modules cannot be deep-copied once used); the global torch RNG is untouched.
+
+    Parameters
+    ----------
+    model : dac.DAC
+        The model to copy.
+    n_codebooks : int | None
+        Keep only the first ``n_codebooks`` residual codebooks (``None``: all).
+
+    Returns
+    -------
+    model : dac.DAC
+        The copy, on the same device and in the same train/eval mode.
+    """
+    from .loading import _new_dac
+
+    kwargs = {k: copy.deepcopy(getattr(model, k)) for k in DAC_KWARGS}
+    state = model.state_dict()
+    if n_codebooks is not None:
+        kwargs["n_codebooks"] = n_codebooks
+        if isinstance(kwargs["codebook_dim"], list):
+            kwargs["codebook_dim"] = kwargs["codebook_dim"][:n_codebooks]
+        prefix = "quantizer.quantizers."
+
+        def kept(key: str) -> bool:
+            return not key.startswith(prefix) or int(key[len(prefix) :].split(".")[0]) < n_codebooks
+
+        state = {k: v for k, v in state.items() if kept(k)}
+    with torch.random.fork_rng(devices=[]):
+        new = _new_dac(**kwargs)
+    new.load_state_dict(state)
+    new.quantizer.quantizer_dropout = model.quantizer.quantizer_dropout
+    return new.to(next(model.parameters()).device).train(model.training)
+
+
+@contextmanager
+def _quiet():
+    """Silence audiotools' warnings inherent to DAC's losses at EEG rates."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Empty filters detected in mel frequency basis")
+        warnings.filterwarnings("ignore", "stft_data changed shape")
+        yield
+
+
+def _power_of_two(x: float) -> int:
+    return int(2 ** max(3, round(math.log2(x))))
+
+
+class CodecTrainer(NeuralNet):
+    """Fine-tune a DAC codec on EEG crops with skorch.
+
+    Parameters
+    ----------
+    module : dac.DAC
+        The codec's DAC model (``codec.model``); prefer :meth:`from_codec`. It is
+        trained in place.
+    sfreq : float
+        Sampling rate of the codec (of the crops).
+    preprocessing : PreprocessingSettings | None
+        Preprocessing the codec expects, kept by :meth:`to_codec`.
+    criterion : callable
+        Builds the mel loss (DAC's ``MelSpectrogramLoss``); it is also the
+        validation loss (``valid_loss``).
+    optimizer : type
+        Optimizer class; the discriminator gets its own instance with the same
+        arguments, overridable with ``optimizer_discriminator__*`` arguments.
+    lr : float
+        Learning rate. DAC's schedule (exponential decay by 0.999996 per batch)
+        is a default callback; the discriminator's rate decays by the same factor.
+    max_epochs, batch_size : int
+        As in :class:`skorch.NeuralNet`.
+    train_split : callable | None
+        ``None`` (no validation) or :func:`skorch.helper.predefined_split` of a
+        validation :class:`~mne_dac.crops.RandomCropDataset`.
+    lambda_mel, lambda_waveform, lambda_commitment, lambda_codebook : float
+        Weights of the mel, waveform L1, VQ commitment and VQ codebook losses.
+    lambda_adv, lambda_feat : float
+        Weights of the adversarial and feature-matching losses, reduced from DAC's
+        1 and 2.
+    gan : bool
+        Build a discriminator and train with it during the first phase.
+    gan_periods : sequence of int
+        Periods of the multi-period discriminators.
+    gan_fft_sizes : sequence of int | None
+        Window sizes of the multi-resolution STFT discriminators. ``None`` scales
+        DAC's ``[2048, 1024, 512]`` at 44.1 kHz to EEG: ``[sfreq, sfreq/2,
+        sfreq/4]`` rounded to powers of two (``[512, 256, 128]`` at 512 Hz).
+    gan_stop_epoch : int | None
+        Last epoch of the GAN phase (``0``: never use the GAN; ``None``: until
+        divergence, if any).
+    divergence_tolerance, divergence_patience : float, int
+        Divergence detection, see :class:`GANSchedule` and :func:`gan_diverged`.
+    quantizer_dropout : float
+        Fraction of each batch coded with a random number of codebooks (DAC's
+        quantizer dropout), so that one codec serves several bitrates.
+    grad_clip, grad_clip_discriminator : float
+        Maximal gradient norms (DAC: 1e3 and 10).
+    mixed_precision : bool
+        bfloat16 autocast on CUDA (ignored on CPU).
+    device : str | None
+        Torch device; ``None``: CUDA when available.
+    **kwargs
+        Other :class:`skorch.NeuralNet` arguments (``callbacks``,
+        ``iterator_train__num_workers``, ``optimizer__betas``…).
+
+    Attributes
+    ----------
+    module_ : dac.DAC
+        The generator (the codec).
+    discriminator_ : dac.model.discriminator.Discriminator
+        The discriminator (only with ``gan=True``).
+    optimizer_, optimizer_discriminator_ : torch.optim.Optimizer
+        Their optimizers.
+    gan_active_ : bool
+        Whether the current epoch uses the GAN.
+
+    Notes
+    -----
+    Per batch, the discriminator is updated first (least-squares GAN loss), then
+    the generator with::
+
+        loss = lambda_mel * mel + lambda_waveform * L1 + lambda_commitment * commitment
+               + lambda_codebook * codebook [+ lambda_adv * adv + lambda_feat * feat]
+
+    ``train_loss`` is that total; each term is recorded as ``train_<name>``
+    (``mel``, ``waveform``, ``commitment``, ``codebook``, ``adv``, ``feat`` and the
+    discriminator loss ``disc``). ``valid_loss`` is the mel loss with all codebooks.
+
+    Checkpoints must include the discriminator and its optimizer: use
+    :func:`checkpoint_callbacks` (``Checkpoint`` plus ``LoadInitState``).
+    ``skorch.callbacks.EarlyStopping(monitor="valid_loss")`` and
+    ``skorch.callbacks.ProgressBar()`` can be added to ``callbacks``.
+    """
+
+    def __init__(
+        self,
+        module: torch.nn.Module,
+        *,
+        sfreq: float = 512.0,
+        preprocessing: PreprocessingSettings | None = None,
+        criterion: Any = mel_loss_module,
+        optimizer: type = torch.optim.AdamW,
+        lr: float = 1e-4,
+        max_epochs: int = 10,
+        batch_size: int = 16,
+        train_split: Any = None,
+        lambda_mel: float = 15.0,
+        lambda_waveform: float = 1.0,
+        lambda_commitment: float = 0.25,
+        lambda_codebook: float = 1.0,
+        lambda_adv: float = 0.1,
+        lambda_feat: float = 0.2,
+        gan: bool = True,
+        gan_periods: Sequence[int] = (2, 3, 5, 7, 11),
+        gan_fft_sizes: Sequence[int] | None = None,
+        gan_stop_epoch: int | None = None,
+        divergence_tolerance: float = 0.2,
+        divergence_patience: int = 2,
+        quantizer_dropout: float = 0.5,
+        grad_clip: float = 1e3,
+        grad_clip_discriminator: float = 10.0,
+        mixed_precision: bool = False,
+        device: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("optimizer__betas", (0.8, 0.99))
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        super().__init__(
+            module,
+            criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            device=device,
+            **kwargs,
+        )
+        self.sfreq = sfreq
+        self.preprocessing = preprocessing
+        self.lambda_mel = lambda_mel
+        self.lambda_waveform = lambda_waveform
+        self.lambda_commitment = lambda_commitment
+        self.lambda_codebook = lambda_codebook
+        self.lambda_adv = lambda_adv
+        self.lambda_feat = lambda_feat
+        self.gan = gan
+        self.gan_periods = gan_periods
+        self.gan_fft_sizes = gan_fft_sizes
+        self.gan_stop_epoch = gan_stop_epoch
+        self.divergence_tolerance = divergence_tolerance
+        self.divergence_patience = divergence_patience
+        self.quantizer_dropout = quantizer_dropout
+        self.grad_clip = grad_clip
+        self.grad_clip_discriminator = grad_clip_discriminator
+        self.mixed_precision = mixed_precision
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_codec(cls, codec: DACCodec, *, n_codebooks: int | None = None, **kwargs: Any) -> CodecTrainer:
+        """Build a trainer for (a copy of) a codec.
+
+        Parameters
+        ----------
+        codec : DACCodec
+            The codec to fine-tune; it is copied and left unchanged.
+        n_codebooks : int | None
+            Pre-prune: train only the first ``n_codebooks`` codebooks (see
+            :func:`prune_codebooks`). ``None`` trains them all.
+        **kwargs
+            Other :class:`CodecTrainer` arguments. ``device`` defaults to the codec's.
+
+        Returns
+        -------
+        trainer : CodecTrainer
+            The (uninitialised) trainer.
+        """
+        if n_codebooks is not None:
+            codec = prune_codebooks(codec, n_codebooks)
+        kwargs.setdefault("device", str(codec.device))
+        kwargs.setdefault("sfreq", codec.sfreq)
+        kwargs.setdefault("preprocessing", codec.preprocessing)
+        return cls(clone_model(codec.model), **kwargs)
+
+    def to_codec(self, name: str = "fine-tuned", **kwargs: Any) -> DACCodec:
+        """Return a :class:`~mne_dac.DACCodec` with a copy of the trained weights.
+
+        Parameters
+        ----------
+        name : str
+            Name of the codec.
+        **kwargs
+            Other :class:`~mne_dac.DACCodec` arguments (``batch_size``…).
+
+        Returns
+        -------
+        codec : DACCodec
+            The codec, at the trainer's rate and preprocessing, on its device.
+        """
+        self.check_is_fitted(["module_"])
+        kwargs.setdefault("device", str(self.device))
+        return DACCodec(
+            clone_model(self.module_),
+            self.sfreq,
+            name=name,
+            preprocessing=self.preprocessing,
+            **kwargs,
+        )
+
+    @property
+    def _default_callbacks(self) -> list[tuple[str, Callback]]:
+        scores = [
+            (f"train_{c}", PassthroughScoring(name=f"train_{c}", lower_is_better=None, on_train=True))
+            for c in _COMPONENTS
+        ]
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            *scores,
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            (
+                "lr_scheduler",
+                LRScheduler(
+                    policy=torch.optim.lr_scheduler.ExponentialLR,
+                    gamma=0.999996,
+                    step_every="batch",
+                    # chain from the optimizer's current rate, also after a resume
+                    last_epoch=-1,
+                ),
+            ),
+            ("gan_schedule", GANSchedule()),
+            (
+                "print_log",
+                PrintLog(keys_ignored=["event_lr", "train_waveform", "train_commitment", "train_codebook"]),
+            ),
+        ]
+
+    def fft_sizes(self) -> list[int]:
+        """Window sizes of the multi-resolution discriminators (see ``gan_fft_sizes``)."""
+        if self.gan_fft_sizes is not None:
+            return [int(n) for n in self.gan_fft_sizes]
+        return [_power_of_two(self.sfreq / 2**i) for i in range(3)]
+
+    def initialize_module(self) -> CodecTrainer:
+        """Initialise the codec (with quantizer dropout) and the discriminator."""
+        super().initialize_module()
+        self.module_.quantizer.quantizer_dropout = float(self.quantizer_dropout)
+        self.gan_active_ = bool(self.gan)
+        if self.gan:
+            import_dac()
+            from dac.model.discriminator import Discriminator
+
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*weight_norm.*", category=FutureWarning)
+                self.discriminator_ = Discriminator(
+                    rates=[],
+                    periods=list(self.gan_periods),
+                    fft_sizes=self.fft_sizes(),
+                    sample_rate=int(round(self.sfreq)),
+                )
+        return self
+
+    def initialize_optimizer(self, *args: Any, **kwargs: Any) -> CodecTrainer:
+        """Initialise the generator's and the discriminator's optimizers."""
+        pgroups, opt_kwargs = self.get_params_for_optimizer("optimizer", self.module_.named_parameters())
+        self.optimizer_ = self.optimizer(*pgroups, **opt_kwargs)
+        if self.gan:
+            shared = {k: v for k, v in opt_kwargs.items() if k != "param_groups"}
+            own = self.get_params_for("optimizer_discriminator")
+            pgroups_d, _ = self.get_params_for_optimizer(
+                "optimizer_discriminator", self.discriminator_.named_parameters()
+            )
+            d_kwargs = {**shared, **{k: v for k, v in own.items() if k != "param_groups"}}
+            self.optimizer_discriminator_ = self.optimizer(*pgroups_d, **d_kwargs)
+        for name in self._optimizers:
+            for group in getattr(self, name + "_").param_groups:
+                group.setdefault("base_lr", group["lr"])  # saved with the optimizer state
+        return self
+
+    # ------------------------------------------------------------------ steps
+    def _autocast(self):
+        if self.mixed_precision and torch.device(self.device).type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return nullcontext()
+
+    def _signal(self, batch: Any) -> torch.Tensor:
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        x = torch.as_tensor(x, dtype=torch.float32).to(self.device)
+        if x.ndim == 2:
+            x = x[:, None]
+        if x.ndim != 3 or x.shape[1] != 1:
+            raise ValueError(f"Expected crops of shape (batch, 1, n_times), got {tuple(x.shape)}")
+        if x.shape[-1] < MIN_CROP_SAMPLES:
+            raise ValueError(
+                f"Crops must have at least {MIN_CROP_SAMPLES} samples (the mel loss's longest "
+                f"window is {max(MEL_LOSS_CONFIG['window_lengths'])}), got {x.shape[-1]}: "
+                "use longer crops."
+            )
+        return x
+
+    def _audio(self, x: torch.Tensor):
+        from audiotools import AudioSignal
+
+        return AudioSignal(x, sample_rate=self.sfreq)
+
+    def _mel(self, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        with _quiet():
+            return self.criterion_(self._audio(y), self._audio(x))
+
+    def _sync_discriminator_lr(self) -> None:
+        """Decay the discriminator's rate by the generator's schedule factor."""
+        g = self.optimizer_.param_groups[0]
+        factor = g["lr"] / g["base_lr"]
+        for group in self.optimizer_discriminator_.param_groups:
+            group["lr"] = group["base_lr"] * factor
+
+    def train_step(self, batch: Any, **fit_params: Any) -> dict:
+        """One discriminator update (GAN phase) and one generator update.
+
+        Returns
+        -------
+        step : dict
+            ``loss`` (the generator's total loss) and ``y_pred`` (reconstructions).
+        """
+        from dac.nn.loss import GANLoss
+
+        self._set_training(True)
+        x = self._signal(batch)
+        with self._autocast():
+            out = self.module_(x)
+        y = out["audio"].float()
+        parts: dict[str, torch.Tensor] = {}
+        use_gan = self.gan and self.gan_active_
+        if use_gan:
+            gan_loss = GANLoss(self.discriminator_)
+            self._sync_discriminator_lr()
+            with self._autocast(), _quiet():
+                parts["disc"] = gan_loss.discriminator_loss(self._audio(y), self._audio(x)).float()
+            self.optimizer_discriminator_.zero_grad()
+            parts["disc"].backward()
+            torch.nn.utils.clip_grad_norm_(self.discriminator_.parameters(), self.grad_clip_discriminator)
+            self.optimizer_discriminator_.step()
+        parts["mel"] = self._mel(y, x)
+        parts["waveform"] = torch.nn.functional.l1_loss(y, x)
+        parts["commitment"] = out["vq/commitment_loss"].float()
+        parts["codebook"] = out["vq/codebook_loss"].float()
+        weights = dict(
+            mel=self.lambda_mel,
+            waveform=self.lambda_waveform,
+            commitment=self.lambda_commitment,
+            codebook=self.lambda_codebook,
+        )
+        if use_gan:
+            with self._autocast(), _quiet():
+                adv, feat = gan_loss.generator_loss(self._audio(y), self._audio(x))
+            parts["adv"], parts["feat"] = adv.float(), feat.float()
+            weights.update(adv=self.lambda_adv, feat=self.lambda_feat)
+        loss = sum(w * parts[k] for k, w in weights.items())
+        self.optimizer_.zero_grad()
+        loss.backward()
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.module_.named_parameters()),
+            batch=batch,
+            training=True,
+        )
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.module_.parameters(), self.grad_clip)
+        self.optimizer_.step()
+        for key, value in parts.items():
+            self.history.record_batch(f"train_{key}", float(value.detach()))
+        self.history.record_batch("train_grad_norm", float(grad_norm))
+        return {"loss": loss.detach(), "y_pred": y.detach()}
+
+    def validation_step(self, batch: Any, **fit_params: Any) -> dict:
+        """Mel loss of the reconstructions with all codebooks."""
+        self._set_training(False)
+        x = self._signal(batch)
+        with torch.no_grad():
+            with self._autocast():
+                y = self.module_(x)["audio"].float()
+            loss = self._mel(y, x)
+        return {"loss": loss, "y_pred": y}
+
+    def evaluation_step(self, batch: Any, training: bool = False) -> torch.Tensor:
+        """Reconstruct a batch (used by ``forward`` and ``predict``)."""
+        self.check_is_fitted()
+        x = self._signal(batch)
+        with torch.set_grad_enabled(training), self._autocast():
+            self._set_training(training)
+            return self.module_(x)["audio"].float()
+
+
+def checkpoint_callbacks(
+    dirname: str | Path,
+    *,
+    gan: bool = True,
+    monitor: str | None = "valid_loss_best",
+    resume: bool = True,
+    **kwargs: Any,
+) -> list[Callback]:
+    """A ``Checkpoint`` that includes the discriminator, and its ``LoadInitState``.
+
+    Parameters
+    ----------
+    dirname : path-like
+        Folder of the checkpoint files.
+    gan : bool
+        Whether the trainer has a discriminator (``gan=True``), to save it and its
+        optimizer (``discriminator.pt``, ``optimizer_discriminator.pt``).
+    monitor : str | None
+        When to save (see :class:`skorch.callbacks.Checkpoint`); ``None``: every epoch.
+    resume : bool
+        Also return a ``LoadInitState`` that resumes from the checkpoint, if any,
+        when training starts.
+    **kwargs
+        Other :class:`skorch.callbacks.Checkpoint` arguments.
+
+    Returns
+    -------
+    callbacks : list
+        ``[Checkpoint]`` or ``[Checkpoint, LoadInitState]``.
+    """
+    if gan:
+        kwargs.setdefault("f_discriminator", "discriminator.pt")
+        kwargs.setdefault("f_optimizer_discriminator", "optimizer_discriminator.pt")
+    checkpoint = Checkpoint(monitor=monitor, dirname=str(dirname), **kwargs)
+    return [checkpoint, LoadInitState(checkpoint)] if resume else [checkpoint]
+
+
+def prune_codebooks(codec: DACCodec, n_codebooks: int) -> DACCodec:
+    """Keep only the first codebooks of a codec (pre-pruning, before training).
+
+    Post-pruning needs no new codec: encode with ``n_codebooks`` instead.
+
+    Parameters
+    ----------
+    codec : DACCodec
+        The codec; it is copied and left unchanged.
+    n_codebooks : int
+        Number of codebooks to keep, between 1 and ``codec.n_codebooks``.
+
+    Returns
+    -------
+    codec : DACCodec
+        A codec whose model has ``n_codebooks`` codebooks.
+    """
+    model = clone_model(codec.model, codec._check_n_codebooks(n_codebooks))
+    return DACCodec(
+        model,
+        codec.sfreq,
+        name=f"{codec.name}-{n_codebooks}cb",
+        preprocessing=codec.preprocessing,
+        device=str(codec.device),
+        batch_size=codec.batch_size,
+        chunk_frames=codec.chunk_frames,
+        mixed_precision=codec.mixed_precision,
+    )
+
+
+def plot_history(net: CodecTrainer, fname: str | Path | None = None, *, show: bool = False):
+    """Plot the training and validation losses, shading the GAN phase.
+
+    Parameters
+    ----------
+    net : CodecTrainer
+        A trained trainer.
+    fname : path-like | None
+        Save the figure there (PNG), if given.
+    show : bool
+        Show the figure.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure: total and mel losses (left), adversarial losses (right).
+    """
+    import matplotlib.pyplot as plt
+
+    history = list(net.history)
+    if not history:
+        raise ValueError("The trainer has no history: fit it first.")
+    epochs = np.array([row["epoch"] for row in history])
+
+    def series(key: str) -> np.ndarray:
+        return np.array([row.get(key, np.nan) for row in history], dtype=float)
+
+    fig, (ax_rec, ax_gan) = plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained")
+    for key, label in [
+        ("train_loss", "train total"),
+        ("train_mel", "train mel"),
+        ("valid_loss", "valid mel"),
+    ]:
+        values = series(key)
+        if np.isfinite(values).any():
+            ax_rec.plot(epochs, values, marker=".", label=label)
+    for key in ("train_adv", "train_feat", "train_disc"):
+        values = series(key)
+        if np.isfinite(values).any():
+            ax_gan.plot(epochs, values, marker=".", label=key[len("train_") :])
+    active = np.array([bool(row.get("gan_active", False)) for row in history])
+    for ax in (ax_rec, ax_gan):
+        for epoch in epochs[active]:
+            ax.axvspan(epoch - 0.5, epoch + 0.5, color="tab:orange", alpha=0.12, lw=0)
+        ax.set_xlabel("Epoch")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize="small")
+    ax_rec.set(ylabel="Loss", title="Reconstruction (shaded: GAN phase)")
+    ax_gan.set(title="GAN")
+    if fname is not None:
+        fig.savefig(fname, dpi=100)
+        logger.info("Saved the training history plot to %s", fname)
+    if show:
+        plt.show()
+    return fig
