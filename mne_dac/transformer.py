@@ -168,9 +168,14 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
             sfreq = float(self.sfreq)
         else:
             sfreq = self.sfreq_
-        if not fit:
-            shape = getattr(X, "shape", ())  # arrays; others are checked below
-            if len(shape) == 3 and self._fit_ndim == 3 and shape[1] != self.n_channels_:
+        if not fit:  # clearer messages than validate_data's, for arrays
+            shape = getattr(X, "shape", ())
+            if len(shape) in (2, 3) and len(shape) != self._fit_ndim:
+                raise ValueError(
+                    f"X has {len(shape)} dimensions, but {type(self).__name__} was fitted "
+                    f"on {self._fit_ndim}D data."
+                )
+            if len(shape) == 3 and shape[1] != self.n_channels_:
                 raise ValueError(
                     f"X has {shape[1]} channels, but {type(self).__name__} was fitted on "
                     f"{self.n_channels_} channels."

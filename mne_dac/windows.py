@@ -1,0 +1,301 @@
+"""Braindecode windows datasets seen through a DAC codec, lazily, window by window.
+
+:func:`roundtrip_windows` replaces each window by its codec reconstruction and
+:func:`tokenize_windows` by its tokens, as on-the-fly dataset transforms: nothing is
+computed until a window is read, so datasets of any size can be used for training.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from mne.utils import _validate_type, use_log_level
+
+from ._docs import fill_doc
+from .codec import DACCodec
+from .loading import load_codec
+from .preprocessing import (
+    PreprocessingSettings,
+    from_codec_domain,
+    to_codec_domain,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from braindecode.datasets import BaseConcatDataset
+
+
+class _SharedCodec:
+    """A codec shared by window transforms, pickled as its weights and settings.
+
+    DAC's weight-normalised layers hold non-leaf tensors, which torch's
+    multiprocessing pickler refuses (DataLoader workers started with ``spawn``), so the
+    codec travels as a detached state dict and is rebuilt on unpickling. Transforms
+    share one instance, so a pickled dataset holds one copy of the codec however many
+    recordings it has (pickle memoizes it).
+    """
+
+    def __init__(self, codec: DACCodec) -> None:
+        self.codec = codec
+
+    def __getstate__(self) -> dict:
+        codec = self.codec
+        return dict(
+            dac_kwargs={k: v for k, v in codec.config.items() if k != "sfreq"},
+            state_dict={k: v.detach().cpu() for k, v in codec.model.state_dict().items()},
+            sfreq=codec.sfreq,
+            name=codec.name,
+            preprocessing=codec.preprocessing,
+            device=str(codec.device),
+            batch_size=codec.batch_size,
+            chunk_frames=codec.chunk_frames,
+            mixed_precision=codec.mixed_precision,
+        )
+
+    def __setstate__(self, state: dict) -> None:
+        from .loading import _model_from_state
+
+        state = dict(state)
+        model = _model_from_state(state.pop("dac_kwargs"), state.pop("state_dict"))
+        self.codec = DACCodec(model, state.pop("sfreq"), **state)
+
+
+class _CodecTransform:
+    """Picklable window transform: the codec applied to one window.
+
+    Parameters
+    ----------
+    codec : _SharedCodec
+        The codec.
+    sfreq : float
+        Sampling rate of the windows.
+    ch_names : list of str
+        Channel names of the windows (for messages).
+    n_codebooks : int | None
+        Number of codebooks.
+    preprocessing : PreprocessingSettings
+        The preprocessing.
+    then : callable | None
+        A transform applied to the output (the dataset's previous transform).
+    """
+
+    def __init__(
+        self,
+        codec: _SharedCodec,
+        sfreq: float,
+        ch_names: list[str],
+        n_codebooks: int | None,
+        preprocessing: PreprocessingSettings,
+        then: Callable | None = None,
+    ) -> None:
+        self.shared = codec
+        self.sfreq = float(sfreq)
+        self.ch_names = list(ch_names)
+        self.n_codebooks = n_codebooks
+        self.preprocessing = preprocessing
+        self.then = then
+
+    @property
+    def codec(self) -> DACCodec:
+        """The codec."""
+        return self.shared.codec
+
+    def _encode(self, window: np.ndarray) -> tuple[np.ndarray, int]:
+        window = np.asarray(window)
+        if window.ndim != 2:
+            raise ValueError(
+                f"Expected a window of shape (n_channels, n_times), got {window.shape}"
+            )
+        with use_log_level("warning"):  # no per-window info messages
+            codec_input = to_codec_domain(
+                window, self.sfreq, self.codec.sfreq, self.preprocessing, self.ch_names
+            )
+        codes = self.codec.encode(codec_input.data, self.n_codebooks)
+        return codes, codec_input.data.shape[1]
+
+    def _apply(self, window: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, window: np.ndarray) -> Any:
+        """Transform one window of shape (n_channels, n_times), in Volts."""
+        out = self._apply(window)
+        return out if self.then is None else self.then(out)
+
+    def __repr__(self) -> str:
+        then = "" if self.then is None else f", then {self.then!r}"
+        return (
+            f"{type(self).__name__}({self.codec.name!r}, {self.sfreq:g} Hz, "
+            f"n_codebooks={self.n_codebooks}{then})"
+        )
+
+
+class _RoundTrip(_CodecTransform):
+    """Replace a window by its codec reconstruction (float32 Volts, same shape)."""
+
+    def _apply(self, window: np.ndarray) -> np.ndarray:
+        codes, n_codec_times = self._encode(window)
+        decoded = self.codec.decode(codes, n_samples=n_codec_times)
+        volts = from_codec_domain(
+            decoded, self.codec.sfreq, self.sfreq, window.shape[-1], self.preprocessing
+        )
+        return volts.astype(np.float32)
+
+
+class _Tokenize(_CodecTransform):
+    """Replace a window by its tokens, int64 of shape (n_channels, n_codebooks, n_frames)."""
+
+    def _apply(self, window: np.ndarray) -> np.ndarray:
+        return self._encode(window)[0]
+
+
+def _window_info(ds: Any, i: int):
+    from braindecode.datasets import EEGWindowsDataset, WindowsDataset
+
+    if isinstance(ds, WindowsDataset):
+        info = ds.windows.info
+    elif isinstance(ds, EEGWindowsDataset):
+        info = ds.raw.info
+    else:
+        raise TypeError(
+            f"concat_ds.datasets[{i}] is a {type(ds).__name__}, not a windows dataset "
+            "(WindowsDataset or EEGWindowsDataset): window it first, e.g. with "
+            "braindecode.preprocessing.create_fixed_length_windows or "
+            "create_windows_from_events."
+        )
+    if ds.targets_from != "metadata":
+        raise ValueError(
+            f"concat_ds.datasets[{i}] has targets_from={ds.targets_from!r}: its windows "
+            "include the target (misc) channels, which the codec would transform too. "
+            "Only targets_from='metadata' is supported."
+        )
+    return info
+
+
+def _with_transform(
+    concat_ds: BaseConcatDataset,
+    codec: Any,
+    n_codebooks: int | None,
+    preprocessing: PreprocessingSettings | None,
+    kind: type[_CodecTransform],
+) -> BaseConcatDataset:
+    from braindecode.datasets import BaseConcatDataset
+
+    _validate_type(concat_ds, BaseConcatDataset, "concat_ds")
+    _validate_type(codec, (str, "path-like", DACCodec), "codec")
+    _validate_type(n_codebooks, ("int-like", None), "n_codebooks")
+    _validate_type(preprocessing, (PreprocessingSettings, None), "preprocessing")
+    infos = [_window_info(ds, i) for i, ds in enumerate(concat_ds.datasets)]
+    codec = load_codec(codec)
+    codec._check_n_codebooks(n_codebooks)
+    preprocessing = preprocessing or codec.preprocessing
+    shared = _SharedCodec(codec)
+    datasets = []
+    for ds, info in zip(concat_ds.datasets, infos):
+        new = copy.copy(ds)  # shallow: shares the signals and metadata
+        new.transform = kind(
+            shared, info["sfreq"], info["ch_names"], n_codebooks, preprocessing, then=ds.transform
+        )
+        datasets.append(new)
+    out = copy.copy(concat_ds)
+    out.datasets = datasets
+    return out
+
+
+_NOTES = """
+    The original dataset is left untouched: the result is a shallow copy whose
+    sub-datasets share its signals and metadata, each with a new ``transform``
+    (a picklable object holding the codec) that runs the codec on every window
+    when it is read, one window at a time. A ``transform`` already set on a
+    sub-dataset is applied after the codec, to its output.
+
+    Windows are expected in Volts and are preprocessed as in the paper (resampled
+    to the codec rate, high-passed, clipped and scaled) window by window, so the
+    high-pass sees only the window (edge effects differ from coding the continuous
+    recording). Only ``targets_from="metadata"`` is supported: with
+    ``targets_from="channels"`` the windows would include the target channels.
+
+    With a DataLoader using worker processes, load the codec on the CPU
+    (``codec=load_codec(..., device="cpu")``): CUDA cannot be used in forked workers.
+"""
+
+
+def _fill_notes(f: Callable) -> Callable:
+    if f.__doc__:
+        f.__doc__ = f.__doc__.replace("{windows_notes}", _NOTES.rstrip())
+    return f
+
+
+@_fill_notes
+@fill_doc
+def roundtrip_windows(
+    concat_ds: BaseConcatDataset,
+    codec: Any = "default",
+    *,
+    n_codebooks: int | None = None,
+    preprocessing: PreprocessingSettings | None = None,
+) -> BaseConcatDataset:
+    """Replace each window of a Braindecode dataset by its codec reconstruction.
+
+    Parameters
+    ----------
+    concat_ds : braindecode.datasets.BaseConcatDataset
+        Windows (of :class:`~braindecode.datasets.WindowsDataset` or
+        :class:`~braindecode.datasets.EEGWindowsDataset`), in Volts.
+    %(codec)s
+    %(n_codebooks)s
+    %(preprocessing)s
+
+    Returns
+    -------
+    concat_ds : braindecode.datasets.BaseConcatDataset
+        A shallow copy whose windows ``X`` are the reconstructions: float32 arrays of
+        shape ``(n_channels, n_times)`` in Volts, as the originals.
+
+    See Also
+    --------
+    tokenize_windows
+    mne_dac.transformer.DACRoundTrip
+
+    Notes
+    -----{windows_notes}
+    """
+    return _with_transform(concat_ds, codec, n_codebooks, preprocessing, _RoundTrip)
+
+
+@_fill_notes
+@fill_doc
+def tokenize_windows(
+    concat_ds: BaseConcatDataset,
+    codec: Any = "default",
+    *,
+    n_codebooks: int | None = None,
+    preprocessing: PreprocessingSettings | None = None,
+) -> BaseConcatDataset:
+    """Replace each window of a Braindecode dataset by its DAC tokens.
+
+    Parameters
+    ----------
+    concat_ds : braindecode.datasets.BaseConcatDataset
+        Windows (of :class:`~braindecode.datasets.WindowsDataset` or
+        :class:`~braindecode.datasets.EEGWindowsDataset`), in Volts.
+    %(codec)s
+    %(n_codebooks)s
+    %(preprocessing)s
+
+    Returns
+    -------
+    concat_ds : braindecode.datasets.BaseConcatDataset
+        A shallow copy whose windows ``X`` are int64 tokens of shape
+        ``(n_channels, n_codebooks, n_frames)``.
+
+    See Also
+    --------
+    roundtrip_windows
+    mne_dac.transformer.DACTokenizer
+
+    Notes
+    -----{windows_notes}
+    """
+    return _with_transform(concat_ds, codec, n_codebooks, preprocessing, _Tokenize)
