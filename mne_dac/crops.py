@@ -159,6 +159,7 @@ class RandomCropDataset(torch.utils.data.Dataset):
         self.crop_samples = int(round(crop_duration * codec_sfreq))
         self.preprocessing = preprocessing or PreprocessingSettings()
         self.seed = int(seed)
+        self.epoch = 0
         self.margin = float(margin)
         self.recordings = recordings_from(recordings)
         self._entries: list[tuple[int, np.ndarray]] = []
@@ -183,6 +184,10 @@ class RandomCropDataset(torch.utils.data.Dataset):
             raise ValueError(f"n_crops must be >= 1, got {n_crops}")
         self.n_crops = int(n_crops)
 
+    def set_epoch(self, epoch: int) -> None:
+        """Draw the crops of ``epoch``: crop ``i`` of epoch ``e`` uses seed ``(seed, e, i)``."""
+        self.epoch = int(epoch)
+
     def __len__(self) -> int:
         return self.n_crops
 
@@ -199,7 +204,7 @@ class RandomCropDataset(torch.utils.data.Dataset):
         if not -self.n_crops <= index < self.n_crops:
             raise IndexError(f"index {index} out of range for {self.n_crops} crops")
         index = int(index) % self.n_crops
-        rng = np.random.default_rng((self.seed, index))
+        rng = np.random.default_rng((self.seed, self.epoch, index))
         ri, picks = self._entries[rng.choice(len(self._entries), p=self._weights)]
         raw = self.recordings[ri]
         pick = int(rng.choice(picks))

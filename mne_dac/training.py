@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 import warnings
 from collections.abc import Sequence
 from contextlib import contextmanager, nullcontext
@@ -59,7 +60,9 @@ from .preprocessing import PreprocessingSettings
 
 __all__ = [
     "CodecTrainer",
+    "FreshCrops",
     "GANSchedule",
+    "TimeBudget",
     "checkpoint_callbacks",
     "clone_model",
     "gan_diverged",
@@ -429,6 +432,7 @@ class CodecTrainer(NeuralNet):
                 ),
             ),
             ("gan_schedule", GANSchedule()),
+            ("fresh_crops", FreshCrops()),
             (
                 "print_log",
                 PrintLog(keys_ignored=["event_lr", "train_waveform", "train_commitment", "train_codebook"]),
@@ -588,6 +592,37 @@ class CodecTrainer(NeuralNet):
         with torch.set_grad_enabled(training), self._autocast():
             self._set_training(training)
             return self.module_(x)["audio"].float()
+
+
+class FreshCrops(Callback):
+    """Draw new training crops every epoch (:meth:`RandomCropDataset.set_epoch`)."""
+
+    def on_epoch_begin(self, net: CodecTrainer, dataset_train: Any = None, **kwargs: Any) -> None:  # noqa: D102
+        if hasattr(dataset_train, "set_epoch"):
+            dataset_train.set_epoch(len(net.history) - 1)
+
+
+class TimeBudget(Callback):
+    """Stop training cleanly after a wall-clock budget (checked after each epoch).
+
+    Parameters
+    ----------
+    minutes : float
+        The budget. Training ends after the first epoch that finishes past it; the
+        usual end-of-training callbacks run, so the last checkpoint is saved and a
+        later run can resume from it.
+    """
+
+    def __init__(self, minutes: float) -> None:
+        self.minutes = minutes
+
+    def on_train_begin(self, net: CodecTrainer, **kwargs: Any) -> None:  # noqa: D102
+        self.start_ = time.monotonic()
+
+    def on_epoch_end(self, net: CodecTrainer, **kwargs: Any) -> None:  # noqa: D102
+        if time.monotonic() - self.start_ > 60 * self.minutes:
+            logger.info("Time budget of %g min reached: stopping.", self.minutes)
+            raise KeyboardInterrupt  # skorch ends fit() cleanly on KeyboardInterrupt
 
 
 def checkpoint_callbacks(
