@@ -1,8 +1,9 @@
-"""The ``mne-dac`` command line: compress, decompress, inspect, demo."""
+"""The ``mne-dac`` command line: compress, decompress, inspect, demo, fine-tune."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -139,6 +140,286 @@ def _demo(args: argparse.Namespace) -> None:
     run_demo(args.out_dir, codec=args.codec, n_codebooks=args.n_codebooks, show=False)
 
 
+# ---------------------------------------------------------------------------- finetune
+#: ``--init`` value for a randomly initialised DAC (the paper's from-scratch baseline).
+INIT_SCRATCH = "scratch"
+
+#: Default optimizer steps per epoch and in total.
+FINETUNE_STEPS_PER_EPOCH = 100
+FINETUNE_STEPS = 10_000
+
+#: Files written by the training checkpoint in ``--workdir``.
+_CHECKPOINT_FILES = (
+    "params.pt",
+    "optimizer.pt",
+    "criterion.pt",
+    "history.json",
+    "discriminator.pt",
+    "optimizer_discriminator.pt",
+)
+
+
+def _gather_recordings(sources: Sequence[str], what: str, exclude: Sequence[str]) -> list:
+    """Recordings from folders and files, with ``exclude`` channels marked bad."""
+    from .crops import recordings_from
+
+    raws = []
+    for source in sources:
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise CLIError(f"No such {what} file or folder: {path}")
+        try:
+            raws.extend(recordings_from(path))
+        except Exception as err:  # MNE's readers raise ValueError, OSError, KeyError…
+            if path.is_dir() and isinstance(err, ValueError):  # no readable file in the folder
+                raise CLIError(f"No {what} EEG in {path}: {err}") from err
+            raise CLIError(
+                f"Could not read {what} {path} as EEG ({type(err).__name__}: {err}). Supported: "
+                "any format mne.io.read_raw reads (EDF, BDF, FIF, BrainVision, EEGLAB…)."
+            ) from err
+    for raw in raws:
+        raw.info["bads"] = sorted(set(raw.info["bads"]) | (set(exclude) & set(raw.ch_names)))
+    return raws
+
+
+def _crop_dataset(raws: list, what: str, sources: Sequence[str], **kwargs):
+    from .crops import RandomCropDataset
+
+    try:
+        return RandomCropDataset(raws, **kwargs)
+    except ValueError as err:
+        raise CLIError(f"No usable EEG in the {what} data {' '.join(sources)}: {err}") from err
+
+
+def _init_codec(args: argparse.Namespace):
+    """The codec training starts from (``--init``), and the codebooks to pre-prune it to."""
+    from .loading import DAC_TAGS, DEFAULT_CODEC, load_codec
+
+    init = args.init
+    scratch_only = {
+        "--codebook-size": args.codebook_size,
+        "--encoder-dim": args.encoder_dim,
+        "--decoder-dim": args.decoder_dim,
+    }
+    if init == INIT_SCRATCH:
+        dac_kwargs = {}
+        if args.encoder_dim is not None:
+            dac_kwargs["encoder_dim"] = args.encoder_dim
+        if args.decoder_dim is not None:
+            dac_kwargs["decoder_dim"] = args.decoder_dim
+        codec = load_codec(
+            "random",
+            sfreq=None if args.sfreq is None else float(args.sfreq),
+            n_codebooks=args.n_codebooks,
+            codebook_size=args.codebook_size,
+            dac_kwargs=dac_kwargs,
+            seed=args.seed,
+            device=args.device,
+            verbose="error",
+        )
+        return codec, None
+    given = [name for name, value in scratch_only.items() if value is not None]
+    if given:
+        raise CLIError(f"{', '.join(given)}: only with --init {INIT_SCRATCH} (they define a new architecture).")
+    if init not in DAC_TAGS and init != DEFAULT_CODEC and not Path(init).expanduser().exists():
+        raise CLIError(
+            f"--init must be a DAC tag ({', '.join(DAC_TAGS)}), {DEFAULT_CODEC!r}, {INIT_SCRATCH!r} or the "
+            f"path of a DAC checkpoint or mne-dac codec; no such file: {init}"
+        )
+    sfreq = None if args.sfreq is None else float(args.sfreq)
+    codec = load_codec(init, sfreq=sfreq, device=args.device, verbose="warning")
+    return codec, args.n_codebooks  # pre-pruned by CodecTrainer.from_codec
+
+
+def _steps_and_epochs(args: argparse.Namespace) -> tuple[int, int]:
+    """Steps per epoch and total epochs from ``--steps``, ``--epochs``, ``--steps-per-epoch``."""
+    for name in ("steps", "epochs", "steps_per_epoch", "batch_size"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise CLIError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    steps, epochs, per_epoch = args.steps, args.epochs, args.steps_per_epoch
+    if steps is not None and epochs is not None:
+        if per_epoch is None:
+            per_epoch = math.ceil(steps / epochs)
+        elif steps != epochs * per_epoch:
+            raise CLIError(
+                f"--steps {steps} is not --epochs {epochs} × --steps-per-epoch {per_epoch}: give two of the three."
+            )
+    per_epoch = per_epoch or FINETUNE_STEPS_PER_EPOCH
+    if epochs is None:
+        epochs = math.ceil((steps or FINETUNE_STEPS) / per_epoch)
+    return per_epoch, epochs
+
+
+
+def _checkpoint_epochs(workdir: Path) -> int:
+    """Epochs recorded in the checkpoint of ``workdir`` (0 without one)."""
+    import json
+
+    fname = workdir / "history.json"
+    if not fname.is_file():
+        return 0
+    try:
+        return len(json.loads(fname.read_text()))
+    except ValueError as err:
+        raise CLIError(f"Unreadable checkpoint history {fname}: {err}") from err
+
+
+def _check_checkpoint_fits(workdir: Path, model, init: str) -> None:
+    """Fail clearly when the checkpoint's weights do not fit the codec built from ``--init``."""
+    import torch
+
+    fname = workdir / "params.pt"
+    try:
+        saved = torch.load(fname, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable file
+        raise CLIError(f"Unreadable checkpoint {fname}: {type(err).__name__}: {err}") from err
+    current = model.state_dict()
+    shapes = {k: tuple(v.shape) for k, v in current.items()}
+    if shapes != {k: tuple(v.shape) for k, v in saved.items()}:
+        raise CLIError(
+            f"The checkpoint in {workdir} does not fit the codec of --init {init} (other architecture or "
+            "number of codebooks): resume with the --init and codec options of the run that wrote it."
+        )
+
+
+def _finetune(args: argparse.Namespace) -> None:
+    import shlex
+    import time
+
+    import torch
+
+    from ._version import __version__
+    from .training import MIN_CROP_SAMPLES, CodecTrainer, TimeBudget, checkpoint_callbacks, plot_history
+
+    out = Path(args.out).expanduser()
+    if out.exists() and not args.overwrite:
+        raise CLIError(f"{out} exists; use --overwrite to replace it.")
+    workdir = Path(args.workdir).expanduser() if args.workdir else out.with_name(out.name + ".work")
+    done = _checkpoint_epochs(workdir)
+    start_over = bool(done) and not args.resume
+    if start_over and not args.overwrite:
+        raise CLIError(
+            f"{workdir} holds the checkpoint of an earlier run ({done} epochs): use --resume to "
+            "continue it, or --overwrite to start over."
+        )
+    if args.resume and done and args.gan and not (workdir / "discriminator.pt").is_file():
+        raise CLIError(f"The checkpoint in {workdir} was trained without the GAN: resume it with --no-gan.")
+    per_epoch, epochs = _steps_and_epochs(args)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+
+    train_raws = _gather_recordings(args.data, "training", args.exclude)
+    valid_raws = _gather_recordings(args.valid, "validation", args.exclude) if args.valid else None
+    codec, prune = _init_codec(args)
+    crop_samples = round(args.crop * codec.sfreq)
+    if crop_samples < MIN_CROP_SAMPLES:
+        raise CLIError(
+            f"--crop {args.crop:g} s is {crop_samples} samples at {codec.sfreq:g} Hz; the mel loss needs at "
+            f"least {MIN_CROP_SAMPLES} ({MIN_CROP_SAMPLES / codec.sfreq:.2f} s)."
+        )
+    crops = dict(codec_sfreq=codec.sfreq, crop_duration=args.crop, preprocessing=codec.preprocessing)
+    train = _crop_dataset(
+        train_raws, "training", args.data, n_crops=per_epoch * args.batch_size, seed=args.seed, **crops
+    )
+    valid = None
+    if valid_raws is not None:
+        valid = _crop_dataset(valid_raws, "validation", args.valid, n_crops=args.valid_crops, seed=10_000, **crops)
+
+    from skorch.helper import predefined_split
+
+    if start_over:  # --overwrite: only now that data and codec are known to be fine
+        for name in _CHECKPOINT_FILES:
+            (workdir / name).unlink(missing_ok=True)
+        done = 0
+    workdir.mkdir(parents=True, exist_ok=True)
+    callbacks = checkpoint_callbacks(workdir, gan=args.gan, monitor=None, resume=args.resume)
+    if args.minutes is not None:
+        callbacks.append(TimeBudget(args.minutes))
+    net = CodecTrainer.from_codec(
+        codec,
+        n_codebooks=prune,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        max_epochs=max(epochs - done, 0),
+        train_split=None if valid is None else predefined_split(valid),
+        gan=args.gan,
+        gan_stop_epoch=args.gan_epochs if args.gan else 0,
+        gan_periods=tuple(args.gan_periods),
+        iterator_train__shuffle=True,
+        iterator_train__num_workers=args.workers,
+        callbacks=callbacks,
+        verbose=0 if args.quiet else 1,
+    )
+    if args.resume and not done:
+        print(f"No checkpoint in {workdir}: starting from --init {args.init}.")
+    if args.resume and done:
+        _check_checkpoint_fits(workdir, net.module, args.init)
+    start = time.monotonic()
+    if epochs > done:
+        net.fit(train)
+    else:  # already trained that far: just reload the checkpoint
+        print(f"The checkpoint in {workdir} already has {done} epochs (of {epochs}): nothing to train.")
+        net.initialize()
+        net.load_params(checkpoint=callbacks[0])
+    wall = time.monotonic() - start
+
+    history = net.history
+    valid_mel = [row["valid_loss"] for row in history if "valid_loss" in row]
+    train_mel = [row["train_mel"] for row in history if "train_mel" in row]
+    gan_epochs = sum(bool(row.get("gan_active", False)) for row in history)
+    diverged = [row["epoch"] for row in history if row.get("gan_diverged", False)]
+    summary = dict(
+        init=args.init,
+        pre_pruned_to=prune,
+        data=[str(Path(d).expanduser().resolve()) for d in args.data],
+        n_recordings=len(train.recordings),
+        valid=[str(Path(d).expanduser().resolve()) for d in args.valid] if args.valid else None,
+        sfreq=codec.sfreq,
+        crop_seconds=args.crop,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        steps_per_epoch=per_epoch,
+        epochs=len(history),
+        steps=len(history) * per_epoch,
+        gan=args.gan,
+        gan_epochs=gan_epochs,
+        gan_periods=args.gan_periods if args.gan else None,
+        gan_diverged_at_epoch=diverged[0] if diverged else None,
+        final_train_mel=train_mel[-1] if train_mel else None,
+        best_valid_mel=min(valid_mel) if valid_mel else None,
+        final_valid_mel=valid_mel[-1] if valid_mel else None,
+        seed=args.seed,
+        wall_time_minutes_this_run=round(wall / 60, 2),
+        wall_time_minutes_total=round(sum(row.get("dur", 0.0) for row in history) / 60, 2),
+        mne_dac_version=__version__,
+        command=shlex.join(["mne-dac", *(getattr(args, "argv", None) or sys.argv[1:])]),
+    )
+    trained = net.to_codec(name=args.name or out.stem, device="cpu")
+    trained.save(out, overwrite=args.overwrite, metadata=dict(training=summary))
+    png = out.with_name(out.stem + "_history.png")
+    if len(history):
+        import matplotlib
+
+        if "matplotlib.pyplot" not in sys.modules:
+            matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        plt.close(plot_history(net, png))
+    best = "n/a (no --valid)" if not valid_mel else f"{min(valid_mel):.4g} (final {valid_mel[-1]:.4g})"
+    print(
+        f"Trained {len(history) - done} epochs this run ({len(history)} in all, {summary['steps']} steps of "
+        f"{args.batch_size} × {args.crop:g} s crops; GAN in {gan_epochs}"
+        + (f", diverged at epoch {diverged[0]}" if diverged else "")
+        + ")."
+    )
+    print(f"Best valid mel loss: {best}; wall time {wall / 60:.1f} min this run.")
+    print(f"Wrote {out} ({trained!r}), {png.name} and the checkpoint in {workdir}/.")
+    if len(history) < epochs:
+        print(f"Stopped before the {epochs} epochs asked for: rerun with --resume --overwrite to continue.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``mne-dac`` argument parser."""
     from ._version import __version__
@@ -183,6 +464,89 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--codec", default="default")
     p.add_argument("--n-codebooks", type=int, default=None)
     p.set_defaults(func=_demo)
+
+    p = sub.add_parser(
+        "finetune",
+        help="train a codec on your EEG (fine-tune DAC, continue a codec, or start from scratch)",
+        description="Train a DAC codec on single-channel crops of EEG with the paper's losses (multi-scale "
+        "mel, waveform L1, VQ commitment and codebook; DAC's GAN at a reduced weight until it diverges or "
+        "for --gan-epochs) and quantizer dropout. Checkpoints go to --workdir after every epoch.",
+    )
+    p.add_argument("data", nargs="+", metavar="DATA", help="training EEG: folder(s) (searched recursively) or file(s)")
+    p.add_argument(
+        "--init",
+        required=True,
+        help="start from: a DAC tag (44khz, 24khz, 16khz, 44khz-16kbps: audio-pretrained, the paper's "
+        "main recipe), 'default' (the shipped codec), the path of a DAC checkpoint or mne-dac codec "
+        f"(continue training it), or '{INIT_SCRATCH}' (a random DAC, the paper's baseline)",
+    )
+    p.add_argument("--out", required=True, help="output codec file (.pt), loadable with load_codec")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output (and a stale checkpoint)")
+    p.add_argument("--name", default=None, help="codec name (default: the output's stem)")
+    p.add_argument("--valid", nargs="+", default=None, metavar="DATA", help="validation EEG (default: none)")
+    p.add_argument(
+        "--valid-crops", type=int, default=64, metavar="N", help="validation crops, the same every epoch (default 64)"
+    )
+    p.add_argument("--exclude", nargs="+", default=[], metavar="CH", help="channels never to train on (ECG…)")
+    g = p.add_argument_group("codec")
+    g.add_argument(
+        "--n-codebooks", type=int, default=None, metavar="N",
+        help=f"'{INIT_SCRATCH}': number of codebooks (default 9); otherwise keep the first N (pre-pruning)",
+    )
+    g.add_argument(
+        "--codebook-size", type=int, default=None, metavar="N", help=f"'{INIT_SCRATCH}' only: entries (default 1024)"
+    )
+    g.add_argument("--encoder-dim", type=int, default=None, metavar="N", help=f"'{INIT_SCRATCH}' only (default 16)")
+    g.add_argument("--decoder-dim", type=int, default=None, metavar="N", help=f"'{INIT_SCRATCH}' only (default 128)")
+    g.add_argument(
+        "--sfreq", type=int, choices=(256, 512), default=None,
+        help="EEG rate the codec works at (default: an mne-dac codec's own rate, else 512)",
+    )
+    g = p.add_argument_group("training")
+    g.add_argument("--crop", type=float, default=30.0, metavar="SECONDS", help="crop duration (default 30)")
+    g.add_argument("--batch-size", type=int, default=16, metavar="N", help="crops per step (default 16)")
+    g.add_argument("--lr", type=float, default=1e-4, help="learning rate (default 1e-4, decayed as in DAC)")
+    g.add_argument(
+        "--steps", type=int, default=None, metavar="N",
+        help=f"total optimizer steps of the run, resumed epochs included (default {FINETUNE_STEPS})",
+    )
+    g.add_argument(
+        "--steps-per-epoch", type=int, default=None, metavar="N",
+        help=f"steps per epoch, each on fresh crops; checkpoint and validation after each (default "
+        f"{FINETUNE_STEPS_PER_EPOCH})",
+    )
+    g.add_argument(
+        "--epochs", type=int, default=None, metavar="N",
+        help="total epochs of the run (instead of --steps; with --steps: sets the steps per epoch)",
+    )
+    g.add_argument(
+        "--gan", action=argparse.BooleanOptionalAction, default=True,
+        help="train with DAC's discriminator at a reduced weight, dropped once it diverges (default: on)",
+    )
+    g.add_argument(
+        "--gan-epochs", type=int, default=None, metavar="N",
+        help="end the GAN phase after this epoch (default: when it diverges)",
+    )
+    g.add_argument(
+        "--gan-periods", type=int, nargs="+", default=[2, 3, 5, 7, 11], metavar="P",
+        help="periods of the multi-period discriminators (default: DAC's 2 3 5 7 11)",
+    )
+    g.add_argument("--minutes", type=float, default=None, help="time budget: stop after the epoch that exceeds it")
+    g.add_argument("--seed", type=int, default=0, help="seed of the crops and of a scratch init")
+    g = p.add_argument_group("run")
+    g.add_argument(
+        "--workdir", default=None,
+        help="checkpoint folder, written after every epoch (default: <out>.work/)",
+    )
+    g.add_argument(
+        "--resume", action="store_true",
+        help="continue from the checkpoint in --workdir (if any) up to --steps/--epochs in all",
+    )
+    g.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    g.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    g.add_argument("--workers", type=int, default=0, help="data-loading worker processes")
+    g.add_argument("--quiet", action="store_true", help="no per-epoch table")
+    p.set_defaults(func=_finetune)
     return parser
 
 
@@ -200,6 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success, 1 on a reported error.
     """
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args.func(args)
     except (CLIError, FileExistsError, FileNotFoundError, ValueError, OSError, ImportError) as err:
