@@ -10,7 +10,7 @@ from ._version import __version__
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["datasets", "metrics", "viz", "cli"],
+    submodules=["baselines", "cli", "crops", "datasets", "metrics", "training", "viz"],
     submod_attrs={
         "codec": ["DACCodec", "CodecIdentity", "CodecMismatchError"],
         "loading": ["load_codec", "DEFAULT_CODEC"],

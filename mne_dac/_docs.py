@@ -43,6 +43,33 @@ preprocessing : PreprocessingSettings | None
     The paper's preprocessing (high-pass, clip level). ``None`` uses the codec's
     settings: a 0.1 Hz high-pass and a ±200 µV clip."""
 
+docdict["transformer_params"] = """
+sfreq : float | None
+    Sampling rate of the data in Hz. Required when fitting on arrays; ``None``
+    with :class:`mne.Epochs` uses ``epochs.info["sfreq"]``.
+device : str | None
+    Torch device, e.g. ``"cpu"`` or ``"cuda"``. ``None`` uses the codec's device.
+    With a :class:`~mne_dac.DACCodec`, it must be that codec's device.
+batch_size : int | None
+    Number of channel chunks processed at once. ``None`` uses the codec's
+    setting (16 for codecs loaded by name or path).
+preprocessing : PreprocessingSettings | None
+    The paper's preprocessing (high-pass, clip level). ``None`` uses the codec's
+    settings: a 0.1 Hz high-pass and a ±200 µV clip."""
+
+docdict["transformer_attrs"] = """
+codec_ : DACCodec
+    The codec.
+sfreq_ : float
+    Sampling rate of the data.
+n_channels_ : int
+    Number of channels (1 for 2D input).
+n_times_ : int
+    Number of time samples per epoch.
+n_features_in_ : int
+    ``X.shape[1]`` in :meth:`fit`, as for MNE's transformers: ``n_channels`` for
+    3D input, ``n_times`` for 2D input."""
+
 
 def fill_doc(f: F) -> F:
     """Fill ``%(name)s`` placeholders in a docstring from :data:`docdict`."""

@@ -259,29 +259,11 @@ class DACTokenizer(_DACTransformerBase):
     ----------
     %(codec)s
     %(n_codebooks)s
-    sfreq : float | None
-        Sampling rate of the data in Hz. Required when fitting on arrays; ``None``
-        with :class:`mne.Epochs` uses ``epochs.info["sfreq"]``.
-    %(device)s
-        With a :class:`~mne_dac.DACCodec`, it must be that codec's device.
-    batch_size : int | None
-        Number of channel chunks processed at once. ``None`` uses the codec's
-        setting (16 for codecs loaded by name or path).
-    %(preprocessing)s
+    %(transformer_params)s
 
     Attributes
     ----------
-    codec_ : DACCodec
-        The codec.
-    sfreq_ : float
-        Sampling rate of the data.
-    n_channels_ : int
-        Number of channels (1 for 2D input).
-    n_times_ : int
-        Number of time samples per epoch.
-    n_features_in_ : int
-        ``X.shape[1]`` in :meth:`fit`, as for MNE's transformers: ``n_channels`` for
-        3D input, ``n_times`` for 2D input.
+    %(transformer_attrs)s
     n_codebooks_ : int
         Number of codebooks of the tokens.
     n_frames_ : int
@@ -368,29 +350,11 @@ class DACRoundTrip(_DACTransformerBase):
     ----------
     %(codec)s
     %(n_codebooks)s
-    sfreq : float | None
-        Sampling rate of the data in Hz. Required when fitting on arrays; ``None``
-        with :class:`mne.Epochs` uses ``epochs.info["sfreq"]``.
-    %(device)s
-        With a :class:`~mne_dac.DACCodec`, it must be that codec's device.
-    batch_size : int | None
-        Number of channel chunks processed at once. ``None`` uses the codec's
-        setting (16 for codecs loaded by name or path).
-    %(preprocessing)s
+    %(transformer_params)s
 
     Attributes
     ----------
-    codec_ : DACCodec
-        The codec.
-    sfreq_ : float
-        Sampling rate of the data.
-    n_channels_ : int
-        Number of channels (1 for 2D input).
-    n_times_ : int
-        Number of time samples per epoch.
-    n_features_in_ : int
-        ``X.shape[1]`` in :meth:`fit`, as for MNE's transformers: ``n_channels`` for
-        3D input, ``n_times`` for 2D input.
+    %(transformer_attrs)s
     n_codebooks_ : int
         Number of codebooks used.
     n_frames_ : int
