@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--crop", type=float, default=10.0, help="crop duration in seconds")
     parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--lambda-waveform", type=float, default=1.0, help="weight of the waveform L1 loss")
     parser.add_argument("--gan-epochs", type=int, default=0, help="epochs of the GAN phase (0: no GAN)")
     parser.add_argument("--gan-periods", type=int, nargs="+", default=[2, 3, 5, 7, 11])
     parser.add_argument("--gan-fft-sizes", type=int, nargs="+", default=None)
@@ -82,6 +83,7 @@ def main() -> None:
     net = CodecTrainer.from_codec(
         codec,
         lr=args.lr,
+        lambda_waveform=args.lambda_waveform,
         batch_size=args.batch_size,
         max_epochs=args.max_epochs,
         train_split=predefined_split(valid),
@@ -107,6 +109,7 @@ def main() -> None:
         crop_seconds=args.crop,
         batch_size=args.batch_size,
         lr=args.lr,
+        lambda_waveform=args.lambda_waveform,
         epochs=len(history),
         steps=len(history) * args.steps_per_epoch,
         gan_epochs=args.gan_epochs,
