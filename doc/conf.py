@@ -48,9 +48,7 @@ extensions = [
     "sphinx.ext.intersphinx",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
-    "myst_parser",
 ]
-source_suffix = {".rst": "restructuredtext"}  # Markdown only through include directives
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
