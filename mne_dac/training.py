@@ -739,8 +739,10 @@ def plot_history(net: CodecTrainer, fname: str | Path | None = None, *, show: bo
         ax.set_xlabel("Epoch")
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize="small")
-    ax_rec.set(ylabel="Loss", title="Reconstruction (shaded: GAN phase)")
+    ax_rec.set(ylabel="Loss", yscale="log", title="Reconstruction (shaded: GAN phase)")
     ax_gan.set(title="GAN")
+    if not ax_gan.get_lines():
+        ax_gan.text(0.5, 0.5, "trained without GAN", ha="center", va="center", transform=ax_gan.transAxes)
     if fname is not None:
         fig.savefig(fname, dpi=100)
         logger.info("Saved the training history plot to %s", fname)
