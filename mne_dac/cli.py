@@ -341,12 +341,14 @@ def _finetune(args: argparse.Namespace) -> None:
         codec,
         n_codebooks=prune,
         lr=args.lr,
+        lambda_waveform=args.lambda_waveform,
         batch_size=args.batch_size,
         max_epochs=max(epochs - done, 0),
         train_split=None if valid is None else predefined_split(valid),
         gan=args.gan,
         gan_stop_epoch=args.gan_epochs if args.gan else 0,
         gan_periods=tuple(args.gan_periods),
+        gan_fft_sizes=args.gan_fft_sizes,
         iterator_train__shuffle=True,
         iterator_train__num_workers=args.workers,
         callbacks=callbacks,
@@ -380,12 +382,14 @@ def _finetune(args: argparse.Namespace) -> None:
         crop_seconds=args.crop,
         batch_size=args.batch_size,
         lr=args.lr,
+        lambda_waveform=args.lambda_waveform,
         steps_per_epoch=per_epoch,
         epochs=len(history),
         steps=len(history) * per_epoch,
         gan=args.gan,
         gan_epochs=gan_epochs,
         gan_periods=args.gan_periods if args.gan else None,
+        gan_fft_sizes=args.gan_fft_sizes if args.gan else None,
         gan_diverged_at_epoch=diverged[0] if diverged else None,
         final_train_mel=train_mel[-1] if train_mel else None,
         best_valid_mel=min(valid_mel) if valid_mel else None,
@@ -507,6 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--batch-size", type=int, default=16, metavar="N", help="crops per step (default 16)")
     g.add_argument("--lr", type=float, default=1e-4, help="learning rate (default 1e-4, decayed as in DAC)")
     g.add_argument(
+        "--lambda-waveform", type=float, default=1.0, metavar="W", help="weight of the waveform L1 loss (default 1)"
+    )
+    g.add_argument(
         "--steps", type=int, default=None, metavar="N",
         help=f"total optimizer steps of the run, resumed epochs included (default {FINETUNE_STEPS})",
     )
@@ -530,6 +537,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--gan-periods", type=int, nargs="+", default=[2, 3, 5, 7, 11], metavar="P",
         help="periods of the multi-period discriminators (default: DAC's 2 3 5 7 11)",
+    )
+    g.add_argument(
+        "--gan-fft-sizes", type=int, nargs="+", default=None, metavar="N",
+        help="windows of the STFT discriminators (default: DAC's, scaled to the EEG rate)",
     )
     g.add_argument("--minutes", type=float, default=None, help="time budget: stop after the epoch that exceeds it")
     g.add_argument("--seed", type=int, default=0, help="seed of the crops and of a scratch init")

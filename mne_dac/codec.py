@@ -423,6 +423,45 @@ class DACCodec:
         return out if n_samples is None else out[:, :n_samples]
 
     # ------------------------------------------------------------------ saving
+    def _weights_and_config(self) -> dict:
+        """Architecture, rate, name and detached CPU weights: what rebuilds the codec."""
+        return {
+            "name": self.name,
+            "dac_kwargs": {k: v for k, v in self.config.items() if k != "sfreq"},
+            "sfreq": self.sfreq,
+            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+        }
+
+    def __getstate__(self) -> dict:
+        """Pickle (and deep-copy) as weights plus settings.
+
+        DAC's weight-normalised layers hold non-leaf tensors, which neither
+        ``copy.deepcopy`` nor torch's multiprocessing pickler accept once the model has
+        run, so the model is rebuilt from its state dict instead.
+        """
+        return dict(
+            self._weights_and_config(),
+            preprocessing=self.preprocessing,
+            device=str(self.device),
+            batch_size=self.batch_size,
+            chunk_frames=self.chunk_frames,
+            mixed_precision=self.mixed_precision,
+        )
+
+    def __copy__(self) -> DACCodec:
+        """Shallow copy: shares the model (unlike pickling and ``copy.deepcopy``)."""
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def __setstate__(self, state: dict) -> None:
+        """Rebuild the model from :meth:`__getstate__`'s weights and settings."""
+        from .loading import _model_from_state
+
+        state = dict(state)
+        model = _model_from_state(state.pop("dac_kwargs"), state.pop("state_dict"))
+        self.__init__(model, state.pop("sfreq"), **state)
+
     def save(self, fname: str | Path, *, overwrite: bool = False, metadata: dict | None = None) -> Path:
         """Save as an mne-dac codec file (reload with :func:`mne_dac.load_codec`).
 
@@ -445,17 +484,13 @@ class DACCodec:
         from ._atomic import atomic_write
 
         fname = Path(fname)
-        state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
         payload = {
             "format": CODEC_FILE_FORMAT,
             "version": CODEC_FILE_VERSION,
             "architecture": self.architecture,
-            "name": self.name,
-            "dac_kwargs": {k: v for k, v in self.config.items() if k != "sfreq"},
-            "sfreq": self.sfreq,
+            **self._weights_and_config(),
             "preprocessing": self.preprocessing.to_dict(),
             "metadata": _jsonable(metadata or {}),
-            "state_dict": state,
         }
         with atomic_write(fname, overwrite=overwrite) as tmp:
             torch.save(payload, tmp)

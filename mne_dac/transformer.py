@@ -69,8 +69,8 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
     def __sklearn_clone__(self) -> _DACTransformerBase:
         """Clone, sharing a :class:`~mne_dac.DACCodec` given as ``codec``.
 
-        DAC's weight-normalised layers cannot be deep-copied, and the codec is only
-        read (never trained or modified) by the transformer, so clones share it.
+        The codec is only read (never trained or modified) by the transformer, so
+        clones share it instead of copying its weights (as a deep copy would).
         """
         if not isinstance(self.codec, DACCodec):
             return super().__sklearn_clone__()

@@ -27,48 +27,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from braindecode.datasets import BaseConcatDataset
 
 
-class _SharedCodec:
-    """A codec shared by window transforms, pickled as its weights and settings.
-
-    DAC's weight-normalised layers hold non-leaf tensors, which torch's
-    multiprocessing pickler refuses (DataLoader workers started with ``spawn``), so the
-    codec travels as a detached state dict and is rebuilt on unpickling. Transforms
-    share one instance, so a pickled dataset holds one copy of the codec however many
-    recordings it has (pickle memoizes it).
-    """
-
-    def __init__(self, codec: DACCodec) -> None:
-        self.codec = codec
-
-    def __getstate__(self) -> dict:
-        codec = self.codec
-        return dict(
-            dac_kwargs={k: v for k, v in codec.config.items() if k != "sfreq"},
-            state_dict={k: v.detach().cpu() for k, v in codec.model.state_dict().items()},
-            sfreq=codec.sfreq,
-            name=codec.name,
-            preprocessing=codec.preprocessing,
-            device=str(codec.device),
-            batch_size=codec.batch_size,
-            chunk_frames=codec.chunk_frames,
-            mixed_precision=codec.mixed_precision,
-        )
-
-    def __setstate__(self, state: dict) -> None:
-        from .loading import _model_from_state
-
-        state = dict(state)
-        model = _model_from_state(state.pop("dac_kwargs"), state.pop("state_dict"))
-        self.codec = DACCodec(model, state.pop("sfreq"), **state)
-
-
 class _CodecTransform:
     """Picklable window transform: the codec applied to one window.
 
     Parameters
     ----------
-    codec : _SharedCodec
-        The codec.
+    codec : DACCodec
+        The codec. Transforms of one dataset share it, so a pickled dataset (e.g.
+        for DataLoader workers) holds one copy of it (pickle memoizes it).
     sfreq : float
         Sampling rate of the windows.
     ch_names : list of str
@@ -83,24 +49,19 @@ class _CodecTransform:
 
     def __init__(
         self,
-        codec: _SharedCodec,
+        codec: DACCodec,
         sfreq: float,
         ch_names: list[str],
         n_codebooks: int | None,
         preprocessing: PreprocessingSettings,
         then: Callable | None = None,
     ) -> None:
-        self.shared = codec
+        self.codec = codec
         self.sfreq = float(sfreq)
         self.ch_names = list(ch_names)
         self.n_codebooks = n_codebooks
         self.preprocessing = preprocessing
         self.then = then
-
-    @property
-    def codec(self) -> DACCodec:
-        """The codec."""
-        return self.shared.codec
 
     def _encode(self, window: np.ndarray) -> tuple[np.ndarray, int]:
         window = np.asarray(window)
@@ -190,12 +151,11 @@ def _with_transform(
     codec = load_codec(codec)
     codec._check_n_codebooks(n_codebooks)
     preprocessing = preprocessing or codec.preprocessing
-    shared = _SharedCodec(codec)
     datasets = []
     for ds, info in zip(concat_ds.datasets, infos):
         new = copy.copy(ds)  # shallow: shares the signals and metadata
         new.transform = kind(
-            shared, info["sfreq"], info["ch_names"], n_codebooks, preprocessing, then=ds.transform
+            codec, info["sfreq"], info["ch_names"], n_codebooks, preprocessing, then=ds.transform
         )
         datasets.append(new)
     out = copy.copy(concat_ds)

@@ -118,3 +118,18 @@ def test_compact_default_codec():
     assert codec.hop_length == 512 and codec.sfreq == 512.0
     assert codec.n_codebooks == 9 and codec.codebook_size == 1024
     assert codec.bitrate() == 90.0
+
+
+def test_copy_and_pickle(rng):
+    """Deep copies and pickles rebuild the model from its weights; shallow copies share it."""
+    import copy
+    import pickle
+
+    codec = make_tiny_codec()
+    x = _signal(rng, 1, 2048)
+    codes = codec.encode(x)  # a model that has run: weight_norm holds non-leaf tensors
+    for other in (copy.deepcopy(codec), pickle.loads(pickle.dumps(codec))):
+        assert other.model is not codec.model
+        assert other.identity.matches(codec.identity)
+        np.testing.assert_array_equal(other.encode(x), codes)
+    assert copy.copy(codec).model is codec.model

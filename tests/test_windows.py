@@ -101,7 +101,7 @@ def test_pickle_for_workers(windows_ds, tiny_codec):
     out = roundtrip_windows(windows_ds, tiny_codec)
     again = pickle.loads(ForkingPickler.dumps(out))
     transforms = [ds.transform for ds in again.datasets]
-    assert all(t.shared is transforms[0].shared for t in transforms)  # one codec copy
+    assert all(t.codec is transforms[0].codec for t in transforms)  # one codec copy
     assert transforms[0].codec is not tiny_codec
     assert transforms[0].codec.identity.matches(tiny_codec.identity)
     np.testing.assert_allclose(again[0][0], out[0][0], atol=1e-9)
