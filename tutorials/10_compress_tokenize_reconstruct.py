@@ -18,7 +18,6 @@ The codec sees EEG the way the paper prepares it: resampled to 512 Hz, high-pass
 # ------------------
 # The excerpt is the first minute of subject 0 at rest from PhysioNet's "EEG During
 # Mental Arithmetic Tasks" (ODC-By). Data are in Volts, as everywhere in MNE.
-import mne
 
 import mne_dac
 from mne_dac.datasets import read_excerpt
