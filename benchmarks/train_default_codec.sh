@@ -8,7 +8,7 @@
 # left out. Rerunning resumes from the checkpoint in WORKDIR.
 #
 # Usage: benchmarks/train_default_codec.sh [EEGMAT_DIR] [OUT] [extra mne-dac finetune options]
-#   e.g. MINUTES=55 benchmarks/train_default_codec.sh ../shared/data/eegmat default.pt --device cuda
+#   e.g. MINUTES=65 benchmarks/train_default_codec.sh ../shared/data/eegmat default.pt --device cuda
 set -euo pipefail
 DATA=${1:-$(dirname "$0")/../../shared/data/eegmat}
 OUT=${2:-default.pt}
@@ -16,6 +16,6 @@ shift $(( $# < 2 ? $# : 2 ))
 mne-dac finetune "$DATA"/Subject0?_?.edf "$DATA"/Subject1?_?.edf \
     --valid "$DATA"/Subject2?_?.edf --exclude "ECG ECG" "EEG A2-A1" \
     --init scratch --name default --out "$OUT" \
-    --crop 10 --batch-size 16 --lr 3e-4 --lambda-waveform 50 --no-gan \
-    --steps-per-epoch 50 --steps 100000 --minutes "${MINUTES:-55}" \
+    --crop 5 --batch-size 16 --lr 1e-3 --lambda-waveform 50 --no-gan \
+    --steps-per-epoch 50 --steps 100000 --minutes "${MINUTES:-65}" \
     --resume --overwrite "$@"

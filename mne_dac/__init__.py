@@ -10,7 +10,7 @@ from ._version import __version__
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["baselines", "cli", "crops", "datasets", "metrics", "training", "viz"],
+    submodules=["baselines", "channels", "cli", "crops", "datasets", "groups", "metrics", "training", "viz"],
     submod_attrs={
         "codec": ["DACCodec", "CodecIdentity", "CodecMismatchError"],
         "loading": ["load_codec", "DEFAULT_CODEC"],

@@ -103,6 +103,11 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+def dac_config(model: torch.nn.Module) -> dict:
+    """The ``dac.DAC`` constructor arguments of a DAC model (:data:`DAC_KWARGS`)."""
+    return {k: _jsonable(getattr(model, k)) for k in DAC_KWARGS}
+
+
 def _conv_layers(module: torch.nn.Module) -> list:
     import torch
 
@@ -151,7 +156,15 @@ def _chunks(n_channels: int, n_frames: int, chunk_frames: int, context: int) -> 
     for ch in range(n_channels):
         for start in range(0, n_frames, chunk_frames):
             stop = min(start + chunk_frames, n_frames)
-            out.append(_Chunk(ch, max(0, start - context), start, stop, min(n_frames, stop + context)))
+            out.append(
+                _Chunk(
+                    ch,
+                    max(0, start - context),
+                    start,
+                    stop,
+                    min(n_frames, stop + context),
+                )
+            )
     return out
 
 
@@ -263,11 +276,14 @@ class DACCodec:
         return self._check_n_codebooks(n_codebooks) * self.bits_per_code * self.frame_rate
 
     @property
+    def dac_model(self) -> torch.nn.Module:
+        """The ``dac.DAC`` model (the whole model, for DAC-SC)."""
+        return self.model
+
+    @property
     def config(self) -> dict:
         """Architecture (``dac.DAC`` arguments) and EEG sampling rate."""
-        cfg = {k: _jsonable(getattr(self.model, k)) for k in DAC_KWARGS}
-        cfg["sfreq"] = self.sfreq
-        return cfg
+        return dict(dac_config(self.dac_model), sfreq=self.sfreq)
 
     @property
     def identity(self) -> CodecIdentity:
@@ -324,7 +340,11 @@ class DACCodec:
 
     # ------------------------------------------------------------------ coding
     def encode(
-        self, data: np.ndarray, n_codebooks: int | None = None, *, progress: bool = False
+        self,
+        data: np.ndarray,
+        n_codebooks: int | None = None,
+        *,
+        progress: bool = False,
     ) -> np.ndarray:
         """Encode codec-domain signals into codes.
 
@@ -355,7 +375,11 @@ class DACCodec:
         signal[:, :n_samples] = torch.from_numpy(data)
         codes = np.empty((n_channels, n_q, n_frames), dtype=np.int64)
         chunks = _chunks(n_channels, n_frames, self.chunk_frames, self._encoder_context)
-        with torch.inference_mode(), self._autocast(), _progress(len(chunks), progress, "Encoding") as bar:
+        with (
+            torch.inference_mode(),
+            self._autocast(),
+            _progress(len(chunks), progress, "Encoding") as bar,
+        ):
             for batch in _batches(chunks, self.batch_size):
                 x = torch.stack([signal[c.channel, c.lo * hop : c.hi * hop] for c in batch])
                 z = self.model.encoder(x[:, None].to(self.device))
@@ -412,7 +436,11 @@ class DACCodec:
         out = np.empty((n_channels, n_frames * hop), dtype=np.float32)
         codes_t = torch.from_numpy(np.ascontiguousarray(codes[:, :n_q], dtype=np.int64))
         chunks = _chunks(n_channels, n_frames, self.chunk_frames, self._decoder_context)
-        with torch.inference_mode(), self._autocast(), _progress(len(chunks), progress, "Decoding") as bar:
+        with (
+            torch.inference_mode(),
+            self._autocast(),
+            _progress(len(chunks), progress, "Decoding") as bar,
+        ):
             for batch in _batches(chunks, self.batch_size):
                 c_in = torch.stack([codes_t[c.channel, :, c.lo : c.hi] for c in batch]).to(self.device)
                 z = self.model.quantizer.from_codes(c_in)[0]
@@ -427,7 +455,7 @@ class DACCodec:
         """Architecture, rate, name and detached CPU weights: what rebuilds the codec."""
         return {
             "name": self.name,
-            "dac_kwargs": {k: v for k, v in self.config.items() if k != "sfreq"},
+            "dac_kwargs": dac_config(self.dac_model),
             "sfreq": self.sfreq,
             "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
         }
@@ -439,8 +467,14 @@ class DACCodec:
         ``copy.deepcopy`` nor torch's multiprocessing pickler accept once the model has
         run, so the model is rebuilt from its state dict instead.
         """
+        settings = self._settings()
+        del settings["name"]
+        return dict(self._weights_and_config(), **settings)
+
+    def _settings(self) -> dict:
+        """Constructor arguments other than the model and the rate."""
         return dict(
-            self._weights_and_config(),
+            name=self.name,
             preprocessing=self.preprocessing,
             device=str(self.device),
             batch_size=self.batch_size,
@@ -462,7 +496,13 @@ class DACCodec:
         model = _model_from_state(state.pop("dac_kwargs"), state.pop("state_dict"))
         self.__init__(model, state.pop("sfreq"), **state)
 
-    def save(self, fname: str | Path, *, overwrite: bool = False, metadata: dict | None = None) -> Path:
+    def save(
+        self,
+        fname: str | Path,
+        *,
+        overwrite: bool = False,
+        metadata: dict | None = None,
+    ) -> Path:
         """Save as an mne-dac codec file (reload with :func:`mne_dac.load_codec`).
 
         Parameters

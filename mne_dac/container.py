@@ -41,6 +41,7 @@ from ._atomic import atomic_write
 from ._docs import fill_doc
 from ._version import __version__
 from .codec import CodecIdentity, _jsonable
+from .groups import ChannelGroups
 from .preprocessing import PreprocessingSettings
 from .tokens import EEGTokens
 
@@ -75,7 +76,7 @@ def unpack_codes(buf: bytes, n_bits: int, shape: tuple[int, ...]) -> np.ndarray:
     if len(buf) != -(-n * n_bits // 8):
         raise EEGDACFormatError(f"codes section has {len(buf)} bytes, expected {-(-n * n_bits // 8)}")
     raw = np.frombuffer(buf, dtype=np.uint8)
-    weights = (1 << np.arange(n_bits, dtype=np.int64))
+    weights = 1 << np.arange(n_bits, dtype=np.int64)
     out = np.empty(n, dtype=np.int64)
     step = _PACK_CHUNK * n_bits // 8
     for i, start in enumerate(range(0, n, _PACK_CHUNK)):
@@ -116,7 +117,11 @@ def _annotations_from_dict(d: dict | None) -> mne.Annotations | None:
         return None
     orig_time = None if d["orig_time"] is None else datetime.fromisoformat(d["orig_time"])
     return mne.Annotations(
-        d["onset"], d["duration"], d["description"], orig_time=orig_time, ch_names=d["ch_names"]
+        d["onset"],
+        d["duration"],
+        d["description"],
+        orig_time=orig_time,
+        ch_names=d["ch_names"],
     )
 
 
@@ -162,18 +167,28 @@ def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = Fals
         "clip_counts": [int(c) for c in tokens.clip_counts],
         "annotations": _annotations_to_dict(tokens.annotations),
         "other_ch_names": tokens.other_ch_names,
+        "groups": None if tokens.groups is None else tokens.groups.to_dict(),
+        "positions": None if tokens.positions is None else tokens.positions.tolist(),
         "sections": [{"name": k, "size": len(v)} for k, v in sections.items()],
     }
     header_bytes = json.dumps(_jsonable(header), separators=(",", ":")).encode()
     with atomic_write(fname, overwrite=overwrite) as tmp, open(tmp, "wb") as fid:
         digest = hashlib.sha256()
-        for part in (_PREAMBLE.pack(MAGIC, FORMAT_VERSION, len(header_bytes)), header_bytes, *sections.values()):
+        for part in (
+            _PREAMBLE.pack(MAGIC, FORMAT_VERSION, len(header_bytes)),
+            header_bytes,
+            *sections.values(),
+        ):
             fid.write(part)
             digest.update(part)
         fid.write(digest.digest())
     logger.info(
         "Wrote %s: %d channels, %.1f s, %d bytes of codes (%.0f bits/s/channel)",
-        fname, tokens.n_channels, tokens.duration, len(sections["codes"]), tokens.bitrate,
+        fname,
+        tokens.n_channels,
+        tokens.duration,
+        len(sections["codes"]),
+        tokens.bitrate,
     )
     return fname
 
@@ -208,9 +223,7 @@ def _read(fname: str | Path) -> tuple[dict, dict[str, bytes]]:
             f"{fname} is .eegdac version {version}; this mne-dac reads up to {FORMAT_VERSION}: upgrade mne-dac."
         )
     if hashlib.sha256(buf[:-_DIGEST_SIZE]).digest() != buf[-_DIGEST_SIZE:]:
-        raise EEGDACFormatError(
-            f"{fname} is corrupted or truncated: its SHA-256 checksum does not match its content."
-        )
+        raise EEGDACFormatError(f"{fname} is corrupted or truncated: its SHA-256 checksum does not match its content.")
     start = _PREAMBLE.size
     header = json.loads(buf[start : start + header_size])
     offset = start + header_size
@@ -256,6 +269,8 @@ def read_tokens(fname: str | Path) -> EEGTokens:
         annotations=_annotations_from_dict(header["annotations"]),
         other_data=other.reshape(n_other, header["n_times"]).copy(),
         other_ch_names=header["other_ch_names"],
+        groups=None if header.get("groups") is None else ChannelGroups.from_dict(header["groups"]),
+        positions=header.get("positions"),
     )
 
 
@@ -297,7 +312,12 @@ def write_raw_dac(
     fname = Path(fname)
     if fname.exists() and not overwrite:  # fail before the (slow) encoding
         raise FileExistsError(f"{fname} exists; pass overwrite=True (--overwrite) to replace it.")
-    tokens = tokenize_raw(raw, "default" if codec is None else codec, n_codebooks=n_codebooks, progress=progress)
+    tokens = tokenize_raw(
+        raw,
+        "default" if codec is None else codec,
+        n_codebooks=n_codebooks,
+        progress=progress,
+    )
     return write_tokens(fname, tokens, overwrite=overwrite)
 
 

@@ -100,7 +100,12 @@ def load_codec(
         return source
     if not isinstance(source, (str, Path)):
         raise TypeError(f"source must be a str, a path or a DACCodec, got {type(source).__name__}")
-    opts = dict(device=device, batch_size=batch_size, chunk_frames=chunk_frames, mixed_precision=mixed_precision)
+    opts = dict(
+        device=device,
+        batch_size=batch_size,
+        chunk_frames=chunk_frames,
+        mixed_precision=mixed_precision,
+    )
     is_random = str(source) == "random"
     if not is_random and (n_codebooks is not None or codebook_size is not None or dac_kwargs):
         raise ValueError(
@@ -211,10 +216,15 @@ def _load_file(path: Path, sfreq, opts, name: str) -> DACCodec:
     )
 
 
-def _model_from_state(kwargs: dict, state_dict: dict):
+def _model_from_state(kwargs: dict, state_dict: dict, mc_kwargs: dict | None = None):
+    """Rebuild a ``dac.DAC`` (or, with ``mc_kwargs``, a DAC-MC around one) and load its weights."""
     import torch
 
     model = _new_dac(**kwargs)
+    if mc_kwargs is not None:
+        from .mc_model import DACMC
+
+        model = DACMC(model, **mc_kwargs)
     state_dict = {k: v.to(torch.float32) if v.is_floating_point() else v for k, v in state_dict.items()}
     try:
         missing, unexpected = model.load_state_dict(state_dict, strict=False)
@@ -232,7 +242,12 @@ def _model_from_state(kwargs: dict, state_dict: dict):
 def _load_dac_checkpoint(obj: dict, sfreq, opts, name: str) -> DACCodec:
     kwargs = {k: v for k, v in obj["metadata"]["kwargs"].items() if k in DAC_KWARGS}
     model = _model_from_state(kwargs, obj["state_dict"])
-    logger.info("Loaded DAC checkpoint %s (%d codebooks of %d)", name, model.n_codebooks, model.codebook_size)
+    logger.info(
+        "Loaded DAC checkpoint %s (%d codebooks of %d)",
+        name,
+        model.n_codebooks,
+        model.codebook_size,
+    )
     return DACCodec(model, 512.0 if sfreq is None else sfreq, name=name, **opts)
 
 
@@ -245,15 +260,26 @@ def _load_dac_package(path: Path, sfreq, opts, name: str) -> DACCodec:
 
 
 def _load_codec_file(obj: dict, path: Path, sfreq, opts) -> DACCodec:
-    if obj.get("architecture") != DACCodec.architecture:
-        raise OSError(f"{path} holds a {obj.get('architecture')!r} codec, not supported by this version")
-    model = _model_from_state(obj["dac_kwargs"], obj["state_dict"])
+    from .mc_codec import DACMCCodec
+
+    architecture = obj.get("architecture")
+    if architecture == DACMCCodec.architecture:
+        cls = DACMCCodec
+        opts = dict(opts, grouping=obj["grouping"], group_size=obj["group_size"])
+    elif architecture == DACCodec.architecture:
+        cls = DACCodec
+    else:
+        raise OSError(f"{path} holds a {architecture!r} codec, not supported by this version of mne-dac")
+    model = _model_from_state(obj["dac_kwargs"], obj["state_dict"], obj.get("mc_kwargs"))
     file_sfreq = float(obj["sfreq"])
     if sfreq is not None and float(sfreq) != file_sfreq:
         logger.warning(
-            "Codec %s was trained at %g Hz; using it at %g Hz as requested.", path.name, file_sfreq, sfreq
+            "Codec %s was trained at %g Hz; using it at %g Hz as requested.",
+            path.name,
+            file_sfreq,
+            sfreq,
         )
-    return DACCodec(
+    return cls(
         model,
         file_sfreq if sfreq is None else float(sfreq),
         name=obj.get("name", path.name),

@@ -21,6 +21,8 @@ def tokenize_raw(
     codec: Any = "default",
     *,
     n_codebooks: int | None = None,
+    groups: Any = None,
+    montage: Any = None,
     preprocessing: PreprocessingSettings | None = None,
     progress: bool = False,
     verbose: bool | str | int | None = None,
@@ -37,6 +39,14 @@ def tokenize_raw(
         The recording, in Volts.
     %(codec)s
     %(n_codebooks)s
+    groups : str | dict | ChannelGroups | None
+        DAC-MC codecs only: how the EEG channels are grouped, ``"pivot"``,
+        ``"anatomical"``, a dict ``{name: [channels]}`` or a
+        :class:`~mne_dac.groups.ChannelGroups` (see
+        :func:`~mne_dac.groups.make_groups`). ``None``: the codec's default.
+    montage : str | mne.channels.DigMontage | None
+        DAC-MC codecs only: electrode positions for channels whose names are not in
+        the standard 10-05 montage. ``None``: standard positions.
     %(preprocessing)s
     progress : bool
         Show a progress bar.
@@ -45,8 +55,9 @@ def tokenize_raw(
     Returns
     -------
     tokens : EEGTokens
-        Codes of shape ``(n_eeg_channels, n_codebooks, n_frames)`` and everything
-        :func:`reconstruct_raw` needs.
+        Codes of shape ``(n_eeg_channels, n_codebooks, n_frames)`` (or ``(n_groups,
+        n_codebooks, n_frames)`` for a DAC-MC codec in the ``"group"`` layout) and
+        everything :func:`reconstruct_raw` needs.
     """
     _validate_type(raw, mne.io.BaseRaw, "raw")
     codec = load_codec(codec)
@@ -63,7 +74,10 @@ def tokenize_raw(
     ch_names = [raw.ch_names[i] for i in eeg]
     logger.info(
         "Tokenizing %d EEG channels, %.1f s at %g Hz with %s",
-        len(eeg), raw.times[-1] + 1 / raw.info["sfreq"], raw.info["sfreq"], codec.identity.describe(),
+        len(eeg),
+        raw.times[-1] + 1 / raw.info["sfreq"],
+        raw.info["sfreq"],
+        codec.identity.describe(),
     )
     data = raw.get_data(picks=eeg)
     if data.shape[1] * codec.sfreq / raw.info["sfreq"] < codec.hop_length:
@@ -72,7 +86,20 @@ def tokenize_raw(
             f"({codec.hop_length / codec.sfreq:g} s): it is zero-padded to one frame."
         )
     codec_input = to_codec_domain(data, raw.info["sfreq"], codec.sfreq, preprocessing, ch_names)
-    codes = codec.encode(codec_input.data, n_codebooks, progress=progress)
+    mc = {}
+    if codec.architecture == "dac-mc":
+        from .channels import channel_positions
+
+        positions = channel_positions(ch_names, montage)
+        mc = dict(
+            groups=codec.channel_groups(ch_names, groups, montage=montage),
+            positions=positions,
+        )
+        codes = codec.encode(codec_input.data, n_codebooks, ch_names=ch_names, progress=progress, **mc)
+    elif groups is not None or montage is not None:
+        raise ValueError("groups and montage are for DAC-MC codecs; this codec codes each channel alone.")
+    else:
+        codes = codec.encode(codec_input.data, n_codebooks, progress=progress)
     return EEGTokens(
         codes=codes,
         ch_names=ch_names,
@@ -89,6 +116,7 @@ def tokenize_raw(
         annotations=raw.annotations.copy(),
         other_data=raw.get_data(picks=other) if len(other) else np.zeros((0, raw.n_times)),
         other_ch_names=[raw.ch_names[i] for i in other],
+        **mc,
     )
 
 
@@ -127,7 +155,11 @@ def reconstruct_raw(
     """
     _validate_type(tokens, EEGTokens, "tokens")
     codec = codec_for(tokens.codec, codec)
-    decoded = codec.decode(tokens.codes, n_codebooks, progress=progress)
+    if tokens.groups is not None:
+        mc = dict(ch_names=tokens.ch_names, groups=tokens.groups, positions=tokens.positions)
+        decoded = codec.decode(tokens.codes, n_codebooks, progress=progress, **mc)
+    else:
+        decoded = codec.decode(tokens.codes, n_codebooks, progress=progress)
     eeg = from_codec_domain(decoded, codec.sfreq, tokens.sfreq, tokens.n_times, tokens.preprocessing)
     info = tokens.info.copy()
     data = np.empty((len(info["ch_names"]), tokens.n_times))

@@ -8,6 +8,7 @@ import mne
 import numpy as np
 
 from .codec import CodecIdentity
+from .groups import ChannelGroups
 from .preprocessing import PreprocessingSettings
 
 
@@ -17,8 +18,10 @@ class EEGTokens:
 
     Attributes
     ----------
-    codes : array of int64, shape (n_channels, n_codebooks, n_frames)
-        Codebook indices of the coded (EEG) channels.
+    codes : array of int64, shape (n_streams, n_codebooks, n_frames)
+        Codebook indices of the coded (EEG) channels: one stream per channel
+        (DAC-SC, and DAC-MC in the ``"channel"`` layout) or per group of channels
+        (DAC-MC in the ``"group"`` layout, in the order of ``groups``).
     ch_names : list of str
         Names of the coded channels, in the order of ``codes``.
     sfreq : float
@@ -47,6 +50,10 @@ class EEGTokens:
         Channels that were not coded (not EEG: stim, ECG, …), kept losslessly.
     other_ch_names : list of str
         Names of the rows of ``other_data``.
+    groups : ChannelGroups | None
+        DAC-MC only: the channel groups that were coded jointly.
+    positions : array, shape (n_channels, 3) | None
+        DAC-MC only: the electrode positions the codec was given (head frame, metres).
     """
 
     codes: np.ndarray
@@ -64,21 +71,36 @@ class EEGTokens:
     annotations: mne.Annotations | None = None
     other_data: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     other_ch_names: list[str] = field(default_factory=list)
+    groups: ChannelGroups | None = None
+    positions: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.codes = np.asarray(self.codes, dtype=np.int64)
-        if self.codes.ndim != 3 or self.codes.shape[0] != len(self.ch_names):
+        if (self.groups is None) != (self.codec.architecture != "dac-mc"):
+            raise ValueError("groups must be given for tokens of a DAC-MC codec, and only for them")
+        if self.groups is not None:
+            self.groups.check_partition(self.ch_names)
+            self.positions = np.asarray(self.positions, dtype=float)
+            if self.positions.shape != (len(self.ch_names), 3):
+                raise ValueError(f"positions must have shape ({len(self.ch_names)}, 3), got {self.positions.shape}")
+        n_streams = self.groups.n_groups if self.layout == "group" else len(self.ch_names)
+        if self.codes.ndim != 3 or self.codes.shape[0] != n_streams:
+            what = "n_groups" if self.layout == "group" else "n_channels"
             raise ValueError(
-                f"codes must have shape (n_channels={len(self.ch_names)}, n_codebooks, "
-                f"n_frames), got {self.codes.shape}"
+                f"codes must have shape ({what}={n_streams}, n_codebooks, n_frames), got {self.codes.shape}"
             )
         if self.other_data.size == 0:
             self.other_data = np.zeros((0, self.n_times))
 
     @property
+    def layout(self) -> str:
+        """``"channel"`` (a token stream per channel) or ``"group"`` (per group, DAC-MC)."""
+        return self.codec.config.get("mc", {}).get("layout", "channel")
+
+    @property
     def n_channels(self) -> int:
         """Number of coded channels."""
-        return self.codes.shape[0]
+        return len(self.ch_names)
 
     @property
     def n_codebooks(self) -> int:
@@ -102,8 +124,9 @@ class EEGTokens:
 
     @property
     def bitrate(self) -> float:
-        """Bits per second per coded channel."""
-        return self.n_codebooks * self.bits_per_code * self.codec_sfreq / self.hop_length
+        """Bits per second per coded channel (group streams shared by their channels)."""
+        per_stream = self.n_codebooks * self.bits_per_code * self.codec_sfreq / self.hop_length
+        return per_stream * self.codes.shape[0] / self.n_channels
 
     @property
     def n_bits(self) -> int:
@@ -116,8 +139,9 @@ class EEGTokens:
         return 16 * self.n_channels * self.n_times / self.n_bits
 
     def __repr__(self) -> str:
+        groups = f" in {self.groups.n_groups} groups" if self.groups is not None else ""
         return (
-            f"<EEGTokens | {self.n_channels} channels × {self.n_codebooks} codebooks × "
+            f"<EEGTokens | {self.n_channels} channels{groups}, {self.codes.shape[0]} streams × {self.n_codebooks} codebooks × "
             f"{self.n_frames} frames, {self.duration:.1f} s, {self.bitrate:g} bits/s/channel, "
             f"codec {self.codec.describe()}>"
         )

@@ -133,8 +133,7 @@ class GANSchedule(Callback):
             active = False
             if epoch == max(stop, 0) + 1:
                 logger.info(
-                    "Epoch %d: the GAN phase ends (gan_stop_epoch=%d); training continues "
-                    "without the discriminator.",
+                    "Epoch %d: the GAN phase ends (gan_stop_epoch=%d); training continues without the discriminator.",
                     epoch,
                     stop,
                 )
@@ -157,32 +156,35 @@ class GANSchedule(Callback):
 
 
 def clone_model(model: torch.nn.Module, n_codebooks: int | None = None) -> torch.nn.Module:
-    """Copy a ``dac.DAC``, optionally keeping only its first ``n_codebooks`` codebooks.
+    """Copy a ``dac.DAC`` or a DAC-MC model, optionally keeping only its first ``n_codebooks`` codebooks.
 
     The copy is rebuilt from the model's architecture and state dict (weight-normed
     modules cannot be deep-copied once used); the global torch RNG is untouched.
 
     Parameters
     ----------
-    model : dac.DAC
+    model : dac.DAC | DACMC
         The model to copy.
     n_codebooks : int | None
         Keep only the first ``n_codebooks`` residual codebooks (``None``: all).
 
     Returns
     -------
-    model : dac.DAC
+    model : dac.DAC | DACMC
         The copy, on the same device and in the same train/eval mode.
     """
     from .loading import _new_dac
+    from .mc_model import DACMC
 
-    kwargs = {k: copy.deepcopy(getattr(model, k)) for k in DAC_KWARGS}
+    is_mc = isinstance(model, DACMC)
+    dac_model = model.dac if is_mc else model
+    kwargs = {k: copy.deepcopy(getattr(dac_model, k)) for k in DAC_KWARGS}
     state = model.state_dict()
     if n_codebooks is not None:
         kwargs["n_codebooks"] = n_codebooks
         if isinstance(kwargs["codebook_dim"], list):
             kwargs["codebook_dim"] = kwargs["codebook_dim"][:n_codebooks]
-        prefix = "quantizer.quantizers."
+        prefix = ("dac." if is_mc else "") + "quantizer.quantizers."
 
         def kept(key: str) -> bool:
             return not key.startswith(prefix) or int(key[len(prefix) :].split(".")[0]) < n_codebooks
@@ -190,6 +192,8 @@ def clone_model(model: torch.nn.Module, n_codebooks: int | None = None) -> torch
         state = {k: v for k, v in state.items() if kept(k)}
     with torch.random.fork_rng(devices=[]):
         new = _new_dac(**kwargs)
+        if is_mc:
+            new = DACMC(new, **model.mc_config())
     new.load_state_dict(state)
     new.quantizer.quantizer_dropout = model.quantizer.quantizer_dropout
     return new.to(next(model.parameters()).device).train(model.training)
@@ -413,7 +417,10 @@ class CodecTrainer(NeuralNet):
     @property
     def _default_callbacks(self) -> list[tuple[str, Callback]]:
         scores = [
-            (f"train_{c}", PassthroughScoring(name=f"train_{c}", lower_is_better=None, on_train=True))
+            (
+                f"train_{c}",
+                PassthroughScoring(name=f"train_{c}", lower_is_better=None, on_train=True),
+            )
             for c in _COMPONENTS
         ]
         return [
@@ -435,7 +442,14 @@ class CodecTrainer(NeuralNet):
             ("fresh_crops", FreshCrops()),
             (
                 "print_log",
-                PrintLog(keys_ignored=["event_lr", "train_waveform", "train_commitment", "train_codebook"]),
+                PrintLog(
+                    keys_ignored=[
+                        "event_lr",
+                        "train_waveform",
+                        "train_commitment",
+                        "train_codebook",
+                    ]
+                ),
             ),
         ]
 
@@ -474,7 +488,10 @@ class CodecTrainer(NeuralNet):
             pgroups_d, _ = self.get_params_for_optimizer(
                 "optimizer_discriminator", self.discriminator_.named_parameters()
             )
-            d_kwargs = {**shared, **{k: v for k, v in own.items() if k != "param_groups"}}
+            d_kwargs = {
+                **shared,
+                **{k: v for k, v in own.items() if k != "param_groups"},
+            }
             self.optimizer_discriminator_ = self.optimizer(*pgroups_d, **d_kwargs)
         for name in self._optimizers:
             for group in getattr(self, name + "_").param_groups:
@@ -669,27 +686,19 @@ def prune_codebooks(codec: DACCodec, n_codebooks: int) -> DACCodec:
 
     Parameters
     ----------
-    codec : DACCodec
+    codec : DACCodec | DACMCCodec
         The codec; it is copied and left unchanged.
     n_codebooks : int
         Number of codebooks to keep, between 1 and ``codec.n_codebooks``.
 
     Returns
     -------
-    codec : DACCodec
-        A codec whose model has ``n_codebooks`` codebooks.
+    codec : DACCodec | DACMCCodec
+        A codec of the same kind whose model has ``n_codebooks`` codebooks.
     """
     model = clone_model(codec.model, codec._check_n_codebooks(n_codebooks))
-    return DACCodec(
-        model,
-        codec.sfreq,
-        name=f"{codec.name}-{n_codebooks}cb",
-        preprocessing=codec.preprocessing,
-        device=str(codec.device),
-        batch_size=codec.batch_size,
-        chunk_frames=codec.chunk_frames,
-        mixed_precision=codec.mixed_precision,
-    )
+    settings = dict(codec._settings(), name=f"{codec.name}-{n_codebooks}cb")
+    return type(codec)(model, codec.sfreq, **settings)
 
 
 def plot_history(net: CodecTrainer, fname: str | Path | None = None, *, show: bool = False):
@@ -742,7 +751,14 @@ def plot_history(net: CodecTrainer, fname: str | Path | None = None, *, show: bo
     ax_rec.set(ylabel="Loss", yscale="log", title="Reconstruction (shaded: GAN phase)")
     ax_gan.set(title="GAN")
     if not ax_gan.get_lines():
-        ax_gan.text(0.5, 0.5, "trained without GAN", ha="center", va="center", transform=ax_gan.transAxes)
+        ax_gan.text(
+            0.5,
+            0.5,
+            "trained without GAN",
+            ha="center",
+            va="center",
+            transform=ax_gan.transAxes,
+        )
     if fname is not None:
         fig.savefig(fname, dpi=100)
         logger.info("Saved the training history plot to %s", fname)
