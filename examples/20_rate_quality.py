@@ -70,9 +70,7 @@ print(results[columns].round(2).to_string(index=False))
 # %%
 # Plot the spectrogram loss (DAC's multi-scale mel loss, the paper's measure) and the
 # PRD against the bits per second per channel. Lower is better for both. Where the
-# codec's curve lies depends on its training: until a trained codec is shipped,
-# ``"default"`` is an untrained network (``default-untrained``), whose reconstructions
-# carry no information and do not improve with depth.
+# codec's curve lies depends on its training (see the default codec's model card).
 fig = plot_rate_quality(results, show=False)
 fig.suptitle(f"{codec.identity.name}, {raw.times[-1] + 1 / raw.info['sfreq']:.0f} s of resting EEG")
 

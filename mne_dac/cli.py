@@ -284,6 +284,7 @@ def _check_checkpoint_fits(workdir: Path, model, init: str) -> None:
 
 
 def _finetune(args: argparse.Namespace) -> None:
+    import platform
     import shlex
     import time
 
@@ -313,13 +314,28 @@ def _finetune(args: argparse.Namespace) -> None:
     train_raws = _gather_recordings(args.data, "training", args.exclude)
     valid_raws = _gather_recordings(args.valid, "validation", args.exclude) if args.valid else None
     codec, prune = _init_codec(args)
+    from .mc_codec import DACMCCodec
+
+    mc = {}
+    if args.model == "mc" and not isinstance(codec, DACMCCodec):
+        codec = DACMCCodec.from_codec(codec, layout=args.layout, group_size=args.group_size)
+    elif args.model == "sc" and isinstance(codec, DACMCCodec):
+        raise CLIError(f"--init {args.init} is a DAC-MC codec: train it with --model mc.")
+    if isinstance(codec, DACMCCodec):
+        mc = dict(grouping=codec.grouping, group_size=codec.group_size)
+        print(f"Training DAC-MC ({codec.layout} layout) on random-pivot groups of {codec.group_size} channels.")
     crop_samples = round(args.crop * codec.sfreq)
     if crop_samples < MIN_CROP_SAMPLES:
         raise CLIError(
             f"--crop {args.crop:g} s is {crop_samples} samples at {codec.sfreq:g} Hz; the mel loss needs at "
             f"least {MIN_CROP_SAMPLES} ({MIN_CROP_SAMPLES / codec.sfreq:.2f} s)."
         )
-    crops = dict(codec_sfreq=codec.sfreq, crop_duration=args.crop, preprocessing=codec.preprocessing)
+    crops = dict(
+        codec_sfreq=codec.sfreq,
+        crop_duration=args.crop,
+        preprocessing=codec.preprocessing,
+        group_size=mc.get("group_size"),
+    )
     train = _crop_dataset(
         train_raws, "training", args.data, n_crops=per_epoch * args.batch_size, seed=args.seed, **crops
     )
@@ -374,6 +390,9 @@ def _finetune(args: argparse.Namespace) -> None:
     diverged = [row["epoch"] for row in history if row.get("gan_diverged", False)]
     summary = dict(
         init=args.init,
+        architecture=codec.architecture,
+        layout=codec.layout if mc else None,
+        group_size=mc.get("group_size"),
         pre_pruned_to=prune,
         data=[str(Path(d).expanduser().resolve()) for d in args.data],
         n_recordings=len(train.recordings),
@@ -395,12 +414,13 @@ def _finetune(args: argparse.Namespace) -> None:
         best_valid_mel=min(valid_mel) if valid_mel else None,
         final_valid_mel=valid_mel[-1] if valid_mel else None,
         seed=args.seed,
+        device=f"{net.device} ({platform.machine()}, {torch.get_num_threads()} CPU threads)",
         wall_time_minutes_this_run=round(wall / 60, 2),
         wall_time_minutes_total=round(sum(row.get("dur", 0.0) for row in history) / 60, 2),
         mne_dac_version=__version__,
         command=shlex.join(["mne-dac", *(getattr(args, "argv", None) or sys.argv[1:])]),
     )
-    trained = net.to_codec(name=args.name or out.stem, device="cpu")
+    trained = net.to_codec(name=args.name or out.stem, device="cpu", **mc)
     trained.save(out, overwrite=args.overwrite, metadata=dict(training=summary))
     png = out.with_name(out.stem + "_history.png")
     if len(history):
@@ -493,6 +513,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--exclude", nargs="+", default=[], metavar="CH", help="channels never to train on (ECG…)")
     g = p.add_argument_group("codec")
+    g.add_argument(
+        "--model", choices=("sc", "mc"), default=None,
+        help="sc: DAC-SC, each channel alone; mc: DAC-MC, groups of channels around random pivots "
+        "(default: the kind of --init, else sc)",
+    )
+    g.add_argument(
+        "--layout", choices=("channel", "group"), default="channel",
+        help="DAC-MC token layout: a stream per channel or per group (default channel)",
+    )
+    g.add_argument("--group-size", type=int, default=4, metavar="K", help="DAC-MC channels per group (default 4)")
     g.add_argument(
         "--n-codebooks", type=int, default=None, metavar="N",
         help=f"'{INIT_SCRATCH}': number of codebooks (default 9); otherwise keep the first N (pre-pruning)",

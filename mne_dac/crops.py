@@ -126,6 +126,17 @@ class RandomCropDataset(torch.utils.data.Dataset):
     min_duration : float
         Recordings shorter than this (in seconds) are skipped. Recordings shorter
         than ``crop_duration`` are used whole and zero-padded at the end.
+    group_size : int | None
+        ``None``: single-channel crops (DAC-SC). An int ``k``: crops of a group of
+        ``k`` channels drawn around a random pivot electrode with
+        :func:`~mne_dac.groups.sample_pivot_group` (DAC-MC training); recordings
+        with fewer EEG channels are skipped.
+    montage : str | mne.channels.DigMontage | None
+        With ``group_size``: electrode positions for channel names that are not in
+        the standard 10-05 montage.
+    weight_fn : callable | None
+        With ``group_size``: how the pivot's neighbours are weighted by distance
+        (default :func:`~mne_dac.groups.exponential_weights`).
 
     Attributes
     ----------
@@ -136,7 +147,9 @@ class RandomCropDataset(torch.utils.data.Dataset):
 
     Notes
     -----
-    Items are float32 tensors of shape ``(1, crop_samples)`` in [-1, 1]. The
+    Items are float32 tensors of shape ``(1, crop_samples)`` in [-1, 1]; with
+    ``group_size=k``, dicts with ``"x"``, shape ``(k, crop_samples)``, and
+    ``"positions"``, the electrodes' head-frame positions, shape ``(k, 3)``. The
     per-crop preprocessing messages (clipping counts) are silenced.
     """
 
@@ -151,7 +164,12 @@ class RandomCropDataset(torch.utils.data.Dataset):
         *,
         margin: float = 5.0,
         min_duration: float = 1.0,
+        group_size: int | None = None,
+        montage: Any = None,
+        weight_fn: Any = None,
     ) -> None:
+        from .channels import channel_positions
+
         if not codec_sfreq > 0 or not crop_duration > 0 or margin < 0:
             raise ValueError("codec_sfreq and crop_duration must be positive and margin >= 0")
         self.codec_sfreq = float(codec_sfreq)
@@ -161,22 +179,32 @@ class RandomCropDataset(torch.utils.data.Dataset):
         self.seed = int(seed)
         self.epoch = 0
         self.margin = float(margin)
+        if group_size is not None and int(group_size) < 1:
+            raise ValueError(f"group_size must be >= 1, got {group_size}")
+        self.group_size = None if group_size is None else int(group_size)
+        self.weight_fn = weight_fn
         self.recordings = recordings_from(recordings)
         self._entries: list[tuple[int, np.ndarray]] = []
+        self._positions: dict[int, np.ndarray] = {}
         seconds = []
         for ri, raw in enumerate(self.recordings):
             picks = mne.pick_types(raw.info, eeg=True, exclude="bads")
             duration = raw.n_times / raw.info["sfreq"]
-            if len(picks) == 0 or duration < min_duration:
+            if len(picks) < (self.group_size or 1) or duration < min_duration:
                 logger.info(
                     "Skipping recording %d (%s): %d EEG channels, %.1f s.",
                     ri, raw.filenames[0] if raw.filenames else "in memory", len(picks), duration,
                 )  # fmt: skip
                 continue
             self._entries.append((ri, picks))
+            if self.group_size is not None:
+                self._positions[ri] = channel_positions([raw.ch_names[p] for p in picks], montage)
             seconds.append(len(picks) * duration)
         if not self._entries:
-            raise ValueError(f"No recording with EEG channels and at least {min_duration} s.")
+            raise ValueError(
+                f"No recording with at least {self.group_size or 1} EEG channels and {min_duration} s."
+            )
+        self._entries_by_recording = dict(self._entries)
         self._weights = np.asarray(seconds) / np.sum(seconds)
         if n_crops is None:
             n_crops = max(1, int(np.sum(seconds) // crop_duration))
@@ -199,7 +227,8 @@ class RandomCropDataset(torch.utils.data.Dataset):
         info : dict
             ``recording`` (index into :attr:`recordings`), ``channel`` (name),
             ``pick`` (channel index), ``start`` (first sample at the recording's
-            rate) and ``n_times`` (samples of the crop at that rate).
+            rate) and ``n_times`` (samples of the crop at that rate). With
+            ``group_size``, ``channel`` and ``pick`` are lists (pivot first).
         """
         if not -self.n_crops <= index < self.n_crops:
             raise IndexError(f"index {index} out of range for {self.n_crops} crops")
@@ -207,31 +236,47 @@ class RandomCropDataset(torch.utils.data.Dataset):
         rng = np.random.default_rng((self.seed, self.epoch, index))
         ri, picks = self._entries[rng.choice(len(self._entries), p=self._weights)]
         raw = self.recordings[ri]
-        pick = int(rng.choice(picks))
+        if self.group_size is None:
+            pick = int(rng.choice(picks))
+            channel = raw.ch_names[pick]
+        else:
+            from .groups import sample_pivot_group
+
+            group = sample_pivot_group(self._positions[ri], self.group_size, rng, weight_fn=self.weight_fn)
+            pick = [int(picks[g]) for g in group]
+            channel = [raw.ch_names[p] for p in pick]
         n_need = int(np.ceil(self.crop_samples * raw.info["sfreq"] / self.codec_sfreq))
         n_need = min(n_need, raw.n_times)
         start = int(rng.integers(0, raw.n_times - n_need + 1))
-        return dict(recording=ri, channel=raw.ch_names[pick], pick=pick, start=start, n_times=n_need)
+        return dict(recording=ri, channel=channel, pick=pick, start=start, n_times=n_need)
 
-    def __getitem__(self, index: int) -> torch.Tensor:
+    def __getitem__(self, index: int) -> torch.Tensor | dict[str, torch.Tensor]:
         info = self.crop_info(index)
         raw = self.recordings[info["recording"]]
         sfreq = raw.info["sfreq"]
         start, n_need = info["start"], info["n_times"]
         pad = int(round(self.margin * sfreq))
         lo, hi = max(0, start - pad), min(raw.n_times, start + n_need + pad)
-        data = raw.get_data(picks=[info["pick"]], start=lo, stop=hi)
+        picks = info["pick"] if self.group_size else [info["pick"]]
+        data = raw.get_data(picks=picks, start=lo, stop=hi)
+        names = [raw.ch_names[p] for p in picks]
         with use_log_level("error"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            x = to_codec_domain(data, sfreq, self.codec_sfreq, self.preprocessing, [info["channel"]]).data[0]
+            x = to_codec_domain(data, sfreq, self.codec_sfreq, self.preprocessing, names).data
         offset = int(round((start - lo) * self.codec_sfreq / sfreq))
-        crop = np.zeros(self.crop_samples, dtype=np.float32)
-        segment = x[offset : offset + self.crop_samples]
-        crop[: len(segment)] = segment
-        return torch.from_numpy(crop[np.newaxis])
+        crop = np.zeros((len(picks), self.crop_samples), dtype=np.float32)
+        segment = x[:, offset : offset + self.crop_samples]
+        crop[:, : segment.shape[1]] = segment
+        if self.group_size is None:
+            return torch.from_numpy(crop)
+        ri, entry_picks = info["recording"], self._entries_by_recording[info["recording"]]
+        rows = [int(np.flatnonzero(entry_picks == p)[0]) for p in picks]
+        positions = self._positions[ri][rows].astype(np.float32)
+        return {"x": torch.from_numpy(crop), "positions": torch.from_numpy(positions)}
 
     def __repr__(self) -> str:
         return (
-            f"<RandomCropDataset | {self.n_crops} crops of {self.crop_duration:g} s at "
+            f"<RandomCropDataset | {self.n_crops} crops of {self.crop_duration:g} s"
+            f"{'' if self.group_size is None else f' × {self.group_size} channels'} at "
             f"{self.codec_sfreq:g} Hz from {len(self._entries)} recordings, seed {self.seed}>"
         )

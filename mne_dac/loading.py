@@ -153,13 +153,12 @@ def _random_codec(sfreq, n_codebooks, codebook_size, dac_kwargs, seed, opts) -> 
 
 
 def _default_codec(sfreq, opts) -> DACCodec:
-    if _DEFAULT_CODEC_FILE.exists():
-        codec = _load_file(_DEFAULT_CODEC_FILE, sfreq, opts, name=DEFAULT_CODEC)
-        return codec
-    # No trained codec shipped yet: a fixed-seed, untrained compact DAC.
-    codec = _random_codec(sfreq, None, None, None, 0, opts)
-    codec.name = "default-untrained"
-    return codec
+    if not _DEFAULT_CODEC_FILE.is_file():
+        raise FileNotFoundError(
+            f"The codec shipped with mne-dac is missing ({_DEFAULT_CODEC_FILE}): the installation is "
+            "incomplete. Reinstall mne-dac, or retrain it with benchmarks/train_default_codec.sh."
+        )
+    return _load_file(_DEFAULT_CODEC_FILE, sfreq, opts, name=DEFAULT_CODEC)
 
 
 def _dac_weights_path(tag: str) -> Path:
@@ -307,7 +306,7 @@ def codec_for(identity, codec: Any = None, **opts: Any) -> DACCodec:
         A codec whose identity matches ``identity``.
     """
     if codec is None:
-        if identity.name in (DEFAULT_CODEC, "default-untrained"):
+        if identity.name == DEFAULT_CODEC:
             codec = DEFAULT_CODEC
         elif identity.name in DAC_TAGS:
             codec = identity.name

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
-import numpy as np
 import torch
-from braindecode.models.base import EEGModuleMixin
 from mne.utils import _check_option
 from torch import nn
+
+with warnings.catch_warnings():  # braindecode's model zoo warns about MNE montage names on import
+    warnings.simplefilter("ignore", FutureWarning)
+    from braindecode.models.base import EEGModuleMixin
 
 #: Token layouts of DAC-MC.
 LAYOUTS = ("channel", "group")

@@ -217,9 +217,10 @@ class CodecTrainer(NeuralNet):
 
     Parameters
     ----------
-    module : dac.DAC
-        The codec's DAC model (``codec.model``); prefer :meth:`from_codec`. It is
-        trained in place.
+    module : dac.DAC | DACMC
+        The codec's model (``codec.model``), DAC-SC or DAC-MC (then trained on
+        group crops, see :class:`~mne_dac.crops.RandomCropDataset`); prefer
+        :meth:`from_codec`. It is trained in place.
     sfreq : float
         Sampling rate of the codec (of the crops).
     preprocessing : PreprocessingSettings | None
@@ -397,16 +398,20 @@ class CodecTrainer(NeuralNet):
         name : str
             Name of the codec.
         **kwargs
-            Other :class:`~mne_dac.DACCodec` arguments (``batch_size``…).
+            Other :class:`~mne_dac.DACCodec` arguments (``batch_size``…; for a DAC-MC
+            model, :class:`~mne_dac.mc_codec.DACMCCodec`'s ``grouping`` and ``group_size``).
 
         Returns
         -------
-        codec : DACCodec
+        codec : DACCodec | DACMCCodec
             The codec, at the trainer's rate and preprocessing, on its device.
         """
+        from .mc_codec import DACMCCodec
+
         self.check_is_fitted(["module_"])
         kwargs.setdefault("device", str(self.device))
-        return DACCodec(
+        cls = DACMCCodec if hasattr(self.module_, "mc_config") else DACCodec
+        return cls(
             clone_model(self.module_),
             self.sfreq,
             name=name,
@@ -504,12 +509,20 @@ class CodecTrainer(NeuralNet):
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return nullcontext()
 
-    def _signal(self, batch: Any) -> torch.Tensor:
+    def _signal(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Crops ``(batch, n_chans, n_times)`` and, for DAC-MC, positions ``(batch, n_chans, 3)``."""
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        positions = None
+        if isinstance(x, dict):  # group crops (RandomCropDataset with group_size)
+            positions = torch.as_tensor(x["positions"], dtype=torch.float32).to(self.device)
+            x = x["x"]
         x = torch.as_tensor(x, dtype=torch.float32).to(self.device)
         if x.ndim == 2:
             x = x[:, None]
-        if x.ndim != 3 or x.shape[1] != 1:
+        is_mc = hasattr(self.module_, "mc_config")
+        if is_mc and positions is None:
+            raise ValueError("A DAC-MC model trains on group crops: use RandomCropDataset(..., group_size=k).")
+        if x.ndim != 3 or (not is_mc and x.shape[1] != 1):
             raise ValueError(f"Expected crops of shape (batch, 1, n_times), got {tuple(x.shape)}")
         if x.shape[-1] < MIN_CROP_SAMPLES:
             raise ValueError(
@@ -517,7 +530,14 @@ class CodecTrainer(NeuralNet):
                 f"window is {max(MEL_LOSS_CONFIG['window_lengths'])}), got {x.shape[-1]}: "
                 "use longer crops."
             )
-        return x
+        return x, positions
+
+    def _forward(self, x: torch.Tensor, positions: torch.Tensor | None) -> dict:
+        """Run the codec; reconstructions and crops are returned flat, ``(batch * n_chans, 1, n_times)``."""
+        with self._autocast():
+            out = self.module_(x) if positions is None else self.module_(x, positions)
+        out["audio"] = out["audio"].float().reshape(-1, 1, x.shape[-1])
+        return out
 
     def _audio(self, x: torch.Tensor):
         from audiotools import AudioSignal
@@ -546,10 +566,10 @@ class CodecTrainer(NeuralNet):
         from dac.nn.loss import GANLoss
 
         self._set_training(True)
-        x = self._signal(batch)
-        with self._autocast():
-            out = self.module_(x)
-        y = out["audio"].float()
+        x, positions = self._signal(batch)
+        out = self._forward(x, positions)
+        x = x.reshape(-1, 1, x.shape[-1])
+        y = out["audio"]
         parts: dict[str, torch.Tensor] = {}
         use_gan = self.gan and self.gan_active_
         if use_gan:
@@ -595,20 +615,19 @@ class CodecTrainer(NeuralNet):
     def validation_step(self, batch: Any, **fit_params: Any) -> dict:
         """Mel loss of the reconstructions with all codebooks."""
         self._set_training(False)
-        x = self._signal(batch)
+        x, positions = self._signal(batch)
         with torch.no_grad():
-            with self._autocast():
-                y = self.module_(x)["audio"].float()
-            loss = self._mel(y, x)
+            y = self._forward(x, positions)["audio"]
+            loss = self._mel(y, x.reshape(-1, 1, x.shape[-1]))
         return {"loss": loss, "y_pred": y}
 
     def evaluation_step(self, batch: Any, training: bool = False) -> torch.Tensor:
         """Reconstruct a batch (used by ``forward`` and ``predict``)."""
         self.check_is_fitted()
-        x = self._signal(batch)
-        with torch.set_grad_enabled(training), self._autocast():
+        x, positions = self._signal(batch)
+        with torch.set_grad_enabled(training):
             self._set_training(training)
-            return self.module_(x)["audio"].float()
+            return self._forward(x, positions)["audio"].reshape(x.shape)
 
 
 class FreshCrops(Callback):

@@ -1,0 +1,81 @@
+"""Training DAC-MC: random-pivot group crops, the trainer, and ``mne-dac finetune --model mc``."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_tiny_codec
+
+from mne_dac import load_codec, read_tokens, tokenize_raw, write_tokens
+from mne_dac.cli import main
+from mne_dac.crops import RandomCropDataset
+from mne_dac.datasets import excerpt_fnames, read_excerpt
+from mne_dac.mc_codec import DACMCCodec
+from mne_dac.training import CodecTrainer
+
+CROP = 3.0
+
+
+@pytest.fixture(scope="module")
+def lazy_raw():
+    return read_excerpt(0, "rest", preload=False, verbose=False)
+
+
+def test_group_crops(lazy_raw):
+    crops = RandomCropDataset([lazy_raw], crop_duration=CROP, n_crops=20, seed=0, group_size=4)
+    item = crops[0]
+    assert item["x"].shape == (4, int(CROP * 512)) and item["positions"].shape == (4, 3)
+    info = crops.crop_info(0)
+    assert len(set(info["channel"])) == 4
+    assert "× 4 channels" in repr(crops)
+    np.testing.assert_array_equal(crops[3]["x"], crops[3]["x"])  # deterministic
+    with pytest.raises(ValueError, match="at least 40 EEG channels"):
+        RandomCropDataset([lazy_raw], crop_duration=CROP, group_size=40)
+
+
+@pytest.mark.parametrize("layout", ["channel", "group"])
+def test_training_lowers_loss(lazy_raw, layout):
+    crops = RandomCropDataset([lazy_raw], crop_duration=CROP, n_crops=2, seed=0, group_size=3)
+    codec = DACMCCodec.from_codec(make_tiny_codec(), layout=layout, group_size=3)
+    torch.manual_seed(0)
+    net = CodecTrainer.from_codec(
+        codec, gan=False, quantizer_dropout=0.0, max_epochs=6, batch_size=2, lr=1e-3, verbose=0, device="cpu"
+    )
+    net.fit(crops)
+    mel = net.history[:, "train_mel"]
+    assert mel[-1] < 0.9 * mel[0]
+    assert net.predict(crops).shape == (2, 3, int(CROP * 512))
+    trained = net.to_codec(grouping="anatomical", group_size=3)
+    assert isinstance(trained, DACMCCodec) and trained.layout == layout and trained.grouping == "anatomical"
+
+
+def test_finetune_cli_mc(tmp_path, capsys):
+    data = tmp_path / "eeg"
+    data.mkdir()
+    shutil.copy(excerpt_fnames(0, "rest")[0], data)
+    out = tmp_path / "mc.pt"
+    args = ["finetune", str(data), "--init", "scratch", "--encoder-dim", "4", "--decoder-dim", "16",
+            "--n-codebooks", "3", "--codebook-size", "256", "--model", "mc", "--layout", "group",
+            "--group-size", "3", "--crop", "3", "--batch-size", "2", "--steps", "2", "--steps-per-epoch", "1",
+            "--no-gan", "--threads", "1", "--quiet", "--exclude", "ECG ECG", "EEG A2-A1", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    assert "DAC-MC (group layout)" in capsys.readouterr().out
+    codec = load_codec(out)
+    assert isinstance(codec, DACMCCodec) and codec.layout == "group" and codec.group_size == 3
+    raw = read_excerpt(1, "rest", verbose=False).crop(0, 8)
+    tokens = tokenize_raw(raw, codec)
+    assert tokens.codes.shape[0] == tokens.groups.n_groups == 7  # 19 EEG channels in groups of 3
+    write_tokens(tmp_path / "rec.eegdac", tokens)
+    assert read_tokens(tmp_path / "rec.eegdac").groups == tokens.groups
+    # continuing an MC codec as SC is refused
+    sc_args = [a for a in args if a not in ("mc",)]
+    sc_args[sc_args.index("--model") + 1 : sc_args.index("--model") + 1] = ["sc"]
+    sc_args[sc_args.index("scratch")] = str(out)
+    for option in ("--encoder-dim", "--decoder-dim", "--n-codebooks", "--codebook-size"):
+        i = sc_args.index(option)
+        del sc_args[i : i + 2]
+    assert main([*sc_args[:-1], str(tmp_path / "sc.pt")]) == 1
+    assert "--model mc" in capsys.readouterr().err
