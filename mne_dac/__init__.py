@@ -10,9 +10,10 @@ from ._version import __version__
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["baselines", "channels", "cli", "crops", "datasets", "groups", "metrics", "training", "viz"],
+    submodules=["baselines", "channels", "cli", "crops", "datasets", "groups", "mc_model", "metrics", "training", "viz"],
     submod_attrs={
         "codec": ["DACCodec", "CodecIdentity", "CodecMismatchError"],
+        "mc_codec": ["DACMCCodec"],
         "loading": ["load_codec", "DEFAULT_CODEC"],
         "preprocessing": ["PreprocessingSettings"],
         "tokens": ["EEGTokens"],

@@ -53,9 +53,19 @@ def _compress(args: argparse.Namespace) -> None:
     if out.exists() and not args.overwrite:
         raise CLIError(f"{out} exists; use --overwrite to replace it.")
     raw = read_raw_any(args.input)
+    if args.not_eeg:
+        missing = sorted(set(args.not_eeg) - set(raw.ch_names))
+        if missing:
+            raise CLIError(f"--not-eeg: no channel(s) {missing} in {args.input}; channels: {raw.ch_names}")
+        raw.set_channel_types(dict.fromkeys(args.not_eeg, "misc"), verbose="error")
     progress = raw.duration > PROGRESS_MIN_DURATION and not args.quiet
     codec = mne_dac.load_codec(args.codec, device=args.device)
-    mne_dac.write_raw_dac(out, raw, codec=codec, n_codebooks=args.n_codebooks, overwrite=args.overwrite, progress=progress)
+    if args.groups is not None and codec.architecture != "dac-mc":
+        raise CLIError(f"--groups is for DAC-MC codecs; {codec.identity.describe()} codes each channel alone.")
+    mne_dac.write_raw_dac(
+        out, raw, codec=codec, n_codebooks=args.n_codebooks, overwrite=args.overwrite, groups=args.groups,
+        progress=progress,
+    )  # fmt: skip
     _print_info(out)
 
 
@@ -100,12 +110,13 @@ def describe_file(fname: str | Path) -> str:
     from .container import read_header
 
     h = read_header(fname)
-    n_ch, n_q, n_frames = h["codes_shape"]
+    n_streams, n_q, n_frames = h["codes_shape"]
+    n_ch = len(h["ch_names"])
     codec = CodecIdentity.from_dict(h["codec"])
     duration = h["n_times"] / h["sfreq"]
-    bitrate = n_q * h["bits_per_code"] * h["codec_sfreq"] / h["hop_length"]
+    bitrate = n_q * h["bits_per_code"] * h["codec_sfreq"] / h["hop_length"] * n_streams / n_ch
     n_all = n_ch + len(h["other_ch_names"])
-    codes_ratio = 16 * n_ch * h["n_times"] / (n_ch * n_q * n_frames * h["bits_per_code"])
+    codes_ratio = 16 * n_ch * h["n_times"] / (n_streams * n_q * n_frames * h["bits_per_code"])
     file_ratio = 2 * n_all * h["n_times"] / h["file_size"]
     clipped = sum(h["clip_counts"])
     names = ", ".join(h["ch_names"][:8]) + (", …" if n_ch > 8 else "")
@@ -123,6 +134,13 @@ def describe_file(fname: str | Path) -> str:
         f"{h['preprocessing']['clip'] * 1e6:g} µV ({clipped} samples clipped)",
         f"Annotations:       {len(h['annotations']['onset']) if h['annotations'] else 0}",
     ]
+    if h.get("groups"):
+        groups = h["groups"]["groups"]
+        layout = codec.config.get("mc", {}).get("layout", "channel")
+        lines.append(
+            f"Channel groups:    {len(groups)} ({h['groups']['method']}; {layout} layout: "
+            f"{n_streams} token streams): " + "; ".join(" ".join(g) for g in groups)
+        )
     return "\n".join(lines)
 
 
@@ -469,6 +487,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compress", help="compress a recording (any format MNE reads) to .eegdac")
     p.add_argument("input", help="EDF, BDF, FIF, BrainVision, EEGLAB, Nihon Kohden… file")
     p.add_argument("output", help="output .eegdac file")
+    p.add_argument(
+        "--groups", choices=("pivot", "anatomical"), default=None,
+        help="DAC-MC codecs: channel groups (default: the codec's)",
+    )  # fmt: skip
+    p.add_argument(
+        "--not-eeg", nargs="+", default=[], metavar="CH",
+        help="channels typed EEG in the file that are not EEG (ECG, ear references…): kept losslessly, not coded",
+    )  # fmt: skip
     codec_options(p, "default")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     p.set_defaults(func=_compress)

@@ -283,6 +283,7 @@ def write_raw_dac(
     n_codebooks: int | None = None,
     overwrite: bool = False,
     *,
+    groups: Any = None,
     progress: bool = False,
     verbose: bool | str | int | None = None,
 ) -> Path:
@@ -298,6 +299,8 @@ def write_raw_dac(
         The codec (see :func:`~mne_dac.load_codec`); ``None`` uses the shipped default.
     %(n_codebooks)s
     %(overwrite)s
+    groups : str | dict | ChannelGroups | None
+        DAC-MC codecs only: the channel groups (see :func:`~mne_dac.tokenize_raw`).
     progress : bool
         Show a progress bar.
     %(verbose)s
@@ -316,6 +319,7 @@ def write_raw_dac(
         raw,
         "default" if codec is None else codec,
         n_codebooks=n_codebooks,
+        groups=groups,
         progress=progress,
     )
     return write_tokens(fname, tokens, overwrite=overwrite)

@@ -79,3 +79,22 @@ def test_finetune_cli_mc(tmp_path, capsys):
         del sc_args[i : i + 2]
     assert main([*sc_args[:-1], str(tmp_path / "sc.pt")]) == 1
     assert "--model mc" in capsys.readouterr().err
+
+
+def test_cli_compress_mc(tmp_path, capsys):
+    """compress / info / decompress with a DAC-MC codec file and anatomical groups."""
+    import mne
+
+    codec = DACMCCodec.from_codec(make_tiny_codec(), layout="group", group_size=4)
+    codec_file = codec.save(tmp_path / "mc.pt")
+    src = excerpt_fnames(0, "arithmetic")[0]
+    out = tmp_path / "rec.eegdac"
+    args = ["--codec", str(codec_file), "--groups", "anatomical", "--not-eeg", "ECG ECG", "EEG A2-A1"]
+    assert main(["compress", str(src), str(out), *args]) == 0
+    text = capsys.readouterr().out
+    assert "Channel groups:    6 (anatomical; group layout: 6 token streams)" in text
+    assert main(["decompress", str(out), str(tmp_path / "rec_raw.fif"), "--codec", str(codec_file)]) == 0
+    rec = mne.io.read_raw_fif(tmp_path / "rec_raw.fif", verbose=False)
+    assert rec.n_times == mne.io.read_raw_edf(src, verbose=False).n_times
+    assert main(["compress", str(src), str(tmp_path / "sc.eegdac"), "--codec", "default", "--groups", "pivot"]) == 1
+    assert "--groups is for DAC-MC" in capsys.readouterr().err
