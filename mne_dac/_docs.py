@@ -41,7 +41,14 @@ overwrite : bool
 docdict["preprocessing"] = """
 preprocessing : PreprocessingSettings | None
     The paper's preprocessing (high-pass, clip level). ``None`` uses the codec's
-    settings: a 0.1 Hz high-pass and a ±200 µV clip."""
+    settings: a 0.1 Hz high-pass and a ±200 µV clip.
+ch_names : list of str | None
+    DAC-MC codecs with array input: the channel names (electrode positions are
+    looked up in the standard 10-05 montage). ``mne.Epochs`` supply their own.
+groups : str | dict | ChannelGroups | None
+    DAC-MC codecs: the channel groups (see :func:`~mne_dac.groups.make_groups`);
+    ``None`` uses the codec's default grouping. In the ``"group"`` layout tokens
+    have shape ``(n_epochs, n_groups, n_codebooks, n_frames)``."""
 
 docdict["transformer_params"] = """
 sfreq : float | None
@@ -55,7 +62,14 @@ batch_size : int | None
     setting (16 for codecs loaded by name or path).
 preprocessing : PreprocessingSettings | None
     The paper's preprocessing (high-pass, clip level). ``None`` uses the codec's
-    settings: a 0.1 Hz high-pass and a ±200 µV clip."""
+    settings: a 0.1 Hz high-pass and a ±200 µV clip.
+ch_names : list of str | None
+    DAC-MC codecs with array input: the channel names (electrode positions are
+    looked up in the standard 10-05 montage). ``mne.Epochs`` supply their own.
+groups : str | dict | ChannelGroups | None
+    DAC-MC codecs: the channel groups (see :func:`~mne_dac.groups.make_groups`);
+    ``None`` uses the codec's default grouping. In the ``"group"`` layout tokens
+    have shape ``(n_epochs, n_groups, n_codebooks, n_frames)``."""
 
 docdict["transformer_attrs"] = """
 codec_ : DACCodec

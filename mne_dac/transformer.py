@@ -49,6 +49,8 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
         device: str | None = None,
         batch_size: int | None = 16,
         preprocessing: PreprocessingSettings | None = None,
+        ch_names: list[str] | None = None,
+        groups: Any = None,
     ) -> None:
         self.codec = codec
         self.n_codebooks = n_codebooks
@@ -56,6 +58,8 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
         self.device = device
         self.batch_size = batch_size
         self.preprocessing = preprocessing
+        self.ch_names = ch_names
+        self.groups = groups
 
     # ------------------------------------------------------------------ sklearn API
     def __sklearn_tags__(self):
@@ -118,7 +122,27 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
         self.n_frames_ = self.codec_.n_frames(
             n_codec_samples(self.n_times_, self.sfreq_, self.codec_.sfreq)
         )
+        self._fit_channels(X)
         return self
+
+    def _fit_channels(self, X: Any) -> None:
+        """DAC-MC: the channel names, groups and positions the codec needs."""
+        self.groups_ = self.positions_ = None
+        if self.codec_.architecture != "dac-mc":
+            if self.groups is not None:
+                raise ValueError("groups is for DAC-MC codecs; this codec codes each channel alone.")
+            return
+        from .channels import channel_positions
+
+        names = X.ch_names if isinstance(X, BaseEpochs) else self.ch_names
+        if names is None:
+            raise ValueError("A DAC-MC codec needs channel names: pass mne.Epochs, or ch_names= with arrays.")
+        names = [str(n) for n in names]
+        if len(names) != self.n_channels_:
+            raise ValueError(f"Got {len(names)} channel names for {self.n_channels_} channels.")
+        self.ch_names_ = names
+        self.groups_ = self.codec_.channel_groups(names, self.groups)
+        self.positions_ = channel_positions(names)
 
     # ------------------------------------------------------------------ helpers
     def _load_codec(self) -> DACCodec:
@@ -210,16 +234,26 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
             self.preprocessing_,
             names,
         )
-        codes = self.codec_.encode(codec_input.data, self.n_codebooks_)
-        return codes.reshape(n_epochs, n_channels, *codes.shape[1:])
+        if self.groups_ is None:
+            codes = self.codec_.encode(codec_input.data, self.n_codebooks_)
+            return codes.reshape(n_epochs, n_channels, *codes.shape[1:])
+        epochs = codec_input.data.reshape(n_epochs, n_channels, -1)
+        return np.stack([self.codec_.encode(e, self.n_codebooks_, **self._mc_kwargs()) for e in epochs])
+
+    def _mc_kwargs(self) -> dict:
+        return dict(ch_names=self.ch_names_, groups=self.groups_, positions=self.positions_)
 
     def _decode(self, tokens: np.ndarray) -> np.ndarray:
         """Decode tokens (n_epochs, n_channels, n_codebooks, n_frames) to Volts."""
-        n_epochs, n_channels = tokens.shape[:2]
+        n_epochs, n_channels = tokens.shape[0], self.n_channels_
         n_samples = n_codec_samples(self.n_times_, self.sfreq_, self.codec_.sfreq)
-        decoded = self.codec_.decode(
-            tokens.reshape(n_epochs * n_channels, *tokens.shape[2:]), n_samples=n_samples
-        )
+        if self.groups_ is None:
+            flat = tokens.reshape(n_epochs * n_channels, *tokens.shape[2:])
+            decoded = self.codec_.decode(flat, n_samples=n_samples)
+        else:
+            decoded = np.concatenate(
+                [self.codec_.decode(t, n_samples=n_samples, **self._mc_kwargs()) for t in tokens]
+            )
         volts = from_codec_domain(
             decoded, self.codec_.sfreq, self.sfreq_, self.n_times_, self.preprocessing_
         )
@@ -328,11 +362,13 @@ class DACTokenizer(_DACTransformerBase):
             )
         if not np.issubdtype(tokens.dtype, np.integer):
             raise TypeError(f"tokens must be integers, got {tokens.dtype}")
-        if tokens.shape[1] != self.n_channels_ or tokens.shape[3] != self.n_frames_:
+        group_layout = self.groups_ is not None and self.codec_.layout == "group"
+        n_streams = self.groups_.n_groups if group_layout else self.n_channels_
+        if tokens.shape[1] != n_streams or tokens.shape[3] != self.n_frames_:
             raise ValueError(
-                f"tokens have {tokens.shape[1]} channels and {tokens.shape[3]} frames, but "
+                f"tokens have {tokens.shape[1]} streams and {tokens.shape[3]} frames, but "
                 f"{type(self).__name__} was fitted on {self.n_channels_} channels, coded "
-                f"in {self.n_frames_} frames."
+                f"in {n_streams} streams of {self.n_frames_} frames."
             )
         out = self._decode(tokens)
         return out[:, 0] if self._fit_ndim == 2 else out

@@ -248,3 +248,25 @@ def test_mismatched_codes(mc_codec):
         mc_codec.encode(
             np.zeros((8, 512), dtype=np.float32), ch_names=names, groups=ChannelGroups((("Fp1",),), "custom")
         )
+
+
+@pytest.mark.parametrize("layout", ["channel", "group"])
+def test_transformers_with_mc(sc_codec, layout):
+    from mne_dac import DACRoundTrip, DACTokenizer
+
+    mc = DACMCCodec.from_codec(sc_codec, layout=layout, group_size=3)
+    names = CH_1020[:6]
+    epochs = mne.EpochsArray(
+        np.random.default_rng(0).standard_normal((3, 6, 512)) * 1e-5, mne.create_info(names, 256.0, "eeg"), verbose=False
+    )
+    tok = DACTokenizer(codec=mc).fit(epochs)
+    tokens = tok.transform(epochs)
+    assert tokens.shape == (3, 6 if layout == "channel" else 2, mc.n_codebooks, 2)
+    assert tok.inverse_transform(tokens).shape == (3, 6, 512)
+    assert DACRoundTrip(codec=mc, groups="anatomical").fit_transform(epochs).shape == (3, 6, 512)
+    arrays = DACTokenizer(codec=mc, sfreq=256.0, ch_names=names).fit_transform(epochs.get_data())
+    np.testing.assert_array_equal(arrays, tokens)
+    with pytest.raises(ValueError, match="ch_names"):
+        DACTokenizer(codec=mc, sfreq=256.0).fit(epochs.get_data())
+    with pytest.raises(ValueError, match="DAC-MC"):
+        DACTokenizer(codec=sc_codec, groups="pivot").fit(epochs)
