@@ -175,7 +175,7 @@ def test_clone_params(tiny_codec, tiny_codec_file, rng):
     """clone shares a DACCodec parameter; get_params/set_params; codec from a file."""
     rt = DACRoundTrip(tiny_codec, n_codebooks=2, sfreq=SFREQ)
     params = rt.get_params()
-    assert set(params) == {"codec", "n_codebooks", "sfreq", "device", "batch_size", "preprocessing"}
+    assert set(params) == {"codec", "n_codebooks", "sfreq", "device", "batch_size", "preprocessing", "ch_names", "groups"}
     assert params["codec"] is tiny_codec and params["batch_size"] == 16
     X, _ = _eeg(rng, n_epochs=2)
     rt.fit(X)
