@@ -156,6 +156,9 @@ class DACMC(EEGModuleMixin, nn.Module):
     hop_length)``.
     """
 
+    #: Braindecode appends notes on Hugging Face Hub classifiers to model docstrings; not for a codec.
+    _HUB_NOTES_TEMPLATE = ""
+
     def __init__(
         self,
         dac_model: nn.Module,
