@@ -339,6 +339,7 @@ class DACCodec:
         return self
 
     # ------------------------------------------------------------------ coding
+    @fill_doc
     def encode(
         self,
         data: np.ndarray,

@@ -162,6 +162,7 @@ class DACMCCodec(DACCodec):
         return self.model.channel_embeddings(pos[None], names)
 
     # ------------------------------------------------------------------ coding
+    @fill_doc
     def encode(
         self,
         data: np.ndarray,
