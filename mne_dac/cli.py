@@ -269,7 +269,6 @@ def _steps_and_epochs(args: argparse.Namespace) -> tuple[int, int]:
     return per_epoch, epochs
 
 
-
 def _checkpoint_epochs(workdir: Path) -> int:
     """Epochs recorded in the checkpoint of ``workdir`` (0 without one)."""
     import json
@@ -309,6 +308,7 @@ def _finetune(args: argparse.Namespace) -> None:
     import torch
 
     from ._version import __version__
+    from .mc_codec import DACMCCodec
     from .training import MIN_CROP_SAMPLES, CodecTrainer, TimeBudget, checkpoint_callbacks, plot_history
 
     out = Path(args.out).expanduser()
@@ -332,8 +332,6 @@ def _finetune(args: argparse.Namespace) -> None:
     train_raws = _gather_recordings(args.data, "training", args.exclude)
     valid_raws = _gather_recordings(args.valid, "validation", args.exclude) if args.valid else None
     codec, prune = _init_codec(args)
-    from .mc_codec import DACMCCodec
-
     mc = {}
     if args.model == "mc" and not isinstance(codec, DACMCCodec):
         codec = DACMCCodec.from_codec(codec, layout=args.layout, group_size=args.group_size)

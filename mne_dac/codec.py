@@ -319,6 +319,24 @@ class DACCodec:
             raise ValueError(f"n_codebooks must be between 1 and {self.n_codebooks}, got {n_codebooks}")
         return int(n_codebooks)
 
+    def _check_codes(
+        self, codes: np.ndarray, n_codebooks: int | None, n_streams: int | None = None, what: str = "n_channels"
+    ) -> int:
+        """Check codes of shape ``(n_streams, n_codebooks, n_frames)``; return the codebooks to decode."""
+        if codes.ndim != 3 or (n_streams is not None and codes.shape[0] != n_streams):
+            dim = what if n_streams is None else f"{what}={n_streams}"
+            raise ValueError(f"codes must have shape ({dim}, n_codebooks, n_frames), got {codes.shape}")
+        if not np.issubdtype(codes.dtype, np.integer):
+            raise TypeError(f"codes must be integers, got {codes.dtype}")
+        if codes.shape[1] > self.n_codebooks:
+            raise ValueError(f"codes have {codes.shape[1]} codebooks but the codec has {self.n_codebooks}")
+        if codes.size and (codes.min() < 0 or codes.max() >= self.codebook_size):
+            raise ValueError(f"codes must lie in [0, {self.codebook_size}), got [{codes.min()}, {codes.max()}]")
+        n_q = codes.shape[1] if n_codebooks is None else self._check_n_codebooks(n_codebooks)
+        if n_q > codes.shape[1]:
+            raise ValueError(f"Asked for {n_q} codebooks but codes hold only {codes.shape[1]}")
+        return n_q
+
     def n_frames(self, n_samples: int) -> int:
         """Frames needed for ``n_samples`` samples at the codec rate."""
         return max(1, -(-n_samples // self.hop_length))
@@ -421,17 +439,7 @@ class DACCodec:
         import torch
 
         codes = np.asarray(codes)
-        if codes.ndim != 3:
-            raise ValueError(f"codes must have shape (n_channels, n_codebooks, n_frames), got {codes.shape}")
-        if not np.issubdtype(codes.dtype, np.integer):
-            raise TypeError(f"codes must be integers, got {codes.dtype}")
-        if codes.shape[1] > self.n_codebooks:
-            raise ValueError(f"codes have {codes.shape[1]} codebooks but the codec has {self.n_codebooks}")
-        if codes.size and (codes.min() < 0 or codes.max() >= self.codebook_size):
-            raise ValueError(f"codes must lie in [0, {self.codebook_size}), got [{codes.min()}, {codes.max()}]")
-        n_q = codes.shape[1] if n_codebooks is None else self._check_n_codebooks(n_codebooks)
-        if n_q > codes.shape[1]:
-            raise ValueError(f"Asked for {n_q} codebooks but codes hold only {codes.shape[1]}")
+        n_q = self._check_codes(codes, n_codebooks)
         n_channels, _, n_frames = codes.shape
         hop = self.hop_length
         out = np.empty((n_channels, n_frames * hop), dtype=np.float32)

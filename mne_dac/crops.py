@@ -185,7 +185,7 @@ class RandomCropDataset(torch.utils.data.Dataset):
         self.weight_fn = weight_fn
         self.recordings = recordings_from(recordings)
         self._entries: list[tuple[int, np.ndarray]] = []
-        self._positions: dict[int, np.ndarray] = {}
+        self._positions: dict[int, np.ndarray] = {}  # per recording, indexed by channel (NaN: not drawn)
         seconds = []
         for ri, raw in enumerate(self.recordings):
             picks = mne.pick_types(raw.info, eeg=True, exclude="bads")
@@ -198,13 +198,12 @@ class RandomCropDataset(torch.utils.data.Dataset):
                 continue
             self._entries.append((ri, picks))
             if self.group_size is not None:
-                self._positions[ri] = channel_positions([raw.ch_names[p] for p in picks], montage)
+                positions = np.full((len(raw.ch_names), 3), np.nan)
+                positions[picks] = channel_positions([raw.ch_names[p] for p in picks], montage)
+                self._positions[ri] = positions
             seconds.append(len(picks) * duration)
         if not self._entries:
-            raise ValueError(
-                f"No recording with at least {self.group_size or 1} EEG channels and {min_duration} s."
-            )
-        self._entries_by_recording = dict(self._entries)
+            raise ValueError(f"No recording with at least {self.group_size or 1} EEG channels and {min_duration} s.")
         self._weights = np.asarray(seconds) / np.sum(seconds)
         if n_crops is None:
             n_crops = max(1, int(np.sum(seconds) // crop_duration))
@@ -242,7 +241,7 @@ class RandomCropDataset(torch.utils.data.Dataset):
         else:
             from .groups import sample_pivot_group
 
-            group = sample_pivot_group(self._positions[ri], self.group_size, rng, weight_fn=self.weight_fn)
+            group = sample_pivot_group(self._positions[ri][picks], self.group_size, rng, weight_fn=self.weight_fn)
             pick = [int(picks[g]) for g in group]
             channel = [raw.ch_names[p] for p in pick]
         n_need = int(np.ceil(self.crop_samples * raw.info["sfreq"] / self.codec_sfreq))
@@ -269,9 +268,7 @@ class RandomCropDataset(torch.utils.data.Dataset):
         crop[:, : segment.shape[1]] = segment
         if self.group_size is None:
             return torch.from_numpy(crop)
-        ri, entry_picks = info["recording"], self._entries_by_recording[info["recording"]]
-        rows = [int(np.flatnonzero(entry_picks == p)[0]) for p in picks]
-        positions = self._positions[ri][rows].astype(np.float32)
+        positions = self._positions[info["recording"]][picks].astype(np.float32)
         return {"x": torch.from_numpy(crop), "positions": torch.from_numpy(positions)}
 
     def __repr__(self) -> str:

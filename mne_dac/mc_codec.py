@@ -44,7 +44,8 @@ class DACMCCodec(DACCodec):
     layout (one stream per channel, as DAC-SC) and ``(n_groups, n_codebooks,
     n_frames)`` in the ``"group"`` layout (one stream per group, in the order of the
     :class:`~mne_dac.groups.ChannelGroups`): a group of ``k`` channels then costs
-    ``1/k`` of the bits per channel.
+    ``1/k`` of the bits per channel. :meth:`bitrate` is per token stream;
+    :attr:`EEGTokens.bitrate <mne_dac.EEGTokens.bitrate>` is per channel.
     """
 
     architecture = "dac-mc"
@@ -126,19 +127,8 @@ class DACMCCodec(DACCodec):
         return cfg
 
     def __repr__(self) -> str:
-        return (
-            super()
-            .__repr__()
-            .replace(
-                "<DACCodec",
-                f"<DACMCCodec ({self.layout} layout, {self.grouping} groups)",
-            )
-        )
-
-    def bitrate(self, n_codebooks: int | None = None, group_size: float = 1.0) -> float:
-        """Bits per second per channel; in the ``"group"`` layout, for groups of ``group_size``."""
-        rate = super().bitrate(n_codebooks)
-        return rate / group_size if self.layout == "group" else rate
+        text = super().__repr__().replace("<DACCodec", f"<DACMCCodec ({self.layout} layout, {self.grouping} groups)")
+        return text if self.layout == "channel" else text.replace("bits/s/channel", "bits/s per group stream")
 
     # ------------------------------------------------------------------ groups
     def channel_groups(self, ch_names: list[str], groups: Any = None, *, montage: Any = None) -> ChannelGroups:
@@ -269,7 +259,7 @@ class DACMCCodec(DACCodec):
         n_channels = len(ch_names) if ch_names is not None else (codes.shape[0] if codes.ndim == 3 else 0)
         ch_names, groups, positions = self._check_channels(n_channels, ch_names, groups, positions)
         n_streams = len(ch_names) if self.layout == "channel" else groups.n_groups
-        n_q = self._check_codes(codes, n_streams, n_codebooks)
+        n_q = self._check_codes(codes, n_codebooks, n_streams, "n_channels" if self.layout == "channel" else "n_groups")
         n_frames = codes.shape[2]
         hop = self.hop_length
         out = np.empty((len(ch_names), n_frames * hop), dtype=np.float32)
@@ -316,21 +306,6 @@ class DACMCCodec(DACCodec):
         if positions.shape != (n_channels, 3):
             raise ValueError(f"positions must have shape ({n_channels}, 3), got {positions.shape}")
         return ch_names, groups, positions
-
-    def _check_codes(self, codes: np.ndarray, n_streams: int, n_codebooks: int | None) -> int:
-        if codes.ndim != 3 or codes.shape[0] != n_streams:
-            what = "n_channels" if self.layout == "channel" else "n_groups"
-            raise ValueError(f"codes must have shape ({what}={n_streams}, n_codebooks, n_frames), got {codes.shape}")
-        if not np.issubdtype(codes.dtype, np.integer):
-            raise TypeError(f"codes must be integers, got {codes.dtype}")
-        if codes.shape[1] > self.n_codebooks:
-            raise ValueError(f"codes have {codes.shape[1]} codebooks but the codec has {self.n_codebooks}")
-        if codes.size and (codes.min() < 0 or codes.max() >= self.codebook_size):
-            raise ValueError(f"codes must lie in [0, {self.codebook_size}), got [{codes.min()}, {codes.max()}]")
-        n_q = codes.shape[1] if n_codebooks is None else self._check_n_codebooks(n_codebooks)
-        if n_q > codes.shape[1]:
-            raise ValueError(f"Asked for {n_q} codebooks but codes hold only {codes.shape[1]}")
-        return n_q
 
     # ------------------------------------------------------------------ saving
     def _settings(self) -> dict:

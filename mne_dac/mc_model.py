@@ -199,10 +199,11 @@ class DACMC(EEGModuleMixin, nn.Module):
         latent = int(dac_model.latent_dim)
         self.channel_embedding = ChannelEmbedding(embed_dim)
         if name_embedding:
-            from mne.channels import make_standard_montage
+            from .channels import _builtin_positions
 
-            self.names = ("",) + tuple(make_standard_montage("standard_1005").ch_names)
-            self.name_table = nn.Embedding(len(self.names), embed_dim)
+            names = ("",) + tuple(_builtin_positions(None))  # upper-case standard 10-05 names
+            self._name_index = {n: i for i, n in enumerate(names)}
+            self.name_table = nn.Embedding(len(names), embed_dim)
             nn.init.zeros_(self.name_table.weight)
         self.attention = nn.ModuleList(CrossChannelAttention(latent, embed_dim, n_heads) for _ in range(n_layers))
         if channel_conditioning:
@@ -264,8 +265,7 @@ class DACMC(EEGModuleMixin, nn.Module):
                 raise ValueError("This DAC-MC has a per-name embedding: pass ch_names.")
             from .channels import electrode_name
 
-            index = {n.lower(): i for i, n in enumerate(self.names)}
-            ids = [index.get(electrode_name(n).lower(), 0) for n in ch_names]
+            ids = [self._name_index.get(electrode_name(n).upper(), 0) for n in ch_names]
             emb = emb + self.name_table(torch.as_tensor(ids, device=emb.device))
         return emb
 
