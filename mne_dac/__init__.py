@@ -10,7 +10,10 @@ from ._version import __version__
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["baselines", "channels", "cli", "crops", "datasets", "groups", "mc_model", "metrics", "training", "viz"],
+    submodules=[
+        "baselines", "bulk", "channels", "cli", "corpora", "crops", "datasets", "downstream", "groups", "mc_model",
+        "metrics", "testing", "token_model", "training", "viz",
+    ],
     submod_attrs={
         "codec": ["DACCodec", "CodecIdentity", "CodecMismatchError"],
         "mc_codec": ["DACMCCodec"],
@@ -26,6 +29,9 @@ __getattr__, __dir__, __all__ = _lazy.attach(
             "EEGDACFormatError",
         ],
         "transformer": ["DACTokenizer", "DACRoundTrip"],
+        "bulk": ["compress_dir"],
+        "downstream": ["Condition", "evaluate_downstream", "tokenize_dataset", "summary_table", "summary_markdown"],
+        "token_model": ["TokenClassifier"],
         "windows": ["tokenize_windows", "roundtrip_windows"],
     },
 )

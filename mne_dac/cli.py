@@ -69,6 +69,20 @@ def _compress(args: argparse.Namespace) -> None:
     _print_info(out)
 
 
+def _compress_dir(args: argparse.Namespace) -> None:
+    from .bulk import compress_dir, summarize_index
+
+    index = compress_dir(
+        args.in_dir, args.out_dir, args.codec, n_codebooks=args.n_codebooks, groups=args.groups,
+        not_eeg=args.not_eeg, extensions=args.ext, n_jobs=args.n_jobs, overwrite=args.overwrite,
+        fidelity=args.fidelity, index=args.index, device=args.device, progress=not args.quiet, verbose="warning",
+    )  # fmt: skip
+    print(summarize_index(index))
+    failed = int((index["status"] == "failed").sum())
+    if failed:
+        raise CLIError(f"{failed} of {len(index)} recordings failed (listed above and in the index).")
+
+
 def _decompress(args: argparse.Namespace) -> None:
     import mne
 
@@ -334,12 +348,14 @@ def _finetune(args: argparse.Namespace) -> None:
     codec, prune = _init_codec(args)
     mc = {}
     if args.model == "mc" and not isinstance(codec, DACMCCodec):
-        codec = DACMCCodec.from_codec(codec, layout=args.layout, group_size=args.group_size)
+        codec = DACMCCodec.from_codec(codec, layout=args.layout, grouping=args.grouping, group_size=args.group_size)
     elif args.model == "sc" and isinstance(codec, DACMCCodec):
         raise CLIError(f"--init {args.init} is a DAC-MC codec: train it with --model mc.")
     if isinstance(codec, DACMCCodec):
         mc = dict(grouping=codec.grouping, group_size=codec.group_size)
-        print(f"Training DAC-MC ({codec.layout} layout) on random-pivot groups of {codec.group_size} channels.")
+        pivot = codec.grouping == "pivot"
+        groups = f"random-pivot groups of {codec.group_size} channels" if pivot else "anatomical regions"
+        print(f"Training DAC-MC ({codec.layout} layout) on {groups}.")
     crop_samples = round(args.crop * codec.sfreq)
     if crop_samples < MIN_CROP_SAMPLES:
         raise CLIError(
@@ -350,7 +366,8 @@ def _finetune(args: argparse.Namespace) -> None:
         codec_sfreq=codec.sfreq,
         crop_duration=args.crop,
         preprocessing=codec.preprocessing,
-        group_size=mc.get("group_size"),
+        group_size=mc["group_size"] if mc.get("grouping") == "pivot" else None,
+        grouping=mc.get("grouping", "pivot"),
     )
     train = _crop_dataset(
         train_raws, "training", args.data, n_crops=per_epoch * args.batch_size, seed=args.seed, **crops
@@ -408,7 +425,8 @@ def _finetune(args: argparse.Namespace) -> None:
         init=args.init,
         architecture=codec.architecture,
         layout=codec.layout if mc else None,
-        group_size=mc.get("group_size"),
+        grouping=mc.get("grouping"),
+        group_size=mc["group_size"] if mc.get("grouping") == "pivot" else None,
         pre_pruned_to=prune,
         data=[str(Path(d).expanduser().resolve()) for d in args.data],
         n_recordings=len(train.recordings),
@@ -497,6 +515,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     p.set_defaults(func=_compress)
 
+    from .bulk import RECORDING_EXTENSIONS
+
+    p = sub.add_parser(
+        "compress-dir",
+        help="compress every recording under a folder to the same tree of .eegdac files (parallel, resumable)",
+        description="Compress every recording under IN_DIR (searched recursively; any format MNE reads) to "
+        "OUT_DIR/<same relative path>.eegdac. Finished outputs are skipped, so an interrupted run can be rerun; "
+        "unreadable recordings are reported and skipped. Writes an index (CSV) with one row per recording: "
+        "status, error, duration, channels, bits/s per channel, compression ratio (EEG as 16-bit samples over "
+        "the .eegdac file) and fidelity (spectrogram loss, PRD), and prints a summary. Exits with status 1 "
+        "if any recording failed.",
+        epilog="On a Dask cluster, from Python: client = distributed.Client(...); with "
+        "joblib.parallel_config(backend='dask'): mne_dac.bulk.compress_dir(in_dir, out_dir, codec, n_jobs=-1).",
+    )
+    p.add_argument("in_dir", help="folder of recordings (EDF, BDF, FIF, BrainVision, EEGLAB…), searched recursively")
+    p.add_argument("out_dir", help="output folder: the same tree of .eegdac files, and the index")
+    p.add_argument(
+        "--ext", nargs="+", default=list(RECORDING_EXTENSIONS), metavar="EXT",
+        help=f"file name endings of the recordings (default: {' '.join(RECORDING_EXTENSIONS)})",
+    )  # fmt: skip
+    p.add_argument(
+        "--groups", choices=("pivot", "anatomical"), default=None,
+        help="DAC-MC codecs: channel groups (default: the codec's)",
+    )  # fmt: skip
+    p.add_argument(
+        "--not-eeg", nargs="+", default=[], metavar="CH",
+        help="channels typed EEG in the files that are not EEG (ECG, ear references…): where present, kept "
+        "losslessly, not coded",
+    )  # fmt: skip
+    codec_options(p, "default")
+    p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    p.add_argument(
+        "--n-jobs", type=int, default=1, metavar="N",
+        help="recordings compressed at once, in worker processes that each load the codec once (-1: all cores)",
+    )  # fmt: skip
+    p.add_argument(
+        "--fidelity", action=argparse.BooleanOptionalAction, default=True,
+        help="decode each output and measure its spectrogram loss and PRD (default: on)",
+    )  # fmt: skip
+    p.add_argument("--index", default="index.csv", help="index file, relative to OUT_DIR (default index.csv)")
+    p.set_defaults(func=_compress_dir)
+
     p = sub.add_parser("decompress", help="decompress a .eegdac file to .fif or .edf")
     p.add_argument("input", help=".eegdac file")
     p.add_argument("output", help="output .fif or .edf file")
@@ -546,7 +606,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--layout", choices=("channel", "group"), default="channel",
         help="DAC-MC token layout: a stream per channel or per group (default channel)",
     )
-    g.add_argument("--group-size", type=int, default=4, metavar="K", help="DAC-MC channels per group (default 4)")
+    g.add_argument(
+        "--grouping", choices=("pivot", "anatomical"), default="pivot",
+        help="DAC-MC groups, in training crops and as the codec's default partition: random pivots "
+        "and their neighbours (K channels), or the regions of the head (default pivot)",
+    )
+    g.add_argument(
+        "--group-size", type=int, default=4, metavar="K", help="DAC-MC channels per pivot group (default 4)"
+    )
     g.add_argument(
         "--n-codebooks", type=int, default=None, metavar="N",
         help=f"'{INIT_SCRATCH}': number of codebooks (default 9); otherwise keep the first N (pre-pruning)",

@@ -17,7 +17,7 @@ from typing import Any
 import mne
 import numpy as np
 import torch
-from mne.utils import logger, use_log_level
+from mne.utils import _check_option, logger, use_log_level
 
 from .preprocessing import PreprocessingSettings, to_codec_domain
 
@@ -131,8 +131,13 @@ class RandomCropDataset(torch.utils.data.Dataset):
         ``k`` channels drawn around a random pivot electrode with
         :func:`~mne_dac.groups.sample_pivot_group` (DAC-MC training); recordings
         with fewer EEG channels are skipped.
+    grouping : ``"pivot"`` | ``"anatomical"``
+        With ``"anatomical"`` (and ``group_size=None``), crops of DAC-MC training are
+        whole regions of the head (:func:`~mne_dac.groups.anatomical_groups` of
+        each recording's EEG channels), a region drawn with probability
+        proportional to its number of channels.
     montage : str | mne.channels.DigMontage | None
-        With ``group_size``: electrode positions for channel names that are not in
+        DAC-MC crops: electrode positions for channel names that are not in
         the standard 10-05 montage.
     weight_fn : callable | None
         With ``group_size``: how the pivot's neighbours are weighted by distance
@@ -144,13 +149,18 @@ class RandomCropDataset(torch.utils.data.Dataset):
         The recordings in use.
     crop_samples : int
         Samples per crop at ``codec_sfreq``.
+    max_group_size : int | None
+        Channels per item of DAC-MC crops (``None`` for single-channel crops).
 
     Notes
     -----
     Items are float32 tensors of shape ``(1, crop_samples)`` in [-1, 1]; with
     ``group_size=k``, dicts with ``"x"``, shape ``(k, crop_samples)``, and
-    ``"positions"``, the electrodes' head-frame positions, shape ``(k, 3)``. The
-    per-crop preprocessing messages (clipping counts) are silenced.
+    ``"positions"``, the electrodes' head-frame positions, shape ``(k, 3)``.
+    Anatomical regions differ in size, so their items are padded to the largest
+    region (:attr:`max_group_size` channels, zeros) and add ``"mask"``, shape
+    ``(max_group_size,)``, ``True`` for real channels. The per-crop preprocessing
+    messages (clipping counts) are silenced.
     """
 
     def __init__(
@@ -165,10 +175,12 @@ class RandomCropDataset(torch.utils.data.Dataset):
         margin: float = 5.0,
         min_duration: float = 1.0,
         group_size: int | None = None,
+        grouping: str = "pivot",
         montage: Any = None,
         weight_fn: Any = None,
     ) -> None:
         from .channels import channel_positions
+        from .groups import anatomical_groups
 
         if not codec_sfreq > 0 or not crop_duration > 0 or margin < 0:
             raise ValueError("codec_sfreq and crop_duration must be positive and margin >= 0")
@@ -181,11 +193,17 @@ class RandomCropDataset(torch.utils.data.Dataset):
         self.margin = float(margin)
         if group_size is not None and int(group_size) < 1:
             raise ValueError(f"group_size must be >= 1, got {group_size}")
+        _check_option("grouping", grouping, ("pivot", "anatomical"))
+        if grouping == "anatomical" and group_size is not None:
+            raise ValueError("Anatomical crops are whole regions: pass group_size=None with grouping='anatomical'.")
         self.group_size = None if group_size is None else int(group_size)
+        self.grouping = grouping
+        self._multichannel = group_size is not None or grouping == "anatomical"
         self.weight_fn = weight_fn
         self.recordings = recordings_from(recordings)
         self._entries: list[tuple[int, np.ndarray]] = []
         self._positions: dict[int, np.ndarray] = {}  # per recording, indexed by channel (NaN: not drawn)
+        self._regions: dict[int, list[np.ndarray]] = {}  # per recording, channel indices of each region
         seconds = []
         for ri, raw in enumerate(self.recordings):
             picks = mne.pick_types(raw.info, eeg=True, exclude="bads")
@@ -197,14 +215,22 @@ class RandomCropDataset(torch.utils.data.Dataset):
                 )  # fmt: skip
                 continue
             self._entries.append((ri, picks))
-            if self.group_size is not None:
+            if self._multichannel:
+                names = [raw.ch_names[p] for p in picks]
                 positions = np.full((len(raw.ch_names), 3), np.nan)
-                positions[picks] = channel_positions([raw.ch_names[p] for p in picks], montage)
+                positions[picks] = channel_positions(names, montage)
                 self._positions[ri] = positions
+            if grouping == "anatomical":
+                regions = anatomical_groups(names, montage=montage).indices(names)
+                self._regions[ri] = [picks[region] for region in regions]
             seconds.append(len(picks) * duration)
         if not self._entries:
             raise ValueError(f"No recording with at least {self.group_size or 1} EEG channels and {min_duration} s.")
         self._weights = np.asarray(seconds) / np.sum(seconds)
+        if grouping == "anatomical":
+            self.max_group_size = max(len(r) for regions in self._regions.values() for r in regions)
+        else:
+            self.max_group_size = self.group_size
         if n_crops is None:
             n_crops = max(1, int(np.sum(seconds) // crop_duration))
         if n_crops < 1:
@@ -226,8 +252,8 @@ class RandomCropDataset(torch.utils.data.Dataset):
         info : dict
             ``recording`` (index into :attr:`recordings`), ``channel`` (name),
             ``pick`` (channel index), ``start`` (first sample at the recording's
-            rate) and ``n_times`` (samples of the crop at that rate). With
-            ``group_size``, ``channel`` and ``pick`` are lists (pivot first).
+            rate) and ``n_times`` (samples of the crop at that rate). For DAC-MC
+            crops, ``channel`` and ``pick`` are lists (pivot first).
         """
         if not -self.n_crops <= index < self.n_crops:
             raise IndexError(f"index {index} out of range for {self.n_crops} crops")
@@ -235,9 +261,14 @@ class RandomCropDataset(torch.utils.data.Dataset):
         rng = np.random.default_rng((self.seed, self.epoch, index))
         ri, picks = self._entries[rng.choice(len(self._entries), p=self._weights)]
         raw = self.recordings[ri]
-        if self.group_size is None:
+        if not self._multichannel:
             pick = int(rng.choice(picks))
             channel = raw.ch_names[pick]
+        elif self.grouping == "anatomical":
+            regions = self._regions[ri]
+            sizes = np.array([len(region) for region in regions], dtype=float)
+            pick = [int(p) for p in regions[rng.choice(len(regions), p=sizes / sizes.sum())]]
+            channel = [raw.ch_names[p] for p in pick]
         else:
             from .groups import sample_pivot_group
 
@@ -256,24 +287,34 @@ class RandomCropDataset(torch.utils.data.Dataset):
         start, n_need = info["start"], info["n_times"]
         pad = int(round(self.margin * sfreq))
         lo, hi = max(0, start - pad), min(raw.n_times, start + n_need + pad)
-        picks = info["pick"] if self.group_size else [info["pick"]]
+        picks = info["pick"] if self._multichannel else [info["pick"]]
         data = raw.get_data(picks=picks, start=lo, stop=hi)
         names = [raw.ch_names[p] for p in picks]
         with use_log_level("error"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             x = to_codec_domain(data, sfreq, self.codec_sfreq, self.preprocessing, names).data
         offset = int(round((start - lo) * self.codec_sfreq / sfreq))
-        crop = np.zeros((len(picks), self.crop_samples), dtype=np.float32)
+        n_rows = self.max_group_size if self._multichannel else 1
+        crop = np.zeros((n_rows, self.crop_samples), dtype=np.float32)
         segment = x[:, offset : offset + self.crop_samples]
-        crop[:, : segment.shape[1]] = segment
-        if self.group_size is None:
+        crop[: len(picks), : segment.shape[1]] = segment
+        if not self._multichannel:
             return torch.from_numpy(crop)
         positions = self._positions[info["recording"]][picks].astype(np.float32)
-        return {"x": torch.from_numpy(crop), "positions": torch.from_numpy(positions)}
+        item = {"x": torch.from_numpy(crop), "positions": torch.from_numpy(positions)}
+        if self.grouping == "anatomical":  # pad with copies of the first position (masked out)
+            item["positions"] = torch.from_numpy(np.concatenate([positions, positions[[0] * (n_rows - len(picks))]]))
+            item["mask"] = torch.arange(n_rows) < len(picks)
+        return item
+
+    def _describe_groups(self) -> str:
+        if self.grouping == "anatomical":
+            return f" × anatomical regions (≤ {self.max_group_size} channels)"
+        return "" if self.group_size is None else f" × {self.group_size} channels"
 
     def __repr__(self) -> str:
         return (
             f"<RandomCropDataset | {self.n_crops} crops of {self.crop_duration:g} s"
-            f"{'' if self.group_size is None else f' × {self.group_size} channels'} at "
+            f"{self._describe_groups()} at "
             f"{self.codec_sfreq:g} Hz from {len(self._entries)} recordings, seed {self.seed}>"
         )

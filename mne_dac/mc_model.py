@@ -79,14 +79,19 @@ class CrossChannelAttention(nn.Module):
             nn.init.zeros_(out.weight)
             nn.init.zeros_(out.bias)
 
-    def forward(self, z: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
-        """Mix latents ``(batch, n_chans, dim, n_frames)`` given embeddings ``(batch, n_chans, embed_dim)``."""
+    def forward(self, z: torch.Tensor, emb: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Mix latents ``(batch, n_chans, dim, n_frames)`` given embeddings ``(batch, n_chans, embed_dim)``.
+
+        ``mask`` ``(batch, n_chans)`` (``True``: a real channel) keeps padding channels
+        out of the attention's keys.
+        """
         batch, n_chans, dim, n_frames = z.shape
         h = z.permute(0, 3, 1, 2).reshape(batch * n_frames, n_chans, dim)
         e = self.embed(emb).repeat_interleave(n_frames, dim=0)
+        padding = None if mask is None else ~mask.repeat_interleave(n_frames, dim=0)
         normed = self.norm_attn(h)
         qk = normed + e
-        h = h + self.attn(qk, qk, normed, need_weights=False)[0]
+        h = h + self.attn(qk, qk, normed, key_padding_mask=padding, need_weights=False)[0]
         h = h + self.ffn(self.norm_ffn(h))
         return h.reshape(batch, n_frames, n_chans, dim).permute(0, 2, 3, 1)
 
@@ -281,7 +286,11 @@ class DACMC(EEGModuleMixin, nn.Module):
 
     # ------------------------------------------------------------------ coding
     def encode(
-        self, x: torch.Tensor, emb: torch.Tensor, n_quantizers: int | None = None
+        self,
+        x: torch.Tensor,
+        emb: torch.Tensor,
+        n_quantizers: int | None = None,
+        mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Encode and quantize a group.
 
@@ -293,6 +302,10 @@ class DACMC(EEGModuleMixin, nn.Module):
             Channel embeddings (:meth:`channel_embeddings`).
         n_quantizers : int | None
             Codebooks to use (``None``: all, or quantizer dropout in training).
+        mask : tensor of bool, shape (batch, n_chans) | None
+            ``True`` for real channels, ``False`` for padding (groups of unequal
+            sizes in one batch): padding is ignored by the attention and by the
+            ``"group"`` mean. ``None``: all channels are real.
 
         Returns
         -------
@@ -308,8 +321,11 @@ class DACMC(EEGModuleMixin, nn.Module):
         z = self.dac.encoder(x.reshape(batch * n_chans, 1, n_samples))
         z = z.reshape(batch, n_chans, *z.shape[1:])
         for layer in self.attention:
-            z = layer(z, emb)
-        if self.layout == "group":
+            z = layer(z, emb, mask)
+        if self.layout == "group" and mask is not None:
+            weights = mask.to(z.dtype)[..., None, None]
+            z = (z * weights).sum(dim=1) / weights.sum(dim=1)
+        elif self.layout == "group":
             z = z.mean(dim=1)
         else:
             z = z.flatten(0, 1)
@@ -350,6 +366,7 @@ class DACMC(EEGModuleMixin, nn.Module):
         positions: torch.Tensor | None = None,
         ch_names: list[str] | None = None,
         n_quantizers: int | None = None,
+        mask: torch.Tensor | None = None,
     ) -> dict[str, Any]:
         """Code and reconstruct a batch of channel groups.
 
@@ -363,6 +380,9 @@ class DACMC(EEGModuleMixin, nn.Module):
             Channel names (needed with ``name_embedding``).
         n_quantizers : int | None
             Codebooks to use.
+        mask : tensor of bool, shape (batch, n_chans) | None
+            Real channels (``True``) and padding (``False``), see :meth:`encode`;
+            the output of padding channels is meaningless.
 
         Returns
         -------
@@ -377,7 +397,7 @@ class DACMC(EEGModuleMixin, nn.Module):
             ch_names = [ch["ch_name"] for ch in self.chs_info]
         emb = self.channel_embeddings(positions.to(x.dtype), ch_names)
         pad = -n_times % self.hop_length
-        z, codes, commitment, codebook = self.encode(nn.functional.pad(x, (0, pad)), emb, n_quantizers)
+        z, codes, commitment, codebook = self.encode(nn.functional.pad(x, (0, pad)), emb, n_quantizers, mask)
         y = self.decode(z, emb)[..., :n_times]
         return {
             "audio": y,

@@ -509,12 +509,14 @@ class CodecTrainer(NeuralNet):
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return nullcontext()
 
-    def _signal(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Crops ``(batch, n_chans, n_times)`` and, for DAC-MC, positions ``(batch, n_chans, 3)``."""
+    def _signal(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Crops ``(batch, n_chans, n_times)``; for DAC-MC, positions ``(batch, n_chans, 3)`` and padding mask."""
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
-        positions = None
-        if isinstance(x, dict):  # group crops (RandomCropDataset with group_size)
+        positions = mask = None
+        if isinstance(x, dict):  # group crops (RandomCropDataset with group_size or anatomical grouping)
             positions = torch.as_tensor(x["positions"], dtype=torch.float32).to(self.device)
+            if "mask" in x:
+                mask = torch.as_tensor(x["mask"], dtype=torch.bool).to(self.device)
             x = x["x"]
         x = torch.as_tensor(x, dtype=torch.float32).to(self.device)
         if x.ndim == 2:
@@ -530,14 +532,25 @@ class CodecTrainer(NeuralNet):
                 f"window is {max(MEL_LOSS_CONFIG['window_lengths'])}), got {x.shape[-1]}: "
                 "use longer crops."
             )
-        return x, positions
+        return x, positions, mask
 
-    def _forward(self, x: torch.Tensor, positions: torch.Tensor | None) -> dict:
-        """Run the codec; reconstructions and crops are returned flat, ``(batch * n_chans, 1, n_times)``."""
+    def _forward(self, x: torch.Tensor, positions: torch.Tensor | None, mask: torch.Tensor | None = None) -> dict:
+        """Run the codec; reconstructions are returned flat, ``(batch * n_chans, 1, n_times)``."""
         with self._autocast():
-            out = self.module_(x) if positions is None else self.module_(x, positions)
+            out = self.module_(x) if positions is None else self.module_(x, positions, mask=mask)
         out["audio"] = out["audio"].float().reshape(-1, 1, x.shape[-1])
         return out
+
+    @staticmethod
+    def _real_channels(
+        x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Crops and reconstructions, flat ``(n, 1, n_times)``, without padding channels."""
+        x = x.reshape(-1, 1, x.shape[-1])
+        if mask is None:
+            return x, y
+        keep = mask.flatten()
+        return x[keep], y[keep]
 
     def _audio(self, x: torch.Tensor):
         from audiotools import AudioSignal
@@ -566,10 +579,9 @@ class CodecTrainer(NeuralNet):
         from dac.nn.loss import GANLoss
 
         self._set_training(True)
-        x, positions = self._signal(batch)
-        out = self._forward(x, positions)
-        x = x.reshape(-1, 1, x.shape[-1])
-        y = out["audio"]
+        x, positions, mask = self._signal(batch)
+        out = self._forward(x, positions, mask)
+        x, y = self._real_channels(x, out["audio"], mask)
         parts: dict[str, torch.Tensor] = {}
         use_gan = self.gan and self.gan_active_
         if use_gan:
@@ -615,19 +627,19 @@ class CodecTrainer(NeuralNet):
     def validation_step(self, batch: Any, **fit_params: Any) -> dict:
         """Mel loss of the reconstructions with all codebooks."""
         self._set_training(False)
-        x, positions = self._signal(batch)
+        x, positions, mask = self._signal(batch)
         with torch.no_grad():
-            y = self._forward(x, positions)["audio"]
-            loss = self._mel(y, x.reshape(-1, 1, x.shape[-1]))
+            x, y = self._real_channels(x, self._forward(x, positions, mask)["audio"], mask)
+            loss = self._mel(y, x)
         return {"loss": loss, "y_pred": y}
 
     def evaluation_step(self, batch: Any, training: bool = False) -> torch.Tensor:
         """Reconstruct a batch (used by ``forward`` and ``predict``)."""
         self.check_is_fitted()
-        x, positions = self._signal(batch)
+        x, positions, mask = self._signal(batch)
         with torch.set_grad_enabled(training):
             self._set_training(training)
-            return self._forward(x, positions)["audio"].reshape(x.shape)
+            return self._forward(x, positions, mask)["audio"].reshape(x.shape)
 
 
 class FreshCrops(Callback):

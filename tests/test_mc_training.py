@@ -36,6 +36,58 @@ def test_group_crops(lazy_raw):
         RandomCropDataset([lazy_raw], crop_duration=CROP, group_size=40)
 
 
+def test_anatomical_crops(lazy_raw):
+    """Anatomical crops are whole regions, padded to the largest one, with a mask."""
+    crops = RandomCropDataset([lazy_raw], crop_duration=CROP, n_crops=50, seed=0, grouping="anatomical")
+    assert crops.max_group_size == 7  # the frontal region of the 10-20 set
+    sizes = set()
+    for i in range(len(crops)):
+        item, info = crops[i], crops.crop_info(i)
+        n = int(item["mask"].sum())
+        sizes.add(n)
+        assert item["x"].shape == (7, int(CROP * 512)) and item["positions"].shape == (7, 3)
+        assert len(info["channel"]) == n and not item["x"][n:].any() and np.isfinite(item["positions"]).all()
+    assert sizes == {2, 3, 7}
+    assert "anatomical regions (≤ 7 channels)" in repr(crops)
+    with pytest.raises(ValueError, match="group_size=None"):
+        RandomCropDataset([lazy_raw], crop_duration=CROP, grouping="anatomical", group_size=4)
+
+
+@pytest.mark.parametrize("layout", ["channel", "group"])
+def test_padding_mask_ignores_padding(layout):
+    """With a mask, padded channels change nothing in the real channels' output."""
+    from mne_dac.channels import channel_positions
+
+    codec = DACMCCodec.from_codec(make_tiny_codec(), layout=layout)
+    model = codec.model.eval()
+    torch.manual_seed(0)
+    for p in model.parameters():  # leave the identity initialisation, so that attention matters
+        p.data.add_(0.05 * torch.randn_like(p))
+    x = 0.1 * torch.randn(1, 3, 1024)
+    pos = torch.as_tensor(channel_positions(["C3", "Cz", "C4"]), dtype=torch.float32)[None]
+    padded_x = torch.cat([x, torch.randn(1, 2, 1024)], dim=1)
+    padded_pos = torch.cat([pos, pos[:, :2]], dim=1)
+    mask = torch.tensor([[True, True, True, False, False]])
+    with torch.no_grad():
+        ref = model(x, pos, n_quantizers=4)
+        out = model(padded_x, padded_pos, n_quantizers=4, mask=mask)
+    torch.testing.assert_close(out["audio"][:, :3], ref["audio"], atol=1e-5, rtol=1e-4)
+    if layout == "group":
+        torch.testing.assert_close(out["codes"], ref["codes"])
+
+
+def test_anatomical_training_lowers_loss(lazy_raw):
+    crops = RandomCropDataset([lazy_raw], crop_duration=CROP, n_crops=2, seed=1, grouping="anatomical")
+    codec = DACMCCodec.from_codec(make_tiny_codec(), layout="group", grouping="anatomical")
+    torch.manual_seed(0)
+    net = CodecTrainer.from_codec(
+        codec, gan=False, quantizer_dropout=0.0, max_epochs=6, batch_size=2, lr=1e-3, verbose=0, device="cpu"
+    )
+    net.fit(crops)
+    mel = net.history[:, "train_mel"]
+    assert np.isfinite(mel).all() and mel[-1] < 0.9 * mel[0]
+
+
 @pytest.mark.parametrize("layout", ["channel", "group"])
 def test_training_lowers_loss(lazy_raw, layout):
     crops = RandomCropDataset([lazy_raw], crop_duration=CROP, n_crops=2, seed=0, group_size=3)
@@ -79,6 +131,23 @@ def test_finetune_cli_mc(tmp_path, capsys):
         del sc_args[i : i + 2]
     assert main([*sc_args[:-1], str(tmp_path / "sc.pt")]) == 1
     assert "--model mc" in capsys.readouterr().err
+
+
+def test_finetune_cli_mc_anatomical(tmp_path, capsys):
+    data = tmp_path / "eeg"
+    data.mkdir()
+    shutil.copy(excerpt_fnames(0, "rest")[0], data)
+    out = tmp_path / "mc.pt"
+    args = ["finetune", str(data), "--init", "scratch", "--encoder-dim", "4", "--decoder-dim", "16",
+            "--n-codebooks", "2", "--codebook-size", "256", "--model", "mc", "--layout", "group",
+            "--grouping", "anatomical", "--crop", "3", "--batch-size", "2", "--steps", "1", "--no-gan",
+            "--threads", "1", "--quiet", "--exclude", "ECG ECG", "EEG A2-A1", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    assert "DAC-MC (group layout) on anatomical regions" in capsys.readouterr().out
+    codec = load_codec(out)
+    assert codec.grouping == "anatomical"
+    tokens = tokenize_raw(read_excerpt(1, "rest", verbose=False).crop(0, 4), codec)
+    assert tokens.groups.method == "anatomical" and tokens.codes.shape[0] == 6
 
 
 def test_cli_compress_mc(tmp_path, capsys):
