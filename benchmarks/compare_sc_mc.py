@@ -171,25 +171,25 @@ def main() -> None:
     sc_labels = [_label(s) for s in args.sc]
     depth_of = {label: args.sc_depths if label in sc_labels else [c.n_codebooks] for label, c in codecs.items()}
     all_subjects = args.subjects or sorted({int(p.stem[7:9]) for p in data.glob("Subject*_[12].edf")})
-    features: dict[str, dict[str, np.ndarray]] = {"original": {}}
+    cache = args.out / "sc_mc_features.pkl"  # features of finished recordings: a rerun resumes
+    features, rates = pd.read_pickle(cache) if cache.exists() else ({"original": {}}, {"original": np.nan})
     t0 = time.perf_counter()
     recordings = read_recordings(data, all_subjects, args.seconds)
     for name, raw in recordings.items():
-        features["original"][name] = band_power_features(raw)
+        if name in features["original"]:
+            continue
         for label, codec in codecs.items():
             tokens = tokenize(raw, codec)
             for depth in depth_of[label]:
                 rec = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=depth, verbose="error")
                 condition = f"{label} ×{depth}"
                 features.setdefault(condition, {})[name] = band_power_features(rec)
+                rates[condition] = tokens.bitrate * depth / tokens.n_codebooks
+        features["original"][name] = band_power_features(raw)
+        pd.to_pickle((features, rates), cache)
     print(f"reconstructions for the classifier: {time.perf_counter() - t0:.0f} s")
     accuracy = classify(features, list(features))
-    rates = table.set_index(["codec", "depth"])["bits_per_second"]
-    accuracy.insert(
-        1,
-        "bits/s per channel",
-        [np.nan if c == "original" else rates[(c.rsplit(" ×", 1)[0], int(c.rsplit("×", 1)[1]))] for c in accuracy.condition],
-    )  # fmt: skip
+    accuracy.insert(1, "bits/s per channel", [rates[c] for c in accuracy.condition])
 
     fid = table.copy()
     fid["spectrogram_loss"] = fid["spectrogram_loss"].round(3)

@@ -373,13 +373,13 @@ def _output_names(
 def _codec_spec(codec: Any, device: str | None) -> tuple[Any, DACCodec]:
     """What workers load the codec from, and the codec itself (loaded to check it)."""
     from .codec import DACCodec
-    from .loading import DAC_TAGS, DEFAULT_CODEC
+    from .loading import DAC_TAGS, SHIPPED_CODECS
 
     if isinstance(codec, DACCodec):
         return codec, codec
     _validate_type(codec, "path-like", "codec")
     source = str(codec)
-    if source in DAC_TAGS or source in (DEFAULT_CODEC, "random"):
+    if source in DAC_TAGS or source in SHIPPED_CODECS or source == "random":
         spec = (source, None)
     else:
         path = Path(source).expanduser().resolve()

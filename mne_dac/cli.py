@@ -225,7 +225,7 @@ def _crop_dataset(raws: list, what: str, sources: Sequence[str], **kwargs):
 
 def _init_codec(args: argparse.Namespace):
     """The codec training starts from (``--init``), and the codebooks to pre-prune it to."""
-    from .loading import DAC_TAGS, DEFAULT_CODEC, load_codec
+    from .loading import DAC_TAGS, SHIPPED_CODECS, load_codec
 
     init = args.init
     scratch_only = {
@@ -253,9 +253,10 @@ def _init_codec(args: argparse.Namespace):
     given = [name for name, value in scratch_only.items() if value is not None]
     if given:
         raise CLIError(f"{', '.join(given)}: only with --init {INIT_SCRATCH} (they define a new architecture).")
-    if init not in DAC_TAGS and init != DEFAULT_CODEC and not Path(init).expanduser().exists():
+    if init not in DAC_TAGS and init not in SHIPPED_CODECS and not Path(init).expanduser().exists():
         raise CLIError(
-            f"--init must be a DAC tag ({', '.join(DAC_TAGS)}), {DEFAULT_CODEC!r}, {INIT_SCRATCH!r} or the "
+            f"--init must be a DAC tag ({', '.join(DAC_TAGS)}), a shipped codec ({', '.join(SHIPPED_CODECS)}), "
+            f"{INIT_SCRATCH!r} or the "
             f"path of a DAC checkpoint or mne-dac codec; no such file: {init}"
         )
     sfreq = None if args.sfreq is None else float(args.sfreq)

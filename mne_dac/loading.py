@@ -16,6 +16,9 @@ from .preprocessing import PreprocessingSettings
 #: Name of the codec shipped with mne-dac.
 DEFAULT_CODEC = "default"
 
+#: Codecs shipped with mne-dac: name -> file in ``mne_dac/data/codecs`` (with a model card ``.md``).
+SHIPPED_CODECS = {DEFAULT_CODEC: "default.pt"}
+
 #: DAC model tags resolved through DAC's own cache and downloader: tag -> (type, bitrate).
 DAC_TAGS = {
     "44khz": ("44khz", "8kbps"),
@@ -27,7 +30,7 @@ DAC_TAGS = {
 #: Architecture of the compact codec (about 2 M parameters, hop 512).
 COMPACT_DAC = dict(encoder_dim=16, decoder_dim=128)
 
-_DEFAULT_CODEC_FILE = Path(__file__).parent / "data" / "codecs" / "default.pt"
+_SHIPPED_DIR = Path(__file__).parent / "data" / "codecs"
 
 
 def _new_dac(**kwargs: Any):
@@ -115,15 +118,15 @@ def load_codec(
         )
     if is_random:
         return _random_codec(sfreq, n_codebooks, codebook_size, dac_kwargs, seed, opts)
-    if str(source) == DEFAULT_CODEC:
-        return _default_codec(sfreq, opts)
+    if str(source) in SHIPPED_CODECS:
+        return _shipped_codec(str(source), sfreq, opts)
     if str(source) in DAC_TAGS:
         path = _dac_weights_path(str(source))
         return _load_file(path, sfreq, opts, name=str(source))
     path = Path(source).expanduser()
     if not path.exists():
         raise FileNotFoundError(
-            f"No codec file {str(path)!r}. source must be 'default', 'random', one of the "
+            f"No codec file {str(path)!r}. source must be one of the shipped codecs {sorted(SHIPPED_CODECS)}, 'random', one of the "
             f"DAC tags {sorted(DAC_TAGS)}, or the path to a DAC checkpoint or mne-dac codec file."
         )
     return _load_file(path, sfreq, opts, name=path.name)
@@ -152,13 +155,15 @@ def _random_codec(sfreq, n_codebooks, codebook_size, dac_kwargs, seed, opts) -> 
     return DACCodec(model, sfreq, name=f"random-seed{seed}", **opts)
 
 
-def _default_codec(sfreq, opts) -> DACCodec:
-    if not _DEFAULT_CODEC_FILE.is_file():
+def _shipped_codec(name: str, sfreq, opts) -> DACCodec:
+    path = _SHIPPED_DIR / SHIPPED_CODECS[name]
+    if not path.is_file():
+        script = "train_default_codec.sh" if name == DEFAULT_CODEC else "train_mc_codecs.sh"
         raise FileNotFoundError(
-            f"The codec shipped with mne-dac is missing ({_DEFAULT_CODEC_FILE}): the installation is "
-            "incomplete. Reinstall mne-dac, or retrain it with benchmarks/train_default_codec.sh."
+            f"The codec {name!r} shipped with mne-dac is missing ({path}): the installation is "
+            f"incomplete. Reinstall mne-dac, or retrain it with benchmarks/{script}."
         )
-    return _load_file(_DEFAULT_CODEC_FILE, sfreq, opts, name=DEFAULT_CODEC)
+    return _load_file(path, sfreq, opts, name=name)
 
 
 def _dac_weights_path(tag: str) -> Path:
@@ -295,8 +300,8 @@ def codec_for(identity, codec: Any = None, **opts: Any) -> DACCodec:
     identity : CodecIdentity
         Identity recorded with the tokens.
     codec : str | path-like | DACCodec | None
-        The codec to decode with. ``None`` loads it when ``identity`` names the
-        shipped default codec or a DAC tag; any other codec must be given.
+        The codec to decode with. ``None`` loads it when ``identity`` names a
+        shipped codec or a DAC tag; any other codec must be given.
     **opts
         Passed to :func:`load_codec`.
 
@@ -306,9 +311,7 @@ def codec_for(identity, codec: Any = None, **opts: Any) -> DACCodec:
         A codec whose identity matches ``identity``.
     """
     if codec is None:
-        if identity.name == DEFAULT_CODEC:
-            codec = DEFAULT_CODEC
-        elif identity.name in DAC_TAGS:
+        if identity.name in SHIPPED_CODECS or identity.name in DAC_TAGS:
             codec = identity.name
         else:
             raise ValueError(

@@ -404,3 +404,42 @@ def fidelity_report(
     }
     logger.info("Spectrogram loss %.4g, PRD %.3g%%, SNR %.3g dB", *list(overall.values())[:3])
     return FidelityReport(per_channel=per_channel, overall=overall)
+
+
+def codebook_usage(tokens: Any) -> pd.DataFrame:
+    """How many entries of each codebook a recording's tokens use.
+
+    A codec whose encoder has collapsed (every input mapped to the same codes) still
+    outputs a plausible, EEG-like signal, but the same one for every input: its
+    spectrogram loss can look good while it carries no information. Its tokens use one
+    entry per codebook; those of a working codec use many.
+
+    Parameters
+    ----------
+    tokens : EEGTokens
+        Tokens of a recording (:func:`~mne_dac.tokenize_raw`).
+
+    Returns
+    -------
+    usage : pandas.DataFrame
+        One row per codebook (index ``codebook``, from 1): ``n_used`` (distinct
+        entries), ``fraction`` (``n_used`` over the codebook size) and ``perplexity``
+        (exponential of the entropy of the entries' frequencies, in entries; 1 for a
+        collapsed codebook).
+    """
+    import pandas as pd
+
+    codes = np.asarray(tokens.codes)
+    per_codebook = np.moveaxis(codes, -2, 0).reshape(codes.shape[-2], -1)
+    rows = []
+    for entries in per_codebook:
+        counts = np.bincount(entries.astype(np.int64), minlength=tokens.codebook_size)
+        p = counts[counts > 0] / counts.sum()
+        rows.append(
+            dict(
+                n_used=int((counts > 0).sum()),
+                fraction=float((counts > 0).mean()),
+                perplexity=float(np.exp(-(p * np.log(p)).sum())),
+            )
+        )
+    return pd.DataFrame(rows, index=pd.Index(np.arange(1, len(rows) + 1), name="codebook"))

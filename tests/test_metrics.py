@@ -187,3 +187,19 @@ def test_fidelity_report_arrays_and_errors(eeg):
     other = mne.io.RawArray(eeg, mne.create_info(list("wxyz"), SFREQ, "eeg"), verbose=False)
     with pytest.raises(ValueError, match="no channel in common"):
         fidelity_report(raw, other)
+
+
+def test_codebook_usage(excerpt_raw):
+    from mne_dac import tokenize_raw
+    from mne_dac.metrics import codebook_usage
+
+    from conftest import make_tiny_codec
+
+    tokens = tokenize_raw(excerpt_raw.copy().crop(0, 10), make_tiny_codec(), verbose=False)
+    usage = codebook_usage(tokens)
+    assert list(usage.index) == list(range(1, tokens.n_codebooks + 1))
+    assert (usage["n_used"] > 1).all() and (usage["perplexity"] > 1).all()
+    tokens.codes[...] = 7  # a collapsed encoder
+    usage = codebook_usage(tokens)
+    assert (usage["n_used"] == 1).all() and np.allclose(usage["perplexity"], 1.0)
+    assert np.allclose(usage["fraction"], 1 / tokens.codebook_size)
