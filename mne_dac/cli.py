@@ -392,6 +392,7 @@ def _finetune(args: argparse.Namespace) -> None:
         n_codebooks=prune,
         lr=args.lr,
         lambda_waveform=args.lambda_waveform,
+        dead_code_threshold=args.restart_dead_codes,
         batch_size=args.batch_size,
         max_epochs=max(epochs - done, 0),
         train_split=None if valid is None else predefined_split(valid),
@@ -437,6 +438,7 @@ def _finetune(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         lr=args.lr,
         lambda_waveform=args.lambda_waveform,
+        restart_dead_codes=args.restart_dead_codes,
         steps_per_epoch=per_epoch,
         epochs=len(history),
         steps=len(history) * per_epoch,
@@ -634,6 +636,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lr", type=float, default=1e-4, help="learning rate (default 1e-4, decayed as in DAC)")
     g.add_argument(
         "--lambda-waveform", type=float, default=1.0, metavar="W", help="weight of the waveform L1 loss (default 1)"
+    )
+    g.add_argument(
+        "--restart-dead-codes", type=float, default=0.0, metavar="T",
+        help="restart codebook entries used less than T times the uniform rate (moving average), against "
+        "codebook collapse; e.g. 0.01 (default 0: never, as DAC)",
     )
     g.add_argument(
         "--steps", type=int, default=None, metavar="N",

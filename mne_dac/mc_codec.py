@@ -211,7 +211,7 @@ class DACMCCodec(DACCodec):
                 emb = self._embeddings(positions[idx], [ch_names[i] for i in idx])
                 for batch in _batches(chunks, self.batch_size):
                     x = torch.stack([signal[idx, c.lo * hop : c.hi * hop] for c in batch]).to(self.device)
-                    _, c_out, _, _ = self.model.encode(x, emb.expand(len(batch), -1, -1), n_q)
+                    c_out = self.model.encode(x, emb.expand(len(batch), -1, -1), n_q).codes
                     c_out = c_out[..., :n_q, :].cpu().numpy()
                     for c, cc in zip(batch, c_out):
                         span = cc[..., c.start - c.lo : c.stop - c.lo]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -16,6 +17,31 @@ with warnings.catch_warnings():  # braindecode's model zoo warns about MNE monta
 
 #: Token layouts of DAC-MC.
 LAYOUTS = ("channel", "group")
+
+
+@dataclass
+class QuantizedGroup:
+    """What :meth:`DACMC.encode` returns for a batch of channel groups.
+
+    Attributes
+    ----------
+    z : tensor
+        Quantized latents, ``(batch, n_chans, latent_dim, n_frames)`` or
+        ``(batch, latent_dim, n_frames)`` (``"group"`` layout).
+    codes : tensor
+        ``(batch, n_chans, n_codebooks, n_frames)`` or ``(batch, n_codebooks, n_frames)``.
+    latents : tensor
+        Each codebook's projected input (DAC's ``latents``), ``(n_streams,
+        n_codebooks * codebook_dim, n_frames)`` with streams flattened.
+    commitment_loss, codebook_loss : tensor
+        DAC's VQ losses.
+    """
+
+    z: torch.Tensor
+    codes: torch.Tensor
+    latents: torch.Tensor
+    commitment_loss: torch.Tensor
+    codebook_loss: torch.Tensor
 
 
 class ChannelEmbedding(nn.Module):
@@ -291,7 +317,7 @@ class DACMC(EEGModuleMixin, nn.Module):
         emb: torch.Tensor,
         n_quantizers: int | None = None,
         mask: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> QuantizedGroup:
         """Encode and quantize a group.
 
         Parameters
@@ -309,13 +335,8 @@ class DACMC(EEGModuleMixin, nn.Module):
 
         Returns
         -------
-        z : tensor
-            Quantized latents, ``(batch, n_chans, latent_dim, n_frames)`` or
-            ``(batch, latent_dim, n_frames)`` (``"group"``).
-        codes : tensor
-            ``(batch, n_chans, n_codebooks, n_frames)`` or ``(batch, n_codebooks, n_frames)``.
-        commitment_loss, codebook_loss : tensor
-            DAC's VQ losses.
+        quantized : QuantizedGroup
+            Quantized latents, codes, DAC's latents and VQ losses.
         """
         batch, n_chans, n_samples = x.shape
         z = self.dac.encoder(x.reshape(batch * n_chans, 1, n_samples))
@@ -329,11 +350,11 @@ class DACMC(EEGModuleMixin, nn.Module):
             z = z.mean(dim=1)
         else:
             z = z.flatten(0, 1)
-        zq, codes, _, commitment, codebook = self.dac.quantizer(z, n_quantizers)
+        zq, codes, latents, commitment, codebook = self.dac.quantizer(z, n_quantizers)
         if self.layout == "channel":
             zq = zq.reshape(batch, n_chans, *zq.shape[1:])
             codes = codes.reshape(batch, n_chans, *codes.shape[1:])
-        return zq, codes, commitment, codebook
+        return QuantizedGroup(zq, codes, latents, commitment, codebook)
 
     def from_codes(self, codes: torch.Tensor) -> torch.Tensor:
         """Quantized latents of codes (either layout, see :meth:`encode`)."""
@@ -388,7 +409,8 @@ class DACMC(EEGModuleMixin, nn.Module):
         -------
         out : dict
             As ``dac.DAC.forward``: ``"audio"`` ``(batch, n_chans, n_times)``,
-            ``"z"``, ``"codes"``, ``"vq/commitment_loss"``, ``"vq/codebook_loss"``.
+            ``"z"``, ``"codes"``, ``"latents"``, ``"vq/commitment_loss"``,
+            ``"vq/codebook_loss"``.
         """
         batch, n_chans, n_times = x.shape
         if positions is None:
@@ -397,14 +419,15 @@ class DACMC(EEGModuleMixin, nn.Module):
             ch_names = [ch["ch_name"] for ch in self.chs_info]
         emb = self.channel_embeddings(positions.to(x.dtype), ch_names)
         pad = -n_times % self.hop_length
-        z, codes, commitment, codebook = self.encode(nn.functional.pad(x, (0, pad)), emb, n_quantizers, mask)
-        y = self.decode(z, emb)[..., :n_times]
+        q = self.encode(nn.functional.pad(x, (0, pad)), emb, n_quantizers, mask)
+        y = self.decode(q.z, emb)[..., :n_times]
         return {
             "audio": y,
-            "z": z,
-            "codes": codes,
-            "vq/commitment_loss": commitment,
-            "vq/codebook_loss": codebook,
+            "z": q.z,
+            "codes": q.codes,
+            "latents": q.latents,
+            "vq/commitment_loss": q.commitment_loss,
+            "vq/codebook_loss": q.codebook_loss,
         }
 
 

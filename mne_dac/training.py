@@ -260,6 +260,13 @@ class CodecTrainer(NeuralNet):
     quantizer_dropout : float
         Fraction of each batch coded with a random number of codebooks (DAC's
         quantizer dropout), so that one codec serves several bitrates.
+    dead_code_threshold : float
+        Restart dead codebook entries, against codebook collapse (every input coded
+        by the same few entries): after each step, an entry whose usage (moving
+        average over about 10 steps, 1 for uniform use) is below this threshold is
+        replaced by the projected encoder output of a random frame of the batch, as
+        EnCodec and Jukebox do. ``0`` (default): never (DAC's own training). The
+        number of restarts is recorded as ``train_dead_codes``.
     grad_clip, grad_clip_discriminator : float
         Maximal gradient norms (DAC: 1e3 and 10).
     mixed_precision : bool
@@ -324,6 +331,7 @@ class CodecTrainer(NeuralNet):
         divergence_tolerance: float = 0.2,
         divergence_patience: int = 2,
         quantizer_dropout: float = 0.5,
+        dead_code_threshold: float = 0.0,
         grad_clip: float = 1e3,
         grad_clip_discriminator: float = 10.0,
         mixed_precision: bool = False,
@@ -359,6 +367,7 @@ class CodecTrainer(NeuralNet):
         self.divergence_tolerance = divergence_tolerance
         self.divergence_patience = divergence_patience
         self.quantizer_dropout = quantizer_dropout
+        self.dead_code_threshold = dead_code_threshold
         self.grad_clip = grad_clip
         self.grad_clip_discriminator = grad_clip_discriminator
         self.mixed_precision = mixed_precision
@@ -468,6 +477,7 @@ class CodecTrainer(NeuralNet):
         """Initialise the codec (with quantizer dropout) and the discriminator."""
         super().initialize_module()
         self.module_.quantizer.quantizer_dropout = float(self.quantizer_dropout)
+        self.code_usage_ = None
         self.gan_active_ = bool(self.gan)
         if self.gan:
             import_dac()
@@ -619,10 +629,35 @@ class CodecTrainer(NeuralNet):
         )
         grad_norm = torch.nn.utils.clip_grad_norm_(self.module_.parameters(), self.grad_clip)
         self.optimizer_.step()
+        if self.dead_code_threshold > 0:
+            self.history.record_batch("train_dead_codes", self._restart_dead_codes(out["codes"], out["latents"]))
         for key, value in parts.items():
             self.history.record_batch(f"train_{key}", float(value.detach()))
         self.history.record_batch("train_grad_norm", float(grad_norm))
         return {"loss": loss.detach(), "y_pred": y.detach()}
+
+    @torch.no_grad()
+    def _restart_dead_codes(self, codes: torch.Tensor, latents: torch.Tensor) -> int:
+        """Replace rarely used codebook entries by encoder outputs of the batch; return how many."""
+        quantizers = self.module_.quantizer.quantizers
+        n_q, n_frames = len(quantizers), codes.shape[-1]
+        codes = codes.reshape(-1, n_q, n_frames)
+        latents = latents.reshape(codes.shape[0], n_q, -1, n_frames).float()
+        if self.code_usage_ is None:
+            self.code_usage_ = torch.ones(n_q, quantizers[0].codebook_size, device=codes.device)
+        n_dead = 0
+        for i, vq in enumerate(quantizers):
+            counts = torch.bincount(codes[:, i].flatten(), minlength=vq.codebook_size).float()
+            usage = self.code_usage_[i]
+            usage.mul_(0.9).add_(0.1 * counts * vq.codebook_size / counts.sum())
+            dead = usage < self.dead_code_threshold
+            if dead.any():
+                frames = latents[:, i].transpose(1, 2).reshape(-1, latents.shape[2])
+                picks = torch.randint(len(frames), (int(dead.sum()),), device=frames.device)
+                vq.codebook.weight[dead] = frames[picks].to(vq.codebook.weight.dtype)
+                usage[dead] = 1.0
+                n_dead += int(dead.sum())
+        return n_dead
 
     def validation_step(self, batch: Any, **fit_params: Any) -> dict:
         """Mel loss of the reconstructions with all codebooks."""

@@ -268,3 +268,29 @@ def test_short_crops_rejected(lazy_raw):
     ds = RandomCropDataset([lazy_raw], crop_duration=2.0, n_crops=4)
     with pytest.raises(ValueError, match="at least 1025 samples"):
         _trainer(gan=False, max_epochs=1).fit(ds)
+
+
+@pytest.mark.parametrize("model", ["sc", "mc"])
+def test_dead_codes_are_restarted(lazy_raw, crops, model):
+    """Codebook entries unused for a while are restarted from encoder outputs of the batch."""
+    from mne_dac.mc_codec import DACMCCodec
+
+    codec = _codec()
+    if model == "mc":
+        codec = DACMCCodec.from_codec(codec, layout="group", group_size=3)
+        crops = RandomCropDataset([lazy_raw], crop_duration=CROP, n_crops=4, seed=0, group_size=3)
+    torch.manual_seed(0)
+    net = _trainer(codec, gan=False, max_epochs=1, dead_code_threshold=0.01).initialize()
+    before = net.module_.quantizer.quantizers[0].codebook.weight.detach().clone()
+    net.code_usage_ = torch.zeros(4, 256)  # as if no entry had been used for a long time
+    net.code_usage_[:, :10] = 1.0
+    net.partial_fit(crops)
+    restarts = net.history[-1]["batches"][0]["train_dead_codes"]
+    after = net.module_.quantizer.quantizers[0].codebook.weight.detach()
+    changed = (after - before).abs().amax(dim=1) > 0
+    assert restarts > 4 * 200  # all entries but those used recently or in this batch
+    assert changed[10:].float().mean() > 0.9
+    assert (net.code_usage_ >= 0.01).all()
+    net_off = _trainer(_codec(), gan=False, max_epochs=1)
+    net_off.fit(RandomCropDataset([lazy_raw], crop_duration=CROP, n_crops=4, seed=0))
+    assert "train_dead_codes" not in net_off.history[-1]["batches"][0]
