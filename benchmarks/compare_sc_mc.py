@@ -194,15 +194,15 @@ def main() -> None:
     fid = table.copy()
     fid["spectrogram_loss"] = fid["spectrogram_loss"].round(3)
     lines = [
-        f"## Fidelity on the validation subjects {args.valid_subjects} ({len(valid)} recordings × "
-        f"{args.seconds:g} s, {len(next(iter(valid.values())).ch_names)} channels)",
+        f"**Fidelity on the validation subjects {args.valid_subjects} ({len(valid)} recordings × "
+        f"{args.seconds:g} s, {len(next(iter(valid.values())).ch_names)} channels)**",
         "",
         fid[["codec", "depth", "bits_per_second", "n_streams", "spectrogram_loss", "prd", "snr_db"]].to_markdown(
             index=False, floatfmt=".3g"
         ),
         "",
-        f"## Rest versus arithmetic ({len(all_subjects)} subjects, {len(recordings)} recordings × {args.seconds:g} s, "
-        f"subject-wise {min(6, len(all_subjects))}-fold CV), per-recording accuracy %",
+        f"**Rest versus arithmetic ({len(all_subjects)} subjects, {len(recordings)} recordings × {args.seconds:g} s, "
+        f"subject-wise {min(6, len(all_subjects))}-fold CV), per-recording accuracy %**",
         "",
         accuracy.to_markdown(index=False, floatfmt=".3g"),
     ]
