@@ -8,6 +8,7 @@ import math
 import sys
 from pathlib import Path
 
+import mne
 import pandas as pd
 import pytest
 import torch
@@ -31,11 +32,13 @@ def load_script(name: str):
 
 
 @pytest.fixture(autouse=True)
-def _restore_threads():
-    """``--threads`` sets torch's thread count for the process: restore it."""
+def _restore_global_state():
+    """The scripts set torch's thread count (``--threads``) and MNE's log level: restore them."""
     n_threads = torch.get_num_threads()
+    log_level = mne.utils.logger.level
     yield
     torch.set_num_threads(n_threads)
+    mne.set_log_level(log_level)
 
 
 @pytest.fixture(scope="module")
