@@ -248,7 +248,9 @@ def _run(jobs: list[_Job], previous: dict[str, dict], index: Path | None, n_jobs
 
     rows = []
     counts = dict.fromkeys((COMPRESSED, SKIPPED, FAILED), 0)
-    with _journal_writer(index) as record:
+    # MNE's log level is process-wide and its ``verbose`` contexts are not thread-safe:
+    # threaded workers (joblib's threading backend, Dask's threads) may leave it changed
+    with _journal_writer(index) as record, use_log_level(logger.level):
         results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(_compress_one)(j) for j in jobs)
         with tqdm(results, total=len(jobs), desc="Compressing", unit="file", disable=not progress) as bar:
             for row in bar:

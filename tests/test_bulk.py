@@ -144,9 +144,13 @@ def test_n_jobs(corpus, tmp_path, tiny_codec_file):
     default) run the same code after a few seconds of start-up each."""
     import joblib
 
+    from mne.utils import logger
+
     sequential = compress_dir(corpus, tmp_path / "seq", tiny_codec_file, fidelity=False, **OPTS)
+    level = logger.level
     with joblib.parallel_config(backend="threading"):
         parallel = compress_dir(corpus, tmp_path / "par", tiny_codec_file, n_jobs=2, fidelity=False, **OPTS)
+    assert logger.level == level  # worker threads leave MNE's (process-wide) log level alone
     assert (parallel["status"] == "compressed").all()
     pd.testing.assert_series_equal(parallel["output_bytes"], sequential["output_bytes"])
     for rel in EXPECTED.values():
