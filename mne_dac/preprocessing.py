@@ -101,34 +101,39 @@ def check_eeg_data(data: np.ndarray, ch_names: list[str]) -> None:
     Parameters
     ----------
     data : array, shape (n_channels, n_times)
-        EEG in Volts.
+        EEG in Volts, or any sequence of channels with a ``shape`` (read one at a time).
     ch_names : list of str
         Channel names, used in the messages.
     """
-    if data.ndim != 2:
+    if len(data.shape) != 2:
         raise ValueError(f"Expected data of shape (n_channels, n_times), got {data.shape}")
     if data.shape[0] == 0:
         raise ValueError("No EEG channels to encode.")
     if data.shape[1] == 0:
         raise ValueError("The recording has no samples.")
-    finite = np.isfinite(data)
-    if not finite.all():
-        bad = {ch_names[i]: int((~finite[i]).sum()) for i in np.where(~finite.all(1))[0]}
+    # one pass, channel by channel: never a copy of the whole recording
+    n_bad, ptp, median_abs = np.zeros(data.shape[0], dtype=int), np.zeros(data.shape[0]), np.zeros(data.shape[0])
+    for i, channel in enumerate(data):
+        channel = np.asarray(channel, dtype=np.float64)
+        n_bad[i] = np.count_nonzero(~np.isfinite(channel))
+        if not n_bad[i]:
+            ptp[i], median_abs[i] = np.ptp(channel), np.median(np.abs(channel))
+    if n_bad.any():
+        bad = {ch_names[i]: int(n_bad[i]) for i in np.flatnonzero(n_bad)}
         raise ValueError(
             f"EEG contains NaN or Inf samples ({bad}, as channel: count). Interpolate or "
             "mark them (e.g. raw.interpolate_bads() or cropping) before encoding."
         )
-    ptp = np.ptp(data, axis=1)
     flat = [ch_names[i] for i in np.where(ptp == 0)[0]] if data.shape[1] > 1 else []
     if flat:
         warn(
             f"{len(flat)} flat channel(s) {flat}: they are encoded, but carry no signal; "
             "consider marking them as bad."
         )
-    typical = np.median(np.abs(data))
+    typical = np.median(median_abs)
     if typical > _IMPLAUSIBLE_VOLTS:
         warn(
-            f"The median absolute EEG value is {typical:.3g}, implausible for Volts "
+            f"The median absolute EEG value (median over channels) is {typical:.3g}, implausible for Volts "
             "(EEG is ~1e-5 V). The data are probably in µV or mV: MNE and mne-dac expect "
             "Volts (e.g. raw.apply_function(lambda x: x * 1e-6))."
         )
@@ -162,7 +167,8 @@ def to_codec_domain(
     Parameters
     ----------
     data : array, shape (n_channels, n_times)
-        EEG in Volts.
+        EEG in Volts, or any sequence of channels with a ``shape``: they are read and
+        processed one at a time, so that memory holds one channel, not the recording.
     sfreq : float
         Sampling rate of ``data``.
     codec_sfreq : float
@@ -179,7 +185,8 @@ def to_codec_domain(
     """
     from mne.filter import filter_data
 
-    data = np.asarray(data, dtype=np.float64)
+    if not hasattr(data, "shape"):
+        data = np.asarray(data, dtype=np.float64)
     ch_names = ch_names or [str(i) for i in range(data.shape[0])]
     check_eeg_data(data, ch_names)
     ratio = resampling_ratio(sfreq, codec_sfreq)
@@ -187,7 +194,7 @@ def to_codec_domain(
     out = np.empty((data.shape[0], n_out), dtype=np.float32)
     clip_counts = np.zeros(data.shape[0], dtype=np.int64)
     for ci, channel in enumerate(data):  # channel by channel: bounded memory
-        x = _resample(channel[np.newaxis], ratio, n_out)
+        x = _resample(np.asarray(channel, dtype=np.float64)[np.newaxis], ratio, n_out)
         if settings.highpass is not None:
             x = filter_data(
                 x,

@@ -14,6 +14,21 @@ from .preprocessing import PreprocessingSettings, from_codec_domain, to_codec_do
 from .tokens import EEGTokens
 
 
+class _RawChannels:
+    """Channels of a Raw, read one at a time: no copy of the whole recording in memory."""
+
+    def __init__(self, raw: mne.io.BaseRaw, picks: np.ndarray) -> None:
+        self.raw, self.picks = raw, picks
+        self.shape = (len(picks), raw.n_times)
+
+    def __len__(self) -> int:
+        return len(self.picks)
+
+    def __iter__(self):
+        for pick in self.picks:
+            yield self.raw.get_data(picks=[pick])[0]
+
+
 @verbose
 @fill_doc
 def tokenize_raw(
@@ -79,7 +94,7 @@ def tokenize_raw(
         raw.info["sfreq"],
         codec.identity.describe(),
     )
-    data = raw.get_data(picks=eeg)
+    data = _RawChannels(raw, eeg)
     if data.shape[1] * codec.sfreq / raw.info["sfreq"] < codec.hop_length:
         mne.utils.warn(
             f"The recording ({data.shape[1]} samples) is shorter than one codec frame "

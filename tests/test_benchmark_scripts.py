@@ -1,0 +1,57 @@
+"""benchmarks/rate_quality.py and codec_throughput.py, end to end on the shipped excerpt with a tiny codec."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import make_tiny_codec
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run_script(name: str, *args: str) -> str:
+    """Run a benchmark script in a fresh process; return what it printed."""
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / name), *args], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def rate_quality_json(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("rate_quality")
+    codec = make_tiny_codec(n_codebooks=3)
+    codec.save(out / "tiny.pt")
+    printed = run_script(
+        "rate_quality.py",
+        *("--codec", str(out / "tiny.pt"), "--data", str(out / "no-eegmat-here"), "--seconds", "5"),
+        *("--depths", "1", "3", "--threads", "1", "--out-dir", str(out)),
+    )
+    assert "| flac | EDF samples (bit-exact) |" in printed and "token entropy" in printed
+    for metric in ("spectrogram_loss", "prd", "snr_db", "band_error"):
+        assert (out / f"rate_quality_{metric}.png").is_file()
+    return out / "rate_quality.json"
+
+
+def test_rate_quality_script(rate_quality_json):
+    results = json.loads(rate_quality_json.read_text())
+    assert results and (rate_quality_json.parent / "rate_quality.md").is_file()
+
+
+def test_throughput_script_prints_codec_versus_baselines(rate_quality_json, tmp_path):
+    printed = run_script(
+        "codec_throughput.py",
+        *("--codec", "tiny", "--seconds", "10", "--repeats", "1", "--hours", "0.005", "--force"),
+        *("--threads", "1", "--rate-quality", str(rate_quality_json), "--out-dir", str(tmp_path)),
+    )
+    assert "DAC.compress / DAC.decompress, same model" in printed
+    assert "**Codec against baselines**" in printed and "| flac (0.1 µV step) |" in printed
+    assert "| 21 ch × 0.005 h |" in printed  # the memory run was made
+    speed = json.loads((tmp_path / "speed.json").read_text())
+    assert speed["memory"][0]["compress"]["peak_rss_mb"] > 0
+    assert {"speed.md", "summary.md"} <= {p.name for p in tmp_path.iterdir()}
