@@ -175,11 +175,13 @@ def reconstruct_raw(
         decoded = codec.decode(tokens.codes, n_codebooks, progress=progress, **mc)
     else:
         decoded = codec.decode(tokens.codes, n_codebooks, progress=progress)
-    eeg = from_codec_domain(decoded, codec.sfreq, tokens.sfreq, tokens.n_times, tokens.preprocessing)
     info = tokens.info.copy()
     data = np.empty((len(info["ch_names"]), tokens.n_times))
     index = {name: i for i, name in enumerate(info["ch_names"])}
-    data[[index[n] for n in tokens.ch_names]] = eeg
+    for channel, name in zip(decoded, tokens.ch_names):  # one channel at a time: no second copy of the recording
+        data[index[name]] = from_codec_domain(
+            channel[np.newaxis], codec.sfreq, tokens.sfreq, tokens.n_times, tokens.preprocessing
+        )[0]
     if tokens.other_ch_names:
         data[[index[n] for n in tokens.other_ch_names]] = tokens.other_data
     raw = mne.io.RawArray(data, info, first_samp=tokens.first_samp, verbose=False)
