@@ -37,6 +37,7 @@ import mne
 import numpy as np
 import pandas as pd
 import torch
+from evaluate_codec import floor_line  # benchmarks/ is on sys.path when run as a script
 
 import mne_dac
 from mne_dac.baselines import LOSSLESS, lossless_quality, plot_rate_quality, rate_quality
@@ -249,18 +250,6 @@ def lossless_table(mean: pd.DataFrame, sfreq: float) -> str:
                 f"{row['compression_ratio']:.2f} | {_fmt(row['spectrogram_loss'])} | {_fmt(row['prd'])} | {snr} |"
             )
     return "\n".join(lines)
-
-
-def floor_line(mean: pd.DataFrame) -> str:
-    row = mean[mean.method == "preprocessing"]
-    if row.empty:
-        return ""
-    row = row.iloc[0]
-    return (
-        "Preprocessing alone (resample to 512 Hz, 0.1 Hz high-pass, ±200 µV clip; no coding), lost by every "
-        f"lossy method before coding: spectrogram loss {row['spectrogram_loss']:.3g}, PRD {row['prd']:.3g} %, "
-        f"SNR {row['snr_db']:.3g} dB, band-power error {row['band_error']:.3g}."
-    )
 
 
 def report(results: dict) -> str:
