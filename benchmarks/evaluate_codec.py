@@ -82,6 +82,9 @@ def evaluate(args: argparse.Namespace) -> dict:
         print(f"{name}: {len(raw.ch_names)} channels, {raw.times[-1] + 1 / raw.info['sfreq']:.0f} s, "
               f"{time.perf_counter() - t0:.0f} s", flush=True)
     per_recording = pd.concat(frames, ignore_index=True)
+    usage = pd.concat(  # entries each codebook uses per recording (1: collapsed), averaged
+        mne_dac.metrics.codebook_usage(mne_dac.tokenize_raw(raw, codec, verbose="error")) for raw in raws.values()
+    ).groupby("codebook").mean()
     numeric = [c for c in per_recording.columns if c not in ("recording", "method", "n_codebooks")]
     mean = per_recording.groupby(["method", "n_codebooks"], sort=False)[numeric].mean().reset_index()
     return dict(
@@ -94,6 +97,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         platform=dict(python=platform.python_version(), machine=platform.machine(), mne_dac=mne_dac.__version__),
         per_recording=_records(per_recording),
         mean=_records(mean),
+        codebook_usage=_records(usage.reset_index()),
         others=list(others),
     )
 

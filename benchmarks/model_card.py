@@ -54,17 +54,100 @@ def _gan_section(gan: dict, evaluate) -> str:
     return "\n".join(lines)
 
 
+def _init_line(train: dict) -> str:
+    if train["init"] != "scratch":
+        return f"the weights of `{Path(train['init']).name}`."
+    if train.get("data_init", False):
+        return (
+            "DAC's random init rescaled on training crops (`mne_dac.data_init.init_from_data`: LSUV "
+            "gains, codebooks drawn from the data), against codebook collapse."
+        )
+    return "DAC's random init."
+
+
+def _objective_line(train: dict) -> str:
+    kind = {"l1": "L1", "relative-mse": "relative MSE (PRD²)"}[train.get("waveform_loss", "l1")]
+    terms = [f"waveform {kind} (weight {train['lambda_waveform']:g})"]
+    if train.get("lambda_mel", 15.0):
+        terms.insert(0, f"DAC's multi-scale mel loss (weight {train.get('lambda_mel', 15.0):g})")
+    terms.append("VQ commitment (0.25) and codebook (1) losses")
+    restart = train.get("restart_dead_codes", 0.0)
+    if restart:
+        terms.append(f"entries used less than {restart:g} × the uniform rate restarted from the batch")
+    return " + ".join(terms[:-1]) + "; " + terms[-1] if restart else " + ".join(terms)
+
+
+def _phase_lines(train: dict) -> str:
+    gan = "no GAN" if not train["gan"] else f"GAN for {train['gan_epochs']} epochs"
+    return f"""  - **Initialisation:** {_init_line(train)}
+  - **Objective:** {_objective_line(train)}; quantizer dropout 0.5; {gan}.
+  - **Optimisation:** AdamW (betas 0.8, 0.99), lr {train['lr']:g} with DAC's exponential decay,
+    batches of {train['batch_size']} random single-channel crops of {train['crop_seconds']:g} s.
+  - **Budget:** {train['steps']} steps ({train['epochs']} epochs of {train['steps_per_epoch']} steps),
+    {train['wall_time_minutes_total']:.0f} min on {train.get('device', 'cpu')}.
+  - **Validation mel loss:** best {train['best_valid_mel']:.3f}, final {train['final_valid_mel']:.3f}."""
+
+
+def _training_section(phases: list[dict]) -> str:
+    """One block per training phase (``mne-dac finetune`` run), in order."""
+    lines = ["- **Trainer:** `mne-dac finetune` (skorch `CodecTrainer`)."]
+    for i, train in enumerate(phases, 1):
+        lines.append(f"- **Phase {i}** of {len(phases)}:" if len(phases) > 1 else "- **Run:**")
+        lines.append(_phase_lines(train))
+    return "\n".join(lines)
+
+
+def _usage_line(results: dict) -> str:
+    usage = pd.DataFrame(results.get("codebook_usage", []))
+    if usage.empty:
+        return "not measured."
+    return (
+        f"{usage['n_used'].min():.0f}–{usage['n_used'].max():.0f} distinct entries per codebook and recording "
+        f"(perplexity {usage['perplexity'].min():.0f}–{usage['perplexity'].max():.0f}; a collapsed codebook uses 1)."
+    )
+
+
+def _limitations(mean: pd.DataFrame) -> str:
+    """Limitations stated from the measured figures, at full depth."""
+    top = int(mean.loc[mean.method == "codec", "n_codebooks"].max())
+    row = {m: mean[(mean.method == m) & (mean.n_codebooks == top)].iloc[0] for m in ("codec", "dct", "wavelet")}
+    codec, dct = row["codec"], row["dct"]
+    better_waveform = codec["prd"] < dct["prd"]
+    waveform = (
+        f"At {codec['bits_per_second']:g} bits/s its PRD is {codec['prd']:.0f} % (SNR {codec['snr_db']:.1f} dB), "
+        f"against {dct['prd']:.0f} % for DCT coding at the same rate: "
+        + (
+            "it keeps the waveform better than transform coding."
+            if better_waveform
+            else "transform coding keeps the waveform better. Check PRD and band powers on your own data "
+            "before waveform-level analyses (ERPs, spike morphology)."
+        )
+    )
+    return f"""
+## Limitations
+- Trained on about 24 h (20 subjects × 19 channels × 4 min) of healthy adults' artifact-free EEG
+  from one system; clinical EEG (TUH), other montages and artifacts are out of its training
+  distribution.
+- **CPU-budget training from scratch.** The paper fine-tunes DAC's audio weights on TUH for far
+  longer. Fine-tune this codec on your data (`mne-dac finetune --init default`), ideally on a GPU,
+  or start from DAC's audio weights (`--init 44khz`), the paper's path.
+- **Waveform.** {waveform}
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("codec", type=Path, help="codec file written by mne-dac finetune")
     parser.add_argument("evaluation", type=Path, help="JSON written by evaluate_codec.py --json")
     parser.add_argument("--gan", type=Path, help="JSON of evaluate_codec.py on the GAN-phase codec, --compare no-GAN")
     parser.add_argument("--gan-note", default="", help="how the GAN / no-GAN pair was trained")
+    parser.add_argument("--phase1", type=Path, help="codec file of a first training phase that OUT continues")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
     evaluate = _evaluate_module()
     payload, train = _training(args.codec)
+    phases = ([_training(args.phase1)[1]] if args.phase1 else []) + [train]
     results = json.loads(args.evaluation.read_text())
     mean = pd.DataFrame(results["mean"])
     n_params = sum(v.numel() for k, v in payload["state_dict"].items() if "." in k)
@@ -100,17 +183,11 @@ subject.
 - **Split by subject:** subjects 00–19 train, 20–23 validate (every figure below).
 
 ## Training
-- **Trainer:** `mne-dac finetune` (skorch `CodecTrainer`), init `{train['init']}`.
-- **Objective:** DAC's multi-scale mel loss (weight 15) + waveform L1 (weight
-  {train['lambda_waveform']:g}) + VQ commitment (0.25) and codebook (1) losses; quantizer dropout
-  0.5; {"no GAN" if not train['gan'] else f"GAN for {train['gan_epochs']} epochs"}.
-- **Optimisation:** AdamW (betas 0.8, 0.99), lr {train['lr']:g} with DAC's exponential decay,
-  batches of {train['batch_size']} random single-channel crops of {train['crop_seconds']:g} s.
-- **Budget:** {train['steps']} steps ({train['epochs']} epochs of {train['steps_per_epoch']} steps),
-  {train['wall_time_minutes_total']:.0f} min on {train.get('device', 'cpu')}.
-- **Validation mel loss:** best {train['best_valid_mel']:.3f}, final {train['final_valid_mel']:.3f}.
-- **Retrain:** `benchmarks/train_default_codec.sh ../shared/data/eegmat default.pt` (it resumes
-  from its checkpoint when rerun; `MINUTES=N` sets the time budget of a run).
+{_training_section(phases)}
+- **Codebook use** on the validation recordings: {_usage_line(results)}
+- **Retrain:** `benchmarks/train_default_codec.sh ../shared/data/eegmat default.pt` (each phase
+  resumes from its checkpoint when rerun; `MINUTES=N` sets the time budget of phase 1, `STEPS2`
+  the steps of phase 2).
 
 ## Validation figures
 Validation subjects {data['subjects']}, both recordings each ({len(data['recordings'])} recordings), first
@@ -131,21 +208,15 @@ The codec has a lower spectrogram loss than the DCT baseline at {wins} of {len(c
 
 {_gan_section(gan, evaluate)}
 """
+    card += _limitations(mean)
     card += """
-## Limitations
-- Trained on {hours} of healthy adults' artifact-free EEG from one system; clinical EEG (TUH),
-  other montages and artifacts are out of its training distribution.
-- **Spectrum, not waveform.** The codec reproduces the spectrogram (its loss is 4-5 times lower
-  than DCT or wavelet coding at the same bitrate) but not the waveform: a PRD above 100 % and a
-  negative SNR mean that a reconstruction is, sample by sample, no closer to the original than a
-  flat line, and band powers are off by about 50 %. Transform coding keeps the waveform better
-  (PRD 33 % at 90 bits/s). Use the codec's tokens and reconstructions for spectral and
-  learned-feature work, not for waveform-level analyses (ERPs, spike morphology).
-- **Undertrained.** Its quality barely changes with depth: the codebooks after the first add
-  little after 650 steps. Fine-tune it on your data for longer (`mne-dac finetune --init
-  default`), ideally on a GPU or from DAC's audio weights (`--init 44khz`), the paper's path.
-- CPU-budget training: the paper fine-tunes DAC's audio weights on TUH for far longer.
-""".replace("{hours}", "about 24 h (20 subjects × 19 channels × 4 min)")
+## History
+The first default codec (shipped until 2026-11-22) was trained from DAC's own random init with
+DAC's mel loss (weight 15) and a waveform L1 loss: its codebooks collapsed (one entry each), so
+it gave the same output for every input. DAC's init shrinks EEG-scale input to latents of
+order 1e-3, which the learned biases outweigh within a few dozen steps; the data-dependent
+init, the relative-MSE waveform loss and the two phases above are the fix.
+"""
     args.out.write_text(card)
     print(card)
 

@@ -223,6 +223,22 @@ def _crop_dataset(raws: list, what: str, sources: Sequence[str], **kwargs):
         raise CLIError(f"No usable EEG in the {what} data {' '.join(sources)}: {err}") from err
 
 
+def _init_from_crops(codec, raws: list, args: argparse.Namespace) -> None:
+    """Data-dependent initialisation of a scratch codec (LSUV and codebooks) on training crops."""
+    import torch
+
+    from .data_init import init_from_data
+
+    frames_per_crop = max(round(args.crop * codec.sfreq) // codec.hop_length, 1)
+    n_crops = -(-codec.codebook_size // frames_per_crop)  # as many latent frames as codebook entries
+    crops = _crop_dataset(
+        raws, "training", args.data, codec_sfreq=codec.sfreq, crop_duration=args.crop, n_crops=n_crops,
+        preprocessing=codec.preprocessing, seed=args.seed + 1,
+    )
+    init_from_data(codec.model, torch.stack([crops[i] for i in range(len(crops))]), seed=args.seed, verbose="error")
+    print(f"Initialised the scratch codec from {n_crops} training crops (LSUV gains, codebooks drawn from the data).")
+
+
 def _init_codec(args: argparse.Namespace):
     """The codec training starts from (``--init``), and the codebooks to pre-prune it to."""
     from .loading import DAC_TAGS, SHIPPED_CODECS, load_codec
@@ -347,6 +363,8 @@ def _finetune(args: argparse.Namespace) -> None:
     train_raws = _gather_recordings(args.data, "training", args.exclude)
     valid_raws = _gather_recordings(args.valid, "validation", args.exclude) if args.valid else None
     codec, prune = _init_codec(args)
+    if args.init == INIT_SCRATCH and args.data_init and not (args.resume and done):
+        _init_from_crops(codec, train_raws, args)
     mc = {}
     if args.model == "mc" and not isinstance(codec, DACMCCodec):
         codec = DACMCCodec.from_codec(codec, layout=args.layout, grouping=args.grouping, group_size=args.group_size)
@@ -392,6 +410,8 @@ def _finetune(args: argparse.Namespace) -> None:
         n_codebooks=prune,
         lr=args.lr,
         lambda_waveform=args.lambda_waveform,
+        waveform_loss=args.waveform_loss,
+        lambda_mel=args.lambda_mel,
         dead_code_threshold=args.restart_dead_codes,
         batch_size=args.batch_size,
         max_epochs=max(epochs - done, 0),
@@ -437,6 +457,9 @@ def _finetune(args: argparse.Namespace) -> None:
         crop_seconds=args.crop,
         batch_size=args.batch_size,
         lr=args.lr,
+        data_init=args.init == INIT_SCRATCH and args.data_init,
+        lambda_mel=args.lambda_mel,
+        waveform_loss=args.waveform_loss,
         lambda_waveform=args.lambda_waveform,
         restart_dead_codes=args.restart_dead_codes,
         steps_per_epoch=per_epoch,
@@ -635,7 +658,20 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--batch-size", type=int, default=16, metavar="N", help="crops per step (default 16)")
     g.add_argument("--lr", type=float, default=1e-4, help="learning rate (default 1e-4, decayed as in DAC)")
     g.add_argument(
-        "--lambda-waveform", type=float, default=1.0, metavar="W", help="weight of the waveform L1 loss (default 1)"
+        "--lambda-waveform", type=float, default=1.0, metavar="W", help="weight of the waveform loss (default 1)"
+    )
+    g.add_argument(
+        "--waveform-loss", choices=("l1", "relative-mse"), default="l1",
+        help="waveform loss: mean absolute error, or squared error relative to the signal's energy (PRD²) "
+        "(default l1)",
+    )
+    g.add_argument(
+        "--lambda-mel", type=float, default=15.0, metavar="W", help="weight of DAC's mel loss (default 15)"
+    )
+    g.add_argument(
+        "--data-init", action=argparse.BooleanOptionalAction, default=True,
+        help=f"with --init {INIT_SCRATCH}: scale the layers and draw the codebooks from training crops, "
+        "against codebook collapse (mne_dac.data_init; default: on)",
     )
     g.add_argument(
         "--restart-dead-codes", type=float, default=0.0, metavar="T",

@@ -390,8 +390,12 @@ class DACCodec:
         n_channels, n_samples = data.shape
         n_frames = self.n_frames(n_samples)
         hop = self.hop_length
-        signal = torch.zeros(n_channels, n_frames * hop)
-        signal[:, :n_samples] = torch.from_numpy(data)
+
+        def chunk_signal(c: _Chunk) -> torch.Tensor:  # zero-padded past the end, without a padded copy of data
+            lo, hi = c.lo * hop, c.hi * hop
+            segment = data[c.channel, lo : min(hi, n_samples)]
+            return torch.from_numpy(np.pad(segment, (0, hi - lo - segment.shape[0])))
+
         codes = np.empty((n_channels, n_q, n_frames), dtype=np.int64)
         chunks = _chunks(n_channels, n_frames, self.chunk_frames, self._encoder_context)
         with (
@@ -400,7 +404,7 @@ class DACCodec:
             _progress(len(chunks), progress, "Encoding") as bar,
         ):
             for batch in _batches(chunks, self.batch_size):
-                x = torch.stack([signal[c.channel, c.lo * hop : c.hi * hop] for c in batch])
+                x = torch.stack([chunk_signal(c) for c in batch])
                 z = self.model.encoder(x[:, None].to(self.device))
                 _, c_out, *_ = self.model.quantizer(z.float(), n_q)
                 c_out = c_out[:, :n_q].cpu().numpy()

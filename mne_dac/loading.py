@@ -17,7 +17,7 @@ from .preprocessing import PreprocessingSettings
 DEFAULT_CODEC = "default"
 
 #: Codecs shipped with mne-dac: name -> file in ``mne_dac/data/codecs`` (with a model card ``.md``).
-SHIPPED_CODECS = {DEFAULT_CODEC: "default.pt"}
+SHIPPED_CODECS = {DEFAULT_CODEC: "default.pt", "mc-pivot": "mc-pivot.pt"}
 
 #: DAC model tags resolved through DAC's own cache and downloader: tag -> (type, bitrate).
 DAC_TAGS = {
@@ -63,7 +63,10 @@ def load_codec(
     source : str | path-like | DACCodec
         What to load:
 
-        - ``"default"``: the codec shipped with mne-dac;
+        - ``"default"``: the DAC-SC codec shipped with mne-dac (its model card:
+          ``mne_dac/data/codecs/default.md``);
+        - ``"mc-pivot"``: the DAC-MC codec shipped with mne-dac (``"group"`` layout,
+          trained on random-pivot groups of 4 channels; ``mc-pivot.md``);
         - a DAC tag (``"44khz"``, ``"24khz"``, ``"16khz"``, ``"44khz-16kbps"``): the
           audio-pretrained weights, from DAC's cache (``~/.cache/descript/dac``) or
           downloaded by DAC's own downloader;

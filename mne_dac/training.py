@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from mne.utils import logger
+from mne.utils import _check_option, logger
 from mne.utils import warn as mne_warn
 from skorch import NeuralNet
 from skorch.callbacks import (
@@ -240,7 +240,12 @@ class CodecTrainer(NeuralNet):
         ``None`` (no validation) or :func:`skorch.helper.predefined_split` of a
         validation :class:`~mne_dac.crops.RandomCropDataset`.
     lambda_mel, lambda_waveform, lambda_commitment, lambda_codebook : float
-        Weights of the mel, waveform L1, VQ commitment and VQ codebook losses.
+        Weights of the mel, waveform, VQ commitment and VQ codebook losses.
+    waveform_loss : ``"l1"`` | ``"relative-mse"``
+        The waveform loss: the mean absolute error, or the squared error relative to the
+        signal's energy, ``sum((y - x)**2) / sum(x**2)`` over the batch (the square of PRD,
+        independent of the signal's scale; it makes the waveform, not only the spectrum, the
+        target of a codec trained from scratch).
     lambda_adv, lambda_feat : float
         Weights of the adversarial and feature-matching losses, reduced from DAC's
         1 and 2.
@@ -293,7 +298,7 @@ class CodecTrainer(NeuralNet):
     Per batch, the discriminator is updated first (least-squares GAN loss), then
     the generator with::
 
-        loss = lambda_mel * mel + lambda_waveform * L1 + lambda_commitment * commitment
+        loss = lambda_mel * mel + lambda_waveform * waveform + lambda_commitment * commitment
                + lambda_codebook * codebook [+ lambda_adv * adv + lambda_feat * feat]
 
     ``train_loss`` is that total; each term is recorded as ``train_<name>``
@@ -320,6 +325,7 @@ class CodecTrainer(NeuralNet):
         train_split: Any = None,
         lambda_mel: float = 15.0,
         lambda_waveform: float = 1.0,
+        waveform_loss: str = "l1",
         lambda_commitment: float = 0.25,
         lambda_codebook: float = 1.0,
         lambda_adv: float = 0.1,
@@ -356,6 +362,7 @@ class CodecTrainer(NeuralNet):
         self.preprocessing = preprocessing
         self.lambda_mel = lambda_mel
         self.lambda_waveform = lambda_waveform
+        self.waveform_loss = waveform_loss
         self.lambda_commitment = lambda_commitment
         self.lambda_codebook = lambda_codebook
         self.lambda_adv = lambda_adv
@@ -475,6 +482,7 @@ class CodecTrainer(NeuralNet):
 
     def initialize_module(self) -> CodecTrainer:
         """Initialise the codec (with quantizer dropout) and the discriminator."""
+        _check_option("waveform_loss", self.waveform_loss, ("l1", "relative-mse"))
         super().initialize_module()
         self.module_.quantizer.quantizer_dropout = float(self.quantizer_dropout)
         self.code_usage_ = None
@@ -571,6 +579,11 @@ class CodecTrainer(NeuralNet):
         with _quiet():
             return self.criterion_(self._audio(y), self._audio(x))
 
+    def _waveform(self, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        if self.waveform_loss == "l1":
+            return torch.nn.functional.l1_loss(y, x)
+        return (y - x).pow(2).sum() / x.pow(2).sum().clamp_min(torch.finfo(x.dtype).tiny)
+
     def _sync_discriminator_lr(self) -> None:
         """Decay the discriminator's rate by the generator's schedule factor."""
         g = self.optimizer_.param_groups[0]
@@ -604,7 +617,7 @@ class CodecTrainer(NeuralNet):
             torch.nn.utils.clip_grad_norm_(self.discriminator_.parameters(), self.grad_clip_discriminator)
             self.optimizer_discriminator_.step()
         parts["mel"] = self._mel(y, x)
-        parts["waveform"] = torch.nn.functional.l1_loss(y, x)
+        parts["waveform"] = self._waveform(y, x)
         parts["commitment"] = out["vq/commitment_loss"].float()
         parts["codebook"] = out["vq/codebook_loss"].float()
         weights = dict(

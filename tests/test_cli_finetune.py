@@ -48,12 +48,14 @@ def test_finetune_scratch_then_resume(tmp_path, data_dir, capsys):
     assert main(["finetune", str(data_dir), *SCRATCH, *TINY, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "2 in all, 2 steps" in printed and "Best valid mel loss: n/a" in printed and "wall time" in printed
+    assert "Initialised the scratch codec from 86 training crops" in printed  # 256 entries, 3 frames per crop
     codec = load_codec(out, device="cpu")
     assert codec.n_codebooks == 3 and codec.codebook_size == 256 and codec.sfreq == 512
     assert codec.name == "eeg-codec"
     meta = torch.load(out, weights_only=True)["metadata"]["training"]
     assert meta["epochs"] == 2 and meta["steps"] == 2 and meta["init"] == "scratch" and not meta["gan"]
     assert meta["command"].startswith("mne-dac finetune ")
+    assert meta["data_init"] and meta["waveform_loss"] == "l1" and meta["lambda_mel"] == 15
     assert (tmp_path / "eeg-codec_history.png").stat().st_size > 0
     assert len(_history(workdir)) == 2
 
@@ -76,9 +78,13 @@ def test_finetune_scratch_then_resume(tmp_path, data_dir, capsys):
     wrong = [a if a != "3" else "4" for a in SCRATCH]  # --n-codebooks 4
     assert main(["finetune", str(data_dir), *wrong, *TINY, "--out", str(out), "--overwrite", "--resume"]) == 1
     assert "does not fit" in capsys.readouterr().err
-    # --overwrite without --resume starts over
-    assert main(["finetune", str(data_dir), *SCRATCH, *TINY, "--out", str(out), "--overwrite"]) == 0
+    # --overwrite without --resume starts over; the loss options and the plain DAC init are recorded
+    options = ["--no-data-init", "--waveform-loss", "relative-mse", "--lambda-mel", "0"]
+    assert main(["finetune", str(data_dir), *SCRATCH, *TINY, *options, "--out", str(out), "--overwrite"]) == 0
+    assert "Initialised the scratch codec" not in capsys.readouterr().out
     assert len(_history(workdir)) == 2
+    meta = torch.load(out, weights_only=True)["metadata"]["training"]
+    assert not meta["data_init"] and meta["waveform_loss"] == "relative-mse" and meta["lambda_mel"] == 0
 
 
 def test_finetune_from_dac_checkpoint(tmp_path, data_dir, tiny_dac_checkpoint, capsys):

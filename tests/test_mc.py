@@ -270,3 +270,19 @@ def test_transformers_with_mc(sc_codec, layout):
         DACTokenizer(codec=mc, sfreq=256.0).fit(epochs.get_data())
     with pytest.raises(ValueError, match="DAC-MC"):
         DACTokenizer(codec=sc_codec, groups="pivot").fit(epochs)
+
+
+def test_shipped_mc_codec(excerpt_raw, tmp_path):
+    """The shipped DAC-MC codec loads by name, codes a 19-channel Raw in pivot groups and uses its codebooks."""
+    from mne_dac import read_raw_dac, write_raw_dac
+    from mne_dac.metrics import codebook_usage
+
+    codec = load_codec("mc-pivot", device="cpu", verbose=False)
+    assert isinstance(codec, DACMCCodec) and codec.layout == "group" and codec.grouping == "pivot"
+    raw = excerpt_raw.copy().pick("eeg").crop(0, 10, include_tmax=False)
+    tokens = tokenize_raw(raw, codec, verbose=False)
+    assert tokens.codes.shape == (len(tokens.groups.groups), 9, 10)
+    assert codebook_usage(tokens)["n_used"].min() > 10  # not collapsed (measured: 39-44 entries for 50 frames)
+    write_raw_dac(tmp_path / "mc.eegdac", raw, codec=codec, verbose=False)
+    rec = read_raw_dac(tmp_path / "mc.eegdac", verbose=False)  # the codec is found by its name
+    assert rec.ch_names == raw.ch_names and rec.n_times == raw.n_times

@@ -294,3 +294,17 @@ def test_dead_codes_are_restarted(lazy_raw, crops, model):
     net_off = _trainer(_codec(), gan=False, max_epochs=1)
     net_off.fit(RandomCropDataset([lazy_raw], crop_duration=CROP, n_crops=4, seed=0))
     assert "train_dead_codes" not in net_off.history[-1]["batches"][0]
+
+
+def test_waveform_loss(crops):
+    """relative-mse is PRD squared, independent of the signal's scale; bad names are refused."""
+    net = _trainer(gan=False, waveform_loss="relative-mse").initialize()
+    x = torch.randn(2, 1, 1536)
+    y = x + 0.5 * torch.randn(2, 1, 1536)
+    expected = ((y - x) ** 2).sum() / (x**2).sum()
+    assert net._waveform(y, x).item() == pytest.approx(expected.item())
+    assert net._waveform(10 * y, 10 * x).item() == pytest.approx(expected.item(), rel=1e-5)
+    net.set_params(waveform_loss="l1")
+    assert net._waveform(y, x).item() == pytest.approx((y - x).abs().mean().item())
+    with pytest.raises(ValueError, match="waveform_loss"):
+        _trainer(gan=False, waveform_loss="l2").initialize()
