@@ -71,10 +71,11 @@ def _objective_line(train: dict) -> str:
     if train.get("lambda_mel", 15.0):
         terms.insert(0, f"DAC's multi-scale mel loss (weight {train.get('lambda_mel', 15.0):g})")
     terms.append("VQ commitment (0.25) and codebook (1) losses")
+    text = " + ".join(terms)
     restart = train.get("restart_dead_codes", 0.0)
     if restart:
-        terms.append(f"entries used less than {restart:g} × the uniform rate restarted from the batch")
-    return " + ".join(terms[:-1]) + "; " + terms[-1] if restart else " + ".join(terms)
+        text += f"; entries used less than {restart:g} × the uniform rate restarted from the batch"
+    return text
 
 
 def _phase_lines(train: dict) -> str:

@@ -391,10 +391,10 @@ class DACCodec:
         n_frames = self.n_frames(n_samples)
         hop = self.hop_length
 
-        def chunk_signal(c: _Chunk) -> torch.Tensor:  # zero-padded past the end, without a padded copy of data
+        def chunk_signal(c: _Chunk) -> torch.Tensor:  # a view of data; only the last chunk is zero-padded
             lo, hi = c.lo * hop, c.hi * hop
-            segment = data[c.channel, lo : min(hi, n_samples)]
-            return torch.from_numpy(np.pad(segment, (0, hi - lo - segment.shape[0])))
+            segment = torch.from_numpy(data[c.channel, lo : min(hi, n_samples)])
+            return segment if hi <= n_samples else torch.nn.functional.pad(segment, (0, hi - n_samples))
 
         codes = np.empty((n_channels, n_q, n_frames), dtype=np.int64)
         chunks = _chunks(n_channels, n_frames, self.chunk_frames, self._encoder_context)

@@ -46,12 +46,15 @@ def _scale_layers(model: nn.Module, x: torch.Tensor, residual_scale: float) -> N
     from dac.model.dac import ResidualUnit
 
     residual_outputs = {id(unit.block[-1]) for unit in model.modules() if isinstance(unit, ResidualUnit)}
+    in_encoder = {id(m) for m in model.encoder.modules()}
     convs = _convolutions(model)
     for conv in convs:
         seen: dict[str, torch.Tensor] = {}
         hook = conv.register_forward_hook(lambda module, inputs, output, seen=seen: seen.__setitem__("y", output))
         try:
-            model.decoder(model.encoder(x))
+            latents = model.encoder(x)
+            if id(conv) not in in_encoder:  # an encoder layer only needs the encoder's pass
+                model.decoder(latents)
         finally:
             hook.remove()
         if conv is convs[-1]:
