@@ -11,8 +11,8 @@ from ._version import __version__
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submodules=[
-        "baselines", "bulk", "channels", "cli", "corpora", "crops", "datasets", "downstream", "groups", "mc_model",
-        "metrics", "testing", "token_model", "training", "viz",
+        "baselines", "bulk", "channels", "cli", "corpora", "crops", "datasets", "downstream", "groups", "losses", "mc_model",
+        "metrics", "recipe", "testing", "token_model", "training", "viz",
     ],
     submod_attrs={
         "codec": ["DACCodec", "CodecIdentity", "CodecMismatchError"],

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .recipe import RECIPE, SCRATCH
+
 #: Inputs longer than this (seconds) get a progress bar.
 PROGRESS_MIN_DURATION = 300.0
 
@@ -84,11 +86,9 @@ def _compress_dir(args: argparse.Namespace) -> None:
 
 
 def _decompress(args: argparse.Namespace) -> None:
-    import mne
-
     import mne_dac
 
-    from ._atomic import atomic_write
+    from .raw import save_reconstruction
 
     out = Path(args.output)
     suffix = out.suffix.lower()
@@ -99,12 +99,9 @@ def _decompress(args: argparse.Namespace) -> None:
     tokens = mne_dac.read_tokens(args.input)
     progress = tokens.duration > PROGRESS_MIN_DURATION and not args.quiet
     raw = mne_dac.reconstruct_raw(tokens, args.codec, n_codebooks=args.n_codebooks, progress=progress)
-    with atomic_write(out, overwrite=args.overwrite) as tmp:
-        if suffix == ".fif":
-            raw.save(tmp, overwrite=True, verbose="error")
-        else:
-            mne.export.export_raw(tmp, raw, fmt="edf", overwrite=True, verbose="error")
+    save_reconstruction(raw, out, overwrite=args.overwrite)
     print(f"Wrote {out}: {len(raw.ch_names)} channels, {raw.duration:.1f} s at {raw.info['sfreq']:g} Hz")
+    print(raw.info["description"])
 
 
 def describe_file(fname: str | Path) -> str:
@@ -141,6 +138,7 @@ def describe_file(fname: str | Path) -> str:
         f"Duration:          {duration:.2f} s ({h['n_times']} samples at {h['sfreq']:g} Hz)",
         f"Codec:             {codec.describe()}, {h['codebook_size']} entries × {n_q} codebooks, "
         f"{h['codec_sfreq']:g} Hz, hop {h['hop_length']}",
+        f"Decodes with:      {_codec_needed(codec)}",
         f"Bitrate:           {bitrate:g} bits/s per channel",
         f"Compression ratio: {codes_ratio:.1f}× for the codes, {file_ratio:.1f}× for the whole file "
         "(against 16-bit samples at the original rate)",
@@ -156,6 +154,18 @@ def describe_file(fname: str | Path) -> str:
             f"{n_streams} token streams): " + "; ".join(" ".join(g) for g in groups)
         )
     return "\n".join(lines)
+
+
+def _codec_needed(identity) -> str:
+    """Which codec decodes tokens of ``identity``: a shipped codec found by its weights, or the user's."""
+    from .loading import DAC_TAGS, shipped_codec_of
+
+    shipped = shipped_codec_of(identity)
+    if shipped is not None:
+        return f"shipped codec {shipped.name!r} (found automatically)"
+    if identity.name in DAC_TAGS:
+        return f"DAC's {identity.name!r} weights (loaded automatically)"
+    return f"not a shipped codec: pass its file with --codec (weights {identity.weights_sha256[:12]})"
 
 
 def _print_info(fname: str | Path) -> None:
@@ -177,7 +187,7 @@ def _demo(args: argparse.Namespace) -> None:
 INIT_SCRATCH = "scratch"
 
 #: Default optimizer steps per epoch and in total.
-FINETUNE_STEPS_PER_EPOCH = 100
+FINETUNE_STEPS_PER_EPOCH = RECIPE["steps_per_epoch"]
 FINETUNE_STEPS = 10_000
 
 #: Files written by the training checkpoint in ``--workdir``.
@@ -223,22 +233,6 @@ def _crop_dataset(raws: list, what: str, sources: Sequence[str], **kwargs):
         raise CLIError(f"No usable EEG in the {what} data {' '.join(sources)}: {err}") from err
 
 
-def _init_from_crops(codec, raws: list, args: argparse.Namespace) -> None:
-    """Data-dependent initialisation of a scratch codec (LSUV and codebooks) on training crops."""
-    import torch
-
-    from .data_init import init_from_data
-
-    frames_per_crop = max(round(args.crop * codec.sfreq) // codec.hop_length, 1)
-    n_crops = -(-codec.codebook_size // frames_per_crop)  # as many latent frames as codebook entries
-    crops = _crop_dataset(
-        raws, "training", args.data, codec_sfreq=codec.sfreq, crop_duration=args.crop, n_crops=n_crops,
-        preprocessing=codec.preprocessing, seed=args.seed + 1,
-    )
-    init_from_data(codec.model, torch.stack([crops[i] for i in range(len(crops))]), seed=args.seed, verbose="error")
-    print(f"Initialised the scratch codec from {n_crops} training crops (LSUV gains, codebooks drawn from the data).")
-
-
 def _init_codec(args: argparse.Namespace):
     """The codec training starts from (``--init``), and the codebooks to pre-prune it to."""
     from .loading import DAC_TAGS, SHIPPED_CODECS, load_codec
@@ -248,18 +242,23 @@ def _init_codec(args: argparse.Namespace):
         "--codebook-size": args.codebook_size,
         "--encoder-dim": args.encoder_dim,
         "--decoder-dim": args.decoder_dim,
+        "--rates": args.rates,
     }
     if init == INIT_SCRATCH:
-        dac_kwargs = {}
-        if args.encoder_dim is not None:
-            dac_kwargs["encoder_dim"] = args.encoder_dim
-        if args.decoder_dim is not None:
-            dac_kwargs["decoder_dim"] = args.decoder_dim
+        rates = list(args.rates or SCRATCH["encoder_rates"])
+        if any(r < 1 for r in rates):
+            raise CLIError(f"--rates must be positive integers, got {rates}")
+        dac_kwargs = dict(
+            encoder_dim=args.encoder_dim or SCRATCH["encoder_dim"],
+            decoder_dim=args.decoder_dim or SCRATCH["decoder_dim"],
+            encoder_rates=rates,
+            decoder_rates=rates[::-1],
+        )
         codec = load_codec(
             "random",
-            sfreq=None if args.sfreq is None else float(args.sfreq),
-            n_codebooks=args.n_codebooks,
-            codebook_size=args.codebook_size,
+            sfreq=float(args.sfreq or SCRATCH["sfreq"]),
+            n_codebooks=args.n_codebooks or SCRATCH["n_codebooks"],
+            codebook_size=args.codebook_size or SCRATCH["codebook_size"],
             dac_kwargs=dac_kwargs,
             seed=args.seed,
             device=args.device,
@@ -340,7 +339,14 @@ def _finetune(args: argparse.Namespace) -> None:
 
     from ._version import __version__
     from .mc_codec import DACMCCodec
-    from .training import MIN_CROP_SAMPLES, CodecTrainer, TimeBudget, checkpoint_callbacks, plot_history
+    from .training import (
+        MIN_CROP_SAMPLES,
+        CodebookCollapseError,
+        CodecTrainer,
+        TimeBudget,
+        checkpoint_callbacks,
+        plot_history,
+    )
 
     out = Path(args.out).expanduser()
     if out.exists() and not args.overwrite:
@@ -363,8 +369,6 @@ def _finetune(args: argparse.Namespace) -> None:
     train_raws = _gather_recordings(args.data, "training", args.exclude)
     valid_raws = _gather_recordings(args.valid, "validation", args.exclude) if args.valid else None
     codec, prune = _init_codec(args)
-    if args.init == INIT_SCRATCH and args.data_init and not (args.resume and done):
-        _init_from_crops(codec, train_raws, args)
     mc = {}
     if args.model == "mc" and not isinstance(codec, DACMCCodec):
         codec = DACMCCodec.from_codec(codec, layout=args.layout, grouping=args.grouping, group_size=args.group_size)
@@ -376,7 +380,7 @@ def _finetune(args: argparse.Namespace) -> None:
         groups = f"random-pivot groups of {codec.group_size} channels" if pivot else "anatomical regions"
         print(f"Training DAC-MC ({codec.layout} layout) on {groups}.")
     crop_samples = round(args.crop * codec.sfreq)
-    if crop_samples < MIN_CROP_SAMPLES:
+    if args.lambda_mel and crop_samples < MIN_CROP_SAMPLES:
         raise CLIError(
             f"--crop {args.crop:g} s is {crop_samples} samples at {codec.sfreq:g} Hz; the mel loss needs at "
             f"least {MIN_CROP_SAMPLES} ({MIN_CROP_SAMPLES / codec.sfreq:.2f} s)."
@@ -412,7 +416,10 @@ def _finetune(args: argparse.Namespace) -> None:
         lambda_waveform=args.lambda_waveform,
         waveform_loss=args.waveform_loss,
         lambda_mel=args.lambda_mel,
+        lambda_spectral=args.lambda_spectral,
         dead_code_threshold=args.restart_dead_codes,
+        codebook_update=args.codebook_update,
+        data_init=args.init == INIT_SCRATCH and args.data_init,
         batch_size=args.batch_size,
         max_epochs=max(epochs - done, 0),
         train_split=None if valid is None else predefined_split(valid),
@@ -427,11 +434,16 @@ def _finetune(args: argparse.Namespace) -> None:
     )
     if args.resume and not done:
         print(f"No checkpoint in {workdir}: starting from --init {args.init}.")
+    if net.data_init and not (args.resume and done):
+        print("Initialising the scratch codec from training crops (LSUV gains, codebooks drawn from the data).")
     if args.resume and done:
         _check_checkpoint_fits(workdir, net.module, args.init)
     start = time.monotonic()
     if epochs > done:
-        net.fit(train)
+        try:
+            net.fit(train)
+        except (CodebookCollapseError, MemoryError) as err:
+            raise CLIError(str(err)) from err
     else:  # already trained that far: just reload the checkpoint
         print(f"The checkpoint in {workdir} already has {done} epochs (of {epochs}): nothing to train.")
         net.initialize()
@@ -439,8 +451,13 @@ def _finetune(args: argparse.Namespace) -> None:
     wall = time.monotonic() - start
 
     history = net.history
-    valid_mel = [row["valid_loss"] for row in history if "valid_loss" in row]
+    valid_mel = [row["valid_mel"] for row in history if "valid_mel" in row]
+    valid_prd = [row["valid_prd"] for row in history if "valid_prd" in row]
     train_mel = [row["train_mel"] for row in history if "train_mel" in row]
+    curve_keys = ("epoch", "train_loss", "train_waveform", "train_spectral", "valid_loss", "valid_prd",
+                  "valid_mel", "train_codes_used", "valid_codes_used", "dur") + tuple(
+        k for k in (history[-1] if len(history) else {}) if k.startswith("valid_err_")
+    )
     gan_epochs = sum(bool(row.get("gan_active", False)) for row in history)
     diverged = [row["epoch"] for row in history if row.get("gan_diverged", False)]
     summary = dict(
@@ -461,7 +478,9 @@ def _finetune(args: argparse.Namespace) -> None:
         lambda_mel=args.lambda_mel,
         waveform_loss=args.waveform_loss,
         lambda_waveform=args.lambda_waveform,
+        lambda_spectral=args.lambda_spectral,
         restart_dead_codes=args.restart_dead_codes,
+        codebook_update=args.codebook_update,
         steps_per_epoch=per_epoch,
         epochs=len(history),
         steps=len(history) * per_epoch,
@@ -473,6 +492,9 @@ def _finetune(args: argparse.Namespace) -> None:
         final_train_mel=train_mel[-1] if train_mel else None,
         best_valid_mel=min(valid_mel) if valid_mel else None,
         final_valid_mel=valid_mel[-1] if valid_mel else None,
+        best_valid_prd=min(valid_prd) if valid_prd else None,
+        final_valid_prd=valid_prd[-1] if valid_prd else None,
+        curve=[{k: row[k] for k in curve_keys if k in row} for row in history],
         seed=args.seed,
         device=f"{net.device} ({platform.machine()}, {torch.get_num_threads()} CPU threads)",
         wall_time_minutes_this_run=round(wall / 60, 2),
@@ -491,14 +513,14 @@ def _finetune(args: argparse.Namespace) -> None:
         import matplotlib.pyplot as plt
 
         plt.close(plot_history(net, png))
-    best = "n/a (no --valid)" if not valid_mel else f"{min(valid_mel):.4g} (final {valid_mel[-1]:.4g})"
+    best = "n/a (no --valid)" if not valid_prd else f"{min(valid_prd):.3g} % (final {valid_prd[-1]:.3g} %)"
     print(
         f"Trained {len(history) - done} epochs this run ({len(history)} in all, {summary['steps']} steps of "
         f"{args.batch_size} × {args.crop:g} s crops; GAN in {gan_epochs}"
         + (f", diverged at epoch {diverged[0]}" if diverged else "")
         + ")."
     )
-    print(f"Best valid mel loss: {best}; wall time {wall / 60:.1f} min this run.")
+    print(f"Best validation PRD: {best}; wall time {wall / 60:.1f} min this run.")
     print(f"Wrote {out} ({trained!r}), {png.name} and the checkpoint in {workdir}/.")
     if len(history) < epochs:
         print(f"Stopped before the {epochs} epochs asked for: rerun with --resume --overwrite to continue.")
@@ -602,9 +624,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "finetune",
         help="train a codec on your EEG (fine-tune DAC, continue a codec, or start from scratch)",
-        description="Train a DAC codec on single-channel crops of EEG with the paper's losses (multi-scale "
-        "mel, waveform L1, VQ commitment and codebook; DAC's GAN at a reduced weight until it diverges or "
-        "for --gan-epochs) and quantizer dropout. Checkpoints go to --workdir after every epoch.",
+        description="Train a DAC codec on crops of EEG with mne-dac's recipe, the one that trained the shipped "
+        "codec: the waveform error relative to the signal (PRD²) and a band-balanced spectrum loss, DAC's VQ "
+        "losses, dead-code restarts and quantizer dropout; from scratch, a data-dependent initialisation. The "
+        "paper's losses are options (--lambda-mel 15 --waveform-loss l1 --lambda-waveform 1 --lambda-spectral 0 "
+        "--gan). Validation records PRD, band-power errors and codebook use every epoch; a run whose codebooks "
+        "collapse stops. Checkpoints go to --workdir after every epoch.",
     )
     p.add_argument("data", nargs="+", metavar="DATA", help="training EEG: folder(s) (searched recursively) or file(s)")
     p.add_argument(
@@ -642,31 +667,58 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--n-codebooks", type=int, default=None, metavar="N",
-        help=f"'{INIT_SCRATCH}': number of codebooks (default 9); otherwise keep the first N (pre-pruning)",
+        help=f"'{INIT_SCRATCH}': number of codebooks (default {SCRATCH['n_codebooks']}); otherwise keep the "
+        "first N (pre-pruning)",
     )
     g.add_argument(
-        "--codebook-size", type=int, default=None, metavar="N", help=f"'{INIT_SCRATCH}' only: entries (default 1024)"
+        "--codebook-size", type=int, default=None, metavar="N",
+        help=f"'{INIT_SCRATCH}' only: entries (default {SCRATCH['codebook_size']})",
     )
-    g.add_argument("--encoder-dim", type=int, default=None, metavar="N", help=f"'{INIT_SCRATCH}' only (default 16)")
-    g.add_argument("--decoder-dim", type=int, default=None, metavar="N", help=f"'{INIT_SCRATCH}' only (default 128)")
+    g.add_argument(
+        "--rates", type=int, nargs="+", default=None, metavar="R",
+        help=f"'{INIT_SCRATCH}' only: the encoder's strides, whose product is the hop (the decoder's are "
+        f"reversed; default {' '.join(map(str, SCRATCH['encoder_rates']))})",
+    )
+    g.add_argument(
+        "--encoder-dim", type=int, default=None, metavar="N",
+        help=f"'{INIT_SCRATCH}' only (default {SCRATCH['encoder_dim']})",
+    )
+    g.add_argument(
+        "--decoder-dim", type=int, default=None, metavar="N",
+        help=f"'{INIT_SCRATCH}' only (default {SCRATCH['decoder_dim']})",
+    )
     g.add_argument(
         "--sfreq", type=int, choices=(256, 512), default=None,
-        help="EEG rate the codec works at (default: an mne-dac codec's own rate, else 512)",
+        help=f"EEG rate the codec works at (default: an mne-dac codec's own rate; '{INIT_SCRATCH}': "
+        f"{SCRATCH['sfreq']:g}; a DAC checkpoint: 512)",
     )
     g = p.add_argument_group("training")
-    g.add_argument("--crop", type=float, default=30.0, metavar="SECONDS", help="crop duration (default 30)")
-    g.add_argument("--batch-size", type=int, default=16, metavar="N", help="crops per step (default 16)")
-    g.add_argument("--lr", type=float, default=1e-4, help="learning rate (default 1e-4, decayed as in DAC)")
     g.add_argument(
-        "--lambda-waveform", type=float, default=1.0, metavar="W", help="weight of the waveform loss (default 1)"
+        "--crop", type=float, default=RECIPE["crop_seconds"], metavar="SECONDS",
+        help=f"crop duration (default {RECIPE['crop_seconds']:g})",
     )
     g.add_argument(
-        "--waveform-loss", choices=("l1", "relative-mse"), default="l1",
-        help="waveform loss: mean absolute error, or squared error relative to the signal's energy (PRD²) "
-        "(default l1)",
+        "--batch-size", type=int, default=RECIPE["batch_size"], metavar="N",
+        help=f"crops per step (default {RECIPE['batch_size']})",
     )
     g.add_argument(
-        "--lambda-mel", type=float, default=15.0, metavar="W", help="weight of DAC's mel loss (default 15)"
+        "--lr", type=float, default=RECIPE["lr"], help=f"learning rate (default {RECIPE['lr']:g}, decayed as in DAC)"
+    )
+    g.add_argument(
+        "--lambda-waveform", type=float, default=10.0, metavar="W", help="weight of the waveform loss (default 10)"
+    )
+    g.add_argument(
+        "--waveform-loss", choices=("relative-mse", "l1"), default="relative-mse",
+        help="waveform loss: squared error relative to the signal's energy (PRD²), or mean absolute error "
+        "(DAC's) (default relative-mse)",
+    )
+    g.add_argument(
+        "--lambda-spectral", type=float, default=3.0, metavar="W",
+        help="weight of the band-balanced STFT magnitude loss (mne_dac.losses.BandSpectralLoss; default 3)",
+    )
+    g.add_argument(
+        "--lambda-mel", type=float, default=0.0, metavar="W",
+        help="weight of DAC's mel loss (default 0; the paper's: 15)",
     )
     g.add_argument(
         "--data-init", action=argparse.BooleanOptionalAction, default=True,
@@ -674,9 +726,14 @@ def build_parser() -> argparse.ArgumentParser:
         "against codebook collapse (mne_dac.data_init; default: on)",
     )
     g.add_argument(
-        "--restart-dead-codes", type=float, default=0.0, metavar="T",
+        "--restart-dead-codes", type=float, default=0.01, metavar="T",
         help="restart codebook entries used less than T times the uniform rate (moving average), against "
-        "codebook collapse; e.g. 0.01 (default 0: never, as DAC)",
+        "codebook collapse (default 0.01; 0: never, as DAC)",
+    )
+    g.add_argument(
+        "--codebook-update", choices=("ema", "gradient"), default="ema",
+        help="codebook entries learn as moving averages of the latents they code (online k-means), or "
+        "through DAC's codebook loss (default ema)",
     )
     g.add_argument(
         "--steps", type=int, default=None, metavar="N",
@@ -692,8 +749,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="total epochs of the run (instead of --steps; with --steps: sets the steps per epoch)",
     )
     g.add_argument(
-        "--gan", action=argparse.BooleanOptionalAction, default=True,
-        help="train with DAC's discriminator at a reduced weight, dropped once it diverges (default: on)",
+        "--gan", action=argparse.BooleanOptionalAction, default=False,
+        help="train with DAC's discriminator at a reduced weight, dropped once it diverges (the paper's; "
+        "default: off)",
     )
     g.add_argument(
         "--gan-epochs", type=int, default=None, metavar="N",

@@ -2,9 +2,11 @@
 
 Crops are drawn lazily: only the needed segment of one channel is read from disk
 (``raw.get_data``), then preprocessed with the paper's pipeline
-(:func:`~mne_dac.preprocessing.to_codec_domain`). Each crop depends only on the
-dataset's seed and its index, so crops are reproducible and identical whatever the
-number of ``DataLoader`` workers.
+(:func:`~mne_dac.preprocessing.to_codec_domain`). When the recordings are small enough,
+they are preprocessed once and kept in memory instead (``preload``), which makes a
+training step several times faster. Each crop depends only on the dataset's seed and its
+index, so crops are reproducible and identical whatever the number of ``DataLoader``
+workers.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from mne.utils import _check_option, logger, use_log_level
 
 from .preprocessing import PreprocessingSettings, to_codec_domain
 
-__all__ = ["EEG_EXTENSIONS", "RandomCropDataset", "recordings_from"]
+__all__ = ["EEG_EXTENSIONS", "PRELOAD_MAX_BYTES", "RandomCropDataset", "recordings_from"]
+
+#: ``preload=None`` keeps the preprocessed recordings in memory up to this size (float32).
+PRELOAD_MAX_BYTES = 2 * 1024**3
 
 #: File extensions read from folders by :func:`recordings_from`.
 EEG_EXTENSIONS = (".edf", ".bdf", ".fif", ".set", ".vhdr")
@@ -142,6 +147,11 @@ class RandomCropDataset(torch.utils.data.Dataset):
     weight_fn : callable | None
         With ``group_size``: how the pivot's neighbours are weighted by distance
         (default :func:`~mne_dac.groups.exponential_weights`).
+    preload : bool | None
+        Preprocess every drawn channel once, whole, and keep it in memory (float32 at the
+        codec rate), instead of reading and preprocessing each crop with its margins. ``None``
+        preloads when that takes at most :data:`PRELOAD_MAX_BYTES`. Crops then differ from
+        lazily read ones only by the filters' edge effects at the recordings' ends.
 
     Attributes
     ----------
@@ -178,6 +188,7 @@ class RandomCropDataset(torch.utils.data.Dataset):
         grouping: str = "pivot",
         montage: Any = None,
         weight_fn: Any = None,
+        preload: bool | None = None,
     ) -> None:
         from .channels import channel_positions
         from .groups import anatomical_groups
@@ -236,6 +247,27 @@ class RandomCropDataset(torch.utils.data.Dataset):
         if n_crops < 1:
             raise ValueError(f"n_crops must be >= 1, got {n_crops}")
         self.n_crops = int(n_crops)
+        n_bytes = 4 * sum(
+            len(picks) * self.recordings[ri].n_times * self.codec_sfreq / self.recordings[ri].info["sfreq"]
+            for ri, picks in self._entries
+        )
+        self.preload = n_bytes <= PRELOAD_MAX_BYTES if preload is None else bool(preload)
+        self._preloaded: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # recording -> (row of each channel, data)
+        if self.preload:
+            for ri, picks in self._entries:
+                raw = self.recordings[ri]
+                rows = np.full(len(raw.ch_names), -1)
+                rows[picks] = np.arange(len(picks))
+                self._preloaded[ri] = (rows, self._to_codec(raw, list(picks), 0, raw.n_times))
+            logger.info("Preloaded %d recordings (%.0f MB at %g Hz).", len(self._entries), n_bytes / 1e6, codec_sfreq)
+
+    def _to_codec(self, raw: mne.io.BaseRaw, picks: list[int], start: int, stop: int) -> np.ndarray:
+        """Channels ``picks``, samples ``[start, stop)`` of ``raw`` in the codec domain."""
+        data = raw.get_data(picks=picks, start=start, stop=stop)
+        names = [raw.ch_names[p] for p in picks]
+        with use_log_level("error"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return to_codec_domain(data, raw.info["sfreq"], self.codec_sfreq, self.preprocessing, names).data
 
     def set_epoch(self, epoch: int) -> None:
         """Draw the crops of ``epoch``: crop ``i`` of epoch ``e`` uses seed ``(seed, e, i)``."""
@@ -285,14 +317,14 @@ class RandomCropDataset(torch.utils.data.Dataset):
         raw = self.recordings[info["recording"]]
         sfreq = raw.info["sfreq"]
         start, n_need = info["start"], info["n_times"]
-        pad = int(round(self.margin * sfreq))
-        lo, hi = max(0, start - pad), min(raw.n_times, start + n_need + pad)
         picks = info["pick"] if self._multichannel else [info["pick"]]
-        data = raw.get_data(picks=picks, start=lo, stop=hi)
-        names = [raw.ch_names[p] for p in picks]
-        with use_log_level("error"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            x = to_codec_domain(data, sfreq, self.codec_sfreq, self.preprocessing, names).data
+        if self.preload:
+            rows, x = self._preloaded[info["recording"]]
+            x, lo = x[rows[picks]], 0
+        else:
+            pad = int(round(self.margin * sfreq))
+            lo, hi = max(0, start - pad), min(raw.n_times, start + n_need + pad)
+            x = self._to_codec(raw, picks, lo, hi)
         offset = int(round((start - lo) * self.codec_sfreq / sfreq))
         n_rows = self.max_group_size if self._multichannel else 1
         crop = np.zeros((n_rows, self.crop_samples), dtype=np.float32)

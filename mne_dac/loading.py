@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,58 @@ from .preprocessing import PreprocessingSettings
 #: Name of the codec shipped with mne-dac.
 DEFAULT_CODEC = "default"
 
-#: Codecs shipped with mne-dac: name -> file in ``mne_dac/data/codecs`` (with a model card ``.md``).
-SHIPPED_CODECS = {DEFAULT_CODEC: "default.pt", "mc-pivot": "mc-pivot.pt"}
+
+@dataclass(frozen=True)
+class ShippedCodec:
+    """A codec shipped with mne-dac, in ``mne_dac/data/codecs`` with its model card (``.md``).
+
+    Attributes
+    ----------
+    name : str
+        Its versioned name (``"default-2026.11"``): the release that first shipped it.
+    file : str
+        Its codec file.
+    weights_sha256 : str
+        SHA-256 of its weights (:attr:`~mne_dac.codec.CodecIdentity.weights_sha256`), by which
+        tokens and ``.eegdac`` files find the codec that wrote them.
+    """
+
+    name: str
+    file: str
+    weights_sha256: str
+
+
+#: Every codec mne-dac has shipped, by versioned name. They all stay in the package, so that
+#: files written with any of them decode, unchanged, with no codec given.
+SHIPPED_RELEASES: dict[str, ShippedCodec] = {
+    c.name: c
+    for c in [
+        ShippedCodec(
+            "default-2026.11",
+            "default-2026.11.pt",
+            "62e34a3982cfbc790e1202c7d6984e2905c12ce749ecd9d2dba737582f708161",
+        ),
+        ShippedCodec(
+            "mc-pivot-2026.11",
+            "mc-pivot-2026.11.pt",
+            "742f441c66efbed73dff594df0a0fe6e356327ae025959d39103244ee179de83",
+        ),
+    ]
+}
+
+#: Names that follow the newest release of a codec.
+CODEC_ALIASES: dict[str, str] = {DEFAULT_CODEC: "default-2026.11", "mc-pivot": "mc-pivot-2026.11"}
+
+#: Every name :func:`load_codec` resolves to a shipped codec: aliases and versioned names.
+SHIPPED_CODECS: dict[str, ShippedCodec] = {
+    **{alias: SHIPPED_RELEASES[name] for alias, name in CODEC_ALIASES.items()},
+    **SHIPPED_RELEASES,
+}
+
+
+def shipped_codec_of(identity) -> ShippedCodec | None:
+    """The shipped codec with the weights of ``identity`` (a :class:`~mne_dac.codec.CodecIdentity`), or None."""
+    return next((c for c in SHIPPED_RELEASES.values() if c.weights_sha256 == identity.weights_sha256), None)
 
 #: DAC model tags resolved through DAC's own cache and downloader: tag -> (type, bitrate).
 DAC_TAGS = {
@@ -63,10 +114,12 @@ def load_codec(
     source : str | path-like | DACCodec
         What to load:
 
-        - ``"default"``: the DAC-SC codec shipped with mne-dac (its model card:
-          ``mne_dac/data/codecs/default.md``);
-        - ``"mc-pivot"``: the DAC-MC codec shipped with mne-dac (``"group"`` layout,
-          trained on random-pivot groups of 4 channels; ``mc-pivot.md``);
+        - ``"default"``: the newest DAC-SC codec shipped with mne-dac (its model card:
+          ``mne_dac/data/codecs/<name>.md``);
+        - ``"mc-pivot"``: the newest DAC-MC codec shipped with mne-dac (``"group"``
+          layout, trained on random-pivot groups of 4 channels);
+        - a versioned shipped codec (``"default-2026.11"``…, :data:`SHIPPED_RELEASES`):
+          every codec mne-dac has shipped stays loadable by that name;
         - a DAC tag (``"44khz"``, ``"24khz"``, ``"16khz"``, ``"44khz-16kbps"``): the
           audio-pretrained weights, from DAC's cache (``~/.cache/descript/dac``) or
           downloaded by DAC's own downloader;
@@ -159,14 +212,16 @@ def _random_codec(sfreq, n_codebooks, codebook_size, dac_kwargs, seed, opts) -> 
 
 
 def _shipped_codec(name: str, sfreq, opts) -> DACCodec:
-    path = _SHIPPED_DIR / SHIPPED_CODECS[name]
+    shipped = SHIPPED_CODECS[name]
+    path = _SHIPPED_DIR / shipped.file
     if not path.is_file():
-        script = "train_default_codec.sh" if name == DEFAULT_CODEC else "train_mc_codecs.sh"
         raise FileNotFoundError(
-            f"The codec {name!r} shipped with mne-dac is missing ({path}): the installation is "
-            f"incomplete. Reinstall mne-dac, or retrain it with benchmarks/{script}."
+            f"The codec {shipped.name!r} shipped with mne-dac is missing ({path}): the installation is "
+            "incomplete. Reinstall mne-dac."
         )
-    return _load_file(path, sfreq, opts, name=name)
+    codec = _load_file(path, sfreq, opts, name=shipped.name)
+    codec.name = shipped.name
+    return codec
 
 
 def _dac_weights_path(tag: str) -> Path:
@@ -303,8 +358,9 @@ def codec_for(identity, codec: Any = None, **opts: Any) -> DACCodec:
     identity : CodecIdentity
         Identity recorded with the tokens.
     codec : str | path-like | DACCodec | None
-        The codec to decode with. ``None`` loads it when ``identity`` names a
-        shipped codec or a DAC tag; any other codec must be given.
+        The codec to decode with. ``None`` loads the shipped codec with the weights of
+        ``identity`` (any release, found by its weights' hash) or the DAC tag it names; any
+        other codec must be given.
     **opts
         Passed to :func:`load_codec`.
 
@@ -314,7 +370,10 @@ def codec_for(identity, codec: Any = None, **opts: Any) -> DACCodec:
         A codec whose identity matches ``identity``.
     """
     if codec is None:
-        if identity.name in SHIPPED_CODECS or identity.name in DAC_TAGS:
+        shipped = shipped_codec_of(identity)
+        if shipped is not None:
+            codec = shipped.name
+        elif identity.name in DAC_TAGS:
             codec = identity.name
         else:
             raise ValueError(

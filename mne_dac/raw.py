@@ -184,7 +184,87 @@ def reconstruct_raw(
         )[0]
     if tokens.other_ch_names:
         data[[index[n] for n in tokens.other_ch_names]] = tokens.other_data
+    n_q = tokens.codes.shape[1] if n_codebooks is None else n_codebooks
+    bitrate = codec.bitrate(n_q) * tokens.codes.shape[0] / len(tokens.ch_names)
+    note = lossy_description(codec.name, bitrate, tokens.ch_names)
+    info["description"] = note + (f" Original description: {info['description']}" if info["description"] else "")
     raw = mne.io.RawArray(data, info, first_samp=tokens.first_samp, verbose=False)
     if tokens.annotations is not None:
         raw.set_annotations(tokens.annotations)
     return raw
+
+
+def lossy_description(codec_name: str, bitrate: float, ch_names: list[str]) -> str:
+    """The statement a reconstruction carries in ``info["description"]``: what coded it, at what rate.
+
+    Parameters
+    ----------
+    codec_name : str
+        Name of the codec (its versioned name for a shipped codec).
+    bitrate : float
+        Bits per second per coded channel.
+    ch_names : list of str
+        The coded (reconstructed) channels.
+
+    Returns
+    -------
+    description : str
+        E.g. ``"Lossy reconstruction by mne-dac codec 'default-2026.12' at 88 bits/s per channel
+        (19 EEG channels coded; other channels exact)."``
+    """
+    return (
+        f"Lossy reconstruction by mne-dac codec {codec_name!r} at {bitrate:g} bits/s per channel "
+        f"({len(ch_names)} EEG channels coded; other channels exact)."
+    )
+
+
+#: Where EDF keeps the local recording identification: 80 ASCII bytes from byte 88.
+_EDF_RECORDING_FIELD = slice(88, 168)
+
+
+@fill_doc
+def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = False) -> None:
+    """Save a reconstruction as FIF or EDF, saying in the file that it is lossy.
+
+    FIF keeps ``info["description"]`` (see :func:`reconstruct_raw`). EDF has no such field:
+    the statement is written, shortened, into the EDF+ header's local recording identification
+    (``Startdate … lossy_reconstruction mne-dac_<codec> <rate>bps``), which EDF viewers show.
+
+    Parameters
+    ----------
+    raw : mne.io.Raw
+        A reconstruction from :func:`reconstruct_raw` or :func:`~mne_dac.read_raw_dac`.
+    fname : path-like
+        Output file, ending in ``.fif`` (or ``_raw.fif``…) or ``.edf``.
+    %(overwrite)s
+    """
+    from pathlib import Path
+
+    from ._atomic import atomic_write
+
+    fname = Path(fname)
+    suffix = fname.suffix.lower()
+    if suffix not in (".fif", ".edf"):
+        raise ValueError(f"fname must end with .fif or .edf, got {fname.name!r}")
+    with atomic_write(fname, overwrite=overwrite) as tmp:
+        if suffix == ".fif":
+            raw.save(tmp, overwrite=True, verbose="error")
+            return
+        mne.export.export_raw(tmp, raw, fmt="edf", overwrite=True, verbose="error")
+        _stamp_edf(tmp, raw.info["description"] or "")
+
+
+def _stamp_edf(fname: Any, description: str) -> None:
+    """Write the short form of a lossy description into an EDF's recording identification."""
+    import re
+
+    match = re.search(r"codec '([^']*)' at ([0-9.e+]+) bits/s", description)
+    if match is None:
+        return
+    with open(fname, "r+b") as fid:
+        header = fid.read(_EDF_RECORDING_FIELD.stop)
+        fields = header[_EDF_RECORDING_FIELD].decode("ascii", "replace").split()[:5]  # Startdate, date, 3 codes
+        note = ["lossy_reconstruction", f"mne-dac_{match[1]}", f"{float(match[2]):g}bps"]
+        text = " ".join(fields + [re.sub(r"[^\x21-\x7e]", "_", word) for word in note])[:80]
+        fid.seek(_EDF_RECORDING_FIELD.start)
+        fid.write(text.ljust(80).encode("ascii"))

@@ -179,6 +179,7 @@ def plot_fidelity(
     duration: float = 10.0,
     n_channels: int = 4,
     fmax: float | None = None,
+    title: str | None = None,
     show: bool = True,
 ) -> Figure:
     """Overlay of a few channels (left) and PSD comparison (right) in one figure.
@@ -198,6 +199,8 @@ def plot_fidelity(
         Number of channels overlaid when ``picks`` is None.
     fmax : float | None
         Highest frequency of the PSD, in Hz; ``None`` for Nyquist.
+    title : str | None
+        Title of the figure (e.g. the codec, its bitrate and PRD).
     show : bool
         Show the figure.
 
@@ -215,6 +218,8 @@ def plot_fidelity(
     _plot_overlay(list(axes), original, reconstructed, names, start, duration)
     psd_names = names if picks is not None else _pick_names(original, reconstructed, None, None)
     _plot_psd(right.subplots(), original, reconstructed, psd_names, fmax)
+    if title is not None:
+        fig.suptitle(title)
     if fname is not None:
         fig.savefig(fname, dpi=120)
         logger.info("Saved the fidelity figure to %s", fname)

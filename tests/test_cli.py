@@ -40,6 +40,12 @@ def test_compress_decompress(fmt, tmp_path, tiny_codec_file, capsys):
         assert len(back.annotations) == len(raw.annotations)
         if suffix == ".fif":
             assert list(back.annotations.description) == list(raw.annotations.description)
+            assert back.info["description"].startswith("Lossy reconstruction by mne-dac codec 'random-seed0'")
+            assert "bits/s per channel" in back.info["description"]
+        else:  # EDF has no description: the EDF+ recording field says it
+            with open(dest, "rb") as fid:
+                recording = fid.read(168)[88:].decode("ascii")
+            assert "lossy_reconstruction mne-dac_random-seed0 24bps" in recording and "bps" in recording
 
 
 def test_eegmat_edf_with_default_codec(tmp_path, capsys):
@@ -95,3 +101,15 @@ def test_console_script():
     out = subprocess.run([*cmd, "--help"], capture_output=True, text=True, check=True)
     for sub in ("compress", "decompress", "info", "demo"):
         assert sub in out.stdout
+
+
+def test_demo_reports_against_dct(tmp_path, tiny_codec_file, capsys):
+    """The demo prints the metrics' legend and DCT at the same bitrate, and titles its figure."""
+    out = tmp_path / "demo"
+    assert main(["demo", "--out-dir", str(out), "--codec", str(tiny_codec_file), "--n-codebooks", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "At 16 bits/s per channel:   codec      DCT" in printed
+    assert "lower is better" in printed and "96 % of it is lost" in printed
+    assert (out / "fidelity.png").stat().st_size > 0
+    back = mne.io.read_raw_fif(next(out.glob("*_raw.fif")), verbose="error")
+    assert "Lossy reconstruction" in back.info["description"] and "16 bits/s" in back.info["description"]

@@ -47,15 +47,17 @@ def test_finetune_scratch_then_resume(tmp_path, data_dir, capsys):
     workdir = tmp_path / "eeg-codec.pt.work"
     assert main(["finetune", str(data_dir), *SCRATCH, *TINY, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "2 in all, 2 steps" in printed and "Best valid mel loss: n/a" in printed and "wall time" in printed
-    assert "Initialised the scratch codec from 86 training crops" in printed  # 256 entries, 3 frames per crop
+    assert "2 in all, 2 steps" in printed and "Best validation PRD: n/a" in printed and "wall time" in printed
+    assert "Initialising the scratch codec from training crops" in printed
     codec = load_codec(out, device="cpu")
-    assert codec.n_codebooks == 3 and codec.codebook_size == 256 and codec.sfreq == 512
+    assert codec.n_codebooks == 3 and codec.codebook_size == 256 and codec.sfreq == 256  # the recipe's rate
+    assert codec.hop_length == 64 and codec.model.encoder_rates == [2, 2, 4, 4]
     assert codec.name == "eeg-codec"
     meta = torch.load(out, weights_only=True)["metadata"]["training"]
     assert meta["epochs"] == 2 and meta["steps"] == 2 and meta["init"] == "scratch" and not meta["gan"]
     assert meta["command"].startswith("mne-dac finetune ")
-    assert meta["data_init"] and meta["waveform_loss"] == "l1" and meta["lambda_mel"] == 15
+    assert meta["data_init"] and meta["waveform_loss"] == "relative-mse" and meta["lambda_mel"] == 0
+    assert meta["lambda_spectral"] == 3 and meta["codebook_update"] == "ema" and meta["curve"][-1]["epoch"] == 2
     assert (tmp_path / "eeg-codec_history.png").stat().st_size > 0
     assert len(_history(workdir)) == 2
 
@@ -79,12 +81,13 @@ def test_finetune_scratch_then_resume(tmp_path, data_dir, capsys):
     assert main(["finetune", str(data_dir), *wrong, *TINY, "--out", str(out), "--overwrite", "--resume"]) == 1
     assert "does not fit" in capsys.readouterr().err
     # --overwrite without --resume starts over; the loss options and the plain DAC init are recorded
-    options = ["--no-data-init", "--waveform-loss", "relative-mse", "--lambda-mel", "0"]
+    options = ["--no-data-init", "--waveform-loss", "l1", "--lambda-spectral", "0", "--codebook-update", "gradient"]
     assert main(["finetune", str(data_dir), *SCRATCH, *TINY, *options, "--out", str(out), "--overwrite"]) == 0
-    assert "Initialised the scratch codec" not in capsys.readouterr().out
+    assert "Initialising the scratch codec" not in capsys.readouterr().out
     assert len(_history(workdir)) == 2
     meta = torch.load(out, weights_only=True)["metadata"]["training"]
-    assert not meta["data_init"] and meta["waveform_loss"] == "relative-mse" and meta["lambda_mel"] == 0
+    assert not meta["data_init"] and meta["waveform_loss"] == "l1" and meta["lambda_spectral"] == 0
+    assert meta["codebook_update"] == "gradient"
 
 
 def test_finetune_from_dac_checkpoint(tmp_path, data_dir, tiny_dac_checkpoint, capsys):
@@ -95,7 +98,7 @@ def test_finetune_from_dac_checkpoint(tmp_path, data_dir, tiny_dac_checkpoint, c
     args += ["--out", str(out), "--valid", str(valid), "--valid-crops", "2", "--exclude", "ECG ECG", "--minutes", "0"]
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "Best valid mel loss: " in printed and "Stopped before the 2 epochs" in printed
+    assert "Best validation PRD: " in printed and "Stopped before the 2 epochs" in printed
     codec = load_codec(out, device="cpu")
     assert codec.n_codebooks == 2 and codec.codebook_size == 512
     meta = torch.load(out, weights_only=True)["metadata"]["training"]
@@ -128,7 +131,7 @@ def test_finetune_errors(tmp_path, data_dir, tiny_codec_file, capsys):
     assert "only with --init scratch" in error(
         str(data_dir), "--init", str(tiny_codec_file), "--codebook-size", "64", "--out", str(out)
     )
-    assert "mel loss needs" in error(str(data_dir), *SCRATCH, "--crop", "1", "--out", str(out))
+    assert "mel loss needs" in error(str(data_dir), *SCRATCH, "--lambda-mel", "15", "--crop", "1", "--out", str(out))
     err = error(str(data_dir), *SCRATCH, "--steps", "10", "--epochs", "3", "--steps-per-epoch", "2", "--out", str(out))
     assert "give two of the three" in err
     assert not out.exists()
@@ -137,10 +140,10 @@ def test_finetune_errors(tmp_path, data_dir, tiny_codec_file, capsys):
 @pytest.mark.parametrize(
     "options, expected",
     [
-        ([], (100, 100)),  # defaults: 10 000 steps in epochs of 100
-        (["--steps", "250"], (100, 3)),
+        ([], (50, 200)),  # defaults: 10 000 steps in epochs of 50 (the recipe's)
+        (["--steps", "250"], (50, 5)),
         (["--steps", "6", "--steps-per-epoch", "2"], (2, 3)),
-        (["--epochs", "5"], (100, 5)),
+        (["--epochs", "5"], (50, 5)),
         (["--epochs", "4", "--steps", "10"], (3, 4)),
         (["--epochs", "4", "--steps", "8", "--steps-per-epoch", "2"], (2, 4)),
     ],

@@ -75,6 +75,7 @@ def test_trained_codec_keeps_its_codebooks(eeg_crops):
         lambda_mel=0.0,
         waveform_loss="relative-mse",
         lambda_waveform=10.0,
+        data_init=False,  # done above
         verbose=0,
         device="cpu",
     )

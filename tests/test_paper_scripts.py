@@ -173,7 +173,7 @@ def test_initial_codec_falls_back_offline(monkeypatch, capsys):
     monkeypatch.setattr("mne_dac.loading._dac_weights_path", offline)
     init = common.initial_codec("44khz")
     assert init.fallback and init.argument == "default" and "stand-in" in init.label
-    assert init.codec.name == "default"
+    assert init.codec.name == "default-2026.11"
     assert "cannot be loaded here" in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match="No codec file"):
         common.initial_codec("/no/such/weights.pth")

@@ -310,7 +310,7 @@ def scratch_options(args: argparse.Namespace, init: InitCodec, **overrides: obje
         "sfreq": round(init.codec.sfreq),
     }
     settings.update(overrides)
-    options = ["--init", "scratch"]
+    options = ["--init", "scratch", "--rates", *map(str, model.encoder_rates)]
     for name, value in settings.items():
         options += [f"--{name.replace('_', '-')}", str(value)]
     return options

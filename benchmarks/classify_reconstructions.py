@@ -1,0 +1,142 @@
+"""Does a classifier keep its accuracy on reconstructions? Rest versus mental arithmetic on eegmat.
+
+The validation subjects (20-23, never seen by the codec) each have a rest and an arithmetic
+recording. Both are high-passed at 0.1 Hz (the codec's cutoff) and coded whole by the codec at
+each depth given, and by the DCT coder at the same bits/s per channel. Every signal is cut into
+4-s windows; the first half of each recording trains, the second half tests (a time split: no
+test window overlaps the training half). Features: the log power of every channel in the delta,
+theta, alpha and beta bands (1-30 Hz, Welch, 2-s segments); classifier: standardised logistic regression. Scores are
+balanced accuracies on the test windows, for three schemes:
+
+- ``orig→orig``: trained and tested on the original EEG (the reference);
+- ``orig→recon``: trained on the original, tested on reconstructions (an existing model fed
+  decoded EEG; target: within 3 points of the reference);
+- ``recon→recon``: trained and tested on reconstructions (target: within 2 points).
+
+Usage::
+
+    python benchmarks/classify_reconstructions.py --codec default --depths 1 2 --json classify.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+from pathlib import Path
+
+import mne
+import numpy as np
+import pandas as pd
+from scipy.signal import welch
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import mne_dac
+from mne_dac.baselines import make_coder
+from mne_dac.metrics import BANDS as ALL_BANDS
+from mne_dac.preprocessing import from_codec_domain, to_codec_domain
+
+HERE = Path(__file__).resolve().parent
+WINDOW_SECONDS = 4.0
+#: Feature bands: the EEG bands of the codec's targets.
+BANDS = {band: ALL_BANDS[band] for band in ("delta", "theta", "alpha", "beta")}
+
+
+def _evaluate_module():
+    spec = importlib.util.spec_from_file_location("evaluate_codec", HERE / "evaluate_codec.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def band_features(data: np.ndarray, sfreq: float) -> np.ndarray:
+    """Log band power of every channel of every window: ``(n_windows, n_channels * n_bands)``."""
+    freqs, psd = welch(data, fs=sfreq, nperseg=int(2 * sfreq), axis=-1)
+    powers = [psd[..., (freqs >= lo) & (freqs < hi)].sum(-1) for lo, hi in BANDS.values()]
+    return np.log(np.stack(powers, axis=-1) + 1e-30).reshape(len(data), -1)
+
+
+def windows(data: np.ndarray, sfreq: float) -> tuple[np.ndarray, np.ndarray]:
+    """Non-overlapping windows ``(n_windows, n_channels, n_times)`` and whether each is in the test half."""
+    n = int(WINDOW_SECONDS * sfreq)
+    n_windows = data.shape[1] // n
+    cut = data[:, : n_windows * n].reshape(data.shape[0], n_windows, n).transpose(1, 0, 2)
+    return cut, np.arange(n_windows) >= n_windows / 2
+
+
+def decoded_signals(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[str, np.ndarray]:
+    """The recording as coded by the codec at each depth and by DCT at the same bits/s."""
+    out = {}
+    tokens = mne_dac.tokenize_raw(raw, codec, verbose="error")
+    settings, sfreq, n_times = codec.preprocessing, raw.info["sfreq"], raw.n_times
+    x = to_codec_domain(raw.get_data(), sfreq, codec.sfreq, settings, raw.ch_names).data
+    for k in depths:
+        out[f"codec {k} cb"] = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=k, verbose="error").get_data()
+        coder = make_coder("dct", codec.bitrate(k), codec.sfreq)
+        decoded = coder.decode(coder.encode(x).payload)
+        out[f"dct {codec.bitrate(k):g} b/s"] = from_codec_domain(decoded, codec.sfreq, sfreq, n_times, settings)
+    return out
+
+
+def classify(args: argparse.Namespace) -> pd.DataFrame:
+    """Balanced accuracy of each scheme for each coder."""
+    evaluate = _evaluate_module()
+    codec = mne_dac.load_codec(args.codec, device=args.device)
+    depths = args.depths or list(range(1, codec.n_codebooks + 1))
+    raws = evaluate.read_recordings(Path(args.data), args.subjects, None, codec.preprocessing.highpass)
+    signals: dict[str, list] = {}
+    labels, test = [], []
+    for name, raw in raws.items():
+        sfreq = raw.info["sfreq"]
+        coded = {"original": raw.get_data(), **decoded_signals(raw, codec, depths)}
+        for key, data in coded.items():
+            cut, is_test = windows(data, sfreq)
+            signals.setdefault(key, []).append(band_features(cut, sfreq))
+        labels.append(np.full(len(is_test), int(name.endswith("_2"))))  # _1 rest, _2 arithmetic
+        test.append(is_test)
+        print(f"{name}: {len(is_test)} windows", flush=True)
+    y, test = np.concatenate(labels), np.concatenate(test)
+    features = {key: np.concatenate(value) for key, value in signals.items()}
+
+    def fit(key: str):
+        clf = make_pipeline(StandardScaler(), LogisticRegression(C=args.C, max_iter=2000))
+        return clf.fit(features[key][~test], y[~test])
+
+    def score(clf, key: str) -> float:
+        return 100 * balanced_accuracy_score(y[test], clf.predict(features[key][test]))
+
+    original = fit("original")
+    rows = [dict(coder="original", scheme="orig→orig", accuracy=score(original, "original"))]
+    for key in features:
+        if key != "original":
+            rows.append(dict(coder=key, scheme="orig→recon", accuracy=score(original, key)))
+            rows.append(dict(coder=key, scheme="recon→recon", accuracy=score(fit(key), key)))
+    table = pd.DataFrame(rows)
+    table["delta_points"] = table["accuracy"] - rows[0]["accuracy"]
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--codec", default="default", help="codec name or file (load_codec)")
+    parser.add_argument("--depths", type=int, nargs="*", default=None, help="numbers of codebooks (default: all)")
+    parser.add_argument("--data", default="../shared/data/eegmat", help="eegmat folder (relative to the repo root)")
+    parser.add_argument("--subjects", type=int, nargs="+", default=[20, 21, 22, 23], help="validation subjects")
+    parser.add_argument("--C", type=float, default=1.0, help="inverse regularisation of the logistic regression")
+    parser.add_argument("--device", default=None, help="torch device (default: GPU if available)")
+    parser.add_argument("--json", type=Path, help="write the table here")
+    args = parser.parse_args()
+    root = HERE.parent
+    args.data = Path(args.data) if Path(args.data).is_absolute() else (root / args.data).resolve()
+    mne.set_log_level("error")
+    table = classify(args)
+    print(table.to_markdown(index=False, floatfmt=".1f"))
+    if args.json:
+        args.json.write_text(json.dumps(dict(codec=args.codec, subjects=args.subjects, rows=table.to_dict("records"))))
+
+
+if __name__ == "__main__":
+    main()
