@@ -150,8 +150,9 @@ class RandomCropDataset(torch.utils.data.Dataset):
     preload : bool | None
         Preprocess every drawn channel once, whole, and keep it in memory (float32 at the
         codec rate), instead of reading and preprocessing each crop with its margins. ``None``
-        preloads when that takes at most :data:`PRELOAD_MAX_BYTES`. Crops then differ from
-        lazily read ones only by the filters' edge effects at the recordings' ends.
+        preloads when that takes at most :data:`PRELOAD_MAX_BYTES`. Preloaded crops are the
+        more exact ones: the ``margin`` of a lazily read crop leaves part of the 0.1 Hz
+        high-pass's transient in it.
 
     Attributes
     ----------

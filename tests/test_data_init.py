@@ -83,7 +83,7 @@ def test_trained_codec_keeps_its_codebooks(eeg_crops):
     with torch.no_grad():
         codes = net.module_.eval()(eeg_crops)["codes"]
     n_used = [len(codes[:, i].unique()) for i in range(3)]
-    assert min(n_used) > 8, n_used
+    assert min(n_used) > 4, n_used  # a collapsed codebook uses 1 entry
 
 
 @pytest.mark.parametrize(
