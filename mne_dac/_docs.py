@@ -41,14 +41,29 @@ overwrite : bool
 docdict["preprocessing"] = """
 preprocessing : PreprocessingSettings | None
     The paper's preprocessing (high-pass, clip level). ``None`` uses the codec's
-    settings: a 0.1 Hz high-pass and a ±200 µV clip.
+    settings: a 0.1 Hz high-pass and a ±200 µV clip."""
+
+docdict["ch_names"] = """
 ch_names : list of str | None
     DAC-MC codecs with array input: the channel names (electrode positions are
-    looked up in the standard 10-05 montage). ``mne.Epochs`` supply their own.
+    looked up in the standard 10-05 montage). ``mne.Epochs`` supply their own."""
+
+docdict["groups"] = """
 groups : str | dict | ChannelGroups | None
     DAC-MC codecs: the channel groups (see :func:`~mne_dac.groups.make_groups`);
     ``None`` uses the codec's default grouping. In the ``"group"`` layout tokens
     have shape ``(n_epochs, n_groups, n_codebooks, n_frames)``."""
+
+docdict["codec_channels"] = """
+ch_names : list of str | None
+    Channel names of the rows of the data. DAC-MC codecs need them (to form groups
+    and place electrodes); DAC-SC codecs only check their number.
+groups : ChannelGroups | None
+    DAC-MC codecs: the partition of ``ch_names`` (see ``channel_groups``; ``None``:
+    the codec's default grouping). DAC-SC codecs reject groups.
+positions : array, shape (n_channels, 3) | None
+    DAC-MC codecs: electrode positions (head frame, metres); ``None`` looks the
+    names up in the standard 10-05 montage. DAC-SC codecs ignore them."""
 
 docdict["transformer_params"] = """
 sfreq : float | None
@@ -59,17 +74,9 @@ device : str | None
     With a :class:`~mne_dac.DACCodec`, it must be that codec's device.
 batch_size : int | None
     Number of channel chunks processed at once. ``None`` uses the codec's
-    setting (16 for codecs loaded by name or path).
-preprocessing : PreprocessingSettings | None
-    The paper's preprocessing (high-pass, clip level). ``None`` uses the codec's
-    settings: a 0.1 Hz high-pass and a ±200 µV clip.
-ch_names : list of str | None
-    DAC-MC codecs with array input: the channel names (electrode positions are
-    looked up in the standard 10-05 montage). ``mne.Epochs`` supply their own.
-groups : str | dict | ChannelGroups | None
-    DAC-MC codecs: the channel groups (see :func:`~mne_dac.groups.make_groups`);
-    ``None`` uses the codec's default grouping. In the ``"group"`` layout tokens
-    have shape ``(n_epochs, n_groups, n_codebooks, n_frames)``."""
+    setting (16 for codecs loaded by name or path).""" + "".join(
+    docdict[key] for key in ("preprocessing", "ch_names", "groups")
+)
 
 docdict["transformer_attrs"] = """
 codec_ : DACCodec

@@ -26,6 +26,14 @@ from typing import TYPE_CHECKING, Any
 from mne.utils import _validate_type, logger, use_log_level, verbose
 
 from ._docs import fill_doc
+from .recordings import (
+    RECORDING_EXTENSIONS,
+    UnreadableRecordingError,
+    check_extensions,
+    find_recordings,
+    read_recording,
+    recording_extension,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,11 +41,6 @@ if TYPE_CHECKING:
     from .codec import DACCodec
 
 __all__ = ["INDEX_COLUMNS", "RECORDING_EXTENSIONS", "compress_dir", "summarize_index"]
-
-#: File name endings read by :func:`compress_dir` by default (case-insensitive). Not
-#: ``.eeg``: BrainVision data files (read through their ``.vhdr``) end so, as do Nihon
-#: Kohden recordings; add it for the latter.
-RECORDING_EXTENSIONS = (".edf", ".bdf", ".gdf", ".fif", ".fif.gz", ".set", ".vhdr", ".cnt")
 
 #: Suffix of the compressed files.
 OUTPUT_SUFFIX = ".eegdac"
@@ -193,18 +196,17 @@ def compress_dir(
     in_dir, out_dir = Path(in_dir).expanduser().resolve(), Path(out_dir).expanduser().resolve()
     if not in_dir.is_dir():
         raise FileNotFoundError(f"No such folder: {in_dir}")
-    extensions = _check_extensions(extensions)
+    extensions = check_extensions(extensions)
     not_eeg = (not_eeg,) if isinstance(not_eeg, str) else tuple(not_eeg)
     codec_spec, codec_obj = _codec_spec(codec, device)
-    if groups is not None and codec_obj.architecture != "dac-mc":
-        raise ValueError(f"groups are for DAC-MC codecs; {codec_obj.identity.describe()} codes each channel alone.")
+    codec_obj.check_groups(groups)
     if index is not None:
         _validate_type(index, "path-like", "index")
         index = out_dir / Path(index).expanduser()
         index.parent.mkdir(parents=True, exist_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    inputs = _find_recordings(in_dir, out_dir, extensions)
+    inputs = find_recordings(in_dir, extensions, skip=out_dir)
     logger.info("Found %d recordings under %s", len(inputs), in_dir)
     outputs, rows = _output_names(inputs, in_dir, out_dir, extensions)
     options = {
@@ -322,37 +324,6 @@ def summarize_index(index: pd.DataFrame) -> str:
 
 
 # --------------------------------------------------------------------------- planning
-def _check_extensions(extensions: Sequence[str]) -> tuple[str, ...]:
-    extensions = (extensions,) if isinstance(extensions, str) else tuple(extensions)
-    if not extensions:
-        raise ValueError("extensions must name at least one file name ending, e.g. ('.edf',).")
-    for ext in extensions:
-        _validate_type(ext, str, "each extension")
-        if not ext.startswith(".") or len(ext) < 2:
-            raise ValueError(f"Extensions must start with '.', e.g. '.edf', got {ext!r}")
-    # Longest first, so that ".fif.gz" wins over ".gz".
-    return tuple(sorted({ext.lower() for ext in extensions}, key=len, reverse=True))
-
-
-def _find_recordings(in_dir: Path, out_dir: Path, extensions: tuple[str, ...]) -> list[Path]:
-    """Files under ``in_dir`` ending with one of ``extensions``, not hidden, not under ``out_dir``."""
-    found = []
-    for fname in sorted(in_dir.rglob("*")):
-        rel = fname.relative_to(in_dir)
-        if any(part.startswith(".") for part in rel.parts) or not fname.is_file():
-            continue
-        if out_dir != in_dir and out_dir in fname.parents:
-            continue
-        if fname.name.lower().endswith(extensions):
-            found.append(fname)
-    return found
-
-
-def _strip_extension(name: str, extensions: tuple[str, ...]) -> str:
-    ext = next(ext for ext in extensions if name.lower().endswith(ext))
-    return name[: -len(ext)]
-
-
 def _output_names(
     inputs: list[Path], in_dir: Path, out_dir: Path, extensions: tuple[str, ...]
 ) -> tuple[dict[Path, Path], list[dict]]:
@@ -361,7 +332,7 @@ def _output_names(
     clashes = []
     for fname in inputs:
         rel = fname.relative_to(in_dir)
-        out = out_dir / rel.parent / (_strip_extension(rel.name, extensions) + OUTPUT_SUFFIX)
+        out = out_dir / rel.parent / (rel.name[: -len(recording_extension(rel, extensions))] + OUTPUT_SUFFIX)
         rel_out = out.relative_to(out_dir).as_posix()
         if out in claimed:
             error = f"same output {rel_out} as {claimed[out].relative_to(in_dir).as_posix()}: rename one of them"
@@ -504,10 +475,9 @@ def _finished_header(output: Path) -> dict | None:
 
 
 def _compress(job: _Job, output: Path) -> dict:
-    from .cli import read_raw_any
     from .container import read_header, write_raw_dac
 
-    raw = read_raw_any(job.input)
+    raw = read_recording(job.input)
     present = [ch for ch in job.not_eeg if ch in raw.ch_names]
     if present:
         raw.set_channel_types(dict.fromkeys(present, "misc"), verbose="error")
@@ -570,7 +540,5 @@ def _fidelity(raw: Any, output: Path, eeg: list[str], codec: DACCodec) -> dict:
 
 
 def _one_line(err: BaseException) -> str:
-    from .cli import CLIError
-
-    text = str(err) if isinstance(err, CLIError) else f"{type(err).__name__}: {err}"
+    text = str(err) if isinstance(err, UnreadableRecordingError) else f"{type(err).__name__}: {err}"
     return " ".join(text.split())

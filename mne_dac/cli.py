@@ -21,40 +21,15 @@ class CLIError(Exception):
     """An error reported to the user as one line, without a traceback."""
 
 
-def read_raw_any(fname: str | Path):
-    """Read any recording MNE can read (EDF, BDF, FIF, BrainVision, EEGLAB, Nihon Kohden…).
-
-    Parameters
-    ----------
-    fname : path-like
-        The recording.
-
-    Returns
-    -------
-    raw : mne.io.Raw
-        The recording, preloaded.
-    """
-    import mne
-
-    fname = Path(fname)
-    if not fname.is_file():
-        raise CLIError(f"No such file: {fname}")
-    try:
-        return mne.io.read_raw(fname, preload=True, verbose="error")
-    except Exception as err:  # MNE raises ValueError, OSError, KeyError… on bad files
-        raise CLIError(
-            f"Could not read {fname} as EEG ({type(err).__name__}: {err}). Supported: any format "
-            "mne.io.read_raw reads (EDF, BDF, FIF, BrainVision .vhdr, EEGLAB .set, Nihon Kohden .EEG…)."
-        ) from err
-
-
 def _compress(args: argparse.Namespace) -> None:
     import mne_dac
+
+    from .recordings import read_recording
 
     out = Path(args.output)
     if out.exists() and not args.overwrite:
         raise CLIError(f"{out} exists; use --overwrite to replace it.")
-    raw = read_raw_any(args.input)
+    raw = read_recording(args.input)
     if args.not_eeg:
         missing = sorted(set(args.not_eeg) - set(raw.ch_names))
         if missing:
@@ -62,8 +37,10 @@ def _compress(args: argparse.Namespace) -> None:
         raw.set_channel_types(dict.fromkeys(args.not_eeg, "misc"), verbose="error")
     progress = raw.duration > PROGRESS_MIN_DURATION and not args.quiet
     codec = mne_dac.load_codec(args.codec, device=args.device)
-    if args.groups is not None and codec.architecture != "dac-mc":
-        raise CLIError(f"--groups is for DAC-MC codecs; {codec.identity.describe()} codes each channel alone.")
+    try:
+        codec.check_groups(args.groups)
+    except ValueError as err:
+        raise CLIError(f"--groups: {err}") from err
     mne_dac.write_raw_dac(
         out, raw, codec=codec, n_codebooks=args.n_codebooks, overwrite=args.overwrite, groups=args.groups,
         progress=progress,
@@ -104,71 +81,9 @@ def _decompress(args: argparse.Namespace) -> None:
     print(raw.info["description"])
 
 
-def describe_file(fname: str | Path) -> str:
-    """Summarise a ``.eegdac`` file: channels, duration, codec, bitrate, compression.
-
-    Parameters
-    ----------
-    fname : path-like
-        The ``.eegdac`` file.
-
-    Returns
-    -------
-    text : str
-        A multi-line human-readable summary.
-    """
-    from .codec import CodecIdentity
-    from .container import read_header
-
-    h = read_header(fname)
-    n_streams, n_q, n_frames = h["codes_shape"]
-    n_ch = len(h["ch_names"])
-    codec = CodecIdentity.from_dict(h["codec"])
-    duration = h["n_times"] / h["sfreq"]
-    bitrate = n_q * h["bits_per_code"] * h["codec_sfreq"] / h["hop_length"] * n_streams / n_ch
-    n_all = n_ch + len(h["other_ch_names"])
-    codes_ratio = 16 * n_ch * h["n_times"] / (n_streams * n_q * n_frames * h["bits_per_code"])
-    file_ratio = 2 * n_all * h["n_times"] / h["file_size"]
-    clipped = sum(h["clip_counts"])
-    names = ", ".join(h["ch_names"][:8]) + (", …" if n_ch > 8 else "")
-    lines = [
-        f"File:              {fname} ({h['file_size']:,} bytes, format version {h['version']})",
-        f"Coded channels:    {n_ch} ({names})",
-        f"Other channels:    {len(h['other_ch_names'])} kept losslessly {h['other_ch_names'] or ''}".rstrip(),
-        f"Duration:          {duration:.2f} s ({h['n_times']} samples at {h['sfreq']:g} Hz)",
-        f"Codec:             {codec.describe()}, {h['codebook_size']} entries × {n_q} codebooks, "
-        f"{h['codec_sfreq']:g} Hz, hop {h['hop_length']}",
-        f"Decodes with:      {_codec_needed(codec)}",
-        f"Bitrate:           {bitrate:g} bits/s per channel",
-        f"Compression ratio: {codes_ratio:.1f}× for the codes, {file_ratio:.1f}× for the whole file "
-        "(against 16-bit samples at the original rate)",
-        f"Preprocessing:     high-pass {h['preprocessing']['highpass']} Hz, clip ±"
-        f"{h['preprocessing']['clip'] * 1e6:g} µV ({clipped} samples clipped)",
-        f"Annotations:       {len(h['annotations']['onset']) if h['annotations'] else 0}",
-    ]
-    if h.get("groups"):
-        groups = h["groups"]["groups"]
-        layout = codec.config.get("mc", {}).get("layout", "channel")
-        lines.append(
-            f"Channel groups:    {len(groups)} ({h['groups']['method']}; {layout} layout: "
-            f"{n_streams} token streams): " + "; ".join(" ".join(g) for g in groups)
-        )
-    return "\n".join(lines)
-
-
-def _codec_needed(identity) -> str:
-    """Which codec decodes tokens of ``identity``: a shipped codec found by its weights, or the user's."""
-    from .loading import DAC_TAGS, shipped_codec_of
-
-    shipped = shipped_codec_of(identity)
-    if shipped is not None:
-        return f"shipped codec {shipped.name!r} (found automatically)"
-    if identity.name in DAC_TAGS:
-        return f"DAC's {identity.name!r} weights (loaded automatically)"
-    return f"not a shipped codec: pass its file with --codec (weights {identity.weights_sha256[:12]})"
-
-
 def _print_info(fname: str | Path) -> None:
+    from .container import describe_file
+
     print(describe_file(fname))
 
 
@@ -563,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     p.set_defaults(func=_compress)
 
-    from .bulk import RECORDING_EXTENSIONS
+    from .recordings import RECORDING_EXTENSIONS
 
     p = sub.add_parser(
         "compress-dir",

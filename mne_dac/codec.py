@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,27 +14,18 @@ import numpy as np
 from mne.utils import logger
 
 from ._docs import fill_doc
+from ._json import jsonable
+from .dac_model import dac_config, decoder_context_frames, encoder_context_frames, model_from_state
 from .preprocessing import PreprocessingSettings
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
+    from .groups import ChannelGroups
+
 #: Version of the mne-dac codec file written by :meth:`DACCodec.save`.
 CODEC_FILE_VERSION = 1
 CODEC_FILE_FORMAT = "mne-dac-codec"
-
-#: ``dac.DAC`` constructor arguments that define the architecture.
-DAC_KWARGS = (
-    "encoder_dim",
-    "encoder_rates",
-    "latent_dim",
-    "decoder_dim",
-    "decoder_rates",
-    "n_codebooks",
-    "codebook_size",
-    "codebook_dim",
-    "sample_rate",
-)
 
 
 class CodecMismatchError(ValueError):
@@ -66,7 +57,7 @@ class CodecIdentity:
         """Whether ``other`` is the same codec (same architecture, config and weights)."""
         return (
             self.architecture == other.architecture
-            and _jsonable(self.config) == _jsonable(other.config)
+            and jsonable(self.config) == jsonable(other.config)
             and self.weights_sha256 == other.weights_sha256
         )
 
@@ -85,7 +76,7 @@ class CodecIdentity:
 
     def to_dict(self) -> dict:
         """Return a JSON-serialisable dict."""
-        return _jsonable(asdict(self))
+        return jsonable(asdict(self))
 
     @classmethod
     def from_dict(cls, d: dict) -> CodecIdentity:
@@ -93,87 +84,37 @@ class CodecIdentity:
         return cls(d["name"], d["architecture"], d["config"], d["weights_sha256"])
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
-
-
-def dac_config(model: torch.nn.Module) -> dict:
-    """The ``dac.DAC`` constructor arguments of a DAC model (:data:`DAC_KWARGS`)."""
-    return {k: _jsonable(getattr(model, k)) for k in DAC_KWARGS}
-
-
-def _conv_layers(module: torch.nn.Module) -> list:
-    import torch
-
-    return [m for m in module.modules() if isinstance(m, (torch.nn.Conv1d, torch.nn.ConvTranspose1d))]
-
-
-def encoder_context_frames(model: torch.nn.Module) -> int:
-    """Frames of context each side of a chunk so that chunked encoding is exact.
-
-    Walks the encoder's convolutions and accumulates their half receptive field in
-    input samples, then converts it to whole frames (plus one frame of margin).
-    """
-    half, jump = 0.0, 1
-    for conv in _conv_layers(model.encoder):
-        half += (conv.kernel_size[0] - 1) * conv.dilation[0] / 2 * jump
-        jump *= conv.stride[0]
-    return math.ceil(half / int(model.hop_length)) + 1
-
-
-def decoder_context_frames(model: torch.nn.Module) -> int:
-    """Frames of context each side of a chunk so that chunked decoding matches."""
-    half, jump = 0.0, 1.0  # jump: latent frames per sample of the current layer
-    for conv in _conv_layers(model.decoder):
-        k, d, s = conv.kernel_size[0], conv.dilation[0], conv.stride[0]
-        if conv.transposed:
-            half += k / s / 2 * jump
-            jump /= s
-        else:
-            half += (k - 1) * d / 2 * jump
-    return math.ceil(half) + 1
-
-
 @dataclass(frozen=True)
 class _Chunk:
-    """Frames [start, stop) of one channel, computed from frames [lo, hi)."""
+    """Frames [start, stop) of one token stream, computed from frames [lo, hi)."""
 
-    channel: int
+    stream: int
     lo: int
     start: int
     stop: int
     hi: int
 
 
-def _chunks(n_channels: int, n_frames: int, chunk_frames: int, context: int) -> list[_Chunk]:
-    out = []
-    for ch in range(n_channels):
-        for start in range(0, n_frames, chunk_frames):
-            stop = min(start + chunk_frames, n_frames)
-            out.append(
-                _Chunk(
-                    ch,
-                    max(0, start - context),
-                    start,
-                    stop,
-                    min(n_frames, stop + context),
-                )
-            )
-    return out
+def _chunks(n_streams: int, n_frames: int, chunk_frames: int, context: int) -> list[_Chunk]:
+    return [
+        _Chunk(
+            stream,
+            max(0, start - context),
+            start,
+            min(start + chunk_frames, n_frames),
+            min(n_frames, start + chunk_frames + context),
+        )
+        for stream in range(n_streams)
+        for start in range(0, n_frames, chunk_frames)
+    ]
 
 
-def _batches(chunks: list[_Chunk], batch_size: int) -> Iterator[list[_Chunk]]:
-    """Group chunks of equal span into batches (interior chunks share one span)."""
-    by_span: dict[int, list[_Chunk]] = {}
+def _batches(chunks: list[_Chunk], batch_size: int, by_stream: bool) -> Iterator[list[_Chunk]]:
+    """Group chunks of equal span (and, with ``by_stream``, of one stream) into batches."""
+    by_key: dict[tuple[int, int], list[_Chunk]] = {}
     for c in chunks:
-        by_span.setdefault(c.hi - c.lo, []).append(c)
-    for group in by_span.values():
+        by_key.setdefault((c.hi - c.lo, c.stream if by_stream else 0), []).append(c)
+    for group in by_key.values():
         for i in range(0, len(group), batch_size):
             yield group[i : i + batch_size]
 
@@ -273,7 +214,7 @@ class DACCodec:
 
     def bitrate(self, n_codebooks: int | None = None) -> float:
         """Bits per second per channel with ``n_codebooks`` codebooks."""
-        return self._check_n_codebooks(n_codebooks) * self.bits_per_code * self.frame_rate
+        return self.check_n_codebooks(n_codebooks) * self.bits_per_code * self.frame_rate
 
     @property
     def dac_model(self) -> torch.nn.Module:
@@ -310,7 +251,8 @@ class DACCodec:
         )
 
     # ------------------------------------------------------------------ helpers
-    def _check_n_codebooks(self, n_codebooks: int | None) -> int:
+    def check_n_codebooks(self, n_codebooks: int | None) -> int:
+        """Check a number of codebooks to code with; ``None`` means all of them."""
         if n_codebooks is None:
             return self.n_codebooks
         if isinstance(n_codebooks, bool) or not isinstance(n_codebooks, (int, np.integer)):
@@ -332,7 +274,7 @@ class DACCodec:
             raise ValueError(f"codes have {codes.shape[1]} codebooks but the codec has {self.n_codebooks}")
         if codes.size and (codes.min() < 0 or codes.max() >= self.codebook_size):
             raise ValueError(f"codes must lie in [0, {self.codebook_size}), got [{codes.min()}, {codes.max()}]")
-        n_q = codes.shape[1] if n_codebooks is None else self._check_n_codebooks(n_codebooks)
+        n_q = codes.shape[1] if n_codebooks is None else self.check_n_codebooks(n_codebooks)
         if n_q > codes.shape[1]:
             raise ValueError(f"Asked for {n_q} codebooks but codes hold only {codes.shape[1]}")
         return n_q
@@ -356,13 +298,74 @@ class DACCodec:
         self.model.to(self.device)
         return self
 
+    # ------------------------------------------------------------------ channels
+    def channel_groups(self, ch_names: list[str], groups: Any = None, *, montage: Any = None) -> ChannelGroups | None:
+        """The groups channels are coded in: ``None``, as DAC-SC codes each channel alone.
+
+        Raises
+        ------
+        ValueError
+            If ``groups`` is given: only DAC-MC codecs code channels in groups.
+        """
+        self.check_groups(groups)
+        return None
+
+    def check_groups(self, groups: Any) -> None:
+        """Check that the codec can code channels in ``groups``: DAC-SC only takes ``None``."""
+        if groups is not None:
+            raise ValueError(f"groups are for DAC-MC codecs; {self.identity.describe()} codes each channel alone.")
+
+    def channel_positions(self, ch_names: list[str], montage: Any = None) -> np.ndarray | None:
+        """Electrode positions the codec needs: ``None``, as DAC-SC does not use them."""
+        return None
+
+    def n_streams(self, n_channels: int, groups: ChannelGroups | None = None) -> int:
+        """Number of token streams for ``n_channels`` channels: one per channel."""
+        return n_channels
+
     # ------------------------------------------------------------------ coding
+    def _run_chunked(
+        self,
+        n_streams: int,
+        n_frames: int,
+        context: int,
+        step: Callable[[list[_Chunk]], None],
+        *,
+        desc: str,
+        progress: bool,
+        by_stream: bool = False,
+    ) -> None:
+        """Run ``step`` on batches of overlapping chunks of every stream, without gradients.
+
+        Each chunk holds ``chunk_frames`` frames plus ``context`` frames each side, so that a
+        chunk's central frames equal those of a whole-signal pass. ``by_stream`` keeps the
+        chunks of a batch within one stream.
+        """
+        import torch
+
+        chunks = _chunks(n_streams, n_frames, self.chunk_frames, context)
+        with torch.inference_mode(), self._autocast(), _progress(len(chunks), progress, desc) as bar:
+            for batch in _batches(chunks, self.batch_size, by_stream):
+                step(batch)
+                bar.update(len(batch))
+
+    def _check_data(self, data: np.ndarray, ch_names: list[str] | None) -> np.ndarray:
+        data = np.asarray(data, dtype=np.float32)
+        if data.ndim != 2:
+            raise ValueError(f"data must have shape (n_channels, n_samples), got {data.shape}")
+        if ch_names is not None and len(ch_names) != data.shape[0]:
+            raise ValueError(f"Got {len(ch_names)} channel names for {data.shape[0]} channels.")
+        return data
+
     @fill_doc
     def encode(
         self,
         data: np.ndarray,
         n_codebooks: int | None = None,
         *,
+        ch_names: list[str] | None = None,
+        groups: ChannelGroups | None = None,
+        positions: np.ndarray | None = None,
         progress: bool = False,
     ) -> np.ndarray:
         """Encode codec-domain signals into codes.
@@ -373,51 +376,50 @@ class DACCodec:
             Signals at the codec rate, scaled to [-1, 1] (see
             :func:`mne_dac.preprocessing.to_codec_domain`).
         %(n_codebooks)s
+        %(codec_channels)s
         progress : bool
             Show a progress bar.
 
         Returns
         -------
-        codes : array of int64, shape (n_channels, n_codebooks, n_frames)
+        codes : array of int64, shape (n_streams, n_codebooks, n_frames)
+            One stream per channel (per group for a DAC-MC codec in the ``"group"`` layout);
             ``n_frames = ceil(n_samples / hop_length)``.
         """
         import torch
 
-        n_q = self._check_n_codebooks(n_codebooks)
-        data = np.asarray(data, dtype=np.float32)
-        if data.ndim != 2:
-            raise ValueError(f"data must have shape (n_channels, n_samples), got {data.shape}")
+        n_q = self.check_n_codebooks(n_codebooks)
+        data = self._check_data(data, ch_names)
+        self.channel_groups(ch_names, groups)
         n_channels, n_samples = data.shape
         n_frames = self.n_frames(n_samples)
         hop = self.hop_length
+        codes = np.empty((n_channels, n_q, n_frames), dtype=np.int64)
 
         def chunk_signal(c: _Chunk) -> torch.Tensor:  # a view of data; only the last chunk is zero-padded
             lo, hi = c.lo * hop, c.hi * hop
-            segment = torch.from_numpy(data[c.channel, lo : min(hi, n_samples)])
+            segment = torch.from_numpy(data[c.stream, lo : min(hi, n_samples)])
             return segment if hi <= n_samples else torch.nn.functional.pad(segment, (0, hi - n_samples))
 
-        codes = np.empty((n_channels, n_q, n_frames), dtype=np.int64)
-        chunks = _chunks(n_channels, n_frames, self.chunk_frames, self._encoder_context)
-        with (
-            torch.inference_mode(),
-            self._autocast(),
-            _progress(len(chunks), progress, "Encoding") as bar,
-        ):
-            for batch in _batches(chunks, self.batch_size):
-                x = torch.stack([chunk_signal(c) for c in batch])
-                z = self.model.encoder(x[:, None].to(self.device))
-                _, c_out, *_ = self.model.quantizer(z.float(), n_q)
-                c_out = c_out[:, :n_q].cpu().numpy()
-                for c, cc in zip(batch, c_out):
-                    codes[c.channel, :, c.start : c.stop] = cc[:, c.start - c.lo : c.stop - c.lo]
-                bar.update(len(batch))
+        def step(batch: list[_Chunk]) -> None:
+            x = torch.stack([chunk_signal(c) for c in batch])
+            z = self.model.encoder(x[:, None].to(self.device))
+            _, c_out, *_ = self.model.quantizer(z.float(), n_q)
+            for c, cc in zip(batch, c_out[:, :n_q].cpu().numpy()):
+                codes[c.stream, :, c.start : c.stop] = cc[:, c.start - c.lo : c.stop - c.lo]
+
+        self._run_chunked(n_channels, n_frames, self._encoder_context, step, desc="Encoding", progress=progress)
         return codes
 
+    @fill_doc
     def decode(
         self,
         codes: np.ndarray,
         n_codebooks: int | None = None,
         *,
+        ch_names: list[str] | None = None,
+        groups: ChannelGroups | None = None,
+        positions: np.ndarray | None = None,
         n_samples: int | None = None,
         progress: bool = False,
     ) -> np.ndarray:
@@ -425,11 +427,12 @@ class DACCodec:
 
         Parameters
         ----------
-        codes : array of int, shape (n_channels, n_codebooks, n_frames)
+        codes : array of int, shape (n_streams, n_codebooks, n_frames)
             Codes from :meth:`encode`.
         n_codebooks : int | None
             Decode with only the first ``n_codebooks`` codebooks (at most as many as
             ``codes`` holds). ``None`` uses all those in ``codes``.
+        %(codec_channels)s
         n_samples : int | None
             Trim the output to this many samples (default ``n_frames * hop_length``).
         progress : bool
@@ -443,25 +446,47 @@ class DACCodec:
         import torch
 
         codes = np.asarray(codes)
-        n_q = self._check_codes(codes, n_codebooks)
+        self.channel_groups(ch_names, groups)
+        n_q = self._check_codes(codes, n_codebooks, None if ch_names is None else len(ch_names))
         n_channels, _, n_frames = codes.shape
         hop = self.hop_length
         out = np.empty((n_channels, n_frames * hop), dtype=np.float32)
         codes_t = torch.from_numpy(np.ascontiguousarray(codes[:, :n_q], dtype=np.int64))
-        chunks = _chunks(n_channels, n_frames, self.chunk_frames, self._decoder_context)
-        with (
-            torch.inference_mode(),
-            self._autocast(),
-            _progress(len(chunks), progress, "Decoding") as bar,
-        ):
-            for batch in _batches(chunks, self.batch_size):
-                c_in = torch.stack([codes_t[c.channel, :, c.lo : c.hi] for c in batch]).to(self.device)
-                z = self.model.quantizer.from_codes(c_in)[0]
-                y = self.model.decoder(z).float()[:, 0].cpu().numpy()
-                for c, yy in zip(batch, y):
-                    out[c.channel, c.start * hop : c.stop * hop] = yy[(c.start - c.lo) * hop : (c.stop - c.lo) * hop]
-                bar.update(len(batch))
+
+        def step(batch: list[_Chunk]) -> None:
+            c_in = torch.stack([codes_t[c.stream, :, c.lo : c.hi] for c in batch]).to(self.device)
+            z = self.model.quantizer.from_codes(c_in)[0]
+            y = self.model.decoder(z).float()[:, 0].cpu().numpy()
+            for c, yy in zip(batch, y):
+                out[c.stream, c.start * hop : c.stop * hop] = yy[(c.start - c.lo) * hop : (c.stop - c.lo) * hop]
+
+        self._run_chunked(n_channels, n_frames, self._decoder_context, step, desc="Decoding", progress=progress)
         return out if n_samples is None else out[:, :n_samples]
+
+    def encode_epochs(self, data: np.ndarray, n_codebooks: int | None = None, **channels: Any) -> np.ndarray:
+        """Encode epochs of shape ``(n_epochs, n_channels, n_samples)`` (codec domain).
+
+        ``channels`` are :meth:`encode`'s ``ch_names``, ``groups`` and ``positions``. Returns codes
+        of shape ``(n_epochs, n_streams, n_codebooks, n_frames)``. DAC-SC codes all the epochs'
+        channels in one pass.
+        """
+        data = np.asarray(data, dtype=np.float32)
+        if data.ndim != 3:
+            raise ValueError(f"data must have shape (n_epochs, n_channels, n_samples), got {data.shape}")
+        n_epochs, n_channels, n_samples = data.shape
+        self._check_data(data[0], channels.get("ch_names"))
+        codes = self.encode(data.reshape(n_epochs * n_channels, n_samples), n_codebooks, groups=channels.get("groups"))
+        return codes.reshape(n_epochs, n_channels, *codes.shape[1:])
+
+    def decode_epochs(
+        self, codes: np.ndarray, n_codebooks: int | None = None, *, n_samples: int | None = None, **channels: Any
+    ) -> np.ndarray:
+        """Decode codes of shape ``(n_epochs, n_streams, n_codebooks, n_frames)`` into epochs."""
+        n_epochs, n_streams = codes.shape[:2]
+        self.channel_groups(channels.get("ch_names"), channels.get("groups"))
+        flat = codes.reshape(n_epochs * n_streams, *codes.shape[2:])
+        decoded = self.decode(flat, n_codebooks, n_samples=n_samples)
+        return decoded.reshape(n_epochs, n_streams, -1)
 
     # ------------------------------------------------------------------ saving
     def _weights_and_config(self) -> dict:
@@ -480,11 +505,11 @@ class DACCodec:
         ``copy.deepcopy`` nor torch's multiprocessing pickler accept once the model has
         run, so the model is rebuilt from its state dict instead.
         """
-        settings = self._settings()
+        settings = self.settings()
         del settings["name"]
         return dict(self._weights_and_config(), **settings)
 
-    def _settings(self) -> dict:
+    def settings(self) -> dict:
         """Constructor arguments other than the model and the rate."""
         return dict(
             name=self.name,
@@ -503,10 +528,8 @@ class DACCodec:
 
     def __setstate__(self, state: dict) -> None:
         """Rebuild the model from :meth:`__getstate__`'s weights and settings."""
-        from .loading import _model_from_state
-
         state = dict(state)
-        model = _model_from_state(state.pop("dac_kwargs"), state.pop("state_dict"))
+        model = model_from_state(state.pop("dac_kwargs"), state.pop("state_dict"), state.pop("mc_kwargs", None))
         self.__init__(model, state.pop("sfreq"), **state)
 
     def save(
@@ -543,7 +566,7 @@ class DACCodec:
             "architecture": self.architecture,
             **self._weights_and_config(),
             "preprocessing": self.preprocessing.to_dict(),
-            "metadata": _jsonable(metadata or {}),
+            "metadata": jsonable(metadata or {}),
         }
         with atomic_write(fname, overwrite=overwrite) as tmp:
             torch.save(payload, tmp)

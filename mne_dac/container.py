@@ -39,9 +39,11 @@ from mne.utils import _validate_type, logger, verbose
 
 from ._atomic import atomic_write
 from ._docs import fill_doc
+from ._json import jsonable
 from ._version import __version__
-from .codec import CodecIdentity, _jsonable
+from .codec import CodecIdentity
 from .groups import ChannelGroups
+from .loading import DAC_TAGS, shipped_codec_of
 from .preprocessing import PreprocessingSettings
 from .tokens import EEGTokens
 
@@ -171,7 +173,7 @@ def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = Fals
         "positions": None if tokens.positions is None else tokens.positions.tolist(),
         "sections": [{"name": k, "size": len(v)} for k, v in sections.items()],
     }
-    header_bytes = json.dumps(_jsonable(header), separators=(",", ":")).encode()
+    header_bytes = json.dumps(jsonable(header), separators=(",", ":")).encode()
     with atomic_write(fname, overwrite=overwrite) as tmp, open(tmp, "wb") as fid:
         digest = hashlib.sha256()
         for part in (
@@ -359,3 +361,62 @@ def read_raw_dac(
     from .raw import reconstruct_raw
 
     return reconstruct_raw(read_tokens(fname), codec, n_codebooks=n_codebooks, progress=progress)
+
+
+def describe_file(fname: str | Path) -> str:
+    """Summarise a ``.eegdac`` file: channels, duration, codec, bitrate, compression.
+
+    Parameters
+    ----------
+    fname : path-like
+        The ``.eegdac`` file.
+
+    Returns
+    -------
+    text : str
+        A multi-line human-readable summary.
+    """
+    h = read_header(fname)
+    n_streams, n_q, n_frames = h["codes_shape"]
+    n_ch = len(h["ch_names"])
+    codec = CodecIdentity.from_dict(h["codec"])
+    duration = h["n_times"] / h["sfreq"]
+    bitrate = n_q * h["bits_per_code"] * h["codec_sfreq"] / h["hop_length"] * n_streams / n_ch
+    n_all = n_ch + len(h["other_ch_names"])
+    codes_ratio = 16 * n_ch * h["n_times"] / (n_streams * n_q * n_frames * h["bits_per_code"])
+    file_ratio = 2 * n_all * h["n_times"] / h["file_size"]
+    clipped = sum(h["clip_counts"])
+    names = ", ".join(h["ch_names"][:8]) + (", …" if n_ch > 8 else "")
+    lines = [
+        f"File:              {fname} ({h['file_size']:,} bytes, format version {h['version']})",
+        f"Coded channels:    {n_ch} ({names})",
+        f"Other channels:    {len(h['other_ch_names'])} kept losslessly {h['other_ch_names'] or ''}".rstrip(),
+        f"Duration:          {duration:.2f} s ({h['n_times']} samples at {h['sfreq']:g} Hz)",
+        f"Codec:             {codec.describe()}, {h['codebook_size']} entries × {n_q} codebooks, "
+        f"{h['codec_sfreq']:g} Hz, hop {h['hop_length']}",
+        f"Decodes with:      {_codec_needed(codec)}",
+        f"Bitrate:           {bitrate:g} bits/s per channel",
+        f"Compression ratio: {codes_ratio:.1f}× for the codes, {file_ratio:.1f}× for the whole file "
+        "(against 16-bit samples at the original rate)",
+        f"Preprocessing:     high-pass {h['preprocessing']['highpass']} Hz, clip ±"
+        f"{h['preprocessing']['clip'] * 1e6:g} µV ({clipped} samples clipped)",
+        f"Annotations:       {len(h['annotations']['onset']) if h['annotations'] else 0}",
+    ]
+    if h.get("groups"):
+        groups = h["groups"]["groups"]
+        layout = codec.config.get("mc", {}).get("layout", "channel")
+        lines.append(
+            f"Channel groups:    {len(groups)} ({h['groups']['method']}; {layout} layout: "
+            f"{n_streams} token streams): " + "; ".join(" ".join(g) for g in groups)
+        )
+    return "\n".join(lines)
+
+
+def _codec_needed(identity) -> str:
+    """Which codec decodes tokens of ``identity``: a shipped codec found by its weights, or the user's."""
+    shipped = shipped_codec_of(identity)
+    if shipped is not None:
+        return f"shipped codec {shipped.name!r} (found automatically)"
+    if identity.name in DAC_TAGS:
+        return f"DAC's {identity.name!r} weights (loaded automatically)"
+    return f"not a shipped codec: pass its file with --codec (weights {identity.weights_sha256[:12]})"

@@ -22,18 +22,16 @@ import torch
 from mne.utils import _check_option, logger, use_log_level
 
 from .preprocessing import PreprocessingSettings, to_codec_domain
+from .recordings import RECORDING_EXTENSIONS, UnreadableRecordingError, find_recordings, read_recording
 
-__all__ = ["EEG_EXTENSIONS", "PRELOAD_MAX_BYTES", "RandomCropDataset", "recordings_from"]
+__all__ = ["PRELOAD_MAX_BYTES", "RandomCropDataset", "recordings_from"]
 
 #: ``preload=None`` keeps the preprocessed recordings in memory up to this size (float32).
 PRELOAD_MAX_BYTES = 2 * 1024**3
 
-#: File extensions read from folders by :func:`recordings_from`.
-EEG_EXTENSIONS = (".edf", ".bdf", ".fif", ".set", ".vhdr")
-
 
 def _read_raw(fname: str | Path) -> mne.io.BaseRaw:
-    return mne.io.read_raw(fname, preload=False, verbose="error")
+    return read_recording(fname, preload=False)
 
 
 def recordings_from(source: Any) -> list[mne.io.BaseRaw]:
@@ -46,9 +44,9 @@ def recordings_from(source: Any) -> list[mne.io.BaseRaw]:
 
         - an :class:`mne.io.BaseRaw` or a list of them;
         - a Braindecode ``BaseConcatDataset`` (the ``.raw`` of each sub-dataset);
-        - a folder: every file with an extension of :data:`EEG_EXTENSIONS`, searched
-          recursively and read with :func:`mne.io.read_raw` (``preload=False``);
-          unreadable files are skipped with a warning;
+        - a folder: every recording :func:`~mne_dac.recordings.find_recordings` finds
+          there (as ``compress-dir`` does), read with :func:`mne.io.read_raw`
+          (``preload=False``); unreadable files are skipped with a warning;
         - a file path, or a list of file paths and Raw objects.
 
     Returns
@@ -69,15 +67,14 @@ def recordings_from(source: Any) -> list[mne.io.BaseRaw]:
     if isinstance(source, (str, Path)):
         path = Path(source).expanduser()
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in EEG_EXTENSIONS)
             raws = []
-            for fname in files:
+            for fname in find_recordings(path):
                 try:
                     raws.append(_read_raw(fname))
-                except Exception as err:  # noqa: BLE001 - any reader failure
-                    mne.utils.warn(f"Skipping {fname}: not readable as raw EEG ({type(err).__name__}: {err})")
+                except UnreadableRecordingError as err:
+                    mne.utils.warn(f"Skipping {fname}: {err}")
             if not raws:
-                raise ValueError(f"No readable EEG file ({', '.join(EEG_EXTENSIONS)}) under {path}.")
+                raise ValueError(f"No readable EEG file ({', '.join(RECORDING_EXTENSIONS)}) under {path}.")
             logger.info("Found %d recordings under %s", len(raws), path)
             return raws
         if not path.exists():

@@ -60,10 +60,11 @@ def run_demo(
         Spectrogram loss, PRD, SNR and band-power errors, per channel and overall.
     """
     import mne_dac
-    from mne_dac.cli import describe_file
     from mne_dac.datasets import read_excerpt
     from mne_dac.metrics import fidelity_report
     from mne_dac.viz import plot_fidelity
+
+    from .container import describe_file
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -125,18 +125,18 @@ class Condition:
             if self.codec is None:
                 raise ValueError(f"Condition {self.name!r} ({kind}) needs a codec.")
             codec = load_codec(self.codec)
-            codec._check_n_codebooks(self.n_codebooks)
-            if self.groups is not None and codec.architecture != "dac-mc":
-                raise ValueError(
-                    f"Condition {self.name!r}: groups are for DAC-MC codecs; {codec.name!r} codes each channel alone."
-                )
+            codec.check_n_codebooks(self.n_codebooks)
+            try:
+                codec.check_groups(self.groups)
+            except ValueError as err:
+                raise ValueError(f"Condition {self.name!r}: {err}") from err
             object.__setattr__(self, "codec", codec)
         object.__setattr__(self, "kind", kind)
 
     @property
     def depth(self) -> int | None:
         """Codebooks used (``None`` for the original EEG)."""
-        return None if self.codec is None else self.codec._check_n_codebooks(self.n_codebooks)
+        return None if self.codec is None else self.codec.check_n_codebooks(self.n_codebooks)
 
 
 def _as_conditions(conditions: Any) -> list[Condition]:

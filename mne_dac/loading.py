@@ -11,7 +11,9 @@ from mne.utils import logger, verbose
 
 from ._docs import fill_doc
 from ._imports import import_dac
-from .codec import CODEC_FILE_FORMAT, DAC_KWARGS, DACCodec
+from .codec import CODEC_FILE_FORMAT, DACCodec
+from .dac_model import DAC_KWARGS, model_from_state, new_dac
+from .mc_codec import DACMCCodec
 from .preprocessing import PreprocessingSettings
 
 #: Name of the codec shipped with mne-dac.
@@ -84,11 +86,8 @@ COMPACT_DAC = dict(encoder_dim=16, decoder_dim=128)
 _SHIPPED_DIR = Path(__file__).parent / "data" / "codecs"
 
 
-def _new_dac(**kwargs: Any):
-    dac = import_dac()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*weight_norm.*", category=FutureWarning)
-        return dac.DAC(**kwargs)
+#: Codec classes by the architecture name their files record.
+ARCHITECTURES: dict[str, type[DACCodec]] = {cls.architecture: cls for cls in (DACCodec, DACMCCodec)}
 
 
 @verbose
@@ -206,7 +205,7 @@ def _random_codec(sfreq, n_codebooks, codebook_size, dac_kwargs, seed, opts) -> 
     kwargs.setdefault("sample_rate", int(round(sfreq)))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = _new_dac(**kwargs)
+        model = new_dac(**kwargs)
     logger.info("Built a randomly initialised DAC (seed %d).", seed)
     return DACCodec(model, sfreq, name=f"random-seed{seed}", **opts)
 
@@ -278,32 +277,9 @@ def _load_file(path: Path, sfreq, opts, name: str) -> DACCodec:
     )
 
 
-def _model_from_state(kwargs: dict, state_dict: dict, mc_kwargs: dict | None = None):
-    """Rebuild a ``dac.DAC`` (or, with ``mc_kwargs``, a DAC-MC around one) and load its weights."""
-    import torch
-
-    model = _new_dac(**kwargs)
-    if mc_kwargs is not None:
-        from .mc_model import DACMC
-
-        model = DACMC(model, **mc_kwargs)
-    state_dict = {k: v.to(torch.float32) if v.is_floating_point() else v for k, v in state_dict.items()}
-    try:
-        missing, unexpected = model.load_state_dict(state_dict, strict=False)
-    except RuntimeError as err:  # shape mismatches
-        raise OSError(f"Checkpoint weights do not fit the DAC architecture {kwargs}: {err}") from err
-    if missing or unexpected:
-        raise OSError(
-            f"Checkpoint weights do not fit the DAC architecture {kwargs}: missing "
-            f"{missing[:5]}{'…' if len(missing) > 5 else ''}, unexpected "
-            f"{unexpected[:5]}{'…' if len(unexpected) > 5 else ''}"
-        )
-    return model
-
-
 def _load_dac_checkpoint(obj: dict, sfreq, opts, name: str) -> DACCodec:
     kwargs = {k: v for k, v in obj["metadata"]["kwargs"].items() if k in DAC_KWARGS}
-    model = _model_from_state(kwargs, obj["state_dict"])
+    model = model_from_state(kwargs, obj["state_dict"])
     logger.info(
         "Loaded DAC checkpoint %s (%d codebooks of %d)",
         name,
@@ -322,17 +298,13 @@ def _load_dac_package(path: Path, sfreq, opts, name: str) -> DACCodec:
 
 
 def _load_codec_file(obj: dict, path: Path, sfreq, opts) -> DACCodec:
-    from .mc_codec import DACMCCodec
-
     architecture = obj.get("architecture")
-    if architecture == DACMCCodec.architecture:
-        cls = DACMCCodec
-        opts = dict(opts, grouping=obj["grouping"], group_size=obj["group_size"])
-    elif architecture == DACCodec.architecture:
-        cls = DACCodec
-    else:
+    if architecture not in ARCHITECTURES:
         raise OSError(f"{path} holds a {architecture!r} codec, not supported by this version of mne-dac")
-    model = _model_from_state(obj["dac_kwargs"], obj["state_dict"], obj.get("mc_kwargs"))
+    cls = ARCHITECTURES[architecture]
+    if "grouping" in obj:
+        opts = dict(opts, grouping=obj["grouping"], group_size=obj["group_size"])
+    model = model_from_state(obj["dac_kwargs"], obj["state_dict"], obj.get("mc_kwargs"))
     file_sfreq = float(obj["sfreq"])
     if sfreq is not None and float(sfreq) != file_sfreq:
         logger.warning(

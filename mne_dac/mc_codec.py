@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._docs import fill_doc
-from .codec import DACCodec, _batches, _chunks, _jsonable, _progress
+from ._json import jsonable
+from .codec import DACCodec, _Chunk
+from .dac_model import clone_model
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -97,12 +99,11 @@ class DACMCCodec(DACCodec):
             The DAC-MC codec, same rate, preprocessing and device.
         """
         from .mc_model import DACMC
-        from .training import clone_model
 
         if isinstance(codec, DACMCCodec):
             raise TypeError("codec is already a DAC-MC codec")
         model = DACMC(clone_model(codec.model), **mc_kwargs)
-        settings = dict(codec._settings(), name=f"{codec.name}-mc")
+        settings = dict(codec.settings(), name=f"{codec.name}-mc")
         return cls(model, codec.sfreq, grouping=grouping, group_size=group_size, **settings)
 
     @property
@@ -120,7 +121,7 @@ class DACMCCodec(DACCodec):
         """DAC architecture, DAC-MC layers, grouping and EEG sampling rate."""
         cfg = super().config
         cfg.update(
-            mc=_jsonable(self.model.mc_config()),
+            mc=jsonable(self.model.mc_config()),
             grouping=self.grouping,
             group_size=self.group_size,
         )
@@ -130,8 +131,8 @@ class DACMCCodec(DACCodec):
         text = super().__repr__().replace("<DACCodec", f"<DACMCCodec ({self.layout} layout, {self.grouping} groups)")
         return text if self.layout == "channel" else text.replace("bits/s/channel", "bits/s per group stream")
 
-    # ------------------------------------------------------------------ groups
-    def channel_groups(self, ch_names: list[str], groups: Any = None, *, montage: Any = None) -> ChannelGroups:
+    # ------------------------------------------------------------------ channels
+    def channel_groups(self, ch_names: list[str] | None, groups: Any = None, *, montage: Any = None) -> ChannelGroups:
         """Partition channels into groups (``None``: the codec's ``grouping``).
 
         See :func:`mne_dac.groups.make_groups` for what ``groups`` may be.
@@ -139,11 +140,28 @@ class DACMCCodec(DACCodec):
         from .groups import make_groups
 
         return make_groups(
-            ch_names,
+            _required_names(ch_names),
             self.grouping if groups is None else groups,
             k=self.group_size,
             montage=montage,
         )
+
+    def check_groups(self, groups: Any) -> None:
+        """DAC-MC codes channels in any groups: a method name, a dict, or :class:`ChannelGroups`."""
+
+    def channel_positions(self, ch_names: list[str] | None, montage: Any = None) -> np.ndarray:
+        """Electrode positions (head frame, metres) of ``ch_names``, from ``montage`` or the standard 10-05."""
+        from .channels import channel_positions
+
+        return channel_positions(_required_names(ch_names), montage)
+
+    def n_streams(self, n_channels: int, groups: ChannelGroups | None = None) -> int:
+        """Number of token streams: one per channel, or one per group in the ``"group"`` layout."""
+        if self.layout == "channel":
+            return n_channels
+        if groups is None:
+            raise ValueError("The number of token streams of the group layout depends on the groups.")
+        return groups.n_groups
 
     def _embeddings(self, positions: np.ndarray, names: list[str]) -> torch.Tensor:
         import torch
@@ -152,7 +170,6 @@ class DACMCCodec(DACCodec):
         return self.model.channel_embeddings(pos[None], names)
 
     # ------------------------------------------------------------------ coding
-    @fill_doc
     def encode(
         self,
         data: np.ndarray,
@@ -163,63 +180,34 @@ class DACMCCodec(DACCodec):
         positions: np.ndarray | None = None,
         progress: bool = False,
     ) -> np.ndarray:
-        """Encode codec-domain signals, group by group.
-
-        Parameters
-        ----------
-        data : array, shape (n_channels, n_samples)
-            Signals at the codec rate in [-1, 1].
-        %(n_codebooks)s
-        ch_names : list of str
-            Channel names of the rows of ``data``.
-        groups : ChannelGroups | None
-            Partition of ``ch_names`` (see :meth:`channel_groups`; ``None``: the
-            codec's default grouping).
-        positions : array, shape (n_channels, 3) | None
-            Electrode positions (head frame, metres); ``None`` looks the names up in
-            the standard 10-05 montage.
-        progress : bool
-            Show a progress bar.
-
-        Returns
-        -------
-        codes : array of int64
-            ``(n_channels, n_codebooks, n_frames)`` (``"channel"`` layout) or
-            ``(n_groups, n_codebooks, n_frames)`` (``"group"`` layout).
-        """
+        """Encode group by group (see :meth:`DACCodec.encode`)."""
         import torch
 
-        n_q = self._check_n_codebooks(n_codebooks)
-        data = np.asarray(data, dtype=np.float32)
-        if data.ndim != 2:
-            raise ValueError(f"data must have shape (n_channels, n_samples), got {data.shape}")
+        n_q = self.check_n_codebooks(n_codebooks)
+        data = self._check_data(data, _required_names(ch_names))
         ch_names, groups, positions = self._check_channels(data.shape[0], ch_names, groups, positions)
         n_samples = data.shape[1]
         n_frames = self.n_frames(n_samples)
         hop = self.hop_length
         signal = torch.zeros(data.shape[0], n_frames * hop)
         signal[:, :n_samples] = torch.from_numpy(data)
-        n_streams = len(ch_names) if self.layout == "channel" else groups.n_groups
-        codes = np.empty((n_streams, n_q, n_frames), dtype=np.int64)
-        chunks = _chunks(1, n_frames, self.chunk_frames, self._encoder_context)
-        with (
-            torch.inference_mode(),
-            self._autocast(),
-            _progress(len(chunks) * groups.n_groups, progress, "Encoding") as bar,
-        ):
-            for g, idx in enumerate(groups.indices(ch_names)):
-                emb = self._embeddings(positions[idx], [ch_names[i] for i in idx])
-                for batch in _batches(chunks, self.batch_size):
-                    x = torch.stack([signal[idx, c.lo * hop : c.hi * hop] for c in batch]).to(self.device)
-                    c_out = self.model.encode(x, emb.expand(len(batch), -1, -1), n_q).codes
-                    c_out = c_out[..., :n_q, :].cpu().numpy()
-                    for c, cc in zip(batch, c_out):
-                        span = cc[..., c.start - c.lo : c.stop - c.lo]
-                        if self.layout == "channel":
-                            codes[idx, :, c.start : c.stop] = span
-                        else:
-                            codes[g, :, c.start : c.stop] = span
-                    bar.update(len(batch))
+        indices = groups.indices(ch_names)
+        embeddings = [self._embeddings(positions[idx], [ch_names[i] for i in idx]) for idx in indices]
+        codes = np.empty((self.n_streams(len(ch_names), groups), n_q, n_frames), dtype=np.int64)
+
+        def step(batch: list[_Chunk]) -> None:
+            g = batch[0].stream
+            idx = indices[g]
+            x = torch.stack([signal[idx, c.lo * hop : c.hi * hop] for c in batch]).to(self.device)
+            c_out = self.model.encode(x, embeddings[g].expand(len(batch), -1, -1), n_q).codes
+            for c, cc in zip(batch, c_out[..., :n_q, :].cpu().numpy()):
+                codes[idx if self.layout == "channel" else g, :, c.start : c.stop] = cc[
+                    ..., c.start - c.lo : c.stop - c.lo
+                ]
+
+        self._run_chunked(
+            len(indices), n_frames, self._encoder_context, step, desc="Encoding", progress=progress, by_stream=True
+        )
         return codes
 
     def decode(
@@ -233,54 +221,43 @@ class DACMCCodec(DACCodec):
         n_samples: int | None = None,
         progress: bool = False,
     ) -> np.ndarray:
-        """Decode codes into codec-domain signals, group by group.
-
-        Parameters
-        ----------
-        codes : array of int
-            Codes from :meth:`encode`.
-        n_codebooks : int | None
-            Decode with only the first ``n_codebooks`` codebooks.
-        ch_names, groups, positions
-            As given to :meth:`encode`.
-        n_samples : int | None
-            Trim the output to this many samples.
-        progress : bool
-            Show a progress bar.
-
-        Returns
-        -------
-        data : array of float32, shape (n_channels, n_samples)
-            Signals at the codec rate, rows in ``ch_names`` order.
-        """
+        """Decode group by group (see :meth:`DACCodec.decode`)."""
         import torch
 
         codes = np.asarray(codes)
-        n_channels = len(ch_names) if ch_names is not None else (codes.shape[0] if codes.ndim == 3 else 0)
-        ch_names, groups, positions = self._check_channels(n_channels, ch_names, groups, positions)
-        n_streams = len(ch_names) if self.layout == "channel" else groups.n_groups
+        ch_names, groups, positions = self._check_channels(len(_required_names(ch_names)), ch_names, groups, positions)
+        n_streams = self.n_streams(len(ch_names), groups)
         n_q = self._check_codes(codes, n_codebooks, n_streams, "n_channels" if self.layout == "channel" else "n_groups")
         n_frames = codes.shape[2]
         hop = self.hop_length
         out = np.empty((len(ch_names), n_frames * hop), dtype=np.float32)
         codes_t = torch.from_numpy(np.ascontiguousarray(codes[:, :n_q], dtype=np.int64))
-        chunks = _chunks(1, n_frames, self.chunk_frames, self._decoder_context)
-        with (
-            torch.inference_mode(),
-            self._autocast(),
-            _progress(len(chunks) * groups.n_groups, progress, "Decoding") as bar,
-        ):
-            for g, idx in enumerate(groups.indices(ch_names)):
-                emb = self._embeddings(positions[idx], [ch_names[i] for i in idx])
-                stream = codes_t[idx] if self.layout == "channel" else codes_t[g]
-                for batch in _batches(chunks, self.batch_size):
-                    c_in = torch.stack([stream[..., c.lo : c.hi] for c in batch]).to(self.device)
-                    z = self.model.from_codes(c_in)
-                    y = self.model.decode(z, emb.expand(len(batch), -1, -1)).float().cpu().numpy()
-                    for c, yy in zip(batch, y):
-                        out[idx, c.start * hop : c.stop * hop] = yy[:, (c.start - c.lo) * hop : (c.stop - c.lo) * hop]
-                    bar.update(len(batch))
+        indices = groups.indices(ch_names)
+        embeddings = [self._embeddings(positions[idx], [ch_names[i] for i in idx]) for idx in indices]
+
+        def step(batch: list[_Chunk]) -> None:
+            g = batch[0].stream
+            idx = indices[g]
+            stream = codes_t[idx] if self.layout == "channel" else codes_t[g]
+            c_in = torch.stack([stream[..., c.lo : c.hi] for c in batch]).to(self.device)
+            y = self.model.decode(self.model.from_codes(c_in), embeddings[g].expand(len(batch), -1, -1))
+            for c, yy in zip(batch, y.float().cpu().numpy()):
+                out[idx, c.start * hop : c.stop * hop] = yy[:, (c.start - c.lo) * hop : (c.stop - c.lo) * hop]
+
+        self._run_chunked(
+            len(indices), n_frames, self._decoder_context, step, desc="Decoding", progress=progress, by_stream=True
+        )
         return out if n_samples is None else out[:, :n_samples]
+
+    def encode_epochs(self, data: np.ndarray, n_codebooks: int | None = None, **channels: Any) -> np.ndarray:
+        """Encode epochs of shape ``(n_epochs, n_channels, n_samples)``, one epoch at a time."""
+        return np.stack([self.encode(epoch, n_codebooks, **channels) for epoch in data])
+
+    def decode_epochs(
+        self, codes: np.ndarray, n_codebooks: int | None = None, *, n_samples: int | None = None, **channels: Any
+    ) -> np.ndarray:
+        """Decode codes of shape ``(n_epochs, n_streams, n_codebooks, n_frames)`` into epochs."""
+        return np.stack([self.decode(c, n_codebooks, n_samples=n_samples, **channels) for c in codes])
 
     def _check_channels(
         self,
@@ -289,12 +266,9 @@ class DACMCCodec(DACCodec):
         groups: ChannelGroups | None,
         positions: Any,
     ) -> tuple[list[str], ChannelGroups, np.ndarray]:
-        from .channels import channel_positions
         from .groups import ChannelGroups
 
-        if ch_names is None:
-            raise ValueError("A DAC-MC codec needs the channel names (ch_names=) to form groups and place electrodes.")
-        ch_names = [str(n) for n in ch_names]
+        ch_names = _required_names(ch_names)
         if len(ch_names) != n_channels:
             raise ValueError(f"Got {len(ch_names)} channel names for {n_channels} channels.")
         if groups is None:
@@ -302,14 +276,15 @@ class DACMCCodec(DACCodec):
         if not isinstance(groups, ChannelGroups):
             raise TypeError(f"groups must be a ChannelGroups (see channel_groups), got {type(groups).__name__}")
         groups.check_partition(ch_names)
-        positions = channel_positions(ch_names) if positions is None else np.asarray(positions, dtype=float)
+        positions = self.channel_positions(ch_names) if positions is None else np.asarray(positions, dtype=float)
         if positions.shape != (n_channels, 3):
             raise ValueError(f"positions must have shape ({n_channels}, 3), got {positions.shape}")
         return ch_names, groups, positions
 
     # ------------------------------------------------------------------ saving
-    def _settings(self) -> dict:
-        return dict(super()._settings(), grouping=self.grouping, group_size=self.group_size)
+    def settings(self) -> dict:
+        """Constructor arguments other than the model and the rate."""
+        return dict(super().settings(), grouping=self.grouping, group_size=self.group_size)
 
     def _weights_and_config(self) -> dict:
         state = super()._weights_and_config()
@@ -320,10 +295,8 @@ class DACMCCodec(DACCodec):
         )
         return state
 
-    def __setstate__(self, state: dict) -> None:
-        """Rebuild the model from :meth:`__getstate__`'s weights and settings."""
-        from .loading import _model_from_state
 
-        state = dict(state)
-        model = _model_from_state(state.pop("dac_kwargs"), state.pop("state_dict"), state.pop("mc_kwargs"))
-        self.__init__(model, state.pop("sfreq"), **state)
+def _required_names(ch_names: list[str] | None) -> list[str]:
+    if ch_names is None:
+        raise ValueError("A DAC-MC codec needs the channel names (ch_names=) to form groups and place electrodes.")
+    return [str(n) for n in ch_names]

@@ -101,20 +101,11 @@ def tokenize_raw(
             f"({codec.hop_length / codec.sfreq:g} s): it is zero-padded to one frame."
         )
     codec_input = to_codec_domain(data, raw.info["sfreq"], codec.sfreq, preprocessing, ch_names)
-    mc = {}
-    if codec.architecture == "dac-mc":
-        from .channels import channel_positions
-
-        positions = channel_positions(ch_names, montage)
-        mc = dict(
-            groups=codec.channel_groups(ch_names, groups, montage=montage),
-            positions=positions,
-        )
-        codes = codec.encode(codec_input.data, n_codebooks, ch_names=ch_names, progress=progress, **mc)
-    elif groups is not None or montage is not None:
-        raise ValueError("groups and montage are for DAC-MC codecs; this codec codes each channel alone.")
-    else:
-        codes = codec.encode(codec_input.data, n_codebooks, progress=progress)
+    groups = codec.channel_groups(ch_names, groups, montage=montage)
+    positions = codec.channel_positions(ch_names, montage)
+    codes = codec.encode(
+        codec_input.data, n_codebooks, ch_names=ch_names, groups=groups, positions=positions, progress=progress
+    )
     return EEGTokens(
         codes=codes,
         ch_names=ch_names,
@@ -131,7 +122,8 @@ def tokenize_raw(
         annotations=raw.annotations.copy(),
         other_data=raw.get_data(picks=other) if len(other) else np.zeros((0, raw.n_times)),
         other_ch_names=[raw.ch_names[i] for i in other],
-        **mc,
+        groups=groups,
+        positions=positions,
     )
 
 
@@ -170,11 +162,14 @@ def reconstruct_raw(
     """
     _validate_type(tokens, EEGTokens, "tokens")
     codec = codec_for(tokens.codec, codec)
-    if tokens.groups is not None:
-        mc = dict(ch_names=tokens.ch_names, groups=tokens.groups, positions=tokens.positions)
-        decoded = codec.decode(tokens.codes, n_codebooks, progress=progress, **mc)
-    else:
-        decoded = codec.decode(tokens.codes, n_codebooks, progress=progress)
+    decoded = codec.decode(
+        tokens.codes,
+        n_codebooks,
+        ch_names=tokens.ch_names,
+        groups=tokens.groups,
+        positions=tokens.positions,
+        progress=progress,
+    )
     info = tokens.info.copy()
     data = np.empty((len(info["ch_names"]), tokens.n_times))
     index = {name: i for i, name in enumerate(info["ch_names"])}

@@ -33,7 +33,7 @@ def codebook_vectors(codec: Any, n_codebooks: int | None = None) -> torch.Tensor
     vectors : tensor, shape (n_codebooks, codebook_size, latent_dim)
         On the CPU.
     """
-    n_q = codec._check_n_codebooks(n_codebooks)
+    n_q = codec.check_n_codebooks(n_codebooks)
     quantizers = codec.dac_model.quantizer.quantizers[:n_q]
     with torch.no_grad():
         out = [q.out_proj(q.codebook.weight.T[None])[0].T for q in quantizers]

@@ -28,7 +28,6 @@ Examples
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 import warnings
@@ -54,7 +53,8 @@ from skorch.callbacks import (
 from skorch.utils import TeeGenerator
 
 from ._imports import import_dac
-from .codec import DAC_KWARGS, DACCodec
+from .codec import DACCodec
+from .dac_model import clone_model
 from .losses import BandSpectralLoss, relative_mse
 from .metrics import BANDS, MEL_LOSS_CONFIG, mel_loss_module
 from .preprocessing import PreprocessingSettings
@@ -163,50 +163,6 @@ class GANSchedule(Callback):
                 f"best {min(loss):.4g} for {net.divergence_patience} epoch(s)); training "
                 "continues without the discriminator."
             )
-
-
-def clone_model(model: torch.nn.Module, n_codebooks: int | None = None) -> torch.nn.Module:
-    """Copy a ``dac.DAC`` or a DAC-MC model, optionally keeping only its first ``n_codebooks`` codebooks.
-
-    The copy is rebuilt from the model's architecture and state dict (weight-normed
-    modules cannot be deep-copied once used); the global torch RNG is untouched.
-
-    Parameters
-    ----------
-    model : dac.DAC | DACMC
-        The model to copy.
-    n_codebooks : int | None
-        Keep only the first ``n_codebooks`` residual codebooks (``None``: all).
-
-    Returns
-    -------
-    model : dac.DAC | DACMC
-        The copy, on the same device and in the same train/eval mode.
-    """
-    from .loading import _new_dac
-    from .mc_model import DACMC
-
-    is_mc = isinstance(model, DACMC)
-    dac_model = model.dac if is_mc else model
-    kwargs = {k: copy.deepcopy(getattr(dac_model, k)) for k in DAC_KWARGS}
-    state = model.state_dict()
-    if n_codebooks is not None:
-        kwargs["n_codebooks"] = n_codebooks
-        if isinstance(kwargs["codebook_dim"], list):
-            kwargs["codebook_dim"] = kwargs["codebook_dim"][:n_codebooks]
-        prefix = ("dac." if is_mc else "") + "quantizer.quantizers."
-
-        def kept(key: str) -> bool:
-            return not key.startswith(prefix) or int(key[len(prefix) :].split(".")[0]) < n_codebooks
-
-        state = {k: v for k, v in state.items() if kept(k)}
-    with torch.random.fork_rng(devices=[]):
-        new = _new_dac(**kwargs)
-        if is_mc:
-            new = DACMC(new, **model.mc_config())
-    new.load_state_dict(state)
-    new.quantizer.quantizer_dropout = model.quantizer.quantizer_dropout
-    return new.to(next(model.parameters()).device).train(model.training)
 
 
 @contextmanager
@@ -1123,8 +1079,8 @@ def prune_codebooks(codec: DACCodec, n_codebooks: int) -> DACCodec:
     codec : DACCodec | DACMCCodec
         A codec of the same kind whose model has ``n_codebooks`` codebooks.
     """
-    model = clone_model(codec.model, codec._check_n_codebooks(n_codebooks))
-    settings = dict(codec._settings(), name=f"{codec.name}-{n_codebooks}cb")
+    model = clone_model(codec.model, codec.check_n_codebooks(n_codebooks))
+    settings = dict(codec.settings(), name=f"{codec.name}-{n_codebooks}cb")
     return type(codec)(model, codec.sfreq, **settings)
 
 

@@ -20,13 +20,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._docs import fill_doc
 from .codec import DACCodec
+from .epoch_coding import EpochCoding
 from .loading import load_codec
-from .preprocessing import (
-    PreprocessingSettings,
-    from_codec_domain,
-    n_codec_samples,
-    to_codec_domain,
-)
+from .preprocessing import PreprocessingSettings, n_codec_samples
 
 
 def _same_device(requested: Any, actual: Any) -> bool:
@@ -117,7 +113,7 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
         self.n_channels_, self.n_times_ = data.shape[1:]
 
         self.codec_ = self._load_codec()
-        self.n_codebooks_ = self.codec_._check_n_codebooks(self.n_codebooks)
+        self.n_codebooks_ = self.codec_.check_n_codebooks(self.n_codebooks)
         self.preprocessing_ = self.preprocessing or self.codec_.preprocessing
         self.n_frames_ = self.codec_.n_frames(
             n_codec_samples(self.n_times_, self.sfreq_, self.codec_.sfreq)
@@ -126,23 +122,16 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
         return self
 
     def _fit_channels(self, X: Any) -> None:
-        """DAC-MC: the channel names, groups and positions the codec needs."""
-        self.groups_ = self.positions_ = None
-        if self.codec_.architecture != "dac-mc":
-            if self.groups is not None:
-                raise ValueError("groups is for DAC-MC codecs; this codec codes each channel alone.")
-            return
-        from .channels import channel_positions
-
+        """The channel names, and the groups and positions the codec needs (DAC-MC)."""
         names = X.ch_names if isinstance(X, BaseEpochs) else self.ch_names
-        if names is None:
-            raise ValueError("A DAC-MC codec needs channel names: pass mne.Epochs, or ch_names= with arrays.")
-        names = [str(n) for n in names]
-        if len(names) != self.n_channels_:
+        if names is not None and len(names) != self.n_channels_:
             raise ValueError(f"Got {len(names)} channel names for {self.n_channels_} channels.")
-        self.ch_names_ = names
-        self.groups_ = self.codec_.channel_groups(names, self.groups)
-        self.positions_ = channel_positions(names)
+        self._coding = EpochCoding.create(
+            self.codec_, self.sfreq_, self.n_codebooks_, self.preprocessing_, names, self.groups
+        )
+        self.ch_names_ = self._coding.ch_names
+        self.groups_ = self._coding.groups
+        self.positions_ = self._coding.positions
 
     # ------------------------------------------------------------------ helpers
     def _load_codec(self) -> DACCodec:
@@ -224,40 +213,12 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
         return X, sfreq
 
     def _encode(self, data: np.ndarray) -> np.ndarray:
-        """Code Volts of shape (n_epochs, n_channels, n_times) in one codec call."""
-        n_epochs, n_channels, n_times = data.shape
-        names = [f"epoch {e} channel {c}" for e in range(n_epochs) for c in range(n_channels)]
-        codec_input = to_codec_domain(
-            data.reshape(n_epochs * n_channels, n_times),
-            self.sfreq_,
-            self.codec_.sfreq,
-            self.preprocessing_,
-            names,
-        )
-        if self.groups_ is None:
-            codes = self.codec_.encode(codec_input.data, self.n_codebooks_)
-            return codes.reshape(n_epochs, n_channels, *codes.shape[1:])
-        epochs = codec_input.data.reshape(n_epochs, n_channels, -1)
-        return np.stack([self.codec_.encode(e, self.n_codebooks_, **self._mc_kwargs()) for e in epochs])
-
-    def _mc_kwargs(self) -> dict:
-        return dict(ch_names=self.ch_names_, groups=self.groups_, positions=self.positions_)
+        """Code Volts of shape (n_epochs, n_channels, n_times)."""
+        return self._coding.encode(data)
 
     def _decode(self, tokens: np.ndarray) -> np.ndarray:
-        """Decode tokens (n_epochs, n_channels, n_codebooks, n_frames) to Volts."""
-        n_epochs, n_channels = tokens.shape[0], self.n_channels_
-        n_samples = n_codec_samples(self.n_times_, self.sfreq_, self.codec_.sfreq)
-        if self.groups_ is None:
-            flat = tokens.reshape(n_epochs * n_channels, *tokens.shape[2:])
-            decoded = self.codec_.decode(flat, n_samples=n_samples)
-        else:
-            decoded = np.concatenate(
-                [self.codec_.decode(t, n_samples=n_samples, **self._mc_kwargs()) for t in tokens]
-            )
-        volts = from_codec_domain(
-            decoded, self.codec_.sfreq, self.sfreq_, self.n_times_, self.preprocessing_
-        )
-        return volts.reshape(n_epochs, n_channels, self.n_times_)
+        """Decode tokens (n_epochs, n_streams, n_codebooks, n_frames) to Volts."""
+        return self._coding.decode(tokens, self.n_times_)
 
 
 def _fill_notes(cls: type) -> type:
@@ -362,8 +323,7 @@ class DACTokenizer(_DACTransformerBase):
             )
         if not np.issubdtype(tokens.dtype, np.integer):
             raise TypeError(f"tokens must be integers, got {tokens.dtype}")
-        group_layout = self.groups_ is not None and self.codec_.layout == "group"
-        n_streams = self.groups_.n_groups if group_layout else self.n_channels_
+        n_streams = self._coding.n_streams(self.n_channels_)
         if tokens.shape[1] != n_streams or tokens.shape[3] != self.n_frames_:
             raise ValueError(
                 f"tokens have {tokens.shape[1]} streams and {tokens.shape[3]} frames, but "

@@ -12,16 +12,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from mne.utils import _validate_type, use_log_level
+from mne.utils import _validate_type
 
 from ._docs import fill_doc
 from .codec import DACCodec
+from .epoch_coding import EpochCoding
 from .loading import load_codec
-from .preprocessing import (
-    PreprocessingSettings,
-    from_codec_domain,
-    to_codec_domain,
-)
+from .preprocessing import PreprocessingSettings
 
 if TYPE_CHECKING:  # pragma: no cover
     from braindecode.datasets import BaseConcatDataset
@@ -32,63 +29,37 @@ class _CodecTransform:
 
     Parameters
     ----------
-    codec : DACCodec
-        The codec. Transforms of one dataset share it, so a pickled dataset (e.g.
-        for DataLoader workers) holds one copy of it (pickle memoizes it).
-    sfreq : float
-        Sampling rate of the windows.
-    ch_names : list of str
-        Channel names of the windows (for messages).
-    n_codebooks : int | None
-        Number of codebooks.
-    preprocessing : PreprocessingSettings
-        The preprocessing.
+    coding : EpochCoding
+        The codec, depth, preprocessing and channels of the windows. Transforms of one dataset
+        share the codec, so a pickled dataset (e.g. for DataLoader workers) holds one copy of it
+        (pickle memoizes it).
     then : callable | None
         A transform applied to the output (the dataset's previous transform).
     """
 
-    def __init__(
-        self,
-        codec: DACCodec,
-        sfreq: float,
-        ch_names: list[str],
-        n_codebooks: int | None,
-        preprocessing: PreprocessingSettings,
-        then: Callable | None = None,
-    ) -> None:
-        self.codec = codec
-        self.sfreq = float(sfreq)
-        self.ch_names = list(ch_names)
-        self.n_codebooks = n_codebooks
-        self.preprocessing = preprocessing
+    def __init__(self, coding: EpochCoding, then: Callable | None = None) -> None:
+        self.coding = coding
         self.then = then
 
-    def _encode(self, window: np.ndarray) -> tuple[np.ndarray, int]:
+    def _check(self, window: np.ndarray) -> np.ndarray:
         window = np.asarray(window)
         if window.ndim != 2:
-            raise ValueError(
-                f"Expected a window of shape (n_channels, n_times), got {window.shape}"
-            )
-        with use_log_level("warning"):  # no per-window info messages
-            codec_input = to_codec_domain(
-                window, self.sfreq, self.codec.sfreq, self.preprocessing, self.ch_names
-            )
-        codes = self.codec.encode(codec_input.data, self.n_codebooks)
-        return codes, codec_input.data.shape[1]
+            raise ValueError(f"Expected a window of shape (n_channels, n_times), got {window.shape}")
+        return window
 
     def _apply(self, window: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     def __call__(self, window: np.ndarray) -> Any:
         """Transform one window of shape (n_channels, n_times), in Volts."""
-        out = self._apply(window)
+        out = self._apply(self._check(window))
         return out if self.then is None else self.then(out)
 
     def __repr__(self) -> str:
         then = "" if self.then is None else f", then {self.then!r}"
         return (
-            f"{type(self).__name__}({self.codec.name!r}, {self.sfreq:g} Hz, "
-            f"n_codebooks={self.n_codebooks}{then})"
+            f"{type(self).__name__}({self.coding.codec.name!r}, {self.coding.sfreq:g} Hz, "
+            f"n_codebooks={self.coding.n_codebooks}{then})"
         )
 
 
@@ -96,19 +67,15 @@ class _RoundTrip(_CodecTransform):
     """Replace a window by its codec reconstruction (float32 Volts, same shape)."""
 
     def _apply(self, window: np.ndarray) -> np.ndarray:
-        codes, n_codec_times = self._encode(window)
-        decoded = self.codec.decode(codes, n_samples=n_codec_times)
-        volts = from_codec_domain(
-            decoded, self.codec.sfreq, self.sfreq, window.shape[-1], self.preprocessing
-        )
-        return volts.astype(np.float32)
+        codes = self.coding.encode(window[np.newaxis])
+        return self.coding.decode(codes, window.shape[-1])[0].astype(np.float32)
 
 
 class _Tokenize(_CodecTransform):
-    """Replace a window by its tokens, int64 of shape (n_channels, n_codebooks, n_frames)."""
+    """Replace a window by its tokens, int64 of shape (n_streams, n_codebooks, n_frames)."""
 
     def _apply(self, window: np.ndarray) -> np.ndarray:
-        return self._encode(window)[0]
+        return self.coding.encode(window[np.newaxis])[0]
 
 
 def _window_info(ds: Any, i: int):
@@ -139,6 +106,7 @@ def _with_transform(
     codec: Any,
     n_codebooks: int | None,
     preprocessing: PreprocessingSettings | None,
+    groups: Any,
     kind: type[_CodecTransform],
 ) -> BaseConcatDataset:
     from braindecode.datasets import BaseConcatDataset
@@ -149,14 +117,12 @@ def _with_transform(
     _validate_type(preprocessing, (PreprocessingSettings, None), "preprocessing")
     infos = [_window_info(ds, i) for i, ds in enumerate(concat_ds.datasets)]
     codec = load_codec(codec)
-    codec._check_n_codebooks(n_codebooks)
     preprocessing = preprocessing or codec.preprocessing
     datasets = []
     for ds, info in zip(concat_ds.datasets, infos):
         new = copy.copy(ds)  # shallow: shares the signals and metadata
-        new.transform = kind(
-            codec, info["sfreq"], info["ch_names"], n_codebooks, preprocessing, then=ds.transform
-        )
+        coding = EpochCoding.create(codec, info["sfreq"], n_codebooks, preprocessing, info["ch_names"], groups)
+        new.transform = kind(coding, then=ds.transform)
         datasets.append(new)
     out = copy.copy(concat_ds)
     out.datasets = datasets
@@ -195,6 +161,7 @@ def roundtrip_windows(
     *,
     n_codebooks: int | None = None,
     preprocessing: PreprocessingSettings | None = None,
+    groups: Any = None,
 ) -> BaseConcatDataset:
     """Replace each window of a Braindecode dataset by its codec reconstruction.
 
@@ -206,6 +173,7 @@ def roundtrip_windows(
     %(codec)s
     %(n_codebooks)s
     %(preprocessing)s
+    %(groups)s
 
     Returns
     -------
@@ -221,7 +189,7 @@ def roundtrip_windows(
     Notes
     -----{windows_notes}
     """
-    return _with_transform(concat_ds, codec, n_codebooks, preprocessing, _RoundTrip)
+    return _with_transform(concat_ds, codec, n_codebooks, preprocessing, groups, _RoundTrip)
 
 
 @_fill_notes
@@ -232,6 +200,7 @@ def tokenize_windows(
     *,
     n_codebooks: int | None = None,
     preprocessing: PreprocessingSettings | None = None,
+    groups: Any = None,
 ) -> BaseConcatDataset:
     """Replace each window of a Braindecode dataset by its DAC tokens.
 
@@ -243,12 +212,14 @@ def tokenize_windows(
     %(codec)s
     %(n_codebooks)s
     %(preprocessing)s
+    %(groups)s
 
     Returns
     -------
     concat_ds : braindecode.datasets.BaseConcatDataset
         A shallow copy whose windows ``X`` are int64 tokens of shape
-        ``(n_channels, n_codebooks, n_frames)``.
+        ``(n_streams, n_codebooks, n_frames)``: one stream per channel (per group for a
+        DAC-MC codec in the ``"group"`` layout).
 
     See Also
     --------
@@ -258,4 +229,4 @@ def tokenize_windows(
     Notes
     -----{windows_notes}
     """
-    return _with_transform(concat_ds, codec, n_codebooks, preprocessing, _Tokenize)
+    return _with_transform(concat_ds, codec, n_codebooks, preprocessing, groups, _Tokenize)

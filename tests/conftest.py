@@ -32,10 +32,29 @@ def make_tiny_codec(seed: int = 0, n_codebooks: int = 4, codebook_size: int = 25
     )
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for the module: tiny codecs are fastest so (and tests run side by side)."""
+    import torch
+
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n_threads)
+
+
 @pytest.fixture(scope="session")
 def tiny_codec():
     """A tiny random DAC-SC codec on CPU."""
     return make_tiny_codec()
+
+
+@pytest.fixture(scope="session", params=["channel", "group"])
+def tiny_mc_codec(request, tiny_codec):
+    """A tiny DAC-MC codec around the tiny codec, in each token layout, groups of 2."""
+    from mne_dac.mc_codec import DACMCCodec
+
+    return DACMCCodec.from_codec(tiny_codec, layout=request.param, grouping="pivot", group_size=2)
 
 
 @pytest.fixture(scope="session")

@@ -166,4 +166,4 @@ def test_cli_compress_mc(tmp_path, capsys):
     rec = mne.io.read_raw_fif(tmp_path / "rec_raw.fif", verbose=False)
     assert rec.n_times == mne.io.read_raw_edf(src, verbose=False).n_times
     assert main(["compress", str(src), str(tmp_path / "sc.eegdac"), "--codec", "default", "--groups", "pivot"]) == 1
-    assert "--groups is for DAC-MC" in capsys.readouterr().err
+    assert "--groups: groups are for DAC-MC" in capsys.readouterr().err

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import DATA_DIR
 
 import mne_dac
-from mne_dac.cli import describe_file
-from mne_dac.loading import CODEC_ALIASES, SHIPPED_CODECS, SHIPPED_RELEASES, _SHIPPED_DIR, shipped_codec_of
-
-from conftest import DATA_DIR
+from mne_dac.container import describe_file
+from mne_dac.loading import _SHIPPED_DIR, CODEC_ALIASES, SHIPPED_CODECS, SHIPPED_RELEASES, shipped_codec_of
 
 #: Written by mne-dac 2026.11 with its default codec (3 channels × 4 s of eegmat), with its decode.
 RELEASE_FILE = DATA_DIR / "default-2026.11.eegdac"

@@ -32,16 +32,7 @@ _CHECK_CODEC = load_codec(
     verbose=False,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """The tiny codec is fastest single-threaded (and tests run side by side)."""
-    import torch
-
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _expected_failed_checks(estimator) -> dict[str, str]:

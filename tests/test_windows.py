@@ -24,9 +24,10 @@ SFREQ = 128.0
 WINDOW = 256  # 2 s
 CH_NAMES = ["C3", "Cz", "C4"]
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:The provided mne.Epochs object does not meet:UserWarning"  # lazy WindowsDataset
-)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:The provided mne.Epochs object does not meet:UserWarning"),  # lazy windows
+    pytest.mark.usefixtures("one_torch_thread"),
+]
 
 
 def _concat_raw(n_recordings: int = 4, seconds: int = 6) -> BaseConcatDataset:
@@ -57,17 +58,6 @@ def _windows(concat_ds: BaseConcatDataset, **kwargs) -> BaseConcatDataset:
     )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """The tiny codec is fastest single-threaded (and tests run side by side)."""
-    import torch
-
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
-
-
 @pytest.fixture(scope="module", params=[False, True], ids=["EEGWindowsDataset", "WindowsDataset"])
 def windows_ds(request) -> BaseConcatDataset:
     """Non-overlapping 2 s windows (3 per recording, 12 in all)."""
@@ -95,15 +85,16 @@ def test_roundtrip_windows(windows_ds, tiny_codec):
 
 def test_pickle_for_workers(windows_ds, tiny_codec):
     """Datasets pickle with torch's multiprocessing pickler (DataLoader workers), once."""
-    import torch.multiprocessing  # noqa: F401  (registers torch's reductions)
     from multiprocessing.reduction import ForkingPickler
+
+    import torch.multiprocessing  # noqa: F401  (registers torch's reductions)
 
     out = roundtrip_windows(windows_ds, tiny_codec)
     again = pickle.loads(ForkingPickler.dumps(out))
     transforms = [ds.transform for ds in again.datasets]
-    assert all(t.codec is transforms[0].codec for t in transforms)  # one codec copy
-    assert transforms[0].codec is not tiny_codec
-    assert transforms[0].codec.identity.matches(tiny_codec.identity)
+    assert all(t.coding.codec is transforms[0].coding.codec for t in transforms)  # one codec copy
+    assert transforms[0].coding.codec is not tiny_codec
+    assert transforms[0].coding.codec.identity.matches(tiny_codec.identity)
     np.testing.assert_allclose(again[0][0], out[0][0], atol=1e-9)
 
 
@@ -194,3 +185,26 @@ def test_train_eegclassifier_on_roundtrip(tiny_codec):
     assert np.isfinite(clf.history[-1, "train_loss"])
     proba = clf.predict_proba(out)
     assert proba.shape == (len(out), 2)
+
+
+def test_windows_with_dac_mc(tiny_mc_codec):
+    """A DAC-MC codec codes windows by groups, as it codes the same samples directly."""
+    from mne_dac.preprocessing import to_codec_domain
+
+    ds = _windows(_concat_raw(n_recordings=2))
+    groups = tiny_mc_codec.channel_groups(CH_NAMES)
+    X0 = ds[1][0]
+    tokens = tokenize_windows(ds, tiny_mc_codec)[1][0]
+    assert tokens.shape[0] == tiny_mc_codec.n_streams(len(CH_NAMES), groups)
+    direct = tiny_mc_codec.encode(
+        to_codec_domain(X0, SFREQ, tiny_mc_codec.sfreq, tiny_mc_codec.preprocessing).data, ch_names=CH_NAMES
+    )
+    np.testing.assert_array_equal(tokens, direct)
+    X = roundtrip_windows(ds, tiny_mc_codec)[1][0]
+    assert X.shape == X0.shape and X.dtype == np.float32 and np.isfinite(X).all()
+
+
+def test_windows_groups_need_dac_mc(windows_ds, tiny_codec):
+    """Groups are for DAC-MC codecs: a DAC-SC codec says so."""
+    with pytest.raises(ValueError, match="groups are for DAC-MC codecs"):
+        tokenize_windows(windows_ds, tiny_codec, groups="pivot")
