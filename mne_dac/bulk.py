@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .codec import DACCodec
+    from .container import EEGDACHeader
 
 __all__ = ["INDEX_COLUMNS", "RECORDING_EXTENSIONS", "compress_dir", "summarize_index"]
 
@@ -184,9 +185,10 @@ def compress_dir(
         ``"failed"``), ``error`` (why it failed, or why the fidelity is missing),
         ``duration_s``, ``n_channels``, ``n_eeg_channels`` (coded), ``codec``,
         ``bitrate`` (bits/s per EEG channel), ``input_bytes`` (the files MNE read),
-        ``output_bytes``, ``compression_ratio`` (the EEG channels as 16-bit samples at
-        the original rate over the whole ``.eegdac`` file, which also holds the other
-        channels losslessly and the measurement info), ``spectrogram_loss`` and ``prd``
+        ``output_bytes``, ``compression_ratio`` (all channels as 16-bit samples at the
+        original rate over the whole ``.eegdac`` file, which holds the other channels
+        losslessly and the measurement info: :attr:`EEGDACHeader.file_compression_ratio
+        <mne_dac.container.EEGDACHeader.file_compression_ratio>`), ``spectrogram_loss`` and ``prd``
         (percent; NaN without ``fidelity``; carried over for skipped recordings from the index
         of the run that compressed them) and ``elapsed_s``. ``index.attrs["fname"]`` is
         the index file.
@@ -309,7 +311,7 @@ def summarize_index(index: pd.DataFrame) -> str:
             f"Done (compressed or skipped): {done['duration_s'].sum() / 3600:.3g} h of EEG, "
             f"{_bytes(done['input_bytes'].sum())} in, "
             f"{_bytes(done['output_bytes'].sum())} out; mean {done['bitrate'].mean():.4g} bits/s per channel, "
-            f"mean compression ratio {done['compression_ratio'].mean():.3g}× (EEG as 16-bit vs .eegdac file)."
+            f"mean compression ratio {done['compression_ratio'].mean():.3g}× (16-bit samples vs .eegdac file)."
         )
         measured = done.dropna(subset=["spectrogram_loss", "prd"])
         if len(measured):
@@ -461,7 +463,7 @@ def _compress_one(job: _Job) -> dict:
     return row
 
 
-def _finished_header(output: Path) -> dict | None:
+def _finished_header(output: Path) -> EEGDACHeader | None:
     """The header of a finished output, ``None`` when missing or partial."""
     from .container import read_header
 
@@ -491,26 +493,22 @@ def _compress(job: _Job, output: Path) -> dict:
     values = dict(_header_values(header), input_bytes=sum(f.stat().st_size for f in inputs if f.is_file()))
     if job.fidelity:
         try:
-            values.update(_fidelity(raw, output, header["ch_names"], codec))
+            values.update(_fidelity(raw, output, header.ch_names, codec))
         except Exception as err:  # noqa: BLE001 - e.g. too short for the spectrogram loss
             values["error"] = f"fidelity not measured: {_one_line(err)}"
     return values
 
 
-def _header_values(header: dict) -> dict:
+def _header_values(header: EEGDACHeader) -> dict:
     """Index values read from an ``.eegdac`` header."""
-    from .codec import CodecIdentity
-
-    n_streams, n_q, _ = header["codes_shape"]
-    n_eeg = len(header["ch_names"])
     return {
-        "duration_s": header["n_times"] / header["sfreq"],
-        "n_channels": n_eeg + len(header["other_ch_names"]),
-        "n_eeg_channels": n_eeg,
-        "codec": CodecIdentity.from_dict(header["codec"]).describe(),
-        "bitrate": n_q * header["bits_per_code"] * header["codec_sfreq"] / header["hop_length"] * n_streams / n_eeg,
-        "output_bytes": header["file_size"],
-        "compression_ratio": 2 * n_eeg * header["n_times"] / header["file_size"],
+        "duration_s": header.duration,
+        "n_channels": len(header.ch_names) + len(header.other_ch_names),
+        "n_eeg_channels": len(header.ch_names),
+        "codec": header.codec.describe(),
+        "bitrate": header.bitrate,
+        "output_bytes": header.file_size,
+        "compression_ratio": header.file_compression_ratio,
     }
 
 

@@ -158,6 +158,7 @@ def _init_codec(args: argparse.Namespace):
         "--encoder-dim": args.encoder_dim,
         "--decoder-dim": args.decoder_dim,
         "--rates": args.rates,
+        "--codebook-lookup": args.codebook_lookup,
     }
     if init == INIT_SCRATCH:
         rates = list(args.rates or SCRATCH["encoder_rates"])
@@ -168,6 +169,7 @@ def _init_codec(args: argparse.Namespace):
             decoder_dim=args.decoder_dim or SCRATCH["decoder_dim"],
             encoder_rates=rates,
             decoder_rates=rates[::-1],
+            codebook_lookup=args.codebook_lookup or SCRATCH["codebook_lookup"],
         )
         codec = load_codec(
             "random",
@@ -396,6 +398,7 @@ def _finetune(args: argparse.Namespace) -> None:
         lambda_spectral=args.lambda_spectral,
         restart_dead_codes=args.restart_dead_codes,
         codebook_update=args.codebook_update,
+        codebook_lookup=codec.config.get("codebook_lookup", "cosine"),
         steps_per_epoch=per_epoch,
         epochs=len(history),
         steps=len(history) * per_epoch,
@@ -594,6 +597,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"'{INIT_SCRATCH}' only: the encoder's strides, whose product is the hop (the decoder's are "
         f"reversed; default {' '.join(map(str, SCRATCH['encoder_rates']))})",
     )
+    g.add_argument(
+        "--codebook-lookup", choices=("cosine", "euclidean"), default=None,
+        help=f"'{INIT_SCRATCH}' only: codebook lookup, DAC's by direction or the nearest entry "
+        f"(default {SCRATCH['codebook_lookup']})",
+    )  # fmt: skip
     g.add_argument(
         "--encoder-dim", type=int, default=None, metavar="N",
         help=f"'{INIT_SCRATCH}' only (default {SCRATCH['encoder_dim']})",

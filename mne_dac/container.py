@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import struct
 import tempfile
 import zlib
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -195,7 +197,121 @@ def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = Fals
     return fname
 
 
-def read_header(fname: str | Path) -> dict:
+@dataclass(frozen=True)
+class EEGDACHeader:
+    """The header of a ``.eegdac`` file: what it holds, without its codes.
+
+    Attributes
+    ----------
+    version : int
+        Format version.
+    writer : str
+        The mne-dac release that wrote the file.
+    ch_names : list of str
+        Coded (EEG) channels.
+    other_ch_names : list of str
+        Channels kept losslessly.
+    sfreq : float
+        Sampling rate of the recording.
+    n_times : int
+        Samples per channel of the recording.
+    first_samp : int
+        The recording's first sample.
+    codes_shape : tuple of int
+        ``(n_streams, n_codebooks, n_frames)``.
+    bits_per_code : int
+        Bits of one code.
+    codebook_size : int
+        Entries per codebook.
+    hop_length : int
+        Codec samples per frame.
+    codec_sfreq : float
+        The codec's rate.
+    codec : CodecIdentity
+        The codec that wrote the codes.
+    preprocessing : PreprocessingSettings
+        The preprocessing applied before coding.
+    clip_counts : list of int
+        Samples clipped per coded channel.
+    annotations : dict | None
+        The recording's annotations.
+    groups : ChannelGroups | None
+        DAC-MC channel groups.
+    positions : list | None
+        DAC-MC electrode positions, ``(n_channels, 3)``.
+    file_size : int
+        Size of the file in bytes.
+    """
+
+    version: int
+    writer: str
+    ch_names: list[str]
+    other_ch_names: list[str]
+    sfreq: float
+    n_times: int
+    first_samp: int
+    codes_shape: tuple[int, int, int]
+    bits_per_code: int
+    codebook_size: int
+    hop_length: int
+    codec_sfreq: float
+    codec: CodecIdentity
+    preprocessing: PreprocessingSettings
+    clip_counts: list[int]
+    annotations: dict | None
+    groups: ChannelGroups | None
+    positions: list | None
+    file_size: int
+
+    @classmethod
+    def from_dict(cls, header: dict, file_size: int) -> EEGDACHeader:
+        """Build from a file's JSON header."""
+        groups = header.get("groups")
+        return cls(
+            version=int(header["version"]),
+            writer=str(header.get("writer", "")),
+            ch_names=list(header["ch_names"]),
+            other_ch_names=list(header["other_ch_names"]),
+            sfreq=float(header["sfreq"]),
+            n_times=int(header["n_times"]),
+            first_samp=int(header["first_samp"]),
+            codes_shape=tuple(int(n) for n in header["codes_shape"]),
+            bits_per_code=int(header["bits_per_code"]),
+            codebook_size=int(header["codebook_size"]),
+            hop_length=int(header["hop_length"]),
+            codec_sfreq=float(header["codec_sfreq"]),
+            codec=CodecIdentity.from_dict(header["codec"]),
+            preprocessing=PreprocessingSettings.from_dict(header["preprocessing"]),
+            clip_counts=[int(c) for c in header["clip_counts"]],
+            annotations=header["annotations"],
+            groups=None if groups is None else ChannelGroups.from_dict(groups),
+            positions=header.get("positions"),
+            file_size=int(file_size),
+        )
+
+    @property
+    def duration(self) -> float:
+        """Duration of the recording in seconds."""
+        return self.n_times / self.sfreq
+
+    @property
+    def bitrate(self) -> float:
+        """Bits per second per coded channel."""
+        n_streams, n_q, _ = self.codes_shape
+        return n_q * self.bits_per_code * self.codec_sfreq / self.hop_length * n_streams / len(self.ch_names)
+
+    @property
+    def codes_compression_ratio(self) -> float:
+        """16-bit samples of the coded channels at the recording's rate over the bits of the codes."""
+        return 16 * len(self.ch_names) * self.n_times / (math.prod(self.codes_shape) * self.bits_per_code)
+
+    @property
+    def file_compression_ratio(self) -> float:
+        """16-bit samples of all channels at the recording's rate over the size of the file."""
+        return 2 * (len(self.ch_names) + len(self.other_ch_names)) * self.n_times / self.file_size
+
+
+def read_header(fname: str | Path) -> EEGDACHeader:
     """Read and check a ``.eegdac`` file's header (fast: verifies the checksum too).
 
     Parameters
@@ -205,14 +321,13 @@ def read_header(fname: str | Path) -> dict:
 
     Returns
     -------
-    header : dict
-        The JSON header, plus ``"file_size"`` in bytes.
+    header : EEGDACHeader
+        The header.
     """
-    header, _ = _read(fname)
-    return header
+    return _read(fname)[0]
 
 
-def _read(fname: str | Path) -> tuple[dict, dict[str, bytes]]:
+def _read(fname: str | Path) -> tuple[EEGDACHeader, dict[str, bytes]]:
     fname = Path(fname)
     if not fname.is_file():
         raise FileNotFoundError(f"No such file: {fname}")
@@ -235,8 +350,10 @@ def _read(fname: str | Path) -> tuple[dict, dict[str, bytes]]:
         offset += sec["size"]
     if offset != len(buf) - _DIGEST_SIZE:
         raise EEGDACFormatError(f"{fname}: section sizes do not add up to the file size.")
-    header["file_size"] = len(buf)
-    return header, sections
+    try:
+        return EEGDACHeader.from_dict(header, len(buf)), sections
+    except (KeyError, TypeError, ValueError) as err:
+        raise EEGDACFormatError(f"{fname} has an invalid header ({type(err).__name__}: {err}).") from err
 
 
 def read_tokens(fname: str | Path) -> EEGTokens:
@@ -253,26 +370,25 @@ def read_tokens(fname: str | Path) -> EEGTokens:
         The tokens; decode with :func:`~mne_dac.reconstruct_raw`.
     """
     header, sections = _read(fname)
-    n_other = len(header["other_ch_names"])
     other = np.frombuffer(zlib.decompress(sections["other_data"]), dtype="<f8")
     return EEGTokens(
-        codes=unpack_codes(sections["codes"], header["bits_per_code"], tuple(header["codes_shape"])),
-        ch_names=header["ch_names"],
-        sfreq=header["sfreq"],
-        n_times=header["n_times"],
-        codec=CodecIdentity.from_dict(header["codec"]),
-        codec_sfreq=header["codec_sfreq"],
-        hop_length=header["hop_length"],
-        codebook_size=header["codebook_size"],
-        preprocessing=PreprocessingSettings.from_dict(header["preprocessing"]),
-        clip_counts=np.array(header["clip_counts"], dtype=np.int64),
+        codes=unpack_codes(sections["codes"], header.bits_per_code, header.codes_shape),
+        ch_names=header.ch_names,
+        sfreq=header.sfreq,
+        n_times=header.n_times,
+        codec=header.codec,
+        codec_sfreq=header.codec_sfreq,
+        hop_length=header.hop_length,
+        codebook_size=header.codebook_size,
+        preprocessing=header.preprocessing,
+        clip_counts=np.array(header.clip_counts, dtype=np.int64),
         info=_info_from_bytes(sections["info"]),
-        first_samp=header["first_samp"],
-        annotations=_annotations_from_dict(header["annotations"]),
-        other_data=other.reshape(n_other, header["n_times"]).copy(),
-        other_ch_names=header["other_ch_names"],
-        groups=None if header.get("groups") is None else ChannelGroups.from_dict(header["groups"]),
-        positions=header.get("positions"),
+        first_samp=header.first_samp,
+        annotations=_annotations_from_dict(header.annotations),
+        other_data=other.reshape(len(header.other_ch_names), header.n_times).copy(),
+        other_ch_names=header.other_ch_names,
+        groups=header.groups,
+        positions=header.positions,
     )
 
 
@@ -377,37 +493,29 @@ def describe_file(fname: str | Path) -> str:
         A multi-line human-readable summary.
     """
     h = read_header(fname)
-    n_streams, n_q, n_frames = h["codes_shape"]
-    n_ch = len(h["ch_names"])
-    codec = CodecIdentity.from_dict(h["codec"])
-    duration = h["n_times"] / h["sfreq"]
-    bitrate = n_q * h["bits_per_code"] * h["codec_sfreq"] / h["hop_length"] * n_streams / n_ch
-    n_all = n_ch + len(h["other_ch_names"])
-    codes_ratio = 16 * n_ch * h["n_times"] / (n_streams * n_q * n_frames * h["bits_per_code"])
-    file_ratio = 2 * n_all * h["n_times"] / h["file_size"]
-    clipped = sum(h["clip_counts"])
-    names = ", ".join(h["ch_names"][:8]) + (", …" if n_ch > 8 else "")
+    n_streams, n_q, _ = h.codes_shape
+    n_ch = len(h.ch_names)
+    names = ", ".join(h.ch_names[:8]) + (", …" if n_ch > 8 else "")
     lines = [
-        f"File:              {fname} ({h['file_size']:,} bytes, format version {h['version']})",
+        f"File:              {fname} ({h.file_size:,} bytes, format version {h.version})",
         f"Coded channels:    {n_ch} ({names})",
-        f"Other channels:    {len(h['other_ch_names'])} kept losslessly {h['other_ch_names'] or ''}".rstrip(),
-        f"Duration:          {duration:.2f} s ({h['n_times']} samples at {h['sfreq']:g} Hz)",
-        f"Codec:             {codec.describe()}, {h['codebook_size']} entries × {n_q} codebooks, "
-        f"{h['codec_sfreq']:g} Hz, hop {h['hop_length']}",
-        f"Decodes with:      {_codec_needed(codec)}",
-        f"Bitrate:           {bitrate:g} bits/s per channel",
-        f"Compression ratio: {codes_ratio:.1f}× for the codes, {file_ratio:.1f}× for the whole file "
-        "(against 16-bit samples at the original rate)",
-        f"Preprocessing:     high-pass {h['preprocessing']['highpass']} Hz, clip ±"
-        f"{h['preprocessing']['clip'] * 1e6:g} µV ({clipped} samples clipped)",
-        f"Annotations:       {len(h['annotations']['onset']) if h['annotations'] else 0}",
+        f"Other channels:    {len(h.other_ch_names)} kept losslessly {h.other_ch_names or ''}".rstrip(),
+        f"Duration:          {h.duration:.2f} s ({h.n_times} samples at {h.sfreq:g} Hz)",
+        f"Codec:             {h.codec.describe()}, {h.codebook_size} entries × {n_q} codebooks, "
+        f"{h.codec_sfreq:g} Hz, hop {h.hop_length}",
+        f"Decodes with:      {_codec_needed(h.codec)}",
+        f"Bitrate:           {h.bitrate:g} bits/s per channel",
+        f"Compression ratio: {h.codes_compression_ratio:.1f}× for the codes, {h.file_compression_ratio:.1f}× for "
+        "the whole file (against 16-bit samples at the original rate)",
+        f"Preprocessing:     high-pass {h.preprocessing.highpass} Hz, clip ±"
+        f"{h.preprocessing.clip * 1e6:g} µV ({sum(h.clip_counts)} samples clipped)",
+        f"Annotations:       {len(h.annotations['onset']) if h.annotations else 0}",
     ]
-    if h.get("groups"):
-        groups = h["groups"]["groups"]
-        layout = codec.config.get("mc", {}).get("layout", "channel")
+    if h.groups is not None:
+        layout = h.codec.config.get("mc", {}).get("layout", "channel")
         lines.append(
-            f"Channel groups:    {len(groups)} ({h['groups']['method']}; {layout} layout: "
-            f"{n_streams} token streams): " + "; ".join(" ".join(g) for g in groups)
+            f"Channel groups:    {h.groups.n_groups} ({h.groups.method}; {layout} layout: "
+            f"{n_streams} token streams): " + "; ".join(" ".join(g) for g in h.groups.groups)
         )
     return "\n".join(lines)
 

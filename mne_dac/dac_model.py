@@ -4,6 +4,18 @@ The one place that knows how a DAC is made from its constructor arguments: codec
 their model from a file or a pickle with :func:`model_from_state`, the trainer copies models
 with :func:`clone_model`, and chunked inference sizes its overlaps with
 :func:`encoder_context_frames` and :func:`decoder_context_frames`.
+
+Codebook lookup
+---------------
+DAC's quantizer looks codebook entries up by direction (cosine similarity of L2-normalised
+vectors) but decodes their raw vectors, so two latents that differ only in scale get the same
+code. EEG's amplitude varies far more than its shape, and on eegmat a linear code with a 2-stage
+residual VQ of 2048 entries reaches 36 % PRD with Euclidean lookup against 42 % with DAC's.
+``codebook_lookup="euclidean"`` builds the same DAC with
+:class:`~mne_dac.euclidean_vq.EuclideanVectorQuantize`, which
+picks the nearest entry; the weights are the same, and a model records its lookup in
+:func:`dac_config` (only when it is not DAC's, so that the configuration of existing codecs is
+unchanged).
 """
 
 from __future__ import annotations
@@ -33,17 +45,52 @@ DAC_KWARGS = (
 )
 
 
-def new_dac(**kwargs: Any) -> torch.nn.Module:
-    """A new ``dac.DAC`` with the constructor arguments ``kwargs`` (:data:`DAC_KWARGS`)."""
+#: Codebook lookups: DAC's own (``"cosine"``) and the nearest entry (``"euclidean"``).
+CODEBOOK_LOOKUPS = ("cosine", "euclidean")
+
+
+def codebook_lookup(model: torch.nn.Module) -> str:
+    """The codebook lookup of a ``dac.DAC`` or DAC-MC model (:data:`CODEBOOK_LOOKUPS`)."""
+    from .euclidean_vq import EuclideanVectorQuantize
+
+    return "euclidean" if isinstance(model.quantizer.quantizers[0], EuclideanVectorQuantize) else "cosine"
+
+
+def new_dac(*, codebook_lookup: str = "cosine", **kwargs: Any) -> torch.nn.Module:
+    """A new ``dac.DAC`` with the constructor arguments ``kwargs`` (:data:`DAC_KWARGS`).
+
+    Parameters
+    ----------
+    codebook_lookup : ``"cosine"`` | ``"euclidean"``
+        DAC's lookup by direction, or the nearest entry (see the module's docstring).
+    **kwargs
+        ``dac.DAC`` arguments.
+    """
+    from mne.utils import _check_option
+
+    _check_option("codebook_lookup", codebook_lookup, CODEBOOK_LOOKUPS)
     dac = import_dac()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*weight_norm.*", category=FutureWarning)
-        return dac.DAC(**kwargs)
+        model = dac.DAC(**kwargs)
+        if codebook_lookup == "euclidean":
+            from .euclidean_vq import EuclideanVectorQuantize
+
+            quantizers = model.quantizer.quantizers
+            for i, vq in enumerate(quantizers):
+                new = EuclideanVectorQuantize(vq.in_proj.in_channels, vq.codebook_size, vq.codebook_dim)
+                new.load_state_dict(vq.state_dict())
+                quantizers[i] = new
+    return model
 
 
 def dac_config(model: torch.nn.Module) -> dict:
-    """The ``dac.DAC`` constructor arguments of a DAC model (:data:`DAC_KWARGS`)."""
-    return {k: jsonable(getattr(model, k)) for k in DAC_KWARGS}
+    """The ``dac.DAC`` constructor arguments of a DAC model (:data:`DAC_KWARGS`), and its codebook
+    lookup when it is not DAC's."""
+    config = {k: jsonable(getattr(model, k)) for k in DAC_KWARGS}
+    if codebook_lookup(model) != "cosine":
+        config["codebook_lookup"] = codebook_lookup(model)
+    return config
 
 
 def model_from_state(dac_kwargs: dict, state_dict: dict, mc_kwargs: dict | None = None) -> torch.nn.Module:
@@ -113,7 +160,7 @@ def clone_model(model: torch.nn.Module, n_codebooks: int | None = None) -> torch
 
     is_mc = isinstance(model, DACMC)
     dac_model = model.dac if is_mc else model
-    kwargs = {k: copy.deepcopy(getattr(dac_model, k)) for k in DAC_KWARGS}
+    kwargs = copy.deepcopy(dac_config(dac_model))
     state = model.state_dict()
     if n_codebooks is not None:
         kwargs["n_codebooks"] = n_codebooks

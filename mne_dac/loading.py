@@ -192,9 +192,10 @@ def _random_codec(sfreq, n_codebooks, codebook_size, dac_kwargs, seed, opts) -> 
 
     kwargs = dict(COMPACT_DAC)
     kwargs.update(dac_kwargs or {})
-    unknown = set(kwargs) - set(DAC_KWARGS) - {"quantizer_dropout"}
+    valid = [*DAC_KWARGS, "quantizer_dropout", "codebook_lookup"]
+    unknown = set(kwargs) - set(valid)
     if unknown:
-        raise ValueError(f"Unknown dac_kwargs {sorted(unknown)}; valid: {list(DAC_KWARGS)}")
+        raise ValueError(f"Unknown dac_kwargs {sorted(unknown)}; valid: {valid}")
     kwargs["n_codebooks"] = 9 if n_codebooks is None else int(n_codebooks)
     kwargs["codebook_size"] = 1024 if codebook_size is None else int(codebook_size)
     if kwargs["n_codebooks"] < 1:

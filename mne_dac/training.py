@@ -54,7 +54,7 @@ from skorch.utils import TeeGenerator
 
 from ._imports import import_dac
 from .codec import DACCodec
-from .dac_model import clone_model
+from .dac_model import clone_model, codebook_lookup
 from .losses import BandSpectralLoss, relative_mse
 from .metrics import BANDS, MEL_LOSS_CONFIG, mel_loss_module
 from .preprocessing import PreprocessingSettings
@@ -857,23 +857,29 @@ class CodecTrainer(NeuralNet):
 
     @torch.no_grad()
     def _restart_dead_codes(self, codes: torch.Tensor, latents: torch.Tensor) -> int:
-        """Replace rarely used codebook entries by encoder outputs of the batch; return how many."""
+        """Replace rarely used codebook entries by encoder outputs of the batch; return how many.
+
+        With Euclidean lookup a restarted entry is the batch frame itself (as in k-means).
+        """
         quantizers = self.module_.quantizer.quantizers
         if self.code_usage_ is None:
             self.code_usage_ = torch.ones(len(quantizers), quantizers[0].codebook_size, device=codes.device)
         n_dead = 0
+        cosine = codebook_lookup(self.module_) == "cosine"
         for i, (vq, index, frames) in enumerate(self._coded_frames(codes, latents)):
             counts = torch.bincount(index, minlength=vq.codebook_size).float()
             usage = self.code_usage_[i]
             usage.mul_(0.9).add_(0.1 * counts * vq.codebook_size / counts.sum())
             dead = usage < self.dead_code_threshold
             if dead.any():
-                # DAC looks entries up by direction (cosine) but decodes their raw vectors: a restarted
-                # entry takes the direction of a batch frame and the typical norm of the live entries
                 picks = torch.randint(len(frames), (int(dead.sum()),), device=frames.device)
                 weight = vq.codebook.weight
-                norm = weight[~dead].norm(dim=1).median() if (~dead).any() else frames.norm(dim=1).median()
-                new = torch.nn.functional.normalize(frames[picks], dim=1) * norm
+                new = frames[picks]
+                if cosine:
+                    # DAC's lookup goes by direction but decodes raw vectors: a restarted entry takes the
+                    # direction of a batch frame and the typical norm of the live entries
+                    norm = weight[~dead].norm(dim=1).median() if (~dead).any() else frames.norm(dim=1).median()
+                    new = torch.nn.functional.normalize(new, dim=1) * norm
                 weight[dead] = new.to(weight.dtype)
                 usage[dead] = 1.0
                 n_dead += int(dead.sum())

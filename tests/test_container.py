@@ -41,9 +41,10 @@ def test_round_trip(excerpt_raw, tiny_codec, tmp_path):
     raw = read_raw_dac(fname, codec=tiny_codec, verbose=False)
     assert raw.ch_names == excerpt_raw.ch_names and raw.n_times == excerpt_raw.n_times
     header = read_header(fname)
-    assert header["version"] == 1 and header["bits_per_code"] == 8
+    assert header.version == 1 and header.bits_per_code == 8 and header.codes_shape == tokens.codes.shape
+    assert header.bitrate == tokens.bitrate and header.duration == tokens.duration
     # codes take n_channels * n_codebooks * n_frames bytes at 8 bits per code
-    assert header["sections"][0] == {"name": "codes", "size": tokens.codes.size}
+    assert header.codes_compression_ratio == 16 * len(tokens.ch_names) * tokens.n_times / (8 * tokens.codes.size)
 
 
 def test_n_codebooks_and_overwrite(excerpt_raw, tiny_codec, tmp_path):

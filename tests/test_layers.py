@@ -14,7 +14,7 @@ import mne_dac
 LAYERS = {
     "utilities": {"_atomic", "_docs", "_imports", "_json", "_version"},
     "signal": {"preprocessing", "channels", "groups", "metrics", "viz"},
-    "models": {"dac_model", "mc_model", "token_model"},
+    "models": {"dac_model", "euclidean_vq", "mc_model", "token_model"},
     "codecs": {"codec", "mc_codec", "loading"},
     "tokens and I/O": {"tokens", "container", "raw", "recordings", "bulk"},
     "adapters": {"epoch_coding", "transformer", "windows"},

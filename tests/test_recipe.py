@@ -148,6 +148,29 @@ def test_restarted_codes_keep_the_codebook_scale(crops):
         assert float(norms.max() / norms.median()) < 3
 
 
+def test_euclidean_restarts_are_batch_latents(crops, monkeypatch):
+    """With Euclidean lookup, a dead entry restarts at a latent of the batch (as in k-means)."""
+    codec = load_codec(
+        "random", n_codebooks=2, codebook_size=64, dac_kwargs=dict(encoder_dim=4, decoder_dim=16,
+        codebook_lookup="euclidean"), device="cpu", verbose=False,
+    )  # fmt: skip
+    net = CodecTrainer.from_codec(codec, batch_size=4, max_epochs=1, dead_code_threshold=2.0, verbose=0)
+    frames = []
+    original = CodecTrainer._coded_frames
+
+    def spy(self, codes, latents):
+        for vq, index, batch_frames in original(self, codes, latents):
+            frames.append(batch_frames.detach().clone())
+            yield vq, index, batch_frames
+
+    monkeypatch.setattr(CodecTrainer, "_coded_frames", spy)
+    net.fit(crops)
+    assert sum(net.history[-1, "batches", :, "train_dead_codes"]) > 0
+    weight = net.module_.quantizer.quantizers[-1].codebook.weight.detach()
+    distance = torch.cdist(weight, frames[-1]).min(1).values
+    assert int((distance < 1e-6).sum()) > 0  # entries restarted at the last batch's latents, unscaled
+
+
 # ---------------------------------------------------------------------- crops
 def test_preloaded_crops_match_lazy_ones():
     """Preloaded crops are the lazily read ones, up to the slow offsets the high-pass leaves in short reads."""

@@ -93,14 +93,19 @@ print(valid)
 # The recipe's codec is a compact DAC (1.5 M parameters) at 256 Hz with a hop of 64
 # samples: 4 frames per second and 2 codebooks of 2048 entries, 88 bits per second per
 # channel. At the same bitrate, more frames with fewer codebooks code EEG better than
-# DAC's hop of 512 with 9 codebooks. :func:`~mne_dac.load_codec` builds it at random;
+# DAC's hop of 512 with 9 codebooks, and its codebooks are looked up by Euclidean distance
+# (``codebook_lookup="euclidean"``): DAC's own lookup goes by direction only, so it loses
+# the amplitude that EEG varies so much in. :func:`~mne_dac.load_codec` builds it at random;
 # the trainer initialises it from the data (``data_init``, on by default for a random
 # codec). Any codec trains the same way: the shipped one (``"default"``), a codec file
 # of yours to continue training, or DAC's audio weights (``"44khz"``, the paper's path,
 # then with the paper's losses).
 codec = mne_dac.load_codec(
     "random", sfreq=sfreq, n_codebooks=SCRATCH["n_codebooks"], codebook_size=SCRATCH["codebook_size"],
-    dac_kwargs=dict(architecture, encoder_rates=rates, decoder_rates=rates[::-1]), device="cpu",
+    dac_kwargs=dict(
+        architecture, encoder_rates=rates, decoder_rates=rates[::-1], codebook_lookup=SCRATCH["codebook_lookup"]
+    ),
+    device="cpu",
 )  # fmt: skip
 print(codec)
 
