@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from mne.utils import _validate_type, logger, use_log_level, verbose
 
+from ._deprecation import renamed
 from ._docs import fill_doc
+from ._threads import threads_per_worker, torch_threads
 from .recordings import (
     RECORDING_EXTENSIONS,
     UnreadableRecordingError,
@@ -87,12 +89,14 @@ class _Job:
     device: str | None
     n_codebooks: int | None
     groups: Any
-    not_eeg: tuple[str, ...]
+    exclude: tuple[str, ...]
+    n_threads: int
     overwrite: bool
     fidelity: bool
     log_level: int
 
 
+@renamed(not_eeg="exclude")
 @verbose
 @fill_doc
 def compress_dir(
@@ -102,9 +106,10 @@ def compress_dir(
     *,
     n_codebooks: int | None = None,
     groups: Any = None,
-    not_eeg: Sequence[str] = (),
+    exclude: Sequence[str] = (),
     extensions: Sequence[str] = RECORDING_EXTENSIONS,
     n_jobs: int | None = None,
+    n_threads: int | None = None,
     overwrite: bool = False,
     fidelity: bool = True,
     index: str | Path | None = "index.csv",
@@ -151,15 +156,19 @@ def compress_dir(
         Codebooks to use (the bitrate); ``None``: all of the codec's.
     groups : str | dict | None
         DAC-MC codecs only: the channel groups (see :func:`~mne_dac.tokenize_raw`).
-    not_eeg : sequence of str
-        Channels typed EEG in the files that are not EEG (ECG, ear references…): where
-        present, they are typed ``"misc"`` and kept losslessly instead of coded.
+    exclude : sequence of str
+        Channels to keep out of coding: channels typed EEG in the files that are not EEG
+        (ECG, ear references…). Where present, they are typed ``"misc"`` and kept
+        losslessly instead of coded. (Formerly ``not_eeg``.)
     extensions : sequence of str
         File name endings of the recordings, case-insensitive (default
         :data:`RECORDING_EXTENSIONS`).
     n_jobs : int | None
         Recordings compressed at once; ``-1``: all cores (or all Dask workers).
         ``None``: 1, or the ``n_jobs`` of an enclosing :func:`joblib.parallel_config`.
+    n_threads : int | None
+        torch CPU threads of each worker; ``None`` splits the cores between the workers
+        (more threads than cores in all would make every worker many times slower).
     overwrite : bool
         Recompress recordings whose output is finished.
     fidelity : bool
@@ -199,7 +208,7 @@ def compress_dir(
     if not in_dir.is_dir():
         raise FileNotFoundError(f"No such folder: {in_dir}")
     extensions = check_extensions(extensions)
-    not_eeg = (not_eeg,) if isinstance(not_eeg, str) else tuple(not_eeg)
+    exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
     codec_spec, codec_obj = _codec_spec(codec, device)
     codec_obj.check_groups(groups)
     if index is not None:
@@ -216,7 +225,8 @@ def compress_dir(
         "device": device,
         "n_codebooks": n_codebooks,
         "groups": groups,
-        "not_eeg": not_eeg,
+        "exclude": exclude,
+        "n_threads": threads_per_worker(n_jobs) if n_threads is None else int(n_threads),
         "overwrite": overwrite,
         "fidelity": fidelity,
         "log_level": max(logger.getEffectiveLevel(), logging.WARNING),  # per-recording results go to the index
@@ -451,7 +461,7 @@ def _compress_one(job: _Job) -> dict:
     row = _row(job.rel_input, job.rel_output, COMPRESSED)
     output = Path(job.output)
     try:
-        with use_log_level(job.log_level):
+        with use_log_level(job.log_level), torch_threads(job.n_threads):
             header = None if job.overwrite else _finished_header(output)
             if header is not None:
                 row.update(_header_values(header), status=SKIPPED, input_bytes=Path(job.input).stat().st_size)
@@ -480,7 +490,7 @@ def _compress(job: _Job, output: Path) -> dict:
     from .container import read_header, write_raw_dac
 
     raw = read_recording(job.input)
-    present = [ch for ch in job.not_eeg if ch in raw.ch_names]
+    present = [ch for ch in job.exclude if ch in raw.ch_names]
     if present:
         raw.set_channel_types(dict.fromkeys(present, "misc"), verbose="error")
     codec = _worker_codec(job.codec, job.device)

@@ -30,11 +30,11 @@ def _compress(args: argparse.Namespace) -> None:
     if out.exists() and not args.overwrite:
         raise CLIError(f"{out} exists; use --overwrite to replace it.")
     raw = read_recording(args.input)
-    if args.not_eeg:
-        missing = sorted(set(args.not_eeg) - set(raw.ch_names))
+    if args.exclude:
+        missing = sorted(set(args.exclude) - set(raw.ch_names))
         if missing:
-            raise CLIError(f"--not-eeg: no channel(s) {missing} in {args.input}; channels: {raw.ch_names}")
-        raw.set_channel_types(dict.fromkeys(args.not_eeg, "misc"), verbose="error")
+            raise CLIError(f"--exclude: no channel(s) {missing} in {args.input}; channels: {raw.ch_names}")
+        raw.set_channel_types(dict.fromkeys(args.exclude, "misc"), verbose="error")
     progress = raw.duration > PROGRESS_MIN_DURATION and not args.quiet
     codec = mne_dac.load_codec(args.codec, device=args.device)
     try:
@@ -53,7 +53,7 @@ def _compress_dir(args: argparse.Namespace) -> None:
 
     index = compress_dir(
         args.in_dir, args.out_dir, args.codec, n_codebooks=args.n_codebooks, groups=args.groups,
-        not_eeg=args.not_eeg, extensions=args.ext, n_jobs=args.n_jobs, overwrite=args.overwrite,
+        exclude=args.exclude, extensions=args.ext, n_jobs=args.n_jobs, n_threads=args.threads, overwrite=args.overwrite,
         fidelity=args.fidelity, index=args.index, device=args.device, progress=not args.quiet, verbose="warning",
     )  # fmt: skip
     print(summarize_index(index))
@@ -279,8 +279,6 @@ def _finetune(args: argparse.Namespace) -> None:
     if args.resume and done and args.gan and not (workdir / "discriminator.pt").is_file():
         raise CLIError(f"The checkpoint in {workdir} was trained without the GAN: resume it with --no-gan.")
     per_epoch, epochs = _steps_and_epochs(args)
-    if args.threads:
-        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
     train_raws = _gather_recordings(args.data, "training", args.exclude)
@@ -444,6 +442,14 @@ def _finetune(args: argparse.Namespace) -> None:
         print(f"Stopped before the {epochs} epochs asked for: rerun with --resume --overwrite to continue.")
 
 
+def _set_threads(n_threads: int) -> None:
+    if n_threads < 1:
+        raise CLIError(f"--threads must be >= 1, got {n_threads}")
+    import torch
+
+    torch.set_num_threads(n_threads)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``mne-dac`` argument parser."""
     from ._version import __version__
@@ -466,6 +472,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--overwrite", action="store_true", help="replace an existing output")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    def exclude_option(p: argparse.ArgumentParser, help: str) -> None:
+        p.add_argument("--exclude", nargs="+", default=[], metavar="CH", help=help)
+        p.add_argument("--not-eeg", nargs="+", default=[], metavar="CH", help=argparse.SUPPRESS)  # old --exclude
+
+    def threads_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--threads", type=int, default=None, metavar="N", help="torch CPU threads (default: torch's)")
+
     p = sub.add_parser("compress", help="compress a recording (any format MNE reads) to .eegdac")
     p.add_argument("input", help="EDF, BDF, FIF, BrainVision, EEGLAB, Nihon Kohden… file")
     p.add_argument("output", help="output .eegdac file")
@@ -473,12 +486,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--groups", choices=("pivot", "anatomical"), default=None,
         help="DAC-MC codecs: channel groups (default: the codec's)",
     )  # fmt: skip
-    p.add_argument(
-        "--not-eeg", nargs="+", default=[], metavar="CH",
-        help="channels typed EEG in the file that are not EEG (ECG, ear references…): kept losslessly, not coded",
-    )  # fmt: skip
+    exclude_option(p, "channels to keep out of coding, e.g. typed EEG but not EEG (ECG, ear references…): kept "
+                   "losslessly")  # fmt: skip
     codec_options(p, "default")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    threads_option(p)
     p.set_defaults(func=_compress)
 
     from .recordings import RECORDING_EXTENSIONS
@@ -505,13 +517,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--groups", choices=("pivot", "anatomical"), default=None,
         help="DAC-MC codecs: channel groups (default: the codec's)",
     )  # fmt: skip
-    p.add_argument(
-        "--not-eeg", nargs="+", default=[], metavar="CH",
-        help="channels typed EEG in the files that are not EEG (ECG, ear references…): where present, kept "
-        "losslessly, not coded",
-    )  # fmt: skip
+    exclude_option(p, "channels to keep out of coding, e.g. typed EEG but not EEG (ECG, ear references…): where "
+                   "present, kept losslessly")  # fmt: skip
     codec_options(p, "default")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    p.add_argument(
+        "--threads", type=int, default=None, metavar="N",
+        help="torch CPU threads of each worker (default: the cores split between the workers)",
+    )  # fmt: skip
     p.add_argument(
         "--n-jobs", type=int, default=1, metavar="N",
         help="recordings compressed at once, in worker processes that each load the codec once (-1: all cores)",
@@ -527,6 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help=".eegdac file")
     p.add_argument("output", help="output .fif or .edf file")
     codec_options(p, None)
+    threads_option(p)
     p.set_defaults(func=_decompress)
 
     p = sub.add_parser("info", help="describe a .eegdac file")
@@ -537,6 +551,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", default="mne-dac-demo", help="folder for the outputs")
     p.add_argument("--codec", default="default")
     p.add_argument("--n-codebooks", type=int, default=None)
+    threads_option(p)
     p.set_defaults(func=_demo)
 
     p = sub.add_parser(
@@ -722,7 +737,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    if getattr(args, "not_eeg", None):
+        print("mne-dac: warning: --not-eeg is deprecated and will be removed: use --exclude.", file=sys.stderr)
+        args.exclude = [*args.exclude, *args.not_eeg]
     try:
+        if getattr(args, "threads", None) is not None and args.command != "compress-dir":  # its workers set theirs
+            _set_threads(args.threads)
         args.func(args)
     except (CLIError, FileExistsError, FileNotFoundError, ValueError, OSError, ImportError) as err:
         if args.debug:

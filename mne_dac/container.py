@@ -40,8 +40,10 @@ import numpy as np
 from mne.utils import _validate_type, logger, verbose
 
 from ._atomic import atomic_write
+from ._deprecation import keyword_only
 from ._docs import fill_doc
 from ._json import jsonable
+from ._logging import warn
 from ._version import __version__
 from .codec import CodecIdentity
 from .groups import ChannelGroups
@@ -392,15 +394,16 @@ def read_tokens(fname: str | Path) -> EEGTokens:
     )
 
 
+@keyword_only("n_codebooks", "overwrite")
 @verbose
 @fill_doc
 def write_raw_dac(
     fname: str | Path,
     raw: mne.io.BaseRaw,
-    codec: Any = None,
+    codec: Any = "default",
+    *,
     n_codebooks: int | None = None,
     overwrite: bool = False,
-    *,
     groups: Any = None,
     progress: bool = False,
     verbose: bool | str | int | None = None,
@@ -413,12 +416,10 @@ def write_raw_dac(
         Output file.
     raw : mne.io.Raw
         The recording, in Volts.
-    codec : str | path-like | DACCodec | None
-        The codec (see :func:`~mne_dac.load_codec`); ``None`` uses the shipped default.
+    %(codec)s
     %(n_codebooks)s
     %(overwrite)s
-    groups : str | dict | ChannelGroups | None
-        DAC-MC codecs only: the channel groups (see :func:`~mne_dac.tokenize_raw`).
+    %(groups)s
     progress : bool
         Show a progress bar.
     %(verbose)s
@@ -430,12 +431,15 @@ def write_raw_dac(
     """
     from .raw import tokenize_raw
 
+    if codec is None:
+        warn('write_raw_dac(codec=None) is deprecated: pass codec="default" (the default).', FutureWarning)
+        codec = "default"
     fname = Path(fname)
     if fname.exists() and not overwrite:  # fail before the (slow) encoding
         raise FileExistsError(f"{fname} exists; pass overwrite=True (--overwrite) to replace it.")
     tokens = tokenize_raw(
         raw,
-        "default" if codec is None else codec,
+        codec,
         n_codebooks=n_codebooks,
         groups=groups,
         progress=progress,

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from mne.utils import _check_option, logger, use_log_level
 
+from ._logging import warn
 from .preprocessing import PreprocessingSettings, to_codec_domain
 from .recordings import RECORDING_EXTENSIONS, UnreadableRecordingError, find_recordings, read_recording
 
@@ -72,7 +73,7 @@ def recordings_from(source: Any) -> list[mne.io.BaseRaw]:
                 try:
                     raws.append(_read_raw(fname))
                 except UnreadableRecordingError as err:
-                    mne.utils.warn(f"Skipping {fname}: {err}")
+                    warn(f"Skipping {fname}: {err}")
             if not raws:
                 raise ValueError(f"No readable EEG file ({', '.join(RECORDING_EXTENSIONS)}) under {path}.")
             logger.info("Found %d recordings under %s", len(raws), path)

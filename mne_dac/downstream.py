@@ -39,9 +39,10 @@ from typing import TYPE_CHECKING, Any
 import mne
 import numpy as np
 import pandas as pd
-from mne.utils import _check_option, _validate_type, logger, verbose, warn
+from mne.utils import _check_option, _validate_type, logger, verbose
 
 from ._docs import fill_doc
+from ._logging import warn
 from .codec import DACCodec
 from .container import EEGDACFormatError, read_tokens, write_tokens
 from .loading import load_codec

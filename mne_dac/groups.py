@@ -18,6 +18,7 @@ import mne
 import numpy as np
 from mne.utils import _check_option, _validate_type
 
+from ._deprecation import renamed
 from .channels import (
     CHANNELS_10_20,
     HEAD_SPHERE,
@@ -236,16 +237,17 @@ def pivot_probabilities(
     return _first_draw_probabilities(directions, _pivot_index(pivot, names, len(directions)), weight_fn)
 
 
+@renamed(k="group_size")
 def sample_pivot_group(
     channels: Sequence[str] | np.ndarray,
-    k: int,
+    group_size: int,
     rng: np.random.Generator | int | None,
     *,
     pivot: str | int | None = None,
     montage: str | mne.channels.DigMontage | None = None,
     weight_fn: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Draw a group of ``k`` channels around a pivot, for training.
+    """Draw a group of ``group_size`` channels around a pivot, for training.
 
     The other channels are drawn one by one without replacement, each with probability
     proportional to ``weight_fn`` of its angular distance to the pivot; the first draw
@@ -256,8 +258,8 @@ def sample_pivot_group(
     channels : list of str | array, shape (n_channels, 3)
         Channel names, or their positions (from :func:`~mne_dac.channels.channel_positions`):
         in training loops, look the positions up once per montage and pass them.
-    k : int
-        Group size. With fewer channels than ``k``, all channels are returned.
+    group_size : int
+        Group size. With fewer channels than ``group_size``, all channels are returned.
     rng : numpy.random.Generator | int | None
         Random generator, or a seed for :func:`numpy.random.default_rng`.
     pivot : str | int | None
@@ -271,17 +273,17 @@ def sample_pivot_group(
 
     Returns
     -------
-    indices : array of int, shape (min(k, n_channels),)
+    indices : array of int, shape (min(group_size, n_channels),)
         Channel indices: the pivot, then the others in the order they were drawn.
     """
-    _validate_type(k, "int-like", "k")
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+    _validate_type(group_size, "int-like", "group_size")
+    if group_size < 1:
+        raise ValueError(f"group_size must be at least 1, got {group_size}")
     rng = np.random.default_rng(rng)
     names, directions = _channel_directions(channels, montage)
     n_channels = len(directions)
     pivot = int(rng.integers(n_channels)) if pivot is None else _pivot_index(pivot, names, n_channels)
-    n_others = min(k, n_channels) - 1
+    n_others = min(group_size, n_channels) - 1
     if n_others == 0:
         return np.array([pivot])
     probabilities = _first_draw_probabilities(directions, pivot, weight_fn)
@@ -289,7 +291,7 @@ def sample_pivot_group(
         label = f"pivot {names[pivot]!r}" if names else f"pivot {pivot}"
         raise ValueError(
             f"weight_fn gives nonzero weight to {np.count_nonzero(probabilities)} channels around "
-            f"{label}, fewer than the k - 1 = {n_others} to draw."
+            f"{label}, fewer than the group_size - 1 = {n_others} to draw."
         )
     others = rng.choice(n_channels, size=n_others, replace=False, p=probabilities)
     return np.concatenate([[pivot], others])
@@ -362,22 +364,23 @@ def anatomical_groups(
     return ChannelGroups(tuple(group for group in groups if group), "anatomical")
 
 
+@renamed(k="group_size")
 def pivot_groups(
-    ch_names: Sequence[str], k: int, *, montage: str | mne.channels.DigMontage | None = None
+    ch_names: Sequence[str], group_size: int, *, montage: str | mne.channels.DigMontage | None = None
 ) -> ChannelGroups:
-    """Partition a montage into groups of ``k`` neighbouring channels, deterministically.
+    """Partition a montage into groups of ``group_size`` neighbouring channels, deterministically.
 
     While channels remain, the pivot is the remaining channel farthest (in angle) from
-    the centroid of the remaining channels, and its group is the pivot and its ``k - 1``
+    the centroid of the remaining channels, and its group is the pivot and its ``group_size - 1``
     nearest remaining channels, nearest first. Ties go to the first channel in
-    ``ch_names``. The last group may be smaller; with ``k`` channels or fewer, all are in
+    ``ch_names``. The last group may be smaller; with ``group_size`` channels or fewer, all are in
     one group.
 
     Parameters
     ----------
     ch_names : list of str
         Channel names.
-    k : int
+    group_size : int
         Group size.
     montage : str | DigMontage | None
         Where to find the channel positions (see :func:`~mne_dac.channels.channel_positions`).
@@ -387,9 +390,9 @@ def pivot_groups(
     groups : ChannelGroups
         Groups with the pivot first, from the edge of the montage inwards.
     """
-    _validate_type(k, "int-like", "k")
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+    _validate_type(group_size, "int-like", "group_size")
+    if group_size < 1:
+        raise ValueError(f"group_size must be at least 1, got {group_size}")
     ch_names = list(ch_names)
     directions = _directions(channel_positions(ch_names, montage))
     remaining, groups = list(range(len(ch_names))), []
@@ -397,17 +400,18 @@ def pivot_groups(
         spread = _angles(directions[remaining], directions[remaining].mean(0))
         pivot = remaining.pop(int(np.argmax(np.round(spread, _DECIMALS))))
         nearness = np.round(_angles(directions[remaining], directions[pivot]), _DECIMALS)
-        nearest = [remaining[i] for i in np.argsort(nearness, kind="stable")[: k - 1]]
+        nearest = [remaining[i] for i in np.argsort(nearness, kind="stable")[: group_size - 1]]
         groups.append(tuple(ch_names[ci] for ci in [pivot, *nearest]))
         remaining = [ci for ci in remaining if ci not in nearest]
     return ChannelGroups(tuple(groups), "pivot")
 
 
+@renamed(k="group_size")
 def make_groups(
     ch_names: Sequence[str],
     groups: str | Mapping[str, Sequence[str]] | ChannelGroups,
     *,
-    k: int = 4,
+    group_size: int = 4,
     montage: str | mne.channels.DigMontage | None = None,
 ) -> ChannelGroups:
     """Partition channels into the groups that the multi-channel codec codes jointly.
@@ -417,11 +421,11 @@ def make_groups(
     ch_names : list of str
         Channel names of the recording.
     groups : str | dict | ChannelGroups
-        ``"pivot"`` (:func:`pivot_groups` with ``k``), ``"anatomical"``
+        ``"pivot"`` (:func:`pivot_groups` with ``group_size``), ``"anatomical"``
         (:func:`anatomical_groups`), ``"single"`` (one channel per group), ``"all"``
         (one group), a dict region name -> channel names (custom regions), or groups,
         which are checked to be a partition of ``ch_names``.
-    k : int
+    group_size : int
         Group size for ``"pivot"``.
     montage : str | DigMontage | None
         Where to find the channel positions (see :func:`~mne_dac.channels.channel_positions`).
@@ -440,7 +444,7 @@ def make_groups(
         return anatomical_groups(ch_names, groups)
     _check_option("groups", groups, ("pivot", "anatomical", "single", "all"))
     if groups == "pivot":
-        return pivot_groups(ch_names, k, montage=montage)
+        return pivot_groups(ch_names, group_size, montage=montage)
     if groups == "anatomical":
         return anatomical_groups(ch_names, montage=montage)
     if groups == "single":

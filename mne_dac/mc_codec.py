@@ -142,7 +142,7 @@ class DACMCCodec(DACCodec):
         return make_groups(
             _required_names(ch_names),
             self.grouping if groups is None else groups,
-            k=self.group_size,
+            group_size=self.group_size,
             montage=montage,
         )
 

@@ -14,7 +14,9 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 
 import numpy as np
-from mne.utils import logger, warn
+from mne.utils import logger
+
+from ._logging import warn
 
 #: EEG amplitudes above this (in Volts) are implausible: the data are probably in µV.
 _IMPLAUSIBLE_VOLTS = 1e-2
@@ -213,7 +215,7 @@ def to_codec_domain(
 
 def _report_clipping(counts: np.ndarray, n_times: int, ch_names: list[str], clip: float) -> None:
     if not counts.any():
-        logger.info("No sample exceeded the ±%g µV clip level.", clip * 1e6)
+        logger.debug("No sample exceeded the ±%g µV clip level.", clip * 1e6)
         return
     worst = np.argsort(counts)[::-1][: min(5, np.count_nonzero(counts))]
     detail = ", ".join(f"{ch_names[i]}: {counts[i]} ({100 * counts[i] / n_times:.2f}%)" for i in worst)

@@ -9,6 +9,7 @@ import numpy as np
 from mne.utils import _validate_type, logger, verbose
 
 from ._docs import fill_doc
+from ._logging import warn
 from .loading import codec_for, load_codec
 from .preprocessing import PreprocessingSettings, from_codec_domain, to_codec_domain
 from .tokens import EEGTokens
@@ -96,7 +97,7 @@ def tokenize_raw(
     )
     data = _RawChannels(raw, eeg)
     if data.shape[1] * codec.sfreq / raw.info["sfreq"] < codec.hop_length:
-        mne.utils.warn(
+        warn(
             f"The recording ({data.shape[1]} samples) is shorter than one codec frame "
             f"({codec.hop_length / codec.sfreq:g} s): it is zero-padded to one frame."
         )

@@ -39,7 +39,6 @@ from typing import Any
 import numpy as np
 import torch
 from mne.utils import _check_option, logger
-from mne.utils import warn as mne_warn
 from skorch import NeuralNet
 from skorch.callbacks import (
     Callback,
@@ -53,6 +52,7 @@ from skorch.callbacks import (
 from skorch.utils import TeeGenerator
 
 from ._imports import import_dac
+from ._logging import warn
 from .codec import DACCodec
 from .dac_model import clone_model, codebook_lookup
 from .losses import BandSpectralLoss, relative_mse
@@ -157,7 +157,7 @@ class GANSchedule(Callback):
         if gan_diverged(loss, net.divergence_tolerance, net.divergence_patience):
             net.gan_active_ = False
             net.history.record("gan_diverged", True)
-            mne_warn(
+            warn(
                 f"Epoch {len(net.history)}: the GAN phase diverged (training reconstruction loss "
                 f"{loss[-1]:.4g} more than {100 * net.divergence_tolerance:g}% above its "
                 f"best {min(loss):.4g} for {net.divergence_patience} epoch(s)); training "

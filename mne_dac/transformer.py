@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 from mne import BaseEpochs
-from mne.utils import _validate_type, warn
+from mne.utils import _validate_type
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._docs import fill_doc
+from ._logging import warn
 from .codec import DACCodec
 from .epoch_coding import EpochCoding
 from .loading import load_codec

@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mne_dac.bulk import INDEX_COLUMNS, compress_dir, summarize_index
 from mne_dac.cli import main
 from mne_dac.container import read_header, read_tokens
-from mne_dac.bulk import INDEX_COLUMNS, compress_dir, summarize_index
 
 PICKS = ["Fp1", "Fz", "Cz", "O1", "ECG"]
-N_EEG = 4  # ECG is typed EEG once written to EDF: not_eeg=["ECG"] keeps it out of the codec
+N_EEG = 4  # ECG is typed EEG once written to EDF: exclude=["ECG"] keeps it out of the codec
 SFREQ = 500  # the eegmat excerpt's rate
-OPTS = {"n_codebooks": 2, "not_eeg": ["ECG"], "progress": False}
+OPTS = {"n_codebooks": 2, "exclude": ["ECG"], "progress": False}
 EXPECTED = {"sub-01/rec.edf": "sub-01/rec.eegdac", "sub-02/ses-1/rec_raw.fif": "sub-02/ses-1/rec_raw.eegdac"}
 
 
@@ -124,7 +124,7 @@ def test_bad_recordings_are_reported_and_skipped(corpus, tmp_path, tiny_codec_fi
 def test_cli(corpus, tmp_path, tiny_codec_file, capsys):
     out_dir = tmp_path / "out"
     args = ["compress-dir", str(corpus), str(out_dir), "--codec", str(tiny_codec_file), "--n-codebooks", "2"]
-    args += ["--not-eeg", "ECG", "--no-fidelity", "--quiet", "--index", "files.csv"]
+    args += ["--exclude", "ECG", "--no-fidelity", "--quiet", "--index", "files.csv", "--threads", "1"]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "2 recordings: 2 compressed" in printed and "bits/s per channel" in printed
@@ -143,7 +143,6 @@ def test_n_jobs(corpus, tmp_path, tiny_codec_file):
     """Two jobs at once give the same files as one. Threads keep the test cheap; worker processes (loky, the
     default) run the same code after a few seconds of start-up each."""
     import joblib
-
     from mne.utils import logger
 
     sequential = compress_dir(corpus, tmp_path / "seq", tiny_codec_file, fidelity=False, **OPTS)
@@ -176,3 +175,14 @@ def test_extensions_and_no_index(corpus, tmp_path, tiny_codec_file):
     index = compress_dir(corpus, out_dir, tiny_codec_file, extensions=[".FIF"], index=None, fidelity=False, **OPTS)
     assert list(index["input"]) == ["sub-02/ses-1/rec_raw.fif"] and index.attrs["fname"] is None
     assert _outputs(out_dir) == ["sub-02/ses-1/rec_raw.eegdac"]
+
+
+def test_old_spellings_warn(corpus, tmp_path, tiny_codec_file, capsys):
+    """not_eeg= and --not-eeg still work for one release, with a warning."""
+    with pytest.warns(FutureWarning, match=r"compress_dir\(not_eeg=\) is deprecated"):
+        index = compress_dir(corpus, tmp_path / "a", tiny_codec_file, not_eeg=["ECG"], n_codebooks=2, progress=False,
+                             fidelity=False, index=None)  # fmt: skip
+    assert (index["n_eeg_channels"] == N_EEG).all()
+    args = ["compress-dir", str(corpus), str(tmp_path / "b"), "--codec", str(tiny_codec_file), "--n-codebooks", "2"]
+    assert main([*args, "--not-eeg", "ECG", "--no-fidelity", "--quiet"]) == 0
+    assert "--not-eeg is deprecated" in capsys.readouterr().err

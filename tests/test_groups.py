@@ -181,7 +181,7 @@ def test_pivot_groups_small_montage():
     assert pivot_groups(["Cz", "C3", "O1"], 4).groups[0] == ("O1", "C3", "Cz")
     assert pivot_groups(["Cz", "C3", "O1"], 3).n_groups == 1
     assert pivot_groups(["Cz", "C3", "O1"], 1).sizes == (1, 1, 1)
-    with pytest.raises(ValueError, match="k must be at least 1"):
+    with pytest.raises(ValueError, match="group_size must be at least 1"):
         pivot_groups(NAMES, 0)
 
 
@@ -270,7 +270,7 @@ def test_custom_weight_fn():
     rng = np.random.default_rng(0)
     for _ in range(20):
         assert {NAMES[i] for i in sample_pivot_group(NAMES, 4, rng, pivot="Cz", weight_fn=within_50)[1:]} < near
-    with pytest.raises(ValueError, match="nonzero weight to 4 channels around pivot 'Cz', fewer than the k - 1 = 5"):
+    with pytest.raises(ValueError, match="nonzero weight to 4 channels around pivot 'Cz', fewer than the group_size - 1 = 5"):
         sample_pivot_group(NAMES, 6, rng, pivot="Cz", weight_fn=within_50)
     with pytest.raises(ValueError, match="finite nonnegative weights"):
         pivot_probabilities(NAMES, "Cz", weight_fn=lambda d: -d)
@@ -284,7 +284,9 @@ def test_custom_weight_fn():
 
 
 def test_make_groups(eegmmidb_names):
-    assert make_groups(NAMES, "pivot", k=3) == pivot_groups(NAMES, 3)
+    assert make_groups(NAMES, "pivot", group_size=3) == pivot_groups(NAMES, 3)
+    with pytest.warns(FutureWarning, match=r"make_groups\(k=\) is deprecated"):
+        assert make_groups(NAMES, "pivot", k=3) == pivot_groups(NAMES, 3)
     assert make_groups(NAMES, "anatomical") == anatomical_groups(NAMES)
     assert make_groups(NAMES, "single") == single_channel_groups(NAMES)
     assert single_channel_groups(NAMES).sizes == (1,) * 19 and single_channel_groups(NAMES).method == "single"

@@ -12,7 +12,7 @@ import mne_dac
 
 #: Layers, lowest first; each module belongs to exactly one.
 LAYERS = {
-    "utilities": {"_atomic", "_docs", "_imports", "_json", "_version"},
+    "utilities": {"_atomic", "_deprecation", "_docs", "_imports", "_json", "_logging", "_threads", "_version"},
     "signal": {"preprocessing", "channels", "groups", "metrics", "viz"},
     "models": {"dac_model", "euclidean_vq", "mc_model", "token_model"},
     "codecs": {"codec", "mc_codec", "loading"},

@@ -8,13 +8,12 @@ import mne
 import numpy as np
 import pytest
 import torch
+from conftest import make_tiny_codec
 
 from mne_dac import load_codec, read_tokens, reconstruct_raw, tokenize_raw, write_tokens
 from mne_dac.groups import ChannelGroups, make_groups
 from mne_dac.mc_codec import DACMCCodec
 from mne_dac.mc_model import DACMC
-
-from conftest import make_tiny_codec
 
 CH_1020 = "Fp1 Fp2 F7 F3 Fz F4 F8 T7 C3 Cz C4 T8 P7 P3 Pz P4 P8 O1 O2".split()
 
@@ -215,7 +214,7 @@ def test_chunked_coding_is_exact(mc_codec):
     """Long signals coded in chunks give the codes of a whole-signal pass."""
     data = np.random.default_rng(0).standard_normal((6, 512 * 12)).astype(np.float32) * 0.1
     names = CH_1020[:6]
-    groups = make_groups(names, "pivot", k=3)
+    groups = make_groups(names, "pivot", group_size=3)
     whole = mc_codec.encode(data, ch_names=names, groups=groups)
     chunked = DACMCCodec(mc_codec.model, mc_codec.sfreq, chunk_frames=3, batch_size=2, device="cpu")
     np.testing.assert_array_equal(chunked.encode(data, ch_names=names, groups=groups), whole)
@@ -239,7 +238,7 @@ def test_save_load_pickle(mc_codec, tmp_path):
 
 def test_mismatched_codes(mc_codec):
     names = CH_1020[:8]
-    groups = make_groups(names, "pivot", k=4)
+    groups = make_groups(names, "pivot", group_size=4)
     with pytest.raises(ValueError, match="codes must have shape"):
         mc_codec.decode(np.zeros((3, 2, 4), dtype=int), ch_names=names, groups=groups)
     with pytest.raises(ValueError, match="ch_names"):

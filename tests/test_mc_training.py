@@ -158,7 +158,7 @@ def test_cli_compress_mc(tmp_path, capsys):
     codec_file = codec.save(tmp_path / "mc.pt")
     src = excerpt_fnames(0, "arithmetic")[0]
     out = tmp_path / "rec.eegdac"
-    args = ["--codec", str(codec_file), "--groups", "anatomical", "--not-eeg", "ECG ECG", "EEG A2-A1"]
+    args = ["--codec", str(codec_file), "--groups", "anatomical", "--exclude", "ECG ECG", "EEG A2-A1"]
     assert main(["compress", str(src), str(out), *args]) == 0
     text = capsys.readouterr().out
     assert "Channel groups:    6 (anatomical; group layout: 6 token streams)" in text

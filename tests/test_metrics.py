@@ -190,10 +190,10 @@ def test_fidelity_report_arrays_and_errors(eeg):
 
 
 def test_codebook_usage(excerpt_raw):
+    from conftest import make_tiny_codec
+
     from mne_dac import tokenize_raw
     from mne_dac.metrics import codebook_usage
-
-    from conftest import make_tiny_codec
 
     tokens = tokenize_raw(excerpt_raw.copy().crop(0, 10), make_tiny_codec(), verbose=False)
     usage = codebook_usage(tokens)

@@ -69,8 +69,9 @@ def test_bad_data(rng):
         to_codec_domain(x, 512.0, 512.0, PreprocessingSettings(), NAMES)
     flat = _eeg(rng, 1000)
     flat[0] = 3e-6
-    with pytest.warns(RuntimeWarning, match=r"flat channel\(s\) \['C3'\]"):
+    with pytest.warns(RuntimeWarning, match=r"flat channel\(s\) \['C3'\]") as record:
         to_codec_domain(flat, 512.0, 512.0, PreprocessingSettings(), NAMES)
+    assert record[0].filename == __file__  # the warning points at the caller's line, not mne-dac's
     with pytest.warns(RuntimeWarning, match="probably in µV"):
         to_codec_domain(_eeg(rng, 1000, 20.0), 512.0, 512.0, PreprocessingSettings(), NAMES)
     with pytest.raises(ValueError, match="No EEG channels"):
