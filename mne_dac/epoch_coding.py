@@ -3,12 +3,15 @@ Braindecode windows share, for DAC-SC and DAC-MC codecs alike."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from mne.utils import use_log_level
 
+from ._json import jsonable
 from .codec import DACCodec
 from .preprocessing import PreprocessingSettings, from_codec_domain, n_codec_samples, to_codec_domain
 
@@ -66,6 +69,20 @@ class EpochCoding:
         groups = codec.channel_groups(ch_names, groups, montage=montage)
         positions = codec.channel_positions(ch_names, montage)
         return cls(codec, float(sfreq), n_codebooks, preprocessing, ch_names, groups, positions)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of everything that determines the codes: the codec (configuration and weights),
+        depth, preprocessing, rate and channels."""
+        parts = [
+            self.codec.identity.to_dict(),
+            self.n_codebooks,
+            self.preprocessing.to_dict(),
+            self.sfreq,
+            self.ch_names,
+            None if self.groups is None else self.groups.to_dict(),
+            None if self.positions is None else np.asarray(self.positions).round(9).tolist(),
+        ]
+        return hashlib.sha256(json.dumps(jsonable(parts), sort_keys=True).encode()).hexdigest()
 
     @property
     def _channels(self) -> dict:

@@ -13,8 +13,8 @@ import copy
 from typing import Any
 
 import numpy as np
-from mne import BaseEpochs
-from mne.utils import _validate_type
+from mne import BaseEpochs, EpochsArray
+from mne.utils import _check_option, _validate_type
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -24,6 +24,18 @@ from .codec import DACCodec
 from .epoch_coding import EpochCoding
 from .loading import load_codec
 from .preprocessing import PreprocessingSettings, n_codec_samples
+
+
+def _joined_epochs(X: Any) -> Any:
+    """One :class:`mne.Epochs` from a list of them (how scikit-learn's splitters index Epochs)."""
+    if not isinstance(X, (list, tuple)) or not X or not all(isinstance(e, BaseEpochs) for e in X):
+        return X
+    first = X[0]
+    for epochs in X[1:]:
+        if epochs.ch_names != first.ch_names or epochs.info["sfreq"] != first.info["sfreq"]:
+            raise ValueError("The Epochs objects of the list have different channels or sampling rates.")
+    data = np.concatenate([epochs.get_data(copy=False) for epochs in X])
+    return EpochsArray(data, first.info, tmin=first.tmin, verbose=False)
 
 
 def _same_device(requested: Any, actual: Any) -> bool:
@@ -107,6 +119,7 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {self.batch_size}")
 
+        X = _joined_epochs(X)
         data, sfreq = self._check_data(X, fit=True)
         self.sfreq_ = sfreq
         self._fit_ndim = data.ndim
@@ -257,6 +270,11 @@ class DACTokenizer(_DACTransformerBase):
     %(n_codebooks)s
     %(transformer_params)s
 
+    output : ``"tokens"`` | ``"embeddings"``
+        What :meth:`transform` returns: the integer codes, or the codec's quantized latent
+        (the sum of the codebooks' vectors, DAC's ``z_q``: the decoder's input), continuous
+        features that a linear model can use directly.
+
     Attributes
     ----------
     %(transformer_attrs)s
@@ -274,9 +292,36 @@ class DACTokenizer(_DACTransformerBase):
 
     Notes
     -----{transformer_notes}
-    Tokens are discrete (``int64``): to use them as classifier features, embed them or
-    flatten them (e.g. with :class:`mne.decoding.Vectorizer`).
+    Tokens are discrete (``int64``): to use them as classifier features, embed them with a
+    model (:class:`~mne_dac.token_model.TokenClassifier`), or use ``output="embeddings"``
+    and flatten them (e.g. with :class:`mne.decoding.Vectorizer`): integer IDs are not
+    meaningful to a linear model.
     """
+
+    def __init__(
+        self,
+        codec: Any = "default",
+        n_codebooks: int | None = None,
+        sfreq: float | None = None,
+        device: str | None = None,
+        batch_size: int | None = 16,
+        preprocessing: PreprocessingSettings | None = None,
+        ch_names: list[str] | None = None,
+        groups: Any = None,
+        output: str = "tokens",
+    ) -> None:
+        super().__init__(codec, n_codebooks, sfreq, device, batch_size, preprocessing, ch_names, groups)
+        self.output = output
+
+    def fit(self, X: BaseEpochs | np.ndarray, y: np.ndarray | None = None) -> DACTokenizer:
+        """Check the parameters and the data, and load the codec (see :class:`DACTokenizer`)."""
+        _check_option("output", self.output, ("tokens", "embeddings"))
+        super().fit(X, y)
+        if self.output == "embeddings":
+            from .token_model import codebook_vectors
+
+            self._vectors = codebook_vectors(self.codec_, self.n_codebooks_).numpy()
+        return self
 
     def __sklearn_tags__(self):
         """Tokens are integers: no float dtype is preserved."""
@@ -295,11 +340,16 @@ class DACTokenizer(_DACTransformerBase):
         Returns
         -------
         tokens : array of int64, shape (n_epochs, n_channels, n_codebooks, n_frames)
-            The codes (``n_channels`` is 1 for 2D input).
+            The codes (``n_channels`` is 1 for 2D input). With ``output="embeddings"``:
+            float32 of shape ``(n_epochs, n_channels, latent_dim, n_frames)``.
         """
         check_is_fitted(self, "codec_")
-        data, _ = self._check_data(X)
-        return self._encode(_as_3d(data))
+        data, _ = self._check_data(_joined_epochs(X))
+        codes = self._encode(_as_3d(data))
+        if self.output == "tokens":
+            return codes
+        latent = sum(self._vectors[q][codes[:, :, q]] for q in range(codes.shape[2]))  # (..., n_frames, dim)
+        return np.ascontiguousarray(latent.swapaxes(-1, -2), dtype=np.float32)
 
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
         """Decode tokens into signals in Volts.
@@ -316,6 +366,8 @@ class DACTokenizer(_DACTransformerBase):
             when the transformer was fitted on 2D data.
         """
         check_is_fitted(self, "codec_")
+        if self.output != "tokens":
+            raise ValueError(f"inverse_transform decodes tokens: it needs output='tokens', not {self.output!r}.")
         tokens = np.asarray(X)
         if tokens.ndim != 4:
             raise ValueError(
@@ -392,6 +444,6 @@ class DACRoundTrip(_DACTransformerBase):
             ``(n_epochs, n_channels, n_times)`` for :class:`mne.Epochs`).
         """
         check_is_fitted(self, "codec_")
-        data, _ = self._check_data(X)
+        data, _ = self._check_data(_joined_epochs(X))
         out = self._decode(self._encode(_as_3d(data)))
         return out[:, 0] if data.ndim == 2 else out

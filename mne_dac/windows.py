@@ -8,7 +8,10 @@ computed until a window is read, so datasets of any size can be used for trainin
 from __future__ import annotations
 
 import copy
+import hashlib
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,11 +38,14 @@ class _CodecTransform:
         (pickle memoizes it).
     then : callable | None
         A transform applied to the output (the dataset's previous transform).
+    cache_dir : path-like | None
+        Folder of this transform's outputs, by the SHA-256 of the window they came from.
     """
 
-    def __init__(self, coding: EpochCoding, then: Callable | None = None) -> None:
+    def __init__(self, coding: EpochCoding, then: Callable | None = None, cache_dir: Path | None = None) -> None:
         self.coding = coding
         self.then = then
+        self.cache_dir = None if cache_dir is None else Path(cache_dir)
 
     def _check(self, window: np.ndarray) -> np.ndarray:
         window = np.asarray(window)
@@ -52,8 +58,27 @@ class _CodecTransform:
 
     def __call__(self, window: np.ndarray) -> Any:
         """Transform one window of shape (n_channels, n_times), in Volts."""
-        out = self._apply(self._check(window))
+        window = self._check(window)
+        out = self._apply(window) if self.cache_dir is None else self._cached(window)
         return out if self.then is None else self.then(out)
+
+    def _cached(self, window: np.ndarray) -> np.ndarray:
+        """The output for ``window`` from the cache, computed and stored on a miss."""
+        digest = hashlib.sha256(f"{window.shape}{window.dtype.str}".encode())
+        digest.update(np.ascontiguousarray(window).view(np.uint8))
+        fname = self.cache_dir / f"{digest.hexdigest()}.npy"
+        if fname.is_file():
+            try:
+                return np.load(fname, allow_pickle=False)
+            except (OSError, ValueError):  # a torn or foreign file: recompute and replace it
+                pass
+        out = self._apply(window)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = fname.with_name(f".{fname.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fid:
+            np.save(fid, out, allow_pickle=False)
+        os.replace(tmp, fname)  # atomic: workers sharing the cache never read a partial file
+        return out
 
     def __repr__(self) -> str:
         then = "" if self.then is None else f", then {self.then!r}"
@@ -66,6 +91,8 @@ class _CodecTransform:
 class _RoundTrip(_CodecTransform):
     """Replace a window by its codec reconstruction (float32 Volts, same shape)."""
 
+    name = "roundtrip"
+
     def _apply(self, window: np.ndarray) -> np.ndarray:
         codes = self.coding.encode(window[np.newaxis])
         return self.coding.decode(codes, window.shape[-1])[0].astype(np.float32)
@@ -73,6 +100,8 @@ class _RoundTrip(_CodecTransform):
 
 class _Tokenize(_CodecTransform):
     """Replace a window by its tokens, int64 of shape (n_streams, n_codebooks, n_frames)."""
+
+    name = "tokens"
 
     def _apply(self, window: np.ndarray) -> np.ndarray:
         return self.coding.encode(window[np.newaxis])[0]
@@ -107,6 +136,7 @@ def _with_transform(
     n_codebooks: int | None,
     preprocessing: PreprocessingSettings | None,
     groups: Any,
+    cache_dir: Any,
     kind: type[_CodecTransform],
 ) -> BaseConcatDataset:
     from braindecode.datasets import BaseConcatDataset
@@ -115,6 +145,7 @@ def _with_transform(
     _validate_type(codec, (str, "path-like", DACCodec), "codec")
     _validate_type(n_codebooks, ("int-like", None), "n_codebooks")
     _validate_type(preprocessing, (PreprocessingSettings, None), "preprocessing")
+    _validate_type(cache_dir, ("path-like", None), "cache_dir")
     infos = [_window_info(ds, i) for i, ds in enumerate(concat_ds.datasets)]
     codec = load_codec(codec)
     preprocessing = preprocessing or codec.preprocessing
@@ -122,7 +153,8 @@ def _with_transform(
     for ds, info in zip(concat_ds.datasets, infos):
         new = copy.copy(ds)  # shallow: shares the signals and metadata
         coding = EpochCoding.create(codec, info["sfreq"], n_codebooks, preprocessing, info["ch_names"], groups)
-        new.transform = kind(coding, then=ds.transform)
+        cache = None if cache_dir is None else Path(cache_dir) / f"{kind.name}-{coding.fingerprint()[:16]}"
+        new.transform = kind(coding, then=ds.transform, cache_dir=cache)
         datasets.append(new)
     out = copy.copy(concat_ds)
     out.datasets = datasets
@@ -162,6 +194,7 @@ def roundtrip_windows(
     n_codebooks: int | None = None,
     preprocessing: PreprocessingSettings | None = None,
     groups: Any = None,
+    cache_dir: str | Path | None = None,
 ) -> BaseConcatDataset:
     """Replace each window of a Braindecode dataset by its codec reconstruction.
 
@@ -174,6 +207,10 @@ def roundtrip_windows(
     %(n_codebooks)s
     %(preprocessing)s
     %(groups)s
+    cache_dir : path-like | None
+        Keep each window's output on disk there, found again by the SHA-256 of the window and
+        of the coding (codec weights, depth, preprocessing, channels): later epochs of a
+        training run read it instead of coding again. ``None``: no cache.
 
     Returns
     -------
@@ -189,7 +226,7 @@ def roundtrip_windows(
     Notes
     -----{windows_notes}
     """
-    return _with_transform(concat_ds, codec, n_codebooks, preprocessing, groups, _RoundTrip)
+    return _with_transform(concat_ds, codec, n_codebooks, preprocessing, groups, cache_dir, _RoundTrip)
 
 
 @_fill_notes
@@ -201,6 +238,7 @@ def tokenize_windows(
     n_codebooks: int | None = None,
     preprocessing: PreprocessingSettings | None = None,
     groups: Any = None,
+    cache_dir: str | Path | None = None,
 ) -> BaseConcatDataset:
     """Replace each window of a Braindecode dataset by its DAC tokens.
 
@@ -213,6 +251,10 @@ def tokenize_windows(
     %(n_codebooks)s
     %(preprocessing)s
     %(groups)s
+    cache_dir : path-like | None
+        Keep each window's output on disk there, found again by the SHA-256 of the window and
+        of the coding (codec weights, depth, preprocessing, channels): later epochs of a
+        training run read it instead of coding again. ``None``: no cache.
 
     Returns
     -------
@@ -229,4 +271,4 @@ def tokenize_windows(
     Notes
     -----{windows_notes}
     """
-    return _with_transform(concat_ds, codec, n_codebooks, preprocessing, groups, _Tokenize)
+    return _with_transform(concat_ds, codec, n_codebooks, preprocessing, groups, cache_dir, _Tokenize)

@@ -162,6 +162,35 @@ def test_pipeline(tiny_codec, rng):
     assert 0 <= clf.fit(X, y).score(X, y) <= 1
 
 
+def test_cross_val_score_on_epochs(tiny_codec, rng):
+    """scikit-learn's splitters hand a list of one-epoch Epochs: they are joined back."""
+    X, y = _eeg(rng)
+    epochs = _epochs(X)
+    clf = make_pipeline(DACTokenizer(tiny_codec, output="embeddings"), Vectorizer(), LogisticRegression())
+    scores = cross_val_score(clf, epochs, y, cv=StratifiedKFold(2))
+    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+    tok = DACTokenizer(tiny_codec).fit(epochs)
+    np.testing.assert_array_equal(tok.transform([epochs[i] for i in range(len(epochs))]), tok.transform(epochs))
+
+
+def test_embeddings(tiny_codec, rng):
+    """Embeddings are the quantized latent of the tokens: the sum of their codebook vectors."""
+    from mne_dac.token_model import codebook_vectors
+
+    X, _ = _eeg(rng, n_epochs=2)
+    tokens = DACTokenizer(tiny_codec, sfreq=SFREQ, n_codebooks=2).fit_transform(X)
+    emb_tok = DACTokenizer(tiny_codec, sfreq=SFREQ, n_codebooks=2, output="embeddings").fit(X)
+    emb = emb_tok.transform(X)
+    vectors = codebook_vectors(tiny_codec, 2).numpy()
+    assert emb.dtype == np.float32 and emb.shape == (*tokens.shape[:2], vectors.shape[-1], tokens.shape[-1])
+    e, c, f = 1, 2, 0
+    np.testing.assert_allclose(emb[e, c, :, f], vectors[0, tokens[e, c, 0, f]] + vectors[1, tokens[e, c, 1, f]], rtol=1e-6)
+    with pytest.raises(ValueError, match="output='tokens'"):
+        emb_tok.inverse_transform(tokens)
+    with pytest.raises(ValueError, match="output"):
+        DACTokenizer(tiny_codec, sfreq=SFREQ, output="ids").fit(X)
+
+
 def test_clone_params(tiny_codec, tiny_codec_file, rng):
     """clone shares a DACCodec parameter; get_params/set_params; codec from a file."""
     rt = DACRoundTrip(tiny_codec, n_codebooks=2, sfreq=SFREQ)

@@ -208,3 +208,27 @@ def test_windows_groups_need_dac_mc(windows_ds, tiny_codec):
     """Groups are for DAC-MC codecs: a DAC-SC codec says so."""
     with pytest.raises(ValueError, match="groups are for DAC-MC codecs"):
         tokenize_windows(windows_ds, tiny_codec, groups="pivot")
+
+
+def test_cache_dir(windows_ds, tiny_codec, tmp_path, monkeypatch):
+    """With cache_dir, each window is coded once: later reads load the same output."""
+    from mne_dac.windows import _CodecTransform
+
+    out = tokenize_windows(windows_ds, tiny_codec, n_codebooks=2, cache_dir=tmp_path)
+    first = [out[i][0] for i in range(len(out))]
+    files = list(tmp_path.rglob("*.npy"))
+    assert len(files) == len(out)
+
+    def fail(self, window):
+        raise AssertionError("coded again")
+
+    monkeypatch.setattr(_CodecTransform, "_apply", fail)
+    again = tokenize_windows(windows_ds, tiny_codec, n_codebooks=2, cache_dir=tmp_path)
+    for i, X in enumerate(first):
+        np.testing.assert_array_equal(again[i][0], X)
+    monkeypatch.undo()
+    # another depth is another cache; a corrupted entry is recomputed
+    tokenize_windows(windows_ds, tiny_codec, n_codebooks=1, cache_dir=tmp_path)[0]
+    assert len({p.parent for p in tmp_path.rglob("*.npy")}) == 2
+    files[0].write_bytes(b"garbage")
+    assert out[0][0].shape == first[0].shape  # no error
