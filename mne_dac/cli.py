@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .recipe import RECIPE, SCRATCH
+from .recipe import INIT_SCRATCH, RECIPE, SCRATCH
 
 #: Inputs longer than this (seconds) get a progress bar.
 PROGRESS_MIN_DURATION = 300.0
@@ -98,235 +97,20 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 # ---------------------------------------------------------------------------- finetune
-#: ``--init`` value for a randomly initialised DAC (the paper's from-scratch baseline).
-INIT_SCRATCH = "scratch"
-
-#: Default optimizer steps per epoch and in total.
-FINETUNE_STEPS_PER_EPOCH = RECIPE["steps_per_epoch"]
-FINETUNE_STEPS = 10_000
-
-#: Files written by the training checkpoint in ``--workdir``.
-_CHECKPOINT_FILES = (
-    "params.pt",
-    "optimizer.pt",
-    "criterion.pt",
-    "history.json",
-    "discriminator.pt",
-    "optimizer_discriminator.pt",
-)
-
-
-def _gather_recordings(sources: Sequence[str], what: str, exclude: Sequence[str]) -> list:
-    """Recordings from folders and files, with ``exclude`` channels marked bad."""
-    from .crops import recordings_from
-
-    raws = []
-    for source in sources:
-        path = Path(source).expanduser()
-        if not path.exists():
-            raise CLIError(f"No such {what} file or folder: {path}")
-        try:
-            raws.extend(recordings_from(path))
-        except Exception as err:  # MNE's readers raise ValueError, OSError, KeyError…
-            if path.is_dir() and isinstance(err, ValueError):  # no readable file in the folder
-                raise CLIError(f"No {what} EEG in {path}: {err}") from err
-            raise CLIError(
-                f"Could not read {what} {path} as EEG ({type(err).__name__}: {err}). Supported: "
-                "any format mne.io.read_raw reads (EDF, BDF, FIF, BrainVision, EEGLAB…)."
-            ) from err
-    for raw in raws:
-        raw.info["bads"] = sorted(set(raw.info["bads"]) | (set(exclude) & set(raw.ch_names)))
-    return raws
-
-
-def _crop_dataset(raws: list, what: str, sources: Sequence[str], **kwargs):
-    from .crops import RandomCropDataset
-
-    try:
-        return RandomCropDataset(raws, **kwargs)
-    except ValueError as err:
-        raise CLIError(f"No usable EEG in the {what} data {' '.join(sources)}: {err}") from err
-
-
-def _init_codec(args: argparse.Namespace):
-    """The codec training starts from (``--init``), and the codebooks to pre-prune it to."""
-    from .loading import DAC_TAGS, SHIPPED_CODECS, load_codec
-
-    init = args.init
-    scratch_only = {
-        "--codebook-size": args.codebook_size,
-        "--encoder-dim": args.encoder_dim,
-        "--decoder-dim": args.decoder_dim,
-        "--rates": args.rates,
-        "--codebook-lookup": args.codebook_lookup,
-    }
-    if init == INIT_SCRATCH:
-        rates = list(args.rates or SCRATCH["encoder_rates"])
-        if any(r < 1 for r in rates):
-            raise CLIError(f"--rates must be positive integers, got {rates}")
-        dac_kwargs = dict(
-            encoder_dim=args.encoder_dim or SCRATCH["encoder_dim"],
-            decoder_dim=args.decoder_dim or SCRATCH["decoder_dim"],
-            encoder_rates=rates,
-            decoder_rates=rates[::-1],
-            codebook_lookup=args.codebook_lookup or SCRATCH["codebook_lookup"],
-        )
-        codec = load_codec(
-            "random",
-            sfreq=float(args.sfreq or SCRATCH["sfreq"]),
-            n_codebooks=args.n_codebooks or SCRATCH["n_codebooks"],
-            codebook_size=args.codebook_size or SCRATCH["codebook_size"],
-            dac_kwargs=dac_kwargs,
-            seed=args.seed,
-            device=args.device,
-            verbose="error",
-        )
-        return codec, None
-    given = [name for name, value in scratch_only.items() if value is not None]
-    if given:
-        raise CLIError(f"{', '.join(given)}: only with --init {INIT_SCRATCH} (they define a new architecture).")
-    if init not in DAC_TAGS and init not in SHIPPED_CODECS and not Path(init).expanduser().exists():
-        raise CLIError(
-            f"--init must be a DAC tag ({', '.join(DAC_TAGS)}), a shipped codec ({', '.join(SHIPPED_CODECS)}), "
-            f"{INIT_SCRATCH!r} or the "
-            f"path of a DAC checkpoint or mne-dac codec; no such file: {init}"
-        )
-    sfreq = None if args.sfreq is None else float(args.sfreq)
-    codec = load_codec(init, sfreq=sfreq, device=args.device, verbose="warning")
-    return codec, args.n_codebooks  # pre-pruned by CodecTrainer.from_codec
-
-
-def _steps_and_epochs(args: argparse.Namespace) -> tuple[int, int]:
-    """Steps per epoch and total epochs from ``--steps``, ``--epochs``, ``--steps-per-epoch``."""
-    for name in ("steps", "epochs", "steps_per_epoch", "batch_size"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise CLIError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    steps, epochs, per_epoch = args.steps, args.epochs, args.steps_per_epoch
-    if steps is not None and epochs is not None:
-        if per_epoch is None:
-            per_epoch = math.ceil(steps / epochs)
-        elif steps != epochs * per_epoch:
-            raise CLIError(
-                f"--steps {steps} is not --epochs {epochs} × --steps-per-epoch {per_epoch}: give two of the three."
-            )
-    per_epoch = per_epoch or FINETUNE_STEPS_PER_EPOCH
-    if epochs is None:
-        epochs = math.ceil((steps or FINETUNE_STEPS) / per_epoch)
-    return per_epoch, epochs
-
-
-def _checkpoint_epochs(workdir: Path) -> int:
-    """Epochs recorded in the checkpoint of ``workdir`` (0 without one)."""
-    import json
-
-    fname = workdir / "history.json"
-    if not fname.is_file():
-        return 0
-    try:
-        return len(json.loads(fname.read_text()))
-    except ValueError as err:
-        raise CLIError(f"Unreadable checkpoint history {fname}: {err}") from err
-
-
-def _check_checkpoint_fits(workdir: Path, model, init: str) -> None:
-    """Fail clearly when the checkpoint's weights do not fit the codec built from ``--init``."""
-    import torch
-
-    fname = workdir / "params.pt"
-    try:
-        saved = torch.load(fname, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unreadable file
-        raise CLIError(f"Unreadable checkpoint {fname}: {type(err).__name__}: {err}") from err
-    current = model.state_dict()
-    shapes = {k: tuple(v.shape) for k, v in current.items()}
-    if shapes != {k: tuple(v.shape) for k, v in saved.items()}:
-        raise CLIError(
-            f"The checkpoint in {workdir} does not fit the codec of --init {init} (other architecture or "
-            "number of codebooks): resume with the --init and codec options of the run that wrote it."
-        )
-
-
 def _finetune(args: argparse.Namespace) -> None:
-    import platform
     import shlex
-    import time
 
-    import torch
+    from .finetune import finetune
+    from .training import CodebookCollapseError
 
-    from ._version import __version__
-    from .mc_codec import DACMCCodec
-    from .training import (
-        MIN_CROP_SAMPLES,
-        CodebookCollapseError,
-        CodecTrainer,
-        TimeBudget,
-        checkpoint_callbacks,
-        plot_history,
-    )
-
-    out = Path(args.out).expanduser()
-    if out.exists() and not args.overwrite:
-        raise CLIError(f"{out} exists; use --overwrite to replace it.")
-    workdir = Path(args.workdir).expanduser() if args.workdir else out.with_name(out.name + ".work")
-    done = _checkpoint_epochs(workdir)
-    start_over = bool(done) and not args.resume
-    if start_over and not args.overwrite:
-        raise CLIError(
-            f"{workdir} holds the checkpoint of an earlier run ({done} epochs): use --resume to "
-            "continue it, or --overwrite to start over."
-        )
-    if args.resume and done and args.gan and not (workdir / "discriminator.pt").is_file():
-        raise CLIError(f"The checkpoint in {workdir} was trained without the GAN: resume it with --no-gan.")
-    per_epoch, epochs = _steps_and_epochs(args)
-    torch.manual_seed(args.seed)
-
-    train_raws = _gather_recordings(args.data, "training", args.exclude)
-    valid_raws = _gather_recordings(args.valid, "validation", args.exclude) if args.valid else None
-    codec, prune = _init_codec(args)
-    mc = {}
-    if args.model == "mc" and not isinstance(codec, DACMCCodec):
-        codec = DACMCCodec.from_codec(codec, layout=args.layout, grouping=args.grouping, group_size=args.group_size)
-    elif args.model == "sc" and isinstance(codec, DACMCCodec):
-        raise CLIError(f"--init {args.init} is a DAC-MC codec: train it with --model mc.")
-    if isinstance(codec, DACMCCodec):
-        mc = dict(grouping=codec.grouping, group_size=codec.group_size)
-        pivot = codec.grouping == "pivot"
-        groups = f"random-pivot groups of {codec.group_size} channels" if pivot else "anatomical regions"
-        print(f"Training DAC-MC ({codec.layout} layout) on {groups}.")
-    crop_samples = round(args.crop * codec.sfreq)
-    if args.lambda_mel and crop_samples < MIN_CROP_SAMPLES:
-        raise CLIError(
-            f"--crop {args.crop:g} s is {crop_samples} samples at {codec.sfreq:g} Hz; the mel loss needs at "
-            f"least {MIN_CROP_SAMPLES} ({MIN_CROP_SAMPLES / codec.sfreq:.2f} s)."
-        )
-    crops = dict(
-        codec_sfreq=codec.sfreq,
-        crop_duration=args.crop,
-        preprocessing=codec.preprocessing,
-        group_size=mc["group_size"] if mc.get("grouping") == "pivot" else None,
-        grouping=mc.get("grouping", "pivot"),
-    )
-    train = _crop_dataset(
-        train_raws, "training", args.data, n_crops=per_epoch * args.batch_size, seed=args.seed, **crops
-    )
-    valid = None
-    if valid_raws is not None:
-        valid = _crop_dataset(valid_raws, "validation", args.valid, n_crops=args.valid_crops, seed=10_000, **crops)
-
-    from skorch.helper import predefined_split
-
-    if start_over:  # --overwrite: only now that data and codec are known to be fine
-        for name in _CHECKPOINT_FILES:
-            (workdir / name).unlink(missing_ok=True)
-        done = 0
-    workdir.mkdir(parents=True, exist_ok=True)
-    callbacks = checkpoint_callbacks(workdir, gan=args.gan, monitor=None, resume=args.resume)
-    if args.minutes is not None:
-        callbacks.append(TimeBudget(args.minutes))
-    net = CodecTrainer.from_codec(
-        codec,
-        n_codebooks=prune,
+    scratch = {
+        "codebook_size": args.codebook_size,
+        "encoder_rates": args.rates,
+        "encoder_dim": args.encoder_dim,
+        "decoder_dim": args.decoder_dim,
+        "codebook_lookup": args.codebook_lookup,
+    }
+    trainer = dict(
         lr=args.lr,
         lambda_waveform=args.lambda_waveform,
         waveform_loss=args.waveform_loss,
@@ -334,112 +118,41 @@ def _finetune(args: argparse.Namespace) -> None:
         lambda_spectral=args.lambda_spectral,
         dead_code_threshold=args.restart_dead_codes,
         codebook_update=args.codebook_update,
-        data_init=args.init == INIT_SCRATCH and args.data_init,
-        batch_size=args.batch_size,
-        max_epochs=max(epochs - done, 0),
-        train_split=None if valid is None else predefined_split(valid),
         gan=args.gan,
         gan_stop_epoch=args.gan_epochs if args.gan else 0,
         gan_periods=tuple(args.gan_periods),
         gan_fft_sizes=args.gan_fft_sizes,
-        iterator_train__shuffle=True,
-        iterator_train__num_workers=args.workers,
-        callbacks=callbacks,
-        verbose=0 if args.quiet else 1,
     )
-    if args.resume and not done:
-        print(f"No checkpoint in {workdir}: starting from --init {args.init}.")
-    if net.data_init and not (args.resume and done):
-        print("Initialising the scratch codec from training crops (LSUV gains, codebooks drawn from the data).")
-    if args.resume and done:
-        _check_checkpoint_fits(workdir, net.module, args.init)
-    start = time.monotonic()
-    if epochs > done:
-        try:
-            net.fit(train)
-        except (CodebookCollapseError, MemoryError) as err:
-            raise CLIError(str(err)) from err
-    else:  # already trained that far: just reload the checkpoint
-        print(f"The checkpoint in {workdir} already has {done} epochs (of {epochs}): nothing to train.")
-        net.initialize()
-        net.load_params(checkpoint=callbacks[0])
-    wall = time.monotonic() - start
-
-    history = net.history
-    valid_mel = [row["valid_mel"] for row in history if "valid_mel" in row]
-    valid_prd = [row["valid_prd"] for row in history if "valid_prd" in row]
-    train_mel = [row["train_mel"] for row in history if "train_mel" in row]
-    curve_keys = ("epoch", "train_loss", "train_waveform", "train_spectral", "valid_loss", "valid_prd",
-                  "valid_mel", "train_codes_used", "valid_codes_used", "dur") + tuple(
-        k for k in (history[-1] if len(history) else {}) if k.startswith("valid_err_")
-    )
-    gan_epochs = sum(bool(row.get("gan_active", False)) for row in history)
-    diverged = [row["epoch"] for row in history if row.get("gan_diverged", False)]
-    summary = dict(
-        init=args.init,
-        architecture=codec.architecture,
-        layout=codec.layout if mc else None,
-        grouping=mc.get("grouping"),
-        group_size=mc["group_size"] if mc.get("grouping") == "pivot" else None,
-        pre_pruned_to=prune,
-        data=[str(Path(d).expanduser().resolve()) for d in args.data],
-        n_recordings=len(train.recordings),
-        valid=[str(Path(d).expanduser().resolve()) for d in args.valid] if args.valid else None,
-        sfreq=codec.sfreq,
-        crop_seconds=args.crop,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        data_init=args.init == INIT_SCRATCH and args.data_init,
-        lambda_mel=args.lambda_mel,
-        waveform_loss=args.waveform_loss,
-        lambda_waveform=args.lambda_waveform,
-        lambda_spectral=args.lambda_spectral,
-        restart_dead_codes=args.restart_dead_codes,
-        codebook_update=args.codebook_update,
-        codebook_lookup=codec.config.get("codebook_lookup", "cosine"),
-        steps_per_epoch=per_epoch,
-        epochs=len(history),
-        steps=len(history) * per_epoch,
-        gan=args.gan,
-        gan_epochs=gan_epochs,
-        gan_periods=args.gan_periods if args.gan else None,
-        gan_fft_sizes=args.gan_fft_sizes if args.gan else None,
-        gan_diverged_at_epoch=diverged[0] if diverged else None,
-        final_train_mel=train_mel[-1] if train_mel else None,
-        best_valid_mel=min(valid_mel) if valid_mel else None,
-        final_valid_mel=valid_mel[-1] if valid_mel else None,
-        best_valid_prd=min(valid_prd) if valid_prd else None,
-        final_valid_prd=valid_prd[-1] if valid_prd else None,
-        curve=[{k: row[k] for k in curve_keys if k in row} for row in history],
-        seed=args.seed,
-        device=f"{net.device} ({platform.machine()}, {torch.get_num_threads()} CPU threads)",
-        wall_time_minutes_this_run=round(wall / 60, 2),
-        wall_time_minutes_total=round(sum(row.get("dur", 0.0) for row in history) / 60, 2),
-        mne_dac_version=__version__,
-        command=shlex.join(["mne-dac", *(getattr(args, "argv", None) or sys.argv[1:])]),
-    )
-    trained = net.to_codec(name=args.name or out.stem, device="cpu", **mc)
-    trained.save(out, overwrite=args.overwrite, metadata=dict(training=summary))
-    png = out.with_name(out.stem + "_history.png")
-    if len(history):
-        import matplotlib
-
-        if "matplotlib.pyplot" not in sys.modules:
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        plt.close(plot_history(net, png))
+    if args.init == INIT_SCRATCH:
+        trainer["data_init"] = args.data_init
+    try:
+        result = finetune(
+            args.data, args.out, init=args.init, valid=args.valid, exclude=args.exclude, name=args.name,
+            model=args.model, layout=args.layout, grouping=args.grouping, group_size=args.group_size,
+            n_codebooks=args.n_codebooks, scratch={k: v for k, v in scratch.items() if v is not None},
+            sfreq=args.sfreq, crop=args.crop, batch_size=args.batch_size, steps=args.steps, epochs=args.epochs,
+            steps_per_epoch=args.steps_per_epoch, valid_crops=args.valid_crops, minutes=args.minutes,
+            seed=args.seed, workdir=args.workdir, resume=args.resume, overwrite=args.overwrite,
+            device=args.device, workers=args.workers, progress=not args.quiet,
+            command=shlex.join(["mne-dac", *args.argv]), **trainer,
+        )  # fmt: skip
+    except (CodebookCollapseError, MemoryError) as err:
+        raise CLIError(str(err)) from err
+    summary = result.summary
+    valid_prd = [row["valid_prd"] for row in summary["curve"] if "valid_prd" in row]
     best = "n/a (no --valid)" if not valid_prd else f"{min(valid_prd):.3g} % (final {valid_prd[-1]:.3g} %)"
+    diverged = summary["gan_diverged_at_epoch"]
     print(
-        f"Trained {len(history) - done} epochs this run ({len(history)} in all, {summary['steps']} steps of "
-        f"{args.batch_size} × {args.crop:g} s crops; GAN in {gan_epochs}"
-        + (f", diverged at epoch {diverged[0]}" if diverged else "")
+        f"Trained {result.epochs_this_run} epochs this run ({summary['epochs']} in all, {summary['steps']} steps "
+        f"of {args.batch_size} × {args.crop:g} s crops; GAN in {summary['gan_epochs']}"
+        + (f", diverged at epoch {diverged}" if diverged else "")
         + ")."
     )
-    print(f"Best validation PRD: {best}; wall time {wall / 60:.1f} min this run.")
-    print(f"Wrote {out} ({trained!r}), {png.name} and the checkpoint in {workdir}/.")
-    if len(history) < epochs:
-        print(f"Stopped before the {epochs} epochs asked for: rerun with --resume --overwrite to continue.")
+    print(f"Best validation PRD: {best}; wall time {summary['wall_time_minutes_this_run']:.1f} min this run.")
+    plot = f", {result.history_plot.name}" if result.history_plot else ""
+    print(f"Wrote {result.fname} ({result.codec!r}){plot} and the checkpoint in {result.workdir}/.")
+    if summary["epochs"] < result.planned_epochs:
+        print(f"Stopped before the {result.planned_epochs} epochs asked for: rerun with --resume --overwrite to continue.")
 
 
 def _set_threads(n_threads: int) -> None:
@@ -675,12 +388,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--steps", type=int, default=None, metavar="N",
-        help=f"total optimizer steps of the run, resumed epochs included (default {FINETUNE_STEPS})",
+        help=f"total optimizer steps of the run, resumed epochs included (default {RECIPE['steps']})",
     )
     g.add_argument(
         "--steps-per-epoch", type=int, default=None, metavar="N",
         help=f"steps per epoch, each on fresh crops; checkpoint and validation after each (default "
-        f"{FINETUNE_STEPS_PER_EPOCH})",
+        f"{RECIPE['steps_per_epoch']})",
     )
     g.add_argument(
         "--epochs", type=int, default=None, metavar="N",

@@ -11,8 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 #: Optimisation: AdamW's rate (decayed as in DAC), batches of 16 single-channel crops of 5 s,
-#: epochs of 50 steps (a checkpoint and a validation after each).
-RECIPE: dict[str, Any] = dict(lr=1e-3, batch_size=16, crop_seconds=5.0, steps_per_epoch=50)
+#: epochs of 50 steps (a checkpoint and a validation after each), 10,000 steps by default.
+RECIPE: dict[str, Any] = dict(lr=1e-3, batch_size=16, crop_seconds=5.0, steps_per_epoch=50, steps=10_000)
+
+#: The start of a codec trained from a random DAC (``mne-dac finetune --init scratch``).
+INIT_SCRATCH = "scratch"
 
 #: Architecture of a codec trained from scratch (``mne-dac finetune --init scratch``): the compact
 #: DAC at 256 Hz with strides 2, 2, 4, 4 (hop 64: 4 frames per second) and 2 residual codebooks of

@@ -127,8 +127,8 @@ def test_finetune_errors(tmp_path, data_dir, tiny_codec_file, capsys):
     out.write_bytes(b"")
     assert "exists; use --overwrite" in error(str(data_dir), *SCRATCH, "--out", str(out))
     out.unlink()
-    assert "--init must be" in error(str(data_dir), "--init", str(tmp_path / "nope.pt"), "--out", str(out))
-    assert "only with --init scratch" in error(
+    assert "init must be a DAC tag" in error(str(data_dir), "--init", str(tmp_path / "nope.pt"), "--out", str(out))
+    assert "only with init 'scratch'" in error(
         str(data_dir), "--init", str(tiny_codec_file), "--codebook-size", "64", "--out", str(out)
     )
     assert "mel loss needs" in error(str(data_dir), *SCRATCH, "--lambda-mel", "15", "--crop", "1", "--out", str(out))
@@ -149,7 +149,7 @@ def test_finetune_errors(tmp_path, data_dir, tiny_codec_file, capsys):
     ],
 )
 def test_steps_and_epochs(options, expected):
-    from mne_dac.cli import _steps_and_epochs
+    from mne_dac.finetune import steps_and_epochs
 
     args = build_parser().parse_args(["finetune", "data", "--init", "scratch", "--out", "c.pt", *options])
-    assert _steps_and_epochs(args) == expected
+    assert steps_and_epochs(args.steps, args.epochs, args.steps_per_epoch) == expected

@@ -18,7 +18,7 @@ LAYERS = {
     "codecs": {"codec", "mc_codec", "loading"},
     "tokens and I/O": {"tokens", "container", "raw", "recordings", "bulk"},
     "adapters": {"epoch_coding", "transformer", "windows"},
-    "training": {"training", "crops", "data_init", "recipe", "losses"},
+    "training": {"training", "crops", "data_init", "recipe", "losses", "finetune"},
     "evaluation": {"baselines", "downstream", "corpora", "datasets", "demo", "testing"},
     "commands": {"cli"},
 }
