@@ -37,7 +37,6 @@ from sklearn.preprocessing import StandardScaler
 import mne_dac
 from mne_dac.baselines import make_coder
 from mne_dac.metrics import BANDS as ALL_BANDS
-from mne_dac.preprocessing import from_codec_domain, to_codec_domain
 
 HERE = Path(__file__).resolve().parent
 WINDOW_SECONDS = 4.0
@@ -71,13 +70,10 @@ def decoded_signals(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[str, 
     """The recording as coded by the codec at each depth and by DCT at the same bits/s."""
     out = {}
     tokens = mne_dac.tokenize_raw(raw, codec, verbose="error")
-    settings, sfreq, n_times = codec.preprocessing, raw.info["sfreq"], raw.n_times
-    x = to_codec_domain(raw.get_data(), sfreq, codec.sfreq, settings, raw.ch_names).data
     for k in depths:
         out[f"codec {k} cb"] = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=k, verbose="error").get_data()
-        coder = make_coder("dct", codec.bitrate(k), codec.sfreq)
-        decoded = coder.decode(coder.encode(x).payload)
-        out[f"dct {codec.bitrate(k):g} b/s"] = from_codec_domain(decoded, codec.sfreq, sfreq, n_times, settings)
+        recon, _ = make_coder("dct", codec.bitrate(k), codec.sfreq).code_raw(raw, codec.preprocessing)
+        out[f"dct {codec.bitrate(k):g} b/s"] = recon.get_data()
     return out
 
 

@@ -65,6 +65,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from .preprocessing import PreprocessingSettings
+
 __all__ = [
     "BASELINES",
     "INT16_RESOLUTION",
@@ -350,6 +352,33 @@ class TransformCoder:
         """
         coded = self.encode(x)
         return self.decode(coded), coded.n_bits
+
+    def code_raw(self, raw: mne.io.BaseRaw, settings: PreprocessingSettings) -> tuple[mne.io.RawArray, CodedSignal]:
+        """Code a recording as a codec at ``sfreq`` with ``settings`` would: preprocess, code, decode.
+
+        Parameters
+        ----------
+        raw : mne.io.Raw
+            The recording, in Volts (all its channels are coded).
+        settings : PreprocessingSettings
+            The codec's preprocessing (high-pass, clip level).
+
+        Returns
+        -------
+        reconstruction : mne.io.RawArray
+            The decoded recording in Volts, at the recording's rate and length.
+        coded : CodedSignal
+            What a file would hold.
+        """
+        import mne
+
+        from .preprocessing import from_codec_domain, to_codec_domain
+
+        sfreq = raw.info["sfreq"]
+        x = to_codec_domain(raw.get_data(), sfreq, self.sfreq, settings, raw.ch_names).data
+        coded = self.encode(x)
+        volts = from_codec_domain(self.decode(coded.payload), self.sfreq, sfreq, raw.n_times, settings)
+        return mne.io.RawArray(volts, raw.info, first_samp=raw.first_samp, verbose=False), coded
 
 
 class DCTCoder(TransformCoder):
@@ -926,16 +955,15 @@ def rate_quality(
         recon = mne.io.RawArray(volts, raw.info, first_samp=raw.first_samp, verbose=False)
         return _metrics_row(fidelity_report(raw, recon, **report_kw))
 
-    x = to_codec_domain(raw.get_data(), sfreq, codec.sfreq, settings, raw.ch_names).data
     for method in baselines:
         for k in depths:
             target = codec.bitrate(k) * n_streams / n_channels
-            coder = make_coder(method, target, codec.sfreq)
-            coded = coder.encode(x)
+            recon, coded = make_coder(method, target, codec.sfreq).code_raw(raw, settings)
             row = coded_row(method, k, target, coded.n_bits, coded.bits_per_second)
-            rows.append(dict(row, **score(coder.decode(coded.payload))))
+            rows.append(dict(row, **_metrics_row(fidelity_report(raw, recon, **report_kw))))
             logger.info("%s at %g bits/s: %s", method, target, rows[-1])
     if preprocessing_row:
+        x = to_codec_domain(raw.get_data(), sfreq, codec.sfreq, settings, raw.ch_names).data
         nan = float("nan")
         rows.append(
             dict(

@@ -108,16 +108,9 @@ def run_demo(
 
 def _dct_reconstruction(raw, codec, bitrate: float):
     """The recording coded by block DCT at ``bitrate`` bits/s per channel, with the codec's preprocessing."""
-    import mne
-
     from mne_dac.baselines import DCTCoder
-    from mne_dac.preprocessing import from_codec_domain, to_codec_domain
 
-    settings, sfreq = codec.preprocessing, raw.info["sfreq"]
-    x = to_codec_domain(raw.get_data(), sfreq, codec.sfreq, settings, raw.ch_names).data
-    coder = DCTCoder(bitrate, codec.sfreq)
-    decoded = from_codec_domain(coder.decode(coder.encode(x).payload), codec.sfreq, sfreq, raw.n_times, settings)
-    return mne.io.RawArray(decoded, raw.info, first_samp=raw.first_samp, verbose=False)
+    return DCTCoder(bitrate, codec.sfreq).code_raw(raw, codec.preprocessing)[0]
 
 
 def _comparison(report, dct, bitrate: float) -> str:
