@@ -88,8 +88,9 @@ def dac_config(model: torch.nn.Module) -> dict:
     """The ``dac.DAC`` constructor arguments of a DAC model (:data:`DAC_KWARGS`), and its codebook
     lookup when it is not DAC's."""
     config = {k: jsonable(getattr(model, k)) for k in DAC_KWARGS}
-    if codebook_lookup(model) != "cosine":
-        config["codebook_lookup"] = codebook_lookup(model)
+    lookup = codebook_lookup(model)
+    if lookup != "cosine":
+        config["codebook_lookup"] = lookup
     return config
 
 

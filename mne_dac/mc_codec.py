@@ -184,7 +184,7 @@ class DACMCCodec(DACCodec):
         import torch
 
         n_q = self.check_n_codebooks(n_codebooks)
-        data = self._check_data(data, _required_names(ch_names))
+        data = self._check_data(data, None)  # the names are checked with the groups
         ch_names, groups, positions = self._check_channels(data.shape[0], ch_names, groups, positions)
         n_samples = data.shape[1]
         n_frames = self.n_frames(n_samples)
