@@ -35,8 +35,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import mne_dac
-from mne_dac.baselines import make_coder
-from mne_dac.metrics import BANDS as ALL_BANDS
+from mne_dac.evaluation.baselines import make_coder
+from mne_dac.signal.metrics import BANDS as ALL_BANDS
 
 HERE = Path(__file__).resolve().parent
 WINDOW_SECONDS = 4.0
@@ -72,8 +72,8 @@ def decoded_signals(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[str, 
     tokens = mne_dac.tokenize_raw(raw, codec, verbose="error")
     for k in depths:
         out[f"codec {k} cb"] = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=k, verbose="error").get_data()
-        recon, _ = make_coder("dct", codec.bitrate(k), codec.sfreq).code_raw(raw, codec.preprocessing)
-        out[f"dct {codec.bitrate(k):g} b/s"] = recon.get_data()
+        recon, _ = make_coder("dct", codec.bits_per_second(k), codec.sfreq).code_raw(raw, codec.preprocessing)
+        out[f"dct {codec.bits_per_second(k):g} b/s"] = recon.get_data()
     return out
 
 

@@ -85,7 +85,7 @@ def synthesise(seconds: float):
     import mne
     import numpy as np
 
-    from mne_dac.datasets import read_excerpt
+    from mne_dac.evaluation.datasets import read_excerpt
 
     base = read_excerpt(0, "rest", verbose="error")
     base.set_channel_types({"ECG": "eeg", "A2-A1": "eeg"}, verbose="error")  # 21 coded channels
@@ -132,8 +132,8 @@ def job_speed(opts: dict) -> dict:
     from audiotools import AudioSignal
 
     import mne_dac
-    from mne_dac.baselines import LosslessCoder, make_coder, to_int16
-    from mne_dac.preprocessing import to_codec_domain
+    from mne_dac.evaluation.baselines import LosslessCoder, make_coder, to_int16
+    from mne_dac.signal.preprocessing import to_codec_domain
 
     codec = _setup(opts)
     raw = synthesise(opts["seconds"])
@@ -188,7 +188,7 @@ def job_speed(opts: dict) -> dict:
         part_ch_s = n_channels * seconds
         x_part = x[:, : int(seconds * codec.sfreq)]
         for method in ("dct", "wavelet"):
-            coder = make_coder(method, codec.bitrate(), codec.sfreq)
+            coder = make_coder(method, codec.bits_per_second(), codec.sfreq)
             coded, t = timed(coder.encode, x_part)
             results[f"{method}_encode"] = part_ch_s / t
             _, t = timed(coder.decode, coded)

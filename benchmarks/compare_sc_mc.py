@@ -5,7 +5,7 @@
    first ``k = 1 … n_codebooks``. A DAC-SC codec spends ``10 k`` bits/s on every channel; a
    DAC-MC codec in the ``"group"`` layout spends them on every *group*, so
    ``10 k × n_groups / n_channels`` per channel. Spectrogram loss and PRD
-   (:func:`mne_dac.metrics.fidelity_report`) are averaged over recordings.
+   (:func:`mne_dac.signal.metrics.fidelity_report`) are averaged over recordings.
 2. **Rest versus arithmetic.** All 24 subjects, both recordings, are reconstructed by each
    codec at the depth of the table. A simple classifier, log band powers (1-4-8-13-30-45 Hz,
    Welch on 5-s windows) of the 19 channels, standardised, into a logistic regression, is
@@ -43,7 +43,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import mne_dac
-from mne_dac.metrics import fidelity_report
+from mne_dac.signal.metrics import fidelity_report
 
 sys.path.insert(0, str(Path(__file__).parent))
 from evaluate_codec import ROOT, VALID_SUBJECTS, read_recordings
@@ -76,7 +76,7 @@ def fidelity(codecs: dict, raws: dict[str, mne.io.BaseRaw], depths: list[int]) -
                         recording=name,
                         codec=label,
                         depth=depth,
-                        bits_per_second=tokens.bitrate * depth / tokens.n_codebooks,
+                        bits_per_second=tokens.bits_per_second * depth / tokens.n_codebooks,
                         n_streams=tokens.codes.shape[0],
                         spectrogram_loss=overall["spectrogram_loss"],
                         prd=overall["prd"],
@@ -184,7 +184,7 @@ def main() -> None:
                 rec = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=depth, verbose="error")
                 condition = f"{label} ×{depth}"
                 features.setdefault(condition, {})[name] = band_power_features(rec)
-                rates[condition] = tokens.bitrate * depth / tokens.n_codebooks
+                rates[condition] = tokens.bits_per_second * depth / tokens.n_codebooks
         features["original"][name] = band_power_features(raw)
         pd.to_pickle((features, rates), cache)
     print(f"reconstructions for the classifier: {time.perf_counter() - t0:.0f} s")

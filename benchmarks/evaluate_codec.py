@@ -6,9 +6,9 @@ figures measure the coding, not the removal of the recordings' offsets and drift
 every method shares), the codec encodes the recording once with
 all its codebooks; decoding with the first ``k = 1 … n_codebooks`` codebooks gives one
 point of the rate–quality curve at ``k * log2(codebook_size) * frame_rate`` bits/s per
-channel. The DCT and wavelet baselines of :mod:`mne_dac.baselines` code the same
+channel. The DCT and wavelet baselines of :mod:`mne_dac.evaluation.baselines` code the same
 preprocessed signals at the same bits/s per channel (all their bits counted). Every
-reconstruction is scored by :func:`mne_dac.metrics.fidelity_report` against the
+reconstruction is scored by :func:`mne_dac.signal.metrics.fidelity_report` against the
 original; metrics are averaged over recordings.
 
 Outputs a Markdown table (printed, and written with ``--out``), a JSON file with every
@@ -36,15 +36,23 @@ import numpy as np
 import pandas as pd
 
 import mne_dac
-from mne_dac.baselines import plot_rate_quality, rate_quality
+from mne_dac.evaluation.baselines import plot_rate_quality, rate_quality
 
 ROOT = Path(__file__).resolve().parents[1]
 VALID_SUBJECTS = [20, 21, 22, 23]
 #: Bands whose relative power error the tables report (the EEG bands of the targets).
 BANDS = ("delta", "theta", "alpha", "beta")
 METRICS = ["prd", *(f"err_{b}" for b in BANDS), "spectrogram_loss"]
-SHORT = dict(prd="PRD %", err_delta="δ err", err_theta="θ err", err_alpha="α err", err_beta="β err",
-             spectrogram_loss="spec loss", snr_db="SNR dB", band_error="band err")
+SHORT = dict(
+    prd="PRD %",
+    err_delta="δ err",
+    err_theta="θ err",
+    err_alpha="α err",
+    err_beta="β err",
+    spectrogram_loss="spec loss",
+    snr_db="SNR dB",
+    band_error="band err",
+)
 
 
 def read_recordings(
@@ -90,12 +98,20 @@ def evaluate(args: argparse.Namespace) -> dict:
             df = pd.concat([df, extra])
         df.insert(0, "recording", name)
         frames.append(df)
-        print(f"{name}: {len(raw.ch_names)} channels, {raw.times[-1] + 1 / raw.info['sfreq']:.0f} s, "
-              f"{time.perf_counter() - t0:.0f} s", flush=True)
+        print(
+            f"{name}: {len(raw.ch_names)} channels, {raw.times[-1] + 1 / raw.info['sfreq']:.0f} s, "
+            f"{time.perf_counter() - t0:.0f} s",
+            flush=True,
+        )
     per_recording = pd.concat(frames, ignore_index=True)
-    usage = pd.concat(  # entries each codebook uses per recording (1: collapsed), averaged
-        mne_dac.metrics.codebook_usage(mne_dac.tokenize_raw(raw, codec, verbose="error")) for raw in raws.values()
-    ).groupby("codebook").mean()
+    usage = (
+        pd.concat(  # entries each codebook uses per recording (1: collapsed), averaged
+            mne_dac.signal.metrics.codebook_usage(mne_dac.tokenize_raw(raw, codec, verbose="error"))
+            for raw in raws.values()
+        )
+        .groupby("codebook")
+        .mean()
+    )
     numeric = [c for c in per_recording.columns if c not in ("recording", "method", "n_codebooks")]
     mean = per_recording.groupby(["method", "n_codebooks"], sort=False)[numeric].mean().reset_index()
     return dict(

@@ -61,7 +61,7 @@ def _init_line(train: dict) -> str:
         return f"the weights of `{Path(train['init']).name}`."
     if train.get("data_init", False):
         return (
-            "DAC's random init rescaled on training crops (`mne_dac.data_init.init_from_data`: LSUV "
+            "DAC's random init rescaled on training crops (`mne_dac.training.data_init.init_from_data`: LSUV "
             "gains, codebooks drawn from the data), against codebook collapse."
         )
     return "DAC's random init."
@@ -91,10 +91,10 @@ def _phase_lines(train: dict) -> str:
     gan = "no GAN" if not train["gan"] else f"GAN for {train['gan_epochs']} epochs"
     return f"""  - **Initialisation:** {_init_line(train)}
   - **Objective:** {_objective_line(train)}; quantizer dropout 0.5; {gan}.
-  - **Optimisation:** AdamW (betas 0.8, 0.99), lr {train['lr']:g} with DAC's exponential decay,
-    batches of {train['batch_size']} random single-channel crops of {train['crop_seconds']:g} s.
-  - **Budget:** {train['steps']} steps ({train['epochs']} epochs of {train['steps_per_epoch']} steps),
-    {train['wall_time_minutes_total']:.0f} min on {train.get('device', 'cpu')}.
+  - **Optimisation:** AdamW (betas 0.8, 0.99), lr {train["lr"]:g} with DAC's exponential decay,
+    batches of {train["batch_size"]} random single-channel crops of {train["crop_seconds"]:g} s.
+  - **Budget:** {train["steps"]} steps ({train["epochs"]} epochs of {train["steps_per_epoch"]} steps),
+    {train["wall_time_minutes_total"]:.0f} min on {train.get("device", "cpu")}.
   - **Validation:** {_validation_line(train)}"""
 
 
@@ -119,8 +119,13 @@ def _curve_section(phases: list[dict]) -> str:
         done += train["steps"]
     if not rows:
         return ""
-    return "\n".join(["| phase | step | valid PRD % | band error δ / θ / α / β | fewest entries used |",
-                      "|---:|---:|---:|---|---:|", *rows])
+    return "\n".join(
+        [
+            "| phase | step | valid PRD % | band error δ / θ / α / β | fewest entries used |",
+            "|---:|---:|---:|---|---:|",
+            *rows,
+        ]
+    )
 
 
 def _classify_section(classify: dict) -> str:
@@ -225,15 +230,15 @@ A compact DAC-SC codec for EEG, trained from scratch by mne-dac's recipe. Writte
 {_headline(mean)}
 
 ## What it is
-- **Architecture:** `dac.DAC` with encoder_dim {kw['encoder_dim']}, decoder_dim {kw['decoder_dim']},
-  latent_dim {kw['latent_dim']}, encoder rates {kw['encoder_rates']} (hop {hop}), {n_params / 1e6:.2f} M
-  parameters, {kw['n_codebooks']} residual codebooks of {kw['codebook_size']} entries (codebook dim
-  {kw['codebook_dim']}).
-- **Rate:** EEG at {payload['sfreq']:g} Hz: {frame_rate:g} frames per second,
-  {kw['n_codebooks'] * bits_per_code * frame_rate:g} bits/s per channel with all codebooks; each codebook
+- **Architecture:** `dac.DAC` with encoder_dim {kw["encoder_dim"]}, decoder_dim {kw["decoder_dim"]},
+  latent_dim {kw["latent_dim"]}, encoder rates {kw["encoder_rates"]} (hop {hop}), {n_params / 1e6:.2f} M
+  parameters, {kw["n_codebooks"]} residual codebooks of {kw["codebook_size"]} entries (codebook dim
+  {kw["codebook_dim"]}).
+- **Rate:** EEG at {payload["sfreq"]:g} Hz: {frame_rate:g} frames per second,
+  {kw["n_codebooks"] * bits_per_code * frame_rate:g} bits/s per channel with all codebooks; each codebook
   adds {bits_per_code * frame_rate:g} bits/s.
-- **Preprocessing:** the paper's: resample to {payload['sfreq']:g} Hz, 0.1 Hz high-pass, clip at
-  ±200 µV, scale to [-1, 1] (`{payload['preprocessing']}`).
+- **Preprocessing:** the paper's: resample to {payload["sfreq"]:g} Hz, 0.1 Hz high-pass, clip at
+  ±200 µV, scale to [-1, 1] (`{payload["preprocessing"]}`).
 
 ## Data and license
 PhysioNet *EEG during mental arithmetic tasks* (eegmat) 1.0.0, Zyma et al. (2019),
@@ -244,14 +249,14 @@ subject.
 - **Split by subject:** subjects 00–19 train, 20–23 validate (every figure below).
 
 ## Validation figures
-Validation subjects {data['subjects']}, both recordings each ({len(data['recordings'])} recordings), first
-{data['seconds']:g} s, 19 EEG channels, high-passed at 0.1 Hz as the codec does; metrics averaged over
+Validation subjects {data["subjects"]}, both recordings each ({len(data["recordings"])} recordings), first
+{data["seconds"]:g} s, 19 EEG channels, high-passed at 0.1 Hz as the codec does; metrics averaged over
 recordings: PRD (%, lower is better), the relative band-power error in delta, theta, alpha and beta
 (0.10: the band's power is kept to within 10 %) and DAC's spectrogram loss (the paper's measure).
 The DCT and wavelet baselines code the same preprocessed signals at the same bits/s per channel,
-every bit counted (`mne_dac.baselines`).
+every bit counted (`mne_dac.evaluation.baselines`).
 
-{evaluate.markdown_table(mean, results['others'])}
+{evaluate.markdown_table(mean, results["others"])}
 
 {evaluate.floor_line(mean)}
 """

@@ -2,9 +2,9 @@
 
 For each recording (both recordings of each validation subject, EEG channels), each codec
 encodes once with all its codebooks and decodes with the first ``k = 1 … n_codebooks``
-(:func:`mne_dac.baselines.rate_quality`); DCT and wavelet transform coding code the same
+(:func:`mne_dac.evaluation.baselines.rate_quality`); DCT and wavelet transform coding code the same
 preprocessed signals at the same bits/s per channel, every bit counted. Lossless
-baselines (:func:`mne_dac.baselines.lossless_quality`) compress the recording itself, at
+baselines (:func:`mne_dac.evaluation.baselines.lossless_quality`) compress the recording itself, at
 500 Hz, as 16-bit samples with FLAC, gzip and zstd, under two conventions:
 
 - ``edf``: the EDF file's own samples (its digital resolution and offset per channel), so
@@ -12,7 +12,7 @@ baselines (:func:`mne_dac.baselines.lossless_quality`) compress the recording it
 - ``0.1uV``: a fixed 0.1 µV step (int16 spans ±3.28 mV), a usual amplifier resolution,
   independent of how a file's header was written.
 
-Every reconstruction is scored by :func:`mne_dac.metrics.fidelity_report` (spectrogram
+Every reconstruction is scored by :func:`mne_dac.signal.metrics.fidelity_report` (spectrogram
 loss, PRD, SNR, band-power error); metrics are averaged over recordings. Writes to
 ``--out-dir``: ``rate_quality.md`` (the tables, also printed), ``rate_quality.json`` (every
 number) and ``rate_quality_<metric>.png`` (one rate–quality plot per metric).
@@ -21,7 +21,7 @@ Usage::
 
     python benchmarks/rate_quality.py --seconds 20 --subjects 20            # quick check
     python benchmarks/rate_quality.py --out-dir doc/_static/benchmarks       # the docs figures
-    python benchmarks/rate_quality.py --codec default /path/mc.pt --groups pivot
+    python benchmarks/rate_quality.py --codec default /path/mc.pt --grouping pivot
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ import torch
 from evaluate_codec import floor_line  # benchmarks/ is on sys.path when run as a script
 
 import mne_dac
-from mne_dac.baselines import LOSSLESS, lossless_quality, plot_rate_quality, rate_quality
-from mne_dac.datasets import excerpt_fnames
+from mne_dac.evaluation.baselines import LOSSLESS, lossless_quality, plot_rate_quality, rate_quality
+from mne_dac.evaluation.datasets import excerpt_fnames
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path("/work/shared/data/eegmat")
@@ -96,7 +96,7 @@ def per_channel_rates(codec, ch_names: list[str], groups, depths: list[int]) -> 
     n_streams = len(ch_names)
     if codec.architecture == "dac-mc" and codec.layout == "group":
         n_streams = codec.channel_groups(ch_names, groups).n_groups
-    return tuple(round(codec.bitrate(k) * n_streams / len(ch_names), 6) for k in depths)
+    return tuple(round(codec.bits_per_second(k) * n_streams / len(ch_names), 6) for k in depths)
 
 
 def _label(source: str) -> str:
@@ -115,7 +115,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         rates_done: set[tuple[float, ...]] = set()
         for i, (label, codec) in enumerate(codecs.items()):
             depths = [k for k in args.depths if k <= codec.n_codebooks]
-            groups = args.groups if codec.architecture == "dac-mc" else None
+            groups = args.grouping if codec.architecture == "dac-mc" else None
             # DCT and wavelet at this codec's bits/s per channel, unless another codec had the same
             rates = per_channel_rates(codec, raw.ch_names, groups, depths)
             df = rate_quality(
@@ -315,7 +315,9 @@ def plot(results: dict, out_dir: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--codec", nargs="+", default=["default"], help="codecs: names or files (load_codec)")
-    parser.add_argument("--groups", default=None, help="DAC-MC codecs: channel groups ('pivot', 'anatomical')")
+    parser.add_argument(
+        "--grouping", default=None, help="DAC-MC codecs: how to group the channels ('pivot', 'anatomical')"
+    )
     parser.add_argument("--depths", type=int, nargs="+", default=list(range(1, 10)), help="numbers of codebooks")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="eegmat folder (else: the shipped excerpt)")
     parser.add_argument("--subjects", type=int, nargs="+", default=VALID_SUBJECTS, help="validation subjects")

@@ -25,7 +25,7 @@ shift $(( $# < 2 ? $# : 2 ))
 DIR=$(dirname "$OUT")
 SPLIT=("$DATA"/Subject0?_?.edf "$DATA"/Subject1?_?.edf --valid "$DATA"/Subject2[0-3]_?.edf --exclude "ECG ECG" "EEG A2-A1")
 PHASE1=${OUT%.pt}-phase1.pt
-LR=$(python -c "from mne_dac.recipe import RECIPE; print(RECIPE['lr'])")
+LR=$(python -c "from mne_dac.training.recipe import RECIPE; print(RECIPE['lr'])")
 
 BUDGET=()
 [ -n "${MINUTES:-}" ] && BUDGET=(--minutes "$MINUTES")

@@ -27,7 +27,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 import mne_dac
-from mne_dac.datasets import read_excerpt
+from mne_dac.evaluation.datasets import read_excerpt
 
 mne.set_log_level("error")
 fast = os.environ.get("MNE_DAC_FAST") == "1"  # the test suite runs a shorter version

@@ -10,7 +10,7 @@ coarser reconstruction at ``k * log2(codebook_size)`` bits per second per channe
 the same tokens. How good is each depth, compared with what classic transform coding
 does with exactly as many bits?
 
-The baselines of :mod:`mne_dac.baselines` code the same preprocessed signals the codec
+The baselines of :mod:`mne_dac.evaluation.baselines` code the same preprocessed signals the codec
 sees (512 Hz, high-passed at 0.1 Hz, clipped and scaled to [-1, 1]): a block DCT and a
 block wavelet transform, one uniform dead-zone quantizer, and an LZMA entropy coder.
 Their payloads are real files, header included, and never exceed the codec's bitrate.
@@ -22,9 +22,9 @@ import os
 import mne
 
 import mne_dac
-from mne_dac.baselines import DCTCoder, plot_rate_quality, rate_quality
-from mne_dac.datasets import read_excerpt
-from mne_dac.preprocessing import to_codec_domain
+from mne_dac.evaluation.baselines import DCTCoder, plot_rate_quality, rate_quality
+from mne_dac.evaluation.datasets import read_excerpt
+from mne_dac.signal.preprocessing import to_codec_domain
 
 mne.set_log_level("error")
 fast = os.environ.get("MNE_DAC_FAST") == "1"  # the test suite runs a shorter version
@@ -43,11 +43,11 @@ print(codec)
 # A baseline, bit by bit
 # ----------------------
 # A coder takes codec-domain signals, shape ``(n_channels, n_samples)``, and returns a
-# :class:`~mne_dac.baselines.CodedSignal`: the bytes a file would hold. Its quantizer
+# :class:`~mne_dac.evaluation.baselines.CodedSignal`: the bytes a file would hold. Its quantizer
 # step is searched so that the payload fits the budget; ``decode`` needs the payload
 # alone.
 x = to_codec_domain(raw.get_data(), raw.info["sfreq"], codec.sfreq, codec.preprocessing).data
-coder = DCTCoder(bits_per_second=codec.bitrate(3), sfreq=codec.sfreq)
+coder = DCTCoder(bits_per_second=codec.bits_per_second(3), sfreq=codec.sfreq)
 coded = coder.encode(x)
 print(
     f"{coder}: {len(coded.payload)} bytes for {coded.n_channels} channels × "
@@ -58,9 +58,9 @@ x_hat = coder.decode(coded.payload)
 # %%
 # Rate–quality curves
 # -------------------
-# :func:`~mne_dac.baselines.rate_quality` tokenizes the recording once, decodes it at
+# :func:`~mne_dac.evaluation.baselines.rate_quality` tokenizes the recording once, decodes it at
 # each depth, runs the baselines at the same bitrates and scores everything with
-# :func:`~mne_dac.metrics.fidelity_report` against the original recording. The
+# :func:`~mne_dac.signal.metrics.fidelity_report` against the original recording. The
 # ``preprocessing`` row is the preprocessing alone, without coding: what every method
 # loses before coding (the high-passed drifts, filter edge effects, clipped samples).
 results = rate_quality(raw, codec, depths)

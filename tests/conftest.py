@@ -52,7 +52,7 @@ def tiny_codec():
 @pytest.fixture(scope="session", params=["channel", "group"])
 def tiny_mc_codec(request, tiny_codec):
     """A tiny DAC-MC codec around the tiny codec, in each token layout, groups of 2."""
-    from mne_dac.mc_codec import DACMCCodec
+    from mne_dac.codecs.mc_codec import DACMCCodec
 
     return DACMCCodec.from_codec(tiny_codec, layout=request.param, grouping="pivot", group_size=2)
 
@@ -80,7 +80,7 @@ def tiny_dac_checkpoint(tmp_path_factory) -> Path:
 @pytest.fixture
 def excerpt_raw() -> mne.io.BaseRaw:
     """20 s of real EEG (eegmat subject 0, rest), shipped with the package."""
-    from mne_dac.datasets import read_excerpt
+    from mne_dac.evaluation.datasets import read_excerpt
 
     return read_excerpt(0, "rest").crop(0, 20, include_tmax=False)
 

@@ -1,7 +1,8 @@
 """The API page (``doc/api.rst``) lists every public object of mne-dac.
 
-Public: in each module ``mne_dac/<name>.py`` whose name does not start with ``_`` (the
-command line, ``cli.py``, has its own page, made from its parser), every module-level
+Public: in each module ``mne_dac/<layer>/<name>.py`` whose name does not start with ``_``
+(except the utilities, which are private, and the commands, which have their own page made
+from their parser), every module-level
 function and class whose name does not start with ``_``, and every module-level UPPERCASE
 constant. Read from the sources and the page's text: no import, no Sphinx build.
 """
@@ -57,7 +58,11 @@ def documented_names(text: str) -> set[str]:
 
 def public_modules() -> list[Path]:
     """The modules whose objects the API page documents."""
-    return [p for p in sorted(PACKAGE.glob("*.py")) if not p.stem.startswith("_") and p.stem != "cli"]
+    return [
+        p
+        for p in sorted(PACKAGE.glob("*/*.py"))
+        if not p.stem.startswith("_") and p.parent.name not in ("utils", "commands")
+    ]
 
 
 def public_names(tree: ast.Module) -> list[str]:
@@ -77,13 +82,14 @@ def public_names(tree: ast.Module) -> list[str]:
 
 
 def reexports() -> dict[str, str]:
-    """``{name: module}`` of the objects ``mne_dac`` exports from its modules (lazily)."""
-    tree = ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.keyword) and node.arg == "submod_attrs":
-            attrs = ast.literal_eval(node.value)
-            return {name: module for module, names in attrs.items() for name in names}
-    return {}
+    """``{name: module}`` of the objects ``mne_dac`` exports from its modules (lazily, ``__init__.pyi``)."""
+    tree = ast.parse((PACKAGE / "__init__.pyi").read_text(encoding="utf-8"))
+    return {
+        alias.name: f"mne_dac.{node.module}"
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    }
 
 
 def test_documented_names_parser():
@@ -94,22 +100,22 @@ def test_documented_names_parser():
    :toctree: generated/
 
    load_codec
-   ~mne_dac.viz.plot_fidelity
+   ~mne_dac.signal.viz.plot_fidelity
 
 Title
 -----
 
-.. currentmodule:: mne_dac.bulk
+.. currentmodule:: mne_dac.io.bulk
 
 .. autodata:: INDEX_COLUMNS
 
-.. autoclass:: mne_dac.codec.DACCodec
+.. autoclass:: mne_dac.codecs.codec.DACCodec
 """
     assert documented_names(text) == {
         "mne_dac.load_codec",
-        "mne_dac.viz.plot_fidelity",
-        "mne_dac.bulk.INDEX_COLUMNS",
-        "mne_dac.codec.DACCodec",
+        "mne_dac.signal.viz.plot_fidelity",
+        "mne_dac.io.bulk.INDEX_COLUMNS",
+        "mne_dac.codecs.codec.DACCodec",
     }
 
 
@@ -123,10 +129,10 @@ def test_api_page_lists_every_public_object():
     exported = reexports()
     missing = []
     for path in public_modules():
-        module = f"mne_dac.{path.stem}"
+        module = "mne_dac." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
         for name in public_names(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
             listed = f"{module}.{name}" in documented or (
-                f"mne_dac.{name}" in documented and exported.get(name) == path.stem
+                f"mne_dac.{name}" in documented and exported.get(name) == module
             )
             if not listed:
                 missing.append(f"{module}.{name}")

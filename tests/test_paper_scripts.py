@@ -14,7 +14,7 @@ import pytest
 import torch
 from conftest import TINY_DAC
 
-from mne_dac.testing import make_eegmat_tree, make_tuab_tree, make_tuep_tree
+from mne_dac.evaluation.testing import make_eegmat_tree, make_tuab_tree, make_tuep_tree
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "benchmarks" / "paper"
 
@@ -170,7 +170,7 @@ def test_initial_codec_falls_back_offline(monkeypatch, capsys):
     def offline(tag):
         raise OSError("Could not download the DAC '44khz' weights (ConnectionError)")
 
-    monkeypatch.setattr("mne_dac.loading._dac_weights_path", offline)
+    monkeypatch.setattr("mne_dac.codecs.loading._dac_weights_path", offline)
     init = common.initial_codec("44khz")
     assert init.fallback and init.argument == "default" and "stand-in" in init.label
     assert init.codec.name == "default-2026.11"

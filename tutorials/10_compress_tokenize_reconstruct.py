@@ -20,9 +20,9 @@ The codec sees EEG the way the paper prepares it: resampled to 512 Hz, high-pass
 # Mental Arithmetic Tasks" (ODC-By). Data are in Volts, as everywhere in MNE.
 
 import mne_dac
-from mne_dac.datasets import read_excerpt
-from mne_dac.metrics import fidelity_report
-from mne_dac.viz import plot_fidelity
+from mne_dac.evaluation.datasets import read_excerpt
+from mne_dac.signal.metrics import fidelity_report
+from mne_dac.signal.viz import plot_fidelity
 
 raw = read_excerpt(subject=0, task="rest")
 raw.pick("eeg")
@@ -36,7 +36,7 @@ print(raw)
 # checkpoint, or ``"random"``. One frame is 512 samples, one second at 512 Hz.
 codec = mne_dac.load_codec("default", device="cpu")
 print(codec)
-print(f"{codec.frame_rate:g} frame/s, {codec.bitrate():g} bits/s per channel")
+print(f"{codec.frame_rate:g} frame/s, {codec.bits_per_second():g} bits/s per channel")
 
 # %%
 # Tokenize

@@ -9,7 +9,7 @@ This tutorial explains mne-dac's training recipe, the one that trained the shipp
 ``default`` codec, and runs a few steps of it on the EEG excerpt shipped with mne-dac,
 with the Python API; then it shows the equivalent ``mne-dac finetune`` command.
 
-The recipe is the default of :class:`mne_dac.training.CodecTrainer` (a
+The recipe is the default of :class:`mne_dac.training.trainer.CodecTrainer` (a
 :class:`skorch.NeuralNet`) and of ``mne-dac finetune``:
 
 - **Data**: single-channel crops of 5 s drawn at random from every EEG channel of
@@ -17,8 +17,8 @@ The recipe is the default of :class:`mne_dac.training.CodecTrainer` (a
   high-passed at 0.1 Hz, clipped to ±200 µV and scaled to [-1, 1]), then preloaded in
   memory when they fit.
 - **Losses**: the waveform error relative to the signal, ``sum((y - x)**2) / sum(x**2)``
-  (the square of PRD, :func:`~mne_dac.losses.relative_mse`), plus a **band-balanced
-  spectrum loss** (:class:`~mne_dac.losses.BandSpectralLoss`) in which delta, theta,
+  (the square of PRD, :func:`~mne_dac.training.losses.relative_mse`), plus a **band-balanced
+  spectrum loss** (:class:`~mne_dac.training.losses.BandSpectralLoss`) in which delta, theta,
   alpha, beta and gamma weigh the same whatever their power, so that the codec keeps the
   weak bands too. DAC's log-mel loss weights the empty range above 50 Hz like the EEG
   band and rewards an output of zero; it stays the paper's reported measure
@@ -27,13 +27,13 @@ The recipe is the default of :class:`mne_dac.training.CodecTrainer` (a
   mean of the latents they code (online k-means), and entries unused for a while
   restart from the batch.
 - **Initialisation from scratch**: DAC's random init scaled on the data
-  (:func:`~mne_dac.data_init.init_from_data`); without it, EEG-scale latents are so
+  (:func:`~mne_dac.training.data_init.init_from_data`); without it, EEG-scale latents are so
   small that every codebook collapses to one entry.
 - **Quantizer dropout**: half of each batch is coded with a random number of
   codebooks, so that one codec serves several bitrates.
 - **Monitoring**: every epoch records the validation PRD, the band-power errors and
   how many entries each codebook uses; a run whose codebooks collapse stops with a
-  clear message (:class:`~mne_dac.training.CodebookCollapseError`).
+  clear message (:class:`~mne_dac.training.trainer.CodebookCollapseError`).
 
 The paper's recipe (mel loss, waveform L1 and DAC's GAN at a reduced weight, dropped
 once it diverges) is available with ``lambda_mel=15, waveform_loss="l1",
@@ -45,11 +45,11 @@ zero.
 # %%
 # Training crops and validation crops
 # -----------------------------------
-# :class:`~mne_dac.crops.RandomCropDataset` draws the crops lazily from recordings
+# :class:`~mne_dac.training.crops.RandomCropDataset` draws the crops lazily from recordings
 # (``mne.io.Raw`` objects, files or a folder). Each epoch draws new training crops;
 # the validation crops stay the same, so validation losses are comparable across
 # epochs. Subject 0 trains and subject 1 validates. Only EEG channels are drawn:
-# :func:`~mne_dac.datasets.read_excerpt` types the ECG and A2-A1 channels as non-EEG.
+# :func:`~mne_dac.evaluation.datasets.read_excerpt` types the ECG and A2-A1 channels as non-EEG.
 #
 # With the environment variable ``MNE_DAC_FAST=1`` (set when the documentation is
 # tested), a tiny codec runs two steps; otherwise the recipe's codec runs 60 steps.
@@ -63,11 +63,11 @@ import torch
 from skorch.helper import predefined_split
 
 import mne_dac
-from mne_dac.crops import RandomCropDataset
-from mne_dac.datasets import read_excerpt
-from mne_dac.metrics import codebook_usage, fidelity_report
-from mne_dac.recipe import SCRATCH
+from mne_dac.evaluation.datasets import read_excerpt
+from mne_dac.signal.metrics import codebook_usage, fidelity_report
 from mne_dac.training import CodecTrainer, checkpoint_callbacks, plot_history
+from mne_dac.training.crops import RandomCropDataset
+from mne_dac.training.recipe import SCRATCH
 
 FAST = os.environ.get("MNE_DAC_FAST") == "1"
 torch.manual_seed(0)
@@ -112,9 +112,9 @@ print(codec)
 # %%
 # Train
 # -----
-# :meth:`CodecTrainer.from_codec <mne_dac.training.CodecTrainer.from_codec>` copies the
+# :meth:`CodecTrainer.from_codec <mne_dac.training.trainer.CodecTrainer.from_codec>` copies the
 # codec into a trainer with the recipe's defaults; here only the batch size and the
-# number of epochs are set. :func:`~mne_dac.training.checkpoint_callbacks` saves the
+# number of epochs are set. :func:`~mne_dac.training.trainer.checkpoint_callbacks` saves the
 # codec, its optimizer and the history after every epoch, and resumes from them when
 # ``fit`` is called again with the same folder.
 workdir = Path(tempfile.mkdtemp()) / "checkpoint"
@@ -137,7 +137,7 @@ print(f"Checkpoint files: {sorted(p.name for p in workdir.iterdir())}")
 # %%
 # Use the fine-tuned codec
 # ------------------------
-# :meth:`~mne_dac.training.CodecTrainer.to_codec` returns an ordinary
+# :meth:`~mne_dac.training.trainer.CodecTrainer.to_codec` returns an ordinary
 # :class:`~mne_dac.DACCodec`: tokenize and reconstruct with it, or save it and pass
 # the file wherever a codec is expected (``load_codec``, ``mne-dac compress --codec``).
 tuned = net.to_codec(name="eeg-tutorial")

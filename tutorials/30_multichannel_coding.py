@@ -20,10 +20,10 @@ import os
 import matplotlib.pyplot as plt
 
 import mne_dac
-from mne_dac.datasets import read_excerpt
-from mne_dac.groups import make_groups, plot_group_probabilities
-from mne_dac.mc_codec import DACMCCodec
-from mne_dac.metrics import fidelity_report
+from mne_dac.codecs.mc_codec import DACMCCodec
+from mne_dac.evaluation.datasets import read_excerpt
+from mne_dac.signal.groups import make_groups, plot_group_probabilities
+from mne_dac.signal.metrics import fidelity_report
 
 fast = os.environ.get("MNE_DAC_FAST") == "1"  # the test suite runs a shorter version
 raw = read_excerpt(1, "arithmetic", verbose=False).crop(0, 10 if fast else 30, include_tmax=False)
@@ -35,7 +35,7 @@ print(raw.ch_names)
 # --------------
 # In training, a group is drawn around a random pivot electrode: the other channels
 # are drawn one by one, with probability decreasing with their angular distance from
-# the pivot on the head (by default :func:`~mne_dac.groups.exponential_weights`,
+# the pivot on the head (by default :func:`~mne_dac.signal.groups.exponential_weights`,
 # ``exp(-d / 0.5 rad)``; pass any ``weight_fn``). The probability that each electrode
 # is the first drawn around Cz:
 fig = plot_group_probabilities("Cz", show=False)
@@ -51,7 +51,7 @@ for method in ("anatomical", "pivot"):
 # %%
 # A DAC-MC codec from a DAC-SC codec
 # ----------------------------------
-# :meth:`~mne_dac.mc_codec.DACMCCodec.from_codec` wraps a copy of a DAC-SC model.
+# :meth:`~mne_dac.codecs.mc_codec.DACMCCodec.from_codec` wraps a copy of a DAC-SC model.
 # Its attention and FiLM layers start as the identity, so in the ``"channel"`` layout
 # (a token stream per channel) it codes exactly as the DAC-SC codec until trained.
 sc = mne_dac.load_codec("default")
@@ -82,9 +82,9 @@ print(tokens_group)
 mc_trained = mne_dac.load_codec("mc-pivot")
 tokens_trained = mne_dac.tokenize_raw(raw, mc_trained)
 rows = {
-    "DAC-SC, 2 codebooks": (mne_dac.reconstruct_raw(tokens_sc, sc, n_codebooks=2), sc.bitrate(2)),
-    "DAC-SC, 3 codebooks": (mne_dac.reconstruct_raw(tokens_sc, sc, n_codebooks=3), sc.bitrate(3)),
-    "DAC-MC mc-pivot, 9 codebooks": (mne_dac.reconstruct_raw(tokens_trained, mc_trained), tokens_trained.bitrate),
+    "DAC-SC, 2 codebooks": (mne_dac.reconstruct_raw(tokens_sc, sc, n_codebooks=2), sc.bits_per_second(2)),
+    "DAC-SC, 3 codebooks": (mne_dac.reconstruct_raw(tokens_sc, sc, n_codebooks=3), sc.bits_per_second(3)),
+    "DAC-MC mc-pivot, 9 codebooks": (mne_dac.reconstruct_raw(tokens_trained, mc_trained), tokens_trained.bits_per_second),
 }
 for name, (rec, bitrate) in rows.items():
     overall = fidelity_report(raw, rec).overall

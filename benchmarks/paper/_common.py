@@ -3,10 +3,10 @@
 - the paper's numbers (:data:`PAPER`), printed beside the measured ones;
 - options: corpora (``--tuab``, ``--tuep``, ``--eegmat``), the codec training starts from
   (``--init``), outputs (``--out``, ``--workdir``), training and evaluation budgets;
-- the corpora, read with :mod:`mne_dac.corpora`: TUAB and TUEP where given, else the open
+- the corpora, read with :mod:`mne_dac.evaluation.corpora`: TUAB and TUEP where given, else the open
   stand-in eegmat (rest versus mental arithmetic, subject-wise split);
 - codec training through ``mne-dac finetune`` (run in this process), fidelity on the
-  evaluation recordings (:func:`mne_dac.metrics.fidelity_report`), Markdown tables.
+  evaluation recordings (:func:`mne_dac.signal.metrics.fidelity_report`), Markdown tables.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pandas as pd
 from braindecode.datasets import BaseConcatDataset
 
 import mne_dac
-from mne_dac.channels import CHANNELS_10_20
+from mne_dac.signal.channels import CHANNELS_10_20
 
 #: The repository's root.
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,7 @@ def build_parser(doc: str, corpora: Sequence[str]) -> argparse.ArgumentParser:
     for corpus in corpora:
         g.add_argument(
             f"--{CORPUS_OPTIONS[corpus]}", type=Path, default=None, metavar="PATH",
-            help=f"{corpus} root (see mne_dac.corpora); without it, the eegmat stand-in is used",
+            help=f"{corpus} root (see mne_dac.evaluation.corpora); without it, the eegmat stand-in is used",
         )  # fmt: skip
     g.add_argument(
         "--eegmat", type=Path, default=DEFAULT_EEGMAT, metavar="PATH",
@@ -201,7 +201,7 @@ def _cap(dataset: BaseConcatDataset, n: int | None) -> BaseConcatDataset:
 
 def load_corpora(args: argparse.Namespace, corpora: Sequence[str]) -> list[Corpus]:
     """The corpora given among ``corpora`` (TUAB, TUEP), or the eegmat stand-in for the first one."""
-    from mne_dac.corpora import TUEP, eegmat, tuab
+    from mne_dac.evaluation.corpora import TUEP, eegmat, tuab
 
     readers = {"TUAB": tuab, "TUEP": TUEP}
     out = []
@@ -222,7 +222,7 @@ def load_corpora(args: argparse.Namespace, corpora: Sequence[str]) -> list[Corpu
 
 def non_eeg_channels(files: Sequence[str]) -> list[str]:
     """Channels of the files (as ``mne.io.read_raw`` names them) that are not one of the 19 standard ones."""
-    from mne_dac.corpora import _standard_name
+    from mne_dac.evaluation.corpora import _standard_name
 
     names: set[str] = set()
     for fname in files:
@@ -232,7 +232,7 @@ def non_eeg_channels(files: Sequence[str]) -> list[str]:
 
 def evaluation_recordings(corpus: Corpus, seconds: float, channels: Sequence[str] | None) -> dict[str, mne.io.BaseRaw]:
     """The first ``seconds`` of each evaluation recording, with the standard channels (or ``channels``)."""
-    from mne_dac.corpora import standardize_channels
+    from mne_dac.evaluation.corpora import standardize_channels
 
     raws = {}
     for ds in corpus.split("eval").datasets:
@@ -261,7 +261,7 @@ class InitCodec:
 
 def initial_codec(init: str, device: str | None = None) -> InitCodec:
     """Load DAC's audio weights (a tag or a local file), or fall back to the shipped codec offline."""
-    from mne_dac.loading import DAC_TAGS
+    from mne_dac.codecs.loading import DAC_TAGS
 
     try:
         codec = mne_dac.load_codec(init, device=device, verbose="error")
@@ -340,7 +340,7 @@ def finetune(
     valid : sequence of str | None
         Validation recordings.
     """
-    from mne_dac.cli import main as cli
+    from mne_dac.commands import main as cli
 
     argv = ["--debug", "finetune", *map(str, files), "--out", str(out), "--overwrite", "--quiet", *map(str, options)]
     shown = argv[2 + len(files) :]
@@ -375,7 +375,7 @@ def fidelity(
     """Spectrogram loss (the paper's measure) and PRD of each recording at each depth.
 
     Each recording is encoded once with all codebooks and decoded with the first ``depth``;
-    :func:`mne_dac.metrics.fidelity_report` compares it with the original at 512 Hz, the
+    :func:`mne_dac.signal.metrics.fidelity_report` compares it with the original at 512 Hz, the
     same reference for codecs at 256 and 512 Hz.
 
     Returns
@@ -384,7 +384,7 @@ def fidelity(
         One row per recording and depth: ``labels``, ``recording``, ``depth``,
         ``bits_per_second`` (per channel), ``spectrogram_loss``, ``prd``.
     """
-    from mne_dac.metrics import fidelity_report
+    from mne_dac.signal.metrics import fidelity_report
 
     rows = []
     for name, raw in raws.items():
@@ -398,7 +398,7 @@ def fidelity(
                     **labels,
                     recording=name,
                     depth=depth,
-                    bits_per_second=tokens.bitrate * depth / tokens.n_codebooks,
+                    bits_per_second=tokens.bits_per_second * depth / tokens.n_codebooks,
                     spectrogram_loss=overall["spectrogram_loss"],
                     prd=overall["prd"],
                 )

@@ -11,7 +11,7 @@ its evaluation recordings:
   codebooks) is recorded after every epoch.
 - **(b) codebook depth**, ``--depths`` (default 3 … 9): *pre-pruned* codecs are trained
   with ``n`` codebooks (``mne-dac finetune --n-codebooks n``, which keeps the first ``n``
-  codebooks of the initial codec, :func:`mne_dac.training.prune_codebooks`); *post-pruned*
+  codebooks of the initial codec, :func:`mne_dac.training.trainer.prune_codebooks`); *post-pruned*
   is the codec trained with all codebooks, decoded with its first ``n``.
 - **(c) sampling rate × vocabulary**, ``--sfreqs`` (256, 512 Hz) × ``--vocabularies``
   (512, 1024 entries): a new vocabulary needs a new quantizer, so these codecs are trained

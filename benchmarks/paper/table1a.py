@@ -12,7 +12,7 @@ stand-in, eegmat):
 
 Every codec codes the first ``--seconds`` of each evaluation recording (the 19 standard
 channels) with all its codebooks; the spectrogram loss (DAC's multi-scale mel loss,
-:func:`mne_dac.metrics.fidelity_report`) and PRD are averaged over recordings (mean ± std).
+:func:`mne_dac.signal.metrics.fidelity_report`) and PRD are averaged over recordings (mean ± std).
 
 Offline, DAC's audio weights cannot be fetched: with a DAC tag as ``--init``, the script
 says so and starts from the codec shipped with mne-dac instead, labelled as such. Pass
@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Path]:
             {
                 "Codec": row,
                 "Start": descriptions[row],
-                "Bits/s/channel": f"{codecs[row].bitrate():g}",
+                "Bits/s/channel": f"{codecs[row].bits_per_second():g}",
                 f"Spectrogram loss ({corpus.name} eval)": _common.mean_std(scores.loc[scores.row == row, "spectrogram_loss"]),
                 "PRD %": _common.mean_std(scores.loc[scores.row == row, "prd"], "{:.1f}"),
                 "Paper (TUAB eval)": _common.paper_value("table1a", "TUAB", row),

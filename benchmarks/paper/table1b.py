@@ -17,7 +17,7 @@ except single-channel decoding, which needs the ``"channel"`` layout; the table 
 bits/s per channel of each. Batches hold ``--batch-size`` single-channel crops for DAC-SC
 and ``--batch-size // --group-size`` group crops for DAC-MC, about as many channels.
 
-Then, on each corpus, the protocol of :func:`mne_dac.downstream.evaluate_downstream`: a
+Then, on each corpus, the protocol of :func:`mne_dac.evaluation.downstream.evaluate_downstream`: a
 Braindecode classifier (``--model``, default Deep4Net) is trained on the training
 recordings and scored on the evaluation recordings by balanced accuracy over recordings
 (mean ± std over ``--seeds``), for the original EEG and each codec's reconstructions
@@ -67,7 +67,7 @@ TOKENS = "DAC-SC tokens"
 
 def train_codecs(args, corpus: _common.Corpus, init: _common.InitCodec) -> tuple[dict, dict]:
     """The four codecs of the table, trained on ``corpus``'s training recordings, and their options."""
-    from mne_dac.mc_codec import DACMCCodec
+    from mne_dac.codecs.mc_codec import DACMCCodec
 
     files = corpus.files("train")
     exclude = _common.non_eeg_channels(files)
@@ -104,7 +104,7 @@ def train_codecs(args, corpus: _common.Corpus, init: _common.InitCodec) -> tuple
 
 def conditions(args, codecs: dict) -> list:
     """The conditions of the protocol: the original EEG, each codec's reconstructions, tokens."""
-    from mne_dac.downstream import Condition
+    from mne_dac.evaluation.downstream import Condition
 
     out = [Condition(ORIGINAL)]
     out += [Condition(row, codec, _depth(args, codec)) for row, codec in codecs.items()]
@@ -123,7 +123,7 @@ def prepare(args) -> list | None:
         return None  # the protocol's default: the 19 standard channels
     from braindecode.preprocessing import Preprocessor
 
-    from mne_dac.corpora import standardize_channels
+    from mne_dac.evaluation.corpora import standardize_channels
 
     return [
         Preprocessor(standardize_channels, apply_on_array=False),
@@ -133,7 +133,7 @@ def prepare(args) -> list | None:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Path]:
     """Train the codecs, run the protocol on each corpus; return the paths of the files written."""
-    from mne_dac.downstream import evaluate_downstream, summary_table
+    from mne_dac.evaluation.downstream import evaluate_downstream, summary_table
 
     parser = _common.build_parser(__doc__, ["TUAB", "TUEP"])
     _common.add_gan_option(parser)
@@ -143,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Path]:
         "--layout", choices=("channel", "group"), default="group",
         help="token layout of the DAC-MC codecs with channel conditioning (default group)",
     )  # fmt: skip
-    g = parser.add_argument_group("downstream protocol (mne_dac.downstream.evaluate_downstream)")
+    g = parser.add_argument_group("downstream protocol (mne_dac.evaluation.downstream.evaluate_downstream)")
     g.add_argument("--model", default="deep4", help="classifier: deep4 (default), shallow, tcn")
     g.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="classifier seeds (default 0 1 2)")
     g.add_argument("--n-epochs", type=int, default=35, help="classifier training epochs (default 35)")
@@ -220,7 +220,7 @@ def display_table(results: pd.DataFrame, corpora: list) -> pd.DataFrame:
     for condition in dict.fromkeys(results["condition"]):
         cells = {"Input": condition}
         own = results[(results.condition == condition) & (results.train_on == condition)]
-        bitrate = own["bitrate"].iloc[0]
+        bitrate = own["bits_per_second"].iloc[0]
         cells["Bits/s/channel"] = "–" if np.isnan(bitrate) else f"{bitrate:.3g}"
         for corpus in corpora:
             mine = own[own.corpus == corpus.name]

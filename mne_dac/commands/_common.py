@@ -1,0 +1,68 @@
+"""What every command shares: the one-line error, the common options and the threads."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+#: Inputs longer than this (seconds) get a progress bar.
+PROGRESS_MIN_DURATION = 300.0
+
+
+class CLIError(Exception):
+    """An error reported to the user as one line, without a traceback."""
+
+
+def add_codec_options(p: argparse.ArgumentParser, default: str | None) -> None:
+    """``--codec``, ``--n-codebooks``, ``--overwrite`` and ``--quiet``."""
+    p.add_argument(
+        "--codec",
+        default=default,
+        help="codec: 'default' (shipped), a DAC tag (44khz, 24khz, 16khz), or a DAC/mne-dac "
+        "checkpoint path" + ("" if default else " (default: the codec recorded in the file)"),
+    )
+    p.add_argument("--n-codebooks", type=int, default=None, help="codebooks to use (bitrate)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_exclude_option(p: argparse.ArgumentParser, help: str) -> None:
+    """``--exclude`` (and its old spelling ``--not-eeg``, hidden)."""
+    p.add_argument("--exclude", nargs="+", default=[], metavar="CH", help=help)
+    p.add_argument("--not-eeg", nargs="+", default=[], metavar="CH", help=argparse.SUPPRESS)
+
+
+def add_grouping_option(p: argparse.ArgumentParser) -> None:
+    """``--grouping`` (and its old spelling ``--groups``, hidden): how a DAC-MC codec groups channels."""
+    p.add_argument(
+        "--grouping", choices=("pivot", "anatomical"), default=None,
+        help="DAC-MC codecs: how to group the channels, around pivots or by head region (default: the codec's)",
+    )  # fmt: skip
+    p.add_argument("--groups", choices=("pivot", "anatomical"), default=None, help=argparse.SUPPRESS)
+
+
+def add_threads_option(p: argparse.ArgumentParser) -> None:
+    """``--threads``: torch's CPU threads."""
+    p.add_argument("--threads", type=int, default=None, metavar="N", help="torch CPU threads (default: torch's)")
+
+
+def set_threads(n_threads: int) -> None:
+    """Set torch's CPU threads, or raise a :class:`CLIError`."""
+    if n_threads < 1:
+        raise CLIError(f"--threads must be >= 1, got {n_threads}")
+    import torch
+
+    torch.set_num_threads(n_threads)
+
+
+def check_output(out: Path, overwrite: bool) -> None:
+    """Refuse to replace an existing output without ``--overwrite``."""
+    if out.exists() and not overwrite:
+        raise CLIError(f"{out} exists; use --overwrite to replace it.")
+
+
+def print_info(fname: str | Path) -> None:
+    """Print the description of a ``.eegdac`` file."""
+    from mne_dac.io.container import describe_file
+
+    print(describe_file(fname))

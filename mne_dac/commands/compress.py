@@ -1,0 +1,57 @@
+"""``mne-dac compress``: compress a recording (any format MNE reads) to ``.eegdac``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mne_dac.commands._common import (
+    PROGRESS_MIN_DURATION,
+    CLIError,
+    add_codec_options,
+    add_exclude_option,
+    add_grouping_option,
+    add_threads_option,
+    check_output,
+    print_info,
+)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the ``compress`` command to ``sub``."""
+    p = sub.add_parser("compress", help="compress a recording (any format MNE reads) to .eegdac")
+    p.add_argument("input", help="EDF, BDF, FIF, BrainVision, EEGLAB, Nihon Kohden… file")
+    p.add_argument("output", help="output .eegdac file")
+    add_grouping_option(p)
+    add_exclude_option(p, "channels to keep out of coding, e.g. typed EEG but not EEG (ECG, ear references…): kept "
+                   "losslessly")  # fmt: skip
+    add_codec_options(p, "default")
+    p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    add_threads_option(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run the command."""
+    import mne_dac
+    from mne_dac.io.recordings import read_recording
+
+    out = Path(args.output)
+    check_output(out, args.overwrite)
+    raw = read_recording(args.input)
+    if args.exclude:
+        missing = sorted(set(args.exclude) - set(raw.ch_names))
+        if missing:
+            raise CLIError(f"--exclude: no channel(s) {missing} in {args.input}; channels: {raw.ch_names}")
+        raw.set_channel_types(dict.fromkeys(args.exclude, "misc"), verbose="error")
+    progress = raw.duration > PROGRESS_MIN_DURATION and not args.quiet
+    codec = mne_dac.load_codec(args.codec, device=args.device)
+    try:
+        codec.check_groups(args.grouping)
+    except ValueError as err:
+        raise CLIError(f"--grouping: {err}") from err
+    mne_dac.write_raw_dac(
+        out, raw, codec=codec, n_codebooks=args.n_codebooks, overwrite=args.overwrite, groups=args.grouping,
+        progress=progress,
+    )  # fmt: skip
+    print_info(out)

@@ -1,0 +1,45 @@
+"""``mne-dac decompress``: decode a ``.eegdac`` file to FIF or EDF."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mne_dac.commands._common import (
+    PROGRESS_MIN_DURATION,
+    CLIError,
+    add_codec_options,
+    add_threads_option,
+    check_output,
+)
+
+#: Output formats of ``mne-dac decompress``.
+DECOMPRESS_FORMATS = (".fif", ".edf")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the ``decompress`` command to ``sub``."""
+    p = sub.add_parser("decompress", help="decompress a .eegdac file to .fif or .edf")
+    p.add_argument("input", help=".eegdac file")
+    p.add_argument("output", help="output .fif or .edf file")
+    add_codec_options(p, None)
+    add_threads_option(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run the command."""
+    import mne_dac
+    from mne_dac.io.raw import save_reconstruction
+
+    out = Path(args.output)
+    suffix = out.suffix.lower()
+    if suffix not in DECOMPRESS_FORMATS:
+        raise CLIError(f"Output must end with one of {DECOMPRESS_FORMATS}, got {out.name!r}")
+    check_output(out, args.overwrite)
+    tokens = mne_dac.read_tokens(args.input)
+    progress = tokens.duration > PROGRESS_MIN_DURATION and not args.quiet
+    raw = mne_dac.reconstruct_raw(tokens, args.codec, n_codebooks=args.n_codebooks, progress=progress)
+    save_reconstruction(raw, out, overwrite=args.overwrite)
+    print(f"Wrote {out}: {len(raw.ch_names)} channels, {raw.duration:.1f} s at {raw.info['sfreq']:g} Hz")
+    print(raw.info["description"])

@@ -1,0 +1,552 @@
+"""Compress a whole tree of recordings: parallel, resumable, indexed.
+
+Every recording under a folder is compressed to ``.eegdac`` in the same relative place
+under an output folder. Runs can be interrupted and rerun: an output counts as
+finished only when its header and checksum read back (:func:`~mne_dac.io.container.read_header`),
+and outputs are written to a temporary name then renamed, so a killed run never
+leaves a file that looks finished. The index (CSV) records, per recording, what was
+done, the bitrate, the compression ratio and the reconstruction fidelity.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import glob
+import logging
+import math
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mne.utils import _validate_type, logger, use_log_level, verbose
+
+from mne_dac.io.recordings import (
+    RECORDING_EXTENSIONS,
+    UnreadableRecordingError,
+    check_extensions,
+    find_recordings,
+    read_recording,
+    recording_extension,
+)
+from mne_dac.utils._deprecation import renamed
+from mne_dac.utils._docs import fill_doc
+from mne_dac.utils._threads import threads_per_worker, torch_threads
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mne_dac.codecs.codec import DACCodec
+    from mne_dac.io.container import EEGDACHeader
+
+__all__ = ["INDEX_COLUMNS", "RECORDING_EXTENSIONS", "compress_dir", "summarize_index"]
+
+#: Suffix of the compressed files.
+OUTPUT_SUFFIX = ".eegdac"
+
+#: Status of a recording in the index.
+COMPRESSED, SKIPPED, FAILED = "compressed", "skipped", "failed"
+
+#: Columns of the index, in order.
+INDEX_COLUMNS = (
+    "input",
+    "output",
+    "status",
+    "error",
+    "duration_s",
+    "n_channels",
+    "n_eeg_channels",
+    "codec",
+    "bits_per_second",
+    "input_bytes",
+    "output_bytes",
+    "compression_ratio",
+    "spectrogram_loss",
+    "prd",
+    "elapsed_s",
+)
+
+#: Integer columns of the index (nullable: empty for failed recordings).
+_INTEGER_COLUMNS = ("n_channels", "n_eeg_channels", "input_bytes", "output_bytes")
+
+#: Columns of a skipped recording taken from the index of the run that compressed it.
+_CARRIED_OVER = ("input_bytes", "spectrogram_loss", "prd")
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One recording to compress, with everything a (possibly remote) worker needs."""
+
+    input: str
+    output: str
+    rel_input: str
+    rel_output: str
+    codec: Any  # (source, stamp) of a codec file or tag, or a DACCodec
+    device: str | None
+    n_codebooks: int | None
+    groups: Any
+    exclude: tuple[str, ...]
+    n_threads: int
+    overwrite: bool
+    fidelity: bool
+    log_level: int
+
+
+@renamed(not_eeg="exclude")
+@verbose
+@fill_doc
+def compress_dir(
+    in_dir: str | Path,
+    out_dir: str | Path,
+    codec: Any = "default",
+    *,
+    n_codebooks: int | None = None,
+    groups: Any = None,
+    exclude: Sequence[str] = (),
+    extensions: Sequence[str] = RECORDING_EXTENSIONS,
+    n_jobs: int | None = None,
+    n_threads: int | None = None,
+    overwrite: bool = False,
+    fidelity: bool = True,
+    index: str | Path | None = "index.csv",
+    device: str | None = None,
+    progress: bool = True,
+    verbose: bool | str | int | None = None,
+) -> pd.DataFrame:
+    """Compress every recording under a folder into the same tree of ``.eegdac`` files.
+
+    ``in_dir/a/b/rec.edf`` becomes ``out_dir/a/b/rec.eegdac``. Files and folders whose
+    names start with ``"."`` and everything under ``out_dir`` are ignored. The run is
+    resumable: outputs whose header and checksum read back are skipped (unless
+    ``overwrite``); partial outputs of an interrupted run (temporary files, truncated
+    files) are not, and are replaced. A recording that cannot be read or compressed is
+    logged and recorded as failed in the index; the others are still compressed. Per
+    recording, only warnings are logged: the results are in the index.
+
+    Recordings are compressed in parallel with :class:`joblib.Parallel`. Each worker
+    process loads the codec once (when ``codec`` is a tag or a file) and reuses it. To
+    spread the work over a Dask cluster, use joblib's Dask backend::
+
+        from distributed import Client
+        import joblib
+
+        client = Client("tcp://scheduler:8786")  # or Client() for a local cluster
+        with joblib.parallel_config(backend="dask"):
+            compress_dir("eeg/", "eeg_dac/", "my_codec.pt", n_jobs=-1)
+
+    The workers must see ``in_dir``, ``out_dir`` and the codec file at the same paths
+    (a shared file system).
+
+    Parameters
+    ----------
+    in_dir : path-like
+        Folder searched recursively for recordings (any format :func:`mne.io.read_raw`
+        reads).
+    out_dir : path-like
+        Output folder, created if needed.
+    codec : str | path-like | DACCodec
+        The codec: ``"default"``, a DAC tag or the path of a codec file (see
+        :func:`~mne_dac.load_codec`), or a :class:`~mne_dac.DACCodec` (sent to the
+        workers with every recording: pass its file to parallel runs instead).
+    n_codebooks : int | None
+        Codebooks to use (the bitrate); ``None``: all of the codec's.
+    groups : str | dict | None
+        DAC-MC codecs only: the channel groups (see :func:`~mne_dac.tokenize_raw`).
+    exclude : sequence of str
+        Channels to keep out of coding: channels typed EEG in the files that are not EEG
+        (ECG, ear references…). Where present, they are typed ``"misc"`` and kept
+        losslessly instead of coded. (Formerly ``not_eeg``.)
+    extensions : sequence of str
+        File name endings of the recordings, case-insensitive (default
+        :data:`RECORDING_EXTENSIONS`).
+    n_jobs : int | None
+        Recordings compressed at once; ``-1``: all cores (or all Dask workers).
+        ``None``: 1, or the ``n_jobs`` of an enclosing :func:`joblib.parallel_config`.
+    n_threads : int | None
+        torch CPU threads of each worker; ``None`` splits the cores between the workers
+        (more threads than cores in all would make every worker many times slower).
+    overwrite : bool
+        Recompress recordings whose output is finished.
+    fidelity : bool
+        Decode each new output and compare it with the recording: spectrogram loss and
+        PRD of :func:`~mne_dac.signal.metrics.fidelity_report`, against the EEG high-passed as
+        the codec does (what is below the codec's high-pass is removed by design).
+    index : str | path-like | None
+        The index file (CSV), relative to ``out_dir`` unless absolute; ``None``: none.
+        Rows are also appended to ``<index>.part`` as recordings finish, so an
+        interrupted run keeps its results.
+    device : str | None
+        Torch device of the codec (default: CUDA if available).
+    progress : bool
+        Show a progress bar.
+    %(verbose)s
+
+    Returns
+    -------
+    index : pandas.DataFrame
+        One row per recording, sorted by input, with the columns of
+        :data:`INDEX_COLUMNS`: ``input`` (relative to ``in_dir``), ``output`` (relative
+        to ``out_dir``), ``status`` (``"compressed"``, ``"skipped"``: already done, or
+        ``"failed"``), ``error`` (why it failed, or why the fidelity is missing),
+        ``duration_s``, ``n_channels``, ``n_eeg_channels`` (coded), ``codec``,
+        ``bits_per_second`` (bits/s per EEG channel), ``input_bytes`` (the files MNE read),
+        ``output_bytes``, ``compression_ratio`` (all channels as 16-bit samples at the
+        original rate over the whole ``.eegdac`` file, which holds the other channels
+        losslessly and the measurement info: :attr:`EEGDACHeader.file_compression_ratio
+        <mne_dac.io.container.EEGDACHeader.file_compression_ratio>`), ``spectrogram_loss`` and ``prd``
+        (percent; NaN without ``fidelity``; carried over for skipped recordings from the index
+        of the run that compressed them) and ``elapsed_s``. ``index.attrs["fname"]`` is
+        the index file.
+    """
+    import pandas as pd
+
+    in_dir, out_dir = Path(in_dir).expanduser().resolve(), Path(out_dir).expanduser().resolve()
+    if not in_dir.is_dir():
+        raise FileNotFoundError(f"No such folder: {in_dir}")
+    extensions = check_extensions(extensions)
+    exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
+    codec_spec, codec_obj = _codec_spec(codec, device)
+    codec_obj.check_groups(groups)
+    if index is not None:
+        _validate_type(index, "path-like", "index")
+        index = out_dir / Path(index).expanduser()
+        index.parent.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    inputs = find_recordings(in_dir, extensions, skip=out_dir)
+    logger.info("Found %d recordings under %s", len(inputs), in_dir)
+    outputs, rows = _output_names(inputs, in_dir, out_dir, extensions)
+    options = {
+        "codec": codec_spec,
+        "device": device,
+        "n_codebooks": n_codebooks,
+        "groups": groups,
+        "exclude": exclude,
+        "n_threads": threads_per_worker(n_jobs) if n_threads is None else int(n_threads),
+        "overwrite": overwrite,
+        "fidelity": fidelity,
+        "log_level": max(logger.getEffectiveLevel(), logging.WARNING),  # per-recording results go to the index
+    }
+    jobs = [
+        _Job(str(fname), str(out), fname.relative_to(in_dir).as_posix(), out.relative_to(out_dir).as_posix(), **options)
+        for out, fname in outputs.items()
+    ]
+    previous = {**_read_rows(index), **_read_rows(_journal(index))} if index is not None else {}
+    try:
+        rows += _run(jobs, previous, index, n_jobs, progress)
+    finally:
+        _load_codec_cached.cache_clear()
+
+    table = pd.DataFrame(rows, columns=list(INDEX_COLUMNS)).sort_values("input", ignore_index=True)
+    table = table.astype(dict.fromkeys(_INTEGER_COLUMNS, "Int64"))
+    _warn_other_codec(table, codec_obj.identity.describe())
+    if index is not None:
+        from mne_dac.utils._atomic import atomic_write
+
+        with atomic_write(index, overwrite=True) as tmp:
+            table.to_csv(tmp, index=False)
+        _journal(index).unlink(missing_ok=True)
+    table.attrs["fname"] = None if index is None else str(index)
+    logger.info("%s", summarize_index(table))
+    return table
+
+
+def _run(jobs: list[_Job], previous: dict[str, dict], index: Path | None, n_jobs: int | None, progress: bool) -> list:
+    """Run the jobs with joblib, journaling rows as they finish; log the failures at the end."""
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    rows = []
+    counts = dict.fromkeys((COMPRESSED, SKIPPED, FAILED), 0)
+    # MNE's log level is process-wide and its ``verbose`` contexts are not thread-safe:
+    # threaded workers (joblib's threading backend, Dask's threads) may leave it changed
+    with _journal_writer(index) as record, use_log_level(logger.level):
+        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(_compress_one)(j) for j in jobs)
+        with tqdm(results, total=len(jobs), desc="Compressing", unit="file", disable=not progress) as bar:
+            for row in bar:
+                if row["status"] == SKIPPED:
+                    _carry_over(row, previous.get(row["input"]))
+                counts[row["status"]] += 1
+                bar.set_postfix(counts, refresh=False)
+                record(row)
+                rows.append(row)
+    for row in rows:  # after the progress bar, not through it
+        if row["status"] == FAILED:
+            logger.warning("Failed %s: %s", row["input"], row["error"])
+    return rows
+
+
+def _warn_other_codec(table: pd.DataFrame, codec_name: str) -> None:
+    """Warn about skipped outputs that another codec wrote."""
+    other = table[(table["status"] == SKIPPED) & (table["codec"] != codec_name)]
+    if len(other):
+        logger.warning(
+            "%d skipped recording(s) were compressed with another codec than %s (e.g. %s: %s); "
+            "recompress them with overwrite=True (--overwrite).",
+            len(other),
+            codec_name,
+            other["output"].iloc[0],
+            other["codec"].iloc[0],
+        )
+
+
+def summarize_index(index: pd.DataFrame) -> str:
+    """Summarise the index of :func:`compress_dir`.
+
+    Parameters
+    ----------
+    index : pandas.DataFrame
+        The index, as returned by :func:`compress_dir` or read from its CSV file.
+
+    Returns
+    -------
+    summary : str
+        Counts per status, total hours, total input and output bytes, mean bitrate,
+        compression ratio and fidelity, and the failures.
+    """
+    status = index["status"]
+    done = index[status != FAILED]
+    lines = [
+        (
+            f"{len(index)} recordings: {int((status == COMPRESSED).sum())} compressed, "
+            f"{int((status == SKIPPED).sum())} skipped (already done), {int((status == FAILED).sum())} failed."
+        )
+    ]
+    if len(done):
+        lines.append(
+            f"Done (compressed or skipped): {done['duration_s'].sum() / 3600:.3g} h of EEG, "
+            f"{_bytes(done['input_bytes'].sum())} in, "
+            f"{_bytes(done['output_bytes'].sum())} out; mean {done['bits_per_second'].mean():.4g} bits/s per channel, "
+            f"mean compression ratio {done['compression_ratio'].mean():.3g}× (16-bit samples vs .eegdac file)."
+        )
+        measured = done.dropna(subset=["spectrogram_loss", "prd"])
+        if len(measured):
+            lines.append(
+                f"Fidelity ({len(measured)} recordings): mean spectrogram loss "
+                f"{measured['spectrogram_loss'].mean():.4g}, mean PRD {measured['prd'].mean():.3g} %."
+            )
+    lines.extend(f"Failed: {row.input}: {row.error}" for row in index[status == FAILED].itertuples())
+    if index.attrs.get("fname"):
+        lines.append(f"Index: {index.attrs['fname']}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- planning
+def _output_names(
+    inputs: list[Path], in_dir: Path, out_dir: Path, extensions: tuple[str, ...]
+) -> tuple[dict[Path, Path], list[dict]]:
+    """Input of each output (same relative folder, ``.eegdac`` suffix), and failed rows for name clashes."""
+    claimed: dict[Path, Path] = {}
+    clashes = []
+    for fname in inputs:
+        rel = fname.relative_to(in_dir)
+        out = out_dir / rel.parent / (rel.name[: -len(recording_extension(rel, extensions))] + OUTPUT_SUFFIX)
+        rel_out = out.relative_to(out_dir).as_posix()
+        if out in claimed:
+            error = f"same output {rel_out} as {claimed[out].relative_to(in_dir).as_posix()}: rename one of them"
+            clashes.append(_row(rel.as_posix(), rel_out, FAILED, error=error))
+            logger.warning("Failed %s: %s", rel.as_posix(), error)
+            continue
+        claimed[out] = fname
+    return claimed, clashes
+
+
+def _codec_spec(codec: Any, device: str | None) -> tuple[Any, DACCodec]:
+    """What workers load the codec from, and the codec itself (loaded to check it)."""
+    from mne_dac.codecs.codec import DACCodec
+    from mne_dac.codecs.loading import DAC_TAGS, SHIPPED_CODECS
+
+    if isinstance(codec, DACCodec):
+        return codec, codec
+    _validate_type(codec, "path-like", "codec")
+    source = str(codec)
+    if source in DAC_TAGS or source in SHIPPED_CODECS or source == "random":
+        spec = (source, None)
+    else:
+        path = Path(source).expanduser().resolve()
+        if not path.is_file():
+            raise FileNotFoundError(f"No codec file {path}")
+        stat = path.stat()
+        spec = (str(path), (stat.st_mtime_ns, stat.st_size))  # a file changed since is reloaded
+    return spec, _worker_codec(spec, device)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_codec_cached(source: str, stamp: Any, device: str | None) -> DACCodec:
+    from mne_dac.codecs.loading import load_codec
+
+    return load_codec(source, device=device, verbose="error")
+
+
+def _worker_codec(codec: Any, device: str | None) -> DACCodec:
+    """The codec of a job, loaded once per worker process."""
+    if isinstance(codec, tuple):
+        return _load_codec_cached(*codec, device)
+    return codec
+
+
+# --------------------------------------------------------------------------- index
+def _row(rel_input: str, rel_output: str, status: str, **values: Any) -> dict:
+    row = dict.fromkeys(INDEX_COLUMNS, math.nan)
+    row.update(input=rel_input, output=rel_output, status=status, error="", codec="")
+    row.update(values)
+    return row
+
+
+def _journal(index: Path) -> Path:
+    return index.with_name(index.name + ".part")
+
+
+@contextmanager
+def _journal_writer(index: Path | None) -> Iterator[Callable[[dict], None]]:
+    """Yield ``record(row)``, appending rows to ``<index>.part`` at once (a no-op without index)."""
+    if index is None:
+        yield lambda row: None
+        return
+    fname = _journal(index)
+    new = not fname.is_file() or fname.stat().st_size == 0
+    with open(fname, "a", newline="", encoding="utf-8") as fid:
+        writer = csv.DictWriter(fid, fieldnames=INDEX_COLUMNS)
+        if new:
+            writer.writeheader()
+
+        def record(row: dict) -> None:
+            writer.writerow(row)
+            fid.flush()
+
+        yield record
+
+
+def _read_rows(fname: Path) -> dict[str, dict]:
+    """Rows of an earlier index or journal, by input; empty when missing or unreadable."""
+    if not fname.is_file():
+        return {}
+    try:
+        with open(fname, newline="", encoding="utf-8") as fid:
+            return {row["input"]: row for row in csv.DictReader(fid) if row.get("input")}
+    except (OSError, csv.Error, KeyError, UnicodeDecodeError) as err:
+        logger.warning("Ignoring the unreadable earlier index %s (%s)", fname, err)
+        return {}
+
+
+def _carry_over(row: dict, before: dict | None) -> None:
+    """Fill a skipped row's input size and fidelity from the run that compressed it."""
+    if before is None or before.get("output") != row["output"] or before.get("status") == FAILED:
+        return
+    for key in _CARRIED_OVER:
+        try:
+            value = float(before.get(key) or "nan")
+        except ValueError:
+            continue
+        if not math.isnan(value):
+            row[key] = value
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(n) < 1000:
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} TB"
+
+
+# --------------------------------------------------------------------------- worker
+def _compress_one(job: _Job) -> dict:
+    """Compress one recording; never raises (failures become a ``"failed"`` row)."""
+    start = time.perf_counter()
+    row = _row(job.rel_input, job.rel_output, COMPRESSED)
+    output = Path(job.output)
+    try:
+        with use_log_level(job.log_level), torch_threads(job.n_threads):
+            header = None if job.overwrite else _finished_header(output)
+            if header is not None:
+                row.update(_header_values(header), status=SKIPPED, input_bytes=Path(job.input).stat().st_size)
+            else:
+                row.update(_compress(job, output))
+    except Exception as err:  # noqa: BLE001 - one bad recording must not stop the run
+        row.update(status=FAILED, error=_one_line(err))
+    row["elapsed_s"] = time.perf_counter() - start
+    return row
+
+
+def _finished_header(output: Path) -> EEGDACHeader | None:
+    """The header of a finished output, ``None`` when missing or partial."""
+    from mne_dac.io.container import read_header
+
+    if not output.is_file():
+        return None
+    try:
+        return read_header(output)
+    except (OSError, ValueError, KeyError) as err:  # truncated, corrupted, not .eegdac
+        logger.info("Recompressing %s: unfinished or corrupted output (%s)", output, err)
+        return None
+
+
+def _compress(job: _Job, output: Path) -> dict:
+    from mne_dac.io.container import read_header, write_raw_dac
+
+    raw = read_recording(job.input)
+    present = [ch for ch in job.exclude if ch in raw.ch_names]
+    if present:
+        raw.set_channel_types(dict.fromkeys(present, "misc"), verbose="error")
+    codec = _worker_codec(job.codec, job.device)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    for stale in output.parent.glob(f".{glob.escape(output.name)}.*.part"):  # left by a killed run
+        shutil.rmtree(stale, ignore_errors=True)
+    write_raw_dac(output, raw, codec=codec, n_codebooks=job.n_codebooks, overwrite=True, groups=job.groups)
+    header = read_header(output)
+    inputs = {Path(job.input)} | {Path(f) for f in raw.filenames if f is not None}
+    values = dict(_header_values(header), input_bytes=sum(f.stat().st_size for f in inputs if f.is_file()))
+    if job.fidelity:
+        try:
+            values.update(_fidelity(raw, output, header.ch_names, codec))
+        except Exception as err:  # noqa: BLE001 - e.g. too short for the spectrogram loss
+            values["error"] = f"fidelity not measured: {_one_line(err)}"
+    return values
+
+
+def _header_values(header: EEGDACHeader) -> dict:
+    """Index values read from an ``.eegdac`` header."""
+    return {
+        "duration_s": header.duration,
+        "n_channels": len(header.ch_names) + len(header.other_ch_names),
+        "n_eeg_channels": len(header.ch_names),
+        "codec": header.codec.describe(),
+        "bits_per_second": header.bits_per_second,
+        "output_bytes": header.file_size,
+        "compression_ratio": header.file_compression_ratio,
+    }
+
+
+def _fidelity(raw: Any, output: Path, eeg: list[str], codec: DACCodec) -> dict:
+    """Spectrogram loss and PRD of the decoded file against the high-passed EEG."""
+    import numpy as np
+
+    from mne_dac.io.container import read_raw_dac
+    from mne_dac.signal.metrics import fidelity_report
+
+    reconstruction = read_raw_dac(output, codec)
+    reference = raw.copy().pick(eeg)
+    highpass = codec.preprocessing.highpass
+    if highpass is not None:
+        reference.filter(
+            highpass,
+            None,
+            picks=np.arange(len(eeg)),
+            method="iir",
+            iir_params={"order": 4, "ftype": "butter", "output": "sos"},
+            verbose="error",
+        )
+    report = fidelity_report(
+        reference, reconstruction, codec_sfreq=codec.sfreq, clip=codec.preprocessing.clip, ch_names=eeg
+    )
+    return {"spectrogram_loss": report.overall["spectrogram_loss"], "prd": report.overall["prd"]}
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err) if isinstance(err, UnreadableRecordingError) else f"{type(err).__name__}: {err}"
+    return " ".join(text.split())

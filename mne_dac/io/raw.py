@@ -1,0 +1,266 @@
+"""Tokenize an :class:`mne.io.Raw` and rebuild it from its tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mne
+import numpy as np
+from mne.utils import _validate_type, logger, verbose
+
+from mne_dac.codecs.loading import codec_for, load_codec
+from mne_dac.io.tokens import EEGTokens
+from mne_dac.signal.preprocessing import PreprocessingSettings, from_codec_domain, to_codec_domain
+from mne_dac.utils._docs import fill_doc
+from mne_dac.utils._logging import warn
+
+
+class _RawChannels:
+    """Channels of a Raw, read one at a time: no copy of the whole recording in memory."""
+
+    def __init__(self, raw: mne.io.BaseRaw, picks: np.ndarray) -> None:
+        self.raw, self.picks = raw, picks
+        self.shape = (len(picks), raw.n_times)
+
+    def __len__(self) -> int:
+        return len(self.picks)
+
+    def __iter__(self):
+        for pick in self.picks:
+            yield self.raw.get_data(picks=[pick])[0]
+
+
+@verbose
+@fill_doc
+def tokenize_raw(
+    raw: mne.io.BaseRaw,
+    codec: Any = "default",
+    *,
+    n_codebooks: int | None = None,
+    groups: Any = None,
+    montage: Any = None,
+    preprocessing: PreprocessingSettings | None = None,
+    progress: bool = False,
+    verbose: bool | str | int | None = None,
+) -> EEGTokens:
+    """Encode the EEG channels of a recording into DAC tokens.
+
+    EEG channels (type ``"eeg"``, bad ones included) are preprocessed as in the
+    paper and coded channel by channel; the other channels (stim, ECG, EOG…) are
+    kept losslessly in the tokens so that nothing is lost.
+
+    Parameters
+    ----------
+    raw : mne.io.Raw
+        The recording, in Volts.
+    %(codec)s
+    %(n_codebooks)s
+    groups : str | dict | ChannelGroups | None
+        DAC-MC codecs only: how the EEG channels are grouped, ``"pivot"``,
+        ``"anatomical"``, a dict ``{name: [channels]}`` or a
+        :class:`~mne_dac.signal.groups.ChannelGroups` (see
+        :func:`~mne_dac.signal.groups.make_groups`). ``None``: the codec's default.
+    montage : str | mne.channels.DigMontage | None
+        DAC-MC codecs only: electrode positions for channels whose names are not in
+        the standard 10-05 montage. ``None``: standard positions.
+    %(preprocessing)s
+    progress : bool
+        Show a progress bar.
+    %(verbose)s
+
+    Returns
+    -------
+    tokens : EEGTokens
+        Codes of shape ``(n_eeg_channels, n_codebooks, n_frames)`` (or ``(n_groups,
+        n_codebooks, n_frames)`` for a DAC-MC codec in the ``"group"`` layout) and
+        everything :func:`reconstruct_raw` needs.
+    """
+    _validate_type(raw, mne.io.BaseRaw, "raw")
+    codec = load_codec(codec)
+    preprocessing = preprocessing or codec.preprocessing
+    _validate_type(preprocessing, PreprocessingSettings, "preprocessing")
+    eeg = mne.pick_types(raw.info, eeg=True, exclude=[])
+    if len(eeg) == 0:
+        types = sorted(set(raw.get_channel_types()))
+        raise ValueError(
+            f"The recording has no EEG channels (channel types: {types}). If EEG channels "
+            "are typed otherwise, fix them with raw.set_channel_types()."
+        )
+    other = np.setdiff1d(np.arange(len(raw.ch_names)), eeg)
+    ch_names = [raw.ch_names[i] for i in eeg]
+    logger.info(
+        "Tokenizing %d EEG channels, %.1f s at %g Hz with %s",
+        len(eeg),
+        raw.times[-1] + 1 / raw.info["sfreq"],
+        raw.info["sfreq"],
+        codec.identity.describe(),
+    )
+    data = _RawChannels(raw, eeg)
+    if data.shape[1] * codec.sfreq / raw.info["sfreq"] < codec.hop_length:
+        warn(
+            f"The recording ({data.shape[1]} samples) is shorter than one codec frame "
+            f"({codec.hop_length / codec.sfreq:g} s): it is zero-padded to one frame."
+        )
+    codec_input = to_codec_domain(data, raw.info["sfreq"], codec.sfreq, preprocessing, ch_names)
+    groups = codec.channel_groups(ch_names, groups, montage=montage)
+    positions = codec.channel_positions(ch_names, montage)
+    codes = codec.encode(
+        codec_input.data, n_codebooks, ch_names=ch_names, groups=groups, positions=positions, progress=progress
+    )
+    return EEGTokens(
+        codes=codes,
+        ch_names=ch_names,
+        sfreq=raw.info["sfreq"],
+        n_times=raw.n_times,
+        codec=codec.identity,
+        codec_sfreq=codec.sfreq,
+        hop_length=codec.hop_length,
+        codebook_size=codec.codebook_size,
+        preprocessing=preprocessing,
+        clip_counts=codec_input.clip_counts,
+        info=raw.info.copy(),
+        first_samp=raw.first_samp,
+        annotations=raw.annotations.copy(),
+        other_data=raw.get_data(picks=other) if len(other) else np.zeros((0, raw.n_times)),
+        other_ch_names=[raw.ch_names[i] for i in other],
+        groups=groups,
+        positions=positions,
+    )
+
+
+@verbose
+@fill_doc
+def reconstruct_raw(
+    tokens: EEGTokens,
+    codec: Any = None,
+    *,
+    n_codebooks: int | None = None,
+    progress: bool = False,
+    verbose: bool | str | int | None = None,
+) -> mne.io.RawArray:
+    """Rebuild a recording from its tokens.
+
+    Parameters
+    ----------
+    tokens : EEGTokens
+        Tokens from :func:`tokenize_raw` or :func:`~mne_dac.read_tokens`.
+    codec : str | path-like | DACCodec | None
+        The codec that made the tokens. ``None`` loads it when it is the shipped
+        default or a DAC tag. A different codec raises
+        :class:`~mne_dac.CodecMismatchError`.
+    n_codebooks : int | None
+        Decode with only the first ``n_codebooks`` codebooks of the tokens.
+    progress : bool
+        Show a progress bar.
+    %(verbose)s
+
+    Returns
+    -------
+    raw : mne.io.RawArray
+        Same channel names and types, sampling rate, number of samples,
+        ``first_samp``, measurement date, montage and annotations as the original; EEG
+        channels are the codec's reconstruction, others are the original samples.
+    """
+    _validate_type(tokens, EEGTokens, "tokens")
+    codec = codec_for(tokens.codec, codec)
+    decoded = codec.decode(
+        tokens.codes,
+        n_codebooks,
+        ch_names=tokens.ch_names,
+        groups=tokens.groups,
+        positions=tokens.positions,
+        progress=progress,
+    )
+    info = tokens.info.copy()
+    data = np.empty((len(info["ch_names"]), tokens.n_times))
+    index = {name: i for i, name in enumerate(info["ch_names"])}
+    for channel, name in zip(decoded, tokens.ch_names):  # one channel at a time: no second copy of the recording
+        data[index[name]] = from_codec_domain(
+            channel[np.newaxis], codec.sfreq, tokens.sfreq, tokens.n_times, tokens.preprocessing
+        )[0]
+    if tokens.other_ch_names:
+        data[[index[n] for n in tokens.other_ch_names]] = tokens.other_data
+    n_q = tokens.codes.shape[1] if n_codebooks is None else n_codebooks
+    bitrate = codec.bits_per_second(n_q) * tokens.codes.shape[0] / len(tokens.ch_names)
+    note = lossy_description(codec.name, bitrate, tokens.ch_names)
+    info["description"] = note + (f" Original description: {info['description']}" if info["description"] else "")
+    raw = mne.io.RawArray(data, info, first_samp=tokens.first_samp, verbose=False)
+    if tokens.annotations is not None:
+        raw.set_annotations(tokens.annotations)
+    return raw
+
+
+def lossy_description(codec_name: str, bitrate: float, ch_names: list[str]) -> str:
+    """The statement a reconstruction carries in ``info["description"]``: what coded it, at what rate.
+
+    Parameters
+    ----------
+    codec_name : str
+        Name of the codec (its versioned name for a shipped codec).
+    bitrate : float
+        Bits per second per coded channel.
+    ch_names : list of str
+        The coded (reconstructed) channels.
+
+    Returns
+    -------
+    description : str
+        E.g. ``"Lossy reconstruction by mne-dac codec 'default-2026.12' at 88 bits/s per channel
+        (19 EEG channels coded; other channels exact)."``
+    """
+    return (
+        f"Lossy reconstruction by mne-dac codec {codec_name!r} at {bitrate:g} bits/s per channel "
+        f"({len(ch_names)} EEG channels coded; other channels exact)."
+    )
+
+
+#: Where EDF keeps the local recording identification: 80 ASCII bytes from byte 88.
+_EDF_RECORDING_FIELD = slice(88, 168)
+
+
+@fill_doc
+def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = False) -> None:
+    """Save a reconstruction as FIF or EDF, saying in the file that it is lossy.
+
+    FIF keeps ``info["description"]`` (see :func:`reconstruct_raw`). EDF has no such field:
+    the statement is written, shortened, into the EDF+ header's local recording identification
+    (``Startdate … lossy_reconstruction mne-dac_<codec> <rate>bps``), which EDF viewers show.
+
+    Parameters
+    ----------
+    raw : mne.io.Raw
+        A reconstruction from :func:`reconstruct_raw` or :func:`~mne_dac.read_raw_dac`.
+    fname : path-like
+        Output file, ending in ``.fif`` (or ``_raw.fif``…) or ``.edf``.
+    %(overwrite)s
+    """
+    from pathlib import Path
+
+    from mne_dac.utils._atomic import atomic_write
+
+    fname = Path(fname)
+    suffix = fname.suffix.lower()
+    if suffix not in (".fif", ".edf"):
+        raise ValueError(f"fname must end with .fif or .edf, got {fname.name!r}")
+    with atomic_write(fname, overwrite=overwrite) as tmp:
+        if suffix == ".fif":
+            raw.save(tmp, overwrite=True, verbose="error")
+            return
+        mne.export.export_raw(tmp, raw, fmt="edf", overwrite=True, verbose="error")
+        _stamp_edf(tmp, raw.info["description"] or "")
+
+
+def _stamp_edf(fname: Any, description: str) -> None:
+    """Write the short form of a lossy description into an EDF's recording identification."""
+    import re
+
+    match = re.search(r"codec '([^']*)' at ([0-9.e+]+) bits/s", description)
+    if match is None:
+        return
+    with open(fname, "r+b") as fid:
+        header = fid.read(_EDF_RECORDING_FIELD.stop)
+        fields = header[_EDF_RECORDING_FIELD].decode("ascii", "replace").split()[:5]  # Startdate, date, 3 codes
+        note = ["lossy_reconstruction", f"mne-dac_{match[1]}", f"{float(match[2]):g}bps"]
+        text = " ".join(fields + [re.sub(r"[^\x21-\x7e]", "_", word) for word in note])[:80]
+        fid.seek(_EDF_RECORDING_FIELD.start)
+        fid.write(text.ljust(80).encode("ascii"))

@@ -1,0 +1,1 @@
+"""Utilities every layer may use: atomic writes, docs, lazy imports, JSON, logging, threads, deprecations."""

@@ -1,0 +1,109 @@
+"""Shared parameter documentation, filled into docstrings with :func:`fill_doc`."""
+
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+F = TypeVar("F", bound=Callable)
+
+docdict: dict[str, str] = {}
+
+docdict["codec"] = """
+codec : str | path-like | DACCodec
+    The codec: a :class:`~mne_dac.DACCodec`, ``"default"`` (the codec shipped with
+    mne-dac), a DAC model tag (``"44khz"``, ``"24khz"``, ``"16khz"``), or the path to a
+    DAC checkpoint (``weights.pth``) or an mne-dac codec file. See
+    :func:`~mne_dac.load_codec`."""
+
+docdict["n_codebooks"] = """
+n_codebooks : int | None
+    Number of residual codebooks to use (the bitrate knob: each codebook adds
+    ``log2(codebook_size)`` bits per frame). ``None`` uses all of the codec's codebooks."""
+
+docdict["device"] = """
+device : str | None
+    Torch device, e.g. ``"cpu"`` or ``"cuda"``. ``None`` uses the codec's device
+    (the GPU when one is available and the codec was loaded with ``device=None``)."""
+
+docdict["batch_size"] = """
+batch_size : int | None
+    Number of channel chunks processed at once. ``None`` uses the codec's setting."""
+
+docdict["verbose"] = """
+verbose : bool | str | int | None
+    Control verbosity of the logging output. If ``None``, use the default
+    verbosity level. See :func:`mne.verbose` for details."""
+
+docdict["overwrite"] = """
+overwrite : bool
+    If True, overwrite an existing output file."""
+
+docdict["preprocessing"] = """
+preprocessing : PreprocessingSettings | None
+    The paper's preprocessing (high-pass, clip level). ``None`` uses the codec's
+    settings: a 0.1 Hz high-pass and a ±200 µV clip."""
+
+docdict["ch_names"] = """
+ch_names : list of str | None
+    DAC-MC codecs with array input: the channel names (electrode positions are
+    looked up in the standard 10-05 montage). ``mne.Epochs`` supply their own."""
+
+docdict["groups"] = """
+groups : str | dict | ChannelGroups | None
+    DAC-MC codecs: the channel groups (see :func:`~mne_dac.signal.groups.make_groups`);
+    ``None`` uses the codec's default grouping. In the ``"group"`` layout tokens
+    have shape ``(n_epochs, n_groups, n_codebooks, n_frames)``."""
+
+docdict["codec_channels"] = """
+ch_names : list of str | None
+    Channel names of the rows of the data. DAC-MC codecs need them (to form groups
+    and place electrodes); DAC-SC codecs only check their number.
+groups : ChannelGroups | None
+    DAC-MC codecs: the partition of ``ch_names`` (see ``channel_groups``; ``None``:
+    the codec's default grouping). DAC-SC codecs reject groups.
+positions : array, shape (n_channels, 3) | None
+    DAC-MC codecs: electrode positions (head frame, metres); ``None`` looks the
+    names up in the standard 10-05 montage. DAC-SC codecs ignore them."""
+
+docdict["transformer_params"] = """
+sfreq : float | None
+    Sampling rate of the data in Hz. Required when fitting on arrays; ``None``
+    with :class:`mne.Epochs` uses ``epochs.info["sfreq"]``.
+device : str | None
+    Torch device, e.g. ``"cpu"`` or ``"cuda"``. ``None`` uses the codec's device.
+    With a :class:`~mne_dac.DACCodec`, it must be that codec's device.
+batch_size : int | None
+    Number of channel chunks processed at once. ``None`` uses the codec's
+    setting (16 for codecs loaded by name or path).""" + "".join(
+    docdict[key] for key in ("preprocessing", "ch_names", "groups")
+)
+
+docdict["transformer_attrs"] = """
+codec_ : DACCodec
+    The codec.
+sfreq_ : float
+    Sampling rate of the data.
+n_channels_ : int
+    Number of channels (1 for 2D input).
+n_times_ : int
+    Number of time samples per epoch.
+n_features_in_ : int
+    ``X.shape[1]`` in :meth:`fit`, as for MNE's transformers: ``n_channels`` for
+    3D input, ``n_times`` for 2D input."""
+
+
+def fill_doc(f: F) -> F:
+    """Fill ``%(name)s`` placeholders in a docstring from :data:`docdict`."""
+    docstring = f.__doc__
+    if not docstring:
+        return f
+    lines = docstring.splitlines()
+    body = [line for line in lines[1:] if line.strip()]
+    indent = min((len(line) - len(line.lstrip()) for line in body), default=0)
+    pad = "\n" + " " * indent
+    indented = {key: value.strip("\n").replace("\n", pad) for key, value in docdict.items()}
+    try:
+        f.__doc__ = docstring % indented
+    except (KeyError, TypeError, ValueError) as err:
+        raise RuntimeError(f"Error documenting {f.__qualname__}: {err}") from err
+    return f

@@ -1,0 +1,115 @@
+"""The mne-dac command line on real files of several formats."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import mne
+import pytest
+from conftest import DATA_DIR
+
+from mne_dac.commands import main
+
+FORMATS = {
+    "edf": DATA_DIR / "eegmmidb_excerpt_S_R_128Hz.edf",
+    "eeglab": DATA_DIR / "test_raw.set",
+    "nihon": DATA_DIR / "MB0400FU.EEG",
+    "fif": DATA_DIR / "data_resting_EO_200Hz_raw.fif",
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_compress_decompress(fmt, tmp_path, tiny_codec_file, capsys):
+    src = FORMATS[fmt]
+    raw = mne.io.read_raw(src, verbose="error")
+    if fmt == "fif":  # bipolar F4-A1, CZ-A2 typed EEG
+        assert raw.ch_names == ["F4-A1", "CZ-A2"]
+    out = tmp_path / "rec.eegdac"
+    assert main(["compress", str(src), str(out), "--codec", str(tiny_codec_file), "--n-codebooks", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "bits/s per channel" in printed and "Compression ratio" in printed
+    for suffix in (".fif", ".edf"):
+        dest = tmp_path / f"rec_raw{suffix}"
+        assert main(["decompress", str(out), str(dest), "--codec", str(tiny_codec_file)]) == 0
+        back = mne.io.read_raw(dest, verbose="error")
+        assert back.ch_names == raw.ch_names
+        assert back.info["sfreq"] == raw.info["sfreq"]
+        assert back.n_times == raw.n_times
+        assert len(back.annotations) == len(raw.annotations)
+        if suffix == ".fif":
+            assert list(back.annotations.description) == list(raw.annotations.description)
+            assert back.info["description"].startswith("Lossy reconstruction by mne-dac codec 'random-seed0'")
+            assert "bits/s per channel" in back.info["description"]
+        else:  # EDF has no description: the EDF+ recording field says it
+            with open(dest, "rb") as fid:
+                recording = fid.read(168)[88:].decode("ascii")
+            assert "lossy_reconstruction mne-dac_random-seed0 24bps" in recording and "bps" in recording
+
+
+def test_eegmat_edf_with_default_codec(tmp_path, capsys):
+    """The shipped eegmat EDF through compress/decompress with the default codec."""
+    from mne_dac.evaluation.datasets import excerpt_fnames
+
+    src = excerpt_fnames(0, "arithmetic")[0]
+    out = tmp_path / "sub0.eegdac"
+    assert main(["compress", str(src), str(out)]) == 0
+    assert main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "90 bits/s per channel" in text and "Coded channels:    21" in text
+    assert main(["decompress", str(out), str(tmp_path / "sub0_raw.fif")]) == 0
+    raw = mne.io.read_raw_edf(src, verbose="error")
+    back = mne.io.read_raw_fif(tmp_path / "sub0_raw.fif", verbose="error")
+    assert back.ch_names == raw.ch_names and back.n_times == raw.n_times
+    assert back.info["sfreq"] == raw.info["sfreq"] and back.annotations == raw.annotations
+
+
+def test_errors(tmp_path, tiny_codec_file, capsys):
+    out = tmp_path / "a.eegdac"
+    src = FORMATS["fif"]
+    assert main(["compress", str(src), str(out), "--codec", str(tiny_codec_file)]) == 0
+    capsys.readouterr()
+    assert main(["compress", str(src), str(out), "--codec", str(tiny_codec_file)]) == 1
+    assert "exists; use --overwrite" in capsys.readouterr().err
+    assert main(["compress", str(src), str(out), "--codec", str(tiny_codec_file), "--overwrite"]) == 0
+    unknown = tmp_path / "notes.xyz"
+    unknown.write_text("hello")
+    assert main(["compress", str(unknown), str(tmp_path / "b.eegdac")]) == 1
+    assert "Could not read" in capsys.readouterr().err
+    garbage = tmp_path / "bad.edf"
+    garbage.write_bytes(b"\x00" * 300)
+    assert main(["compress", str(garbage), str(tmp_path / "c.eegdac")]) == 1
+    assert "Could not read" in capsys.readouterr().err
+    assert main(["compress", str(tmp_path / "missing.edf"), str(tmp_path / "d.eegdac")]) == 1
+    assert "No such file" in capsys.readouterr().err
+    assert main(["decompress", str(out), str(tmp_path / "x.wav")]) == 1
+    assert "must end with" in capsys.readouterr().err
+    truncated = tmp_path / "t.eegdac"
+    truncated.write_bytes(out.read_bytes()[:-50])
+    assert main(["decompress", str(truncated), str(tmp_path / "t_raw.fif"), "--codec", str(tiny_codec_file)]) == 1
+    assert "corrupted or truncated" in capsys.readouterr().err
+    assert not (tmp_path / "t_raw.fif").exists()
+    assert main(["decompress", str(out), str(tmp_path / "m_raw.fif"), "--codec", "random"]) == 1
+    assert "CodecMismatch" not in capsys.readouterr().err  # one clear line, no traceback
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_console_script():
+    exe = shutil.which("mne-dac")
+    cmd = [exe] if exe else [sys.executable, "-m", "mne_dac.commands"]
+    out = subprocess.run([*cmd, "--help"], capture_output=True, text=True, check=True)
+    for sub in ("compress", "decompress", "info", "demo"):
+        assert sub in out.stdout
+
+
+def test_demo_reports_against_dct(tmp_path, tiny_codec_file, capsys):
+    """The demo prints the metrics' legend and DCT at the same bitrate, and titles its figure."""
+    out = tmp_path / "demo"
+    assert main(["demo", "--out-dir", str(out), "--codec", str(tiny_codec_file), "--n-codebooks", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "At 16 bits/s per channel:   codec      DCT" in printed
+    assert "lower is better" in printed and "96 % of it is lost" in printed
+    assert (out / "fidelity.png").stat().st_size > 0
+    back = mne.io.read_raw_fif(next(out.glob("*_raw.fif")), verbose="error")
+    assert "Lossy reconstruction" in back.info["description"] and "16 bits/s" in back.info["description"]

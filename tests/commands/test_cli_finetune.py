@@ -1,0 +1,155 @@
+"""``mne-dac finetune``: train a codec on EEG from the command line (tiny codecs, few steps)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from mne_dac import load_codec
+from mne_dac.commands import build_parser, main
+from mne_dac.evaluation.datasets import excerpt_fnames
+
+#: A tiny codec and two one-step epochs on 3 s crops: a few seconds on one CPU core.
+TINY = [
+    "--crop", "3", "--batch-size", "2", "--steps", "2", "--steps-per-epoch", "1", "--no-gan",
+    "--threads", "1", "--quiet",
+]  # fmt: skip
+SCRATCH = ["--init", "scratch", "--encoder-dim", "4", "--decoder-dim", "16", "--n-codebooks", "3",
+           "--codebook-size", "256"]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _restore_threads():
+    """``--threads`` sets torch's thread count for the process: restore it."""
+    n_threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n_threads)
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    """A folder holding one shipped eegmat recording (21 channels, 60 s)."""
+    folder = tmp_path / "eeg"
+    folder.mkdir()
+    shutil.copy(excerpt_fnames(0, "rest")[0], folder)
+    return folder
+
+
+def _history(workdir):
+    return json.loads((workdir / "history.json").read_text())
+
+
+def test_finetune_scratch_then_resume(tmp_path, data_dir, capsys):
+    out = tmp_path / "eeg-codec.pt"
+    workdir = tmp_path / "eeg-codec.pt.work"
+    assert main(["finetune", str(data_dir), *SCRATCH, *TINY, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "2 in all, 2 steps" in printed and "Best validation PRD: n/a" in printed and "wall time" in printed
+    assert "Initialising the scratch codec from training crops" in printed
+    codec = load_codec(out, device="cpu")
+    assert codec.n_codebooks == 3 and codec.codebook_size == 256 and codec.sfreq == 256  # the recipe's rate
+    assert codec.hop_length == 64 and codec.model.encoder_rates == [2, 2, 4, 4]
+    assert codec.name == "eeg-codec"
+    meta = torch.load(out, weights_only=True)["metadata"]["training"]
+    assert meta["epochs"] == 2 and meta["steps"] == 2 and meta["init"] == "scratch" and not meta["gan"]
+    assert meta["command"].startswith("mne-dac finetune ")
+    assert meta["data_init"] and meta["waveform_loss"] == "relative-mse" and meta["lambda_mel"] == 0
+    assert meta["lambda_spectral"] == 3 and meta["codebook_update"] == "ema" and meta["curve"][-1]["epoch"] == 2
+    assert (tmp_path / "eeg-codec_history.png").stat().st_size > 0
+    assert len(_history(workdir)) == 2
+
+    # a second run must not clobber the output nor the checkpoint silently
+    assert main(["finetune", str(data_dir), *SCRATCH, *TINY, "--out", str(out)]) == 1
+    assert "exists; use --overwrite" in capsys.readouterr().err
+    moved = out.rename(tmp_path / "first.pt")
+    assert main(["finetune", str(data_dir), *SCRATCH, *TINY, "--out", str(out)]) == 1
+    assert "use --resume" in capsys.readouterr().err
+    moved.rename(out)
+
+    # --resume continues the checkpoint up to --steps in all: two more epochs
+    args = [*SCRATCH, *TINY, "--out", str(out), "--overwrite", "--resume"]
+    assert main(["finetune", str(data_dir), *args, "--steps", "4"]) == 0
+    assert "Trained 2 epochs this run (4 in all" in capsys.readouterr().out
+    history = _history(workdir)
+    assert [row["epoch"] for row in history] == [1, 2, 3, 4]
+    assert torch.load(out, weights_only=True)["metadata"]["training"]["epochs"] == 4
+    # resuming with another architecture is refused clearly
+    wrong = [a if a != "3" else "4" for a in SCRATCH]  # --n-codebooks 4
+    assert main(["finetune", str(data_dir), *wrong, *TINY, "--out", str(out), "--overwrite", "--resume"]) == 1
+    assert "does not fit" in capsys.readouterr().err
+    # --overwrite without --resume starts over; the loss options and the plain DAC init are recorded
+    options = ["--no-data-init", "--waveform-loss", "l1", "--lambda-spectral", "0", "--codebook-update", "gradient"]
+    assert main(["finetune", str(data_dir), *SCRATCH, *TINY, *options, "--out", str(out), "--overwrite"]) == 0
+    assert "Initialising the scratch codec" not in capsys.readouterr().out
+    assert len(_history(workdir)) == 2
+    meta = torch.load(out, weights_only=True)["metadata"]["training"]
+    assert not meta["data_init"] and meta["waveform_loss"] == "l1" and meta["lambda_spectral"] == 0
+    assert meta["codebook_update"] == "gradient"
+
+
+def test_finetune_from_dac_checkpoint(tmp_path, data_dir, tiny_dac_checkpoint, capsys):
+    """--init PATH continues a DAC checkpoint, pre-pruned to --n-codebooks; validation; time budget."""
+    out = tmp_path / "pruned.pt"
+    valid = excerpt_fnames(1, "rest")[0]
+    args = ["finetune", str(data_dir), "--init", str(tiny_dac_checkpoint), "--n-codebooks", "2", *TINY]
+    args += ["--out", str(out), "--valid", str(valid), "--valid-crops", "2", "--exclude", "ECG ECG", "--minutes", "0"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "Best validation PRD: " in printed and "Stopped before the 2 epochs" in printed
+    codec = load_codec(out, device="cpu")
+    assert codec.n_codebooks == 2 and codec.codebook_size == 512
+    meta = torch.load(out, weights_only=True)["metadata"]["training"]
+    assert meta["pre_pruned_to"] == 2 and meta["best_valid_mel"] > 0 and meta["epochs"] == 1
+    assert len(meta["valid"]) == 1
+
+
+def test_finetune_errors(tmp_path, data_dir, tiny_codec_file, capsys):
+    out = tmp_path / "c.pt"
+
+    def error(*args):
+        assert main(["finetune", *args]) == 1
+        return capsys.readouterr().err
+
+    assert "No such training file or folder" in error(str(tmp_path / "missing"), *SCRATCH, "--out", str(out))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no EEG here")
+    assert "No training EEG" in error(str(empty), *SCRATCH, "--out", str(out))
+    bad = tmp_path / "bad" / "rec.edf"
+    bad.parent.mkdir()
+    bad.write_bytes(b"\x00" * 300)
+    assert "Could not read training" in error(str(bad), *SCRATCH, "--out", str(out))
+    missing_valid = ["--valid", str(tmp_path / "nope")]
+    assert "No such validation file" in error(str(data_dir), *SCRATCH, "--out", str(out), *missing_valid)
+    out.write_bytes(b"")
+    assert "exists; use --overwrite" in error(str(data_dir), *SCRATCH, "--out", str(out))
+    out.unlink()
+    assert "init must be a DAC tag" in error(str(data_dir), "--init", str(tmp_path / "nope.pt"), "--out", str(out))
+    assert "only with init 'scratch'" in error(
+        str(data_dir), "--init", str(tiny_codec_file), "--codebook-size", "64", "--out", str(out)
+    )
+    assert "mel loss needs" in error(str(data_dir), *SCRATCH, "--lambda-mel", "15", "--crop", "1", "--out", str(out))
+    err = error(str(data_dir), *SCRATCH, "--steps", "10", "--epochs", "3", "--steps-per-epoch", "2", "--out", str(out))
+    assert "give two of the three" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        ([], (50, 200)),  # defaults: 10 000 steps in epochs of 50 (the recipe's)
+        (["--steps", "250"], (50, 5)),
+        (["--steps", "6", "--steps-per-epoch", "2"], (2, 3)),
+        (["--epochs", "5"], (50, 5)),
+        (["--epochs", "4", "--steps", "10"], (3, 4)),
+        (["--epochs", "4", "--steps", "8", "--steps-per-epoch", "2"], (2, 4)),
+    ],
+)
+def test_steps_and_epochs(options, expected):
+    from mne_dac.training.finetune import steps_and_epochs
+
+    args = build_parser().parse_args(["finetune", "data", "--init", "scratch", "--out", "c.pt", *options])
+    assert steps_and_epochs(args.steps, args.epochs, args.steps_per_epoch) == expected

@@ -1,0 +1,188 @@
+"""Compressing a tree of recordings: mirrored outputs, resuming, failures, index, CLI, parallel jobs."""
+
+from __future__ import annotations
+
+import shutil
+
+import mne
+import numpy as np
+import pandas as pd
+import pytest
+
+from mne_dac.commands import main
+from mne_dac.io.bulk import INDEX_COLUMNS, compress_dir, summarize_index
+from mne_dac.io.container import read_header, read_tokens
+
+PICKS = ["Fp1", "Fz", "Cz", "O1", "ECG"]
+N_EEG = 4  # ECG is typed EEG once written to EDF: exclude=["ECG"] keeps it out of the codec
+SFREQ = 500  # the eegmat excerpt's rate
+OPTS = {"n_codebooks": 2, "exclude": ["ECG"], "progress": False}
+EXPECTED = {"sub-01/rec.edf": "sub-01/rec.eegdac", "sub-02/ses-1/rec_raw.fif": "sub-02/ses-1/rec_raw.eegdac"}
+
+
+@pytest.fixture
+def corpus(tmp_path, excerpt_raw):
+    """3 s of real EEG as EDF and FIF files in nested folders, plus files to be ignored."""
+    raw = excerpt_raw.crop(0, 3, include_tmax=False).pick(PICKS)
+    in_dir = tmp_path / "in"
+    (in_dir / "sub-01").mkdir(parents=True)
+    (in_dir / "sub-02" / "ses-1").mkdir(parents=True)
+    mne.export.export_raw(in_dir / "sub-01" / "rec.edf", raw, verbose="error")
+    raw.save(in_dir / "sub-02" / "ses-1" / "rec_raw.fif", verbose="error")
+    (in_dir / "sub-01" / "notes.txt").write_text("not a recording")
+    (in_dir / ".cache").mkdir()
+    (in_dir / ".cache" / "junk.edf").write_bytes(b"\x00" * 300)  # hidden: ignored
+    return in_dir
+
+
+def _outputs(out_dir):
+    return sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
+
+
+def test_tree_mirrored_and_rerun_skips(corpus, tmp_path, tiny_codec_file):
+    out_dir = tmp_path / "out"
+    index = compress_dir(corpus, out_dir, tiny_codec_file, **OPTS)
+    assert list(index.columns) == list(INDEX_COLUMNS)
+    assert dict(zip(index["input"], index["output"])) == EXPECTED
+    assert (index["status"] == "compressed").all() and (index["error"] == "").all()
+    assert _outputs(out_dir) == sorted([*EXPECTED.values(), "index.csv"])
+    for rel in EXPECTED.values():
+        assert read_header(out_dir / rel).ch_names == PICKS[:N_EEG]
+    assert (index["n_eeg_channels"] == N_EEG).all() and (index["n_channels"] == len(PICKS)).all()
+    assert np.allclose(index["duration_s"], 3.0)
+    assert (index["bits_per_second"] == 2 * 8).all()  # 2 codebooks of 256 entries, 1 frame/s
+    n_times = 3 * SFREQ
+    assert np.allclose(index["compression_ratio"], 2 * len(PICKS) * n_times / index["output_bytes"])  # 16-bit
+    assert (index["input_bytes"] > index["output_bytes"]).all()
+    assert np.isfinite(index[["spectrogram_loss", "prd"]].to_numpy()).all()
+    on_disk = pd.read_csv(out_dir / "index.csv", keep_default_na=False)
+    assert list(on_disk["input"]) == list(index["input"])
+    assert np.allclose(on_disk["prd"], index["prd"])
+    assert index.attrs["fname"] == str(out_dir / "index.csv")
+    summary = summarize_index(index)
+    assert "2 compressed, 0 skipped (already done), 0 failed" in summary and "mean PRD" in summary
+
+    mtimes = {rel: (out_dir / rel).stat().st_mtime_ns for rel in EXPECTED.values()}
+    again = compress_dir(corpus, out_dir, tiny_codec_file, **OPTS)
+    assert (again["status"] == "skipped").all()
+    assert {rel: (out_dir / rel).stat().st_mtime_ns for rel in EXPECTED.values()} == mtimes
+    # what the run that compressed them measured is kept
+    cols = ["duration_s", "n_eeg_channels", "bits_per_second", "input_bytes", "output_bytes", "spectrogram_loss", "prd"]
+    pd.testing.assert_frame_equal(again[cols], index[cols])
+    assert "0 compressed, 2 skipped" in summarize_index(again)
+
+    redone = compress_dir(corpus, out_dir, tiny_codec_file, overwrite=True, fidelity=False, **OPTS)
+    assert (redone["status"] == "compressed").all() and redone["prd"].isna().all()
+
+
+def test_partial_outputs_are_not_finished(corpus, tmp_path, tiny_codec_file):
+    out_dir = tmp_path / "out"
+    compress_dir(corpus, out_dir, tiny_codec_file, fidelity=False, **OPTS)
+    edf_out, fif_out = (out_dir / rel for rel in EXPECTED.values())
+    edf_out.write_bytes(edf_out.read_bytes()[:-100])  # truncated at the final name
+    # a run killed while writing leaves atomic_write's temporary folder and no final file
+    stale = fif_out.parent / f".{fif_out.name}.x1y2z3.part"
+    stale.mkdir()
+    (stale / fif_out.name).write_bytes(fif_out.read_bytes()[:200])
+    fif_out.unlink()
+    index = compress_dir(corpus, out_dir, tiny_codec_file, fidelity=False, **OPTS)
+    assert (index["status"] == "compressed").all()
+    assert not stale.exists()
+    assert _outputs(out_dir) == sorted([*EXPECTED.values(), "index.csv"])
+    for fname in (edf_out, fif_out):
+        read_header(fname)
+
+
+def test_interrupted_run_keeps_its_journal(corpus, tmp_path, tiny_codec_file):
+    """Rows are journaled as they finish: a run killed before writing the index keeps its fidelity."""
+    out_dir = tmp_path / "out"
+    first = compress_dir(corpus, out_dir, tiny_codec_file, **OPTS)
+    (out_dir / "index.csv").rename(out_dir / "index.csv.part")  # as left by a killed run
+    again = compress_dir(corpus, out_dir, tiny_codec_file, **OPTS)
+    assert (again["status"] == "skipped").all()
+    assert np.allclose(again["prd"], first["prd"])
+    assert not (out_dir / "index.csv.part").exists()
+
+
+def test_bad_recordings_are_reported_and_skipped(corpus, tmp_path, tiny_codec_file, capsys):
+    (corpus / "sub-03").mkdir()
+    (corpus / "sub-03" / "bad.edf").write_bytes(b"\x00" * 300)
+    shutil.copy(corpus / "sub-02" / "ses-1" / "rec_raw.fif", corpus / "sub-01" / "rec.fif")  # same output name
+    out_dir = tmp_path / "out"
+    index = compress_dir(corpus, out_dir, tiny_codec_file, fidelity=False, **OPTS).set_index("input")
+    assert list(index.index) == ["sub-01/rec.edf", "sub-01/rec.fif", "sub-02/ses-1/rec_raw.fif", "sub-03/bad.edf"]
+    assert list(index["status"]) == ["compressed", "failed", "compressed", "failed"]
+    assert "Could not read" in index.loc["sub-03/bad.edf", "error"]
+    assert "same output sub-01/rec.eegdac as sub-01/rec.edf" in index.loc["sub-01/rec.fif", "error"]
+    assert "Failed sub-03/bad.edf: Could not read" in capsys.readouterr().out  # logged
+    on_disk = pd.read_csv(out_dir / "index.csv", keep_default_na=False).set_index("input")
+    assert "Could not read" in on_disk.loc["sub-03/bad.edf", "error"]
+    assert not (out_dir / "sub-03").exists()
+    assert "2 failed" in summarize_index(index.reset_index())
+
+
+def test_cli(corpus, tmp_path, tiny_codec_file, capsys):
+    out_dir = tmp_path / "out"
+    args = ["compress-dir", str(corpus), str(out_dir), "--codec", str(tiny_codec_file), "--n-codebooks", "2"]
+    args += ["--exclude", "ECG", "--no-fidelity", "--quiet", "--index", "files.csv", "--threads", "1"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "2 recordings: 2 compressed" in printed and "bits/s per channel" in printed
+    assert _outputs(out_dir) == sorted([*EXPECTED.values(), "files.csv"])
+
+    (corpus / "sub-01" / "broken.edf").write_bytes(b"\x00" * 300)
+    assert main(args) == 1  # after finishing the others
+    captured = capsys.readouterr()
+    assert "0 compressed, 2 skipped (already done), 1 failed" in captured.out
+    assert "Failed: sub-01/broken.edf: Could not read" in captured.out
+    assert "1 of 3 recordings failed" in captured.err
+    assert len(pd.read_csv(out_dir / "files.csv")) == 3
+
+
+def test_n_jobs(corpus, tmp_path, tiny_codec_file):
+    """Two jobs at once give the same files as one. Threads keep the test cheap; worker processes (loky, the
+    default) run the same code after a few seconds of start-up each."""
+    import joblib
+    from mne.utils import logger
+
+    sequential = compress_dir(corpus, tmp_path / "seq", tiny_codec_file, fidelity=False, **OPTS)
+    level = logger.level
+    with joblib.parallel_config(backend="threading"):
+        parallel = compress_dir(corpus, tmp_path / "par", tiny_codec_file, n_jobs=2, fidelity=False, **OPTS)
+    assert logger.level == level  # worker threads leave MNE's (process-wide) log level alone
+    assert (parallel["status"] == "compressed").all()
+    pd.testing.assert_series_equal(parallel["output_bytes"], sequential["output_bytes"])
+    for rel in EXPECTED.values():
+        np.testing.assert_array_equal(
+            read_tokens(tmp_path / "par" / rel).codes, read_tokens(tmp_path / "seq" / rel).codes
+        )
+
+
+def test_errors(corpus, tmp_path, tiny_codec_file):
+    with pytest.raises(FileNotFoundError, match="No such folder"):
+        compress_dir(tmp_path / "missing", tmp_path / "out", tiny_codec_file)
+    with pytest.raises(FileNotFoundError, match="No codec file"):
+        compress_dir(corpus, tmp_path / "out", tmp_path / "nope.pt")
+    with pytest.raises(ValueError, match="DAC-MC"):
+        compress_dir(corpus, tmp_path / "out", tiny_codec_file, groups="pivot")
+    with pytest.raises(ValueError, match="start with '.'"):
+        compress_dir(corpus, tmp_path / "out", tiny_codec_file, extensions=["edf"])
+    assert not (tmp_path / "out").exists()
+
+
+def test_extensions_and_no_index(corpus, tmp_path, tiny_codec_file):
+    out_dir = tmp_path / "out"
+    index = compress_dir(corpus, out_dir, tiny_codec_file, extensions=[".FIF"], index=None, fidelity=False, **OPTS)
+    assert list(index["input"]) == ["sub-02/ses-1/rec_raw.fif"] and index.attrs["fname"] is None
+    assert _outputs(out_dir) == ["sub-02/ses-1/rec_raw.eegdac"]
+
+
+def test_old_spellings_warn(corpus, tmp_path, tiny_codec_file, capsys):
+    """not_eeg= and --not-eeg still work for one release, with a warning."""
+    with pytest.warns(FutureWarning, match=r"compress_dir\(not_eeg=\) is deprecated"):
+        index = compress_dir(corpus, tmp_path / "a", tiny_codec_file, not_eeg=["ECG"], n_codebooks=2, progress=False,
+                             fidelity=False, index=None)  # fmt: skip
+    assert (index["n_eeg_channels"] == N_EEG).all()
+    args = ["compress-dir", str(corpus), str(tmp_path / "b"), "--codec", str(tiny_codec_file), "--n-codebooks", "2"]
+    assert main([*args, "--not-eeg", "ECG", "--no-fidelity", "--quiet"]) == 0
+    assert "--not-eeg is deprecated" in capsys.readouterr().err

@@ -1,0 +1,81 @@
+"""tokenize_raw / reconstruct_raw on real EEG."""
+
+from __future__ import annotations
+
+import mne
+import numpy as np
+import pytest
+from conftest import make_tiny_codec
+
+from mne_dac import CodecMismatchError, EEGTokens, PreprocessingSettings, reconstruct_raw, tokenize_raw
+
+
+def test_round_trip_keeps_metadata(excerpt_raw, tiny_codec):
+    raw = excerpt_raw
+    raw.set_annotations(mne.Annotations([1.0, 5.5], [0.5, 2.0], ["blink", "task"], orig_time=raw.info["meas_date"]))
+    tokens = tokenize_raw(raw, tiny_codec, verbose=False)
+    assert isinstance(tokens, EEGTokens)
+    n_eeg = len(mne.pick_types(raw.info, eeg=True))
+    assert tokens.codes.shape == (n_eeg, 4, 20)
+    assert tokens.other_ch_names == ["A2-A1", "ECG"]
+    recon = reconstruct_raw(tokens, tiny_codec, verbose=False)
+    assert recon.ch_names == raw.ch_names
+    assert recon.get_channel_types() == raw.get_channel_types()
+    assert recon.info["sfreq"] == raw.info["sfreq"]
+    assert recon.n_times == raw.n_times
+    assert recon.first_samp == raw.first_samp
+    assert recon.info["meas_date"] == raw.info["meas_date"]
+    assert recon.annotations == raw.annotations or (
+        np.allclose(recon.annotations.onset, raw.annotations.onset)
+        and list(recon.annotations.description) == list(raw.annotations.description)
+    )
+    pos = raw.get_montage().get_positions()["ch_pos"]
+    pos2 = recon.get_montage().get_positions()["ch_pos"]
+    assert pos.keys() == pos2.keys()
+    np.testing.assert_allclose(np.array(list(pos.values())), np.array(list(pos2.values())))
+    # channels that are not EEG are kept losslessly
+    np.testing.assert_array_equal(recon.get_data("ecg"), raw.get_data("ecg"))
+    assert recon.get_data("eeg").std() > 0
+
+
+def test_n_codebooks_and_clip_counts(excerpt_raw, tiny_codec):
+    tokens = tokenize_raw(excerpt_raw, tiny_codec, n_codebooks=2, verbose=False)
+    assert tokens.n_codebooks == 2 and tokens.bits_per_second == 16.0
+    assert tokens.clip_counts.shape == (tokens.n_channels,)
+    assert tokens.compression_ratio == pytest.approx(16 * 500 / 16)
+    tokens = tokenize_raw(excerpt_raw, tiny_codec, preprocessing=PreprocessingSettings(clip=5e-6), verbose=False)
+    assert tokens.clip_counts.sum() > 0
+    assert tokens.preprocessing.clip == 5e-6
+
+
+def test_codec_mismatch(excerpt_raw, tiny_codec):
+    tokens = tokenize_raw(excerpt_raw, tiny_codec, verbose=False)
+    with pytest.raises(CodecMismatchError, match="random-seed0.*random-seed1"):
+        reconstruct_raw(tokens, make_tiny_codec(seed=1))
+    with pytest.raises(ValueError, match="pass it as codec="):
+        reconstruct_raw(tokens)
+
+
+def test_default_codec_resolved(excerpt_raw):
+    raw = excerpt_raw.crop(0, 3, include_tmax=False)
+    tokens = tokenize_raw(raw, verbose=False)
+    assert tokens.codec.name.startswith("default")
+    recon = reconstruct_raw(tokens, verbose=False)  # codec found from the identity
+    assert recon.n_times == raw.n_times
+
+
+def test_bad_recordings(excerpt_raw, tiny_codec):
+    no_eeg = excerpt_raw.copy().pick(["ECG", "A2-A1"])
+    with pytest.raises(ValueError, match="no EEG channels.*set_channel_types"):
+        tokenize_raw(no_eeg, tiny_codec)
+    short = excerpt_raw.copy().crop(0, 0.5)
+    with pytest.warns(RuntimeWarning, match="shorter than one codec frame"):
+        tokens = tokenize_raw(short, tiny_codec, verbose=False)
+    assert reconstruct_raw(tokens, tiny_codec, verbose=False).n_times == short.n_times
+    with pytest.raises(TypeError, match="raw"):
+        tokenize_raw(np.zeros((2, 100)), tiny_codec)
+    with pytest.raises(TypeError, match="tokens"):
+        reconstruct_raw(np.zeros((2, 4, 3)), tiny_codec)
+    micro = excerpt_raw.copy().apply_function(lambda x: x * 1e6, picks="eeg")
+    with pytest.warns(RuntimeWarning, match="probably in µV"):
+        tokenize_raw(micro, tiny_codec, verbose=False)
