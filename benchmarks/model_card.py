@@ -168,6 +168,11 @@ def _headline(mean: pd.DataFrame) -> str:
     )
 
 
+#: Relative band-power error above which the card says a band is not kept.
+BAND_ERROR_TARGET = 0.15
+BAND_SYMBOLS = {"delta": "δ", "theta": "θ", "alpha": "α", "beta": "β"}
+
+
 def _limitations(mean: pd.DataFrame) -> str:
     """Limitations stated from the measured figures, at full depth."""
     top = int(mean.loc[mean.method == "codec", "n_codebooks"].max())
@@ -184,9 +189,17 @@ def _limitations(mean: pd.DataFrame) -> str:
             "before waveform-level analyses (ERPs, spike morphology)."
         )
     )
+    lost = [(b, s) for b, s in BAND_SYMBOLS.items() if codec[f"err_{b}"] > BAND_ERROR_TARGET]
+    bands = (
+        f"- **Bands.** Band-power errors above {BAND_ERROR_TARGET:g}: "
+        + ", ".join(f"{s} {codec[f'err_{b}']:.2f} (DCT {dct[f'err_{b}']:.2f})" for b, s in lost)
+        + ". Do not rely on the power of these bands in reconstructions.\n"
+        if lost
+        else ""
+    )
     return f"""
 ## Limitations
-- Trained on about 24 h (20 subjects × 19 channels × 4 min) of healthy adults' artifact-free EEG
+{bands}- Trained on about 24 h (20 subjects × 19 channels × 4 min) of healthy adults' artifact-free EEG
   from one system; clinical EEG (TUH), other montages and artifacts are out of its training
   distribution.
 - **CPU-budget training from scratch.** The paper fine-tunes DAC's audio weights on TUH for far

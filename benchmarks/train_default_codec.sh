@@ -7,8 +7,8 @@
 # 20-23 validate; ECG and the A2-A1 derivation left out) with the relative-MSE waveform loss and
 # the band-balanced spectrum loss, EMA codebooks with dead-code restarts and the data-dependent
 # init. Two phases, each resumable from its checkpoint in *.work/ (rerun the script to continue):
-#   1. STEPS1 steps (default 60000) at the recipe's learning rate, or MINUTES minutes of this run;
-#   2. STEPS2 steps (default 5000) from phase 1's codec at a 5 times lower learning rate.
+#   1. STEPS1 steps (default 7650, as shipped) at the recipe's learning rate, or MINUTES minutes of this run;
+#   2. STEPS2 steps (default 2150, as shipped) from phase 1's codec at a 5 times lower learning rate.
 # Then, in OUT's folder: the validation figures at every depth beside DCT and wavelet coding
 # (evaluate_codec.py), the rest-versus-arithmetic classifier on reconstructions
 # (classify_reconstructions.py), and the model card (model_card.py, OUT with the suffix .md).
@@ -30,9 +30,9 @@ LR=$(python -c "from mne_dac.training.recipe import RECIPE; print(RECIPE['lr'])"
 BUDGET=()
 [ -n "${MINUTES:-}" ] && BUDGET=(--minutes "$MINUTES")
 mne-dac finetune "${SPLIT[@]}" --init scratch --name default --out "$PHASE1" \
-    --steps "${STEPS1:-60000}" "${BUDGET[@]}" --resume --overwrite "$@"
+    --steps "${STEPS1:-7650}" "${BUDGET[@]}" --resume --overwrite "$@"
 mne-dac finetune "${SPLIT[@]}" --init "$PHASE1" --name default --out "$OUT" \
-    --lr "$(python -c "print($LR / 5)")" --steps "${STEPS2:-5000}" --resume --overwrite "$@"
+    --lr "$(python -c "print($LR / 5)")" --steps "${STEPS2:-2150}" --resume --overwrite "$@"
 
 python "$HERE/evaluate_codec.py" --codec "$OUT" --data "$DATA" --seconds 60 --json "$DIR/eval.json" \
     --plot "$DIR/eval.png"

@@ -172,7 +172,7 @@ def test_initial_codec_falls_back_offline(monkeypatch, capsys):
 
     monkeypatch.setattr("mne_dac.codecs.loading._dac_weights_path", offline)
     init = common.initial_codec("44khz")
-    assert init.fallback and init.argument == "default" and "stand-in" in init.label
+    assert init.fallback and init.argument == "default-2026.11" and "stand-in" in init.label
     assert init.codec.name == "default-2026.11"
     assert "cannot be loaded here" in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match="No codec file"):

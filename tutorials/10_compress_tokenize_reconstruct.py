@@ -33,7 +33,8 @@ print(raw)
 # ------------
 # ``"default"`` is the compact codec shipped with mne-dac. Other sources are DAC's
 # audio models (``"44khz"``, fetched through DAC's own cache), a ``weights.pth``
-# checkpoint, or ``"random"``. One frame is 512 samples, one second at 512 Hz.
+# checkpoint, or ``"random"``. The default works at 256 Hz with frames of 64 samples: 4 frames
+# per second, each coded by 2 codebooks of 2048 entries (11 bits each).
 codec = mne_dac.load_codec("default", device="cpu")
 print(codec)
 print(f"{codec.frame_rate:g} frame/s, {codec.bits_per_second():g} bits/s per channel")
@@ -44,10 +45,10 @@ print(f"{codec.frame_rate:g} frame/s, {codec.bits_per_second():g} bits/s per cha
 # :func:`mne_dac.tokenize_raw` returns an :class:`mne_dac.EEGTokens`: integer codes of
 # shape ``(n_channels, n_codebooks, n_frames)`` plus everything needed to rebuild the
 # recording. The number of codebooks sets the bitrate.
-tokens = mne_dac.tokenize_raw(raw, codec, n_codebooks=9)
+tokens = mne_dac.tokenize_raw(raw, codec)
 print(tokens)
 print("codes:", tokens.codes.shape, tokens.codes.dtype)
-print("first second of Cz:", tokens.codes[raw.ch_names.index("Cz"), :, 0])
+print("first second of Cz:", tokens.codes[raw.ch_names.index("Cz"), :, : int(codec.frame_rate)])
 print("clipped samples per channel:", dict(zip(tokens.ch_names, tokens.clip_counts)))
 
 # %%
@@ -64,11 +65,11 @@ assert recon.ch_names == raw.ch_names and recon.n_times == raw.n_times
 # ---------------------------
 # Residual codebooks are nested: decoding only the first ones gives a coarser
 # reconstruction at a lower bitrate, from the same tokens.
-for n_q in (3, 6, 9):
+for n_q in range(1, codec.n_codebooks + 1):
     coarse = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=n_q, verbose="error")
     report = fidelity_report(raw, coarse)
     print(
-        f"{n_q} codebooks, {n_q * codec.bits_per_code * codec.frame_rate:g} bits/s: "
+        f"{n_q} codebooks, {codec.bits_per_second(n_q):g} bits/s: "
         f"spectrogram loss {report.overall['spectrogram_loss']:.2f}, "
         f"PRD {report.overall['prd']:.0f} %"
     )
@@ -76,7 +77,7 @@ for n_q in (3, 6, 9):
 # %%
 # Compress to a file
 # ------------------
-# ``.eegdac`` files hold the bit-packed codes (10 bits each for 1024 entries), the
+# ``.eegdac`` files hold the bit-packed codes (11 bits each for 2048 entries), the
 # measurement info, annotations, preprocessing settings, clip counts and the codec's
 # identity; they are checksummed. The same is available from the command line as
 # ``mne-dac compress recording.edf recording.eegdac``.

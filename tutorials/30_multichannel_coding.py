@@ -53,8 +53,10 @@ for method in ("anatomical", "pivot"):
 # ----------------------------------
 # :meth:`~mne_dac.codecs.mc_codec.DACMCCodec.from_codec` wraps a copy of a DAC-SC model.
 # Its attention and FiLM layers start as the identity, so in the ``"channel"`` layout
-# (a token stream per channel) it codes exactly as the DAC-SC codec until trained.
-sc = mne_dac.load_codec("default")
+# (a token stream per channel) it codes exactly as the DAC-SC codec until trained. The shipped
+# DAC-MC codec was trained from the release ``default-2026.11`` (DAC's hop of 512 at 512 Hz, 9
+# codebooks of 1024 entries), so this tutorial starts from that one.
+sc = mne_dac.load_codec("default-2026.11")
 mc = DACMCCodec.from_codec(sc, layout="channel", grouping="anatomical")
 tokens_sc = mne_dac.tokenize_raw(raw, sc)
 tokens_mc = mne_dac.tokenize_raw(raw, mc)
@@ -74,8 +76,8 @@ print(tokens_group)
 # %%
 # Comparing at equal bits per second
 # ----------------------------------
-# mne-dac ships a DAC-MC codec in the ``"group"`` layout, ``"mc-pivot"``: the shipped
-# DAC-SC codec continued for 200 steps on random-pivot groups of 4 channels (see
+# mne-dac ships a DAC-MC codec in the ``"group"`` layout, ``"mc-pivot"``: that DAC-SC codec
+# continued for 200 steps on random-pivot groups of 4 channels (see
 # :ref:`sc-vs-mc`). It codes this montage in 5 pivot groups: all 9 codebooks cost
 # 90 × 5 / 19 = 23.7 bits/s per channel, between DAC-SC with 2 (20 bits/s) and 3
 # (30 bits/s) codebooks. Reconstruct with all three and score them against the original.

@@ -259,8 +259,13 @@ class InitCodec:
     fallback: bool = False
 
 
+#: The shipped codec that stands in for DAC's audio weights offline: the release with DAC's own
+#: architecture (hop 512 at 512 Hz, 9 codebooks of 1024 entries), as the paper's codecs have.
+PAPER_STAND_IN = "default-2026.11"
+
+
 def initial_codec(init: str, device: str | None = None) -> InitCodec:
-    """Load DAC's audio weights (a tag or a local file), or fall back to the shipped codec offline."""
+    """Load DAC's audio weights (a tag or a local file), or fall back to a shipped codec offline."""
     from mne_dac.codecs.loading import DAC_TAGS
 
     try:
@@ -270,13 +275,14 @@ def initial_codec(init: str, device: str | None = None) -> InitCodec:
             raise
         print(
             f"NOTE: DAC's audio weights {init!r} cannot be loaded here ({err}).\n"
-            "Falling back to the codec shipped with mne-dac ('default', trained on eegmat) as the "
-            "'pretrained' starting point; tables label it as such. Pass --init /path/to/weights.pth "
-            "(DAC's audio weights, downloaded elsewhere) to start from DAC's audio weights.",
+            f"Falling back to the codec shipped with mne-dac with DAC's architecture ({PAPER_STAND_IN!r}, "
+            "trained on eegmat) as the 'pretrained' starting point; tables label it as such. Pass --init "
+            "/path/to/weights.pth (DAC's audio weights, downloaded elsewhere) to start from DAC's audio weights.",
             flush=True,
         )
-        codec = mne_dac.load_codec("default", device=device, verbose="error")
-        return InitCodec(codec, "default", "shipped default codec (stand-in for the audio-pretrained DAC)", True)
+        codec = mne_dac.load_codec(PAPER_STAND_IN, device=device, verbose="error")
+        label = f"shipped codec {PAPER_STAND_IN} (stand-in for the audio-pretrained DAC)"
+        return InitCodec(codec, PAPER_STAND_IN, label, True)
     if init in DAC_TAGS:
         label = f"audio-pretrained DAC ({init})"
     else:

@@ -51,6 +51,11 @@ SHIPPED_RELEASES: dict[str, ShippedCodec] = {
             "62e34a3982cfbc790e1202c7d6984e2905c12ce749ecd9d2dba737582f708161",
         ),
         ShippedCodec(
+            "default-2026.12",
+            "default-2026.12.pt",
+            "3dd6aa583201f9eb7e31baa29c5bc1d6c96226c7b3e5bbe6ed2dc55438c76ecb",
+        ),
+        ShippedCodec(
             "mc-pivot-2026.11",
             "mc-pivot-2026.11.pt",
             "742f441c66efbed73dff594df0a0fe6e356327ae025959d39103244ee179de83",
@@ -59,7 +64,7 @@ SHIPPED_RELEASES: dict[str, ShippedCodec] = {
 }
 
 #: Names that follow the newest release of a codec.
-CODEC_ALIASES: dict[str, str] = {DEFAULT_CODEC: "default-2026.11", "mc-pivot": "mc-pivot-2026.11"}
+CODEC_ALIASES: dict[str, str] = {DEFAULT_CODEC: "default-2026.12", "mc-pivot": "mc-pivot-2026.11"}
 
 #: Every name :func:`load_codec` resolves to a shipped codec: aliases and versioned names.
 SHIPPED_CODECS: dict[str, ShippedCodec] = {
