@@ -45,7 +45,7 @@ fig = plot_group_probabilities("Cz", show=False)
 # central, parietal, occipital, left and right temporal), or greedily around pivots,
 # ``k`` neighbours at a time. The grouping is stored with the tokens.
 for method in ("anatomical", "pivot"):
-    groups = make_groups(raw.ch_names, method, group_size=4)
+    groups = make_groups(raw.ch_names, grouping=method, group_size=4)
     print(method, [list(g) for g in groups.groups])
 
 # %%

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from mne_dac.adapters.epoch_coding import EpochCoding
 from mne_dac.codecs.codec import DACCodec
 from mne_dac.codecs.loading import load_codec
+from mne_dac.signal.groups import resolve_groups
 from mne_dac.signal.preprocessing import PreprocessingSettings, n_codec_samples
 from mne_dac.utils._docs import fill_doc
 from mne_dac.utils._logging import warn
@@ -60,6 +61,7 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
         preprocessing: PreprocessingSettings | None = None,
         ch_names: list[str] | None = None,
         groups: Any = None,
+        grouping: str | None = None,
     ) -> None:
         self.codec = codec
         self.n_codebooks = n_codebooks
@@ -69,6 +71,7 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
         self.preprocessing = preprocessing
         self.ch_names = ch_names
         self.groups = groups
+        self.grouping = grouping
 
     # ------------------------------------------------------------------ sklearn API
     def __sklearn_tags__(self):
@@ -139,8 +142,9 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
         if names is not None and len(names) != self.n_channels_:
             raise ValueError(f"Got {len(names)} channel names for {self.n_channels_} channels.")
         self._coding = EpochCoding.create(
-            self.codec_, self.sfreq_, self.n_codebooks_, self.preprocessing_, names, self.groups
-        )
+            self.codec_, self.sfreq_, self.n_codebooks_, self.preprocessing_, names,
+            resolve_groups(self.groups, self.grouping),
+        )  # fmt: skip
         self.ch_names_ = self._coding.ch_names
         self.groups_ = self._coding.groups
         self.positions_ = self._coding.positions
@@ -300,9 +304,10 @@ class DACTokenizer(_DACTransformerBase):
         preprocessing: PreprocessingSettings | None = None,
         ch_names: list[str] | None = None,
         groups: Any = None,
+        grouping: str | None = None,
         output: str = "tokens",
     ) -> None:
-        super().__init__(codec, n_codebooks, sfreq, device, batch_size, preprocessing, ch_names, groups)
+        super().__init__(codec, n_codebooks, sfreq, device, batch_size, preprocessing, ch_names, groups, grouping)
         self.output = output
 
     def fit(self, X: BaseEpochs | np.ndarray, y: np.ndarray | None = None) -> DACTokenizer:

@@ -20,6 +20,7 @@ from mne.utils import _validate_type
 from mne_dac.adapters.epoch_coding import EpochCoding
 from mne_dac.codecs.codec import DACCodec
 from mne_dac.codecs.loading import load_codec
+from mne_dac.signal.groups import resolve_groups
 from mne_dac.signal.preprocessing import PreprocessingSettings
 from mne_dac.utils._docs import fill_doc
 
@@ -194,6 +195,7 @@ def roundtrip_windows(
     n_codebooks: int | None = None,
     preprocessing: PreprocessingSettings | None = None,
     groups: Any = None,
+    grouping: str | None = None,
     cache_dir: str | Path | None = None,
 ) -> BaseConcatDataset:
     """Replace each window of a Braindecode dataset by its codec reconstruction.
@@ -226,6 +228,7 @@ def roundtrip_windows(
     Notes
     -----{windows_notes}
     """
+    groups = resolve_groups(groups, grouping)
     return _with_transform(concat_ds, codec, n_codebooks, preprocessing, groups, cache_dir, _RoundTrip)
 
 
@@ -238,6 +241,7 @@ def tokenize_windows(
     n_codebooks: int | None = None,
     preprocessing: PreprocessingSettings | None = None,
     groups: Any = None,
+    grouping: str | None = None,
     cache_dir: str | Path | None = None,
 ) -> BaseConcatDataset:
     """Replace each window of a Braindecode dataset by its DAC tokens.
@@ -271,4 +275,5 @@ def tokenize_windows(
     Notes
     -----{windows_notes}
     """
+    groups = resolve_groups(groups, grouping)
     return _with_transform(concat_ds, codec, n_codebooks, preprocessing, groups, cache_dir, _Tokenize)

@@ -303,15 +303,17 @@ class DACCodec:
         return self
 
     # ------------------------------------------------------------------ channels
-    def channel_groups(self, ch_names: list[str], groups: Any = None, *, montage: Any = None) -> ChannelGroups | None:
+    def channel_groups(
+        self, ch_names: list[str], groups: Any = None, *, grouping: str | None = None, montage: Any = None
+    ) -> ChannelGroups | None:
         """The groups channels are coded in: ``None``, as DAC-SC codes each channel alone.
 
         Raises
         ------
         ValueError
-            If ``groups`` is given: only DAC-MC codecs code channels in groups.
+            If ``groups`` or ``grouping`` is given: only DAC-MC codecs code channels in groups.
         """
-        self.check_groups(groups)
+        self.check_groups(groups if groups is not None else grouping)
         return None
 
     def check_groups(self, groups: Any) -> None:

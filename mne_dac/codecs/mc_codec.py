@@ -136,19 +136,19 @@ class DACMCCodec(DACCodec):
         return text if self.layout == "channel" else text.replace("bits/s/channel", "bits/s per group stream")
 
     # ------------------------------------------------------------------ channels
-    def channel_groups(self, ch_names: list[str] | None, groups: Any = None, *, montage: Any = None) -> ChannelGroups:
-        """Partition channels into groups (``None``: the codec's ``grouping``).
+    def channel_groups(
+        self, ch_names: list[str] | None, groups: Any = None, *, grouping: str | None = None, montage: Any = None
+    ) -> ChannelGroups:
+        """Partition channels: ``groups`` (a partition), else ``grouping`` (a method), else the codec's ``grouping``.
 
-        See :func:`mne_dac.signal.groups.make_groups` for what ``groups`` may be.
+        See :func:`mne_dac.signal.groups.make_groups`.
         """
-        from mne_dac.signal.groups import make_groups
+        from mne_dac.signal.groups import group_kwargs, make_groups
 
+        value = groups if groups is not None else grouping if grouping is not None else self.grouping
         return make_groups(
-            _required_names(ch_names),
-            self.grouping if groups is None else groups,
-            group_size=self.group_size,
-            montage=montage,
-        )
+            _required_names(ch_names), **group_kwargs(value), group_size=self.group_size, montage=montage
+        )  # the pipelines carry a method as one value: group_kwargs passes it as grouping=
 
     def check_groups(self, groups: Any) -> None:
         """DAC-MC codes channels in any groups: a method name, a dict, or :class:`ChannelGroups`."""

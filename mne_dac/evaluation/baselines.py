@@ -60,6 +60,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from mne.utils import logger, verbose
 
+from mne_dac.signal.groups import group_kwargs, resolve_groups
+
 if TYPE_CHECKING:  # pragma: no cover
     import mne
     import pandas as pd
@@ -840,6 +842,7 @@ def rate_quality(
     resolution: float | np.ndarray = INT16_RESOLUTION,
     offset: float | np.ndarray = 0.0,
     groups: Any = None,
+    grouping: str | None = None,
     label: str = "codec",
     preprocessing_row: bool = True,
     verbose: bool | str | int | None = None,
@@ -872,8 +875,13 @@ def rate_quality(
     resolution, offset : float | array, shape (n_eeg_channels,)
         Quantisation step and offset in Volts of the lossless baselines (see
         :func:`to_int16`).
-    groups : str | dict | ChannelGroups | None
-        DAC-MC codecs only: the channel groups (see :func:`~mne_dac.tokenize_raw`).
+    groups : dict | ChannelGroups | None
+        DAC-MC codecs only: a partition of the channels, a dict ``{name: [channels]}`` or a
+        :class:`~mne_dac.signal.groups.ChannelGroups`.
+    grouping : str | None
+        DAC-MC codecs only, without ``groups``: how to group the channels, ``"pivot"`` or
+        ``"anatomical"`` (see :func:`~mne_dac.signal.groups.make_groups`). ``None``: the codec's
+        default grouping.
     label : str
         Name of the codec in the ``method`` column.
     preprocessing_row : bool
@@ -901,6 +909,7 @@ def rate_quality(
     --------
     lossless_quality, plot_rate_quality
     """
+    groups = resolve_groups(groups, grouping)
     import mne
     import pandas as pd
 
@@ -933,7 +942,7 @@ def rate_quality(
         }
 
     rows = []
-    tokens = tokenize_raw(raw, codec, n_codebooks=max(depths), groups=groups, verbose=False)
+    tokens = tokenize_raw(raw, codec, n_codebooks=max(depths), **group_kwargs(groups), verbose=False)
     n_streams, n_frames = tokens.codes.shape[0], tokens.codes.shape[-1]
     entropies = np.cumsum([_entropy_bits(tokens.codes[:, j]) for j in range(tokens.codes.shape[1])])
     for k in depths:

@@ -45,6 +45,7 @@ from mne_dac.codecs.codec import DACCodec
 from mne_dac.codecs.loading import load_codec
 from mne_dac.io.container import EEGDACFormatError, read_tokens, write_tokens
 from mne_dac.io.raw import reconstruct_raw, tokenize_raw
+from mne_dac.signal.groups import group_kwargs, resolve_groups
 from mne_dac.utils._docs import fill_doc
 from mne_dac.utils._logging import warn
 
@@ -100,9 +101,12 @@ class Condition:
         original EEG.
     n_codebooks : int | None
         Depth: codebooks used to decode (or classify, for tokens). ``None``: all.
-    groups : str | dict | ChannelGroups | None
-        DAC-MC codecs only: the channel groups (``"pivot"``, ``"anatomical"``…, see
-        :func:`~mne_dac.signal.groups.make_groups`); ``None``: the codec's default grouping.
+    groups : dict | ChannelGroups | None
+        DAC-MC codecs only: a partition of the channels (see
+        :func:`~mne_dac.signal.groups.make_groups`).
+    grouping : str | None
+        DAC-MC codecs only, without ``groups``: ``"pivot"`` or ``"anatomical"``; ``None``: the
+        codec's default grouping. The condition holds the two as one ``groups``.
     kind : ``"original"`` | ``"reconstruction"`` | ``"tokens"`` | None
         What the classifier sees. ``None``: ``"original"`` without a codec,
         ``"reconstruction"`` with one. ``"tokens"`` trains a
@@ -114,9 +118,12 @@ class Condition:
     n_codebooks: int | None = None
     groups: Any = None
     kind: str | None = None
+    grouping: str | None = None
 
     def __post_init__(self) -> None:
         _validate_type(self.name, str, "name")
+        object.__setattr__(self, "groups", resolve_groups(self.groups, self.grouping))
+        object.__setattr__(self, "grouping", None)
         kind = self.kind or ("original" if self.codec is None else "reconstruction")
         _check_option("kind", kind, KINDS)
         if kind == "original":
@@ -459,7 +466,7 @@ def _recording_tokens(
             if reason is None:
                 return tokens
             warn(f"Cached tokens {fname} were made from other data ({reason} differ): coding the recording again.")
-    tokens = tokenize_raw(raw, codec, groups=groups, verbose="warning")
+    tokens = tokenize_raw(raw, codec, **group_kwargs(groups), verbose="warning")
     fname.parent.mkdir(parents=True, exist_ok=True)
     with mne.utils.use_log_level("warning"):
         write_tokens(fname, tokens, overwrite=True)
@@ -491,6 +498,7 @@ def tokenize_dataset(
     cache_dir: str | os.PathLike,
     *,
     groups: Any = None,
+    grouping: str | None = None,
     prepare: Sequence[Preprocessor] | None = None,
     tmin: float = 0.0,
     tmax: float | None = None,
@@ -515,8 +523,13 @@ def tokenize_dataset(
     cache_dir : path-like
         The cache. Files go to ``cache_dir/<cache_key(codec, groups)>/<path>.eegdac``,
         ``<path>`` mirroring each recording's absolute path (suffix replaced).
-    groups : str | dict | ChannelGroups | None
-        DAC-MC codecs only: the channel groups (``None``: the codec's default).
+    groups : dict | ChannelGroups | None
+        DAC-MC codecs only: a partition of the channels, a dict ``{name: [channels]}`` or a
+        :class:`~mne_dac.signal.groups.ChannelGroups`.
+    grouping : str | None
+        DAC-MC codecs only, without ``groups``: how to group the channels, ``"pivot"`` or
+        ``"anatomical"`` (see :func:`~mne_dac.signal.groups.make_groups`). ``None``: the codec's
+        default grouping.
     prepare : list of braindecode.preprocessing.Preprocessor | None
         Steps run on each recording before coding. ``None``: the 19 standard channels
         (:func:`mne_dac.evaluation.corpora.standardize_channels`); ``[]``: none.
@@ -533,6 +546,7 @@ def tokenize_dataset(
     fnames : list of Path
         The ``.eegdac`` file of each recording, in the order of ``dataset.datasets``.
     """
+    groups = resolve_groups(groups, grouping)
     _check_dataset(dataset)
     codec = load_codec(codec)
     steps = _prepare_steps(prepare, tmin, tmax)

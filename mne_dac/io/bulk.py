@@ -33,6 +33,7 @@ from mne_dac.io.recordings import (
     read_recording,
     recording_extension,
 )
+from mne_dac.signal.groups import group_kwargs, resolve_groups
 from mne_dac.utils._deprecation import renamed
 from mne_dac.utils._docs import fill_doc
 from mne_dac.utils._threads import threads_per_worker, torch_threads
@@ -106,6 +107,7 @@ def compress_dir(
     *,
     n_codebooks: int | None = None,
     groups: Any = None,
+    grouping: str | None = None,
     exclude: Sequence[str] = (),
     extensions: Sequence[str] = RECORDING_EXTENSIONS,
     n_jobs: int | None = None,
@@ -154,8 +156,13 @@ def compress_dir(
         workers with every recording: pass its file to parallel runs instead).
     n_codebooks : int | None
         Codebooks to use (the bitrate); ``None``: all of the codec's.
-    groups : str | dict | None
-        DAC-MC codecs only: the channel groups (see :func:`~mne_dac.tokenize_raw`).
+    groups : dict | ChannelGroups | None
+        DAC-MC codecs only: a partition of the channels, a dict ``{name: [channels]}`` or a
+        :class:`~mne_dac.signal.groups.ChannelGroups`.
+    grouping : str | None
+        DAC-MC codecs only, without ``groups``: how to group the channels, ``"pivot"`` or
+        ``"anatomical"`` (see :func:`~mne_dac.signal.groups.make_groups`). ``None``: the codec's
+        default grouping.
     exclude : sequence of str
         Channels to keep out of coding: channels typed EEG in the files that are not EEG
         (ECG, ear references…). Where present, they are typed ``"misc"`` and kept
@@ -202,6 +209,7 @@ def compress_dir(
         of the run that compressed them) and ``elapsed_s``. ``index.attrs["fname"]`` is
         the index file.
     """
+    groups = resolve_groups(groups, grouping)
     import pandas as pd
 
     in_dir, out_dir = Path(in_dir).expanduser().resolve(), Path(out_dir).expanduser().resolve()
@@ -497,7 +505,7 @@ def _compress(job: _Job, output: Path) -> dict:
     output.parent.mkdir(parents=True, exist_ok=True)
     for stale in output.parent.glob(f".{glob.escape(output.name)}.*.part"):  # left by a killed run
         shutil.rmtree(stale, ignore_errors=True)
-    write_raw_dac(output, raw, codec=codec, n_codebooks=job.n_codebooks, overwrite=True, groups=job.groups)
+    write_raw_dac(output, raw, codec=codec, n_codebooks=job.n_codebooks, overwrite=True, **group_kwargs(job.groups))
     header = read_header(output)
     inputs = {Path(job.input)} | {Path(f) for f in raw.filenames if f is not None}
     values = dict(_header_values(header), input_bytes=sum(f.stat().st_size for f in inputs if f.is_file()))

@@ -43,7 +43,7 @@ from mne_dac._version import __version__
 from mne_dac.codecs.codec import CodecIdentity
 from mne_dac.codecs.loading import DAC_TAGS, shipped_codec_of
 from mne_dac.io.tokens import EEGTokens
-from mne_dac.signal.groups import ChannelGroups
+from mne_dac.signal.groups import ChannelGroups, group_kwargs, resolve_groups
 from mne_dac.signal.preprocessing import PreprocessingSettings
 from mne_dac.utils._atomic import atomic_write
 from mne_dac.utils._deprecation import keyword_only, renamed_attribute
@@ -407,6 +407,7 @@ def write_raw_dac(
     n_codebooks: int | None = None,
     overwrite: bool = False,
     groups: Any = None,
+    grouping: str | None = None,
     progress: bool = False,
     verbose: bool | str | int | None = None,
 ) -> Path:
@@ -431,6 +432,7 @@ def write_raw_dac(
     fname : Path
         The file written.
     """
+    groups = resolve_groups(groups, grouping)
     from mne_dac.io.raw import tokenize_raw
 
     if codec is None:
@@ -443,7 +445,7 @@ def write_raw_dac(
         raw,
         codec,
         n_codebooks=n_codebooks,
-        groups=groups,
+        **group_kwargs(groups),
         progress=progress,
     )
     return write_tokens(fname, tokens, overwrite=overwrite)

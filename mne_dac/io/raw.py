@@ -10,6 +10,7 @@ from mne.utils import _validate_type, logger, verbose
 
 from mne_dac.codecs.loading import codec_for, load_codec
 from mne_dac.io.tokens import EEGTokens
+from mne_dac.signal.groups import resolve_groups
 from mne_dac.signal.preprocessing import PreprocessingSettings, from_codec_domain, to_codec_domain
 from mne_dac.utils._docs import fill_doc
 from mne_dac.utils._logging import warn
@@ -38,6 +39,7 @@ def tokenize_raw(
     *,
     n_codebooks: int | None = None,
     groups: Any = None,
+    grouping: str | None = None,
     montage: Any = None,
     preprocessing: PreprocessingSettings | None = None,
     progress: bool = False,
@@ -55,11 +57,13 @@ def tokenize_raw(
         The recording, in Volts.
     %(codec)s
     %(n_codebooks)s
-    groups : str | dict | ChannelGroups | None
-        DAC-MC codecs only: how the EEG channels are grouped, ``"pivot"``,
-        ``"anatomical"``, a dict ``{name: [channels]}`` or a
-        :class:`~mne_dac.signal.groups.ChannelGroups` (see
-        :func:`~mne_dac.signal.groups.make_groups`). ``None``: the codec's default.
+    groups : dict | ChannelGroups | None
+        DAC-MC codecs only: a partition of the channels, a dict ``{name: [channels]}`` or a
+        :class:`~mne_dac.signal.groups.ChannelGroups`.
+    grouping : str | None
+        DAC-MC codecs only, without ``groups``: how to group the channels, ``"pivot"`` or
+        ``"anatomical"`` (see :func:`~mne_dac.signal.groups.make_groups`). ``None``: the codec's
+        default grouping.
     montage : str | mne.channels.DigMontage | None
         DAC-MC codecs only: electrode positions for channels whose names are not in
         the standard 10-05 montage. ``None``: standard positions.
@@ -75,6 +79,7 @@ def tokenize_raw(
         n_codebooks, n_frames)`` for a DAC-MC codec in the ``"group"`` layout) and
         everything :func:`reconstruct_raw` needs.
     """
+    groups = resolve_groups(groups, grouping)
     _validate_type(raw, mne.io.BaseRaw, "raw")
     codec = load_codec(codec)
     preprocessing = preprocessing or codec.preprocessing

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mne
 import numpy as np
@@ -28,6 +28,7 @@ from mne_dac.signal.channels import (
     electrode_name,
 )
 from mne_dac.utils._deprecation import renamed
+from mne_dac.utils._logging import warn
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -406,11 +407,47 @@ def pivot_groups(
     return ChannelGroups(tuple(groups), "pivot")
 
 
+#: The grouping methods: how :func:`make_groups` partitions channels when given no partition.
+GROUPINGS = ("pivot", "anatomical", "single", "all")
+
+
+def resolve_groups(groups: Any, grouping: str | None) -> Any:
+    """One of ``groups=`` (a partition) and ``grouping=`` (a method of :data:`GROUPINGS`).
+
+    A method name passed as ``groups=`` (the old spelling) still works, with a FutureWarning.
+
+    Returns
+    -------
+    groups : str | dict | ChannelGroups | None
+        The partition, else the method, else ``None`` (the codec's default grouping).
+    """
+    if isinstance(groups, str):
+        if grouping is not None:
+            raise TypeError(f"Pass grouping={groups!r} alone, not with grouping={grouping!r}.")
+        warn(
+            f"Passing a grouping method as groups={groups!r} is deprecated and will fail in the next release: "
+            f"use grouping={groups!r} (groups= takes a partition: a dict or ChannelGroups).",
+            FutureWarning,
+        )
+        return groups
+    if grouping is not None:
+        if groups is not None:
+            raise TypeError("Pass groups= (a partition) or grouping= (a method), not both.")
+        _check_option("grouping", grouping, GROUPINGS)
+    return grouping if groups is None else groups
+
+
+def group_kwargs(groups: Any) -> dict[str, Any]:
+    """``groups=`` or ``grouping=``, whichever a value of :func:`resolve_groups` is, to pass on."""
+    return {"grouping": groups} if isinstance(groups, str) else {"groups": groups}
+
+
 @renamed(k="group_size")
 def make_groups(
     ch_names: Sequence[str],
-    groups: str | Mapping[str, Sequence[str]] | ChannelGroups,
+    groups: str | Mapping[str, Sequence[str]] | ChannelGroups | None = None,
     *,
+    grouping: str | None = None,
     group_size: int = 4,
     montage: str | mne.channels.DigMontage | None = None,
 ) -> ChannelGroups:
@@ -420,11 +457,13 @@ def make_groups(
     ----------
     ch_names : list of str
         Channel names of the recording.
-    groups : str | dict | ChannelGroups
-        ``"pivot"`` (:func:`pivot_groups` with ``group_size``), ``"anatomical"``
-        (:func:`anatomical_groups`), ``"single"`` (one channel per group), ``"all"``
-        (one group), a dict region name -> channel names (custom regions), or groups,
+    groups : dict | ChannelGroups | None
+        A partition: a dict region name -> channel names (custom regions), or groups,
         which are checked to be a partition of ``ch_names``.
+    grouping : str | None
+        Without ``groups``, how to group: ``"pivot"`` (:func:`pivot_groups` with
+        ``group_size``), ``"anatomical"`` (:func:`anatomical_groups`), ``"single"`` (one
+        channel per group) or ``"all"`` (one group).
     group_size : int
         Group size for ``"pivot"``.
     montage : str | DigMontage | None
@@ -435,6 +474,9 @@ def make_groups(
     groups : ChannelGroups
         A partition of ``ch_names``.
     """
+    groups = resolve_groups(groups, grouping)
+    if groups is None:
+        raise TypeError("make_groups() needs groups= (a partition) or grouping= (a method).")
     _validate_type(groups, (str, Mapping, ChannelGroups), "groups")
     ch_names = list(ch_names)
     if isinstance(groups, ChannelGroups):
@@ -442,7 +484,7 @@ def make_groups(
         return groups
     if isinstance(groups, Mapping):
         return anatomical_groups(ch_names, groups)
-    _check_option("groups", groups, ("pivot", "anatomical", "single", "all"))
+    _check_option("grouping", groups, GROUPINGS)
     if groups == "pivot":
         return pivot_groups(ch_names, group_size, montage=montage)
     if groups == "anatomical":

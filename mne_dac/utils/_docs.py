@@ -49,10 +49,14 @@ ch_names : list of str | None
     looked up in the standard 10-05 montage). ``mne.Epochs`` supply their own."""
 
 docdict["groups"] = """
-groups : str | dict | ChannelGroups | None
-    DAC-MC codecs: the channel groups (see :func:`~mne_dac.signal.groups.make_groups`);
-    ``None`` uses the codec's default grouping. In the ``"group"`` layout tokens
-    have shape ``(n_epochs, n_groups, n_codebooks, n_frames)``."""
+groups : dict | ChannelGroups | None
+    DAC-MC codecs: a partition of the channels, a dict ``{name: [channels]}`` or a
+    :class:`~mne_dac.signal.groups.ChannelGroups`. In the ``"group"`` layout tokens
+    have shape ``(n_epochs, n_groups, n_codebooks, n_frames)``.
+grouping : str | None
+    DAC-MC codecs, without ``groups``: how to group the channels, ``"pivot"`` or
+    ``"anatomical"`` (see :func:`~mne_dac.signal.groups.make_groups`). ``None``: the
+    codec's default grouping."""
 
 docdict["codec_channels"] = """
 ch_names : list of str | None

@@ -206,6 +206,7 @@ def test_clone_params(tiny_codec, tiny_codec_file, rng):
         "preprocessing",
         "ch_names",
         "groups",
+        "grouping",
     }
     assert params["codec"] is tiny_codec and params["batch_size"] == 16
     X, _ = _eeg(rng, n_epochs=2)

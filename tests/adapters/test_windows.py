@@ -205,7 +205,7 @@ def test_windows_with_dac_mc(tiny_mc_codec):
 def test_windows_groups_need_dac_mc(windows_ds, tiny_codec):
     """Groups are for DAC-MC codecs: a DAC-SC codec says so."""
     with pytest.raises(ValueError, match="groups are for DAC-MC codecs"):
-        tokenize_windows(windows_ds, tiny_codec, groups="pivot")
+        tokenize_windows(windows_ds, tiny_codec, grouping="pivot")
 
 
 def test_cache_dir(windows_ds, tiny_codec, tmp_path, monkeypatch):

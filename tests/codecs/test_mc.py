@@ -67,7 +67,7 @@ def test_equals_sc_at_init(sc_codec, excerpt_raw):
     mc = DACMCCodec.from_codec(sc_codec, layout="channel")
     raw = excerpt_raw.copy().crop(0, 5, include_tmax=False)
     sc_tokens = tokenize_raw(raw, sc_codec)
-    mc_tokens = tokenize_raw(raw, mc, groups="anatomical")
+    mc_tokens = tokenize_raw(raw, mc, grouping="anatomical")
     np.testing.assert_array_equal(sc_tokens.codes, mc_tokens.codes)
     sc_rec = reconstruct_raw(sc_tokens, sc_codec).get_data()
     mc_rec = reconstruct_raw(mc_tokens, mc).get_data()
@@ -165,7 +165,7 @@ def test_eegmmidb_montage(sc_codec):
     fname = DATA_DIR / "eegmmidb_excerpt_S_R_128Hz.edf"
     raw = mne.io.read_raw_edf(fname, preload=True, verbose=False).crop(0, 4)
     mc = DACMCCodec.from_codec(sc_codec, layout="group")
-    tokens = tokenize_raw(raw, mc, groups="pivot")
+    tokens = tokenize_raw(raw, mc, grouping="pivot")
     assert tokens.codes.shape[0] == tokens.groups.n_groups == 16
     assert tokens.bits_per_second == pytest.approx(sc_codec.bits_per_second() / 4)
 
@@ -191,14 +191,14 @@ def test_unknown_positions(mc_codec):
         {"C3": [-0.06, 0, 0.06], "Cz": [0, 0, 0.09], "XYZ1": [0.06, 0, 0.06], "foo": [0, 0.08, 0.04]},
         coord_frame="head",
     )
-    tokens = tokenize_raw(raw, mc_codec, montage=montage, groups="pivot")
+    tokens = tokenize_raw(raw, mc_codec, montage=montage, grouping="pivot")
     assert tokens.codes.shape[1] == mc_codec.n_codebooks
     reconstruct_raw(tokens, mc_codec)
 
 
 def test_groups_only_for_mc(sc_codec):
     with pytest.raises(ValueError, match="DAC-MC"):
-        tokenize_raw(_raw(CH_1020[:4]), sc_codec, groups="pivot")
+        tokenize_raw(_raw(CH_1020[:4]), sc_codec, grouping="pivot")
 
 
 def test_custom_groups(mc_codec):
@@ -214,7 +214,7 @@ def test_chunked_coding_is_exact(mc_codec):
     """Long signals coded in chunks give the codes of a whole-signal pass."""
     data = np.random.default_rng(0).standard_normal((6, 512 * 12)).astype(np.float32) * 0.1
     names = CH_1020[:6]
-    groups = make_groups(names, "pivot", group_size=3)
+    groups = make_groups(names, grouping="pivot", group_size=3)
     whole = mc_codec.encode(data, ch_names=names, groups=groups)
     chunked = DACMCCodec(mc_codec.model, mc_codec.sfreq, chunk_frames=3, batch_size=2, device="cpu")
     np.testing.assert_array_equal(chunked.encode(data, ch_names=names, groups=groups), whole)
@@ -238,7 +238,7 @@ def test_save_load_pickle(mc_codec, tmp_path):
 
 def test_mismatched_codes(mc_codec):
     names = CH_1020[:8]
-    groups = make_groups(names, "pivot", group_size=4)
+    groups = make_groups(names, grouping="pivot", group_size=4)
     with pytest.raises(ValueError, match="codes must have shape"):
         mc_codec.decode(np.zeros((3, 2, 4), dtype=int), ch_names=names, groups=groups)
     with pytest.raises(ValueError, match="ch_names"):
@@ -264,13 +264,13 @@ def test_transformers_with_mc(sc_codec, layout):
     tokens = tok.transform(epochs)
     assert tokens.shape == (3, 6 if layout == "channel" else 2, mc.n_codebooks, 2)
     assert tok.inverse_transform(tokens).shape == (3, 6, 512)
-    assert DACRoundTrip(codec=mc, groups="anatomical").fit_transform(epochs).shape == (3, 6, 512)
+    assert DACRoundTrip(codec=mc, grouping="anatomical").fit_transform(epochs).shape == (3, 6, 512)
     arrays = DACTokenizer(codec=mc, sfreq=256.0, ch_names=names).fit_transform(epochs.get_data())
     np.testing.assert_array_equal(arrays, tokens)
     with pytest.raises(ValueError, match="ch_names"):
         DACTokenizer(codec=mc, sfreq=256.0).fit(epochs.get_data())
     with pytest.raises(ValueError, match="DAC-MC"):
-        DACTokenizer(codec=sc_codec, groups="pivot").fit(epochs)
+        DACTokenizer(codec=sc_codec, grouping="pivot").fit(epochs)
 
 
 def test_shipped_mc_codec(excerpt_raw, tmp_path):
@@ -287,3 +287,16 @@ def test_shipped_mc_codec(excerpt_raw, tmp_path):
     write_raw_dac(tmp_path / "mc.eegdac", raw, codec=codec, verbose=False)
     rec = read_raw_dac(tmp_path / "mc.eegdac", verbose=False)  # the codec is found by its name
     assert rec.ch_names == raw.ch_names and rec.n_times == raw.n_times
+
+
+def test_grouping_method_as_groups_still_works(sc_codec):
+    """groups="pivot" (a method where a partition belongs) codes as grouping="pivot", with a warning."""
+    raw = _raw(CH_1020[:8])
+    mc = DACMCCodec.from_codec(sc_codec, layout="group", group_size=4)
+    new = tokenize_raw(raw, mc, grouping="pivot")
+    with pytest.warns(FutureWarning, match="use grouping='pivot'"):
+        old = tokenize_raw(raw, mc, groups="pivot")
+    np.testing.assert_array_equal(old.codes, new.codes)
+    assert old.groups == new.groups
+    with pytest.raises(TypeError, match="not both"):
+        tokenize_raw(raw, mc, groups=new.groups, grouping="pivot")

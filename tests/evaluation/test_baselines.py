@@ -250,7 +250,7 @@ def test_rate_quality_groups(short_raw):
     from mne_dac.codecs.mc_codec import DACMCCodec
 
     mc = DACMCCodec.from_codec(make_tiny_codec(), layout="group", group_size=2)
-    df = rate_quality(short_raw, mc, depths=(4,), baselines=("dct",), groups="pivot", preprocessing_row=False)
+    df = rate_quality(short_raw, mc, depths=(4,), baselines=("dct",), grouping="pivot", preprocessing_row=False)
     n_groups = mc.channel_groups(short_raw.copy().pick("eeg").ch_names, "pivot").n_groups
     rate = 32 * n_groups / 8  # 32 bits/s per group stream, shared by 8 channels
     assert n_groups < 8

@@ -87,7 +87,7 @@ def test_end_to_end(dataset, codec, mc_codec, tmp_path):
         "sc": (codec, 2),
         "mc": (mc_codec, None, "pivot"),
         "tokens": Condition("tokens", codec, 2, kind="tokens"),
-        "mc-tokens": Condition("mc-tokens", mc_codec, groups="pivot", kind="tokens"),
+        "mc-tokens": Condition("mc-tokens", mc_codec, grouping="pivot", kind="tokens"),
     }
     results = evaluate_downstream(dataset, conditions, seeds=(0, 1), cache_dir=tmp_path, **FAST)
     assert list(results.columns) == list(RESULT_COLUMNS)
@@ -262,7 +262,7 @@ def test_conditions(dataset, codec, mc_codec):
     with pytest.raises(ValueError, match="needs a codec"):
         Condition("t", kind="tokens")
     with pytest.raises(ValueError, match="groups are for DAC-MC"):
-        Condition("sc", codec, groups="pivot")
+        Condition("sc", codec, grouping="pivot")
     with pytest.raises(ValueError, match="n_codebooks must be between"):
         Condition("sc", codec, 99)
     with pytest.raises(ValueError, match="Invalid value for the 'kind'"):

@@ -164,7 +164,7 @@ def test_errors(corpus, tmp_path, tiny_codec_file):
     with pytest.raises(FileNotFoundError, match="No codec file"):
         compress_dir(corpus, tmp_path / "out", tmp_path / "nope.pt")
     with pytest.raises(ValueError, match="DAC-MC"):
-        compress_dir(corpus, tmp_path / "out", tiny_codec_file, groups="pivot")
+        compress_dir(corpus, tmp_path / "out", tiny_codec_file, grouping="pivot")
     with pytest.raises(ValueError, match="start with '.'"):
         compress_dir(corpus, tmp_path / "out", tiny_codec_file, extensions=["edf"])
     assert not (tmp_path / "out").exists()

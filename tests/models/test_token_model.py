@@ -73,7 +73,7 @@ def test_dac_mc_layouts(codec, excerpt_raw, layout):
     """DAC-MC tokens: a stream per channel, or per group of channels."""
     mc = DACMCCodec.from_codec(codec, layout=layout, group_size=4)
     raw = excerpt_raw.copy().crop(0, 6, include_tmax=False).rename_channels({"T6": "P8"}).pick(CH_8)
-    tokens = tokenize_raw(raw, mc, groups="pivot", verbose="error")
+    tokens = tokenize_raw(raw, mc, grouping="pivot", verbose="error")
     n_streams = 2 if layout == "group" else len(CH_8)
     assert tokens.codes.shape == (n_streams, codec.n_codebooks, 6)
     model = TokenClassifier.from_codec(mc, n_outputs=2, n_chans=n_streams, n_times=3).eval()

@@ -17,9 +17,11 @@ from mne_dac.signal.groups import (
     ChannelGroups,
     anatomical_groups,
     exponential_weights,
+    group_kwargs,
     make_groups,
     pivot_groups,
     pivot_probabilities,
+    resolve_groups,
     plot_group_probabilities,
     sample_pivot_group,
     single_channel_groups,
@@ -286,23 +288,42 @@ def test_custom_weight_fn():
 
 
 def test_make_groups(eegmmidb_names):
-    assert make_groups(NAMES, "pivot", group_size=3) == pivot_groups(NAMES, 3)
+    assert make_groups(NAMES, grouping="pivot", group_size=3) == pivot_groups(NAMES, 3)
     with pytest.warns(FutureWarning, match=r"make_groups\(k=\) is deprecated"):
-        assert make_groups(NAMES, "pivot", k=3) == pivot_groups(NAMES, 3)
-    assert make_groups(NAMES, "anatomical") == anatomical_groups(NAMES)
-    assert make_groups(NAMES, "single") == single_channel_groups(NAMES)
+        assert make_groups(NAMES, grouping="pivot", k=3) == pivot_groups(NAMES, 3)
+    assert make_groups(NAMES, grouping="anatomical") == anatomical_groups(NAMES)
+    assert make_groups(NAMES, grouping="single") == single_channel_groups(NAMES)
     assert single_channel_groups(NAMES).sizes == (1,) * 19 and single_channel_groups(NAMES).method == "single"
-    everything = make_groups(NAMES, "all")
+    everything = make_groups(NAMES, grouping="all")
     assert everything.method == "all" and everything.groups == (tuple(NAMES),)
     assert make_groups(["C3", "Cz"], {"a": ["Cz"], "b": ["C3"]}).method == "custom"
     given = pivot_groups(eegmmidb_names, 4)
     assert make_groups(eegmmidb_names[::-1], given) is given
     with pytest.raises(ValueError, match=r"missing from the groups \['Oz'\]"):
         make_groups([*NAMES, "Oz"], anatomical_groups(NAMES))
-    with pytest.raises(ValueError, match="groups"):
-        make_groups(NAMES, "random")
+    with pytest.raises(ValueError, match="grouping"):
+        make_groups(NAMES, grouping="random")
     with pytest.raises(TypeError, match="groups"):
         make_groups(NAMES, 4)
+    with pytest.raises(TypeError, match="needs groups= .* or grouping="):
+        make_groups(NAMES)
+
+
+def test_groups_are_partitions_and_grouping_methods():
+    """groups= takes a partition and grouping= a method; a method as groups= warns, both at once fail."""
+    assert resolve_groups(None, None) is None
+    assert resolve_groups(None, "pivot") == "pivot"
+    given = anatomical_groups(NAMES)
+    assert resolve_groups(given, None) is given
+    with pytest.warns(FutureWarning, match=r"use grouping='pivot'"):
+        assert resolve_groups("pivot", None) == "pivot"
+    with pytest.warns(FutureWarning, match="use grouping="):
+        assert make_groups(NAMES, "anatomical") == anatomical_groups(NAMES)
+    with pytest.raises(TypeError, match="not both"):
+        resolve_groups(given, "pivot")
+    with pytest.raises(ValueError, match="grouping"):
+        resolve_groups(None, "nearest")
+    assert group_kwargs("pivot") == {"grouping": "pivot"} and group_kwargs(given) == {"groups": given}
 
 
 def test_plot_group_probabilities():
