@@ -61,6 +61,7 @@ import numpy as np
 from mne.utils import logger, verbose
 
 from mne_dac.signal.groups import group_kwargs, resolve_groups
+from mne_dac.utils._docs import fill_doc
 
 if TYPE_CHECKING:  # pragma: no cover
     import mne
@@ -832,6 +833,7 @@ def lossless_quality(
 
 
 @verbose
+@fill_doc
 def rate_quality(
     raw: mne.io.BaseRaw,
     codec: Any = "default",
@@ -875,13 +877,7 @@ def rate_quality(
     resolution, offset : float | array, shape (n_eeg_channels,)
         Quantisation step and offset in Volts of the lossless baselines (see
         :func:`to_int16`).
-    groups : dict | ChannelGroups | None
-        DAC-MC codecs only: a partition of the channels, a dict ``{name: [channels]}`` or a
-        :class:`~mne_dac.signal.groups.ChannelGroups`.
-    grouping : str | None
-        DAC-MC codecs only, without ``groups``: how to group the channels, ``"pivot"`` or
-        ``"anatomical"`` (see :func:`~mne_dac.signal.groups.make_groups`). ``None``: the codec's
-        default grouping.
+    %(groups)s
     label : str
         Name of the codec in the ``method`` column.
     preprocessing_row : bool

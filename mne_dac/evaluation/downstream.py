@@ -523,13 +523,7 @@ def tokenize_dataset(
     cache_dir : path-like
         The cache. Files go to ``cache_dir/<cache_key(codec, groups)>/<path>.eegdac``,
         ``<path>`` mirroring each recording's absolute path (suffix replaced).
-    groups : dict | ChannelGroups | None
-        DAC-MC codecs only: a partition of the channels, a dict ``{name: [channels]}`` or a
-        :class:`~mne_dac.signal.groups.ChannelGroups`.
-    grouping : str | None
-        DAC-MC codecs only, without ``groups``: how to group the channels, ``"pivot"`` or
-        ``"anatomical"`` (see :func:`~mne_dac.signal.groups.make_groups`). ``None``: the codec's
-        default grouping.
+    %(groups)s
     prepare : list of braindecode.preprocessing.Preprocessor | None
         Steps run on each recording before coding. ``None``: the 19 standard channels
         (:func:`mne_dac.evaluation.corpora.standardize_channels`); ``[]``: none.

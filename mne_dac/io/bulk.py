@@ -156,13 +156,7 @@ def compress_dir(
         workers with every recording: pass its file to parallel runs instead).
     n_codebooks : int | None
         Codebooks to use (the bitrate); ``None``: all of the codec's.
-    groups : dict | ChannelGroups | None
-        DAC-MC codecs only: a partition of the channels, a dict ``{name: [channels]}`` or a
-        :class:`~mne_dac.signal.groups.ChannelGroups`.
-    grouping : str | None
-        DAC-MC codecs only, without ``groups``: how to group the channels, ``"pivot"`` or
-        ``"anatomical"`` (see :func:`~mne_dac.signal.groups.make_groups`). ``None``: the codec's
-        default grouping.
+    %(groups)s
     exclude : sequence of str
         Channels to keep out of coding: channels typed EEG in the files that are not EEG
         (ECG, ear references…). Where present, they are typed ``"misc"`` and kept

@@ -57,13 +57,7 @@ def tokenize_raw(
         The recording, in Volts.
     %(codec)s
     %(n_codebooks)s
-    groups : dict | ChannelGroups | None
-        DAC-MC codecs only: a partition of the channels, a dict ``{name: [channels]}`` or a
-        :class:`~mne_dac.signal.groups.ChannelGroups`.
-    grouping : str | None
-        DAC-MC codecs only, without ``groups``: how to group the channels, ``"pivot"`` or
-        ``"anatomical"`` (see :func:`~mne_dac.signal.groups.make_groups`). ``None``: the codec's
-        default grouping.
+    %(groups)s
     montage : str | mne.channels.DigMontage | None
         DAC-MC codecs only: electrode positions for channels whose names are not in
         the standard 10-05 montage. ``None``: standard positions.

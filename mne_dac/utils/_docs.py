@@ -51,8 +51,8 @@ ch_names : list of str | None
 docdict["groups"] = """
 groups : dict | ChannelGroups | None
     DAC-MC codecs: a partition of the channels, a dict ``{name: [channels]}`` or a
-    :class:`~mne_dac.signal.groups.ChannelGroups`. In the ``"group"`` layout tokens
-    have shape ``(n_epochs, n_groups, n_codebooks, n_frames)``.
+    :class:`~mne_dac.signal.groups.ChannelGroups`. In the ``"group"`` layout each group
+    has one token stream.
 grouping : str | None
     DAC-MC codecs, without ``groups``: how to group the channels, ``"pivot"`` or
     ``"anatomical"`` (see :func:`~mne_dac.signal.groups.make_groups`). ``None``: the
