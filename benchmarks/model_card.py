@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
+
+from mne_dac.codecs.codec_file import read_codec_file
 
 HERE = Path(__file__).resolve().parent
 
@@ -34,7 +35,8 @@ def _evaluate_module():
 
 
 def _training(codec_file: Path) -> dict:
-    payload = torch.load(codec_file, map_location="cpu", weights_only=True)
+    content = read_codec_file(codec_file)
+    payload = {**content.config.to_dict(), "state_dict": content.state_dict, "metadata": content.metadata}
     return payload, payload["metadata"]["training"]
 
 

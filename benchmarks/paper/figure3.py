@@ -46,9 +46,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 import mne_dac
+from mne_dac.codecs.codec_file import read_codec_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common
@@ -99,7 +99,7 @@ def panel_a(args, runs: Runs, init) -> dict[str, Path]:
             label = f"{start}, {'GAN' if gan else 'no GAN'}"
             _, out = runs.codec(f"a-{start}-{'gan' if gan else 'nogan'}", options, validate=True)
             record = _common.history(out)
-            per_epoch = torch.load(out, weights_only=True)["metadata"]["training"]["steps_per_epoch"]
+            per_epoch = read_codec_file(out).metadata["training"]["steps_per_epoch"]
             curves.append(record.assign(run=label, step=record["epoch"] * per_epoch))
             commands[label] = " ".join(options)
             rows.append(

@@ -25,10 +25,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from mne_dac.signal.groups import ChannelGroups
 
-#: Version of the mne-dac codec file written by :meth:`DACCodec.save`.
-CODEC_FILE_VERSION = 1
-CODEC_FILE_FORMAT = "mne-dac-codec"
-
 
 class CodecMismatchError(ValueError):
     """Raised when tokens are decoded with a codec other than the one that made them."""
@@ -556,10 +552,13 @@ class DACCodec:
     ) -> Path:
         """Save as an mne-dac codec file (reload with :func:`mne_dac.load_codec`).
 
+        The file holds the weights as safetensors and the configuration and ``metadata`` as
+        JSON (:mod:`mne_dac.codecs.codec_file`): loading it runs no code.
+
         Parameters
         ----------
         fname : path-like
-            Output file (``.pt`` by convention).
+            Output file (``.safetensors`` or ``.pt`` by convention).
         overwrite : bool
             Overwrite an existing file.
         metadata : dict | None
@@ -570,20 +569,12 @@ class DACCodec:
         fname : Path
             The file written.
         """
-        import torch
-
+        from mne_dac.codecs.codec_file import write_codec_file
         from mne_dac.utils._atomic import atomic_write
 
         fname = Path(fname)
-        payload = {
-            "format": CODEC_FILE_FORMAT,
-            "version": CODEC_FILE_VERSION,
-            **self.get_config().to_dict(),
-            "state_dict": self._cpu_weights(),
-            "metadata": jsonable(metadata or {}),
-        }
         with atomic_write(fname, overwrite=overwrite) as tmp:
-            torch.save(payload, tmp)
+            write_codec_file(tmp, self.get_config(), self._cpu_weights(), metadata)
         logger.info("Saved codec %s to %s", self.identity.describe(), fname)
         return fname
 

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import warnings
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from mne.utils import logger, verbose
 
-from mne_dac.codecs.codec import CODEC_FILE_FORMAT, DACCodec
-from mne_dac.codecs.config import CodecConfig
+from mne_dac.codecs.codec import DACCodec
+from mne_dac.codecs.codec_file import (
+    CODEC_FILE_FORMAT,
+    CodecFile,
+    UntrustedCodeError,
+    codec_file_from_dict,
+    is_safetensors,
+    load_tensors_only,
+    read_codec_file,
+)
 from mne_dac.codecs.mc_codec import DACMCCodec
 from mne_dac.models.dac_model import DAC_KWARGS, model_from_state, new_dac
 from mne_dac.utils._docs import fill_doc
 from mne_dac.utils._imports import import_dac
+from mne_dac.utils._logging import warn
 
 #: Name of the codec shipped with mne-dac.
 DEFAULT_CODEC = "default"
@@ -110,9 +120,11 @@ def load_codec(
     batch_size: int = 16,
     chunk_frames: int = 128,
     mixed_precision: bool = False,
+    trust_code: bool = False,
+    download: bool = True,
     verbose: bool | str | int | None = None,
 ) -> DACCodec:
-    """Load or build a DAC-SC codec.
+    """Load or build a codec (DAC-SC or DAC-MC).
 
     Parameters
     ----------
@@ -153,6 +165,15 @@ def load_codec(
         Frames per chunk of long signals.
     mixed_precision : bool
         bfloat16 autocast on CUDA.
+    trust_code : bool
+        Load files that only a full unpickle can read (a ``torch.package`` archive, a
+        checkpoint holding Python objects other than tensors and plain data). A full unpickle
+        runs any code the file holds: pass True only for files from authors you trust. By
+        default such files are refused (:class:`~mne_dac.codecs.codec_file.UntrustedCodeError`);
+        codec files written by mne-dac and DAC's checkpoints never need it.
+    download : bool
+        Only for DAC tags: download the weights with DAC's downloader when they are not in
+        DAC's cache. False raises an error that says where to put them.
     %(verbose)s
 
     Returns
@@ -182,15 +203,15 @@ def load_codec(
     if str(source) in SHIPPED_CODECS:
         return _shipped_codec(str(source), sfreq, opts)
     if str(source) in DAC_TAGS:
-        path = _dac_weights_path(str(source))
-        return _load_file(path, sfreq, opts, name=str(source))
+        path = _dac_weights_path(str(source), download=download)
+        return _load_file(path, sfreq, opts, name=str(source), trust_code=trust_code)
     path = Path(source).expanduser()
     if not path.exists():
         raise FileNotFoundError(
             f"No codec file {str(path)!r}. source must be one of the shipped codecs {sorted(SHIPPED_CODECS)}, 'random', one of the "
             f"DAC tags {sorted(DAC_TAGS)}, or the path to a DAC checkpoint or mne-dac codec file."
         )
-    return _load_file(path, sfreq, opts, name=path.name)
+    return _load_file(path, sfreq, opts, name=path.name, trust_code=trust_code)
 
 
 def _random_codec(sfreq, n_codebooks, codebook_size, dac_kwargs, seed, opts) -> DACCodec:
@@ -230,8 +251,8 @@ def _shipped_codec(name: str, sfreq, opts) -> DACCodec:
     return codec
 
 
-def _dac_weights_path(tag: str) -> Path:
-    """Resolve a DAC tag through DAC's cache, downloading with DAC's downloader."""
+def _dac_weights_path(tag: str, download: bool = True) -> Path:
+    """Resolve a DAC tag through DAC's cache, downloading with DAC's downloader if ``download``."""
     dac = import_dac()
     model_type, bitrate = DAC_TAGS[tag]
     version = dac.utils.__MODEL_LATEST_TAGS__[(model_type, bitrate)]
@@ -239,6 +260,11 @@ def _dac_weights_path(tag: str) -> Path:
     cached = Path.home() / ".cache" / "descript" / "dac" / f"weights_{model_type}_{bitrate}_{version}.pth"
     if cached.exists():
         return cached
+    if not download:
+        raise FileNotFoundError(
+            f"The DAC {tag!r} weights are not on this machine ({cached}). mne-dac downloads only when asked: "
+            f"load_codec({tag!r}) or --codec {tag} downloads them, or download {url} and save it as {cached}."
+        )
     logger.info("Downloading DAC %s weights from %s", tag, url)
     try:
         return Path(dac.utils.download(model_type=model_type, model_bitrate=bitrate, tag="latest"))
@@ -250,38 +276,33 @@ def _dac_weights_path(tag: str) -> Path:
         ) from err
 
 
-def _torch_load(path: Path) -> Any:
-    import pickle
-    import zipfile
-
-    import torch
-
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        if not zipfile.is_zipfile(path):
-            raise OSError(f"{path} is not a readable PyTorch checkpoint: {err}") from err
-        # A real checkpoint whose metadata holds more than tensors: DAC's own loader
-        # unpickles it fully, so do as it does.
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except (RuntimeError, EOFError) as err:
-        raise OSError(f"{path} is not a readable PyTorch checkpoint: {err}") from err
-
-
-def _load_file(path: Path, sfreq, opts, name: str) -> DACCodec:
-    import zipfile
-
-    if zipfile.is_zipfile(path) and any(n.endswith(".data/extern_modules") for n in zipfile.ZipFile(path).namelist()):
+def _load_file(path: Path, sfreq, opts, name: str, trust_code: bool = False) -> DACCodec:
+    if _is_torch_package(path):
+        if not trust_code:
+            raise UntrustedCodeError(
+                f"{path} is a torch.package archive: loading it imports and runs the Python code it holds. "
+                "mne-dac refuses it. If you trust its author, pass trust_code=True (command line: --trust-codec)."
+            )
+        warn(f"Loading the torch.package archive {path} runs the code it holds (trust_code=True).", UserWarning)
         return _load_dac_package(path, sfreq, opts, name)
-    obj = _torch_load(path)
+    if is_safetensors(path):
+        return _from_codec_file(read_codec_file(path), path, sfreq, opts)
+    obj = load_tensors_only(path, trust_code)
     if isinstance(obj, dict) and obj.get("format") == CODEC_FILE_FORMAT:
-        return _load_codec_file(obj, path, sfreq, opts)
-    if isinstance(obj, dict) and "state_dict" in obj and "kwargs" in obj.get("metadata", {}):
+        return _from_codec_file(codec_file_from_dict(obj, path), path, sfreq, opts)
+    if isinstance(obj, dict) and "state_dict" in obj and "kwargs" in (obj.get("metadata") or {}):
         return _load_dac_checkpoint(obj, sfreq, opts, name)
     raise OSError(
         f"{path} is neither a DAC checkpoint (a dict with 'state_dict' and "
         "'metadata'['kwargs'], as written by DAC.save) nor an mne-dac codec file."
     )
+
+
+def _is_torch_package(path: Path) -> bool:
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(n.endswith(".data/extern_modules") for n in archive.namelist())
 
 
 def _load_dac_checkpoint(obj: dict, sfreq, opts, name: str) -> DACCodec:
@@ -304,15 +325,17 @@ def _load_dac_package(path: Path, sfreq, opts, name: str) -> DACCodec:
     return DACCodec(model, 512.0 if sfreq is None else sfreq, name=name, **opts)
 
 
-def _load_codec_file(obj: dict, path: Path, sfreq, opts) -> DACCodec:
-    architecture = obj.get("architecture")
-    if architecture not in ARCHITECTURES:
-        raise OSError(f"{path} holds a {architecture!r} codec, not supported by this version of mne-dac")
-    config = CodecConfig.from_dict({"name": path.name, **obj})
+def _from_codec_file(codec_file: CodecFile, path: Path, sfreq, opts) -> DACCodec:
+    config = codec_file.config
+    if config.architecture not in ARCHITECTURES:
+        raise OSError(f"{path} holds a {config.architecture!r} codec, not supported by this version of mne-dac")
     if sfreq is not None and float(sfreq) != config.sfreq:
         logger.warning("Codec %s was trained at %g Hz; using it at %g Hz as requested.", path.name, config.sfreq, sfreq)
         config = replace(config, sfreq=float(sfreq))
-    return ARCHITECTURES[architecture].from_config(config, obj["state_dict"], **opts)
+    try:
+        return ARCHITECTURES[config.architecture].from_config(config, codec_file.state_dict, **opts)
+    except (RuntimeError, TypeError, KeyError) as err:  # weights that do not fit the configuration
+        raise OSError(f"{path}: the weights do not fit the codec's configuration ({err}).") from err
 
 
 def codec_for(identity, codec: Any = None, **opts: Any) -> DACCodec:
@@ -324,8 +347,8 @@ def codec_for(identity, codec: Any = None, **opts: Any) -> DACCodec:
         Identity recorded with the tokens.
     codec : str | path-like | DACCodec | None
         The codec to decode with. ``None`` loads the shipped codec with the weights of
-        ``identity`` (any release, found by its weights' hash) or the DAC tag it names; any
-        other codec must be given.
+        ``identity`` (any release, found by its weights' hash) or the DAC tag it names, from
+        DAC's cache only (a file never makes mne-dac download); any other codec must be given.
     **opts
         Passed to :func:`load_codec`.
 
@@ -340,6 +363,7 @@ def codec_for(identity, codec: Any = None, **opts: Any) -> DACCodec:
             codec = shipped.name
         elif identity.name in DAC_TAGS:
             codec = identity.name
+            opts.setdefault("download", False)
         else:
             raise ValueError(
                 f"These tokens were made with codec {identity.describe()}, which mne-dac "

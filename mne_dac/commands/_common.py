@@ -22,6 +22,11 @@ def add_codec_options(p: argparse.ArgumentParser, default: str | None) -> None:
         "checkpoint path" + ("" if default else " (default: the codec recorded in the file)"),
     )
     p.add_argument("--n-codebooks", type=int, default=None, help="codebooks to use (bitrate)")
+    p.add_argument(
+        "--trust-codec", action="store_true",
+        help="load a codec file that only a full unpickle can read (a torch.package archive, pickled Python "
+        "objects); this runs code from the file: only for files from authors you trust",
+    )  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -45,13 +45,13 @@ def run(args: argparse.Namespace) -> None:
             raise CLIError(f"--exclude: no channel(s) {missing} in {args.input}; channels: {raw.ch_names}")
         raw.set_channel_types(dict.fromkeys(args.exclude, "misc"), verbose="error")
     progress = raw.duration > PROGRESS_MIN_DURATION and not args.quiet
-    codec = mne_dac.load_codec(args.codec, device=args.device)
+    codec = mne_dac.load_codec(args.codec, device=args.device, trust_code=args.trust_codec)
     try:
         codec.check_groups(args.grouping)
     except ValueError as err:
         raise CLIError(f"--grouping: {err}") from err
     mne_dac.write_raw_dac(
-        out, raw, codec=codec, n_codebooks=args.n_codebooks, overwrite=args.overwrite, groups=args.grouping,
+        out, raw, codec=codec, n_codebooks=args.n_codebooks, overwrite=args.overwrite, grouping=args.grouping,
         progress=progress,
     )  # fmt: skip
     print_info(out)

@@ -52,10 +52,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Run the command."""
+    from mne_dac.codecs.loading import load_codec
     from mne_dac.io.bulk import compress_dir, summarize_index
 
+    codec = load_codec(args.codec, device=args.device, trust_code=True) if args.trust_codec else args.codec
     index = compress_dir(
-        args.in_dir, args.out_dir, args.codec, n_codebooks=args.n_codebooks, groups=args.grouping,
+        args.in_dir, args.out_dir, codec, n_codebooks=args.n_codebooks, grouping=args.grouping,
         exclude=args.exclude, extensions=args.ext, n_jobs=args.n_jobs, n_threads=args.threads, overwrite=args.overwrite,
         fidelity=args.fidelity, index=args.index, device=args.device, progress=not args.quiet, verbose="warning",
     )  # fmt: skip

@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> None:
     check_output(out, args.overwrite)
     tokens = mne_dac.read_tokens(args.input)
     progress = tokens.duration > PROGRESS_MIN_DURATION and not args.quiet
-    raw = mne_dac.reconstruct_raw(tokens, args.codec, n_codebooks=args.n_codebooks, progress=progress)
+    codec = None if args.codec is None else mne_dac.load_codec(args.codec, trust_code=args.trust_codec)
+    raw = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=args.n_codebooks, progress=progress)
     save_reconstruction(raw, out, overwrite=args.overwrite)
     print(f"Wrote {out}: {len(raw.ch_names)} channels, {raw.duration:.1f} s at {raw.info['sfreq']:g} Hz")
     print(raw.info["description"])

@@ -28,13 +28,18 @@ def test_dac_checkpoint(tiny_dac_checkpoint, rng):
 
 
 def test_dac_torch_package(tmp_path):
-    """DAC's default save format (a torch.package) loads through DAC's loader."""
+    """DAC's default save format (a torch.package) runs code: refused, unless trust_code=True."""
     import dac
+
+    from mne_dac.codecs.codec_file import UntrustedCodeError
 
     model = dac.DAC(encoder_dim=4, decoder_dim=16, n_codebooks=3, codebook_size=256)
     fname = tmp_path / "packaged.pth"
     model.save(str(fname))
-    codec = load_codec(fname, verbose=False)
+    with pytest.raises(UntrustedCodeError, match=r"torch.package archive.*trust_code=True"):
+        load_codec(fname, verbose=False)
+    with pytest.warns(UserWarning, match="runs the code it holds"):
+        codec = load_codec(fname, trust_code=True, verbose=False)
     assert codec.n_codebooks == 3
     for v, v2 in zip(codec.model.state_dict().values(), model.state_dict().values()):
         torch.testing.assert_close(v, v2)
