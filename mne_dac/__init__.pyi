@@ -7,9 +7,10 @@ from .codecs.loading import DEFAULT_CODEC, load_codec
 from .codecs.mc_codec import DACMCCodec
 from .evaluation.downstream import Condition, evaluate_downstream, summary_markdown, summary_table, tokenize_dataset
 from .io.bulk import compress_dir
-from .io.container import EEGDACFormatError, read_raw_dac, read_tokens, write_raw_dac, write_tokens
+from .io.container import read_raw_dac, read_tokens, write_raw_dac, write_tokens
 from .io.raw import reconstruct_raw, tokenize_raw
 from .io.tokens import EEGTokens
+from .io.validation import EEGDACFormatError
 from .models.token_model import TokenClassifier
 from .signal.preprocessing import PreprocessingSettings
 

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from mne_dac.commands import compress, compress_dir, decompress, demo, finetune, info
 from mne_dac.commands._common import CLIError, set_threads
 
+#: Exit statuses: a reported error, and an invalid ``.eegdac`` file.
+EXIT_ERROR, EXIT_INVALID_FILE = 1, 2
 #: The sub-commands, in the order ``mne-dac --help`` lists them.
 COMMANDS = (compress, compress_dir, decompress, info, demo, finetune)
 
@@ -39,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     status : int
-        0 on success, 1 on a reported error.
+        0 on success, 2 for an invalid ``.eegdac`` file, 1 for any other reported error.
     """
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
@@ -57,8 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"mne-dac: error: {err}", file=sys.stderr)
-        return 1
+        return EXIT_INVALID_FILE if _is_invalid_file(err) else EXIT_ERROR
     return 0
+
+
+def _is_invalid_file(err: Exception) -> bool:
+    from mne_dac.io.validation import EEGDACFormatError
+
+    return isinstance(err, EEGDACFormatError)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,6 +43,7 @@ from mne_dac._version import __version__
 from mne_dac.codecs.codec import CodecIdentity
 from mne_dac.codecs.loading import DAC_TAGS, shipped_codec_of
 from mne_dac.io.tokens import EEGTokens
+from mne_dac.io.validation import EEGDACFormatError, check_fif_structure, decompress_exactly, validate_header
 from mne_dac.signal.groups import ChannelGroups, group_kwargs, resolve_groups
 from mne_dac.signal.preprocessing import PreprocessingSettings
 from mne_dac.utils._atomic import atomic_write
@@ -56,10 +57,6 @@ FORMAT_VERSION = 1
 _PREAMBLE = struct.Struct("<8sHI")
 _DIGEST_SIZE = 32
 _PACK_CHUNK = 1 << 20  # codes packed per step: a multiple of 8, bounds memory
-
-
-class EEGDACFormatError(OSError):
-    """Raised when a ``.eegdac`` file is truncated, corrupted or not one at all."""
 
 
 def pack_codes(codes: np.ndarray, n_bits: int) -> bytes:
@@ -316,7 +313,7 @@ class EEGDACHeader:
 
 
 def read_header(fname: str | Path) -> EEGDACHeader:
-    """Read and check a ``.eegdac`` file's header (fast: verifies the checksum too).
+    """Read and check a ``.eegdac`` file's header (fast: verifies the checksum and the info too).
 
     Parameters
     ----------
@@ -331,10 +328,10 @@ def read_header(fname: str | Path) -> EEGDACHeader:
     return _read(fname)[0]
 
 
-def _read(fname: str | Path) -> tuple[EEGDACHeader, dict[str, bytes]]:
+def _read(fname: str | Path) -> tuple[EEGDACHeader, dict[str, bytes], mne.Info]:
     fname = Path(fname)
     if not fname.is_file():
-        raise FileNotFoundError(f"No such file: {fname}")
+        raise FileNotFoundError(f"No such file: {fname}" + (" (a folder)" if fname.is_dir() else ""))
     buf = fname.read_bytes()
     if len(buf) < _PREAMBLE.size + _DIGEST_SIZE or buf[:8] != MAGIC:
         raise EEGDACFormatError(f"{fname} is not an .eegdac file (bad magic bytes or too short).")
@@ -346,18 +343,43 @@ def _read(fname: str | Path) -> tuple[EEGDACHeader, dict[str, bytes]]:
     if hashlib.sha256(buf[:-_DIGEST_SIZE]).digest() != buf[-_DIGEST_SIZE:]:
         raise EEGDACFormatError(f"{fname} is corrupted or truncated: its SHA-256 checksum does not match its content.")
     start = _PREAMBLE.size
-    header = json.loads(buf[start : start + header_size])
-    offset = start + header_size
-    sections = {}
-    for sec in header["sections"]:
-        sections[sec["name"]] = buf[offset : offset + sec["size"]]
-        offset += sec["size"]
-    if offset != len(buf) - _DIGEST_SIZE:
-        raise EEGDACFormatError(f"{fname}: section sizes do not add up to the file size.")
     try:
-        return EEGDACHeader.from_dict(header, len(buf)), sections
-    except (KeyError, TypeError, ValueError) as err:
-        raise EEGDACFormatError(f"{fname} has an invalid header ({type(err).__name__}: {err}).") from err
+        if version < 1 or start + header_size > len(buf) - _DIGEST_SIZE:
+            raise EEGDACFormatError(f"preamble: version {version}, header of {header_size} bytes")
+        try:
+            header = json.loads(buf[start : start + header_size].decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+            raise EEGDACFormatError(f"the header is not valid JSON ({type(err).__name__})") from err
+        validate_header(header, version, len(buf))
+        offset = start + header_size
+        sections = {}
+        for sec in header["sections"]:
+            sections[sec["name"]] = buf[offset : offset + sec["size"]]
+            offset += sec["size"]
+        if offset != len(buf) - _DIGEST_SIZE:
+            raise EEGDACFormatError("header field 'sections': sizes do not add up to the file size")
+        parsed = EEGDACHeader.from_dict(header, len(buf))
+        return parsed, sections, _info(parsed, sections["info"])
+    except EEGDACFormatError as err:
+        raise EEGDACFormatError(f"{fname}: {err}") from err
+
+
+def _info(header: EEGDACHeader, buf: bytes) -> mne.Info:
+    """The measurement info, read with bounded work and checked against the header."""
+    check_fif_structure(buf)
+    try:
+        info = _info_from_bytes(buf)
+    except Exception as err:  # noqa: BLE001 - whatever MNE's reader raises on a malformed block
+        raise EEGDACFormatError(f"section 'info': unreadable ({type(err).__name__}: {err})") from err
+    names = info["ch_names"]
+    for field, listed in (("ch_names", header.ch_names), ("other_ch_names", header.other_ch_names)):
+        if listed != [n for n in names if n in set(listed)]:
+            raise EEGDACFormatError(f"header field {field!r}: differs from the info's channels or their order")
+    if set(names) != set(header.ch_names) | set(header.other_ch_names):
+        raise EEGDACFormatError("section 'info': its channels are not the header's")
+    if not math.isclose(info["sfreq"], header.sfreq, rel_tol=1e-12):
+        raise EEGDACFormatError(f"header field 'sfreq': {header.sfreq} differs from the info's {info['sfreq']}")
+    return info
 
 
 def read_tokens(fname: str | Path) -> EEGTokens:
@@ -373,10 +395,21 @@ def read_tokens(fname: str | Path) -> EEGTokens:
     tokens : EEGTokens
         The tokens; decode with :func:`~mne_dac.reconstruct_raw`.
     """
-    header, sections = _read(fname)
-    other = np.frombuffer(zlib.decompress(sections["other_data"]), dtype="<f8")
+    header, sections, info = _read(fname)
+    try:
+        n_other = 8 * len(header.other_ch_names) * header.n_times
+        other = np.frombuffer(decompress_exactly(sections["other_data"], n_other, "other_data"), dtype="<f8")
+        codes = unpack_codes(sections["codes"], header.bits_per_code, header.codes_shape)
+        if codes.size and codes.max() >= header.codebook_size:
+            raise EEGDACFormatError("section 'codes': a code is beyond the codebook")
+        try:
+            annotations = _annotations_from_dict(header.annotations)
+        except (ValueError, TypeError) as err:
+            raise EEGDACFormatError(f"header field 'annotations': {err}") from err
+    except EEGDACFormatError as err:
+        raise EEGDACFormatError(f"{fname}: {err}") from err
     return EEGTokens(
-        codes=unpack_codes(sections["codes"], header.bits_per_code, header.codes_shape),
+        codes=codes,
         ch_names=header.ch_names,
         sfreq=header.sfreq,
         n_times=header.n_times,
@@ -386,9 +419,9 @@ def read_tokens(fname: str | Path) -> EEGTokens:
         codebook_size=header.codebook_size,
         preprocessing=header.preprocessing,
         clip_counts=np.array(header.clip_counts, dtype=np.int64),
-        info=_info_from_bytes(sections["info"]),
+        info=info,
         first_samp=header.first_samp,
-        annotations=_annotations_from_dict(header.annotations),
+        annotations=annotations,
         other_data=other.reshape(len(header.other_ch_names), header.n_times).copy(),
         other_ch_names=header.other_ch_names,
         groups=header.groups,

@@ -829,7 +829,7 @@ class CodecTrainer(NeuralNet):
             self.history.record_batch("train_dead_codes", self._restart_dead_codes(out["codes"], out["latents"]))
         for key, value in parts.items():
             self.history.record_batch(f"train_{key}", float(value.detach()))
-        self.history.record_batch("train_reconstruction", float(reconstruction))
+        self.history.record_batch("train_reconstruction", float(reconstruction.detach()))
         self.history.record_batch("train_grad_norm", float(grad_norm))
         return {"loss": loss.detach(), "y_pred": y.detach(), "codes": out["codes"].detach()}
 

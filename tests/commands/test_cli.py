@@ -87,7 +87,7 @@ def test_errors(tmp_path, tiny_codec_file, capsys):
     assert "must end with" in capsys.readouterr().err
     truncated = tmp_path / "t.eegdac"
     truncated.write_bytes(out.read_bytes()[:-50])
-    assert main(["decompress", str(truncated), str(tmp_path / "t_raw.fif"), "--codec", str(tiny_codec_file)]) == 1
+    assert main(["decompress", str(truncated), str(tmp_path / "t_raw.fif"), "--codec", str(tiny_codec_file)]) == 2  # an invalid .eegdac file
     assert "corrupted or truncated" in capsys.readouterr().err
     assert not (tmp_path / "t_raw.fif").exists()
     assert main(["decompress", str(out), str(tmp_path / "m_raw.fif"), "--codec", "random"]) == 1

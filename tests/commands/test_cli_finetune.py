@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from mne_dac import load_codec
+from mne_dac.codecs.codec_file import read_codec_file
 from mne_dac.commands import build_parser, main
 from mne_dac.evaluation.datasets import excerpt_fnames
 
@@ -53,7 +54,7 @@ def test_finetune_scratch_then_resume(tmp_path, data_dir, capsys):
     assert codec.n_codebooks == 3 and codec.codebook_size == 256 and codec.sfreq == 256  # the recipe's rate
     assert codec.hop_length == 64 and codec.model.encoder_rates == [2, 2, 4, 4]
     assert codec.name == "eeg-codec"
-    meta = torch.load(out, weights_only=True)["metadata"]["training"]
+    meta = read_codec_file(out).metadata["training"]
     assert meta["epochs"] == 2 and meta["steps"] == 2 and meta["init"] == "scratch" and not meta["gan"]
     assert meta["command"].startswith("mne-dac finetune ")
     assert meta["data_init"] and meta["waveform_loss"] == "relative-mse" and meta["lambda_mel"] == 0
@@ -75,7 +76,7 @@ def test_finetune_scratch_then_resume(tmp_path, data_dir, capsys):
     assert "Trained 2 epochs this run (4 in all" in capsys.readouterr().out
     history = _history(workdir)
     assert [row["epoch"] for row in history] == [1, 2, 3, 4]
-    assert torch.load(out, weights_only=True)["metadata"]["training"]["epochs"] == 4
+    assert read_codec_file(out).metadata["training"]["epochs"] == 4
     # resuming with another architecture is refused clearly
     wrong = [a if a != "3" else "4" for a in SCRATCH]  # --n-codebooks 4
     assert main(["finetune", str(data_dir), *wrong, *TINY, "--out", str(out), "--overwrite", "--resume"]) == 1
@@ -85,7 +86,7 @@ def test_finetune_scratch_then_resume(tmp_path, data_dir, capsys):
     assert main(["finetune", str(data_dir), *SCRATCH, *TINY, *options, "--out", str(out), "--overwrite"]) == 0
     assert "Initialising the scratch codec" not in capsys.readouterr().out
     assert len(_history(workdir)) == 2
-    meta = torch.load(out, weights_only=True)["metadata"]["training"]
+    meta = read_codec_file(out).metadata["training"]
     assert not meta["data_init"] and meta["waveform_loss"] == "l1" and meta["lambda_spectral"] == 0
     assert meta["codebook_update"] == "gradient"
 
@@ -101,7 +102,7 @@ def test_finetune_from_dac_checkpoint(tmp_path, data_dir, tiny_dac_checkpoint, c
     assert "Best validation PRD: " in printed and "Stopped before the 2 epochs" in printed
     codec = load_codec(out, device="cpu")
     assert codec.n_codebooks == 2 and codec.codebook_size == 512
-    meta = torch.load(out, weights_only=True)["metadata"]["training"]
+    meta = read_codec_file(out).metadata["training"]
     assert meta["pre_pruned_to"] == 2 and meta["best_valid_mel"] > 0 and meta["epochs"] == 1
     assert len(meta["valid"]) == 1
 

@@ -21,8 +21,8 @@ from mne_dac.signal.groups import (
     make_groups,
     pivot_groups,
     pivot_probabilities,
-    resolve_groups,
     plot_group_probabilities,
+    resolve_groups,
     sample_pivot_group,
     single_channel_groups,
 )

@@ -1,0 +1,237 @@
+"""Validation of ``.eegdac`` files before any of their content is used.
+
+The SHA-256 at the end of a file guards against accidents only: anyone can recompute it. So
+every header field is checked for its type, its range and its consistency with the others and
+with the sections, each decompression is bounded by the size the header declares, and the
+measurement info (a FIF block) is walked with bounded work before MNE reads it. Every failure
+raises :class:`EEGDACFormatError` naming the field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from mne_dac.signal.preprocessing import PreprocessingSettings, n_codec_samples
+
+#: The sections of a version-1 file, in order.
+SECTIONS = ("codes", "info", "other_data")
+#: Decoded samples (all channels) a file may declare per byte of its own size: far above what any
+#: codec reaches (about 400 for 10-bit codes of 512-sample frames), far below a memory bomb.
+MAX_SAMPLES_PER_FILE_BYTE = 1 << 13
+#: Bounds on the header's numbers.
+MAX_SFREQ = 1e6
+MAX_HOP = 1 << 16
+MAX_CODEBOOK_SIZE = 1 << 24
+MAX_CODEBOOKS = 64
+#: Sample indices are 32-bit in FIF files, as in MNE.
+MAX_SAMPLE_INDEX = 2**31 - 1
+#: The codec architectures a file may name.
+ARCHITECTURE_NAMES = ("dac-sc", "dac-mc")
+#: FIF: the tags of the measurement info, their nesting and their number.
+_FIF_TAG = struct.Struct(">iiii")
+_FIF_BLOCK_START, _FIF_BLOCK_END, _FIF_DIR_POINTER = 104, 105, 101
+_FIF_MAX_DEPTH = 32
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class EEGDACFormatError(OSError):
+    """Raised when a ``.eegdac`` file is truncated, corrupted, crafted or not one at all."""
+
+
+def _fail(field: str, problem: str) -> None:
+    raise EEGDACFormatError(f"header field {field!r}: {problem}")
+
+
+def _get(header: dict, field: str, kind: type | tuple[type, ...], check: Callable[[Any], bool] | None = None,
+         problem: str = "out of range") -> Any:  # fmt: skip
+    if field not in header:
+        _fail(field, "missing")
+    value = header[field]
+    if isinstance(value, bool) or not isinstance(value, kind):
+        _fail(field, f"expected {getattr(kind, '__name__', kind)}, got {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        _fail(field, f"not finite ({value})")
+    if check is not None and not check(value):
+        _fail(field, f"{problem} ({str(value)[:80]})")
+    return value
+
+
+def _names(header: dict, field: str) -> list[str]:
+    names = _get(header, field, list)
+    if not all(isinstance(n, str) and n for n in names):
+        _fail(field, "expected non-empty strings")
+    if len(set(names)) != len(names):
+        _fail(field, "names repeat")
+    return names
+
+
+def validate_header(header: Any, version: int, file_size: int) -> None:
+    """Check every field of a parsed JSON header, and their consistency.
+
+    Raises
+    ------
+    EEGDACFormatError
+        Naming the first field at fault.
+    """
+    if not isinstance(header, dict):
+        raise EEGDACFormatError("the header is not a JSON object")
+    _get(header, "format", str, lambda v: v == "eegdac", "not an eegdac header")
+    _get(header, "version", int, lambda v: v == version, f"differs from the preamble's version {version}")
+    _get(header, "writer", str)
+    ch_names = _names(header, "ch_names")
+    if not ch_names:
+        _fail("ch_names", "no coded channel")
+    other = _names(header, "other_ch_names")
+    if set(other) & set(ch_names):
+        _fail("other_ch_names", "a channel is both coded and kept aside")
+    sfreq = float(_get(header, "sfreq", (int, float), lambda v: 0 < v <= MAX_SFREQ))
+    n_times = _get(header, "n_times", int, lambda v: 1 <= v <= MAX_SAMPLE_INDEX)
+    _get(header, "first_samp", int, lambda v: 0 <= v <= MAX_SAMPLE_INDEX - n_times)
+    codebook_size = _get(header, "codebook_size", int, lambda v: 2 <= v <= MAX_CODEBOOK_SIZE)
+    bits = _get(header, "bits_per_code", int, lambda v: v == max(1, math.ceil(math.log2(codebook_size))),
+                f"must be ceil(log2(codebook_size = {codebook_size}))")  # fmt: skip
+    hop = _get(header, "hop_length", int, lambda v: 1 <= v <= MAX_HOP)
+    codec_sfreq = float(_get(header, "codec_sfreq", (int, float), lambda v: 0 < v <= MAX_SFREQ))
+    shape = _get(header, "codes_shape", list, lambda v: len(v) == 3, "expected 3 numbers")
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape):
+        _fail("codes_shape", "expected positive integers")
+    n_streams, n_codebooks, n_frames = shape
+    if n_codebooks > MAX_CODEBOOKS:
+        _fail("codes_shape", f"{n_codebooks} codebooks (at most {MAX_CODEBOOKS})")
+    n_samples = n_times * (len(ch_names) + len(other))
+    if n_samples > MAX_SAMPLES_PER_FILE_BYTE * file_size:
+        _fail("n_times", f"{n_samples} samples from a file of {file_size} bytes")
+    n_coded = n_codec_samples(n_times, sfreq, codec_sfreq)  # samples per channel at the codec's rate
+    expected_frames = max(1, -(-n_coded // hop))
+    if n_frames != expected_frames:
+        _fail(
+            "codes_shape", f"{n_frames} frames, but n_times, sfreq, codec_sfreq and hop_length give {expected_frames}"
+        )
+    groups = header.get("groups")
+    n_groups = _validate_groups(groups, ch_names)
+    if n_streams not in (len(ch_names), n_groups):
+        _fail("codes_shape", f"{n_streams} token streams for {len(ch_names)} channels")
+    clip_counts = _get(header, "clip_counts", list, lambda v: len(v) == len(ch_names), "one count per channel")
+    if not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= n_coded for c in clip_counts):
+        _fail("clip_counts", f"expected counts between 0 and the {n_coded} samples coded per channel")
+    _validate_codec(_get(header, "codec", dict))
+    _validate_preprocessing(_get(header, "preprocessing", dict))
+    _validate_annotations(header.get("annotations"))
+    positions = header.get("positions")
+    if positions is not None and not (
+        isinstance(positions, list)
+        and len(positions) == len(ch_names)
+        and all(isinstance(p, list) and len(p) == 3 and all(_finite(x) for x in p) for p in positions)
+    ):
+        _fail("positions", "expected one finite (x, y, z) per coded channel")
+    sections = _get(header, "sections", list)
+    names = [s.get("name") if isinstance(s, dict) else None for s in sections]
+    if names != list(SECTIONS):
+        _fail("sections", f"expected the sections {list(SECTIONS)}, got {names}")
+    sizes = [s.get("size") for s in sections]
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in sizes):
+        _fail("sections", "sizes must be non-negative integers")
+    codes_bytes = -(-n_streams * n_codebooks * n_frames * bits // 8)
+    if sizes[0] != codes_bytes:
+        _fail("sections", f"the codes take {sizes[0]} bytes; codes_shape and bits_per_code give {codes_bytes}")
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _validate_groups(groups: Any, ch_names: list[str]) -> int | None:
+    if groups is None:
+        return None
+    if not (
+        isinstance(groups, dict)
+        and isinstance(groups.get("method"), str)
+        and isinstance(groups.get("groups"), list)
+        and all(isinstance(g, list) and g and all(isinstance(n, str) for n in g) for g in groups["groups"])
+    ):
+        _fail("groups", "expected {'method': str, 'groups': [[names]]}")
+    grouped = [n for g in groups["groups"] for n in g]
+    if sorted(grouped) != sorted(ch_names):
+        _fail("groups", "not a partition of ch_names")
+    return len(groups["groups"])
+
+
+def _validate_codec(codec: dict) -> None:
+    if not isinstance(codec.get("name"), str):
+        _fail("codec.name", "expected a string")
+    if codec.get("architecture") not in ARCHITECTURE_NAMES:
+        _fail("codec.architecture", f"expected one of {list(ARCHITECTURE_NAMES)}, got {codec.get('architecture')!r}")
+    if not isinstance(codec.get("config"), dict):
+        _fail("codec.config", "expected an object")
+    if not (isinstance(codec.get("weights_sha256"), str) and _SHA256.fullmatch(codec["weights_sha256"])):
+        _fail("codec.weights_sha256", "expected 64 hexadecimal digits")
+
+
+def _validate_preprocessing(d: dict) -> None:
+    try:
+        PreprocessingSettings.from_dict(d)
+    except (KeyError, TypeError, ValueError) as err:
+        _fail("preprocessing", f"{type(err).__name__}: {err}")
+
+
+def _validate_annotations(d: Any) -> None:
+    if d is None:
+        return
+    if not isinstance(d, dict):
+        _fail("annotations", "expected an object or null")
+    n = None
+    for key, check in (
+        ("onset", _finite),
+        ("duration", lambda v: _finite(v) and v >= 0),
+        ("description", lambda v: isinstance(v, str)),
+        ("ch_names", lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v)),
+    ):
+        values = d.get(key)
+        if not isinstance(values, list) or not all(check(v) for v in values):
+            _fail(f"annotations.{key}", "invalid values")
+        if n is not None and len(values) != n:
+            _fail(f"annotations.{key}", "lengths differ")
+        n = len(values)
+    if d.get("orig_time") is not None and not isinstance(d["orig_time"], str):
+        _fail("annotations.orig_time", "expected an ISO date or null")
+
+
+def decompress_exactly(data: bytes, size: int, field: str) -> bytes:
+    """zlib-decompress ``data``, which must inflate to exactly ``size`` bytes (never more is allocated)."""
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(data, size)
+        complete = inflater.eof and not inflater.unconsumed_tail and not inflater.unused_data
+    except zlib.error as err:
+        raise EEGDACFormatError(f"section {field!r}: not valid zlib data ({err})") from err
+    if len(out) != size or not complete:
+        raise EEGDACFormatError(f"section {field!r}: does not inflate to the {size} bytes the header declares")
+    return out
+
+
+def check_fif_structure(buf: bytes) -> None:
+    """Walk the tags of a FIF block with bounded work: sequential tags only, sizes within the buffer.
+
+    MNE's reader follows the ``next`` and directory pointers of each tag; crafted pointers can make it
+    loop. mne-dac writes sequential tags only, so any jump is refused before MNE reads the block.
+    """
+    offset, depth = 0, 0
+    while offset < len(buf):
+        if offset + _FIF_TAG.size > len(buf):
+            raise EEGDACFormatError("section 'info': a FIF tag is cut off")
+        kind, _, size, nxt = _FIF_TAG.unpack_from(buf, offset)
+        if size < 0 or offset + _FIF_TAG.size + size > len(buf):
+            raise EEGDACFormatError(f"section 'info': a FIF tag of {size} bytes runs past the section")
+        if nxt not in (0, -1):
+            raise EEGDACFormatError("section 'info': a FIF tag points elsewhere (only sequential tags are read)")
+        if kind == _FIF_DIR_POINTER and int.from_bytes(buf[offset + 16 : offset + 20], "big", signed=True) != -1:
+            raise EEGDACFormatError("section 'info': the FIF directory pointer is set")
+        depth += (kind == _FIF_BLOCK_START) - (kind == _FIF_BLOCK_END)
+        if not 0 <= depth <= _FIF_MAX_DEPTH:
+            raise EEGDACFormatError("section 'info': FIF blocks are unbalanced or nested too deep")
+        offset += _FIF_TAG.size + size
