@@ -167,7 +167,7 @@ def test_initial_codec_falls_back_offline(monkeypatch, capsys):
     load_script("table1a")  # puts benchmarks/paper on the path
     common = sys.modules["_common"]
 
-    def offline(tag):
+    def offline(tag, download=True):
         raise OSError("Could not download the DAC '44khz' weights (ConnectionError)")
 
     monkeypatch.setattr("mne_dac.codecs.loading._dac_weights_path", offline)

@@ -209,6 +209,7 @@ def roundtrip_windows(
     %(n_codebooks)s
     %(preprocessing)s
     %(groups)s
+    %(grouping)s
     cache_dir : path-like | None
         Keep each window's output on disk there, found again by the SHA-256 of the window and
         of the coding (codec weights, depth, preprocessing, channels): later epochs of a
@@ -255,6 +256,7 @@ def tokenize_windows(
     %(n_codebooks)s
     %(preprocessing)s
     %(groups)s
+    %(grouping)s
     cache_dir : path-like | None
         Keep each window's output on disk there, found again by the SHA-256 of the window and
         of the coding (codec weights, depth, preprocessing, channels): later epochs of a

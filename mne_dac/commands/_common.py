@@ -7,6 +7,8 @@ from pathlib import Path
 
 #: Inputs longer than this (seconds) get a progress bar.
 PROGRESS_MIN_DURATION = 300.0
+#: Largest share of clipped EEG samples the commands accept without --allow-clipping.
+MAX_CLIPPED = 0.05
 
 
 class CLIError(Exception):
@@ -49,6 +51,39 @@ def add_grouping_option(p: argparse.ArgumentParser) -> None:
 def add_threads_option(p: argparse.ArgumentParser) -> None:
     """``--threads``: torch's CPU threads."""
     p.add_argument("--threads", type=int, default=None, metavar="N", help="torch CPU threads (default: torch's)")
+
+
+def add_clipping_option(p: argparse.ArgumentParser) -> None:
+    """``--allow-clipping``: code recordings in which many samples exceed the clip level."""
+    p.add_argument(
+        "--allow-clipping", action="store_true",
+        help=f"code a recording even if more than {100 * MAX_CLIPPED:g} %% of its EEG samples exceed the clip "
+        "level (by default that stops the command: data in µV stored as Volts clip everywhere)",
+    )  # fmt: skip
+
+
+def max_clipped(args: argparse.Namespace) -> float | None:
+    """The ``max_clipped`` of the library functions, from ``--allow-clipping``."""
+    return None if args.allow_clipping else MAX_CLIPPED
+
+
+def check_paths(input: Path, output: Path, overwrite: bool, suffixes: tuple[str, ...]) -> None:
+    """Refuse, before any work, an input or output that cannot be used or would destroy data."""
+    if input.is_dir():
+        raise CLIError(
+            f"{input} is a folder, not a recording" + (" (compress-dir codes folders)" if ".eegdac" in suffixes else "")
+        )
+    if not input.is_file():
+        raise CLIError(f"No such file: {input}")
+    if not output.name.lower().endswith(suffixes):
+        raise CLIError(f"The output must end with {' or '.join(suffixes)}, got {output.name!r}")
+    if output.exists() and output.resolve() == input.resolve():
+        raise CLIError(f"The output {output} is the input: it would be destroyed")
+    if output.is_dir():
+        raise CLIError(f"The output {output} is a folder")
+    if not output.parent.is_dir():
+        raise CLIError(f"The output folder {output.parent} does not exist")
+    check_output(output, overwrite)
 
 
 def set_threads(n_threads: int) -> None:

@@ -8,11 +8,13 @@ from pathlib import Path
 from mne_dac.commands._common import (
     PROGRESS_MIN_DURATION,
     CLIError,
+    add_clipping_option,
     add_codec_options,
     add_exclude_option,
     add_grouping_option,
     add_threads_option,
-    check_output,
+    check_paths,
+    max_clipped,
     print_info,
 )
 
@@ -28,6 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_codec_options(p, "default")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     add_threads_option(p)
+    add_clipping_option(p)
     p.set_defaults(func=run)
 
 
@@ -37,7 +40,16 @@ def run(args: argparse.Namespace) -> None:
     from mne_dac.io.recordings import read_recording
 
     out = Path(args.output)
-    check_output(out, args.overwrite)
+    check_paths(Path(args.input), out, args.overwrite, (".eegdac",))
+    codec = mne_dac.load_codec(args.codec, device=args.device, trust_code=args.trust_codec)
+    for option, check, value in (
+        ("--grouping", codec.check_groups, args.grouping),
+        ("--n-codebooks", codec.check_n_codebooks, args.n_codebooks),
+    ):
+        try:
+            check(value)
+        except (TypeError, ValueError) as err:
+            raise CLIError(f"{option}: {err}") from err
     raw = read_recording(args.input)
     if args.exclude:
         missing = sorted(set(args.exclude) - set(raw.ch_names))
@@ -45,13 +57,8 @@ def run(args: argparse.Namespace) -> None:
             raise CLIError(f"--exclude: no channel(s) {missing} in {args.input}; channels: {raw.ch_names}")
         raw.set_channel_types(dict.fromkeys(args.exclude, "misc"), verbose="error")
     progress = raw.duration > PROGRESS_MIN_DURATION and not args.quiet
-    codec = mne_dac.load_codec(args.codec, device=args.device, trust_code=args.trust_codec)
-    try:
-        codec.check_groups(args.grouping)
-    except ValueError as err:
-        raise CLIError(f"--grouping: {err}") from err
     mne_dac.write_raw_dac(
         out, raw, codec=codec, n_codebooks=args.n_codebooks, overwrite=args.overwrite, grouping=args.grouping,
-        progress=progress,
+        max_clipped=max_clipped(args), progress=progress,
     )  # fmt: skip
     print_info(out)

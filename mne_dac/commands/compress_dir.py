@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from mne_dac.commands._common import CLIError, add_codec_options, add_exclude_option, add_grouping_option
+from mne_dac.commands._common import (
+    CLIError,
+    add_clipping_option,
+    add_codec_options,
+    add_exclude_option,
+    add_grouping_option,
+    max_clipped,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -46,6 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--fidelity", action=argparse.BooleanOptionalAction, default=True,
         help="decode each output and measure its spectrogram loss and PRD (default: on)",
     )  # fmt: skip
+    add_clipping_option(p)
     p.add_argument("--index", default="index.csv", help="index file, relative to OUT_DIR (default index.csv)")
     p.set_defaults(func=run)
 
@@ -57,7 +65,7 @@ def run(args: argparse.Namespace) -> None:
 
     codec = load_codec(args.codec, device=args.device, trust_code=True) if args.trust_codec else args.codec
     index = compress_dir(
-        args.in_dir, args.out_dir, codec, n_codebooks=args.n_codebooks, grouping=args.grouping,
+        args.in_dir, args.out_dir, codec, n_codebooks=args.n_codebooks, grouping=args.grouping, max_clipped=max_clipped(args),
         exclude=args.exclude, extensions=args.ext, n_jobs=args.n_jobs, n_threads=args.threads, overwrite=args.overwrite,
         fidelity=args.fidelity, index=args.index, device=args.device, progress=not args.quiet, verbose="warning",
     )  # fmt: skip

@@ -7,10 +7,9 @@ from pathlib import Path
 
 from mne_dac.commands._common import (
     PROGRESS_MIN_DURATION,
-    CLIError,
     add_codec_options,
     add_threads_option,
-    check_output,
+    check_paths,
 )
 
 #: Output formats of ``mne-dac decompress``.
@@ -33,10 +32,7 @@ def run(args: argparse.Namespace) -> None:
     from mne_dac.io.raw import save_reconstruction
 
     out = Path(args.output)
-    suffix = out.suffix.lower()
-    if suffix not in DECOMPRESS_FORMATS:
-        raise CLIError(f"Output must end with one of {DECOMPRESS_FORMATS}, got {out.name!r}")
-    check_output(out, args.overwrite)
+    check_paths(Path(args.input), out, args.overwrite, DECOMPRESS_FORMATS)
     tokens = mne_dac.read_tokens(args.input)
     progress = tokens.duration > PROGRESS_MIN_DURATION and not args.quiet
     codec = None if args.codec is None else mne_dac.load_codec(args.codec, trust_code=args.trust_codec)

@@ -878,6 +878,7 @@ def rate_quality(
         Quantisation step and offset in Volts of the lossless baselines (see
         :func:`to_int16`).
     %(groups)s
+    %(grouping)s
     label : str
         Name of the codec in the ``method`` column.
     preprocessing_row : bool

@@ -524,6 +524,7 @@ def tokenize_dataset(
         The cache. Files go to ``cache_dir/<cache_key(codec, groups)>/<path>.eegdac``,
         ``<path>`` mirroring each recording's absolute path (suffix replaced).
     %(groups)s
+    %(grouping)s
     prepare : list of braindecode.preprocessing.Preprocessor | None
         Steps run on each recording before coding. ``None``: the 19 standard channels
         (:func:`mne_dac.evaluation.corpora.standardize_channels`); ``[]``: none.

@@ -63,6 +63,7 @@ INDEX_COLUMNS = (
     "n_eeg_channels",
     "codec",
     "bits_per_second",
+    "clipped_share",
     "input_bytes",
     "output_bytes",
     "compression_ratio",
@@ -90,6 +91,7 @@ class _Job:
     device: str | None
     n_codebooks: int | None
     groups: Any
+    max_clipped: float | None
     exclude: tuple[str, ...]
     n_threads: int
     overwrite: bool
@@ -108,6 +110,7 @@ def compress_dir(
     n_codebooks: int | None = None,
     groups: Any = None,
     grouping: str | None = None,
+    max_clipped: float | None = None,
     exclude: Sequence[str] = (),
     extensions: Sequence[str] = RECORDING_EXTENSIONS,
     n_jobs: int | None = None,
@@ -157,6 +160,10 @@ def compress_dir(
     n_codebooks : int | None
         Codebooks to use (the bitrate); ``None``: all of the codec's.
     %(groups)s
+    %(grouping)s
+    %(max_clipped)s
+        A recording beyond it is reported as failed; ``clipped_share`` in the index says how
+        much of each recording was clipped.
     exclude : sequence of str
         Channels to keep out of coding: channels typed EEG in the files that are not EEG
         (ECG, ear references…). Where present, they are typed ``"misc"`` and kept
@@ -227,6 +234,7 @@ def compress_dir(
         "device": device,
         "n_codebooks": n_codebooks,
         "groups": groups,
+        "max_clipped": max_clipped,
         "exclude": exclude,
         "n_threads": threads_per_worker(n_jobs) if n_threads is None else int(n_threads),
         "overwrite": overwrite,
@@ -499,7 +507,10 @@ def _compress(job: _Job, output: Path) -> dict:
     output.parent.mkdir(parents=True, exist_ok=True)
     for stale in output.parent.glob(f".{glob.escape(output.name)}.*.part"):  # left by a killed run
         shutil.rmtree(stale, ignore_errors=True)
-    write_raw_dac(output, raw, codec=codec, n_codebooks=job.n_codebooks, overwrite=True, **group_kwargs(job.groups))
+    write_raw_dac(
+        output, raw, codec=codec, n_codebooks=job.n_codebooks, overwrite=True, max_clipped=job.max_clipped,
+        **group_kwargs(job.groups),
+    )  # fmt: skip
     header = read_header(output)
     inputs = {Path(job.input)} | {Path(f) for f in raw.filenames if f is not None}
     values = dict(_header_values(header), input_bytes=sum(f.stat().st_size for f in inputs if f.is_file()))
@@ -519,6 +530,7 @@ def _header_values(header: EEGDACHeader) -> dict:
         "n_eeg_channels": len(header.ch_names),
         "codec": header.codec.describe(),
         "bits_per_second": header.bits_per_second,
+        "clipped_share": header.clipped_share,
         "output_bytes": header.file_size,
         "compression_ratio": header.file_compression_ratio,
     }

@@ -45,7 +45,7 @@ from mne_dac.codecs.loading import DAC_TAGS, shipped_codec_of
 from mne_dac.io.tokens import EEGTokens
 from mne_dac.io.validation import EEGDACFormatError, check_fif_structure, decompress_exactly, validate_header
 from mne_dac.signal.groups import ChannelGroups, group_kwargs, resolve_groups
-from mne_dac.signal.preprocessing import PreprocessingSettings
+from mne_dac.signal.preprocessing import PreprocessingSettings, n_codec_samples
 from mne_dac.utils._atomic import atomic_write
 from mne_dac.utils._deprecation import keyword_only, renamed_attribute
 from mne_dac.utils._docs import fill_doc
@@ -87,6 +87,21 @@ def unpack_codes(buf: bytes, n_bits: int, shape: tuple[int, ...]) -> np.ndarray:
         bits = np.unpackbits(raw[i * step : i * step + step], count=count * n_bits, bitorder="little")
         out[start : start + count] = bits.reshape(count, n_bits) @ weights
     return out.reshape(shape)
+
+
+#: How the info section spells channel names that FIF cannot hold (FIF names are ASCII).
+_ESCAPED_NAMES = "unicode_escape"
+
+
+def _escape_names(info: mne.Info, escape: bool) -> mne.Info:
+    """``info`` with its channel names in ASCII (``escape``) or back from it."""
+    if escape:
+        mapping = {n: n.encode(_ESCAPED_NAMES).decode("ascii") for n in info["ch_names"]}
+    else:
+        mapping = {n: n.encode("ascii").decode(_ESCAPED_NAMES) for n in info["ch_names"]}
+    info = info.copy()
+    mne.rename_channels(info, {k: v for k, v in mapping.items() if k != v}, verbose="error")
+    return info
 
 
 def _info_to_bytes(info: mne.Info) -> bytes:
@@ -147,9 +162,10 @@ def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = Fals
     """
     _validate_type(tokens, EEGTokens, "tokens")
     fname = Path(fname)
+    escaped = not all(name.isascii() for name in tokens.info["ch_names"])
     sections = {
         "codes": pack_codes(tokens.codes, tokens.bits_per_code),
-        "info": _info_to_bytes(tokens.info),
+        "info": _info_to_bytes(_escape_names(tokens.info, True) if escaped else tokens.info),
         "other_data": zlib.compress(np.ascontiguousarray(tokens.other_data, dtype="<f8").tobytes(), 6),
     }
     header = {
@@ -173,6 +189,7 @@ def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = Fals
         "groups": None if tokens.groups is None else tokens.groups.to_dict(),
         "positions": None if tokens.positions is None else tokens.positions.tolist(),
         "sections": [{"name": k, "size": len(v)} for k, v in sections.items()],
+        **({"info_names": _ESCAPED_NAMES} if escaped else {}),
     }
     header_bytes = json.dumps(jsonable(header), separators=(",", ":")).encode()
     with atomic_write(fname, overwrite=overwrite) as tmp, open(tmp, "wb") as fid:
@@ -302,6 +319,12 @@ class EEGDACHeader:
     bitrate = renamed_attribute("bits_per_second")
 
     @property
+    def clipped_share(self) -> float:
+        """Share of the coded samples (at the codec's rate) that were clipped, 0 to 1."""
+        n_coded = n_codec_samples(self.n_times, self.sfreq, self.codec_sfreq) * len(self.ch_names)
+        return sum(self.clip_counts) / n_coded
+
+    @property
     def codes_compression_ratio(self) -> float:
         """16-bit samples of the coded channels at the recording's rate over the bits of the codes."""
         return 16 * len(self.ch_names) * self.n_times / (math.prod(self.codes_shape) * self.bits_per_code)
@@ -359,16 +382,18 @@ def _read(fname: str | Path) -> tuple[EEGDACHeader, dict[str, bytes], mne.Info]:
         if offset != len(buf) - _DIGEST_SIZE:
             raise EEGDACFormatError("header field 'sections': sizes do not add up to the file size")
         parsed = EEGDACHeader.from_dict(header, len(buf))
-        return parsed, sections, _info(parsed, sections["info"])
+        return parsed, sections, _info(parsed, sections["info"], escaped="info_names" in header)
     except EEGDACFormatError as err:
         raise EEGDACFormatError(f"{fname}: {err}") from err
 
 
-def _info(header: EEGDACHeader, buf: bytes) -> mne.Info:
+def _info(header: EEGDACHeader, buf: bytes, escaped: bool) -> mne.Info:
     """The measurement info, read with bounded work and checked against the header."""
     check_fif_structure(buf)
     try:
         info = _info_from_bytes(buf)
+        if escaped:
+            info = _escape_names(info, False)
     except Exception as err:  # noqa: BLE001 - whatever MNE's reader raises on a malformed block
         raise EEGDACFormatError(f"section 'info': unreadable ({type(err).__name__}: {err})") from err
     names = info["ch_names"]
@@ -441,6 +466,7 @@ def write_raw_dac(
     overwrite: bool = False,
     groups: Any = None,
     grouping: str | None = None,
+    max_clipped: float | None = None,
     progress: bool = False,
     verbose: bool | str | int | None = None,
 ) -> Path:
@@ -456,6 +482,8 @@ def write_raw_dac(
     %(n_codebooks)s
     %(overwrite)s
     %(groups)s
+    %(grouping)s
+    %(max_clipped)s
     progress : bool
         Show a progress bar.
     %(verbose)s
@@ -479,6 +507,7 @@ def write_raw_dac(
         codec,
         n_codebooks=n_codebooks,
         **group_kwargs(groups),
+        max_clipped=max_clipped,
         progress=progress,
     )
     return write_tokens(fname, tokens, overwrite=overwrite)

@@ -42,6 +42,7 @@ def tokenize_raw(
     grouping: str | None = None,
     montage: Any = None,
     preprocessing: PreprocessingSettings | None = None,
+    max_clipped: float | None = None,
     progress: bool = False,
     verbose: bool | str | int | None = None,
 ) -> EEGTokens:
@@ -58,10 +59,12 @@ def tokenize_raw(
     %(codec)s
     %(n_codebooks)s
     %(groups)s
+    %(grouping)s
     montage : str | mne.channels.DigMontage | None
         DAC-MC codecs only: electrode positions for channels whose names are not in
         the standard 10-05 montage. ``None``: standard positions.
     %(preprocessing)s
+    %(max_clipped)s
     progress : bool
         Show a progress bar.
     %(verbose)s
@@ -101,6 +104,13 @@ def tokenize_raw(
             f"({codec.hop_length / codec.sfreq:g} s): it is zero-padded to one frame."
         )
     codec_input = to_codec_domain(data, raw.info["sfreq"], codec.sfreq, preprocessing, ch_names)
+    clipped = codec_input.clip_counts.sum() / codec_input.data.size
+    if max_clipped is not None and clipped > max_clipped:
+        raise ValueError(
+            f"{100 * clipped:.1f} % of the EEG samples exceed the ±{preprocessing.clip * 1e6:g} µV clip level (more "
+            f"than {100 * max_clipped:g} %): coding would flatten them. Are the data in Volts (MNE's unit)? If "
+            "they are and the clipping is wanted, allow it (max_clipped=1; command line: --allow-clipping)."
+        )
     groups = codec.channel_groups(ch_names, groups, montage=montage)
     positions = codec.channel_positions(ch_names, montage)
     codes = codec.encode(

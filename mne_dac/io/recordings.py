@@ -136,12 +136,16 @@ def read_recording(fname: str | Path, *, preload: bool = True) -> mne.io.BaseRaw
         If the file does not exist or MNE cannot read it.
     """
     fname = Path(fname).expanduser()
-    if not fname.is_file():
+    if not fname.exists():
         raise UnreadableRecordingError(f"No such file: {fname}")
+    if fname.is_dir() and fname.suffix.lower() != ".mff":  # EGI's .mff recordings are folders
+        raise UnreadableRecordingError(f"{fname} is a folder, not a recording.")
     try:
         return mne.io.read_raw(fname, preload=preload, verbose="error")
-    except Exception as err:  # MNE raises ValueError, OSError, KeyError… on bad files
+    except Exception as err:  # MNE raises ValueError, OSError, KeyError, AssertionError… on bad files
+        known = fname.name.lower().endswith(RECORDING_EXTENSIONS)
+        why = f"{type(err).__name__}: {err}" if known else f"MNE does not know the format of {fname.suffix!r} files"
         raise UnreadableRecordingError(
-            f"Could not read {fname} as EEG ({type(err).__name__}: {err}). Supported: any format "
-            "mne.io.read_raw reads (EDF, BDF, FIF, BrainVision .vhdr, EEGLAB .set, Nihon Kohden .EEG…)."
+            f"Could not read {fname} as EEG ({why}). Supported: any format mne.io.read_raw reads (EDF, BDF, "
+            "FIF, BrainVision .vhdr, EEGLAB .set, Nihon Kohden .EEG…)."
         ) from err

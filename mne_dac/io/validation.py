@@ -129,6 +129,8 @@ def validate_header(header: Any, version: int, file_size: int) -> None:
         and all(isinstance(p, list) and len(p) == 3 and all(_finite(x) for x in p) for p in positions)
     ):
         _fail("positions", "expected one finite (x, y, z) per coded channel")
+    if "info_names" in header:
+        _get(header, "info_names", str, lambda v: v == "unicode_escape", "unknown spelling")
     sections = _get(header, "sections", list)
     names = [s.get("name") if isinstance(s, dict) else None for s in sections]
     if names != list(SECTIONS):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,13 +27,16 @@ def atomic_write(fname: str | Path, *, overwrite: bool = False) -> Iterator[Path
     tmp : Path
         A path with the same file name inside a temporary folder next to ``fname``
         (so writers that check extensions are satisfied). It is renamed to ``fname``
-        on success and removed on failure: a failure never leaves a partial output.
+        on success and removed on failure: a failure never leaves a partial output. Temporary
+        folders that a killed writer of ``fname`` left are removed first.
     """
     fname = Path(fname)
     if fname.exists() and not overwrite:
         raise FileExistsError(f"{fname} exists; pass overwrite=True (--overwrite) to replace it.")
     if not fname.parent.is_dir():
         raise FileNotFoundError(f"Output folder {fname.parent} does not exist.")
+    for stale in fname.parent.glob(f".{glob.escape(fname.name)}.*.part"):  # left by a killed writer of fname
+        shutil.rmtree(stale, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix=f".{fname.name}.", suffix=".part", dir=fname.parent) as tmp:
         tmp_fname = Path(tmp) / fname.name
         yield tmp_fname

@@ -48,11 +48,19 @@ ch_names : list of str | None
     DAC-MC codecs with array input: the channel names (electrode positions are
     looked up in the standard 10-05 montage). ``mne.Epochs`` supply their own."""
 
+docdict["max_clipped"] = """
+max_clipped : float | None
+    Largest share of EEG samples (0 to 1) that may exceed the clip level; beyond it the
+    coding stops with an error before any encoding (data in µV given as Volts clip
+    everywhere). ``None``: no limit (a warning says how much was clipped)."""
+
 docdict["groups"] = """
 groups : dict | ChannelGroups | None
     DAC-MC codecs: a partition of the channels, a dict ``{name: [channels]}`` or a
     :class:`~mne_dac.signal.groups.ChannelGroups`. In the ``"group"`` layout each group
-    has one token stream.
+    has one token stream."""
+
+docdict["grouping"] = """
 grouping : str | None
     DAC-MC codecs, without ``groups``: how to group the channels, ``"pivot"`` or
     ``"anatomical"`` (see :func:`~mne_dac.signal.groups.make_groups`). ``None``: the
@@ -79,7 +87,7 @@ device : str | None
 batch_size : int | None
     Number of channel chunks processed at once. ``None`` uses the codec's
     setting (16 for codecs loaded by name or path).""" + "".join(
-    docdict[key] for key in ("preprocessing", "ch_names", "groups")
+    docdict[key] for key in ("preprocessing", "ch_names", "groups", "grouping")
 )
 
 docdict["transformer_attrs"] = """

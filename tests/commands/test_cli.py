@@ -27,7 +27,8 @@ def test_compress_decompress(fmt, tmp_path, tiny_codec_file, capsys):
     if fmt == "fif":  # bipolar F4-A1, CZ-A2 typed EEG
         assert raw.ch_names == ["F4-A1", "CZ-A2"]
     out = tmp_path / "rec.eegdac"
-    assert main(["compress", str(src), str(out), "--codec", str(tiny_codec_file), "--n-codebooks", "3"]) == 0
+    clipping = ["--allow-clipping"] if fmt == "nihon" else []  # a clinical file: 16 % of its EEG beyond ±200 µV
+    assert main(["compress", str(src), str(out), "--codec", str(tiny_codec_file), "--n-codebooks", "3", *clipping]) == 0
     printed = capsys.readouterr().out
     assert "bits/s per channel" in printed and "Compression ratio" in printed
     for suffix in (".fif", ".edf"):
@@ -87,7 +88,9 @@ def test_errors(tmp_path, tiny_codec_file, capsys):
     assert "must end with" in capsys.readouterr().err
     truncated = tmp_path / "t.eegdac"
     truncated.write_bytes(out.read_bytes()[:-50])
-    assert main(["decompress", str(truncated), str(tmp_path / "t_raw.fif"), "--codec", str(tiny_codec_file)]) == 2  # an invalid .eegdac file
+    assert (
+        main(["decompress", str(truncated), str(tmp_path / "t_raw.fif"), "--codec", str(tiny_codec_file)]) == 2
+    )  # an invalid .eegdac file
     assert "corrupted or truncated" in capsys.readouterr().err
     assert not (tmp_path / "t_raw.fif").exists()
     assert main(["decompress", str(out), str(tmp_path / "m_raw.fif"), "--codec", "random"]) == 1
@@ -113,3 +116,60 @@ def test_demo_reports_against_dct(tmp_path, tiny_codec_file, capsys):
     assert (out / "fidelity.png").stat().st_size > 0
     back = mne.io.read_raw_fif(next(out.glob("*_raw.fif")), verbose="error")
     assert "Lossy reconstruction" in back.info["description"] and "16 bits/s" in back.info["description"]
+
+
+def test_compress_refuses_before_any_work(tmp_path, tiny_codec_file, capsys):
+    """Outputs that would destroy data or cannot be written, and unusable inputs: one line, nothing touched."""
+    src = tmp_path / "rec_raw.fif"
+    mne.io.read_raw_edf(DATA_DIR.parent.parent / "mne_dac" / "data" / "eegmat" / "Subject00_1.edf", verbose=False).crop(
+        0, 2
+    ).load_data().save(src, verbose=False)
+    before = src.read_bytes()
+    codec = ["--codec", str(tiny_codec_file)]
+    cases = {
+        "must end with .eegdac": ["compress", str(src), str(src), "--overwrite", *codec],
+        "must end with .eegdac, got 'x3'": ["compress", str(src), str(tmp_path / "x3"), *codec],
+        "does not exist": ["compress", str(src), str(tmp_path / "missing" / "out.eegdac"), *codec],
+        "is a folder, not a recording": ["compress", str(tmp_path), str(tmp_path / "out.eegdac"), *codec],
+        "does not know the format of '.txt'": ["compress", str(_text_file(tmp_path)), str(tmp_path / "t.eegdac")],
+    }
+    for message, args in cases.items():
+        assert main(args) == 1, message
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert src.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec_raw.fif", "x.txt"]
+
+
+def _text_file(folder):
+    (folder / "x.txt").write_text("not EEG")
+    return folder / "x.txt"
+
+
+def test_compress_stops_on_heavy_clipping(tmp_path, tiny_codec_file, capsys):
+    """Data in µV stored as Volts clip everywhere: an error that says why, unless --allow-clipping."""
+    raw = mne.io.read_raw_edf(DATA_DIR.parent.parent / "mne_dac" / "data" / "eegmat" / "Subject00_1.edf", verbose=False)
+    raw.crop(0, 2).load_data().apply_function(lambda x: x * 1e6)  # µV given as V
+    src = tmp_path / "uv_raw.fif"
+    raw.save(src, verbose=False)
+    out = tmp_path / "uv.eegdac"
+    assert main(["compress", str(src), str(out), "--codec", str(tiny_codec_file)]) == 1
+    err = capsys.readouterr().err
+    assert "exceed the ±200 µV clip level" in err and "in Volts" in err and "--allow-clipping" in err
+    assert not out.exists()
+    assert main(["compress", str(src), str(out), "--codec", str(tiny_codec_file), "--allow-clipping"]) == 0
+
+
+def test_stale_temporary_files_are_removed(tmp_path, tiny_codec_file):
+    """A writer killed before its rename leaves a temporary folder; the next write of that output removes it."""
+    src = DATA_DIR.parent.parent / "mne_dac" / "data" / "eegmat" / "Subject00_1.edf"
+    stale = tmp_path / ".out.eegdac.abc123.part"
+    stale.mkdir()
+    (stale / "out.eegdac").write_bytes(b"partial")
+    assert (
+        main(
+            ["compress", str(src), str(tmp_path / "out.eegdac"), "--codec", str(tiny_codec_file), "--n-codebooks", "1"]
+        )
+        == 0
+    )
+    assert not stale.exists()
