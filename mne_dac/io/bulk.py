@@ -472,7 +472,7 @@ def _compress_one(job: _Job) -> dict:
     output = Path(job.output)
     try:
         with use_log_level(job.log_level), torch_threads(job.n_threads):
-            header = None if job.overwrite else _finished_header(output)
+            header = None if job.overwrite or _input_changed(Path(job.input), output) else _finished_header(output)
             if header is not None:
                 row.update(_header_values(header), status=SKIPPED, input_bytes=Path(job.input).stat().st_size)
             else:
@@ -481,6 +481,14 @@ def _compress_one(job: _Job) -> dict:
         row.update(status=FAILED, error=_one_line(err))
     row["elapsed_s"] = time.perf_counter() - start
     return row
+
+
+def _input_changed(input: Path, output: Path) -> bool:
+    """Whether the input was modified after its output was written (then the output is stale)."""
+    if output.is_file() and input.stat().st_mtime > output.stat().st_mtime:
+        logger.info("Recompressing %s: its input changed after it was written", output)
+        return True
+    return False
 
 
 def _finished_header(output: Path) -> EEGDACHeader | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import mne
@@ -70,6 +71,12 @@ def test_tree_mirrored_and_rerun_skips(corpus, tmp_path, tiny_codec_file):
     cols = ["duration_s", "n_eeg_channels", "bits_per_second", "input_bytes", "output_bytes", "spectrogram_loss", "prd"]
     pd.testing.assert_frame_equal(again[cols], index[cols])
     assert "0 compressed, 2 skipped" in summarize_index(again)
+
+    changed = corpus / next(iter(EXPECTED))  # an input replaced after its output was written
+    future = (out_dir / EXPECTED[next(iter(EXPECTED))]).stat().st_mtime + 10
+    os.utime(changed, (future, future))
+    refreshed = compress_dir(corpus, out_dir, tiny_codec_file, **OPTS).set_index("input")["status"]
+    assert refreshed[next(iter(EXPECTED))] == "compressed" and (refreshed.drop(next(iter(EXPECTED))) == "skipped").all()
 
     redone = compress_dir(corpus, out_dir, tiny_codec_file, overwrite=True, fidelity=False, **OPTS)
     assert (redone["status"] == "compressed").all() and redone["prd"].isna().all()
