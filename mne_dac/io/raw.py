@@ -231,9 +231,13 @@ _EDF_RECORDING_FIELD = slice(88, 168)
 def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = False) -> None:
     """Save a reconstruction as FIF or EDF, saying in the file that it is lossy.
 
-    FIF keeps ``info["description"]`` (see :func:`reconstruct_raw`). EDF has no such field:
+    FIF keeps ``info["description"]`` (see :func:`reconstruct_raw`) and everything in the info;
+    its samples are written as float64 when the recording has channels other than EEG, which
+    :func:`~mne_dac.read_raw_dac` returns exactly as they were. EDF has no description field:
     the statement is written, shortened, into the EDF+ header's local recording identification
     (``Startdate … lossy_reconstruction mne-dac_<codec> <rate>bps``), which EDF viewers show.
+    What EDF cannot hold (bad channels, electrode positions, ``first_samp``, the power-line
+    frequency, a missing measurement date) is listed in a warning.
 
     Parameters
     ----------
@@ -253,10 +257,31 @@ def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = Fa
         raise ValueError(f"fname must end with .fif or .edf, got {fname.name!r}")
     with atomic_write(fname, overwrite=overwrite) as tmp:
         if suffix == ".fif":
-            raw.save(tmp, overwrite=True, verbose="error")
+            exact = set(raw.get_channel_types()) != {"eeg"}  # channels kept aside stay bit-exact
+            raw.save(tmp, fmt="double" if exact else "single", overwrite=True, verbose="error")
             return
+        lost = edf_cannot_hold(raw)
+        if lost:
+            warn(f"EDF cannot hold {'; '.join(lost)}: {fname.name} goes without. Write FIF to keep them.")
         mne.export.export_raw(tmp, raw, fmt="edf", overwrite=True, verbose="error")
         _stamp_edf(tmp, raw.info["description"] or "")
+
+
+def edf_cannot_hold(raw: mne.io.BaseRaw) -> list[str]:
+    """What of ``raw`` an EDF file loses (empty if nothing)."""
+    info = raw.info
+    lost = []
+    if info["bads"]:
+        lost.append(f"the bad channels ({', '.join(info['bads'])})")
+    if info["dig"]:
+        lost.append("the electrode positions (montage)")
+    if raw.first_samp:
+        lost.append(f"first_samp ({raw.first_samp})")
+    if info["line_freq"]:
+        lost.append(f"the power-line frequency ({info['line_freq']:g} Hz)")
+    if info["meas_date"] is None:
+        lost.append("a missing measurement date (EDF requires one: readers will see 1985-01-01)")
+    return lost
 
 
 def _stamp_edf(fname: Any, description: str) -> None:

@@ -79,3 +79,21 @@ def test_bad_recordings(excerpt_raw, tiny_codec):
     micro = excerpt_raw.copy().apply_function(lambda x: x * 1e6, picks="eeg")
     with pytest.warns(RuntimeWarning, match="probably in µV"):
         tokenize_raw(micro, tiny_codec, verbose=False)
+
+
+def test_save_reconstruction_is_honest(excerpt_raw, tiny_codec, tmp_path):
+    """EDF lists what it cannot hold; FIF keeps the channels kept aside bit-exact."""
+    from mne_dac.io.raw import save_reconstruction
+
+    raw = excerpt_raw.copy().crop(0, 4)
+    raw.info["bads"] = ["Fp1"]
+    raw.set_montage("standard_1020", on_missing="ignore", verbose="error")
+    tokens = tokenize_raw(raw, tiny_codec, n_codebooks=2, verbose=False)
+    recon = reconstruct_raw(tokens, tiny_codec, verbose=False)
+    with pytest.warns(RuntimeWarning, match=r"EDF cannot hold the bad channels \(Fp1\); the electrode positions"):
+        save_reconstruction(recon, tmp_path / "rec.edf")
+    save_reconstruction(recon, tmp_path / "rec_raw.fif")
+    back = mne.io.read_raw_fif(tmp_path / "rec_raw.fif", verbose=False)
+    assert back.info["bads"] == ["Fp1"]
+    other = [n for n, t in zip(raw.ch_names, raw.get_channel_types()) if t != "eeg"]
+    np.testing.assert_array_equal(back.get_data(picks=other), raw.get_data(picks=other))
