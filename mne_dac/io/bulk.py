@@ -15,6 +15,7 @@ import functools
 import glob
 import logging
 import math
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -97,6 +98,7 @@ class _Job:
     overwrite: bool
     fidelity: bool
     log_level: int
+    launcher_pid: int
 
 
 @renamed(not_eeg="exclude")
@@ -240,6 +242,7 @@ def compress_dir(
         "overwrite": overwrite,
         "fidelity": fidelity,
         "log_level": max(logger.getEffectiveLevel(), logging.WARNING),  # per-recording results go to the index
+        "launcher_pid": os.getpid(),
     }
     jobs = [
         _Job(str(fname), str(out), fname.relative_to(in_dir).as_posix(), out.relative_to(out_dir).as_posix(), **options)
@@ -465,11 +468,30 @@ def _bytes(n: float) -> str:
 
 
 # --------------------------------------------------------------------------- worker
+#: The parent of this (worker) process when it took its first recording.
+_first_parent: list[int] = []
+
+
+def _parent_gone(launcher_pid: int) -> bool:
+    """Whether the process that started this worker has died (the worker was re-parented).
+
+    A worker of a killed ``compress-dir`` then stops instead of writing on: its remaining
+    recordings fail at once. Recordings compressed in the launching process itself never stop.
+    """
+    if os.getpid() == launcher_pid:
+        return False
+    if not _first_parent:
+        _first_parent.append(os.getppid())
+    return os.getppid() != _first_parent[0]
+
+
 def _compress_one(job: _Job) -> dict:
     """Compress one recording; never raises (failures become a ``"failed"`` row)."""
     start = time.perf_counter()
     row = _row(job.rel_input, job.rel_output, COMPRESSED)
     output = Path(job.output)
+    if _parent_gone(job.launcher_pid):
+        return {**row, "status": FAILED, "error": "the process that started compress-dir is gone"}
     try:
         with use_log_level(job.log_level), torch_threads(job.n_threads):
             header = None if job.overwrite or _input_changed(Path(job.input), output) else _finished_header(output)

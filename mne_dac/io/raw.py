@@ -263,8 +263,26 @@ def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = Fa
         lost = edf_cannot_hold(raw)
         if lost:
             warn(f"EDF cannot hold {'; '.join(lost)}: {fname.name} goes without. Write FIF to keep them.")
+        pad = -raw.n_times % int(raw.info["sfreq"])  # EDF holds whole records of floor(sfreq) samples
+        if pad:
+            warn(
+                f"EDF holds whole data records of {int(raw.info['sfreq'])} samples: {pad} copies of the last "
+                f"sample end {fname.name}, marked BAD_ACQ_SKIP."
+            )
+            if not float(raw.info["sfreq"]).is_integer():  # MNE pads integer rates itself
+                raw = _pad_end(raw, pad)
         mne.export.export_raw(tmp, raw, fmt="edf", overwrite=True, verbose="error")
         _stamp_edf(tmp, raw.info["description"] or "")
+
+
+def _pad_end(raw: mne.io.BaseRaw, pad: int) -> mne.io.RawArray:
+    """``raw`` with its last sample repeated ``pad`` times, the padding annotated BAD_ACQ_SKIP."""
+    data = np.pad(raw.get_data(), ((0, 0), (0, pad)), "edge")
+    padded = mne.io.RawArray(data, raw.info, first_samp=raw.first_samp, verbose="error")
+    padded.set_annotations(raw.annotations)
+    start = padded.times[raw.n_times] + (padded.first_time if padded.annotations.orig_time is not None else 0)
+    padded.annotations.append(start, pad / raw.info["sfreq"], "BAD_ACQ_SKIP")
+    return padded
 
 
 def edf_cannot_hold(raw: mne.io.BaseRaw) -> list[str]:

@@ -193,3 +193,16 @@ def test_old_spellings_warn(corpus, tmp_path, tiny_codec_file, capsys):
     args = ["compress-dir", str(corpus), str(tmp_path / "b"), "--codec", str(tiny_codec_file), "--n-codebooks", "2"]
     assert main([*args, "--not-eeg", "ECG", "--no-fidelity", "--quiet"]) == 0
     assert "--not-eeg is deprecated" in capsys.readouterr().err
+
+
+def test_workers_stop_when_their_parent_dies(monkeypatch):
+    """A worker re-parented (its compress-dir was killed) stops; the launching process never does."""
+    import mne_dac.io.bulk as bulk
+
+    monkeypatch.setattr(bulk, "_first_parent", [])
+    assert not bulk._parent_gone(os.getpid())  # compressing in the launching process
+    assert not bulk._parent_gone(-1)  # a worker: its parent is recorded
+    assert not bulk._parent_gone(-1)
+    monkeypatch.setattr(bulk.os, "getppid", lambda: bulk._first_parent[0] + 1)  # re-parented
+    assert bulk._parent_gone(-1)
+    assert not bulk._parent_gone(os.getpid())

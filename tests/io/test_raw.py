@@ -97,3 +97,19 @@ def test_save_reconstruction_is_honest(excerpt_raw, tiny_codec, tmp_path):
     assert back.info["bads"] == ["Fp1"]
     other = [n for n, t in zip(raw.ch_names, raw.get_channel_types()) if t != "eeg"]
     np.testing.assert_array_equal(back.get_data(picks=other), raw.get_data(picks=other))
+
+
+def test_edf_at_any_sampling_rate(tmp_path):
+    """A rate that is no whole number of Hz (173.61) writes, padded to whole records, and says so."""
+    from datetime import datetime, timezone
+
+    from mne_dac.io.raw import save_reconstruction
+
+    info = mne.create_info(["Fp1", "Cz"], 173.61, "eeg")
+    raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 1e-5, (2, 1737)), info, verbose=False)
+    raw.set_meas_date(datetime(2020, 1, 1, tzinfo=timezone.utc))
+    with pytest.warns(RuntimeWarning, match="EDF holds whole data records of 173 samples: 166 copies"):
+        save_reconstruction(raw, tmp_path / "odd.edf")
+    back = mne.io.read_raw_edf(tmp_path / "odd.edf", verbose=False)
+    assert back.n_times == 1737 + 166 and "BAD_ACQ_SKIP" in back.annotations.description
+    np.testing.assert_allclose(back.get_data()[:, :1737], raw.get_data(), atol=1e-8)
