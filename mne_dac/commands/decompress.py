@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mne_dac.commands._common import (
     PROGRESS_MIN_DURATION,
+    CLIError,
     add_codec_options,
     add_threads_option,
     check_paths,
@@ -34,6 +35,12 @@ def run(args: argparse.Namespace) -> None:
     out = Path(args.output)
     check_paths(Path(args.input), out, args.overwrite, DECOMPRESS_FORMATS)
     tokens = mne_dac.read_tokens(args.input)
+    not_ascii = [name for name in tokens.info["ch_names"] if not name.isascii()]
+    if not_ascii:  # found before decoding: FIF and EDF files spell channel names in ASCII
+        raise CLIError(
+            f"{out.suffix} files hold channel names in ASCII only, and {not_ascii} are not. In Python, decode with "
+            "mne_dac.read_raw_dac(), rename the channels (raw.rename_channels) and save."
+        )
     progress = tokens.duration > PROGRESS_MIN_DURATION and not args.quiet
     codec = None if args.codec is None else mne_dac.load_codec(args.codec, trust_code=args.trust_codec)
     raw = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=args.n_codebooks, progress=progress)

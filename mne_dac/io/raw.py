@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import mne
@@ -236,8 +237,8 @@ def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = Fa
     :func:`~mne_dac.read_raw_dac` returns exactly as they were. EDF has no description field:
     the statement is written, shortened, into the EDF+ header's local recording identification
     (``Startdate … lossy_reconstruction mne-dac_<codec> <rate>bps``), which EDF viewers show.
-    What EDF cannot hold (bad channels, electrode positions, ``first_samp``, the power-line
-    frequency, a missing measurement date) is listed in a warning.
+    What EDF cannot hold (channel types other than EEG, bad channels, electrode positions,
+    ``first_samp``, the power-line frequency, a missing measurement date) is listed in a warning.
 
     Parameters
     ----------
@@ -255,10 +256,12 @@ def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = Fa
     suffix = fname.suffix.lower()
     if suffix not in (".fif", ".edf"):
         raise ValueError(f"fname must end with .fif or .edf, got {fname.name!r}")
+    mixed = set(raw.get_channel_types()) != {"eeg"}
     with atomic_write(fname, overwrite=overwrite) as tmp:
         if suffix == ".fif":
-            exact = set(raw.get_channel_types()) != {"eeg"}  # channels kept aside stay bit-exact
-            raw.save(tmp, fmt="double" if exact else "single", overwrite=True, verbose="error")
+            lowercase = tmp.with_name(tmp.name[: -len(suffix)] + ".fif")  # MNE's writer wants ".fif"
+            raw.save(lowercase, fmt="double" if mixed else "single", overwrite=True, verbose="error")
+            os.replace(lowercase, tmp)  # channels kept aside stay bit-exact in float64
             return
         lost = edf_cannot_hold(raw)
         if lost:
@@ -289,6 +292,9 @@ def edf_cannot_hold(raw: mne.io.BaseRaw) -> list[str]:
     """What of ``raw`` an EDF file loses (empty if nothing)."""
     info = raw.info
     lost = []
+    types = sorted(set(raw.get_channel_types()) - {"eeg"})
+    if types:
+        lost.append(f"channel types ({', '.join(types)}: EDF readers see EEG)")
     if info["bads"]:
         lost.append(f"the bad channels ({', '.join(info['bads'])})")
     if info["dig"]:

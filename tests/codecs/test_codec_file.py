@@ -101,7 +101,10 @@ def test_cli_says_how_to_trust(marker, tmp_path, excerpt_raw, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--trust-codec" in err and "Traceback" not in err
     with pytest.warns(UserWarning, match="trust_code=True"):
-        assert main(["compress", str(recording), str(tmp_path / "out.eegdac"), "--codec", str(fname), "--trust-codec"]) == 0
+        assert (
+            main(["compress", str(recording), str(tmp_path / "out.eegdac"), "--codec", str(fname), "--trust-codec"])
+            == 0
+        )
 
 
 def test_trust_code_loads_with_a_warning(tmp_path):

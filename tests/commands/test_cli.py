@@ -173,3 +173,22 @@ def test_stale_temporary_files_are_removed(tmp_path, tiny_codec_file):
         == 0
     )
     assert not stale.exists()
+
+
+def test_decompress_says_when_names_do_not_fit(tmp_path, tiny_codec_file, capsys):
+    """Non-ASCII channel names round-trip through .eegdac; FIF and EDF cannot spell them: said before decoding."""
+    import numpy as np
+
+    import mne_dac
+
+    info = mne.create_info(["Fp1", "Ö2"], 256.0, "eeg")
+    raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 2e-5, (2, 512)), info, verbose=False)
+    fname = mne_dac.write_raw_dac(
+        tmp_path / "u.eegdac", raw, codec=mne_dac.load_codec(tiny_codec_file), verbose="error"
+    )
+    assert mne_dac.read_raw_dac(fname, codec=str(tiny_codec_file), verbose="error").ch_names == ["Fp1", "Ö2"]
+    for suffix in ("_raw.fif", ".edf"):
+        assert main(["decompress", str(fname), str(tmp_path / f"u{suffix}"), "--codec", str(tiny_codec_file)]) == 1
+        err = capsys.readouterr().err
+        assert "channel names in ASCII only, and ['Ö2'] are not" in err and err.count("\n") == 1
+    assert not list(tmp_path.glob("u_raw.fif")) and not list(tmp_path.glob("u.edf"))

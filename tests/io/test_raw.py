@@ -90,7 +90,7 @@ def test_save_reconstruction_is_honest(excerpt_raw, tiny_codec, tmp_path):
     raw.set_montage("standard_1020", on_missing="ignore", verbose="error")
     tokens = tokenize_raw(raw, tiny_codec, n_codebooks=2, verbose=False)
     recon = reconstruct_raw(tokens, tiny_codec, verbose=False)
-    with pytest.warns(RuntimeWarning, match=r"EDF cannot hold the bad channels \(Fp1\); the electrode positions"):
+    with pytest.warns(RuntimeWarning, match=r"EDF cannot hold .*; the bad channels \(Fp1\); the electrode positions"):
         save_reconstruction(recon, tmp_path / "rec.edf")
     save_reconstruction(recon, tmp_path / "rec_raw.fif")
     back = mne.io.read_raw_fif(tmp_path / "rec_raw.fif", verbose=False)
@@ -113,3 +113,19 @@ def test_edf_at_any_sampling_rate(tmp_path):
     back = mne.io.read_raw_edf(tmp_path / "odd.edf", verbose=False)
     assert back.n_times == 1737 + 166 and "BAD_ACQ_SKIP" in back.annotations.description
     np.testing.assert_allclose(back.get_data()[:, :1737], raw.get_data(), atol=1e-8)
+
+
+def test_edf_says_it_loses_channel_types_and_fif_takes_any_case(tmp_path):
+    """EDF warns that it loses the channel types; an upper-case .FIF output writes."""
+    from datetime import datetime, timezone
+
+    from mne_dac.io.raw import save_reconstruction
+
+    info = mne.create_info(["Fp1", "Cz", "ECG", "EOG1"], 256.0, ["eeg", "eeg", "ecg", "eog"])
+    raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 1e-5, (4, 512)), info, verbose=False)
+    raw.set_meas_date(datetime(2020, 1, 1, tzinfo=timezone.utc))
+    with pytest.warns(RuntimeWarning, match=r"EDF cannot hold channel types \(ecg, eog: EDF readers see EEG\)"):
+        save_reconstruction(raw, tmp_path / "typed.edf")
+    assert mne.io.read_raw_edf(tmp_path / "typed.edf", verbose=False).ch_names == raw.ch_names
+    save_reconstruction(raw, tmp_path / "UPPER_raw.FIF")
+    assert mne.io.read_raw_fif(tmp_path / "UPPER_raw.FIF", verbose=False).ch_names == raw.ch_names
