@@ -381,7 +381,10 @@ def _read(fname: str | Path) -> tuple[EEGDACHeader, dict[str, bytes], mne.Info]:
             offset += sec["size"]
         if offset != len(buf) - _DIGEST_SIZE:
             raise EEGDACFormatError("header field 'sections': sizes do not add up to the file size")
-        parsed = EEGDACHeader.from_dict(header, len(buf))
+        try:
+            parsed = EEGDACHeader.from_dict(header, len(buf))
+        except (KeyError, TypeError, ValueError) as err:  # validate_header let a malformed field through
+            raise EEGDACFormatError(f"invalid header ({type(err).__name__}: {err})") from err
         return parsed, sections, _info(parsed, sections["info"], escaped="info_names" in header)
     except EEGDACFormatError as err:
         raise EEGDACFormatError(f"{fname}: {err}") from err
@@ -394,7 +397,8 @@ def _info(header: EEGDACHeader, buf: bytes, escaped: bool) -> mne.Info:
         info = _info_from_bytes(buf)
         if escaped:
             info = _escape_names(info, False)
-    except Exception as err:  # noqa: BLE001 - whatever MNE's reader raises on a malformed block
+        mne.io.RawArray(np.zeros((len(info["ch_names"]), 1)), info, verbose="error")  # usable as a Raw's
+    except Exception as err:  # noqa: BLE001 - whatever MNE raises on a malformed block
         raise EEGDACFormatError(f"section 'info': unreadable ({type(err).__name__}: {err})") from err
     names = info["ch_names"]
     for field, listed in (("ch_names", header.ch_names), ("other_ch_names", header.other_ch_names)):
@@ -429,8 +433,10 @@ def read_tokens(fname: str | Path) -> EEGTokens:
             raise EEGDACFormatError("section 'codes': a code is beyond the codebook")
         try:
             annotations = _annotations_from_dict(header.annotations)
-        except (ValueError, TypeError) as err:
+        except (KeyError, ValueError, TypeError) as err:
             raise EEGDACFormatError(f"header field 'annotations': {err}") from err
+        if annotations is not None and (annotations.orig_time is None) != (info["meas_date"] is None):
+            raise EEGDACFormatError("header field 'annotations': its time origin disagrees with the info's date")
     except EEGDACFormatError as err:
         raise EEGDACFormatError(f"{fname}: {err}") from err
     return EEGTokens(

@@ -121,7 +121,9 @@ def validate_header(header: Any, version: int, file_size: int) -> None:
         _fail("clip_counts", f"expected counts between 0 and the {n_coded} samples coded per channel")
     _validate_codec(_get(header, "codec", dict))
     _validate_preprocessing(_get(header, "preprocessing", dict))
-    _validate_annotations(header.get("annotations"))
+    if "annotations" not in header:
+        _fail("annotations", "missing")
+    _validate_annotations(header["annotations"])
     positions = header.get("positions")
     if positions is not None and not (
         isinstance(positions, list)
@@ -199,7 +201,7 @@ def _validate_annotations(d: Any) -> None:
         if n is not None and len(values) != n:
             _fail(f"annotations.{key}", "lengths differ")
         n = len(values)
-    if d.get("orig_time") is not None and not isinstance(d["orig_time"], str):
+    if "orig_time" not in d or not (d["orig_time"] is None or isinstance(d["orig_time"], str)):
         _fail("annotations.orig_time", "expected an ISO date or null")
 
 

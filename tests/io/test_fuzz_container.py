@@ -105,13 +105,19 @@ def _mutants(buf: bytes, rng: np.random.Generator):
     yield "header lists, crafted", _build(version, traded, body)
     for text in ("{", "[]", "null", '{"format": "eegdac"}', "\udcff", json.dumps(header)[:-1] + "," * 5000):
         yield "header text, crafted", _build(version, text, body)
+    text = json.dumps(header).encode()
+    for _ in range(100):  # random printable characters anywhere in the header's text
+        changed = bytearray(text)
+        for _ in range(int(rng.integers(1, 4))):
+            changed[int(rng.integers(len(changed)))] = int(rng.integers(32, 127))
+        yield "header bytes, crafted", _build(version, changed.decode("latin-1"), body)
     offsets = np.cumsum([0] + [s["size"] for s in header["sections"]])
     for name, lo, hi in zip([s["name"] for s in header["sections"]], offsets[:-1], offsets[1:]):
         if name == "codes":  # the payload itself: other valid codes are another recording
             continue
-        for _ in range(12):
+        for _ in range(60):
             flipped = bytearray(body)
-            if hi > lo:
+            for _ in range(int(rng.integers(1, 4))):
                 flipped[int(rng.integers(lo, hi))] ^= 1 << int(rng.integers(8))
             yield f"section {name!r} flip, crafted", _build(version, header, bytes(flipped))
     for n_times in (header["n_times"] * 1000, 2**40):
