@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import csv
 import functools
-import glob
 import logging
 import math
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -99,7 +97,6 @@ class _Job:
     fidelity: bool
     log_level: int
     launcher_pid: int
-    known_input_bytes: int | None  # the input's size when an earlier run compressed it
 
 
 @renamed(not_eeg="exclude")
@@ -245,15 +242,11 @@ def compress_dir(
         "log_level": max(logger.getEffectiveLevel(), logging.WARNING),  # per-recording results go to the index
         "launcher_pid": os.getpid(),
     }
+    jobs = [
+        _Job(str(fname), str(out), fname.relative_to(in_dir).as_posix(), out.relative_to(out_dir).as_posix(), **options)
+        for out, fname in outputs.items()
+    ]
     previous = {**_read_rows(index), **_read_rows(_journal(index))} if index is not None else {}
-    jobs = []
-    for out, fname in outputs.items():
-        rel_input = fname.relative_to(in_dir).as_posix()
-        known = previous.get(rel_input, {}).get("input_bytes")
-        jobs.append(
-            _Job(str(fname), str(out), rel_input, out.relative_to(out_dir).as_posix(), **options,
-                 known_input_bytes=int(known) if str(known or "").isdigit() else None)
-        )  # fmt: skip
     try:
         rows += _run(jobs, previous, index, n_jobs, progress)
     finally:
@@ -499,7 +492,7 @@ def _compress_one(job: _Job) -> dict:
         return {**row, "status": FAILED, "error": "the process that started compress-dir is gone"}
     try:
         with use_log_level(job.log_level), torch_threads(job.n_threads):
-            header = None if job.overwrite or _input_changed(Path(job.input), output, job.known_input_bytes) else _finished_header(output)
+            header = None if job.overwrite or _input_changed(Path(job.input), output) else _finished_header(output)
             if header is not None:
                 row.update(_header_values(header), status=SKIPPED, input_bytes=Path(job.input).stat().st_size)
             else:
@@ -510,12 +503,9 @@ def _compress_one(job: _Job) -> dict:
     return row
 
 
-def _input_changed(input: Path, output: Path, known_bytes: int | None) -> bool:
-    """Whether the input changed since its output was written: modified later, or of another size."""
-    if not output.is_file():
-        return False
-    stat = input.stat()
-    if stat.st_mtime > output.stat().st_mtime or (known_bytes is not None and stat.st_size != known_bytes):
+def _input_changed(input: Path, output: Path) -> bool:
+    """Whether the input was modified after its output was written (then the output is stale)."""
+    if output.is_file() and input.stat().st_mtime > output.stat().st_mtime:
         logger.info("Recompressing %s: its input changed after it was written", output)
         return True
     return False
@@ -542,9 +532,7 @@ def _compress(job: _Job, output: Path) -> dict:
     if present:
         raw.set_channel_types(dict.fromkeys(present, "misc"), verbose="error")
     codec = _worker_codec(job.codec, job.device)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    for stale in output.parent.glob(f".{glob.escape(output.name)}.*.part"):  # left by a killed run
-        shutil.rmtree(stale, ignore_errors=True)
+    output.parent.mkdir(parents=True, exist_ok=True)  # write_raw_dac removes what a killed run left
     write_raw_dac(
         output, raw, codec=codec, n_codebooks=job.n_codebooks, overwrite=True, max_clipped=job.max_clipped,
         **group_kwargs(job.groups),
