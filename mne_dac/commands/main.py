@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from mne_dac.commands import compress, compress_dir, decompress, demo, finetune, info
 from mne_dac.commands._common import CLIError, set_threads
 
-#: Exit statuses: a reported error, and an invalid ``.eegdac`` file.
-EXIT_ERROR, EXIT_INVALID_FILE = 1, 2
+#: Exit statuses: a reported error, an invalid ``.eegdac`` file, an interruption (Ctrl-C).
+EXIT_ERROR, EXIT_INVALID_FILE, EXIT_INTERRUPTED = 1, 2, 130
 #: The sub-commands, in the order ``mne-dac --help`` lists them.
 COMMANDS = (compress, compress_dir, decompress, info, demo, finetune)
 
@@ -41,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     status : int
-        0 on success, 2 for an invalid ``.eegdac`` file, 1 for any other reported error.
+        0 on success, 2 for an invalid ``.eegdac`` file, 130 when interrupted, 1 for any other
+        reported error.
     """
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
@@ -60,6 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"mne-dac: error: {err}", file=sys.stderr)
         return EXIT_INVALID_FILE if _is_invalid_file(err) else EXIT_ERROR
+    except MemoryError:
+        if args.debug:
+            raise
+        print("mne-dac: error: out of memory (try fewer --n-jobs, or a smaller --batch-size)", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("mne-dac: interrupted; finished outputs are complete, unfinished ones were not written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 

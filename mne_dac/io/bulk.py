@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import glob
 import logging
 import math
 import os
@@ -504,8 +505,14 @@ def _compress_one(job: _Job) -> dict:
 
 
 def _input_changed(input: Path, output: Path) -> bool:
-    """Whether the input was modified after its output was written (then the output is stale)."""
-    if output.is_file() and input.stat().st_mtime > output.stat().st_mtime:
+    """Whether the input, or a file of the same stem (BrainVision's ``.eeg``, EEGLAB's ``.fdt``…),
+    was modified after the output was written (then the output is stale)."""
+    if not output.is_file():
+        return False
+    written = output.stat().st_mtime
+    stem = input.name.split(".")[0]
+    recording = [input, *input.parent.glob(f"{glob.escape(stem)}.*")]
+    if any(f.stat().st_mtime > written for f in recording if f.is_file() and f != output):
         logger.info("Recompressing %s: its input changed after it was written", output)
         return True
     return False

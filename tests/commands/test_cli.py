@@ -192,3 +192,18 @@ def test_decompress_says_when_names_do_not_fit(tmp_path, tiny_codec_file, capsys
         err = capsys.readouterr().err
         assert "channel names in ASCII only, and ['Ö2'] are not" in err and err.count("\n") == 1
     assert not list(tmp_path.glob("u_raw.fif")) and not list(tmp_path.glob("u.edf"))
+
+
+@pytest.mark.parametrize(
+    "error, status, message", [(MemoryError, 1, "out of memory"), (KeyboardInterrupt, 130, "interrupted")]
+)
+def test_no_traceback_on_memory_or_interruption(error, status, message, monkeypatch, capsys):
+    import mne_dac.commands.info as info
+
+    def fail(args):
+        raise error()
+
+    monkeypatch.setattr(info, "run", fail)
+    assert main(["info", "x.eegdac"]) == status
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err

@@ -77,6 +77,14 @@ def test_tree_mirrored_and_rerun_skips(corpus, tmp_path, tiny_codec_file):
     os.utime(changed, (future, future))
     refreshed = compress_dir(corpus, out_dir, tiny_codec_file, **OPTS).set_index("input")["status"]
     assert refreshed[next(iter(EXPECTED))] == "compressed" and (refreshed.drop(next(iter(EXPECTED))) == "skipped").all()
+    companion = corpus / "sub-02" / "ses-1" / "rec_raw.notes"  # a file of the recording (same stem) changed
+    companion.write_text("changed")
+    later = (out_dir / EXPECTED["sub-02/ses-1/rec_raw.fif"]).stat().st_mtime + 10
+    os.utime(companion, (later, later))
+    assert (
+        compress_dir(corpus, out_dir, tiny_codec_file, **OPTS).set_index("input")["status"]["sub-02/ses-1/rec_raw.fif"]
+        == "compressed"
+    )
 
     redone = compress_dir(corpus, out_dir, tiny_codec_file, overwrite=True, fidelity=False, **OPTS)
     assert (redone["status"] == "compressed").all() and redone["prd"].isna().all()
