@@ -202,18 +202,13 @@ def roundtrip_windows(
 
     Parameters
     ----------
-    concat_ds : braindecode.datasets.BaseConcatDataset
-        Windows (of :class:`~braindecode.datasets.WindowsDataset` or
-        :class:`~braindecode.datasets.EEGWindowsDataset`), in Volts.
+    %(windows)s
     %(codec)s
     %(n_codebooks)s
     %(preprocessing)s
     %(groups)s
     %(grouping)s
-    cache_dir : path-like | None
-        Keep each window's output on disk there, found again by the SHA-256 of the window and
-        of the coding (codec weights, depth, preprocessing, channels): later epochs of a
-        training run read it instead of coding again. ``None``: no cache.
+    %(cache_dir)s
 
     Returns
     -------
@@ -229,8 +224,9 @@ def roundtrip_windows(
     Notes
     -----{windows_notes}
     """
-    groups = resolve_groups(groups, grouping)
-    return _with_transform(concat_ds, codec, n_codebooks, preprocessing, groups, cache_dir, _RoundTrip)
+    return _with_transform(
+        concat_ds, codec, n_codebooks, preprocessing, resolve_groups(groups, grouping), cache_dir, _RoundTrip
+    )
 
 
 @_fill_notes
@@ -249,18 +245,13 @@ def tokenize_windows(
 
     Parameters
     ----------
-    concat_ds : braindecode.datasets.BaseConcatDataset
-        Windows (of :class:`~braindecode.datasets.WindowsDataset` or
-        :class:`~braindecode.datasets.EEGWindowsDataset`), in Volts.
+    %(windows)s
     %(codec)s
     %(n_codebooks)s
     %(preprocessing)s
     %(groups)s
     %(grouping)s
-    cache_dir : path-like | None
-        Keep each window's output on disk there, found again by the SHA-256 of the window and
-        of the coding (codec weights, depth, preprocessing, channels): later epochs of a
-        training run read it instead of coding again. ``None``: no cache.
+    %(cache_dir)s
 
     Returns
     -------
@@ -277,5 +268,6 @@ def tokenize_windows(
     Notes
     -----{windows_notes}
     """
-    groups = resolve_groups(groups, grouping)
-    return _with_transform(concat_ds, codec, n_codebooks, preprocessing, groups, cache_dir, _Tokenize)
+    return _with_transform(
+        concat_ds, codec, n_codebooks, preprocessing, resolve_groups(groups, grouping), cache_dir, _Tokenize
+    )

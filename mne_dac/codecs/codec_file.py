@@ -145,15 +145,12 @@ def load_tensors_only(path: Path, trust_code: bool = False) -> Any:
 
 
 def _read_safetensors(path: Path) -> CodecFile:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    from safetensors import SafetensorError, safe_open
 
     try:
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework="pt") as f:  # one pass: header and tensors
             header = f.metadata() or {}
-        state_dict = load_file(str(path))
+            state_dict = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118 - safe_open has no iterator
     except (SafetensorError, OSError, ValueError) as err:
         raise OSError(f"{path} is not a valid codec file: {err}") from err
     if header.get("format") != CODEC_FILE_FORMAT:

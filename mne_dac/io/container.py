@@ -30,6 +30,8 @@ import math
 import struct
 import tempfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -351,7 +353,16 @@ def read_header(fname: str | Path) -> EEGDACHeader:
     return _read(fname)[0]
 
 
-def _read(fname: str | Path) -> tuple[EEGDACHeader, dict[str, bytes], mne.Info]:
+@contextmanager
+def _naming(fname: Path) -> Iterator[None]:
+    """Prefix the format errors raised inside with the file's name."""
+    try:
+        yield
+    except EEGDACFormatError as err:
+        raise EEGDACFormatError(f"{fname}: {err}") from err
+
+
+def _read(fname: str | Path) -> tuple[EEGDACHeader, dict[str, memoryview], mne.Info]:
     fname = Path(fname)
     if not fname.is_file():
         raise FileNotFoundError(f"No such file: {fname}" + (" (a folder)" if fname.is_dir() else ""))
@@ -366,7 +377,7 @@ def _read(fname: str | Path) -> tuple[EEGDACHeader, dict[str, bytes], mne.Info]:
     if hashlib.sha256(buf[:-_DIGEST_SIZE]).digest() != buf[-_DIGEST_SIZE:]:
         raise EEGDACFormatError(f"{fname} is corrupted or truncated: its SHA-256 checksum does not match its content.")
     start = _PREAMBLE.size
-    try:
+    with _naming(fname):
         if version < 1 or start + header_size > len(buf) - _DIGEST_SIZE:
             raise EEGDACFormatError(f"preamble: version {version}, header of {header_size} bytes")
         try:
@@ -374,10 +385,10 @@ def _read(fname: str | Path) -> tuple[EEGDACHeader, dict[str, bytes], mne.Info]:
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
             raise EEGDACFormatError(f"the header is not valid JSON ({type(err).__name__})") from err
         validate_header(header, version, len(buf))
-        offset = start + header_size
+        offset, view = start + header_size, memoryview(buf)  # sections without copies
         sections = {}
         for sec in header["sections"]:
-            sections[sec["name"]] = buf[offset : offset + sec["size"]]
+            sections[sec["name"]] = view[offset : offset + sec["size"]]
             offset += sec["size"]
         if offset != len(buf) - _DIGEST_SIZE:
             raise EEGDACFormatError("header field 'sections': sizes do not add up to the file size")
@@ -386,8 +397,6 @@ def _read(fname: str | Path) -> tuple[EEGDACHeader, dict[str, bytes], mne.Info]:
         except (KeyError, TypeError, ValueError) as err:  # validate_header let a malformed field through
             raise EEGDACFormatError(f"invalid header ({type(err).__name__}: {err})") from err
         return parsed, sections, _info(parsed, sections["info"], escaped="info_names" in header)
-    except EEGDACFormatError as err:
-        raise EEGDACFormatError(f"{fname}: {err}") from err
 
 
 def _info(header: EEGDACHeader, buf: bytes, escaped: bool) -> mne.Info:
@@ -425,7 +434,7 @@ def read_tokens(fname: str | Path) -> EEGTokens:
         The tokens; decode with :func:`~mne_dac.reconstruct_raw`.
     """
     header, sections, info = _read(fname)
-    try:
+    with _naming(Path(fname)):
         n_other = 8 * len(header.other_ch_names) * header.n_times
         other = np.frombuffer(decompress_exactly(sections["other_data"], n_other, "other_data"), dtype="<f8")
         codes = unpack_codes(sections["codes"], header.bits_per_code, header.codes_shape)
@@ -437,8 +446,6 @@ def read_tokens(fname: str | Path) -> EEGTokens:
             raise EEGDACFormatError(f"header field 'annotations': {err}") from err
         if annotations is not None and (annotations.orig_time is None) != (info["meas_date"] is None):
             raise EEGDACFormatError("header field 'annotations': its time origin disagrees with the info's date")
-    except EEGDACFormatError as err:
-        raise EEGDACFormatError(f"{fname}: {err}") from err
     return EEGTokens(
         codes=codes,
         ch_names=header.ch_names,

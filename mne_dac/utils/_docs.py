@@ -48,6 +48,17 @@ ch_names : list of str | None
     DAC-MC codecs with array input: the channel names (electrode positions are
     looked up in the standard 10-05 montage). ``mne.Epochs`` supply their own."""
 
+docdict["windows"] = """
+concat_ds : braindecode.datasets.BaseConcatDataset
+    Windows (of :class:`~braindecode.datasets.WindowsDataset` or
+    :class:`~braindecode.datasets.EEGWindowsDataset`), in Volts."""
+
+docdict["cache_dir"] = """
+cache_dir : path-like | None
+    Keep each window's output on disk there, found again by the SHA-256 of the window and
+    of the coding (codec weights, depth, preprocessing, channels): later epochs of a
+    training run read it instead of coding again. ``None``: no cache."""
+
 docdict["max_clipped"] = """
 max_clipped : float | None
     Largest share of EEG samples (0 to 1) that may exceed the clip level; beyond it the
