@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import functools
 import glob
+import hashlib
 import logging
 import math
 import os
@@ -65,6 +66,7 @@ INDEX_COLUMNS = (
     "bits_per_second",
     "clipped_share",
     "input_bytes",
+    "input_sha256",
     "output_bytes",
     "compression_ratio",
     "spectrogram_loss",
@@ -98,6 +100,7 @@ class _Job:
     fidelity: bool
     log_level: int
     launcher_pid: int
+    recorded_sha256: str  # of the input when its output was written ("": unknown)
 
 
 @renamed(not_eeg="exclude")
@@ -203,6 +206,8 @@ def compress_dir(
         ``"failed"``), ``error`` (why it failed, or why the fidelity is missing),
         ``duration_s``, ``n_channels``, ``n_eeg_channels`` (coded), ``codec``,
         ``bits_per_second`` (bits/s per EEG channel), ``input_bytes`` (the files MNE read),
+        ``input_sha256`` (of the recording's files: a rerun recompresses a recording whose
+        files changed, even with their size and modification time kept),
         ``output_bytes``, ``compression_ratio`` (all channels as 16-bit samples at the
         original rate over the whole ``.eegdac`` file, which holds the other channels
         losslessly and the measurement info: :attr:`EEGDACHeader.file_compression_ratio
@@ -243,11 +248,12 @@ def compress_dir(
         "log_level": max(logger.getEffectiveLevel(), logging.WARNING),  # per-recording results go to the index
         "launcher_pid": os.getpid(),
     }
-    jobs = [
-        _Job(str(fname), str(out), fname.relative_to(in_dir).as_posix(), out.relative_to(out_dir).as_posix(), **options)
-        for out, fname in outputs.items()
-    ]
     previous = {**_read_rows(index), **_read_rows(_journal(index))} if index is not None else {}
+    jobs = []
+    for out, fname in outputs.items():
+        rel_input, rel_output = fname.relative_to(in_dir).as_posix(), out.relative_to(out_dir).as_posix()
+        recorded = _recorded_sha256(previous.get(rel_input), rel_output)
+        jobs.append(_Job(str(fname), str(out), rel_input, rel_output, **options, recorded_sha256=recorded))
     try:
         rows += _run(jobs, previous, index, n_jobs, progress)
     finally:
@@ -445,6 +451,13 @@ def _read_rows(fname: Path) -> dict[str, dict]:
         return {}
 
 
+def _recorded_sha256(before: dict | None, rel_output: str) -> str:
+    """The input's SHA-256 that an earlier run recorded with this output ("": none)."""
+    if before is None or before.get("output") != rel_output or before.get("status") == FAILED:
+        return ""
+    return before.get("input_sha256") or ""
+
+
 def _carry_over(row: dict, before: dict | None) -> None:
     """Fill a skipped row's input size and fidelity from the run that compressed it."""
     if before is None or before.get("output") != row["output"] or before.get("status") == FAILED:
@@ -493,27 +506,49 @@ def _compress_one(job: _Job) -> dict:
         return {**row, "status": FAILED, "error": "the process that started compress-dir is gone"}
     try:
         with use_log_level(job.log_level), torch_threads(job.n_threads):
-            header = None if job.overwrite or _input_changed(Path(job.input), output) else _finished_header(output)
+            files = _recording_files(Path(job.input), output)
+            sha256 = _sha256(files)
+            changed = _input_changed(files, output, job.recorded_sha256, sha256)
+            header = None if job.overwrite or changed else _finished_header(output)
             if header is not None:
                 row.update(_header_values(header), status=SKIPPED, input_bytes=Path(job.input).stat().st_size)
             else:
                 row.update(_compress(job, output))
+            row["input_sha256"] = sha256
     except Exception as err:  # noqa: BLE001 - one bad recording must not stop the run
         row.update(status=FAILED, error=_one_line(err))
     row["elapsed_s"] = time.perf_counter() - start
     return row
 
 
-def _input_changed(input: Path, output: Path) -> bool:
-    """Whether the input, or a file of the same stem (BrainVision's ``.eeg``, EEGLAB's ``.fdt``…),
-    was modified after the output was written (then the output is stale)."""
+def _recording_files(input: Path, output: Path) -> list[Path]:
+    """The input and the files of the same stem (BrainVision's ``.eeg``, EEGLAB's ``.fdt``…)."""
+    stem = input.name.split(".")[0]
+    files = {input, *input.parent.glob(f"{glob.escape(stem)}.*")}
+    return sorted(f for f in files if f.is_file() and f != output)
+
+
+def _sha256(files: list[Path]) -> str:
+    """SHA-256 of the files' names and contents, in order."""
+    digest = hashlib.sha256()
+    for fname in files:
+        digest.update(fname.name.encode("utf-8", "surrogateescape") + b"\0")
+        with open(fname, "rb") as fid:
+            digest.update(hashlib.file_digest(fid, "sha256").digest())
+    return digest.hexdigest()
+
+
+def _input_changed(files: list[Path], output: Path, recorded_sha256: str, sha256: str) -> bool:
+    """Whether the output is stale: a file of the recording was modified after the output
+    was written, or its content differs from the one recorded when it was written."""
     if not output.is_file():
         return False
     written = output.stat().st_mtime
-    stem = input.name.split(".")[0]
-    recording = [input, *input.parent.glob(f"{glob.escape(stem)}.*")]
-    if any(f.stat().st_mtime > written for f in recording if f.is_file() and f != output):
+    if any(f.stat().st_mtime > written for f in files):
         logger.info("Recompressing %s: its input changed after it was written", output)
+        return True
+    if recorded_sha256 and recorded_sha256 != sha256:
+        logger.info("Recompressing %s: its input's content changed (SHA-256)", output)
         return True
     return False
 

@@ -55,6 +55,7 @@ def test_tree_mirrored_and_rerun_skips(corpus, tmp_path, tiny_codec_file):
     n_times = 3 * SFREQ
     assert np.allclose(index["compression_ratio"], 2 * len(PICKS) * n_times / index["output_bytes"])  # 16-bit
     assert (index["input_bytes"] > index["output_bytes"]).all()
+    assert index["input_sha256"].str.fullmatch("[0-9a-f]{64}").all()
     assert np.isfinite(index[["spectrogram_loss", "prd"]].to_numpy()).all()
     on_disk = pd.read_csv(out_dir / "index.csv", keep_default_na=False)
     assert list(on_disk["input"]) == list(index["input"])
@@ -85,6 +86,18 @@ def test_tree_mirrored_and_rerun_skips(corpus, tmp_path, tiny_codec_file):
         compress_dir(corpus, out_dir, tiny_codec_file, **OPTS).set_index("input")["status"]["sub-02/ses-1/rec_raw.fif"]
         == "compressed"
     )
+
+    # same size, same modification time, other content (a copy that kept the times)
+    os.utime(companion, (0, 0))  # back in the past: only the EDF below changes
+    edf = corpus / "sub-01" / "rec.edf"
+    stat = edf.stat()
+    samples = bytearray(edf.read_bytes())
+    first = int(samples[184:192])  # the header's size: the first sample follows
+    samples[first : first + 2] = bytes(255 - b for b in samples[first : first + 2])  # inverted
+    edf.write_bytes(samples)
+    os.utime(edf, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    status = compress_dir(corpus, out_dir, tiny_codec_file, **OPTS).set_index("input")["status"]
+    assert status.to_dict() == {"sub-01/rec.edf": "compressed", "sub-02/ses-1/rec_raw.fif": "skipped"}
 
     redone = compress_dir(corpus, out_dir, tiny_codec_file, overwrite=True, fidelity=False, **OPTS)
     assert (redone["status"] == "compressed").all() and redone["prd"].isna().all()
