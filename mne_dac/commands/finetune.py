@@ -89,6 +89,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         f"(default {SCRATCH['codebook_lookup']})",
     )  # fmt: skip
     g.add_argument(
+        "--codebook-dim",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"'{INIT_SCRATCH}' only: dimension of the codebook lookup (default {SCRATCH['codebook_dim']})",
+    )
+    g.add_argument(
         "--encoder-dim",
         type=int,
         default=None,
@@ -252,6 +259,7 @@ def run(args: argparse.Namespace) -> None:
 
     scratch = {
         "codebook_size": args.codebook_size,
+        "codebook_dim": args.codebook_dim,
         "encoder_rates": args.rates,
         "encoder_dim": args.encoder_dim,
         "decoder_dim": args.decoder_dim,

@@ -102,7 +102,7 @@ def initial_codec(
         ``"scratch"``: the number of codebooks; otherwise train only the first ``n_codebooks``.
     scratch : dict | None
         ``"scratch"`` only: overrides of :data:`~mne_dac.training.recipe.SCRATCH` (``codebook_size``,
-        ``encoder_rates``, ``encoder_dim``, ``decoder_dim``, ``codebook_lookup``).
+        ``codebook_dim``, ``encoder_rates``, ``encoder_dim``, ``decoder_dim``, ``codebook_lookup``).
     sfreq : float | None
         EEG rate of the codec (default: the codec's own; ``"scratch"``: the recipe's).
     seed : int
@@ -121,7 +121,14 @@ def initial_codec(
     from mne_dac.codecs.loading import DAC_TAGS, SHIPPED_CODECS, load_codec
 
     scratch = dict(scratch or {})
-    unknown = set(scratch) - {"codebook_size", "encoder_rates", "encoder_dim", "decoder_dim", "codebook_lookup"}
+    unknown = set(scratch) - {
+        "codebook_size",
+        "codebook_dim",
+        "encoder_rates",
+        "encoder_dim",
+        "decoder_dim",
+        "codebook_lookup",
+    }
     if unknown:
         raise ValueError(f"Unknown scratch options {sorted(unknown)}")
     if str(init) == INIT_SCRATCH:
@@ -134,6 +141,7 @@ def initial_codec(
             decoder_dim=arch["decoder_dim"],
             encoder_rates=rates,
             decoder_rates=rates[::-1],
+            codebook_dim=int(arch["codebook_dim"]),
             codebook_lookup=arch["codebook_lookup"],
         )
         codec = load_codec(

@@ -19,9 +19,10 @@ INIT_SCRATCH = "scratch"
 
 #: Architecture of a codec trained from scratch (``mne-dac finetune --init scratch``): the compact
 #: DAC at 256 Hz with strides 2, 2, 4, 4 (hop 64: 4 frames per second) and 2 residual codebooks of
-#: 2048 entries, 88 bits/s per channel, looked up by Euclidean distance. At the same bits per
-#: second, more frames per second with fewer codebooks codes EEG better than DAC's hop of 512 with
-#: 9 codebooks, and the nearest-entry lookup better than DAC's cosine one (see the model card).
+#: 2048 entries, 88 bits/s per channel, looked up by Euclidean distance in 8 dimensions (DAC's).
+#: At the same bits per second, more frames per second with fewer codebooks codes EEG better than
+#: DAC's hop of 512 with 9 codebooks, and the nearest-entry lookup better than DAC's cosine one
+#: (see the model card).
 SCRATCH: dict[str, Any] = dict(
     sfreq=256.0,
     encoder_dim=16,
@@ -29,5 +30,6 @@ SCRATCH: dict[str, Any] = dict(
     encoder_rates=(2, 2, 4, 4),
     n_codebooks=2,
     codebook_size=2048,
+    codebook_dim=8,
     codebook_lookup="euclidean",
 )

@@ -182,3 +182,17 @@ def test_preloaded_crops_match_lazy_ones():
         a, b = lazy[i], preloaded[i]
         assert a.shape == b.shape
         assert float(torch.corrcoef(torch.stack([a[0], b[0]]))[0, 1]) > 0.97
+
+
+def test_scratch_architecture_options():
+    from mne_dac.training.finetune import initial_codec
+
+    codec, prune = initial_codec(
+        "scratch",
+        n_codebooks=2,
+        scratch=dict(codebook_size=64, codebook_dim=4, encoder_dim=4, decoder_dim=16, encoder_rates=(2, 4)),
+    )
+    assert prune is None and codec.hop_length == 8 and codec.codebook_size == 64
+    assert [vq.codebook.weight.shape[1] for vq in codec.model.quantizer.quantizers] == [4, 4]
+    with pytest.raises(ValueError, match="Unknown scratch options"):
+        initial_codec("scratch", scratch=dict(codebook_width=4))
