@@ -181,8 +181,10 @@ class DACCodec:
         self.chunk_frames = int(chunk_frames)
         self.mixed_precision = bool(mixed_precision)
         self._identity_cache: tuple[int, CodecIdentity] | None = None
-        self._encoder_context = encoder_context_frames(model)
-        self._decoder_context = decoder_context_frames(model)
+        #: Frames of signal each side of a frame that its code depends on (chunked coding is exact).
+        self.encoder_context = encoder_context_frames(model)
+        #: Frames of codes each side of a frame that its decoded samples depend on.
+        self.decoder_context = decoder_context_frames(model)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -410,7 +412,7 @@ class DACCodec:
             for c, cc in zip(batch, c_out[:, :n_q].cpu().numpy()):
                 codes[c.stream, :, c.start : c.stop] = cc[:, c.start - c.lo : c.stop - c.lo]
 
-        self._run_chunked(n_channels, n_frames, self._encoder_context, step, desc="Encoding", progress=progress)
+        self._run_chunked(n_channels, n_frames, self.encoder_context, step, desc="Encoding", progress=progress)
         return codes
 
     @fill_doc
@@ -462,7 +464,7 @@ class DACCodec:
             for c, yy in zip(batch, y):
                 out[c.stream, c.start * hop : c.stop * hop] = yy[(c.start - c.lo) * hop : (c.stop - c.lo) * hop]
 
-        self._run_chunked(n_channels, n_frames, self._decoder_context, step, desc="Decoding", progress=progress)
+        self._run_chunked(n_channels, n_frames, self.decoder_context, step, desc="Decoding", progress=progress)
         return out if n_samples is None else out[:, :n_samples]
 
     def encode_epochs(self, data: np.ndarray, n_codebooks: int | None = None, **channels: Any) -> np.ndarray:

@@ -210,7 +210,7 @@ class DACMCCodec(DACCodec):
                 ]
 
         self._run_chunked(
-            len(indices), n_frames, self._encoder_context, step, desc="Encoding", progress=progress, by_stream=True
+            len(indices), n_frames, self.encoder_context, step, desc="Encoding", progress=progress, by_stream=True
         )
         return codes
 
@@ -249,7 +249,7 @@ class DACMCCodec(DACCodec):
                 out[idx, c.start * hop : c.stop * hop] = yy[:, (c.start - c.lo) * hop : (c.stop - c.lo) * hop]
 
         self._run_chunked(
-            len(indices), n_frames, self._decoder_context, step, desc="Decoding", progress=progress, by_stream=True
+            len(indices), n_frames, self.decoder_context, step, desc="Decoding", progress=progress, by_stream=True
         )
         return out if n_samples is None else out[:, :n_samples]
 

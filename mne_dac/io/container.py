@@ -25,11 +25,11 @@ file can only be decoded by the codec that wrote it.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import struct
 import tempfile
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,18 +44,19 @@ from mne.utils import _validate_type, logger, verbose
 from mne_dac._version import __version__
 from mne_dac.codecs.codec import CodecIdentity
 from mne_dac.codecs.loading import DAC_TAGS, shipped_codec_of
+from mne_dac.io.block_format import BlockFile, block_frames_for, sample_bounds
+from mne_dac.io.streaming import decode_samples, frame_blocks
 from mne_dac.io.tokens import EEGTokens
 from mne_dac.io.validation import EEGDACFormatError, check_fif_structure, decompress_exactly, validate_header
-from mne_dac.signal.groups import ChannelGroups, group_kwargs, resolve_groups
+from mne_dac.signal.groups import ChannelGroups, resolve_groups
 from mne_dac.signal.preprocessing import PreprocessingSettings, n_codec_samples
-from mne_dac.utils._atomic import atomic_write
 from mne_dac.utils._deprecation import keyword_only, renamed_attribute
 from mne_dac.utils._docs import fill_doc
-from mne_dac.utils._json import jsonable
 from mne_dac.utils._logging import warn
 
 MAGIC = b"\x89EEGDAC\n"
-FORMAT_VERSION = 1
+#: The version written; every earlier one is read too.
+FORMAT_VERSION = 2
 _PREAMBLE = struct.Struct("<8sHI")
 _DIGEST_SIZE = 32
 _PACK_CHUNK = 1 << 20  # codes packed per step: a multiple of 8, bounds memory
@@ -146,8 +147,8 @@ def _annotations_from_dict(d: dict | None) -> mne.Annotations | None:
 
 
 @fill_doc
-def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = False) -> Path:
-    """Write tokens to a ``.eegdac`` file.
+def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = False, codec: Any = None) -> Path:
+    """Write tokens to a ``.eegdac`` file (format version 2).
 
     Parameters
     ----------
@@ -156,6 +157,9 @@ def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = Fals
     tokens : EEGTokens
         The tokens, from :func:`~mne_dac.tokenize_raw`.
     %(overwrite)s
+    codec : DACCodec | str | None
+        The codec that made the tokens, for entropy coding them (``None``: found when it
+        is shipped; otherwise the tokens are bit-packed at their nominal rate).
 
     Returns
     -------
@@ -163,53 +167,90 @@ def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = Fals
         The file written.
     """
     _validate_type(tokens, EEGTokens, "tokens")
-    fname = Path(fname)
-    escaped = not all(name.isascii() for name in tokens.info["ch_names"])
-    sections = {
-        "codes": pack_codes(tokens.codes, tokens.bits_per_code),
-        "info": _info_to_bytes(_escape_names(tokens.info, True) if escaped else tokens.info),
-        "other_data": zlib.compress(np.ascontiguousarray(tokens.other_data, dtype="<f8").tobytes(), 6),
-    }
-    header = {
-        "format": "eegdac",
-        "version": FORMAT_VERSION,
-        "writer": f"mne-dac {__version__}",
+    codec = _codec_of(tokens.codec, codec)
+    block_frames = block_frames_for(tokens.codec_sfreq / tokens.hop_length)
+    bounds = sample_bounds({**_recording_fields(tokens), "block_frames": block_frames}, -(-tokens.n_frames // block_frames))
+    blocks = (
+        (start, stop, tokens.codes[:, :, start:stop], tokens.other_data[:, bounds[k] : bounds[k + 1]])
+        for k, (start, stop) in enumerate(frame_blocks(tokens.n_frames, block_frames))
+    )
+    return _write_blocks(Path(fname), tokens, codec, blocks, block_frames, tokens.clip_counts, overwrite=overwrite)
+
+
+def _recording_fields(tokens: Any) -> dict:
+    """Header fields that describe the recording and the codes (versions 1 and 2)."""
+    return {
         "ch_names": tokens.ch_names,
         "sfreq": tokens.sfreq,
         "n_times": tokens.n_times,
         "first_samp": tokens.first_samp,
-        "codes_shape": list(tokens.codes.shape),
+        "codes_shape": list(tokens.codes_shape),
         "bits_per_code": tokens.bits_per_code,
         "codebook_size": tokens.codebook_size,
         "hop_length": tokens.hop_length,
         "codec_sfreq": tokens.codec_sfreq,
         "codec": tokens.codec.to_dict(),
         "preprocessing": tokens.preprocessing.to_dict(),
-        "clip_counts": [int(c) for c in tokens.clip_counts],
         "annotations": _annotations_to_dict(tokens.annotations),
         "other_ch_names": tokens.other_ch_names,
         "groups": None if tokens.groups is None else tokens.groups.to_dict(),
-        "positions": None if tokens.positions is None else tokens.positions.tolist(),
-        "sections": [{"name": k, "size": len(v)} for k, v in sections.items()],
+        "positions": None if tokens.positions is None else np.asarray(tokens.positions).tolist(),
+    }
+
+
+def _codec_of(identity: CodecIdentity, codec: Any) -> Any:
+    """The codec for entropy coding, or ``None`` (codes bit-packed) when it is not at hand."""
+    from mne_dac.codecs.loading import codec_for
+
+    try:
+        return codec_for(identity, codec)
+    except (OSError, ValueError) as err:
+        logger.info("Tokens bit-packed, not entropy-coded: no codec at hand (%s)", err)
+        return None
+
+
+def _write_blocks(fname: Path, tokens: Any, codec: Any, blocks: Iterator, block_frames: int, clip_counts: Any, *,
+                  overwrite: bool) -> Path:  # fmt: skip
+    """Write a version-2 file from ``(start, stop, codes, side)`` blocks (consumed as they come)."""
+    from mne_dac.io.block_format import open_writer
+    from mne_dac.io.side_channels import encode_side
+    from mne_dac.io.token_coding import FIT_FRAMES, TokenTables, encode_tokens, fit_token_model
+
+    escaped = not all(name.isascii() for name in tokens.info["ch_names"])
+    info = _info_to_bytes(_escape_names(tokens.info, True) if escaped else tokens.info)
+    first, blocks = [], iter(blocks)
+    for block in blocks:  # the token model is fitted on the first frames
+        first.append(block)
+        if sum(b[2].shape[2] for b in first) >= FIT_FRAMES:
+            break
+    tables = model = None
+    if codec is not None:
+        tables = TokenTables.from_codec(codec)
+        model = fit_token_model(np.concatenate([b[2] for b in first], axis=2), tables)
+    header = {
+        "format": "eegdac",
+        "version": 2,
+        "writer": f"mne-dac {__version__}",
+        **_recording_fields(tokens),
+        "block_frames": block_frames,
+        "token_coding": "packed" if model is None else "ans-tree",
+        "token_model": None if model is None else model.to_dict(),
+        "side_coding": "flac-grid-or-zlib",
         **({"info_names": _ESCAPED_NAMES} if escaped else {}),
     }
-    header_bytes = json.dumps(jsonable(header), separators=(",", ":")).encode()
-    with atomic_write(fname, overwrite=overwrite) as tmp, open(tmp, "wb") as fid:
-        digest = hashlib.sha256()
-        for part in (
-            _PREAMBLE.pack(MAGIC, FORMAT_VERSION, len(header_bytes)),
-            header_bytes,
-            *sections.values(),
-        ):
-            fid.write(part)
-            digest.update(part)
-        fid.write(digest.digest())
+    with open_writer(fname, header, info, overwrite=overwrite) as writer:
+        for _, _, codes, side in itertools.chain(first, blocks):
+            payload = pack_codes(codes, tokens.bits_per_code) if model is None else encode_tokens(codes, model, tables)
+            writer.add(payload, encode_side(side))
+        writer.finish({"clip_counts": [int(c) for c in np.asarray(clip_counts)]})
+        token_bytes = writer.payload_bytes[0]
     logger.info(
-        "Wrote %s: %d channels, %.1f s, %d bytes of codes (%.0f bits/s/channel)",
+        "Wrote %s: %d channels, %.1f s, %d bytes of tokens (%.1f bits/s/channel; nominal %g)",
         fname,
-        tokens.n_channels,
-        tokens.duration,
-        len(sections["codes"]),
+        len(tokens.ch_names),
+        tokens.n_times / tokens.sfreq,
+        token_bytes,
+        8 * token_bytes / (tokens.n_times / tokens.sfreq) / len(tokens.ch_names),
         tokens.bits_per_second,
     )
     return fname
@@ -259,6 +300,10 @@ class EEGDACHeader:
         DAC-MC electrode positions, ``(n_channels, 3)``.
     file_size : int
         Size of the file in bytes.
+    token_bytes : int
+        Bytes of the tokens in the file (entropy-coded in version 2).
+    block_frames : int | None
+        Frames per block (version 2).
     """
 
     version: int
@@ -280,12 +325,20 @@ class EEGDACHeader:
     groups: ChannelGroups | None
     positions: list | None
     file_size: int
+    token_bytes: int = 0
+    block_frames: int | None = None
 
     @classmethod
     def from_dict(cls, header: dict, file_size: int) -> EEGDACHeader:
-        """Build from a file's JSON header."""
+        """Build from a file's JSON header (version 2: with its footer's fields merged in)."""
         groups = header.get("groups")
+        if "blocks" in header:
+            token_bytes = sum(b[0] for b in header["blocks"])
+        else:
+            token_bytes = next(sec["size"] for sec in header["sections"] if sec["name"] == "codes")
         return cls(
+            token_bytes=int(token_bytes),
+            block_frames=header.get("block_frames"),
             version=int(header["version"]),
             writer=str(header.get("writer", "")),
             ch_names=list(header["ch_names"]),
@@ -321,6 +374,11 @@ class EEGDACHeader:
     bitrate = renamed_attribute("bits_per_second")
 
     @property
+    def coded_bits_per_second(self) -> float:
+        """Bits per second per coded channel that the tokens take in the file (after entropy coding)."""
+        return 8 * self.token_bytes / self.duration / len(self.ch_names)
+
+    @property
     def clipped_share(self) -> float:
         """Share of the coded samples (at the codec's rate) that were clipped, 0 to 1."""
         n_coded = n_codec_samples(self.n_times, self.sfreq, self.codec_sfreq) * len(self.ch_names)
@@ -350,7 +408,42 @@ def read_header(fname: str | Path) -> EEGDACHeader:
     header : EEGDACHeader
         The header.
     """
-    return _read(fname)[0]
+    return _open(fname)[0]
+
+
+def _version(fname: Path) -> int:
+    """The format version of an .eegdac file (from its preamble)."""
+    if not fname.is_file():
+        raise FileNotFoundError(f"No such file: {fname}" + (" (a folder)" if fname.is_dir() else ""))
+    with open(fname, "rb") as fid:
+        preamble = fid.read(_PREAMBLE.size)
+    if len(preamble) < _PREAMBLE.size or preamble[:8] != MAGIC:
+        raise EEGDACFormatError(f"{fname} is not an .eegdac file (bad magic bytes or too short).")
+    version = _PREAMBLE.unpack(preamble)[1]
+    if version > FORMAT_VERSION:
+        raise EEGDACFormatError(
+            f"{fname} is .eegdac version {version}; this mne-dac reads up to {FORMAT_VERSION}: upgrade mne-dac."
+        )
+    return version
+
+
+def _open(fname: str | Path) -> tuple[EEGDACHeader, Any, mne.Info]:
+    """Header, contents (version 1: its sections; version 2: a :class:`BlockFile`) and info of a file."""
+    fname = Path(fname)
+    if _version(fname) == 1:
+        return _read(fname)
+    with _naming(fname):
+        blocks = BlockFile(fname, lambda header, footer, size: validate_header(_merged(header, footer), 2, size))
+        try:
+            parsed = EEGDACHeader.from_dict(_merged(blocks.header, blocks.footer), blocks.file_size)
+        except (KeyError, TypeError, ValueError) as err:
+            raise EEGDACFormatError(f"invalid header ({type(err).__name__}: {err})") from err
+        return parsed, blocks, _info(parsed, blocks.info_bytes, escaped="info_names" in blocks.header)
+
+
+def _merged(header: dict, footer: dict) -> dict:
+    """A version-2 header with its footer's fields (clip counts, block index)."""
+    return {**header, "clip_counts": footer.get("clip_counts"), "blocks": footer.get("blocks")}
 
 
 @contextmanager
@@ -370,15 +463,11 @@ def _read(fname: str | Path) -> tuple[EEGDACHeader, dict[str, memoryview], mne.I
     if len(buf) < _PREAMBLE.size + _DIGEST_SIZE or buf[:8] != MAGIC:
         raise EEGDACFormatError(f"{fname} is not an .eegdac file (bad magic bytes or too short).")
     _, version, header_size = _PREAMBLE.unpack_from(buf)
-    if version > FORMAT_VERSION:
-        raise EEGDACFormatError(
-            f"{fname} is .eegdac version {version}; this mne-dac reads up to {FORMAT_VERSION}: upgrade mne-dac."
-        )
     if hashlib.sha256(buf[:-_DIGEST_SIZE]).digest() != buf[-_DIGEST_SIZE:]:
         raise EEGDACFormatError(f"{fname} is corrupted or truncated: its SHA-256 checksum does not match its content.")
     start = _PREAMBLE.size
     with _naming(fname):
-        if version < 1 or start + header_size > len(buf) - _DIGEST_SIZE:
+        if version != 1 or start + header_size > len(buf) - _DIGEST_SIZE:
             raise EEGDACFormatError(f"preamble: version {version}, header of {header_size} bytes")
         try:
             header = json.loads(buf[start : start + header_size].decode("utf-8"))
@@ -420,32 +509,36 @@ def _info(header: EEGDACHeader, buf: bytes, escaped: bool) -> mne.Info:
     return info
 
 
-def read_tokens(fname: str | Path) -> EEGTokens:
+def read_tokens(fname: str | Path, codec: Any = None) -> EEGTokens:
     """Read tokens from a ``.eegdac`` file.
 
     Parameters
     ----------
     fname : path-like
         The ``.eegdac`` file.
+    codec : str | path-like | DACCodec | None
+        The codec that wrote the file, needed to undo the entropy coding of its tokens
+        (format version 2); ``None`` finds a shipped codec by its weights.
 
     Returns
     -------
     tokens : EEGTokens
         The tokens; decode with :func:`~mne_dac.reconstruct_raw`.
     """
-    header, sections, info = _read(fname)
+    header, contents, info = _open(fname)
     with _naming(Path(fname)):
-        n_other = 8 * len(header.other_ch_names) * header.n_times
-        other = np.frombuffer(decompress_exactly(sections["other_data"], n_other, "other_data"), dtype="<f8")
-        codes = unpack_codes(sections["codes"], header.bits_per_code, header.codes_shape)
+        if isinstance(contents, BlockFile):
+            reader = _BlockReader(header, contents, codec)
+            codes = reader.codes(0, header.codes_shape[2])
+            other = reader.side(0, header.n_times)
+        else:
+            n_other = 8 * len(header.other_ch_names) * header.n_times
+            other = np.frombuffer(decompress_exactly(contents["other_data"], n_other, "other_data"), dtype="<f8")
+            other = other.reshape(len(header.other_ch_names), header.n_times).copy()
+            codes = unpack_codes(contents["codes"], header.bits_per_code, header.codes_shape)
         if codes.size and codes.max() >= header.codebook_size:
             raise EEGDACFormatError("section 'codes': a code is beyond the codebook")
-        try:
-            annotations = _annotations_from_dict(header.annotations)
-        except (KeyError, ValueError, TypeError) as err:
-            raise EEGDACFormatError(f"header field 'annotations': {err}") from err
-        if annotations is not None and (annotations.orig_time is None) != (info["meas_date"] is None):
-            raise EEGDACFormatError("header field 'annotations': its time origin disagrees with the info's date")
+        annotations = _annotations(header, info)
     return EEGTokens(
         codes=codes,
         ch_names=header.ch_names,
@@ -460,11 +553,77 @@ def read_tokens(fname: str | Path) -> EEGTokens:
         info=info,
         first_samp=header.first_samp,
         annotations=annotations,
-        other_data=other.reshape(len(header.other_ch_names), header.n_times).copy(),
+        other_data=other,
         other_ch_names=header.other_ch_names,
         groups=header.groups,
         positions=header.positions,
     )
+
+
+def _annotations(header: EEGDACHeader, info: mne.Info) -> mne.Annotations | None:
+    try:
+        annotations = _annotations_from_dict(header.annotations)
+    except (KeyError, ValueError, TypeError) as err:
+        raise EEGDACFormatError(f"header field 'annotations': {err}") from err
+    if annotations is not None and (annotations.orig_time is None) != (info["meas_date"] is None):
+        raise EEGDACFormatError("header field 'annotations': its time origin disagrees with the info's date")
+    return annotations
+
+
+class _BlockReader:
+    """Codes and side channels of a version-2 file, read block by block as ranges need them."""
+
+    def __init__(self, header: EEGDACHeader, blocks: BlockFile, codec: Any) -> None:
+        from mne_dac.io.token_coding import TokenModel, TokenTables
+
+        self.header, self.blocks, self._cache = header, blocks, {}
+        self.model = self.tables = None
+        if blocks.header["token_coding"] == "ans-tree":
+            from mne_dac.codecs.loading import codec_for
+
+            self.model = TokenModel.from_dict(blocks.header["token_model"])
+            self.tables = TokenTables.from_codec(codec_for(header.codec, codec))
+            try:
+                self.model.check(header.codes_shape[0], header.codes_shape[1], self.tables)
+            except ValueError as err:
+                raise EEGDACFormatError(f"header field 'token_model': {err}") from err
+
+    def _block(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if k not in self._cache:
+            from mne_dac.io.side_channels import decode_side
+            from mne_dac.io.token_coding import decode_tokens
+
+            tokens, side = self.blocks.read_block(k)
+            n_streams, n_q, n_frames = self.header.codes_shape
+            step = self.header.block_frames
+            shape = (n_streams, n_q, min(step, n_frames - k * step))
+            try:
+                if self.model is None:
+                    codes = unpack_codes(tokens, self.header.bits_per_code, shape)
+                else:
+                    codes = decode_tokens(bytes(tokens), shape, self.model, self.tables)
+            except ValueError as err:
+                raise EEGDACFormatError(f"{self.blocks.span(k)}: tokens do not decode ({err})") from err
+            n_side = self.blocks.bounds[k + 1] - self.blocks.bounds[k]
+            other = decode_side(bytes(side), len(self.header.other_ch_names), n_side)
+            self._cache = {k: (codes, other)}  # one block: consecutive ranges share it
+        return self._cache[k]
+
+    def codes(self, lo: int, hi: int) -> np.ndarray:
+        """Codes of frames ``[lo, hi)``."""
+        parts = [self._block(k)[0] for k in self.blocks.blocks_for_frames(lo, hi)]
+        start = lo - self.blocks.blocks_for_frames(lo, hi).start * self.header.block_frames
+        return np.concatenate(parts, axis=2)[:, :, start : start + hi - lo]
+
+    def side(self, start: int, stop: int) -> np.ndarray:
+        """Side-channel samples ``[start, stop)``."""
+        bounds = self.blocks.bounds
+        out = np.empty((len(self.header.other_ch_names), stop - start))
+        for k in range(self.blocks.n_blocks):
+            a, b = max(start, bounds[k]), min(stop, bounds[k + 1])
+            if a < b:
+                out[:, a - start : b - start] = self._block(k)[1][:, a - bounds[k] : b - bounds[k]]
+        return out
 
 
 @keyword_only("n_codebooks", "overwrite")
@@ -507,23 +666,46 @@ def write_raw_dac(
         The file written.
     """
     groups = resolve_groups(groups, grouping)
-    from mne_dac.io.raw import tokenize_raw
+    from types import SimpleNamespace
+
+    from mne_dac.codecs.loading import load_codec
+    from mne_dac.io.raw import check_clipping, codec_domain_of, eeg_picks
+    from mne_dac.io.streaming import iter_code_blocks
 
     if codec is None:
         warn('write_raw_dac(codec=None) is deprecated: pass codec="default" (the default).', FutureWarning)
         codec = "default"
+    _validate_type(raw, mne.io.BaseRaw, "raw")
     fname = Path(fname)
     if fname.exists() and not overwrite:  # fail before the (slow) encoding
         raise FileExistsError(f"{fname} exists; pass overwrite=True (--overwrite) to replace it.")
-    tokens = tokenize_raw(
-        raw,
-        codec,
-        n_codebooks=n_codebooks,
-        **group_kwargs(groups),
-        max_clipped=max_clipped,
-        progress=progress,
-    )
-    return write_tokens(fname, tokens, overwrite=overwrite)
+    codec = load_codec(codec)
+    n_q = codec.check_n_codebooks(n_codebooks)
+    eeg, other = eeg_picks(raw)
+    ch_names = [raw.ch_names[i] for i in eeg]
+    stream, groups, positions = codec_domain_of(raw, codec, eeg, codec.preprocessing, groups=groups,
+                                                max_clipped=max_clipped)  # fmt: skip
+    n_frames = codec.n_frames(stream.n_codec)
+    tokens = SimpleNamespace(  # what the header says, known before any frame is coded
+        ch_names=ch_names, sfreq=raw.info["sfreq"], n_times=raw.n_times, first_samp=raw.first_samp,
+        codes_shape=(codec.n_streams(len(ch_names), groups), n_q, n_frames), bits_per_code=codec.bits_per_code,
+        codebook_size=codec.codebook_size, hop_length=codec.hop_length, codec_sfreq=codec.sfreq,
+        codec=codec.identity, preprocessing=codec.preprocessing, annotations=raw.annotations, info=raw.info,
+        other_ch_names=[raw.ch_names[i] for i in other], groups=groups, positions=positions,
+        bits_per_second=codec.bits_per_second(n_q) * codec.n_streams(len(ch_names), groups) / len(ch_names),
+    )  # fmt: skip
+    block_frames = block_frames_for(codec.frame_rate)
+    bounds = sample_bounds({**_recording_fields(tokens), "block_frames": block_frames}, -(-n_frames // block_frames))
+    coded = iter_code_blocks(stream, codec, n_q, block_frames, progress, ch_names=ch_names, groups=groups,
+                             positions=positions)  # fmt: skip
+
+    def blocks() -> Iterator:
+        for k, (start, stop, codes) in enumerate(coded):
+            yield start, stop, codes, raw.get_data(picks=other, start=bounds[k], stop=bounds[k + 1])
+        check_clipping(stream, max_clipped)  # raising here leaves no file (the temporary one is removed)
+        stream.report_clipping()
+
+    return _write_blocks(fname, tokens, codec, blocks(), block_frames, stream.clip_counts, overwrite=overwrite)
 
 
 @verbose
@@ -531,11 +713,13 @@ def read_raw_dac(
     fname: str | Path,
     codec: Any = None,
     *,
+    tmin: float | None = None,
+    tmax: float | None = None,
     n_codebooks: int | None = None,
     progress: bool = False,
     verbose: bool | str | int | None = None,
 ) -> mne.io.RawArray:
-    """Read and decompress a ``.eegdac`` file.
+    """Read and decompress a ``.eegdac`` file, or a time range of it.
 
     Parameters
     ----------
@@ -544,22 +728,60 @@ def read_raw_dac(
     codec : str | path-like | DACCodec | None
         The codec that wrote the file; ``None`` loads it when it is the shipped default
         or a DAC tag. Another codec raises :class:`~mne_dac.CodecMismatchError`.
+    tmin, tmax : float | None
+        Decode only this range, in seconds from the start (``tmax`` included, as
+        :meth:`mne.io.Raw.crop`): only the blocks it needs are read and decoded (format
+        version 2). The samples equal those of the whole decode cropped, to float rounding.
     n_codebooks : int | None
         Decode with only the first ``n_codebooks`` codebooks.
     progress : bool
         Show a progress bar.
-    verbose : bool | str | int | None
-        Control verbosity of the logging output.
+    %(verbose)s
 
     Returns
     -------
     raw : mne.io.RawArray
-        The reconstruction, with the original channels, rate, length, measurement
-        date, montage and annotations.
+        The reconstruction, with the original channels, rate, measurement date, montage
+        and annotations (those of the range).
     """
-    from mne_dac.io.raw import reconstruct_raw
+    from mne_dac.codecs.loading import codec_for
+    from mne_dac.io.raw import lossy_description, reconstruct_raw
 
-    return reconstruct_raw(read_tokens(fname), codec, n_codebooks=n_codebooks, progress=progress)
+    header, contents, info = _open(fname)
+    sfreq = header.sfreq
+    start = 0 if tmin is None else int(round(tmin * sfreq))
+    stop = header.n_times if tmax is None else int(round(tmax * sfreq)) + 1
+    if not 0 <= start < min(stop, header.n_times + 1) or stop > header.n_times:
+        raise ValueError(f"tmin={tmin} and tmax={tmax} must lie within the recording's {header.duration:g} s")
+    if not isinstance(contents, BlockFile):  # version 1: no random access
+        raw = reconstruct_raw(read_tokens(fname), codec, n_codebooks=n_codebooks, progress=progress)
+        return raw if (start, stop) == (0, header.n_times) else raw.crop(start / sfreq, (stop - 1) / sfreq)
+    codec = codec_for(header.codec, codec)
+    with _naming(Path(fname)):
+        reader = _BlockReader(header, contents, codec)
+        annotations = _annotations(header, info)
+        data = np.empty((len(info["ch_names"]), stop - start))
+        index = {name: i for i, name in enumerate(info["ch_names"])}
+        eeg = [index[n] for n in header.ch_names]
+        pieces = [(max(start, a), min(stop, b)) for a, b in itertools.pairwise(contents.bounds)]
+        from tqdm.auto import tqdm
+
+        for a, b in tqdm([p for p in pieces if p[0] < p[1]], desc="Decoding", unit="block", disable=not progress):
+            data[eeg, a - start : b - start] = decode_samples(
+                reader.codes, codec, n_frames=header.codes_shape[2], sfreq=sfreq, n_times=header.n_times,
+                preprocessing=header.preprocessing, start=a, stop=b, n_codebooks=n_codebooks,
+                ch_names=header.ch_names, groups=header.groups, positions=header.positions,
+            )  # fmt: skip
+        if header.other_ch_names:
+            data[[index[n] for n in header.other_ch_names]] = reader.side(start, stop)
+    n_q = header.codes_shape[1] if n_codebooks is None else n_codebooks
+    bitrate = codec.bits_per_second(n_q) * header.codes_shape[0] / len(header.ch_names)
+    note = lossy_description(codec.name, bitrate, header.ch_names)
+    info["description"] = note + (f" Original description: {info['description']}" if info["description"] else "")
+    raw = mne.io.RawArray(data, info, first_samp=header.first_samp + start, verbose=False)
+    if annotations is not None:
+        raw.set_annotations(annotations, verbose="error")  # those outside the range are left out
+    return raw
 
 
 def describe_file(fname: str | Path) -> str:
@@ -587,7 +809,8 @@ def describe_file(fname: str | Path) -> str:
         f"Codec:             {h.codec.describe()}, {h.codebook_size} entries × {n_q} codebooks, "
         f"{h.codec_sfreq:g} Hz, hop {h.hop_length}",
         f"Decodes with:      {_codec_needed(h.codec)}",
-        f"Bitrate:           {h.bits_per_second:g} bits/s per channel",
+        f"Bitrate:           {h.bits_per_second:g} bits/s per channel nominal, {h.coded_bits_per_second:.1f} "
+        "in the file" + (" (entropy-coded tokens)" if h.version >= 2 else ""),
         f"Compression ratio: {h.codes_compression_ratio:.1f}× for the codes, {h.file_compression_ratio:.1f}× for "
         "the whole file (against 16-bit samples at the original rate)",
         f"Preprocessing:     high-pass {h.preprocessing.highpass} Hz, clip ±"

@@ -10,26 +10,12 @@ import numpy as np
 from mne.utils import _validate_type, logger, verbose
 
 from mne_dac.codecs.loading import codec_for, load_codec
+from mne_dac.io.streaming import iter_code_blocks
 from mne_dac.io.tokens import EEGTokens
 from mne_dac.signal.groups import resolve_groups
-from mne_dac.signal.preprocessing import PreprocessingSettings, from_codec_domain, to_codec_domain
+from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSettings, from_codec_domain
 from mne_dac.utils._docs import fill_doc
 from mne_dac.utils._logging import warn
-
-
-class _RawChannels:
-    """Channels of a Raw, read one at a time: no copy of the whole recording in memory."""
-
-    def __init__(self, raw: mne.io.BaseRaw, picks: np.ndarray) -> None:
-        self.raw, self.picks = raw, picks
-        self.shape = (len(picks), raw.n_times)
-
-    def __len__(self) -> int:
-        return len(self.picks)
-
-    def __iter__(self):
-        for pick in self.picks:
-            yield self.raw.get_data(picks=[pick])[0]
 
 
 @verbose
@@ -82,14 +68,7 @@ def tokenize_raw(
     codec = load_codec(codec)
     preprocessing = preprocessing or codec.preprocessing
     _validate_type(preprocessing, PreprocessingSettings, "preprocessing")
-    eeg = mne.pick_types(raw.info, eeg=True, exclude=[])
-    if len(eeg) == 0:
-        types = sorted(set(raw.get_channel_types()))
-        raise ValueError(
-            f"The recording has no EEG channels (channel types: {types}). If EEG channels "
-            "are typed otherwise, fix them with raw.set_channel_types()."
-        )
-    other = np.setdiff1d(np.arange(len(raw.ch_names)), eeg)
+    eeg, other = eeg_picks(raw)
     ch_names = [raw.ch_names[i] for i in eeg]
     logger.info(
         "Tokenizing %d EEG channels, %.1f s at %g Hz with %s",
@@ -98,25 +77,14 @@ def tokenize_raw(
         raw.info["sfreq"],
         codec.identity.describe(),
     )
-    data = _RawChannels(raw, eeg)
-    if data.shape[1] * codec.sfreq / raw.info["sfreq"] < codec.hop_length:
-        warn(
-            f"The recording ({data.shape[1]} samples) is shorter than one codec frame "
-            f"({codec.hop_length / codec.sfreq:g} s): it is zero-padded to one frame."
-        )
-    codec_input = to_codec_domain(data, raw.info["sfreq"], codec.sfreq, preprocessing, ch_names)
-    clipped = codec_input.clip_counts.sum() / codec_input.data.size
-    if max_clipped is not None and clipped > max_clipped:
-        raise ValueError(
-            f"{100 * clipped:.1f} % of the EEG samples exceed the ±{preprocessing.clip * 1e6:g} µV clip level (more "
-            f"than {100 * max_clipped:g} %): coding would flatten them. Are the data in Volts (MNE's unit)? If "
-            "they are and the clipping is wanted, allow it (max_clipped=1; command line: --allow-clipping)."
-        )
-    groups = codec.channel_groups(ch_names, groups, montage=montage)
-    positions = codec.channel_positions(ch_names, montage)
-    codes = codec.encode(
-        codec_input.data, n_codebooks, ch_names=ch_names, groups=groups, positions=positions, progress=progress
-    )
+    stream, groups, positions = codec_domain_of(raw, codec, eeg, preprocessing, groups=groups, montage=montage,
+                                                max_clipped=max_clipped)  # fmt: skip
+    n_q = codec.check_n_codebooks(n_codebooks)
+    blocks = iter_code_blocks(stream, codec, n_q, codec.chunk_frames, progress, ch_names=ch_names, groups=groups,
+                              positions=positions)  # fmt: skip
+    codes = np.concatenate([codes for _, _, codes in blocks], axis=2)
+    check_clipping(stream, max_clipped)
+    stream.report_clipping()
     return EEGTokens(
         codes=codes,
         ch_names=ch_names,
@@ -127,7 +95,7 @@ def tokenize_raw(
         hop_length=codec.hop_length,
         codebook_size=codec.codebook_size,
         preprocessing=preprocessing,
-        clip_counts=codec_input.clip_counts,
+        clip_counts=stream.clip_counts,
         info=raw.info.copy(),
         first_samp=raw.first_samp,
         annotations=raw.annotations.copy(),
@@ -136,6 +104,50 @@ def tokenize_raw(
         groups=groups,
         positions=positions,
     )
+
+
+def eeg_picks(raw: mne.io.BaseRaw) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the EEG channels (coded, bad ones included) and of the others (kept aside)."""
+    eeg = mne.pick_types(raw.info, eeg=True, exclude=[])
+    if len(eeg) == 0:
+        types = sorted(set(raw.get_channel_types()))
+        raise ValueError(
+            f"The recording has no EEG channels (channel types: {types}). If EEG channels "
+            "are typed otherwise, fix them with raw.set_channel_types()."
+        )
+    return eeg, np.setdiff1d(np.arange(len(raw.ch_names)), eeg)
+
+
+def check_clipping(stream: CodecDomainStream, max_clipped: float | None) -> None:
+    """Refuse to go on when more than ``max_clipped`` of the samples seen so far were clipped."""
+    clipped = stream.clip_counts.sum() / (stream.n_channels * max(1, stream.n_counted))
+    if max_clipped is not None and clipped > max_clipped:
+        raise ValueError(
+            f"{100 * clipped:.1f} % of the EEG samples exceed the ±{stream.settings.clip * 1e6:g} µV clip level "
+            f"(more than {100 * max_clipped:g} %): coding would flatten them. Are the data in Volts (MNE's unit)? If "
+            "they are and the clipping is wanted, allow it (max_clipped=1; command line: --allow-clipping)."
+        )
+
+
+def codec_domain_of(raw: mne.io.BaseRaw, codec: Any, eeg: np.ndarray, preprocessing: PreprocessingSettings, *,
+                    groups: Any = None, montage: Any = None, max_clipped: float | None = None) -> tuple:  # fmt: skip
+    """The codec-domain stream of a recording's EEG channels (read as needed, preloaded or not),
+    its channel groups and positions; refuses too much clipping (measured on the first segment)."""
+    ch_names = [raw.ch_names[i] for i in eeg]
+    if raw.n_times * codec.sfreq / raw.info["sfreq"] < codec.hop_length:
+        warn(
+            f"The recording ({raw.n_times} samples) is shorter than one codec frame "
+            f"({codec.hop_length / codec.sfreq:g} s): it is zero-padded to one frame."
+        )
+    stream = CodecDomainStream(
+        lambda start, stop: raw.get_data(picks=eeg, start=start, stop=stop),
+        len(eeg), raw.n_times, raw.info["sfreq"], codec.sfreq, preprocessing, ch_names,
+    )  # fmt: skip
+    stream.get(0, min(stream.n_codec, stream.segment))  # checks the data, counts the first segment's clipping
+    check_clipping(stream, max_clipped)
+    groups = codec.channel_groups(ch_names, groups, montage=montage)
+    positions = codec.channel_positions(ch_names, montage)
+    return stream, groups, positions
 
 
 @verbose

@@ -109,6 +109,11 @@ class EEGTokens:
         return self.codes.shape[1]
 
     @property
+    def codes_shape(self) -> tuple[int, int, int]:
+        """``(n_streams, n_codebooks, n_frames)``."""
+        return tuple(self.codes.shape)
+
+    @property
     def n_frames(self) -> int:
         """Number of frames."""
         return self.codes.shape[2]

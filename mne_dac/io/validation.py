@@ -133,6 +133,9 @@ def validate_header(header: Any, version: int, file_size: int) -> None:
         _fail("positions", "expected one finite (x, y, z) per coded channel")
     if "info_names" in header:
         _get(header, "info_names", str, lambda v: v == "unicode_escape", "unknown spelling")
+    if version >= 2:
+        _validate_blocks(header, n_streams, n_codebooks, n_frames, bits, file_size)
+        return
     sections = _get(header, "sections", list)
     names = [s.get("name") if isinstance(s, dict) else None for s in sections]
     if names != list(SECTIONS):
@@ -143,6 +146,44 @@ def validate_header(header: Any, version: int, file_size: int) -> None:
     codes_bytes = -(-n_streams * n_codebooks * n_frames * bits // 8)
     if sizes[0] != codes_bytes:
         _fail("sections", f"the codes take {sizes[0]} bytes; codes_shape and bits_per_code give {codes_bytes}")
+
+
+#: How a version-2 file may code its tokens and side channels.
+TOKEN_CODINGS = ("packed", "ans-tree")
+SIDE_CODINGS = ("flac-grid-or-zlib",)
+
+
+def _validate_blocks(header: dict, n_streams: int, n_codebooks: int, n_frames: int, bits: int,
+                     file_size: int) -> None:  # fmt: skip
+    """The fields of a version-2 file: the block size, the token model and the block index."""
+    _get(header, "info_size", int, lambda v: 0 <= v <= file_size)
+    block_frames = _get(header, "block_frames", int, lambda v: 1 <= v <= MAX_SAMPLE_INDEX)
+    coding = _get(header, "token_coding", str, lambda v: v in TOKEN_CODINGS, f"expected one of {TOKEN_CODINGS}")
+    _get(header, "side_coding", str, lambda v: v in SIDE_CODINGS, f"expected one of {SIDE_CODINGS}")
+    model = header.get("token_model")
+    if (coding == "ans-tree") != isinstance(model, dict):
+        _fail("token_model", "expected an object with ans-tree coding, null otherwise")
+    if model is not None:
+        from mne_dac.io.token_coding import TokenModel
+
+        try:
+            TokenModel.from_dict(model)
+        except (KeyError, TypeError, ValueError) as err:
+            _fail("token_model", f"{type(err).__name__}: {err}")
+    blocks = _get(header, "blocks", list, lambda v: len(v) == -(-n_frames // block_frames),
+                  f"expected one entry per block of {block_frames} frames")  # fmt: skip
+    packed = -(-n_streams * n_codebooks * block_frames * bits // 8)
+    for entry in blocks:
+        if not (
+            isinstance(entry, list)
+            and len(entry) == 3
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in entry[:2])
+            and isinstance(entry[2], str)
+            and _SHA256.fullmatch(entry[2])
+        ):
+            _fail("blocks", "expected [token bytes, side bytes, SHA-256] per block")
+        if coding == "packed" and entry[0] > packed or entry[0] > 4 * packed + 64:
+            _fail("blocks", f"a block's tokens take {entry[0]} bytes, more than its codes can")
 
 
 def _finite(x: Any) -> bool:

@@ -151,6 +151,113 @@ class CodecInput:
     clip_counts: np.ndarray
 
 
+#: The codec-domain signal is computed in segments of this many seconds, each from the input
+#: with ``CONTEXT_SECONDS`` more on each side, so that any part of it can be computed alone
+#: and equals the same part of the whole: the high-pass's transient from a window edge has
+#: decayed by a factor of about 1e-9 after 90 s (slowest pole of the 4th-order 0.1 Hz
+#: Butterworth: 0.24 /s), and the resampler's reach is a few samples.
+SEGMENT_SECONDS = 120.0
+CONTEXT_SECONDS = 90.0
+
+
+class CodecDomainStream:
+    """The paper's preprocessing of a recording, computed piece by piece in bounded memory.
+
+    Codec-domain sample ``j`` is always computed the same way, whatever part of the
+    signal is asked for: from the segment of ``SEGMENT_SECONDS`` that holds it, with
+    ``CONTEXT_SECONDS`` of input on each side. So streamed codes equal whole-signal codes.
+
+    Parameters
+    ----------
+    read : callable
+        ``read(start, stop)`` returns the input samples ``[start, stop)`` of every channel,
+        in Volts, shape ``(n_channels, stop - start)``.
+    n_channels, n_times : int
+        Shape of the input.
+    sfreq, codec_sfreq : float
+        Rates of the input and of the codec.
+    settings : PreprocessingSettings
+        High-pass and clip level.
+    ch_names : list of str | None
+        Channel names for messages.
+    """
+
+    def __init__(self, read, n_channels: int, n_times: int, sfreq: float, codec_sfreq: float,
+                 settings: PreprocessingSettings, ch_names: list[str] | None = None) -> None:  # fmt: skip
+        self.read, self.n_channels, self.n_times = read, int(n_channels), int(n_times)
+        self.sfreq, self.codec_sfreq, self.settings = float(sfreq), float(codec_sfreq), settings
+        self.ch_names = ch_names or [str(i) for i in range(n_channels)]
+        self.ratio = resampling_ratio(sfreq, codec_sfreq)
+        self.n_codec = n_codec_samples(n_times, sfreq, codec_sfreq)
+        self.segment = max(1, round(SEGMENT_SECONDS * codec_sfreq))
+        self.context = round(CONTEXT_SECONDS * codec_sfreq)
+        self.clip_counts = np.zeros(n_channels, dtype=np.int64)
+        self._counted: set[int] = set()
+        self._cache: dict[int, np.ndarray] = {}
+
+    def get(self, start: int, stop: int) -> np.ndarray:
+        """Codec-domain samples ``[start, stop)`` (float32, in [-1, 1]), within ``[0, n_codec)``."""
+        if not 0 <= start <= stop <= self.n_codec:
+            raise ValueError(f"samples [{start}, {stop}) are outside [0, {self.n_codec})")
+        first, last = start // self.segment, max(start, stop - 1) // self.segment
+        parts = [self._segment(k) for k in range(first, last + 1)]
+        out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        return out[:, start - first * self.segment : stop - first * self.segment]
+
+    def _segment(self, k: int) -> np.ndarray:
+        if k not in self._cache:
+            if len(self._cache) >= 2:  # the segments of one request, or of consecutive ones
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[k] = self._compute(k)
+        return self._cache[k]
+
+    def _compute(self, k: int) -> np.ndarray:
+        num, den = self.ratio.numerator, self.ratio.denominator
+        lo, hi = k * self.segment, min((k + 1) * self.segment, self.n_codec)
+        start = max(0, (lo - self.context) * den // num) // den * den  # codec sample start * num / den: whole
+        stop = min(self.n_times, -(-(hi + self.context) * den // num))
+        x = np.asarray(self.read(start, stop), dtype=np.float64)
+        if k == 0:
+            check_eeg_data(x, self.ch_names)
+        elif not np.isfinite(x).all():
+            bad = [self.ch_names[i] for i in np.flatnonzero(~np.isfinite(x).all(axis=1))]
+            raise ValueError(
+                f"EEG contains NaN or Inf samples between {start / self.sfreq:.1f} s and {stop / self.sfreq:.1f} s "
+                f"(channels {bad}). Interpolate or mark them before encoding."
+            )
+        offset = start * num // den
+        n_out = n_codec_samples(stop - start, self.sfreq, self.codec_sfreq)
+        if stop == self.n_times:
+            n_out = self.n_codec - offset
+        x = _resample(x, self.ratio, n_out)
+        if self.settings.highpass is not None:
+            from mne.filter import filter_data
+
+            x = filter_data(
+                x,
+                self.codec_sfreq,
+                self.settings.highpass,
+                None,
+                method="iir",
+                iir_params=dict(order=4, ftype="butter", output="sos"),
+                verbose=False,
+            )
+        x = x[:, lo - offset : hi - offset]
+        if k not in self._counted:
+            self._counted.add(k)
+            self.clip_counts += np.count_nonzero(np.abs(x) > self.settings.clip, axis=1)
+        return (np.clip(x, -self.settings.clip, self.settings.clip) / self.settings.clip).astype(np.float32)
+
+    @property
+    def n_counted(self) -> int:
+        """Codec samples per channel whose clipping is counted in :attr:`clip_counts`."""
+        return sum(min(self.segment, self.n_codec - k * self.segment) for k in self._counted)
+
+    def report_clipping(self) -> None:
+        """Log (or warn about) the samples clipped so far."""
+        _report_clipping(self.clip_counts, self.n_codec, self.ch_names, self.settings.clip)
+
+
 def to_codec_domain(
     data: np.ndarray,
     sfreq: float,
@@ -160,11 +267,13 @@ def to_codec_domain(
 ) -> CodecInput:
     """Apply the paper's preprocessing: resample, high-pass, clip and scale.
 
+    Long signals are processed in segments (:class:`CodecDomainStream`), so that the
+    result equals what streaming gives.
+
     Parameters
     ----------
     data : array, shape (n_channels, n_times)
-        EEG in Volts, or any sequence of channels with a ``shape``: they are read and
-        processed one at a time, so that memory holds one channel, not the recording.
+        EEG in Volts.
     sfreq : float
         Sampling rate of ``data``.
     codec_sfreq : float
@@ -179,32 +288,15 @@ def to_codec_domain(
     codec_input : CodecInput
         The scaled signals and the number of clipped samples per channel.
     """
-    from mne.filter import filter_data
-
-    if not hasattr(data, "shape"):
-        data = np.asarray(data, dtype=np.float64)
-    ch_names = ch_names or [str(i) for i in range(data.shape[0])]
-    check_eeg_data(data, ch_names)
-    ratio = resampling_ratio(sfreq, codec_sfreq)
-    n_out = n_codec_samples(data.shape[1], sfreq, codec_sfreq)
-    out = np.empty((data.shape[0], n_out), dtype=np.float32)
-    clip_counts = np.zeros(data.shape[0], dtype=np.int64)
-    for ci, channel in enumerate(data):  # channel by channel: bounded memory
-        x = _resample(np.asarray(channel, dtype=np.float64)[np.newaxis], ratio, n_out)
-        if settings.highpass is not None:
-            x = filter_data(
-                x,
-                codec_sfreq,
-                settings.highpass,
-                None,
-                method="iir",
-                iir_params=dict(order=4, ftype="butter", output="sos"),
-                verbose=False,
-            )
-        clip_counts[ci] = int(np.count_nonzero(np.abs(x) > settings.clip))
-        out[ci] = np.clip(x[0], -settings.clip, settings.clip) / settings.clip
-    _report_clipping(clip_counts, n_out, ch_names, settings.clip)
-    return CodecInput(data=out, clip_counts=clip_counts)
+    data = np.asarray(data, dtype=np.float64)
+    if data.ndim != 2:
+        raise ValueError(f"Expected data of shape (n_channels, n_times), got {data.shape}")
+    stream = CodecDomainStream(lambda a, b: data[:, a:b], *data.shape, sfreq, codec_sfreq, settings, ch_names)
+    if data.shape[1] == 0:
+        check_eeg_data(data, stream.ch_names)
+    out = stream.get(0, stream.n_codec)
+    stream.report_clipping()
+    return CodecInput(data=out, clip_counts=stream.clip_counts)
 
 
 def _report_clipping(counts: np.ndarray, n_times: int, ch_names: list[str], clip: float) -> None:

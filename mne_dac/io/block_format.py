@@ -1,0 +1,191 @@
+"""The ``.eegdac`` version-2 layout: blocks of time, an index, random access by seeking.
+
+Layout (all integers little-endian)::
+
+    magic        8 bytes   b"\\x89EEGDAC\\n"
+    version      uint16    2
+    header_size  uint32    size of the JSON header
+    header       JSON      UTF-8: the recording, the codec, the token model, the block size
+    info         bytes     the measurement info as a FIF file (``info_size`` bytes)
+    blocks       bytes     per block: its tokens, then its side channels
+    footer       JSON      UTF-8: per block [token bytes, side bytes, SHA-256], the clip counts
+    footer_size  uint64
+    digest       32 bytes  SHA-256 of preamble, header, info and footer
+    magic        8 bytes   b"\\x89EEGDAC\\n" again: the file is complete
+
+Block ``k`` holds frames ``[k * block_frames, (k + 1) * block_frames)`` of every token
+stream and the samples of the side channels over the same time span. A reader checks the
+digest (header, info and footer, hence every block's hash), then each block's SHA-256 when
+it reads it: a damaged block is reported by its time span and the others stay readable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from mne_dac.io.validation import EEGDACFormatError
+from mne_dac.signal.preprocessing import resampling_ratio
+from mne_dac.utils._atomic import atomic_write
+from mne_dac.utils._json import jsonable
+
+MAGIC = b"\x89EEGDAC\n"
+VERSION = 2
+PREAMBLE = struct.Struct("<8sHI")
+TRAILER = struct.Struct("<Q32s8s")
+#: Seconds of recording per block (rounded to whole frames): random access reads one or two.
+BLOCK_SECONDS = 16.0
+#: A footer larger than this is refused (about 100 bytes per block: over 1,000 days of 16-s blocks).
+MAX_FOOTER = 1 << 28
+
+
+def block_frames_for(frame_rate: float) -> int:
+    """Frames per block: ``BLOCK_SECONDS`` of recording, at least one frame."""
+    return max(1, round(BLOCK_SECONDS * frame_rate))
+
+
+def sample_bounds(header: dict, n_blocks: int) -> list[int]:
+    """First original sample of each block, and ``n_times`` at the end."""
+    ratio = resampling_ratio(header["sfreq"], header["codec_sfreq"])
+    step = header["block_frames"] * header["hop_length"]
+    n_times = header["n_times"]
+    return [min(n_times, k * step * ratio.denominator // ratio.numerator) for k in range(n_blocks)] + [n_times]
+
+
+class BlockWriter:
+    """Write a version-2 file block by block (see :func:`open_writer`)."""
+
+    def __init__(self, fid: BinaryIO, header: dict, info: bytes) -> None:
+        header = {**header, "info_size": len(info)}
+        header_bytes = json.dumps(jsonable(header), separators=(",", ":")).encode()
+        self._fid, self._digest = fid, hashlib.sha256()
+        self._blocks: list[list] = []
+        for part in (PREAMBLE.pack(MAGIC, VERSION, len(header_bytes)), header_bytes, info):
+            fid.write(part)
+            self._digest.update(part)
+
+    def add(self, tokens: bytes, side: bytes) -> None:
+        """Append a block."""
+        self._fid.write(tokens)
+        self._fid.write(side)
+        self._blocks.append([len(tokens), len(side), hashlib.sha256(tokens + side).hexdigest()])
+
+    def finish(self, footer: dict) -> None:
+        footer_bytes = json.dumps(jsonable({**footer, "blocks": self._blocks}), separators=(",", ":")).encode()
+        self._digest.update(footer_bytes)
+        self._fid.write(footer_bytes)
+        self._fid.write(TRAILER.pack(len(footer_bytes), self._digest.digest(), MAGIC))
+
+    @property
+    def payload_bytes(self) -> tuple[int, int]:
+        """Bytes of tokens and of side channels written so far."""
+        return sum(b[0] for b in self._blocks), sum(b[1] for b in self._blocks)
+
+
+@contextmanager
+def open_writer(fname: Path, header: dict, info: bytes, *, overwrite: bool) -> Iterator[BlockWriter]:
+    """A :class:`BlockWriter` on a temporary file, renamed to ``fname`` when the block ends."""
+    with atomic_write(fname, overwrite=overwrite) as tmp, open(tmp, "wb") as fid:
+        yield BlockWriter(fid, header, info)
+
+
+class BlockFile:
+    """A version-2 file opened for reading: header, info and index checked, blocks read on demand.
+
+    Parameters
+    ----------
+    fname : path-like
+        The file.
+    validate : callable
+        ``validate(header, footer, file_size)`` checks the header's and the footer's fields.
+    """
+
+    def __init__(self, fname: str | Path, validate: Any) -> None:
+        self.fname = Path(fname)
+        self.file_size = self.fname.stat().st_size
+        with open(self.fname, "rb") as fid:
+            preamble = fid.read(PREAMBLE.size)
+            if len(preamble) < PREAMBLE.size or self.file_size < PREAMBLE.size + TRAILER.size:
+                raise EEGDACFormatError("too short for an .eegdac file")
+            _, version, header_size = PREAMBLE.unpack(preamble)
+            fid.seek(self.file_size - TRAILER.size)
+            footer_size, digest, magic = TRAILER.unpack(fid.read(TRAILER.size))
+            if magic != MAGIC:
+                raise EEGDACFormatError("incomplete: the closing magic bytes are missing (truncated?)")
+            if footer_size > MAX_FOOTER or PREAMBLE.size + header_size + footer_size + TRAILER.size > self.file_size:
+                raise EEGDACFormatError(f"preamble or trailer: sizes {header_size} and {footer_size} exceed the file")
+            header_bytes = fid.read(header_size) if fid.seek(PREAMBLE.size) == PREAMBLE.size else b""
+            self.header = _json(header_bytes, "header")
+            info_size = self.header.get("info_size")
+            if not isinstance(info_size, int) or not 0 <= info_size <= self.file_size:
+                raise EEGDACFormatError("header field 'info_size': out of range")
+            self.info_bytes = fid.read(info_size)
+            self.blocks_start = fid.tell()
+            fid.seek(self.file_size - TRAILER.size - footer_size)
+            footer_bytes = fid.read(footer_size)
+        check = hashlib.sha256(preamble + header_bytes + self.info_bytes + footer_bytes).digest()
+        if check != digest:
+            raise EEGDACFormatError("corrupted: the SHA-256 of the header, info and index does not match")
+        self.footer = _json(footer_bytes, "footer")
+        self.version = version
+        validate(self.header, self.footer, self.file_size)
+        sizes = [t + s for t, s, _ in self.footer["blocks"]]
+        self.offsets = [self.blocks_start + o for o in np.concatenate([[0], np.cumsum(sizes)]).tolist()]
+        if self.offsets[-1] != self.file_size - TRAILER.size - footer_size:
+            raise EEGDACFormatError("footer field 'blocks': sizes do not add up to the file size")
+        self.bounds = sample_bounds(self.header, len(sizes))
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self.footer["blocks"])
+
+    def span(self, k: int) -> str:
+        """Block ``k``'s time span, for messages."""
+        sfreq = self.header["sfreq"]
+        return f"block {k} ({self.bounds[k] / sfreq:.2f}–{self.bounds[k + 1] / sfreq:.2f} s)"
+
+    def read_block(self, k: int) -> tuple[memoryview, memoryview]:
+        """The token and side-channel payloads of block ``k``, checked against their SHA-256."""
+        n_tokens, n_side, sha = self.footer["blocks"][k]
+        with open(self.fname, "rb") as fid:
+            fid.seek(self.offsets[k])
+            buf = fid.read(n_tokens + n_side)
+        if hashlib.sha256(buf).hexdigest() != sha:
+            raise DamagedBlockError(f"{self.fname}: {self.span(k)} is damaged (its SHA-256 does not match)", k)
+        view = memoryview(buf)
+        return view[:n_tokens], view[n_tokens:]
+
+    def blocks_for_frames(self, lo: int, hi: int) -> range:
+        """Blocks holding frames ``[lo, hi)``."""
+        step = self.header["block_frames"]
+        return range(lo // step, min(self.n_blocks, -(-hi // step)))
+
+
+class DamagedBlockError(EEGDACFormatError):
+    """A block of a version-2 file does not match its checksum."""
+
+    def __init__(self, message: str, block: int) -> None:
+        super().__init__(message)
+        self.block = block
+
+
+def _json(buf: bytes, what: str) -> dict:
+    try:
+        value = json.loads(bytes(buf).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise EEGDACFormatError(f"the {what} is not valid JSON ({type(err).__name__})") from err
+    if not isinstance(value, dict):
+        raise EEGDACFormatError(f"the {what} is not a JSON object")
+    return value
+
+
+def is_finite_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
