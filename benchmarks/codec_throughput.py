@@ -143,7 +143,7 @@ def job_speed(opts: dict) -> dict:
     x = to_codec_domain(raw.get_data(), raw.info["sfreq"], codec.sfreq, codec.preprocessing).data
     results = {"preprocess": ch_s / (time.perf_counter() - t0)}
     model = codec.dac_model
-    span = codec.chunk_frames + 2 * codec._encoder_context  # frames per chunk, context included
+    span = codec.chunk_frames + 2 * codec.encoder_context  # frames per chunk, context included
     win = opts["win_duration"] or span * codec.hop_length / codec.sfreq
     signal = AudioSignal(torch.from_numpy(x)[:, None], sample_rate=codec.sfreq)
 

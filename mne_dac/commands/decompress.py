@@ -22,6 +22,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("decompress", help="decompress a .eegdac file to .fif or .edf")
     p.add_argument("input", help=".eegdac file")
     p.add_argument("output", help="output .fif or .edf file")
+    p.add_argument(
+        "--tmin",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="decode from this time (default: the start); only the blocks needed are read",
+    )
+    p.add_argument("--tmax", type=float, default=None, metavar="SECONDS",
+                   help="decode up to this time, included (default: the end)")  # fmt: skip
     add_codec_options(p, None)
     add_threads_option(p)
     p.set_defaults(func=run)
@@ -30,20 +39,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> None:
     """Run the command."""
     import mne_dac
+    from mne_dac.io.container import read_header
     from mne_dac.io.raw import save_reconstruction
 
     out = Path(args.output)
     check_paths(Path(args.input), out, args.overwrite, DECOMPRESS_FORMATS)
-    tokens = mne_dac.read_tokens(args.input)
-    not_ascii = [name for name in tokens.info["ch_names"] if not name.isascii()]
+    header = read_header(args.input)
+    not_ascii = [name for name in [*header.ch_names, *header.other_ch_names] if not name.isascii()]
     if not_ascii:  # found before decoding: FIF and EDF files spell channel names in ASCII
         raise CLIError(
             f"{out.suffix} files hold channel names in ASCII only, and {not_ascii} are not. In Python, decode with "
             "mne_dac.read_raw_dac(), rename the channels (raw.rename_channels) and save."
         )
-    progress = tokens.duration > PROGRESS_MIN_DURATION and not args.quiet
+    progress = header.duration > PROGRESS_MIN_DURATION and not args.quiet
     codec = None if args.codec is None else mne_dac.load_codec(args.codec, trust_code=args.trust_codec)
-    raw = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=args.n_codebooks, progress=progress)
+    try:
+        raw = mne_dac.read_raw_dac(args.input, codec, tmin=args.tmin, tmax=args.tmax, n_codebooks=args.n_codebooks,
+                                   progress=progress)  # fmt: skip
+    except ValueError as err:
+        raise CLIError(str(err)) from err
     save_reconstruction(raw, out, overwrite=args.overwrite)
     print(f"Wrote {out}: {len(raw.ch_names)} channels, {raw.duration:.1f} s at {raw.info['sfreq']:g} Hz")
     print(raw.info["description"])

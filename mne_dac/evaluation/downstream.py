@@ -458,7 +458,7 @@ def _recording_tokens(
     """Tokens of a prepared recording: read from ``fname`` when valid, else coded and written."""
     if fname.is_file() and not overwrite:
         try:
-            tokens = read_tokens(fname)
+            tokens = read_tokens(fname, codec)
         except (EEGDACFormatError, OSError, ValueError, KeyError) as err:
             warn(f"Cached tokens {fname} cannot be read ({err}): coding the recording again.")
         else:
@@ -469,7 +469,7 @@ def _recording_tokens(
     tokens = tokenize_raw(raw, codec, **group_kwargs(groups), verbose="warning")
     fname.parent.mkdir(parents=True, exist_ok=True)
     with mne.utils.use_log_level("warning"):
-        write_tokens(fname, tokens, overwrite=True)
+        write_tokens(fname, tokens, overwrite=True, codec=codec)
     return tokens
 
 

@@ -8,7 +8,8 @@ Layout (all integers little-endian)::
     header       JSON      UTF-8: the recording, the codec, the token model, the block size
     info         bytes     the measurement info as a FIF file (``info_size`` bytes)
     blocks       bytes     per block: its tokens, then its side channels
-    footer       JSON      UTF-8: per block [token bytes, side bytes, SHA-256], the clip counts
+    footer       JSON      UTF-8: per block [token bytes, side bytes, SHA-256, content CRC-32],
+                           the clip counts
     footer_size  uint64
     digest       32 bytes  SHA-256 of preamble, header, info and footer
     magic        8 bytes   b"\\x89EEGDAC\\n" again: the file is complete
@@ -17,14 +18,16 @@ Block ``k`` holds frames ``[k * block_frames, (k + 1) * block_frames)`` of every
 stream and the samples of the side channels over the same time span. A reader checks the
 digest (header, info and footer, hence every block's hash), then each block's SHA-256 when
 it reads it: a damaged block is reported by its time span and the others stay readable.
+After decoding a block, the CRC-32 of its codes (int32) and side samples (float64) must
+match too: a model or field that would make the payload decode to other values is caught.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import struct
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,11 +75,12 @@ class BlockWriter:
             fid.write(part)
             self._digest.update(part)
 
-    def add(self, tokens: bytes, side: bytes) -> None:
-        """Append a block."""
+    def add(self, tokens: bytes, side: bytes, codes: np.ndarray, samples: np.ndarray) -> None:
+        """Append a block: its payloads and the codes and samples they decode to."""
         self._fid.write(tokens)
         self._fid.write(side)
-        self._blocks.append([len(tokens), len(side), hashlib.sha256(tokens + side).hexdigest()])
+        sha = hashlib.sha256(tokens + side).hexdigest()
+        self._blocks.append([len(tokens), len(side), sha, content_crc(codes, samples)])
 
     def finish(self, footer: dict) -> None:
         footer_bytes = json.dumps(jsonable({**footer, "blocks": self._blocks}), separators=(",", ":")).encode()
@@ -114,12 +118,12 @@ class BlockFile:
         with open(self.fname, "rb") as fid:
             preamble = fid.read(PREAMBLE.size)
             if len(preamble) < PREAMBLE.size or self.file_size < PREAMBLE.size + TRAILER.size:
-                raise EEGDACFormatError("too short for an .eegdac file")
+                raise EEGDACFormatError("corrupted or truncated: too short for an .eegdac file")
             _, version, header_size = PREAMBLE.unpack(preamble)
             fid.seek(self.file_size - TRAILER.size)
             footer_size, digest, magic = TRAILER.unpack(fid.read(TRAILER.size))
             if magic != MAGIC:
-                raise EEGDACFormatError("incomplete: the closing magic bytes are missing (truncated?)")
+                raise EEGDACFormatError("corrupted or truncated: its closing magic bytes are missing")
             if footer_size > MAX_FOOTER or PREAMBLE.size + header_size + footer_size + TRAILER.size > self.file_size:
                 raise EEGDACFormatError(f"preamble or trailer: sizes {header_size} and {footer_size} exceed the file")
             header_bytes = fid.read(header_size) if fid.seek(PREAMBLE.size) == PREAMBLE.size else b""
@@ -133,11 +137,11 @@ class BlockFile:
             footer_bytes = fid.read(footer_size)
         check = hashlib.sha256(preamble + header_bytes + self.info_bytes + footer_bytes).digest()
         if check != digest:
-            raise EEGDACFormatError("corrupted: the SHA-256 of the header, info and index does not match")
+            raise EEGDACFormatError("corrupted or truncated: the SHA-256 of its header, info and index does not match")
         self.footer = _json(footer_bytes, "footer")
         self.version = version
         validate(self.header, self.footer, self.file_size)
-        sizes = [t + s for t, s, _ in self.footer["blocks"]]
+        sizes = [t + s for t, s, *_ in self.footer["blocks"]]
         self.offsets = [self.blocks_start + o for o in np.concatenate([[0], np.cumsum(sizes)]).tolist()]
         if self.offsets[-1] != self.file_size - TRAILER.size - footer_size:
             raise EEGDACFormatError("footer field 'blocks': sizes do not add up to the file size")
@@ -154,7 +158,7 @@ class BlockFile:
 
     def read_block(self, k: int) -> tuple[memoryview, memoryview]:
         """The token and side-channel payloads of block ``k``, checked against their SHA-256."""
-        n_tokens, n_side, sha = self.footer["blocks"][k]
+        n_tokens, n_side, sha, _ = self.footer["blocks"][k]
         with open(self.fname, "rb") as fid:
             fid.seek(self.offsets[k])
             buf = fid.read(n_tokens + n_side)
@@ -167,6 +171,12 @@ class BlockFile:
         """Blocks holding frames ``[lo, hi)``."""
         step = self.header["block_frames"]
         return range(lo // step, min(self.n_blocks, -(-hi // step)))
+
+
+def content_crc(codes: np.ndarray, samples: np.ndarray) -> int:
+    """CRC-32 of a block's codes (as int32) and side samples (as float64)."""
+    crc = zlib.crc32(np.ascontiguousarray(codes, dtype="<i4").tobytes())
+    return zlib.crc32(np.ascontiguousarray(samples, dtype="<f8").tobytes(), crc)
 
 
 class DamagedBlockError(EEGDACFormatError):
@@ -185,7 +195,3 @@ def _json(buf: bytes, what: str) -> dict:
     if not isinstance(value, dict):
         raise EEGDACFormatError(f"the {what} is not a JSON object")
     return value
-
-
-def is_finite_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

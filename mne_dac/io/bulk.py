@@ -64,6 +64,7 @@ INDEX_COLUMNS = (
     "n_eeg_channels",
     "codec",
     "bits_per_second",
+    "coded_bits_per_second",
     "clipped_share",
     "input_bytes",
     "input_sha256",
@@ -205,7 +206,8 @@ def compress_dir(
         to ``out_dir``), ``status`` (``"compressed"``, ``"skipped"``: already done, or
         ``"failed"``), ``error`` (why it failed, or why the fidelity is missing),
         ``duration_s``, ``n_channels``, ``n_eeg_channels`` (coded), ``codec``,
-        ``bits_per_second`` (bits/s per EEG channel), ``input_bytes`` (the files MNE read),
+        ``bits_per_second`` (bits/s per EEG channel, nominal), ``coded_bits_per_second`` (what
+        the entropy-coded tokens take in the file), ``input_bytes`` (the files MNE read),
         ``input_sha256`` (of the recording's files: a rerun recompresses a recording whose
         files changed, even with their size and modification time kept),
         ``output_bytes``, ``compression_ratio`` (all channels as 16-bit samples at the
@@ -598,6 +600,7 @@ def _header_values(header: EEGDACHeader) -> dict:
         "n_eeg_channels": len(header.ch_names),
         "codec": header.codec.describe(),
         "bits_per_second": header.bits_per_second,
+        "coded_bits_per_second": header.coded_bits_per_second,
         "clipped_share": header.clipped_share,
         "output_bytes": header.file_size,
         "compression_ratio": header.file_compression_ratio,

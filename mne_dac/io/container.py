@@ -44,7 +44,7 @@ from mne.utils import _validate_type, logger, verbose
 from mne_dac._version import __version__
 from mne_dac.codecs.codec import CodecIdentity
 from mne_dac.codecs.loading import DAC_TAGS, shipped_codec_of
-from mne_dac.io.block_format import BlockFile, block_frames_for, sample_bounds
+from mne_dac.io.block_format import BlockFile, block_frames_for, content_crc, sample_bounds
 from mne_dac.io.streaming import decode_samples, frame_blocks
 from mne_dac.io.tokens import EEGTokens
 from mne_dac.io.validation import EEGDACFormatError, check_fif_structure, decompress_exactly, validate_header
@@ -169,7 +169,9 @@ def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = Fals
     _validate_type(tokens, EEGTokens, "tokens")
     codec = _codec_of(tokens.codec, codec)
     block_frames = block_frames_for(tokens.codec_sfreq / tokens.hop_length)
-    bounds = sample_bounds({**_recording_fields(tokens), "block_frames": block_frames}, -(-tokens.n_frames // block_frames))
+    bounds = sample_bounds(
+        {**_recording_fields(tokens), "block_frames": block_frames}, -(-tokens.n_frames // block_frames)
+    )
     blocks = (
         (start, stop, tokens.codes[:, :, start:stop], tokens.other_data[:, bounds[k] : bounds[k + 1]])
         for k, (start, stop) in enumerate(frame_blocks(tokens.n_frames, block_frames))
@@ -241,7 +243,7 @@ def _write_blocks(fname: Path, tokens: Any, codec: Any, blocks: Iterator, block_
     with open_writer(fname, header, info, overwrite=overwrite) as writer:
         for _, _, codes, side in itertools.chain(first, blocks):
             payload = pack_codes(codes, tokens.bits_per_code) if model is None else encode_tokens(codes, model, tables)
-            writer.add(payload, encode_side(side))
+            writer.add(payload, encode_side(side), codes, side)
         writer.finish({"clip_counts": [int(c) for c in np.asarray(clip_counts)]})
         token_bytes = writer.payload_bytes[0]
     logger.info(
@@ -557,6 +559,7 @@ def read_tokens(fname: str | Path, codec: Any = None) -> EEGTokens:
         other_ch_names=header.other_ch_names,
         groups=header.groups,
         positions=header.positions,
+        coded_bits_per_second=header.coded_bits_per_second,
     )
 
 
@@ -606,6 +609,8 @@ class _BlockReader:
                 raise EEGDACFormatError(f"{self.blocks.span(k)}: tokens do not decode ({err})") from err
             n_side = self.blocks.bounds[k + 1] - self.blocks.bounds[k]
             other = decode_side(bytes(side), len(self.header.other_ch_names), n_side)
+            if content_crc(codes, other) != self.blocks.footer["blocks"][k][3]:
+                raise EEGDACFormatError(f"{self.blocks.span(k)}: decodes to other values than were written")
             self._cache = {k: (codes, other)}  # one block: consecutive ranges share it
         return self._cache[k]
 
@@ -701,7 +706,8 @@ def write_raw_dac(
 
     def blocks() -> Iterator:
         for k, (start, stop, codes) in enumerate(coded):
-            yield start, stop, codes, raw.get_data(picks=other, start=bounds[k], stop=bounds[k + 1])
+            side = raw.get_data(picks=other, start=bounds[k], stop=bounds[k + 1]) if len(other) else None
+            yield start, stop, codes, np.zeros((0, bounds[k + 1] - bounds[k])) if side is None else side
         check_clipping(stream, max_clipped)  # raising here leaves no file (the temporary one is removed)
         stream.report_clipping()
 
@@ -715,10 +721,11 @@ def read_raw_dac(
     *,
     tmin: float | None = None,
     tmax: float | None = None,
+    preload: bool = True,
     n_codebooks: int | None = None,
     progress: bool = False,
     verbose: bool | str | int | None = None,
-) -> mne.io.RawArray:
+) -> mne.io.BaseRaw:
     """Read and decompress a ``.eegdac`` file, or a time range of it.
 
     Parameters
@@ -732,6 +739,10 @@ def read_raw_dac(
         Decode only this range, in seconds from the start (``tmax`` included, as
         :meth:`mne.io.Raw.crop`): only the blocks it needs are read and decoded (format
         version 2). The samples equal those of the whole decode cropped, to float rounding.
+    preload : bool
+        Decode at once. ``False`` (format version 2) returns a :class:`RawEEGDAC` that
+        decodes what is asked of it, block by block: saving it to FIF
+        (:meth:`~mne.io.Raw.save`) takes memory bounded whatever the recording's length.
     n_codebooks : int | None
         Decode with only the first ``n_codebooks`` codebooks.
     progress : bool
@@ -740,7 +751,7 @@ def read_raw_dac(
 
     Returns
     -------
-    raw : mne.io.RawArray
+    raw : mne.io.Raw
         The reconstruction, with the original channels, rate, measurement date, montage
         and annotations (those of the range).
     """
@@ -760,28 +771,60 @@ def read_raw_dac(
     with _naming(Path(fname)):
         reader = _BlockReader(header, contents, codec)
         annotations = _annotations(header, info)
-        data = np.empty((len(info["ch_names"]), stop - start))
-        index = {name: i for i, name in enumerate(info["ch_names"])}
-        eeg = [index[n] for n in header.ch_names]
-        pieces = [(max(start, a), min(stop, b)) for a, b in itertools.pairwise(contents.bounds)]
-        from tqdm.auto import tqdm
-
-        for a, b in tqdm([p for p in pieces if p[0] < p[1]], desc="Decoding", unit="block", disable=not progress):
-            data[eeg, a - start : b - start] = decode_samples(
-                reader.codes, codec, n_frames=header.codes_shape[2], sfreq=sfreq, n_times=header.n_times,
-                preprocessing=header.preprocessing, start=a, stop=b, n_codebooks=n_codebooks,
-                ch_names=header.ch_names, groups=header.groups, positions=header.positions,
-            )  # fmt: skip
-        if header.other_ch_names:
-            data[[index[n] for n in header.other_ch_names]] = reader.side(start, stop)
     n_q = header.codes_shape[1] if n_codebooks is None else n_codebooks
     bitrate = codec.bits_per_second(n_q) * header.codes_shape[0] / len(header.ch_names)
     note = lossy_description(codec.name, bitrate, header.ch_names)
     info["description"] = note + (f" Original description: {info['description']}" if info["description"] else "")
-    raw = mne.io.RawArray(data, info, first_samp=header.first_samp + start, verbose=False)
+    raw = RawEEGDAC(info, reader, codec, n_codebooks, first_samp=header.first_samp, progress=progress)
     if annotations is not None:
-        raw.set_annotations(annotations, verbose="error")  # those outside the range are left out
-    return raw
+        raw.set_annotations(annotations, verbose="error")
+    if (start, stop) != (0, header.n_times):
+        raw.crop(start / sfreq, (stop - 1) / sfreq, verbose="error")  # annotations outside are left out
+    return raw.load_data(verbose="error") if preload else raw
+
+
+class RawEEGDAC(mne.io.BaseRaw):
+    """A version-2 ``.eegdac`` file as a Raw decoded on demand (:func:`read_raw_dac` with ``preload=False``).
+
+    Only the blocks a request needs are read and decoded, so that saving to FIF
+    (:meth:`~mne.io.Raw.save`, buffer by buffer) or reading a time range works in memory
+    bounded whatever the recording's length.
+    """
+
+    def __init__(self, info: mne.Info, reader: _BlockReader, codec: Any, n_codebooks: int | None, *,
+                 first_samp: int, progress: bool = False) -> None:  # fmt: skip
+        header = reader.header
+        index = {name: i for i, name in enumerate(info["ch_names"])}
+        extras = dict(reader=reader, codec=codec, n_codebooks=n_codebooks, progress=progress,
+                      eeg=[index[n] for n in header.ch_names], other=[index[n] for n in header.other_ch_names])  # fmt: skip
+        super().__init__(
+            info, preload=False, first_samps=[first_samp], last_samps=[first_samp + header.n_times - 1],
+            filenames=[reader.blocks.fname], raw_extras=[extras], orig_format="double", verbose="error",
+            buffer_size_sec=header.block_frames * header.hop_length / header.codec_sfreq,  # save() asks block by block
+        )  # fmt: skip
+
+    def _read_segment_file(self, data, idx, fi, start, stop, cals, mult):  # noqa: D401 - MNE's hook
+        """Decode samples ``[start, stop)`` into ``data`` (MNE's reader interface)."""
+        from tqdm.auto import tqdm
+
+        extras = self._raw_extras[fi]
+        reader = extras["reader"]
+        header, blocks = reader.header, reader.blocks
+        one = np.empty((len(header.ch_names) + len(header.other_ch_names), stop - start))
+        pieces = [(max(start, a), min(stop, b)) for a, b in itertools.pairwise(blocks.bounds)]
+        pieces = [(a, b) for a, b in pieces if a < b]
+        bar = extras["progress"] and len(pieces) > 1
+        with _naming(blocks.fname):
+            for a, b in tqdm(pieces, desc="Decoding", unit="block", disable=not bar):
+                one[extras["eeg"], a - start : b - start] = decode_samples(
+                    reader.codes, extras["codec"], n_frames=header.codes_shape[2], sfreq=header.sfreq,
+                    n_times=header.n_times, preprocessing=header.preprocessing, start=a, stop=b,
+                    n_codebooks=extras["n_codebooks"], ch_names=header.ch_names, groups=header.groups,
+                    positions=header.positions,
+                )  # fmt: skip
+            if extras["other"]:
+                one[extras["other"]] = reader.side(start, stop)
+        data[:] = one[idx] if mult is None else mult @ one[idx]
 
 
 def describe_file(fname: str | Path) -> str:

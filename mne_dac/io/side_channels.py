@@ -4,8 +4,9 @@ Samples read from integer files (EDF, BDF, BrainVision, …) lie on a grid: an i
 a step plus an offset. Each channel of a block is coded as the smaller of:
 
 - ``F``: its grid integers as FLAC (24-bit, through soundfile), the step and offset as
-  float64, and the XOR of the float64 bits of the samples and of ``integer * step + offset``,
-  zlib-compressed (all zeros when the grid is exact: a few bytes). Always bit-exact.
+  float64, and the difference, in units in the last place, between the samples and
+  ``integer * step + offset`` (int64, modular), zlib-compressed: a fraction of a byte per
+  sample when the grid is exact to an ulp or two. Always bit-exact.
 - ``Z``: the float64 samples, zlib-compressed.
 
 Payload of a block: per channel, ``uint32`` size then ``b"F"`` or ``b"Z"`` and its data.
@@ -54,11 +55,11 @@ def _grid_coded(x: np.ndarray) -> bytes | None:
     k = np.rint((x - offset) / step) - _FLAC_RANGE
     k = k.astype(np.int32)
     estimate = _on_grid(k, step, offset)
-    xor = (x.astype("<f8").view("<u8") ^ estimate.view("<u8")).tobytes()
+    ulps = (x.astype("<f8").view("<i8") - estimate.view("<i8")).tobytes()  # modular: exact for any values
     buf = io.BytesIO()
     soundfile.write(buf, k[:, None] << 8, 48000, format="FLAC", subtype="PCM_24")
     flac = buf.getvalue()
-    return b"F" + _GRID.pack(step, offset, len(flac)) + flac + zlib.compress(xor, 9)
+    return b"F" + _GRID.pack(step, offset, len(flac)) + flac + zlib.compress(ulps, 9)
 
 
 def _on_grid(k: np.ndarray, step: float, offset: float) -> np.ndarray:
@@ -100,5 +101,5 @@ def _decode_channel(part: bytes, n: int) -> np.ndarray:
             k = f.read(n, dtype="int32", always_2d=True)[:, 0] >> 8
     except (RuntimeError, soundfile.LibsndfileError) as err:
         raise EEGDACFormatError(f"side channels: unreadable FLAC ({err})") from err
-    xor = np.frombuffer(decompress_exactly(body[_GRID.size + n_flac :], 8 * n, "side channels"), dtype="<u8")
-    return (_on_grid(k, step, offset).view("<u8") ^ xor).view("<f8")
+    ulps = np.frombuffer(decompress_exactly(body[_GRID.size + n_flac :], 8 * n, "side channels"), dtype="<i8")
+    return (_on_grid(k, step, offset).view("<i8") + ulps).view("<f8")

@@ -92,7 +92,7 @@ def decode_samples(
     out = np.empty((decoded.shape[0], stop - start))
     for i, channel in enumerate(decoded):
         x = channel[np.newaxis].astype(np.float64) * preprocessing.clip
-        out[i] = _resample(x, 1 / ratio, n_out)[0, start - first : stop - first]
+        out[i] = _resample(x, 1 / ratio, n_out, padtype="edge")[0, start - first : stop - first]
     return out
 
 

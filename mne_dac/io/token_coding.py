@@ -154,8 +154,21 @@ class TokenModel:
 
     @classmethod
     def from_dict(cls, d: dict) -> TokenModel:
-        return cls([int(p) for p in d["parents"]], [[int(f) for f in row] for row in d["octaves"]],
-                   str(d["tables_sha256"]))  # fmt: skip
+        """Build from :meth:`to_dict` output; ``ValueError`` when a value is not of its type."""
+
+        def ints(values: Any, what: str) -> list[int]:
+            if not isinstance(values, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+                raise ValueError(f"{what}: expected a list of integers")
+            return values
+
+        if (
+            not isinstance(d, dict)
+            or not isinstance(d.get("octaves"), list)
+            or not isinstance(d.get("tables_sha256"), str)
+        ):
+            raise ValueError("expected parents, octaves and tables_sha256")
+        return cls(ints(d.get("parents"), "parents"), [ints(row, "octaves") for row in d["octaves"]],
+                   d["tables_sha256"])  # fmt: skip
 
     def check(self, n_streams: int, n_codebooks: int, tables: TokenTables) -> None:
         """Raise ``ValueError`` when the model does not fit the streams and the codec."""
@@ -169,8 +182,10 @@ class TokenModel:
         if len(self.order) != n_streams:
             raise ValueError("the parents do not form a tree")
         n_octaves = _octave(np.array([tables.codebook_size - 1]))[0] + 1
-        if len(self.octaves) != n_codebooks or n_codebooks > tables.n_codebooks or not all(
-            len(row) == n_octaves and min(row) >= 1 and sum(row) == 1 << PRECISION for row in self.octaves
+        if (
+            len(self.octaves) != n_codebooks
+            or n_codebooks > tables.n_codebooks
+            or not all(len(row) == n_octaves and min(row) >= 1 and sum(row) == 1 << PRECISION for row in self.octaves)
         ):
             raise ValueError(f"expected {n_octaves} octave frequencies (at least 1, summing to 2**{PRECISION}) "
                              f"for each of the {n_codebooks} codebooks")  # fmt: skip

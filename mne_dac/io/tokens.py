@@ -55,6 +55,10 @@ class EEGTokens:
         DAC-MC only: the channel groups that were coded jointly.
     positions : array, shape (n_channels, 3) | None
         DAC-MC only: the electrode positions the codec was given (head frame, metres).
+    coded_bits_per_second : float | None
+        Bits per second per channel that the tokens took in the file they were read from
+        (entropy-coded), next to the nominal :attr:`bits_per_second`; ``None`` when not read
+        from a file.
     """
 
     codes: np.ndarray
@@ -74,6 +78,7 @@ class EEGTokens:
     other_ch_names: list[str] = field(default_factory=list)
     groups: ChannelGroups | None = None
     positions: np.ndarray | None = None
+    coded_bits_per_second: float | None = None
 
     def __post_init__(self) -> None:
         self.codes = np.asarray(self.codes, dtype=np.int64)
@@ -150,6 +155,7 @@ class EEGTokens:
         groups = f" in {self.groups.n_groups} groups" if self.groups is not None else ""
         return (
             f"<EEGTokens | {self.n_channels} channels{groups}, {self.codes.shape[0]} streams × {self.n_codebooks} codebooks × "
-            f"{self.n_frames} frames, {self.duration:.1f} s, {self.bits_per_second:g} bits/s/channel, "
-            f"codec {self.codec.describe()}>"
+            f"{self.n_frames} frames, {self.duration:.1f} s, {self.bits_per_second:g} bits/s/channel"
+            + ("" if self.coded_bits_per_second is None else f" ({self.coded_bits_per_second:.1f} in the file)")
+            + f", codec {self.codec.describe()}>"
         )

@@ -176,12 +176,12 @@ def _validate_blocks(header: dict, n_streams: int, n_codebooks: int, n_frames: i
     for entry in blocks:
         if not (
             isinstance(entry, list)
-            and len(entry) == 3
-            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in entry[:2])
+            and len(entry) == 4
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (*entry[:2], entry[3]))
             and isinstance(entry[2], str)
             and _SHA256.fullmatch(entry[2])
         ):
-            _fail("blocks", "expected [token bytes, side bytes, SHA-256] per block")
+            _fail("blocks", "expected [token bytes, side bytes, SHA-256, CRC-32] per block")
         if coding == "packed" and entry[0] > packed or entry[0] > 4 * packed + 64:
             _fail("blocks", f"a block's tokens take {entry[0]} bytes, more than its codes can")
 

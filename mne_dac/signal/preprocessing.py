@@ -81,11 +81,19 @@ def n_codec_samples(n_times: int, sfreq: float, codec_sfreq: float) -> int:
     return -(-n_times * ratio.numerator // ratio.denominator)
 
 
-def _resample(x: np.ndarray, ratio: Fraction, n_out: int) -> np.ndarray:
+def _resample(x: np.ndarray, ratio: Fraction, n_out: int, padtype: str = "line") -> np.ndarray:
+    """Polyphase resampling, padded with the last sample to ``n_out`` samples.
+
+    ``padtype="line"`` (the whole-signal inverse of version-1 files) detrends by the line
+    through the first and last samples, so every output sample depends on both ends;
+    ``"edge"`` makes an output sample depend only on the input samples within the filter's
+    reach, so that a window of the signal resamples exactly as the whole does.
+    """
     from scipy.signal import resample_poly
 
     if ratio != 1:
-        padtype = "line" if x.shape[-1] > 1 else "edge"  # a line needs two points
+        if padtype == "line" and x.shape[-1] < 2:
+            padtype = "edge"  # a line needs two points
         x = resample_poly(x, ratio.numerator, ratio.denominator, axis=-1, padtype=padtype)
     if x.shape[-1] < n_out:
         x = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, n_out - x.shape[-1])], mode="edge")
@@ -229,7 +237,7 @@ class CodecDomainStream:
         n_out = n_codec_samples(stop - start, self.sfreq, self.codec_sfreq)
         if stop == self.n_times:
             n_out = self.n_codec - offset
-        x = _resample(x, self.ratio, n_out)
+        x = _resample(x, self.ratio, n_out, padtype="edge")
         if self.settings.highpass is not None:
             from mne.filter import filter_data
 

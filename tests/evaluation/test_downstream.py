@@ -164,7 +164,7 @@ def test_resume_after_interruption(dataset, codec, tmp_path):
     with mock.patch.object(downstream, "tokenize_raw", wraps=real) as encode:
         fnames = tokenize_dataset(dataset, codec, tmp_path, prepare=PREPARE, progress=False)
     assert encode.call_count == len(dataset.datasets) - 2
-    assert all(read_tokens(f).n_channels == len(CHANNELS) for f in fnames)
+    assert all(read_tokens(f, codec).n_channels == len(CHANNELS) for f in fnames)
 
 
 def test_stale_or_corrupt_cache_is_recoded(dataset, codec, tmp_path):
@@ -172,11 +172,11 @@ def test_stale_or_corrupt_cache_is_recoded(dataset, codec, tmp_path):
     fnames[0].write_bytes(fnames[0].read_bytes()[:-10])  # truncated
     with pytest.warns(RuntimeWarning, match="cannot be read"):
         tokenize_dataset(dataset, codec, tmp_path, prepare=PREPARE, progress=False)
-    assert read_tokens(fnames[0]).n_times == dataset.datasets[0].raw.n_times
+    assert read_tokens(fnames[0], codec).n_times == dataset.datasets[0].raw.n_times
     # another crop: the cached tokens no longer match the recordings
     with pytest.warns(RuntimeWarning, match="length differ"):
         tokenize_dataset(first_recording(dataset), codec, tmp_path, prepare=PREPARE, tmax=8, progress=False)
-    assert read_tokens(fnames[0]).duration == 8
+    assert read_tokens(fnames[0], codec).duration == 8
 
 
 def test_recording_aggregation():
@@ -325,7 +325,7 @@ def test_tuab_tree(tmp_path, codec):
     assert results["test_on"].tolist() == ["original", "sc", "sc"]
     n_eval = int((dataset.description["split"] == "eval").sum())
     assert (results["n_recordings"] == n_eval).all()
-    tokens = read_tokens(next((tmp_path / "cache").rglob("*.eegdac")))
+    tokens = read_tokens(next((tmp_path / "cache").rglob("*.eegdac")), codec)
     assert tokens.n_channels == 19 and tokens.ch_names[0] == "Fp1"
     assert isinstance(summary_table(results), pd.DataFrame)
 

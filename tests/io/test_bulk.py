@@ -182,7 +182,8 @@ def test_n_jobs(corpus, tmp_path, tiny_codec_file):
     pd.testing.assert_series_equal(parallel["output_bytes"], sequential["output_bytes"])
     for rel in EXPECTED.values():
         np.testing.assert_array_equal(
-            read_tokens(tmp_path / "par" / rel).codes, read_tokens(tmp_path / "seq" / rel).codes
+            read_tokens(tmp_path / "par" / rel, tiny_codec_file).codes,
+            read_tokens(tmp_path / "seq" / rel, tiny_codec_file).codes,
         )
 
 

@@ -32,7 +32,7 @@ def test_round_trip(excerpt_raw, tiny_codec, tmp_path):
     fname = tmp_path / "rec.eegdac"
     write_raw_dac(fname, excerpt_raw, codec=tiny_codec, verbose=False)
     tokens = tokenize_raw(excerpt_raw, tiny_codec, verbose=False)
-    read = read_tokens(fname)
+    read = read_tokens(fname, tiny_codec)
     np.testing.assert_array_equal(read.codes, tokens.codes)
     np.testing.assert_array_equal(read.clip_counts, tokens.clip_counts)
     np.testing.assert_array_equal(read.other_data, tokens.other_data)
@@ -41,7 +41,7 @@ def test_round_trip(excerpt_raw, tiny_codec, tmp_path):
     raw = read_raw_dac(fname, codec=tiny_codec, verbose=False)
     assert raw.ch_names == excerpt_raw.ch_names and raw.n_times == excerpt_raw.n_times
     header = read_header(fname)
-    assert header.version == 1 and header.bits_per_code == 8 and header.codes_shape == tokens.codes.shape
+    assert header.version == 2 and header.bits_per_code == 8 and header.codes_shape == tokens.codes.shape
     assert header.bits_per_second == tokens.bits_per_second and header.duration == tokens.duration
     # codes take n_channels * n_codebooks * n_frames bytes at 8 bits per code
     assert header.codes_compression_ratio == 16 * len(tokens.ch_names) * tokens.n_times / (8 * tokens.codes.size)
@@ -50,11 +50,11 @@ def test_round_trip(excerpt_raw, tiny_codec, tmp_path):
 def test_n_codebooks_and_overwrite(excerpt_raw, tiny_codec, tmp_path):
     fname = tmp_path / "rec.eegdac"
     write_raw_dac(fname, excerpt_raw, codec=tiny_codec, n_codebooks=2, verbose=False)
-    assert read_tokens(fname).n_codebooks == 2
+    assert read_tokens(fname, tiny_codec).n_codebooks == 2
     with pytest.raises(FileExistsError, match="overwrite"):
         write_raw_dac(fname, excerpt_raw, codec=tiny_codec)
     write_raw_dac(fname, excerpt_raw, codec=tiny_codec, overwrite=True, verbose=False)
-    assert read_tokens(fname).n_codebooks == 4
+    assert read_tokens(fname, tiny_codec).n_codebooks == 4
 
 
 def test_corrupted_and_truncated(excerpt_raw, tiny_codec, tmp_path):
@@ -68,18 +68,18 @@ def test_corrupted_and_truncated(excerpt_raw, tiny_codec, tmp_path):
     flipped = bytearray(buf)
     flipped[len(buf) // 2] ^= 0x10
     (tmp_path / "flip.eegdac").write_bytes(bytes(flipped))
-    with pytest.raises(EEGDACFormatError, match="checksum"):
-        read_tokens(tmp_path / "flip.eegdac")
+    with pytest.raises(EEGDACFormatError, match="SHA-256 does not match"):
+        read_tokens(tmp_path / "flip.eegdac", tiny_codec)
     (tmp_path / "other.eegdac").write_bytes(b"0" * 100)
     with pytest.raises(EEGDACFormatError, match="not an .eegdac"):
-        read_tokens(tmp_path / "other.eegdac")
+        read_tokens(tmp_path / "other.eegdac", tiny_codec)
     newer = bytearray(buf)
     newer[len(MAGIC)] = 99
     (tmp_path / "newer.eegdac").write_bytes(bytes(newer))
     with pytest.raises(EEGDACFormatError, match="upgrade mne-dac"):
-        read_tokens(tmp_path / "newer.eegdac")
+        read_tokens(tmp_path / "newer.eegdac", tiny_codec)
     with pytest.raises(FileNotFoundError):
-        read_tokens(tmp_path / "missing.eegdac")
+        read_tokens(tmp_path / "missing.eegdac", tiny_codec)
 
 
 def test_codec_mismatch_on_decode(excerpt_raw, tiny_codec, tmp_path):

@@ -1,13 +1,14 @@
 """Fuzzing ``.eegdac`` files: every mutant is refused with EEGDACFormatError, or decodes identically.
 
-Seeded and fast. Random corruption (bit flips, truncations, appended bytes) is caught by the
-checksum. Crafted mutants recompute the SHA-256, as an attacker would: every header field gets
-values of the wrong type, out of range or inconsistent with the others (names swapped or
-repeated, frames and bits per code traded…), and the bytes of the info and of the channels kept
-aside are flipped (the codes are the payload: other valid codes are another recording). A crafted
-file that is valid and merely different (another clip level, other annotations) is another file,
-which no check can tell from an intended one; such values are not generated. A crafted codec
-identity that is well formed but names another codec is refused with CodecMismatchError.
+Seeded and fast, on a version-2 file (written now) and on the committed version-1 file. Random
+corruption (bit flips, truncations, appended bytes) is caught by the checksums. Crafted mutants
+recompute every SHA-256, as an attacker would: every header and footer field gets values of the
+wrong type, out of range or inconsistent with the others (names swapped or repeated, frames and
+bits per code traded, the token model changed…), and the bytes of the info and of the channels
+kept aside are flipped (the token payload itself is not: other valid codes are another
+recording). A crafted file that is valid and merely different (another clip level, other
+annotations) is another file, which no check can tell from an intended one; such values are not
+generated. A crafted codec identity that names another codec is refused with CodecMismatchError.
 """
 
 from __future__ import annotations
@@ -17,31 +18,73 @@ import hashlib
 import json
 import tracemalloc
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mne_dac import CodecMismatchError, EEGDACFormatError, read_raw_dac, write_raw_dac
+from mne_dac.io.block_format import TRAILER
 from mne_dac.io.container import _PREAMBLE, MAGIC
 
 SEED = 20261129
+DATA_DIR = Path(__file__).parents[1] / "data"
 #: Peak Python/numpy memory a mutant may take to read and decode (the intact file takes ~2 MB).
 MAX_PEAK_BYTES = 64 * 2**20
 BAD_VALUES = [None, -1, 0, 2**62, 1.5, float("nan"), float("inf"), "x", "", [], {}, True, [1, 2, 3], {"a": 1}]
 
 
-def _parse(buf: bytes) -> tuple[int, dict, bytes]:
-    _, version, size = _PREAMBLE.unpack_from(buf)
-    start = _PREAMBLE.size
-    return version, json.loads(buf[start : start + size]), buf[start + size : -32]
+class _File:
+    """A file's parts, and :meth:`build` to put them back with every checksum recomputed."""
 
+    def __init__(self, buf: bytes) -> None:
+        _, self.version, size = _PREAMBLE.unpack_from(buf)
+        start = _PREAMBLE.size
+        self.header = json.loads(buf[start : start + size])
+        self.footer = self.info = None
+        if self.version == 1:
+            self.body = buf[start + size : -32]
+            return
+        footer_size = TRAILER.unpack_from(buf, len(buf) - TRAILER.size)[0]
+        info_end = start + size + self.header["info_size"]
+        self.info = buf[start + size : info_end]
+        self.blocks = buf[info_end : len(buf) - TRAILER.size - footer_size]
+        self.footer = json.loads(buf[len(buf) - TRAILER.size - footer_size : len(buf) - TRAILER.size])
 
-def _build(version: int, header: dict | str, body: bytes) -> bytes:
-    """A file with ``header`` and ``body`` and a correct SHA-256: what a crafter writes."""
-    text = header if isinstance(header, str) else json.dumps(header)
-    head = text.encode("utf-8", "surrogatepass")
-    content = _PREAMBLE.pack(MAGIC, version, len(head)) + head + body
-    return content + hashlib.sha256(content).digest()
+    def build(self, header=None, footer=None, *, blocks: bytes | None = None, body: bytes | None = None) -> bytes:
+        """A file with these parts and correct checksums: what a crafter writes."""
+        header = self.header if header is None else header
+        text = header if isinstance(header, str) else json.dumps(header)
+        head = text.encode("utf-8", "surrogatepass")
+        preamble = _PREAMBLE.pack(MAGIC, self.version, len(head))
+        if self.version == 1:
+            content = preamble + head + (self.body if body is None else body)
+            return content + hashlib.sha256(content).digest()
+        blocks = self.blocks if blocks is None else blocks
+        footer = copy.deepcopy(self.footer if footer is None else footer)
+        try:  # block hashes recomputed, where the crafted index still has them
+            offset = 0
+            for entry in footer["blocks"]:
+                entry[2] = hashlib.sha256(blocks[offset : offset + entry[0] + entry[1]]).hexdigest()
+                offset += entry[0] + entry[1]
+        except (TypeError, KeyError, IndexError):
+            pass
+        foot = (footer if isinstance(footer, str) else json.dumps(footer)).encode("utf-8", "surrogatepass")
+        digest = hashlib.sha256(preamble + head + self.info + foot).digest()
+        return preamble + head + self.info + blocks + foot + TRAILER.pack(len(foot), digest, MAGIC)
+
+    def regions(self) -> list[tuple[str, int, int]]:
+        """(name, start, stop) of the parts of the body (v1) or blocks (v2) that crafting flips."""
+        if self.version == 1:
+            offsets = np.cumsum([0] + [s["size"] for s in self.header["sections"]])
+            names = [s["name"] for s in self.header["sections"]]
+            return [(n, lo, hi) for n, lo, hi in zip(names, offsets[:-1], offsets[1:]) if n != "codes"]
+        out, offset = [], 0
+        for k, (n_tokens, n_side, *_) in enumerate(self.footer["blocks"]):
+            if n_side:
+                out.append((f"block {k} side channels", offset + n_tokens, offset + n_tokens + n_side))
+            offset += n_tokens + n_side
+        return out
 
 
 def _paths(obj, prefix=()):
@@ -68,9 +111,18 @@ def _get(obj, path):
     return obj
 
 
+def _crafted_values(obj, rng):
+    """(path, value) pairs: every path of ``obj`` with every bad value."""
+    for path in _paths(obj):
+        for value in BAD_VALUES:
+            if _get(obj, path) != value:
+                yield path, value
+
+
 def _mutants(buf: bytes, rng: np.random.Generator):
     """(kind, bytes) pairs: a few hundred mutants of ``buf``."""
-    version, header, body = _parse(buf)
+    f = _File(buf)
+    header = f.header
     for _ in range(40):
         flipped = bytearray(buf)
         pos = int(rng.integers(len(buf)))
@@ -79,51 +131,74 @@ def _mutants(buf: bytes, rng: np.random.Generator):
     for cut in rng.integers(1, len(buf), 15):
         yield "truncation", buf[:cut]
     yield "appended bytes", buf + b"\0" * 16
-    for path in _paths(header):
-        for value in BAD_VALUES:
-            if _get(header, path) == value:
-                continue
-            crafted = copy.deepcopy(header)
+    for path, value in _crafted_values(header, rng):
+        crafted = copy.deepcopy(header)
+        _set(crafted, path, value)
+        yield f"header field, crafted|{path}={value!r}", f.build(crafted)
+    if f.footer is not None:
+        for path, value in _crafted_values(f.footer, rng):
+            crafted = copy.deepcopy(f.footer)
             _set(crafted, path, value)
-            yield f"header field, crafted|{path}={value!r}", _build(version, crafted, body)
-    for field in ("ch_names", "other_ch_names", "codes_shape", "clip_counts"):
-        values = header[field]
+            yield f"footer field, crafted|{path}={value!r}", f.build(footer=crafted)
+        for text in ("{", "[]", "null", "{}"):
+            yield "footer text, crafted", f.build(footer=text)
+    lists = ["ch_names", "other_ch_names", "codes_shape"] + (["clip_counts"] if f.version == 1 else [])
+    if f.version == 2 and header["token_model"] is not None:
+        model = header["token_model"]
+        lists += [("token_model", "parents"), ("token_model", "octaves")]
+    for field in lists:
+        values = _get(header, field if isinstance(field, tuple) else (field,))
         for change in ("swap", "repeat", "drop", "extend"):
             crafted = copy.deepcopy(header)
             if change == "swap" and len(values) > 1:
-                crafted[field] = [values[1], values[0], *values[2:]]
+                changed = [values[1], values[0], *values[2:]]
             elif change == "repeat" and values:
-                crafted[field] = [values[0], *values[:-1]]
+                changed = [values[0], *values[:-1]]
             elif change == "drop" and values:
-                crafted[field] = values[:-1]
+                changed = values[:-1]
             else:
-                crafted[field] = [*values, values[-1] if values else 1]
-            yield "header lists, crafted", _build(version, crafted, body)
+                changed = [*values, values[-1] if values else 1]
+            _set(crafted, field if isinstance(field, tuple) else (field,), changed)
+            yield "header lists, crafted", f.build(crafted)
+    if f.version == 2 and header["token_model"] is not None:
+        for q in range(len(model["octaves"])):  # other frequencies, still summing to 2**24
+            crafted = copy.deepcopy(header)
+            row = crafted["token_model"]["octaves"][q]
+            row[0], row[1] = row[0] + 1, row[1] - 1
+            yield "token model, crafted", f.build(crafted)
     traded = copy.deepcopy(header)  # halve the bits per code, double the frames: reinterprets the codes
     traded["bits_per_code"] //= 2
     traded["codes_shape"][2] *= 2
-    yield "header lists, crafted", _build(version, traded, body)
+    yield "header lists, crafted", f.build(traded)
     for text in ("{", "[]", "null", '{"format": "eegdac"}', "\udcff", json.dumps(header)[:-1] + "," * 5000):
-        yield "header text, crafted", _build(version, text, body)
+        yield "header text, crafted", f.build(text)
     text = json.dumps(header).encode()
     for _ in range(100):  # random printable characters anywhere in the header's text
         changed = bytearray(text)
         for _ in range(int(rng.integers(1, 4))):
             changed[int(rng.integers(len(changed)))] = int(rng.integers(32, 127))
-        yield "header bytes, crafted", _build(version, changed.decode("latin-1"), body)
-    offsets = np.cumsum([0] + [s["size"] for s in header["sections"]])
-    for name, lo, hi in zip([s["name"] for s in header["sections"]], offsets[:-1], offsets[1:]):
-        if name == "codes":  # the payload itself: other valid codes are another recording
-            continue
+        yield "header bytes, crafted", f.build(changed.decode("latin-1"))
+    body = f.body if f.version == 1 else f.blocks
+    regions = f.regions() + ([] if f.version == 1 else [("info", None, None)])
+    for name, lo, hi in regions:
         for _ in range(60):
+            if lo is None:  # v2: the info is hashed with the header
+                info = bytearray(f.info)
+                for _ in range(int(rng.integers(1, 4))):
+                    info[int(rng.integers(len(info)))] ^= 1 << int(rng.integers(8))
+                original, f.info = f.info, bytes(info)
+                yield "section 'info' flip, crafted", f.build()
+                f.info = original
+                continue
             flipped = bytearray(body)
             for _ in range(int(rng.integers(1, 4))):
                 flipped[int(rng.integers(lo, hi))] ^= 1 << int(rng.integers(8))
-            yield f"section {name!r} flip, crafted", _build(version, header, bytes(flipped))
+            kind = f"section {name!r} flip, crafted" if f.version == 1 else "side channels flip, crafted"
+            yield kind, f.build(body=bytes(flipped)) if f.version == 1 else f.build(blocks=bytes(flipped))
     for n_times in (header["n_times"] * 1000, 2**40):
         bomb = copy.deepcopy(header)
         bomb["n_times"] = n_times
-        yield "size claims, crafted", _build(version, bomb, body)
+        yield "size claims, crafted", f.build(bomb)
 
 
 @pytest.fixture(scope="module")
@@ -141,9 +216,15 @@ def excerpt_raw_module():
     return raw.load_data()
 
 
-def test_every_mutant_is_refused_or_identical(intact, tiny_codec, tmp_path, one_torch_thread):
-    fname = intact
-    reference = read_raw_dac(fname, codec=tiny_codec, verbose="error").get_data()  # with one thread, as the mutants
+@pytest.mark.parametrize("version", [2, 1])
+def test_every_mutant_is_refused_or_identical(version, intact, tiny_codec, tmp_path, one_torch_thread):
+    if version == 1:  # the committed file an earlier release wrote, with that release's codec
+        from mne_dac import load_codec
+
+        fname, codec = DATA_DIR / "default-2026.11.eegdac", load_codec("default-2026.11")
+    else:
+        fname, codec = intact, tiny_codec
+    reference = read_raw_dac(fname, codec=codec, verbose="error").get_data()  # with one thread, as the mutants
     rng = np.random.default_rng(SEED)
     outcomes: Counter = Counter()
     problems = []
@@ -152,7 +233,7 @@ def test_every_mutant_is_refused_or_identical(intact, tiny_codec, tmp_path, one_
         mutant.write_bytes(buf)
         tracemalloc.start()
         try:
-            data = read_raw_dac(mutant, codec=tiny_codec, verbose="error").get_data()
+            data = read_raw_dac(mutant, codec=codec, verbose="error").get_data()
             outcome = "identical decode" if np.array_equal(data, reference) else "DIFFERENT DECODE"
         except EEGDACFormatError:
             outcome = "EEGDACFormatError"
@@ -179,10 +260,11 @@ def test_cli_reports_an_invalid_file_in_one_line(intact, tmp_path, capsys):
     """info and decompress: one line naming the field, exit status 2, no traceback."""
     from mne_dac.commands import main
 
-    version, header, body = _parse(intact.read_bytes())
+    f = _File(intact.read_bytes())
+    header = copy.deepcopy(f.header)
     header["ch_names"] = [header["ch_names"][1], header["ch_names"][0], *header["ch_names"][2:]]
     crafted = tmp_path / "crafted.eegdac"
-    crafted.write_bytes(_build(version, header, body))
+    crafted.write_bytes(f.build(header))
     for args in (["info", str(crafted)], ["decompress", str(crafted), str(tmp_path / "out_raw.fif")]):
         assert main(args) == 2
         err = capsys.readouterr().err

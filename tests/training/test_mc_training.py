@@ -170,4 +170,4 @@ def test_cli_compress_mc(tmp_path, capsys):
     old = tmp_path / "old.eegdac"
     assert main(["compress", str(src), str(old), *args[:2], "--groups", "anatomical", *args[4:]]) == 0
     assert "--groups is deprecated" in capsys.readouterr().err
-    assert read_tokens(old).groups.method == "anatomical"
+    assert read_tokens(old, codec_file).groups.method == "anatomical"

@@ -1,0 +1,134 @@
+"""Version-2 files: streaming writes, random access, entropy-coded tokens, lossless side channels."""
+
+from __future__ import annotations
+
+import zlib
+
+import mne
+import numpy as np
+import pytest
+
+from mne_dac import EEGDACFormatError, read_raw_dac, read_tokens, tokenize_raw, write_raw_dac
+from mne_dac.io.container import read_header
+from mne_dac.io.side_channels import decode_side, encode_side
+from mne_dac.io.token_coding import TokenTables, decode_tokens, encode_tokens, fit_token_model
+from mne_dac.signal import preprocessing
+
+#: Decoding a range, or the whole, differs by the float32 rounding of the decoder: 1e-6 of the clip level.
+ATOL = 200e-6 * 1e-6
+
+
+def _long_raw(seconds: float, sfreq: float = 100.0, seed: int = 0) -> mne.io.RawArray:
+    """Correlated 1/f-like EEG in Volts, two EEG channels and an ECG kept aside (on a 16-bit grid)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sfreq)
+    common = np.cumsum(rng.normal(size=n)) * 1e-6
+    common -= np.convolve(common, np.ones(201) / 201, mode="same")
+    eeg = np.stack([common + rng.normal(scale=5e-6, size=n) for _ in range(3)])
+    ecg = np.round(rng.normal(scale=300, size=(1, n))) * 0.25e-6  # integers times a step, as read from EDF
+    info = mne.create_info(["Fp1", "Fp2", "Cz", "ECG"], sfreq, ["eeg"] * 3 + ["ecg"])
+    return mne.io.RawArray(np.concatenate([eeg, ecg]), info, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def long_file(tmp_path_factory, tiny_codec):
+    raw = _long_raw(300)
+    fname = tmp_path_factory.mktemp("v2") / "long.eegdac"
+    write_raw_dac(fname, raw, codec=tiny_codec, verbose="error")
+    return fname, raw
+
+
+def test_streamed_codes_equal_whole_signal_codes(long_file, tiny_codec, tmp_path, monkeypatch):
+    fname, raw = long_file
+    raw.save(tmp_path / "long_raw.fif", verbose="error")
+    lazy = mne.io.read_raw_fif(tmp_path / "long_raw.fif", preload=False, verbose="error")
+    write_raw_dac(tmp_path / "lazy.eegdac", lazy, codec=tiny_codec, verbose="error")
+    streamed = read_tokens(tmp_path / "lazy.eegdac", tiny_codec)
+    np.testing.assert_array_equal(streamed.codes, read_tokens(fname, tiny_codec).codes)
+    # without segments: the whole signal preprocessed at once (300 s > one 120-s segment)
+    monkeypatch.setattr(preprocessing, "SEGMENT_SECONDS", 1e6)
+    whole = tokenize_raw(raw, tiny_codec, verbose="error")
+    np.testing.assert_array_equal(streamed.codes, whole.codes)
+    np.testing.assert_array_equal(streamed.clip_counts, whole.clip_counts)
+
+
+def test_random_access_equals_the_cropped_whole(long_file, tiny_codec):
+    fname, raw = long_file
+    full = read_raw_dac(fname, tiny_codec, verbose="error")
+    for tmin, tmax in [(0, 0.5), (151.23, 161.23), (290, 299.99), (17, 17)]:
+        part = read_raw_dac(fname, tiny_codec, tmin=tmin, tmax=tmax, verbose="error")
+        expected = full.copy().crop(tmin, tmax)
+        assert part.n_times == expected.n_times and part.first_samp == expected.first_samp
+        np.testing.assert_allclose(part.get_data(), expected.get_data(), rtol=0, atol=ATOL)
+        np.testing.assert_array_equal(part.get_data(picks="ECG"), expected.get_data(picks="ECG"))
+    with pytest.raises(ValueError, match="within the recording"):
+        read_raw_dac(fname, tiny_codec, tmin=299, tmax=400)
+
+
+def test_lazy_raw_saves_what_the_loaded_one_holds(long_file, tiny_codec, tmp_path):
+    fname, raw = long_file
+    lazy = read_raw_dac(fname, tiny_codec, preload=False, verbose="error")
+    assert not lazy.preload
+    lazy.save(tmp_path / "rec_raw.fif", fmt="double", verbose="error")
+    saved = mne.io.read_raw_fif(tmp_path / "rec_raw.fif", verbose="error").get_data()
+    np.testing.assert_allclose(saved, read_raw_dac(fname, tiny_codec, verbose="error").get_data(), rtol=0, atol=ATOL)
+    # the channel kept aside is bit-exact
+    np.testing.assert_array_equal(saved[3], raw.get_data(picks="ECG")[0])
+
+
+def test_real_rate_is_reported(long_file):
+    fname, _ = long_file
+    header = read_header(fname)
+    assert header.version == 2 and header.block_frames >= 1
+    assert 0 < header.coded_bits_per_second <= header.bits_per_second * 1.05
+    assert header.token_bytes == sum(b[0] for b in header_blocks(fname))
+
+
+def header_blocks(fname):
+    from mne_dac.io.block_format import BlockFile
+
+    return BlockFile(fname, lambda *args: None).footer["blocks"]
+
+
+def test_damaged_block_names_its_time_span(long_file, tiny_codec, tmp_path):
+    fname, _ = long_file
+    from mne_dac.io.block_format import BlockFile
+
+    blocks = BlockFile(fname, lambda *args: None)
+    buf = bytearray(fname.read_bytes())
+    buf[blocks.offsets[2] + 3] ^= 0xFF  # inside block 2
+    damaged = tmp_path / "damaged.eegdac"
+    damaged.write_bytes(bytes(buf))
+    with pytest.raises(EEGDACFormatError, match=r"block 2 \(\d+\.\d+–\d+\.\d+ s\) is damaged"):
+        read_raw_dac(damaged, tiny_codec, verbose="error")
+    # the other blocks still read
+    read_raw_dac(damaged, tiny_codec, tmin=0, tmax=1, verbose="error")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_token_coding_is_exact(tiny_codec, seed):
+    rng = np.random.default_rng(seed)
+    tables = TokenTables.from_codec(tiny_codec)
+    x = np.cumsum(rng.normal(size=(5, 512 * 20)), axis=1) / 100
+    codes = tiny_codec.encode(np.clip(x + rng.normal(scale=0.01, size=x.shape), -1, 1).astype(np.float32))
+    noise = rng.integers(0, tiny_codec.codebook_size, size=codes.shape)  # incompressible codes too
+    for block in (codes, noise, codes[:1], codes[:, :1]):
+        model = fit_token_model(block, tables)
+        payload = encode_tokens(block, model, tables)
+        np.testing.assert_array_equal(decode_tokens(payload, block.shape, model, tables), block)
+
+
+def test_token_tables_are_reproducible(tiny_codec):
+    assert TokenTables.from_codec(tiny_codec).sha256 == TokenTables.from_codec(tiny_codec).sha256
+
+
+def test_side_channels_are_bit_exact():
+    rng = np.random.default_rng(0)
+    grid = np.round(rng.normal(scale=1000, size=(2, 3000))) * 0.0305e-6 + 1e-7
+    odd = np.array([[np.nan, np.inf, -np.inf, 0.0, -0.0, 1e300, 5e-324] * 10])
+    for data in (grid, rng.normal(size=(3, 1000)), odd, np.zeros((1, 1)), np.zeros((0, 5))):
+        back = decode_side(encode_side(data), *data.shape)
+        np.testing.assert_array_equal(back.view(np.uint64), np.asarray(data, dtype=np.float64).view(np.uint64))
+    assert len(encode_side(grid)) < 0.6 * len(zlib.compress(grid.tobytes()))  # on a grid: FLAC of the integers
+    with pytest.raises(EEGDACFormatError):
+        decode_side(encode_side(grid)[:-5], *grid.shape)
