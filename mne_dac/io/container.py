@@ -212,7 +212,7 @@ def _codec_of(identity: CodecIdentity, codec: Any) -> Any:
 
 
 def _write_blocks(fname: Path, tokens: Any, codec: Any, blocks: Iterator, block_frames: int, clip_counts: Any, *,
-                  overwrite: bool) -> Path:  # fmt: skip
+                  overwrite: bool, grids: list | None = None) -> Path:  # fmt: skip
     """Write a version-2 file from ``(start, stop, codes, side)`` blocks (consumed as they come)."""
     from mne_dac.io.block_format import open_writer
     from mne_dac.io.side_channels import encode_side
@@ -243,7 +243,7 @@ def _write_blocks(fname: Path, tokens: Any, codec: Any, blocks: Iterator, block_
     with open_writer(fname, header, info, overwrite=overwrite) as writer:
         for _, _, codes, side in itertools.chain(first, blocks):
             payload = pack_codes(codes, tokens.bits_per_code) if model is None else encode_tokens(codes, model, tables)
-            writer.add(payload, encode_side(side), codes, side)
+            writer.add(payload, encode_side(side, grids), codes, side)
         writer.finish({"clip_counts": [int(c) for c in np.asarray(clip_counts)]})
         token_bytes = writer.payload_bytes[0]
     logger.info(
@@ -675,6 +675,7 @@ def write_raw_dac(
 
     from mne_dac.codecs.loading import load_codec
     from mne_dac.io.raw import check_clipping, codec_domain_of, eeg_picks
+    from mne_dac.io.side_channels import reader_grids
     from mne_dac.io.streaming import iter_code_blocks
 
     if codec is None:
@@ -704,6 +705,8 @@ def write_raw_dac(
     coded = iter_code_blocks(stream, codec, n_q, block_frames, progress, ch_names=ch_names, groups=groups,
                              positions=positions)  # fmt: skip
 
+    grids = reader_grids(raw, other)
+
     def blocks() -> Iterator:
         for k, (start, stop, codes) in enumerate(coded):
             side = raw.get_data(picks=other, start=bounds[k], stop=bounds[k + 1]) if len(other) else None
@@ -711,7 +714,8 @@ def write_raw_dac(
         check_clipping(stream, max_clipped)  # raising here leaves no file (the temporary one is removed)
         stream.report_clipping()
 
-    return _write_blocks(fname, tokens, codec, blocks(), block_frames, stream.clip_counts, overwrite=overwrite)
+    return _write_blocks(fname, tokens, codec, blocks(), block_frames, stream.clip_counts, overwrite=overwrite,
+                         grids=grids)  # fmt: skip
 
 
 @verbose

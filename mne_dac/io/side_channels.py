@@ -1,12 +1,15 @@
 """Lossless coding of the channels kept aside (ECG, stimulus, excluded EEG…), block by block.
 
-Samples read from integer files (EDF, BDF, BrainVision, …) lie on a grid: an integer times
-a step plus an offset. Each channel of a block is coded as the smaller of:
+Samples read from integer files (EDF, BDF, BrainVision, …) lie on a grid: MNE computes them
+as ``((k + shift) * step + offset) * scale`` from the file's integers ``k``. Each channel of a
+block is coded as the smaller of:
 
-- ``F``: its grid integers as FLAC (24-bit, through soundfile), the step and offset as
-  float64, and the difference, in units in the last place, between the samples and
-  ``integer * step + offset`` (int64, modular), zlib-compressed: a fraction of a byte per
-  sample when the grid is exact to an ulp or two. Always bit-exact.
+- ``F``: ``step``, ``offset``, ``scale`` (float64), ``shift`` (int32), the integers ``k`` as
+  FLAC (mono, 24-bit, through soundfile), and the difference, in units in the last place,
+  between the samples and the grid's values (int64, modular), zlib-compressed. With the
+  reader's own calibration (:class:`Grid`, from EDF and BDF files) the difference is all
+  zeros and the channel costs what FLAC of its integers costs; otherwise the grid is
+  estimated from the samples. Always bit-exact.
 - ``Z``: the float64 samples, zlib-compressed.
 
 Payload of a block: per channel, ``uint32`` size then ``b"F"`` or ``b"Z"`` and its data.
@@ -17,53 +20,95 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from mne_dac.io.validation import EEGDACFormatError, decompress_exactly
 
-__all__ = ["decode_side", "encode_side"]
+__all__ = ["Grid", "decode_side", "encode_side", "reader_grids"]
 
 _SIZE = struct.Struct("<I")
-_GRID = struct.Struct("<ddI")  # step, offset, FLAC bytes
+_GRID = struct.Struct("<dddiI")  # step, offset, scale, shift, FLAC bytes
 _FLAC_RANGE = 1 << 23  # signed 24-bit
 
 
-def encode_side(data: np.ndarray) -> bytes:
-    """Code samples of shape ``(n_channels, n_samples)`` losslessly."""
+@dataclass(frozen=True)
+class Grid:
+    """How a reader made a channel's samples from the file's integers: ``((k + shift) * step + offset) * scale``."""
+
+    step: float
+    offset: float = 0.0
+    scale: float = 1.0
+    shift: int = 0
+
+    def values(self, k: np.ndarray) -> np.ndarray:
+        """The samples of integers ``k``, computed as the reader computes them."""
+        return (((k.astype(np.float64) + self.shift) * self.step + self.offset) * self.scale).astype("<f8")
+
+    def integers(self, x: np.ndarray) -> np.ndarray:
+        """The nearest integers of samples ``x``."""
+        return np.rint((x / self.scale - self.offset) / self.step) - self.shift
+
+
+def encode_side(data: np.ndarray, grids: list[Grid | None] | None = None) -> bytes:
+    """Code samples of shape ``(n_channels, n_samples)`` losslessly.
+
+    ``grids``: per channel, the reader's :class:`Grid` when known (``None``: estimated).
+    """
+    data = np.asarray(data, dtype=np.float64)
     parts = []
-    for channel in np.asarray(data, dtype=np.float64):
+    for i, channel in enumerate(data):
         plain = b"Z" + zlib.compress(channel.astype("<f8").tobytes(), 6)
-        grid = _grid_coded(channel)
+        grid = _grid_coded(channel, None if grids is None else grids[i])
         best = plain if grid is None or len(grid) >= len(plain) else grid
         parts.append(_SIZE.pack(len(best)) + best)
     return b"".join(parts)
 
 
-def _grid_coded(x: np.ndarray) -> bytes | None:
+def reader_grids(raw: Any, picks: Any) -> list[Grid | None] | None:
+    """The :class:`Grid` of each picked channel of an EDF or BDF file read by MNE, else ``None``.
+
+    MNE's EDF reader computes ``(k * cal + offset) * unit``; a channel whose samples do not
+    follow it (a preloaded and modified Raw) is still coded exactly, only larger.
+    """
+    extras = getattr(raw, "_raw_extras", [None])
+    extras = extras[0] if len(extras) == 1 and isinstance(extras[0], dict) else {}
+    if not {"cal", "offsets", "units"} <= set(extras) or len(extras["cal"]) != len(raw.ch_names):
+        return None
+    return [Grid(float(extras["cal"][i]), float(extras["offsets"][i]), float(extras["units"][i])) for i in picks]
+
+
+def _estimated_grid(x: np.ndarray) -> Grid | None:
+    values = np.unique(x)
+    step = float(np.diff(values).min()) if len(values) > 1 else 1.0
+    span = np.rint((values[-1] - values[0]) / step)
+    if span >= 2 * _FLAC_RANGE:
+        return None
+    if span > 0:
+        step = float(values[-1] - values[0]) / span  # to an ulp, over the whole range
+    return Grid(step, float(values[0]), shift=_FLAC_RANGE)  # integers centred on zero for FLAC
+
+
+def _grid_coded(x: np.ndarray, grid: Grid | None) -> bytes | None:
     import soundfile
 
     if x.size < 2 or not np.isfinite(x).all():
         return None
-    values = np.unique(x)
-    offset = float(values[0])
-    step = float(np.diff(values).min()) if len(values) > 1 else 1.0
-    k = np.rint((x - offset) / step)
-    if k.max() >= 2 * _FLAC_RANGE:
+    grid = grid or _estimated_grid(x)
+    if grid is None or not (grid.step and grid.scale):
         return None
-    step = (float(values[-1]) - offset) / k.max() if k.max() > 0 else step  # to an ulp, over the whole range
-    k = np.rint((x - offset) / step) - _FLAC_RANGE
+    k = grid.integers(x)
+    if k.min() < -_FLAC_RANGE or k.max() >= _FLAC_RANGE:
+        return None
     k = k.astype(np.int32)
-    estimate = _on_grid(k, step, offset)
-    ulps = (x.astype("<f8").view("<i8") - estimate.view("<i8")).tobytes()  # modular: exact for any values
+    ulps = (x.astype("<f8").view("<i8") - grid.values(k).view("<i8")).tobytes()  # modular: exact for any values
     buf = io.BytesIO()
     soundfile.write(buf, k[:, None] << 8, 48000, format="FLAC", subtype="PCM_24")
     flac = buf.getvalue()
-    return b"F" + _GRID.pack(step, offset, len(flac)) + flac + zlib.compress(ulps, 9)
-
-
-def _on_grid(k: np.ndarray, step: float, offset: float) -> np.ndarray:
-    return ((k.astype(np.float64) + _FLAC_RANGE) * step + offset).astype("<f8")
+    head = _GRID.pack(grid.step, grid.offset, grid.scale, grid.shift, len(flac))
+    return b"F" + head + flac + zlib.compress(ulps, 9)
 
 
 def decode_side(buf: bytes, n_channels: int, n_samples: int) -> np.ndarray:
@@ -92,7 +137,7 @@ def _decode_channel(part: bytes, n: int) -> np.ndarray:
         return np.frombuffer(decompress_exactly(body, 8 * n, "side channels"), dtype="<f8")
     if kind != b"F" or len(body) < _GRID.size:
         raise EEGDACFormatError("side channels: unknown channel coding")
-    step, offset, n_flac = _GRID.unpack_from(body)
+    step, offset, scale, shift, n_flac = _GRID.unpack_from(body)
     flac = body[_GRID.size : _GRID.size + n_flac]
     try:
         with soundfile.SoundFile(io.BytesIO(flac)) as f:
@@ -102,4 +147,4 @@ def _decode_channel(part: bytes, n: int) -> np.ndarray:
     except (RuntimeError, soundfile.LibsndfileError) as err:
         raise EEGDACFormatError(f"side channels: unreadable FLAC ({err})") from err
     ulps = np.frombuffer(decompress_exactly(body[_GRID.size + n_flac :], 8 * n, "side channels"), dtype="<i8")
-    return (_on_grid(k, step, offset).view("<i8") + ulps).view("<f8")
+    return (Grid(step, offset, scale, shift).values(k).view("<i8") + ulps).view("<f8")

@@ -132,3 +132,31 @@ def test_side_channels_are_bit_exact():
     assert len(encode_side(grid)) < 0.6 * len(zlib.compress(grid.tobytes()))  # on a grid: FLAC of the integers
     with pytest.raises(EEGDACFormatError):
         decode_side(encode_side(grid)[:-5], *grid.shape)
+
+
+def test_edf_side_channels_cost_what_flac_costs(tiny_codec, tmp_path):
+    import io
+
+    import soundfile
+
+    from mne_dac.evaluation.datasets import _fname
+
+    src = _fname(0, "rest")  # the shipped eegmat excerpt
+    raw = mne.io.read_raw_edf(src, preload=False, verbose="error")
+    aside = [n for n in raw.ch_names if n.startswith("EEG")][:2]
+    raw.set_channel_types(dict.fromkeys(aside, "misc"), verbose="error")
+    fname = write_raw_dac(tmp_path / "rec.eegdac", raw, codec=tiny_codec, verbose="error")
+    original = mne.io.read_raw_edf(src, preload=True, verbose="error").get_data(picks=aside)
+    back = read_raw_dac(fname, tiny_codec, verbose="error").get_data(picks=aside)
+    np.testing.assert_array_equal(back.view(np.uint64), original.view(np.uint64))
+    flac = 0
+    for channel in original:  # FLAC of the file's 16-bit integers, whole channel
+        values = np.unique(channel)
+        k = np.rint((channel - values[0]) / np.diff(values).min()).astype(np.int32) - 32768
+        buf = io.BytesIO()
+        soundfile.write(buf, k.astype(np.int16), 500, format="FLAC", subtype="PCM_16")
+        flac += len(buf.getvalue())
+    header = read_header(fname)
+    side = sum(b[1] for b in header_blocks(fname))
+    assert side < 1.25 * flac, (side, flac)
+    assert header.file_size > side
