@@ -29,8 +29,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="decode from this time (default: the start); only the blocks needed are read",
     )
-    p.add_argument("--tmax", type=float, default=None, metavar="SECONDS",
-                   help="decode up to this time, included (default: the end)")  # fmt: skip
+    p.add_argument(
+        "--tmax",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="decode up to this time, included (default: the end)",
+    )
+    p.add_argument("--salvage", action="store_true",
+                   help="decode a file with damaged blocks: their samples are zeros, annotated BAD_damaged")  # fmt: skip
     add_codec_options(p, None)
     add_threads_option(p)
     p.set_defaults(func=run)
@@ -54,7 +61,8 @@ def run(args: argparse.Namespace) -> None:
     progress = header.duration > PROGRESS_MIN_DURATION and not args.quiet
     codec = None if args.codec is None else mne_dac.load_codec(args.codec, trust_code=args.trust_codec)
     try:
-        raw = mne_dac.read_raw_dac(args.input, codec, tmin=args.tmin, tmax=args.tmax, n_codebooks=args.n_codebooks,
+        raw = mne_dac.read_raw_dac(args.input, codec, tmin=args.tmin, tmax=args.tmax, salvage=args.salvage,
+                                   n_codebooks=args.n_codebooks,
                                    progress=progress)  # fmt: skip
     except ValueError as err:
         raise CLIError(str(err)) from err

@@ -163,9 +163,23 @@ class BlockFile:
             fid.seek(self.offsets[k])
             buf = fid.read(n_tokens + n_side)
         if hashlib.sha256(buf).hexdigest() != sha:
-            raise DamagedBlockError(f"{self.fname}: {self.span(k)} is damaged (its SHA-256 does not match)", k)
+            raise DamagedBlockError(
+                f"{self.fname}: {self.span(k)} is damaged (its SHA-256 does not match); the other blocks can "
+                "still be read (salvage=True, mne-dac decompress --salvage)",
+                k,
+            )
         view = memoryview(buf)
         return view[:n_tokens], view[n_tokens:]
+
+    def damaged_blocks(self) -> list[int]:
+        """Blocks whose SHA-256 does not match (reads the whole file once, decodes nothing)."""
+        damaged = []
+        with open(self.fname, "rb") as fid:
+            for k, (n_tokens, n_side, sha, _) in enumerate(self.footer["blocks"]):
+                fid.seek(self.offsets[k])
+                if hashlib.sha256(fid.read(n_tokens + n_side)).hexdigest() != sha:
+                    damaged.append(k)
+        return damaged
 
     def blocks_for_frames(self, lo: int, hi: int) -> range:
         """Blocks holding frames ``[lo, hi)``."""

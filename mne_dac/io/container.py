@@ -576,10 +576,12 @@ def _annotations(header: EEGDACHeader, info: mne.Info) -> mne.Annotations | None
 class _BlockReader:
     """Codes and side channels of a version-2 file, read block by block as ranges need them."""
 
-    def __init__(self, header: EEGDACHeader, blocks: BlockFile, codec: Any) -> None:
+    def __init__(self, header: EEGDACHeader, blocks: BlockFile, codec: Any, salvage: bool = False) -> None:
         from mne_dac.io.token_coding import TokenModel, TokenTables
 
         self.header, self.blocks, self._cache = header, blocks, {}
+        #: Damaged blocks, read as zeros (``salvage``); ``None``: a damaged block raises.
+        self.damaged = set(blocks.damaged_blocks()) if salvage else None
         self.model = self.tables = None
         if blocks.header["token_coding"] == "ans-tree":
             from mne_dac.codecs.loading import codec_for
@@ -593,26 +595,45 @@ class _BlockReader:
 
     def _block(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         if k not in self._cache:
-            from mne_dac.io.side_channels import decode_side
-            from mne_dac.io.token_coding import decode_tokens
-
-            tokens, side = self.blocks.read_block(k)
             n_streams, n_q, n_frames = self.header.codes_shape
             step = self.header.block_frames
             shape = (n_streams, n_q, min(step, n_frames - k * step))
-            try:
-                if self.model is None:
-                    codes = unpack_codes(tokens, self.header.bits_per_code, shape)
-                else:
-                    codes = decode_tokens(bytes(tokens), shape, self.model, self.tables)
-            except ValueError as err:
-                raise EEGDACFormatError(f"{self.blocks.span(k)}: tokens do not decode ({err})") from err
             n_side = self.blocks.bounds[k + 1] - self.blocks.bounds[k]
-            other = decode_side(bytes(side), len(self.header.other_ch_names), n_side)
-            if content_crc(codes, other) != self.blocks.footer["blocks"][k][3]:
-                raise EEGDACFormatError(f"{self.blocks.span(k)}: decodes to other values than were written")
-            self._cache = {k: (codes, other)}  # one block: consecutive ranges share it
+            try:
+                self._cache = {k: self._decode_block(k, shape, n_side)}  # one block: consecutive ranges share it
+            except EEGDACFormatError as err:
+                if self.damaged is None:
+                    raise
+                warn(f"{err}: salvaged as zeros")
+                self.damaged.add(k)
+                self._cache = {
+                    k: (np.zeros(shape, dtype=np.int64), np.zeros((len(self.header.other_ch_names), n_side)))
+                }
         return self._cache[k]
+
+    def _decode_block(self, k: int, shape: tuple, n_side: int) -> tuple[np.ndarray, np.ndarray]:
+        from mne_dac.io.side_channels import decode_side
+        from mne_dac.io.token_coding import decode_tokens
+
+        if self.damaged is not None and k in self.damaged:
+            raise EEGDACFormatError(f"{self.blocks.span(k)} is damaged (its SHA-256 does not match)")
+        tokens, side = self.blocks.read_block(k)
+        try:
+            if self.model is None:
+                codes = unpack_codes(tokens, self.header.bits_per_code, shape)
+            else:
+                codes = decode_tokens(bytes(tokens), shape, self.model, self.tables)
+        except ValueError as err:
+            raise EEGDACFormatError(f"{self.blocks.span(k)}: tokens do not decode ({err})") from err
+        other = decode_side(bytes(side), len(self.header.other_ch_names), n_side)
+        if content_crc(codes, other) != self.blocks.footer["blocks"][k][3]:
+            raise EEGDACFormatError(f"{self.blocks.span(k)}: decodes to other values than were written")
+        return codes, other
+
+    def damaged_spans(self) -> list[tuple[int, int]]:
+        """``[start, stop)`` samples of the damaged blocks found so far."""
+        bounds = self.blocks.bounds
+        return [(bounds[k], bounds[k + 1]) for k in sorted(self.damaged or ())]
 
     def codes(self, lo: int, hi: int) -> np.ndarray:
         """Codes of frames ``[lo, hi)``."""
@@ -726,6 +747,7 @@ def read_raw_dac(
     tmin: float | None = None,
     tmax: float | None = None,
     preload: bool = True,
+    salvage: bool = False,
     n_codebooks: int | None = None,
     progress: bool = False,
     verbose: bool | str | int | None = None,
@@ -747,6 +769,10 @@ def read_raw_dac(
         Decode at once. ``False`` (format version 2) returns a :class:`RawEEGDAC` that
         decodes what is asked of it, block by block: saving it to FIF
         (:meth:`~mne.io.Raw.save`) takes memory bounded whatever the recording's length.
+    salvage : bool
+        Read a file with damaged blocks (format version 2): their samples are zeros,
+        annotated ``BAD_damaged``, with a warning naming their time spans. By default a
+        damaged block raises :class:`~mne_dac.EEGDACFormatError` naming its time span.
     n_codebooks : int | None
         Decode with only the first ``n_codebooks`` codebooks.
     progress : bool
@@ -773,7 +799,7 @@ def read_raw_dac(
         return raw if (start, stop) == (0, header.n_times) else raw.crop(start / sfreq, (stop - 1) / sfreq)
     codec = codec_for(header.codec, codec)
     with _naming(Path(fname)):
-        reader = _BlockReader(header, contents, codec)
+        reader = _BlockReader(header, contents, codec, salvage=salvage)
         annotations = _annotations(header, info)
     n_q = header.codes_shape[1] if n_codebooks is None else n_codebooks
     bitrate = codec.bits_per_second(n_q) * header.codes_shape[0] / len(header.ch_names)
@@ -782,6 +808,13 @@ def read_raw_dac(
     raw = RawEEGDAC(info, reader, codec, n_codebooks, first_samp=header.first_samp, progress=progress)
     if annotations is not None:
         raw.set_annotations(annotations, verbose="error")
+    if reader.damaged:
+        spans = reader.damaged_spans()
+        warn(f"{fname}: {len(spans)} damaged block(s) read as zeros and annotated BAD_damaged: "
+             + ", ".join(reader.blocks.span(k) for k in sorted(reader.damaged)))  # fmt: skip
+        offset = raw.first_time if raw.annotations.orig_time is not None else 0.0
+        raw.annotations.append([offset + a / sfreq for a, _ in spans], [(b - a) / sfreq for a, b in spans],
+                               "BAD_damaged")  # fmt: skip
     if (start, stop) != (0, header.n_times):
         raw.crop(start / sfreq, (stop - 1) / sfreq, verbose="error")  # annotations outside are left out
     return raw.load_data(verbose="error") if preload else raw
@@ -828,6 +861,8 @@ class RawEEGDAC(mne.io.BaseRaw):
                 )  # fmt: skip
             if extras["other"]:
                 one[extras["other"]] = reader.side(start, stop)
+            for a, b in reader.damaged_spans():  # salvaged: what a damaged block held is unknown
+                one[:, max(a, start) - start : max(min(b, stop) - start, 0)] = 0
         data[:] = one[idx] if mult is None else mult @ one[idx]
 
 

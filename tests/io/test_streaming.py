@@ -90,7 +90,7 @@ def header_blocks(fname):
     return BlockFile(fname, lambda *args: None).footer["blocks"]
 
 
-def test_damaged_block_names_its_time_span(long_file, tiny_codec, tmp_path):
+def test_damaged_block_names_its_time_span(long_file, tiny_codec, tiny_codec_file, tmp_path):
     fname, _ = long_file
     from mne_dac.io.block_format import BlockFile
 
@@ -103,6 +103,20 @@ def test_damaged_block_names_its_time_span(long_file, tiny_codec, tmp_path):
         read_raw_dac(damaged, tiny_codec, verbose="error")
     # the other blocks still read
     read_raw_dac(damaged, tiny_codec, tmin=0, tmax=1, verbose="error")
+    with pytest.warns(RuntimeWarning, match="1 damaged block"):
+        salvaged = read_raw_dac(damaged, tiny_codec, salvage=True)
+    intact = read_raw_dac(fname, tiny_codec, verbose="error")
+    a, b = blocks.bounds[2], blocks.bounds[3]
+    assert not salvaged.get_data(start=a, stop=b).any()
+    np.testing.assert_array_equal(salvaged.get_data(picks="ECG", stop=a), intact.get_data(picks="ECG", stop=a))
+    (bad,) = [x for x in salvaged.annotations if x["description"] == "BAD_damaged"]
+    assert np.isclose(bad["onset"], a / salvaged.info["sfreq"]) and np.isclose(bad["duration"], (b - a) / 100)
+    from mne_dac.commands import main
+
+    out = tmp_path / "out_raw.fif"
+    assert main(["decompress", str(damaged), str(out), "--codec", str(tiny_codec_file)]) == 2
+    with pytest.warns(RuntimeWarning, match="damaged"):
+        assert main(["decompress", str(damaged), str(out), "--codec", str(tiny_codec_file), "--salvage"]) == 0
 
 
 @pytest.mark.parametrize("seed", range(3))
