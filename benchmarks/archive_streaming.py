@@ -5,11 +5,15 @@ EEG (``../shared/data/eegmat``), written record by record so that building them 
 Then, each in a fresh process whose peak resident memory (``ru_maxrss``) is reported:
 
 - ``compress``: :func:`mne_dac.write_raw_dac` on the EDF opened without preloading;
-- ``decompress``: :func:`mne_dac.read_raw_dac` with ``preload=False``, saved to FIF.
+- ``decompress``: :func:`mne_dac.read_raw_dac` with ``preload=False``, saved to FIF, and to EDF
+  (what ``mne-dac decompress`` does for each).
 
 The 1-hour recording is coded with the shipped default codec; the longer ones with a small
 random codec (``--small``), since the codec's memory does not grow with the recording.
-Random access: 10 s from the middle, the codec already loaded (and the time to load it).
+Random access: 10 s from the middle, the codec already loaded (and the time to load it). For
+the default codec at 24 hours, a file is made of the 1-hour file's codes repeated 24 times: the
+same index, blocks and decoding work as a compressed day (compressing one with the default codec
+takes about two hours on 2 cores).
 
 Usage::
 
@@ -89,10 +93,11 @@ DECOMPRESS = """
 import json, time, torch
 torch.set_num_threads({threads})
 from mne_dac import load_codec, read_raw_dac
+from mne_dac.io.raw import save_reconstruction
 codec = load_codec({codec!r})
 t = time.perf_counter()
 raw = read_raw_dac({out!r}, codec, preload=False, verbose="error")
-raw.save({fif!r}, overwrite=True, verbose="error")
+save_reconstruction(raw, {dest!r}, overwrite=True)
 print(json.dumps(dict(seconds=time.perf_counter() - t)))
 """
 
@@ -106,12 +111,25 @@ codec = load_codec({codec!r})
 load = time.perf_counter() - t
 mid = read_header({out!r}).duration / 2
 times = []
-for start in (mid, mid - 20, mid + 20):
+for start in (mid, mid - 20, mid + 20, mid + 100):
     t = time.perf_counter()
     read_raw_dac({out!r}, codec, tmin=start, tmax=start + 10, verbose="error")
     times.append(time.perf_counter() - t)
-print(json.dumps(dict(load=load, seconds=min(times))))
+print(json.dumps(dict(load=load, first=times[0], seconds=min(times[1:]))))
 """
+
+
+def repeated_codes(one_hour: Path, dest: Path, hours: int) -> Path:
+    """A ``hours``-long file of the default codec: the 1-hour file's codes repeated."""
+    import dataclasses
+
+    from mne_dac import read_tokens, write_tokens
+
+    tokens = read_tokens(one_hour)
+    assert tokens.n_frames * tokens.hop_length * tokens.sfreq == tokens.n_times * tokens.codec_sfreq  # whole frames
+    day = dataclasses.replace(tokens, codes=np.tile(tokens.codes, (1, 1, hours)), n_times=tokens.n_times * hours,
+                              other_data=np.zeros((0, tokens.n_times * hours)))  # fmt: skip
+    return write_tokens(dest, day, overwrite=True)
 
 
 def small_codec(path: Path) -> str:
@@ -144,26 +162,37 @@ def main() -> None:
         out, fif = args.out / f"rec_{hours:g}h.eegdac", args.out / f"rec_{hours:g}h_raw.fif"
         fmt = dict(threads=args.threads, codec=codec, edf=str(edf), out=str(out), fif=str(fif))
         enc, enc_rss = measured(COMPRESS.format(**fmt), args.threads)
-        dec, dec_rss = measured(DECOMPRESS.format(**fmt), args.threads)
+        dec, dec_rss = measured(DECOMPRESS.format(**fmt, dest=str(fif)), args.threads)
+        edf_out = args.out / f"rec_{hours:g}h_decoded.edf"
+        dec_edf, dec_edf_rss = measured(DECOMPRESS.format(**fmt, dest=str(edf_out)), args.threads)
+        edf_out.unlink()
         ra, _ = measured(RANDOM_ACCESS.format(**fmt), args.threads)
         fif_size = sum(f.stat().st_size for f in args.out.glob(f"rec_{hours:g}h_raw*.fif"))
         for f in args.out.glob(f"rec_{hours:g}h_raw*.fif"):
             f.unlink()
         rows.append(dict(hours=hours, codec="default" if codec == "default" else "small", edf_mb=edf.stat().st_size / 1e6,
                          eegdac_mb=enc["size"] / 1e6, compress_s=enc["seconds"], compress_rss_gb=enc_rss,
-                         decompress_s=dec["seconds"], decompress_rss_gb=dec_rss, fif_mb=fif_size / 1e6,
+                         decompress_s=dec["seconds"], decompress_rss_gb=dec_rss,
+                         decompress_edf_s=dec_edf["seconds"], decompress_edf_rss_gb=dec_edf_rss, fif_mb=fif_size / 1e6,
                          random_access_s=ra["seconds"], codec_load_s=ra["load"], nominal_bps=enc["nominal"],
                          real_bps=enc["real"]))  # fmt: skip
         print(json.dumps(rows[-1]), flush=True)
+    if 1 in args.hours:
+        day = repeated_codes(args.out / "rec_1h.eegdac", args.out / "rec_24h_default.eegdac", 24)
+        ra, _ = measured(RANDOM_ACCESS.format(threads=args.threads, codec="default", out=str(day)), args.threads)
+        print(f"\n10 s from the middle of a 24-hour file, default codec: {ra['seconds']:.2f} s "
+              f"({ra['first']:.2f} s for the first read of the process, imports included; "
+              f"{ra['load']:.1f} s to load the codec)")  # fmt: skip
     print(
         "\n| hours | codec | EDF MB | .eegdac MB | compress s / peak GB | decompress to FIF s / peak GB "
-        "| 10 s from the middle (s) | bits/s per channel: nominal → real |"
+        "| to EDF s / peak GB | 10 s from the middle (s) | bits/s per channel: nominal → real |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['hours']:g} | {r['codec']} | {r['edf_mb']:.0f} | {r['eegdac_mb']:.1f} | {r['compress_s']:.0f} / "
             f"{r['compress_rss_gb']:.2f} | {r['decompress_s']:.0f} / {r['decompress_rss_gb']:.2f} | "
+            f"{r['decompress_edf_s']:.0f} / {r['decompress_edf_rss_gb']:.2f} | "
             f"{r['random_access_s']:.2f} (+{r['codec_load_s']:.1f} codec load) | {r['nominal_bps']:g} → "
             f"{r['real_bps']:.1f} |"
         )

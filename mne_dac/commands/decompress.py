@@ -62,10 +62,10 @@ def run(args: argparse.Namespace) -> None:
     codec = None if args.codec is None else mne_dac.load_codec(args.codec, trust_code=args.trust_codec)
     try:
         raw = mne_dac.read_raw_dac(args.input, codec, tmin=args.tmin, tmax=args.tmax, salvage=args.salvage,
-                                   n_codebooks=args.n_codebooks,
-                                   progress=progress)  # fmt: skip
+                                   n_codebooks=args.n_codebooks, progress=progress,
+                                   preload=False)  # fmt: skip
     except ValueError as err:
         raise CLIError(str(err)) from err
-    save_reconstruction(raw, out, overwrite=args.overwrite)
+    save_reconstruction(raw, out, overwrite=args.overwrite)  # version 2: decoded block by block as it is written
     print(f"Wrote {out}: {len(raw.ch_names)} channels, {raw.duration:.1f} s at {raw.info['sfreq']:g} Hz")
     print(raw.info["description"])

@@ -573,6 +573,10 @@ def _annotations(header: EEGDACHeader, info: mne.Info) -> mne.Annotations | None
     return annotations
 
 
+#: Decoded blocks a reader keeps (a 16-s block of 64 channels at 512 Hz is about 4 MB of samples).
+_CACHED_BLOCKS = 8
+
+
 class _BlockReader:
     """Codes and side channels of a version-2 file, read block by block as ranges need them."""
 
@@ -600,16 +604,22 @@ class _BlockReader:
             shape = (n_streams, n_q, min(step, n_frames - k * step))
             n_side = self.blocks.bounds[k + 1] - self.blocks.bounds[k]
             try:
-                self._cache = {k: self._decode_block(k, shape, n_side)}  # one block: consecutive ranges share it
+                self._remember(k, self._decode_block(k, shape, n_side))
             except EEGDACFormatError as err:
                 if self.damaged is None:
                     raise
                 warn(f"{err}: salvaged as zeros")
                 self.damaged.add(k)
-                self._cache = {
-                    k: (np.zeros(shape, dtype=np.int64), np.zeros((len(self.header.other_ch_names), n_side)))
-                }
+                self._remember(
+                    k, (np.zeros(shape, dtype=np.int64), np.zeros((len(self.header.other_ch_names), n_side)))
+                )
         return self._cache[k]
+
+    def _remember(self, k: int, block: tuple[np.ndarray, np.ndarray]) -> None:
+        """Keep the last few decoded blocks: a range's codes, then its side channels, share them."""
+        if len(self._cache) >= _CACHED_BLOCKS:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[k] = block
 
     def _decode_block(self, k: int, shape: tuple, n_side: int) -> tuple[np.ndarray, np.ndarray]:
         from mne_dac.io.side_channels import decode_side
@@ -832,7 +842,7 @@ class RawEEGDAC(mne.io.BaseRaw):
                  first_samp: int, progress: bool = False) -> None:  # fmt: skip
         header = reader.header
         index = {name: i for i, name in enumerate(info["ch_names"])}
-        extras = dict(reader=reader, codec=codec, n_codebooks=n_codebooks, progress=progress,
+        extras = dict(reader=reader, codec=codec, n_codebooks=n_codebooks, progress=progress, first_samp=first_samp,
                       eeg=[index[n] for n in header.ch_names], other=[index[n] for n in header.other_ch_names])  # fmt: skip
         super().__init__(
             info, preload=False, first_samps=[first_samp], last_samps=[first_samp + header.n_times - 1],
@@ -842,23 +852,18 @@ class RawEEGDAC(mne.io.BaseRaw):
 
     def _read_segment_file(self, data, idx, fi, start, stop, cals, mult):  # noqa: D401 - MNE's hook
         """Decode samples ``[start, stop)`` into ``data`` (MNE's reader interface)."""
-        from tqdm.auto import tqdm
-
         extras = self._raw_extras[fi]
         reader = extras["reader"]
-        header, blocks = reader.header, reader.blocks
+        header = reader.header
+        start, stop = start - extras["first_samp"], stop - extras["first_samp"]  # MNE counts from first_samp
         one = np.empty((len(header.ch_names) + len(header.other_ch_names), stop - start))
-        pieces = [(max(start, a), min(stop, b)) for a, b in itertools.pairwise(blocks.bounds)]
-        pieces = [(a, b) for a, b in pieces if a < b]
-        bar = extras["progress"] and len(pieces) > 1
-        with _naming(blocks.fname):
-            for a, b in tqdm(pieces, desc="Decoding", unit="block", disable=not bar):
-                one[extras["eeg"], a - start : b - start] = decode_samples(
-                    reader.codes, extras["codec"], n_frames=header.codes_shape[2], sfreq=header.sfreq,
-                    n_times=header.n_times, preprocessing=header.preprocessing, start=a, stop=b,
-                    n_codebooks=extras["n_codebooks"], ch_names=header.ch_names, groups=header.groups,
-                    positions=header.positions,
-                )  # fmt: skip
+        with _naming(reader.blocks.fname):  # one decode for the range: the codec's context is decoded once
+            one[extras["eeg"]] = decode_samples(
+                reader.codes, extras["codec"], n_frames=header.codes_shape[2], sfreq=header.sfreq,
+                n_times=header.n_times, preprocessing=header.preprocessing, start=start, stop=stop,
+                n_codebooks=extras["n_codebooks"], progress=extras["progress"], ch_names=header.ch_names,
+                groups=header.groups, positions=header.positions,
+            )  # fmt: skip
             if extras["other"]:
                 one[extras["other"]] = reader.side(start, stop)
             for a, b in reader.damaged_spans():  # salvaged: what a damaged block held is unknown

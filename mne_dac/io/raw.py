@@ -262,6 +262,7 @@ def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = Fa
     """
     from pathlib import Path
 
+    from mne_dac.io.edf_writer import write_edf
     from mne_dac.utils._atomic import atomic_write
 
     fname = Path(fname)
@@ -284,9 +285,10 @@ def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = Fa
                 f"EDF holds whole data records of {int(raw.info['sfreq'])} samples: {pad} copies of the last "
                 f"sample end {fname.name}, marked BAD_ACQ_SKIP."
             )
-            if not float(raw.info["sfreq"]).is_integer():  # MNE pads integer rates itself
-                raw = _pad_end(raw, pad)
-        mne.export.export_raw(tmp, raw, fmt="edf", overwrite=True, verbose="error")
+        if float(raw.info["sfreq"]).is_integer():
+            write_edf(raw, tmp)  # chunk by chunk, as MNE's exporter writes it
+        else:  # records of a non-integer duration: MNE's exporter, in memory
+            mne.export.export_raw(tmp, _pad_end(raw, pad) if pad else raw, fmt="edf", overwrite=True, verbose="error")
         _stamp_edf(tmp, raw.info["description"] or "")
 
 

@@ -52,6 +52,7 @@ def decode_samples(
     start: int,
     stop: int,
     n_codebooks: int | None = None,
+    progress: bool = False,
     **channels: Any,
 ) -> np.ndarray:
     """Decoded EEG samples ``[start, stop)`` at the original rate, in Volts.
@@ -68,6 +69,8 @@ def decode_samples(
         The samples to decode (original rate).
     n_codebooks : int | None
         Decode with the first ``n_codebooks`` codebooks.
+    progress : bool
+        Show the decoder's progress bar.
     **channels
         ``ch_names``, ``groups``, ``positions``.
 
@@ -86,7 +89,9 @@ def decode_samples(
         b = total  # the whole-signal inverse resamples the padded last frame too
     f0, f1 = a // hop, -(-b // hop)
     lo, hi = max(0, f0 - codec.decoder_context), min(n_frames, f1 + codec.decoder_context)
-    decoded = codec.decode(codes_of(lo, hi), n_codebooks, **channels)[:, (a - lo * hop) : (b - lo * hop)]
+    decoded = codec.decode(codes_of(lo, hi), n_codebooks, progress=progress, **channels)[
+        :, (a - lo * hop) : (b - lo * hop)
+    ]
     first = a * den // num  # the original sample of codec sample a
     n_out = stop - first if stop < n_times else n_times - first
     out = np.empty((decoded.shape[0], stop - start))

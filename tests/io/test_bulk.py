@@ -187,6 +187,28 @@ def test_n_jobs(corpus, tmp_path, tiny_codec_file):
         )
 
 
+def test_dask_cluster(corpus, tmp_path, tiny_codec_file):
+    """On a real Dask cluster (two worker processes on loopback), through joblib's Dask backend."""
+    import joblib
+
+    distributed = pytest.importorskip("distributed")
+    sequential = compress_dir(corpus, tmp_path / "seq", tiny_codec_file, fidelity=False, **OPTS)
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                                 processes=True) as cluster,
+        distributed.Client(cluster),
+        joblib.parallel_config(backend="dask"),
+    ):  # fmt: skip
+        clustered = compress_dir(corpus, tmp_path / "dask", tiny_codec_file, n_jobs=-1, fidelity=False, **OPTS)
+    assert (clustered["status"] == "compressed").all()
+    pd.testing.assert_series_equal(clustered["output_bytes"], sequential["output_bytes"])
+    for rel in EXPECTED.values():
+        np.testing.assert_array_equal(
+            read_tokens(tmp_path / "dask" / rel, tiny_codec_file).codes,
+            read_tokens(tmp_path / "seq" / rel, tiny_codec_file).codes,
+        )
+
+
 def test_errors(corpus, tmp_path, tiny_codec_file):
     with pytest.raises(FileNotFoundError, match="No such folder"):
         compress_dir(tmp_path / "missing", tmp_path / "out", tiny_codec_file)

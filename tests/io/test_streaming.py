@@ -65,6 +65,19 @@ def test_random_access_equals_the_cropped_whole(long_file, tiny_codec):
         read_raw_dac(fname, tiny_codec, tmin=299, tmax=400)
 
 
+def test_first_samp_does_not_shift_the_samples(tiny_codec, tmp_path):
+    raw = _long_raw(40)
+    shifted = mne.io.RawArray(raw.get_data(), raw.info, first_samp=1234, verbose=False)
+    for r, name in [(raw, "zero.eegdac"), (shifted, "shifted.eegdac")]:
+        write_raw_dac(tmp_path / name, r, codec=tiny_codec, verbose="error")
+    zero = read_raw_dac(tmp_path / "zero.eegdac", tiny_codec, verbose="error")
+    decoded = read_raw_dac(tmp_path / "shifted.eegdac", tiny_codec, verbose="error")
+    assert decoded.first_samp == 1234
+    np.testing.assert_allclose(decoded.get_data(), zero.get_data(), rtol=0, atol=ATOL)
+    part = read_raw_dac(tmp_path / "shifted.eegdac", tiny_codec, tmin=20, tmax=30, verbose="error")
+    np.testing.assert_allclose(part.get_data(), zero.copy().crop(20, 30).get_data(), rtol=0, atol=ATOL)
+
+
 def test_lazy_raw_saves_what_the_loaded_one_holds(long_file, tiny_codec, tmp_path):
     fname, raw = long_file
     lazy = read_raw_dac(fname, tiny_codec, preload=False, verbose="error")
