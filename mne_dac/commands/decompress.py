@@ -36,6 +36,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="decode up to this time, included (default: the end)",
     )
+    p.add_argument(
+        "--layer",
+        choices=["tokens"],
+        default=None,
+        help="decode the tokens only (lossy, faster) of a file with a residual layer (compress --max-error)",
+    )
     p.add_argument("--salvage", action="store_true",
                    help="decode a file with damaged blocks: their samples are zeros, annotated BAD_damaged")  # fmt: skip
     add_codec_options(p, None)
@@ -62,10 +68,11 @@ def run(args: argparse.Namespace) -> None:
     codec = None if args.codec is None else mne_dac.load_codec(args.codec, trust_code=args.trust_codec)
     try:
         raw = mne_dac.read_raw_dac(args.input, codec, tmin=args.tmin, tmax=args.tmax, salvage=args.salvage,
-                                   n_codebooks=args.n_codebooks, progress=progress,
+                                   n_codebooks=args.n_codebooks, progress=progress, layer=args.layer,
                                    preload=False)  # fmt: skip
     except ValueError as err:
         raise CLIError(str(err)) from err
-    save_reconstruction(raw, out, overwrite=args.overwrite)  # version 2: decoded block by block as it is written
+    exact = header.residual is not None and args.layer is None
+    save_reconstruction(raw, out, overwrite=args.overwrite, exact=exact)  # version 2: decoded block by block
     print(f"Wrote {out}: {len(raw.ch_names)} channels, {raw.duration:.1f} s at {raw.info['sfreq']:g} Hz")
     print(raw.info["description"])

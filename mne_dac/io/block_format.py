@@ -7,9 +7,10 @@ Layout (all integers little-endian)::
     header_size  uint32    size of the JSON header
     header       JSON      UTF-8: the recording, the codec, the token model, the block size
     info         bytes     the measurement info as a FIF file (``info_size`` bytes)
-    blocks       bytes     per block: its tokens, then its side channels
-    footer       JSON      UTF-8: per block [token bytes, side bytes, SHA-256, content CRC-32],
-                           the clip counts
+    blocks       bytes     per block: its tokens, its side channels, its residual (if any)
+    footer       JSON      UTF-8: per block [token bytes, side bytes, SHA-256, content CRC-32]
+                           and, in files with a residual layer, its residual bytes and the
+                           CRC-32 of what the residual decodes to; the clip counts
     footer_size  uint64
     digest       32 bytes  SHA-256 of preamble, header, info and footer
     magic        8 bytes   b"\\x89EEGDAC\\n" again: the file is complete
@@ -75,12 +76,13 @@ class BlockWriter:
             fid.write(part)
             self._digest.update(part)
 
-    def add(self, tokens: bytes, side: bytes, codes: np.ndarray, samples: np.ndarray) -> None:
-        """Append a block: its payloads and the codes and samples they decode to."""
-        self._fid.write(tokens)
-        self._fid.write(side)
-        sha = hashlib.sha256(tokens + side).hexdigest()
-        self._blocks.append([len(tokens), len(side), sha, content_crc(codes, samples)])
+    def add(self, tokens: bytes, side: bytes, codes: np.ndarray, samples: np.ndarray,
+            residual: tuple[bytes, int] | None = None) -> None:  # fmt: skip
+        """Append a block: its payloads, the codes and samples they decode to, and its residual with its CRC-32."""
+        payload = tokens + side + (b"" if residual is None else residual[0])
+        self._fid.write(payload)
+        entry = [len(tokens), len(side), hashlib.sha256(payload).hexdigest(), content_crc(codes, samples)]
+        self._blocks.append(entry if residual is None else [*entry, len(residual[0]), residual[1]])
 
     def finish(self, footer: dict) -> None:
         footer_bytes = json.dumps(jsonable({**footer, "blocks": self._blocks}), separators=(",", ":")).encode()
@@ -89,9 +91,9 @@ class BlockWriter:
         self._fid.write(TRAILER.pack(len(footer_bytes), self._digest.digest(), MAGIC))
 
     @property
-    def payload_bytes(self) -> tuple[int, int]:
-        """Bytes of tokens and of side channels written so far."""
-        return sum(b[0] for b in self._blocks), sum(b[1] for b in self._blocks)
+    def payload_bytes(self) -> tuple[int, int, int]:
+        """Bytes of tokens, of side channels and of residual written so far."""
+        return tuple(sum(entry_sizes(b)[i] for b in self._blocks) for i in range(3))
 
 
 @contextmanager
@@ -141,7 +143,7 @@ class BlockFile:
         self.footer = _json(footer_bytes, "footer")
         self.version = version
         validate(self.header, self.footer, self.file_size)
-        sizes = [t + s for t, s, *_ in self.footer["blocks"]]
+        sizes = [sum(entry_sizes(b)) for b in self.footer["blocks"]]
         self.offsets = [self.blocks_start + o for o in np.concatenate([[0], np.cumsum(sizes)]).tolist()]
         if self.offsets[-1] != self.file_size - TRAILER.size - footer_size:
             raise EEGDACFormatError("footer field 'blocks': sizes do not add up to the file size")
@@ -156,28 +158,29 @@ class BlockFile:
         sfreq = self.header["sfreq"]
         return f"block {k} ({self.bounds[k] / sfreq:.2f}–{self.bounds[k + 1] / sfreq:.2f} s)"
 
-    def read_block(self, k: int) -> tuple[memoryview, memoryview]:
-        """The token and side-channel payloads of block ``k``, checked against their SHA-256."""
-        n_tokens, n_side, sha, _ = self.footer["blocks"][k]
+    def read_block(self, k: int) -> tuple[memoryview, memoryview, memoryview]:
+        """The token, side-channel and residual payloads of block ``k``, checked against their SHA-256."""
+        entry = self.footer["blocks"][k]
+        n_tokens, n_side, n_residual = entry_sizes(entry)
         with open(self.fname, "rb") as fid:
             fid.seek(self.offsets[k])
-            buf = fid.read(n_tokens + n_side)
-        if hashlib.sha256(buf).hexdigest() != sha:
+            buf = fid.read(n_tokens + n_side + n_residual)
+        if hashlib.sha256(buf).hexdigest() != entry[2]:
             raise DamagedBlockError(
                 f"{self.fname}: {self.span(k)} is damaged (its SHA-256 does not match); the other blocks can "
                 "still be read (salvage=True, mne-dac decompress --salvage)",
                 k,
             )
         view = memoryview(buf)
-        return view[:n_tokens], view[n_tokens:]
+        return view[:n_tokens], view[n_tokens : n_tokens + n_side], view[n_tokens + n_side :]
 
     def damaged_blocks(self) -> list[int]:
         """Blocks whose SHA-256 does not match (reads the whole file once, decodes nothing)."""
         damaged = []
         with open(self.fname, "rb") as fid:
-            for k, (n_tokens, n_side, sha, _) in enumerate(self.footer["blocks"]):
+            for k, entry in enumerate(self.footer["blocks"]):
                 fid.seek(self.offsets[k])
-                if hashlib.sha256(fid.read(n_tokens + n_side)).hexdigest() != sha:
+                if hashlib.sha256(fid.read(sum(entry_sizes(entry)))).hexdigest() != entry[2]:
                     damaged.append(k)
         return damaged
 
@@ -185,6 +188,11 @@ class BlockFile:
         """Blocks holding frames ``[lo, hi)``."""
         step = self.header["block_frames"]
         return range(lo // step, min(self.n_blocks, -(-hi // step)))
+
+
+def entry_sizes(entry: list) -> tuple[int, int, int]:
+    """Bytes of a block's tokens, side channels and residual, from its index entry."""
+    return entry[0], entry[1], entry[4] if len(entry) > 4 else 0
 
 
 def content_crc(codes: np.ndarray, samples: np.ndarray) -> int:

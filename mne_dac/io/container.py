@@ -39,12 +39,12 @@ from typing import Any
 
 import mne
 import numpy as np
-from mne.utils import _validate_type, logger, verbose
+from mne.utils import _check_option, _validate_type, logger, verbose
 
 from mne_dac._version import __version__
 from mne_dac.codecs.codec import CodecIdentity
 from mne_dac.codecs.loading import DAC_TAGS, shipped_codec_of
-from mne_dac.io.block_format import BlockFile, block_frames_for, content_crc, sample_bounds
+from mne_dac.io.block_format import BlockFile, block_frames_for, content_crc, entry_sizes, sample_bounds
 from mne_dac.io.streaming import decode_samples, frame_blocks
 from mne_dac.io.tokens import EEGTokens
 from mne_dac.io.validation import EEGDACFormatError, check_fif_structure, decompress_exactly, validate_header
@@ -173,7 +173,7 @@ def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = Fals
         {**_recording_fields(tokens), "block_frames": block_frames}, -(-tokens.n_frames // block_frames)
     )
     blocks = (
-        (start, stop, tokens.codes[:, :, start:stop], tokens.other_data[:, bounds[k] : bounds[k + 1]])
+        (start, stop, tokens.codes[:, :, start:stop], tokens.other_data[:, bounds[k] : bounds[k + 1]], None)
         for k, (start, stop) in enumerate(frame_blocks(tokens.n_frames, block_frames))
     )
     return _write_blocks(Path(fname), tokens, codec, blocks, block_frames, tokens.clip_counts, overwrite=overwrite)
@@ -212,8 +212,11 @@ def _codec_of(identity: CodecIdentity, codec: Any) -> Any:
 
 
 def _write_blocks(fname: Path, tokens: Any, codec: Any, blocks: Iterator, block_frames: int, clip_counts: Any, *,
-                  overwrite: bool, grids: list | None = None) -> Path:  # fmt: skip
-    """Write a version-2 file from ``(start, stop, codes, side)`` blocks (consumed as they come)."""
+                  overwrite: bool, grids: list | None = None, residual: dict | None = None) -> Path:  # fmt: skip
+    """Write a version-2 file from ``(start, stop, codes, side, residual)`` blocks (consumed as they come).
+
+    ``residual``: the header's description of the residual layer, ``None`` when there is none.
+    """
     from mne_dac.io.block_format import open_writer
     from mne_dac.io.side_channels import encode_side
     from mne_dac.io.token_coding import FIT_FRAMES, TokenTables, encode_tokens, fit_token_model
@@ -238,24 +241,37 @@ def _write_blocks(fname: Path, tokens: Any, codec: Any, blocks: Iterator, block_
         "token_coding": "packed" if model is None else "ans-tree",
         "token_model": None if model is None else model.to_dict(),
         "side_coding": "flac-grid-or-zlib",
+        **({"residual": residual} if residual is not None else {}),
         **({"info_names": _ESCAPED_NAMES} if escaped else {}),
     }
     with open_writer(fname, header, info, overwrite=overwrite) as writer:
-        for _, _, codes, side in itertools.chain(first, blocks):
+        for _, _, codes, side, layer in itertools.chain(first, blocks):
             payload = pack_codes(codes, tokens.bits_per_code) if model is None else encode_tokens(codes, model, tables)
-            writer.add(payload, encode_side(side, grids), codes, side)
+            writer.add(payload, encode_side(side, grids), codes, side, layer)
         writer.finish({"clip_counts": [int(c) for c in np.asarray(clip_counts)]})
-        token_bytes = writer.payload_bytes[0]
+        token_bytes, _, residual_bytes = writer.payload_bytes
+    seconds = tokens.n_times / tokens.sfreq
     logger.info(
-        "Wrote %s: %d channels, %.1f s, %d bytes of tokens (%.1f bits/s/channel; nominal %g)",
+        "Wrote %s: %d channels, %.1f s, %d bytes of tokens (%.1f bits/s/channel; nominal %g)%s",
         fname,
         len(tokens.ch_names),
-        tokens.n_times / tokens.sfreq,
+        seconds,
         token_bytes,
-        8 * token_bytes / (tokens.n_times / tokens.sfreq) / len(tokens.ch_names),
+        8 * token_bytes / seconds / len(tokens.ch_names),
         tokens.bits_per_second,
+        ""
+        if residual is None
+        else f", {residual_bytes} bytes of residual "
+        f"({8 * residual_bytes / seconds / len(tokens.ch_names):.1f} bits/s/channel; EEG {_bound(residual)})",
     )
     return fname
+
+
+def _bound(residual: dict) -> str:
+    """The guarantee of a residual layer, in words."""
+    if residual["max_error"] == 0:
+        return "bit-exact"
+    return f"within ±{residual['max_error'] * 1e6:g} µV of the original"
 
 
 @dataclass(frozen=True)
@@ -306,6 +322,13 @@ class EEGDACHeader:
         Bytes of the tokens in the file (entropy-coded in version 2).
     block_frames : int | None
         Frames per block (version 2).
+    side_bytes : int
+        Bytes of the channels kept aside (version 2).
+    residual : dict | None
+        The residual layer (version 2): ``max_error`` (Volts, 0: bit-exact) and the
+        ``margin`` kept for the decoder's rounding; ``None``: the tokens only.
+    residual_bytes : int
+        Bytes of the residual layer.
     """
 
     version: int
@@ -329,17 +352,24 @@ class EEGDACHeader:
     file_size: int
     token_bytes: int = 0
     block_frames: int | None = None
+    side_bytes: int = 0
+    residual: dict | None = None
+    residual_bytes: int = 0
 
     @classmethod
     def from_dict(cls, header: dict, file_size: int) -> EEGDACHeader:
         """Build from a file's JSON header (version 2: with its footer's fields merged in)."""
         groups = header.get("groups")
         if "blocks" in header:
-            token_bytes = sum(b[0] for b in header["blocks"])
+            token_bytes, side_bytes, residual_bytes = (sum(sizes) for sizes in zip(*map(entry_sizes, header["blocks"])))
         else:
-            token_bytes = next(sec["size"] for sec in header["sections"] if sec["name"] == "codes")
+            sizes = {sec["name"]: sec["size"] for sec in header["sections"]}
+            token_bytes, side_bytes, residual_bytes = sizes["codes"], sizes.get("other_data", 0), 0
         return cls(
             token_bytes=int(token_bytes),
+            side_bytes=int(side_bytes),
+            residual=header.get("residual"),
+            residual_bytes=int(residual_bytes),
             block_frames=header.get("block_frames"),
             version=int(header["version"]),
             writer=str(header.get("writer", "")),
@@ -379,6 +409,11 @@ class EEGDACHeader:
     def coded_bits_per_second(self) -> float:
         """Bits per second per coded channel that the tokens take in the file (after entropy coding)."""
         return 8 * self.token_bytes / self.duration / len(self.ch_names)
+
+    @property
+    def residual_bits_per_second(self) -> float:
+        """Bits per second per coded channel of the residual layer."""
+        return 8 * self.residual_bytes / self.duration / len(self.ch_names)
 
     @property
     def clipped_share(self) -> float:
@@ -580,10 +615,13 @@ _CACHED_BLOCKS = 8
 class _BlockReader:
     """Codes and side channels of a version-2 file, read block by block as ranges need them."""
 
-    def __init__(self, header: EEGDACHeader, blocks: BlockFile, codec: Any, salvage: bool = False) -> None:
+    def __init__(self, header: EEGDACHeader, blocks: BlockFile, codec: Any, salvage: bool = False,
+                 layer: str | None = None) -> None:  # fmt: skip
         from mne_dac.io.token_coding import TokenModel, TokenTables
 
         self.header, self.blocks, self._cache = header, blocks, {}
+        #: Whether samples are decoded to the residual layer's bound (else: the tokens only).
+        self.bounded = header.residual is not None and layer != "tokens"
         #: Damaged blocks, read as zeros (``salvage``); ``None``: a damaged block raises.
         self.damaged = set(blocks.damaged_blocks()) if salvage else None
         self.model = self.tables = None
@@ -597,7 +635,7 @@ class _BlockReader:
             except ValueError as err:
                 raise EEGDACFormatError(f"header field 'token_model': {err}") from err
 
-    def _block(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _block(self, k: int) -> tuple[np.ndarray, np.ndarray, Any]:
         if k not in self._cache:
             n_streams, n_q, n_frames = self.header.codes_shape
             step = self.header.block_frames
@@ -611,23 +649,25 @@ class _BlockReader:
                 warn(f"{err}: salvaged as zeros")
                 self.damaged.add(k)
                 self._remember(
-                    k, (np.zeros(shape, dtype=np.int64), np.zeros((len(self.header.other_ch_names), n_side)))
+                    k, (np.zeros(shape, dtype=np.int64), np.zeros((len(self.header.other_ch_names), n_side)), None)
                 )
         return self._cache[k]
 
-    def _remember(self, k: int, block: tuple[np.ndarray, np.ndarray]) -> None:
+    def _remember(self, k: int, block: tuple[np.ndarray, np.ndarray, Any]) -> None:
         """Keep the last few decoded blocks: a range's codes, then its side channels, share them."""
         if len(self._cache) >= _CACHED_BLOCKS:
             self._cache.pop(next(iter(self._cache)))
         self._cache[k] = block
 
-    def _decode_block(self, k: int, shape: tuple, n_side: int) -> tuple[np.ndarray, np.ndarray]:
+    def _decode_block(self, k: int, shape: tuple, n_side: int) -> tuple[np.ndarray, np.ndarray, Any]:
+        """Codes, side channels and (when decoding to the bound) residual of block ``k``."""
+        from mne_dac.io.residual import decode_residual
         from mne_dac.io.side_channels import decode_side
         from mne_dac.io.token_coding import decode_tokens
 
         if self.damaged is not None and k in self.damaged:
             raise EEGDACFormatError(f"{self.blocks.span(k)} is damaged (its SHA-256 does not match)")
-        tokens, side = self.blocks.read_block(k)
+        tokens, side, residual = self.blocks.read_block(k)
         try:
             if self.model is None:
                 codes = unpack_codes(tokens, self.header.bits_per_code, shape)
@@ -638,7 +678,15 @@ class _BlockReader:
         other = decode_side(bytes(side), len(self.header.other_ch_names), n_side)
         if content_crc(codes, other) != self.blocks.footer["blocks"][k][3]:
             raise EEGDACFormatError(f"{self.blocks.span(k)}: decodes to other values than were written")
-        return codes, other
+        if not self.bounded:
+            return codes, other, None
+        try:
+            layer = decode_residual(bytes(residual), len(self.header.ch_names), n_side)
+        except EEGDACFormatError as err:
+            raise EEGDACFormatError(f"{self.blocks.span(k)}: {err}") from err
+        if layer.crc != self.blocks.footer["blocks"][k][5]:
+            raise EEGDACFormatError(f"{self.blocks.span(k)}: the residual decodes to other values than were written")
+        return codes, other, layer
 
     def damaged_spans(self) -> list[tuple[int, int]]:
         """``[start, stop)`` samples of the damaged blocks found so far."""
@@ -653,13 +701,36 @@ class _BlockReader:
 
     def side(self, start: int, stop: int) -> np.ndarray:
         """Side-channel samples ``[start, stop)``."""
-        bounds = self.blocks.bounds
         out = np.empty((len(self.header.other_ch_names), stop - start))
-        for k in range(self.blocks.n_blocks):
-            a, b = max(start, bounds[k]), min(stop, bounds[k + 1])
-            if a < b:
-                out[:, a - start : b - start] = self._block(k)[1][:, a - bounds[k] : b - bounds[k]]
+        for k, a, b in self._pieces(start, stop):
+            out[:, a - start : b - start] = self._block(k)[1][:, a - self.blocks.bounds[k] : b - self.blocks.bounds[k]]
         return out
+
+    def eeg(self, start: int, stop: int, decode: Any) -> np.ndarray:
+        """EEG samples ``[start, stop)``: ``decode(start, stop)`` (the codec's), to the bound when bounded.
+
+        The codec's reconstruction is not computed when the residual does not need it (a
+        bit-exact range).
+        """
+        if not self.bounded:
+            return decode(start, stop)
+        pieces = [(k, a, b, self._block(k)[2]) for k, a, b in self._pieces(start, stop)]
+        needed = any(r is None or r.needs_codec for *_, r in pieces)
+        decoded = decode(start, stop) if needed else None
+        out = np.zeros((len(self.header.ch_names), stop - start))
+        for k, a, b, residual in pieces:
+            if residual is not None:  # None: salvaged, zeros
+                part = None if decoded is None else decoded[:, a - start : b - start]
+                out[:, a - start : b - start] = residual.apply(
+                    part, a - self.blocks.bounds[k], b - self.blocks.bounds[k]
+                )
+        return out
+
+    def _pieces(self, start: int, stop: int) -> list[tuple[int, int, int]]:
+        """``(block, a, b)``: the samples ``[a, b)`` of ``[start, stop)`` in each block."""
+        bounds = self.blocks.bounds
+        pieces = [(k, max(start, bounds[k]), min(stop, bounds[k + 1])) for k in range(self.blocks.n_blocks)]
+        return [(k, a, b) for k, a, b in pieces if a < b]
 
 
 @keyword_only("n_codebooks", "overwrite")
@@ -675,6 +746,7 @@ def write_raw_dac(
     groups: Any = None,
     grouping: str | None = None,
     max_clipped: float | None = None,
+    max_error: float | None = None,
     progress: bool = False,
     verbose: bool | str | int | None = None,
 ) -> Path:
@@ -692,6 +764,7 @@ def write_raw_dac(
     %(groups)s
     %(grouping)s
     %(max_clipped)s
+    %(max_error)s
     progress : bool
         Show a progress bar.
     %(verbose)s
@@ -702,12 +775,15 @@ def write_raw_dac(
         The file written.
     """
     groups = resolve_groups(groups, grouping)
+    if max_error is not None and not (isinstance(max_error, (int, float)) and 0 <= max_error < math.inf):
+        raise ValueError(f"max_error must be None or a bound in Volts >= 0, got {max_error!r}")
     from types import SimpleNamespace
 
     from mne_dac.codecs.loading import load_codec
     from mne_dac.io.raw import check_clipping, codec_domain_of, eeg_picks
+    from mne_dac.io.residual import MARGIN, decode_residual, encode_residual
     from mne_dac.io.side_channels import reader_grids
-    from mne_dac.io.streaming import iter_code_blocks
+    from mne_dac.io.streaming import iter_code_blocks, with_reconstruction
 
     if codec is None:
         warn('write_raw_dac(codec=None) is deprecated: pass codec="default" (the default).', FutureWarning)
@@ -721,7 +797,7 @@ def write_raw_dac(
     eeg, other = eeg_picks(raw)
     ch_names = [raw.ch_names[i] for i in eeg]
     stream, groups, positions = codec_domain_of(raw, codec, eeg, codec.preprocessing, groups=groups,
-                                                max_clipped=max_clipped)  # fmt: skip
+                                                max_clipped=None if max_error is not None else max_clipped)  # fmt: skip
     n_frames = codec.n_frames(stream.n_codec)
     tokens = SimpleNamespace(  # what the header says, known before any frame is coded
         ch_names=ch_names, sfreq=raw.info["sfreq"], n_times=raw.n_times, first_samp=raw.first_samp,
@@ -736,17 +812,32 @@ def write_raw_dac(
     coded = iter_code_blocks(stream, codec, n_q, block_frames, progress, ch_names=ch_names, groups=groups,
                              positions=positions)  # fmt: skip
 
-    grids = reader_grids(raw, other)
+    residual = None
+    if max_error is not None:  # the codec's reconstruction is subtracted only where it can help
+        residual = {"max_error": float(max_error), "margin": MARGIN * codec.preprocessing.clip,
+                    "coding": "exact-signal-codec-ans"}  # fmt: skip
+        if 0 < residual["margin"] < max_error / 2:
+            coded = with_reconstruction(coded, codec, bounds=bounds, n_frames=n_frames, sfreq=raw.info["sfreq"],
+                                        n_times=raw.n_times, preprocessing=codec.preprocessing, ch_names=ch_names,
+                                        groups=groups, positions=positions)  # fmt: skip
+    grids, eeg_grids = reader_grids(raw, other), reader_grids(raw, eeg)
 
     def blocks() -> Iterator:
-        for k, (start, stop, codes) in enumerate(coded):
+        for k, (start, stop, codes, *decoded) in enumerate(coded):
             side = raw.get_data(picks=other, start=bounds[k], stop=bounds[k + 1]) if len(other) else None
-            yield start, stop, codes, np.zeros((0, bounds[k + 1] - bounds[k])) if side is None else side
-        check_clipping(stream, max_clipped)  # raising here leaves no file (the temporary one is removed)
-        stream.report_clipping()
+            layer = None
+            if residual is not None:
+                x = raw.get_data(picks=eeg, start=bounds[k], stop=bounds[k + 1])
+                payload = encode_residual(x, decoded[0] if decoded else None, max_error, margin=residual["margin"],
+                                          grids=eeg_grids)  # fmt: skip
+                layer = payload, decode_residual(payload, len(eeg), x.shape[1]).crc  # as a reader decodes it
+            yield start, stop, codes, np.zeros((0, bounds[k + 1] - bounds[k])) if side is None else side, layer
+        if residual is None:  # with a residual layer, clipping loses nothing
+            check_clipping(stream, max_clipped)  # raising here leaves no file (the temporary one is removed)
+            stream.report_clipping()
 
     return _write_blocks(fname, tokens, codec, blocks(), block_frames, stream.clip_counts, overwrite=overwrite,
-                         grids=grids)  # fmt: skip
+                         grids=grids, residual=residual)  # fmt: skip
 
 
 @verbose
@@ -759,6 +850,7 @@ def read_raw_dac(
     preload: bool = True,
     salvage: bool = False,
     n_codebooks: int | None = None,
+    layer: str | None = None,
     progress: bool = False,
     verbose: bool | str | int | None = None,
 ) -> mne.io.BaseRaw:
@@ -784,7 +876,12 @@ def read_raw_dac(
         annotated ``BAD_damaged``, with a warning naming their time spans. By default a
         damaged block raises :class:`~mne_dac.EEGDACFormatError` naming its time span.
     n_codebooks : int | None
-        Decode with only the first ``n_codebooks`` codebooks.
+        Decode with only the first ``n_codebooks`` codebooks (the tokens only).
+    layer : None | "tokens"
+        ``None``: every layer of the file, so EEG samples are within the file's bound of the
+        original (bit-exact with a bound of 0) when it has a residual layer
+        (``write_raw_dac(max_error=...)``). ``"tokens"``: the lossy base layer only, which is
+        faster.
     progress : bool
         Show a progress bar.
     %(verbose)s
@@ -795,6 +892,7 @@ def read_raw_dac(
         The reconstruction, with the original channels, rate, measurement date, montage
         and annotations (those of the range).
     """
+    _check_option("layer", layer, (None, "tokens"))
     from mne_dac.codecs.loading import codec_for
     from mne_dac.io.raw import lossy_description, reconstruct_raw
 
@@ -808,12 +906,17 @@ def read_raw_dac(
         raw = reconstruct_raw(read_tokens(fname), codec, n_codebooks=n_codebooks, progress=progress)
         return raw if (start, stop) == (0, header.n_times) else raw.crop(start / sfreq, (stop - 1) / sfreq)
     codec = codec_for(header.codec, codec)
+    if header.residual is not None and layer is None and n_codebooks is not None:
+        raise ValueError("n_codebooks applies to the tokens only: pass layer='tokens' with it")
     with _naming(Path(fname)):
-        reader = _BlockReader(header, contents, codec, salvage=salvage)
+        reader = _BlockReader(header, contents, codec, salvage=salvage, layer=layer)
         annotations = _annotations(header, info)
     n_q = header.codes_shape[1] if n_codebooks is None else n_codebooks
     bitrate = codec.bits_per_second(n_q) * header.codes_shape[0] / len(header.ch_names)
-    note = lossy_description(codec.name, bitrate, header.ch_names)
+    if reader.bounded:
+        note = f"Decoded by mne-dac: EEG {_bound(header.residual)} (codec {codec.name!r} and a residual layer)."
+    else:
+        note = lossy_description(codec.name, bitrate, header.ch_names)
     info["description"] = note + (f" Original description: {info['description']}" if info["description"] else "")
     raw = RawEEGDAC(info, reader, codec, n_codebooks, first_samp=header.first_samp, progress=progress)
     if annotations is not None:
@@ -857,13 +960,17 @@ class RawEEGDAC(mne.io.BaseRaw):
         header = reader.header
         start, stop = start - extras["first_samp"], stop - extras["first_samp"]  # MNE counts from first_samp
         one = np.empty((len(header.ch_names) + len(header.other_ch_names), stop - start))
-        with _naming(reader.blocks.fname):  # one decode for the range: the codec's context is decoded once
-            one[extras["eeg"]] = decode_samples(
+
+        def decode(a: int, b: int) -> np.ndarray:  # one decode for the range: the codec's context once
+            return decode_samples(
                 reader.codes, extras["codec"], n_frames=header.codes_shape[2], sfreq=header.sfreq,
-                n_times=header.n_times, preprocessing=header.preprocessing, start=start, stop=stop,
+                n_times=header.n_times, preprocessing=header.preprocessing, start=a, stop=b,
                 n_codebooks=extras["n_codebooks"], progress=extras["progress"], ch_names=header.ch_names,
                 groups=header.groups, positions=header.positions,
             )  # fmt: skip
+
+        with _naming(reader.blocks.fname):
+            one[extras["eeg"]] = reader.eeg(start, stop, decode)
             if extras["other"]:
                 one[extras["other"]] = reader.side(start, stop)
             for a, b in reader.damaged_spans():  # salvaged: what a damaged block held is unknown
@@ -904,6 +1011,15 @@ def describe_file(fname: str | Path) -> str:
         f"{h.preprocessing.clip * 1e6:g} µV ({sum(h.clip_counts)} samples clipped)",
         f"Annotations:       {len(h.annotations['onset']) if h.annotations else 0}",
     ]
+    if h.version >= 2:
+        per_channel = 8 / h.duration / max(n_ch, 1)
+        layers = f"tokens {h.token_bytes:,} bytes ({h.token_bytes * per_channel:.1f} bits/s per channel)"
+        if h.residual is not None:
+            layers += (f", residual {h.residual_bytes:,} bytes ({h.residual_bits_per_second:.1f} bits/s per channel): "
+                       f"EEG {_bound(h.residual)}")  # fmt: skip
+        else:
+            layers += ", no residual: EEG lossy"
+        lines.append(f"Layers:            {layers}; side channels {h.side_bytes:,} bytes")
     if h.groups is not None:
         layout = h.codec.config.get("mc", {}).get("layout", "channel")
         lines.append(

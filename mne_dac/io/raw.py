@@ -241,7 +241,7 @@ _EDF_RECORDING_FIELD = slice(88, 168)
 
 
 @fill_doc
-def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = False) -> None:
+def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = False, exact: bool = False) -> None:
     """Save a reconstruction as FIF or EDF, saying in the file that it is lossy.
 
     FIF keeps ``info["description"]`` (see :func:`reconstruct_raw`) and everything in the info;
@@ -259,6 +259,9 @@ def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = Fa
     fname : path-like
         Output file, ending in ``.fif`` (or ``_raw.fif``…) or ``.edf``.
     %(overwrite)s
+    exact : bool
+        The samples are to be kept as they are (a file with a residual layer): FIF holds them
+        as float64; EDF, which holds 16-bit integers on its own scale, warns.
     """
     from pathlib import Path
 
@@ -269,14 +272,15 @@ def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = Fa
     suffix = fname.suffix.lower()
     if suffix not in (".fif", ".edf"):
         raise ValueError(f"fname must end with .fif or .edf, got {fname.name!r}")
-    mixed = set(raw.get_channel_types()) != {"eeg"}
+    double = exact or set(raw.get_channel_types()) != {"eeg"}
     with atomic_write(fname, overwrite=overwrite) as tmp:
         if suffix == ".fif":
             lowercase = tmp.with_name(tmp.name[: -len(suffix)] + ".fif")  # MNE's writer wants ".fif"
-            raw.save(lowercase, fmt="double" if mixed else "single", overwrite=True, verbose="error")
+            raw.save(lowercase, fmt="double" if double else "single", overwrite=True, verbose="error")
             os.replace(lowercase, tmp)  # channels kept aside stay bit-exact in float64
             return
-        lost = edf_cannot_hold(raw)
+        lost = edf_cannot_hold(raw) + (["the samples as decoded (EDF stores them as 16-bit integers on a scale of "
+                                         "its own)"] if exact else [])  # fmt: skip
         if lost:
             warn(f"EDF cannot hold {'; '.join(lost)}: {fname.name} goes without. Write FIF to keep them.")
         pad = -raw.n_times % int(raw.info["sfreq"])  # EDF holds whole records of floor(sfreq) samples

@@ -27,7 +27,7 @@ import numpy as np
 
 from mne_dac.io.validation import EEGDACFormatError, decompress_exactly
 
-__all__ = ["Grid", "decode_side", "encode_side", "reader_grids"]
+__all__ = ["Grid", "decode_side", "encode_side", "estimated_grid", "reader_grids"]
 
 _SIZE = struct.Struct("<I")
 _GRID = struct.Struct("<dddiI")  # step, offset, scale, shift, FLAC bytes
@@ -75,12 +75,17 @@ def reader_grids(raw: Any, picks: Any) -> list[Grid | None] | None:
     """
     extras = getattr(raw, "_raw_extras", [None])
     extras = extras[0] if len(extras) == 1 and isinstance(extras[0], dict) else {}
-    if not {"cal", "offsets", "units"} <= set(extras) or len(extras["cal"]) != len(raw.ch_names):
+    read_picks = getattr(raw, "_read_picks", [np.arange(len(raw.ch_names))])[0]  # the file's channels, once picked
+    if not {"cal", "offsets", "units"} <= set(extras) or len(read_picks) != len(raw.ch_names):
         return None
-    return [Grid(float(extras["cal"][i]), float(extras["offsets"][i]), float(extras["units"][i])) for i in picks]
+    cal, offsets, units = (np.asarray(extras[key], dtype=np.float64) for key in ("cal", "offsets", "units"))
+    if max(read_picks, default=-1) >= min(len(cal), len(offsets), len(units)):
+        return None
+    return [Grid(float(cal[read_picks[i]]), float(offsets[read_picks[i]]), float(units[read_picks[i]])) for i in picks]
 
 
-def _estimated_grid(x: np.ndarray) -> Grid | None:
+def estimated_grid(x: np.ndarray) -> Grid | None:
+    """The grid that samples ``x`` lie on, estimated from their values (``None``: too fine for 24 bits)."""
     values = np.unique(x)
     step = float(np.diff(values).min()) if len(values) > 1 else 1.0
     span = np.rint((values[-1] - values[0]) / step)
@@ -96,7 +101,7 @@ def _grid_coded(x: np.ndarray, grid: Grid | None) -> bytes | None:
 
     if x.size < 2 or not np.isfinite(x).all():
         return None
-    grid = grid or _estimated_grid(x)
+    grid = grid or estimated_grid(x)
     if grid is None or not (grid.step and grid.scale):
         return None
     k = grid.integers(x)
@@ -105,7 +110,7 @@ def _grid_coded(x: np.ndarray, grid: Grid | None) -> bytes | None:
     k = k.astype(np.int32)
     ulps = (x.astype("<f8").view("<i8") - grid.values(k).view("<i8")).tobytes()  # modular: exact for any values
     buf = io.BytesIO()
-    soundfile.write(buf, k[:, None] << 8, 48000, format="FLAC", subtype="PCM_24")
+    soundfile.write(buf, k[:, None] << 8, 48000, format="FLAC", subtype="PCM_24", compression_level=1.0)
     flac = buf.getvalue()
     head = _GRID.pack(grid.step, grid.offset, grid.scale, grid.shift, len(flac))
     return b"F" + head + flac + zlib.compress(ulps, 9)

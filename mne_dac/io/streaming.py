@@ -15,7 +15,7 @@ import numpy as np
 
 from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSettings, _resample, resampling_ratio
 
-__all__ = ["decode_samples", "encode_frames", "frame_blocks"]
+__all__ = ["decode_samples", "encode_frames", "frame_blocks", "iter_code_blocks", "with_reconstruction"]
 
 #: Codec samples of margin each side of a decoded range, for the resampler back to the original rate.
 RESAMPLE_MARGIN = 64
@@ -109,3 +109,35 @@ def iter_code_blocks(stream: CodecDomainStream, codec: Any, n_codebooks: int, bl
     blocks = frame_blocks(codec.n_frames(stream.n_codec), block_frames)
     for start, stop in tqdm(blocks, desc="Encoding", unit="block", disable=not progress):
         yield start, stop, encode_frames(stream, codec, start, stop, n_codebooks, **channels)
+
+
+def with_reconstruction(blocks: Iterator[tuple[int, int, np.ndarray]], codec: Any, *, bounds: list[int],
+                        n_frames: int, sfreq: float, n_times: int, preprocessing: PreprocessingSettings,
+                        **channels: Any) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:  # fmt: skip
+    """Each block of codes with the codec's reconstruction of its samples, ``bounds[k]:bounds[k + 1]``.
+
+    A block waits for the codes of the frames after it that its samples depend on, so that
+    its reconstruction equals that of the whole recording (:func:`decode_samples`).
+    """
+    reach = codec.decoder_context + -(-RESAMPLE_MARGIN // codec.hop_length) + 1
+    window: list[tuple[int, int, np.ndarray]] = []  # the codes still needed
+    queue: list[tuple[int, int, int, np.ndarray]] = []  # the blocks waiting for codes after them
+
+    def codes_of(lo: int, hi: int) -> np.ndarray:
+        parts = [c[:, :, max(lo, a) - a : min(hi, b) - a] for a, b, c in window if a < hi and b > lo]
+        return np.concatenate(parts, axis=2)
+
+    def reconstructed(k: int, start: int, stop: int, codes: np.ndarray) -> tuple:
+        decoded = decode_samples(codes_of, codec, n_frames=n_frames, sfreq=sfreq, n_times=n_times,
+                                 preprocessing=preprocessing, start=bounds[k], stop=bounds[k + 1], **channels)  # fmt: skip
+        return start, stop, codes, decoded
+
+    for k, (start, stop, codes) in enumerate(blocks):
+        window.append((start, stop, codes))
+        queue.append((k, start, stop, codes))
+        while queue and stop >= min(n_frames, queue[0][2] + reach):
+            yield reconstructed(*queue.pop(0))
+        first_needed = (queue[0][1] if queue else stop) - reach
+        window = [w for w in window if w[1] > first_needed]
+    for block in queue:
+        yield reconstructed(*block)

@@ -151,6 +151,8 @@ def validate_header(header: Any, version: int, file_size: int) -> None:
 #: How a version-2 file may code its tokens and side channels.
 TOKEN_CODINGS = ("packed", "ans-tree")
 SIDE_CODINGS = ("flac-grid-or-zlib",)
+#: How a version-2 file may code its residual layer (see :mod:`mne_dac.io.residual`).
+RESIDUAL_CODINGS = ("exact-signal-codec-ans",)
 
 
 def _validate_blocks(header: dict, n_streams: int, n_codebooks: int, n_frames: int, bits: int,
@@ -170,18 +172,31 @@ def _validate_blocks(header: dict, n_streams: int, n_codebooks: int, n_frames: i
             TokenModel.from_dict(model)
         except (KeyError, TypeError, ValueError) as err:
             _fail("token_model", f"{type(err).__name__}: {err}")
+    residual = header.get("residual")
+    if residual is not None and not (
+        isinstance(residual, dict)
+        and set(residual) == {"max_error", "margin", "coding"}
+        and _finite(residual["max_error"])
+        and residual["max_error"] >= 0
+        and _finite(residual["margin"])
+        and 0 <= residual["margin"] < 1
+        and residual["coding"] in RESIDUAL_CODINGS
+    ):
+        _fail("residual", f"expected null or {{max_error >= 0, margin, coding in {RESIDUAL_CODINGS}}}")
     blocks = _get(header, "blocks", list, lambda v: len(v) == -(-n_frames // block_frames),
                   f"expected one entry per block of {block_frames} frames")  # fmt: skip
     packed = -(-n_streams * n_codebooks * block_frames * bits // 8)
+    n_fields = 4 if residual is None else 6
     for entry in blocks:
         if not (
             isinstance(entry, list)
-            and len(entry) == 4
-            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (*entry[:2], entry[3]))
+            and len(entry) == n_fields
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (*entry[:2], *entry[3:]))
             and isinstance(entry[2], str)
             and _SHA256.fullmatch(entry[2])
         ):
-            _fail("blocks", "expected [token bytes, side bytes, SHA-256, CRC-32] per block")
+            _fail("blocks", "expected [token bytes, side bytes, SHA-256, CRC-32] per block"
+                  + (", then residual bytes and CRC-32" if residual is not None else ""))  # fmt: skip
         if coding == "packed" and entry[0] > packed or entry[0] > 4 * packed + 64:
             _fail("blocks", f"a block's tokens take {entry[0]} bytes, more than its codes can")
 

@@ -65,6 +65,13 @@ max_clipped : float | None
     coding stops with an error before any encoding (data in µV given as Volts clip
     everywhere). ``None``: no limit (a warning says how much was clipped)."""
 
+docdict["max_error"] = """
+max_error : float | None
+    Add a residual layer that bounds the error of every EEG sample, in Volts, at the
+    recording's own rate: ``|x - x̂| <= max_error``. ``0``: bit-exact (samples read from
+    integer files such as EDF and BDF come back bit for bit). ``None``: the tokens only
+    (lossy). Clipping then loses nothing: the residual holds what the codec clipped."""
+
 docdict["groups"] = """
 groups : dict | ChannelGroups | None
     DAC-MC codecs: a partition of the channels, a dict ``{name: [channels]}`` or a

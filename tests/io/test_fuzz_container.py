@@ -65,8 +65,9 @@ class _File:
         try:  # block hashes recomputed, where the crafted index still has them
             offset = 0
             for entry in footer["blocks"]:
-                entry[2] = hashlib.sha256(blocks[offset : offset + entry[0] + entry[1]]).hexdigest()
-                offset += entry[0] + entry[1]
+                size = entry[0] + entry[1] + (entry[4] if len(entry) > 4 else 0)
+                entry[2] = hashlib.sha256(blocks[offset : offset + size]).hexdigest()
+                offset += size
         except (TypeError, KeyError, IndexError):
             pass
         foot = (footer if isinstance(footer, str) else json.dumps(footer)).encode("utf-8", "surrogatepass")
@@ -80,10 +81,14 @@ class _File:
             names = [s["name"] for s in self.header["sections"]]
             return [(n, lo, hi) for n, lo, hi in zip(names, offsets[:-1], offsets[1:]) if n != "codes"]
         out, offset = [], 0
-        for k, (n_tokens, n_side, *_) in enumerate(self.footer["blocks"]):
+        for k, (n_tokens, n_side, *rest) in enumerate(self.footer["blocks"]):
+            n_residual = rest[2] if len(rest) > 2 else 0
             if n_side:
                 out.append((f"block {k} side channels", offset + n_tokens, offset + n_tokens + n_side))
-            offset += n_tokens + n_side
+            if n_residual:
+                start = offset + n_tokens + n_side
+                out.append((f"block {k} residual", start, start + n_residual))
+            offset += n_tokens + n_side + n_residual
         return out
 
 
@@ -193,7 +198,7 @@ def _mutants(buf: bytes, rng: np.random.Generator):
             flipped = bytearray(body)
             for _ in range(int(rng.integers(1, 4))):
                 flipped[int(rng.integers(lo, hi))] ^= 1 << int(rng.integers(8))
-            kind = f"section {name!r} flip, crafted" if f.version == 1 else "side channels flip, crafted"
+            kind = f"section {name!r} flip, crafted" if f.version == 1 else f"{name.split(' ', 2)[2]} flip, crafted"
             yield kind, f.build(body=bytes(flipped)) if f.version == 1 else f.build(blocks=bytes(flipped))
     for n_times in (header["n_times"] * 1000, 2**40):
         bomb = copy.deepcopy(header)
@@ -209,6 +214,14 @@ def intact(tmp_path_factory, excerpt_raw_module, tiny_codec):
 
 
 @pytest.fixture(scope="module")
+def intact_bounded(tmp_path_factory, excerpt_raw_module, tiny_codec):
+    """A file with a residual layer (every EEG sample within 1 µV)."""
+    fname = tmp_path_factory.mktemp("fuzz") / "bounded.eegdac"
+    write_raw_dac(fname, excerpt_raw_module, codec=tiny_codec, n_codebooks=2, max_error=1e-6, verbose="error")
+    return fname
+
+
+@pytest.fixture(scope="module")
 def excerpt_raw_module():
     from mne_dac.evaluation.datasets import read_excerpt
 
@@ -216,14 +229,15 @@ def excerpt_raw_module():
     return raw.load_data()
 
 
-@pytest.mark.parametrize("version", [2, 1])
-def test_every_mutant_is_refused_or_identical(version, intact, tiny_codec, tmp_path, one_torch_thread):
-    if version == 1:  # the committed file an earlier release wrote, with that release's codec
+@pytest.mark.parametrize("version", ["2", "2 with a residual layer", "1"])
+def test_every_mutant_is_refused_or_identical(version, intact, intact_bounded, tiny_codec, tmp_path,
+                                              one_torch_thread):  # fmt: skip
+    if version == "1":  # the committed file an earlier release wrote, with that release's codec
         from mne_dac import load_codec
 
         fname, codec = DATA_DIR / "default-2026.11.eegdac", load_codec("default-2026.11")
     else:
-        fname, codec = intact, tiny_codec
+        fname, codec = (intact if version == "2" else intact_bounded), tiny_codec
     reference = read_raw_dac(fname, codec=codec, verbose="error").get_data()  # with one thread, as the mutants
     rng = np.random.default_rng(SEED)
     outcomes: Counter = Counter()

@@ -1,0 +1,301 @@
+"""Lossless coding of integer sample sequences: linear prediction, then an adaptive ANS coder.
+
+What FLAC does, with arithmetic coding in place of Rice codes, so that a sequence costs less
+than one bit per sample when it is mostly zeros (a residual quantised with a coarse step):
+
+1. **Prediction.** The best of the fixed polynomial predictors of order 0–3 and integer
+   linear predictors of orders 2 to 32 (Levinson–Durbin on a tapered autocorrelation; on EEG
+   the best order varies from channel to channel and block to block). Coefficients are 16-bit
+   integers with ``shift`` fractional bits; a prediction is ``(c · past) >> shift`` in 64-bit
+   integers, so every machine predicts alike.
+2. **Levels.** The prediction errors are cut into partitions: the first :data:`WARM_UP`
+   samples (predicted from a short past, their errors are larger), then partitions of
+   :data:`PARTITION` samples. Each gets a level, a quarter-octave of its mean magnitude; the levels are coded as steps
+   from one partition to the next.
+3. **Errors.** Each error is coded as its octave and sign (a categorical model whose table is
+   a discrete Laplace law of the partition's level) and its place in the octave (uniform).
+
+The tables are computed with IEEE-exact operations only (no ``exp`` or ``log``), so that an
+encoder and a decoder on different machines use identical models. Decoding the predictor is
+a recursion, compiled with numba.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+
+import numpy as np
+
+__all__ = [
+    "MAX_LEVEL_STEP",
+    "MAX_MAGNITUDE",
+    "N_LEVELS",
+    "N_OCTAVES",
+    "PARTITION",
+    "PRECISION",
+    "WARM_UP",
+    "decode_integers",
+    "encode_integers",
+]
+
+#: Samples per partition (one level each).
+PARTITION = 128
+#: Samples of the first partition.
+WARM_UP = 32
+#: Values must lie within ±MAX_MAGNITUDE (so that predictions fit 64-bit integers).
+MAX_MAGNITUDE = (1 << 31) - 1
+#: Bits of the model's integer frequencies.
+PRECISION = 24
+#: Quarter-octave levels: level ``L`` models a mean error magnitude of ``2 ** (L / 4 - 6)``.
+N_LEVELS = 160
+#: Octaves of an error magnitude: 0 for 0, 1 for 1, 2 for 2–3, … up to 2**33.
+N_OCTAVES = 35
+#: Largest step between the levels of consecutive partitions.
+MAX_LEVEL_STEP = 40
+
+_OFFSET_BITS = 16
+_HEADER = struct.Struct("<BBBI")  # order, shift, first level, number of values
+_LPC_ORDERS = (2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 32)
+_FIXED = ((), (1,), (2, -1), (3, -3, 1))
+_QUARTER_OCTAVES = (1.0, 1.189207115002721, 1.4142135623730951, 1.681792830507429)  # 2 ** (i / 4)
+
+
+def encode_integers(values: np.ndarray) -> bytes:
+    """Code a 1-D sequence of integers within ±:data:`MAX_MAGNITUDE` losslessly."""
+    import constriction
+
+    v = np.asarray(values, dtype=np.int64)
+    if v.ndim != 1 or (v.size and np.abs(v).max() > MAX_MAGNITUDE):
+        raise ValueError(f"expected a 1-D sequence of integers within ±{MAX_MAGNITUDE}")
+    coefficients, shift, errors = _best_prediction(v)
+    levels = _levels(errors)
+    first = int(levels[0]) if len(levels) else 0
+    coder = constriction.stream.stack.AnsCoder()
+    categorical, uniform = constriction.stream.model.Categorical(perfect=False), constriction.stream.model.Uniform()
+    octaves, signs, offsets, sizes = _split(errors)
+    for part, part_sizes in reversed(_offset_parts(offsets, sizes)):
+        coder.encode_reverse(part.astype(np.int32), uniform, part_sizes.astype(np.int32))
+    sample_levels = levels[_partitions(len(v))]
+    symbols = 2 * octaves - (octaves > 0) + signs  # 0; then 1, 2 for ±1; 3, 4 for ±2–3; …
+    for level in np.unique(sample_levels)[::-1]:
+        coder.encode_reverse(symbols[sample_levels == level].astype(np.int32), _error_model(int(level)))
+    if len(levels) > 1:
+        steps = np.diff(levels) + MAX_LEVEL_STEP
+        coder.encode_reverse(steps.astype(np.int32), categorical, _step_probabilities(len(steps)))
+    head = _HEADER.pack(len(coefficients), shift, first, len(v))
+    return head + np.asarray(coefficients, dtype="<i2").tobytes() + coder.get_compressed().astype("<u4").tobytes()
+
+
+def decode_integers(buf: bytes, n_values: int) -> np.ndarray:
+    """Invert :func:`encode_integers`; ``ValueError`` when ``buf`` is not a payload of ``n_values`` values."""
+    import constriction
+
+    buf = bytes(buf)
+    if len(buf) < _HEADER.size:
+        raise ValueError("an integer payload is too short")
+    order, shift, first, n = _HEADER.unpack_from(buf)
+    if n != n_values:
+        raise ValueError(f"an integer payload holds {n} values where {n_values} are expected")
+    body = _HEADER.size + 2 * order
+    if order > max(_LPC_ORDERS) or shift > 15 or first >= N_LEVELS or (len(buf) - body) % 4 or body > len(buf):
+        raise ValueError("an integer payload has an invalid header")
+    coefficients = np.frombuffer(buf, dtype="<i2", count=order, offset=_HEADER.size).astype(np.int64)
+    coder = constriction.stream.stack.AnsCoder(np.frombuffer(buf, dtype="<u4", offset=body).astype(np.uint32))
+    categorical, uniform = constriction.stream.model.Categorical(perfect=False), constriction.stream.model.Uniform()
+    parts = _partitions(n)
+    n_parts = int(parts[-1]) + 1 if n else 0
+    levels = np.full(n_parts, first, dtype=np.int64)
+    if n_parts > 1:
+        steps = coder.decode(categorical, _step_probabilities(n_parts - 1)).astype(np.int64) - MAX_LEVEL_STEP
+        levels[1:] = first + np.cumsum(steps)
+        if levels.min() < 0 or levels.max() >= N_LEVELS:
+            raise ValueError("an integer payload decodes to levels out of range")
+    sample_levels = levels[parts]
+    symbols = np.empty(n, dtype=np.int64)
+    for level in np.unique(sample_levels):
+        where = sample_levels == level
+        symbols[where] = coder.decode(_error_model(int(level)), int(where.sum()))
+    octaves = (symbols + 1) // 2
+    signs = (symbols > 0) & (symbols % 2 == 0)
+    starts = np.where(octaves > 0, np.left_shift(1, np.maximum(octaves - 1, 0)), 0)
+    sizes = np.maximum(starts, 1)
+    magnitudes = starts.copy()
+    for bits, (where, part_sizes) in zip((0, _OFFSET_BITS), _offset_places(sizes)):
+        magnitudes[where] += coder.decode(uniform, part_sizes.astype(np.int32)).astype(np.int64) << bits
+    if not coder.is_empty():
+        raise ValueError("an integer payload holds more than its values")
+    errors = np.where(signs, -magnitudes, magnitudes)
+    values = _synthesize(errors, coefficients, shift)
+    if n and np.abs(values).max() > MAX_MAGNITUDE:
+        raise ValueError("an integer payload decodes to values out of range")
+    return values
+
+
+def _split(errors: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Octave, sign (1: negative), place in the octave and octave size of each error."""
+    magnitudes = np.abs(errors)
+    octaves = np.zeros(len(errors), dtype=np.int64)
+    nonzero = magnitudes > 0
+    octaves[nonzero] = np.frexp(magnitudes[nonzero].astype(np.float64))[1]  # exact: magnitudes < 2**53
+    starts = np.where(octaves > 0, np.left_shift(1, np.maximum(octaves - 1, 0)), 0)
+    return octaves, (errors < 0).astype(np.int64), magnitudes - starts, np.maximum(starts, 1)
+
+
+def _offset_places(sizes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Where the low and the high bits of the places in the octaves are, and their ranges.
+
+    A place takes up to ``_OFFSET_BITS`` bits in its first part (the uniform model's limit), the
+    rest in a second; a place in an octave of one value takes none.
+    """
+    low, high = sizes > 1, sizes > 1 << _OFFSET_BITS
+    return [(low, np.minimum(sizes[low], 1 << _OFFSET_BITS)), (high, sizes[high] >> _OFFSET_BITS)]
+
+
+def _offset_parts(offsets: np.ndarray, sizes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The low and the high parts of the places, with their ranges (see :func:`_offset_places`)."""
+    (low, low_sizes), (high, high_sizes) = _offset_places(sizes)
+    mask = (1 << _OFFSET_BITS) - 1
+    return [(offsets[low] & mask, low_sizes), (offsets[high] >> _OFFSET_BITS, high_sizes)]
+
+
+def _levels(errors: np.ndarray) -> np.ndarray:
+    """The level of each partition: the quarter-octave nearest its mean error magnitude."""
+    means = _partition_means(errors)
+    levels = np.round(4 * np.log2(np.maximum(means, 2.0**-6)) + 24).astype(np.int64)
+    levels = np.clip(levels, 0, N_LEVELS - 1)
+    for i in range(1, len(levels)):  # steps are bounded
+        levels[i] = np.clip(levels[i], levels[i - 1] - MAX_LEVEL_STEP, levels[i - 1] + MAX_LEVEL_STEP)
+    return levels
+
+
+@functools.lru_cache(maxsize=None)
+def _error_model(level: int):
+    """The categorical model of the error symbols at a level (a discrete Laplace law)."""
+    import constriction
+
+    mean = float(1 << (level // 4)) * _QUARTER_OCTAVES[level % 4] / 64.0  # 2 ** (level / 4 - 6)
+    theta = (np.sqrt(1.0 + mean * mean) - 1.0) / mean  # P(e) ∝ theta ** |e| has mean |e| = mean
+    powers = [theta]  # theta ** (2 ** j), by squaring: exact IEEE operations only
+    for _ in range(N_OCTAVES):
+        powers.append(powers[-1] * powers[-1])
+    p = np.empty(2 * N_OCTAVES + 1)
+    p[0] = (1.0 - theta) / (1.0 + theta)
+    for octave in range(1, N_OCTAVES + 1):  # |e| in [2 ** (octave - 1), 2 ** octave): half for each sign
+        p[2 * octave - 1] = p[2 * octave] = (powers[octave - 1] - powers[octave]) / (1.0 + theta)
+    return constriction.stream.model.Categorical(_frequencies(p), perfect=False)
+
+
+@functools.lru_cache(maxsize=4)
+def _step_row() -> np.ndarray:
+    steps = np.abs(np.arange(-MAX_LEVEL_STEP, MAX_LEVEL_STEP + 1))
+    return _frequencies(np.ldexp(1.0, -steps))  # P(step) ∝ 2 ** -|step|
+
+
+def _step_probabilities(n: int) -> np.ndarray:
+    row = _step_row()
+    return np.broadcast_to(row, (n, len(row))).copy()
+
+
+def _frequencies(p: np.ndarray) -> np.ndarray:
+    """Probabilities as multiples of ``2 ** -PRECISION``, each at least one (exact in float64)."""
+    budget = (1 << PRECISION) - len(p)
+    freqs = 1 + np.floor(p / p.sum() * budget).astype(np.int64)
+    freqs[np.argmax(freqs)] += (1 << PRECISION) - freqs.sum()
+    return freqs.astype(np.float64) / float(1 << PRECISION)
+
+
+def _best_prediction(v: np.ndarray) -> tuple[tuple[int, ...], int, np.ndarray]:
+    """The predictor (coefficients, shift) whose errors cost least, and the errors."""
+    if len(v) < 2:
+        return (), 0, v.copy()
+    candidates = [(np.array(c, dtype=np.int64), 0) for c in _FIXED]
+    candidates += [_lpc(v, order) for order in _LPC_ORDERS if len(v) > 4 * order]
+    best = None
+    for coefficients, shift in candidates:
+        errors = v - _predict(v, coefficients, shift)
+        cost = _cost(errors)
+        if best is None or cost < best[0]:
+            best = (cost, tuple(int(c) for c in coefficients), shift, errors)
+    return best[1:]
+
+
+def _cost(errors: np.ndarray) -> float:
+    """About the bits of the errors: per partition, its size times log2 of its mean magnitude."""
+    parts = _partitions(len(errors))
+    return float((np.bincount(parts) * np.log2(1.0 + _partition_means(errors))).sum())
+
+
+def _partitions(n: int) -> np.ndarray:
+    """The partition of each of ``n`` samples: the warm-up, then ``PARTITION`` samples each."""
+    index = np.arange(n)
+    return np.where(index < WARM_UP, 0, (index - WARM_UP) // PARTITION + 1)
+
+
+def _partition_means(errors: np.ndarray) -> np.ndarray:
+    parts = _partitions(len(errors))
+    return np.bincount(parts, weights=np.abs(errors).astype(np.float64)) / np.bincount(parts)
+
+
+def _quantised(a: np.ndarray) -> tuple[int, np.ndarray]:
+    """``shift`` and 16-bit integer coefficients ``round(a * 2 ** shift)`` (zeros where ``a`` is too large)."""
+    if not np.isfinite(a).all():
+        return 0, np.zeros(len(a), dtype=np.int64)
+    shift = int(np.clip(14 - np.ceil(np.log2(max(np.abs(a).max(), 1e-9))), 0, 15))
+    weights = np.round(a * (1 << shift)).astype(np.int64)
+    if np.abs(weights).max() >= 1 << 15:  # a predictor this large is no use
+        return 0, np.zeros(len(a), dtype=np.int64)
+    return shift, weights
+
+
+def _lpc(v: np.ndarray, order: int) -> tuple[np.ndarray, int]:
+    """Integer linear predictor of ``order`` (Levinson–Durbin on a tapered autocorrelation)."""
+    from scipy.linalg import solve_toeplitz
+    from scipy.signal.windows import tukey
+
+    x = (v - v.mean()) * tukey(len(v), 0.1)
+    r = np.array([x[: len(x) - k] @ x[k:] for k in range(order + 1)])
+    if r[0] <= 0:
+        return np.zeros(order, dtype=np.int64), 0
+    r[0] *= 1 + 1e-9
+    r[1:] *= np.exp(-0.5 * (2 * np.pi * 0.002 * np.arange(1, order + 1)) ** 2)  # lag window: a stable fit
+    try:
+        a = solve_toeplitz(r[:order], r[1:])
+    except np.linalg.LinAlgError:
+        return np.zeros(order, dtype=np.int64), 0
+    shift, coefficients = _quantised(a)
+    return coefficients, shift
+
+
+def _predict(v: np.ndarray, coefficients: np.ndarray, shift: int) -> np.ndarray:
+    """``(c · v[i - 1 - k]) >> shift`` for each sample (zeros before the start), in 64-bit integers."""
+    prediction = np.zeros_like(v)
+    if len(coefficients):
+        prediction[1:] = np.convolve(v, coefficients)[: len(v) - 1] >> shift  # exact: integer arithmetic
+    return prediction
+
+
+def _synthesize(errors: np.ndarray, coefficients: np.ndarray, shift: int) -> np.ndarray:
+    """Invert ``errors = v - _predict(v)``."""
+    if not len(coefficients):
+        return errors.copy()
+    return _compiled_synthesis()(errors, coefficients, shift)
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled_synthesis():
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(_synthesis)
+
+
+def _synthesis(errors: np.ndarray, coefficients: np.ndarray, shift: int) -> np.ndarray:  # pragma: no cover
+    """The recursion of :func:`_synthesize`, compiled by numba."""
+    n, order = len(errors), len(coefficients)
+    v = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        acc = 0
+        for k in range(min(order, i)):
+            acc += coefficients[k] * v[i - 1 - k]
+        v[i] = errors[i] + (acc >> shift)
+    return v

@@ -1,0 +1,232 @@
+"""The residual layer: every EEG sample within a bound of the original, or bit-exact, block by block.
+
+The tokens are a lossy base layer. The residual layer holds, for each EEG channel of a block,
+integers from which a reader rebuilds the original samples at the recording's own rate, as
+the smallest of:
+
+- ``E``: the channel's integers on its grid (the reader's calibration for EDF and BDF files,
+  else estimated, see :class:`~mne_dac.io.side_channels.Grid`) and the difference between the
+  samples and the grid's values in units in the last place (zlib; nothing when it is all
+  zeros, as on the reader's grid). Bit-exact; the only kind when ``max_error`` is 0.
+- ``S``: the signal on a grid of step ``Δ = 2 · max_error``: ``x̃ = q Δ``.
+- ``C``: what the codec's reconstruction ``x̂`` missed, on a grid of step
+  ``Δ = 2 · (max_error - margin)``: ``x̃ = x̂ + q Δ``. The ``margin`` covers the decoder's
+  float rounding on another machine (a reader's ``x̂`` may differ from the writer's by that
+  much, measured differences are 100 times smaller).
+- ``Z``: the float64 samples, zlib-compressed (when nothing else holds the bound).
+
+The integers are coded by :mod:`mne_dac.io.integer_coding`, after subtracting a multiple of
+an earlier channel's integers when that codes smaller (EEG channels are correlated). The
+writer checks the bound on every sample as the reader will compute it.
+
+Payload of a block: per channel, ``uint32`` size, a kind byte and its data (see
+:data:`KINDS`).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from mne_dac.io.integer_coding import MAX_MAGNITUDE, decode_integers, encode_integers
+from mne_dac.io.side_channels import Grid, estimated_grid
+from mne_dac.io.validation import EEGDACFormatError, decompress_exactly
+
+__all__ = ["KINDS", "MARGIN", "ResidualBlock", "decode_residual", "encode_residual"]
+
+#: What a channel's residual can be (see the module's description).
+KINDS = {b"E": "exact on the channel's grid", b"S": "signal on a grid", b"C": "codec residual on a grid",
+         b"Z": "float64 samples"}  # fmt: skip
+#: The margin kept for the decoder's float rounding, as a fraction of the clip level.
+MARGIN = 1e-4
+#: Multiples of an earlier channel are subtracted in steps of ``2 ** -_REF_SHIFT``.
+_REF_SHIFT = 4
+
+_SIZE = struct.Struct("<I")
+_REF = struct.Struct("<bh")  # earlier channel (-1: none), its multiple in steps of 2 ** -_REF_SHIFT
+_STEP = struct.Struct("<d")
+
+
+@dataclass(frozen=True)
+class ResidualBlock:
+    """A block's samples as ``weights * x̂ + offsets`` (``x̂``: the codec's reconstruction).
+
+    Attributes
+    ----------
+    weights : array, shape (n_channels,)
+        1 where the residual is added to the codec's reconstruction, 0 where it is the sample.
+    offsets : array, shape (n_channels, n_samples)
+        What is added.
+    """
+
+    weights: np.ndarray
+    offsets: np.ndarray
+
+    def apply(self, decoded: np.ndarray | None, start: int, stop: int) -> np.ndarray:
+        """Samples ``[start, stop)`` of the block, from the codec's reconstruction of them."""
+        offsets = self.offsets[:, start:stop]
+        if not self.weights.any():
+            return offsets.copy()
+        return self.weights[:, np.newaxis] * decoded + offsets
+
+    @property
+    def needs_codec(self) -> bool:
+        """Whether the codec's reconstruction is needed."""
+        return bool(self.weights.any())
+
+    @property
+    def crc(self) -> int:
+        """CRC-32 of the weights and offsets (float64): what the block's residual decodes to."""
+        crc = zlib.crc32(np.ascontiguousarray(self.weights, dtype="<f8").tobytes())
+        return zlib.crc32(np.ascontiguousarray(self.offsets, dtype="<f8").tobytes(), crc)
+
+
+def encode_residual(x: np.ndarray, decoded: np.ndarray | None, max_error: float, *, margin: float,
+                    grids: list[Grid | None] | None = None) -> bytes:  # fmt: skip
+    """Code a block's EEG samples ``x`` (Volts, ``(n_channels, n_samples)``) within ``max_error``.
+
+    Parameters
+    ----------
+    x : array
+        The original samples.
+    decoded : array | None
+        The codec's reconstruction of them (``None``: the ``C`` kind is not tried).
+    max_error : float
+        The bound in Volts; 0: bit-exact.
+    margin : float
+        Volts kept for the decoder's float rounding (``C``).
+    grids : list of Grid | None
+        Per channel, the reader's grid when known.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    parts, integers = [], []
+    for c, channel in enumerate(x):
+        grid = None if grids is None else grids[c]
+        candidates = list(_exact(channel, grid))
+        if max_error > 0:
+            candidates += list(_on_grid(channel, None, max_error, 0.0))
+            if decoded is not None and margin < max_error / 2:
+                candidates += list(_on_grid(channel, decoded[c], max_error, margin))
+        best, best_ints = b"Z" + zlib.compress(channel.astype("<f8").tobytes(), 6), None
+        for kind, head, v, tail in candidates:
+            for ref, multiple in [(-1, 0), *_reference(v, integers)]:
+                body = _ref_coded(v, ref, multiple, integers)
+                if body is None:
+                    continue
+                coded = kind + head + _REF.pack(ref, multiple) + _SIZE.pack(len(body)) + body + tail
+                if len(coded) < len(best):
+                    best, best_ints = coded, v
+        integers.append(best_ints)
+        parts.append(_SIZE.pack(len(best)) + best)
+    return b"".join(parts)
+
+
+def _exact(x: np.ndarray, grid: Grid | None):
+    """The ``E`` candidate: integers on the grid, and the samples' difference in units in the last place."""
+    grid = grid or estimated_grid(x)
+    if x.size < 2 or not np.isfinite(x).all() or grid is None or not (grid.step and grid.scale):
+        return
+    k = grid.integers(x)
+    if np.abs(k).max() > MAX_MAGNITUDE:
+        return
+    k = k.astype(np.int64)
+    ulps = x.astype("<f8").view("<i8") - grid.values(k).view("<i8")  # modular: exact for any values
+    tail = zlib.compress(ulps.tobytes(), 9) if ulps.any() else b""  # none: on the reader's grid
+    yield b"E", _STEP.pack(grid.step) + struct.pack("<ddi", grid.offset, grid.scale, grid.shift), k, tail
+
+
+def _on_grid(x: np.ndarray, decoded: np.ndarray | None, max_error: float, margin: float):
+    """The ``S`` (``decoded`` is ``None``) or ``C`` candidate, when it holds the bound on every sample."""
+    step = 2 * (max_error - margin) * (1 - 2.0**-20)  # a hair inside: the bound holds after rounding
+    base = 0.0 if decoded is None else np.asarray(decoded, dtype=np.float64)
+    if not np.isfinite(x).all():
+        return
+    q = np.rint((x - base) / step)
+    if np.abs(q).max(initial=0) > MAX_MAGNITUDE:
+        return
+    rebuilt = base + q * step  # what the reader computes
+    if np.abs(x - rebuilt).max(initial=0) > max_error - margin:
+        return
+    yield (b"S" if decoded is None else b"C"), _STEP.pack(step), q.astype(np.int64), b""
+
+
+def _reference(v: np.ndarray, integers: list) -> list[tuple[int, int]]:
+    """The earlier channel whose integers' steps correlate best with ``v``'s, and its multiple."""
+    dv = np.diff(v).astype(np.float64)
+    best = None
+    for r, w in enumerate(integers):
+        if w is None or len(w) != len(v):
+            continue
+        dw = np.diff(w).astype(np.float64)
+        power = dw @ dw
+        if power == 0:
+            continue
+        score = (dv @ dw) ** 2 / power
+        if best is None or score > best[0]:
+            best = (score, r, int(np.clip(np.rint((dv @ dw) / power * (1 << _REF_SHIFT)), -32767, 32767)))
+    return [] if best is None or best[2] == 0 else [(best[1], best[2])]
+
+
+def _ref_term(ref: int, multiple: int, integers: list) -> np.ndarray | int:
+    return 0 if ref < 0 else (multiple * integers[ref]) >> _REF_SHIFT
+
+
+def _ref_coded(v: np.ndarray, ref: int, multiple: int, integers: list) -> bytes | None:
+    d = v - _ref_term(ref, multiple, integers)
+    return encode_integers(d) if np.abs(d).max(initial=0) <= MAX_MAGNITUDE else None
+
+
+def decode_residual(buf: bytes, n_channels: int, n_samples: int) -> ResidualBlock:
+    """Invert :func:`encode_residual`; :class:`~mne_dac.EEGDACFormatError` on malformed data."""
+    weights, offsets = np.zeros(n_channels), np.empty((n_channels, n_samples))
+    integers: list = []
+    view, pos = memoryview(buf), 0
+    for c in range(n_channels):
+        if pos + _SIZE.size > len(view):
+            raise EEGDACFormatError("residual: cut off")
+        (size,) = _SIZE.unpack_from(view, pos)
+        part = bytes(view[pos + _SIZE.size : pos + _SIZE.size + size])
+        pos += _SIZE.size + size
+        if len(part) != size or size < 1:
+            raise EEGDACFormatError("residual: a channel's data are cut off")
+        try:
+            kind, values, ints = _decode_channel(part, n_samples, integers)
+        except (ValueError, struct.error) as err:
+            raise EEGDACFormatError(f"residual: channel {c} does not decode ({err})") from err
+        weights[c] = kind == b"C"
+        offsets[c] = values
+        integers.append(ints)
+    if pos != len(view):
+        raise EEGDACFormatError("residual: bytes left over")
+    return ResidualBlock(weights, offsets)
+
+
+def _decode_channel(part: bytes, n: int, integers: list) -> tuple[bytes, np.ndarray, np.ndarray | None]:
+    kind, pos = part[:1], 1
+    if kind == b"Z":
+        return kind, np.frombuffer(decompress_exactly(part[1:], 8 * n, "residual"), dtype="<f8"), None
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
+    (step,) = _STEP.unpack_from(part, pos)
+    pos += _STEP.size
+    if kind == b"E":
+        offset, scale, shift = struct.unpack_from("<ddi", part, pos)
+        pos += struct.calcsize("<ddi")
+    ref, multiple = _REF.unpack_from(part, pos)
+    (n_body,) = _SIZE.unpack_from(part, pos + _REF.size)
+    pos += _REF.size + _SIZE.size
+    if not -1 <= ref < len(integers) or (ref >= 0 and integers[ref] is None) or not np.isfinite(step):
+        raise ValueError("invalid reference or step")
+    v = decode_integers(part[pos : pos + n_body], n) + _ref_term(ref, multiple, integers)
+    if kind == b"E":
+        values = Grid(step, offset, scale, shift).values(v)
+        if pos + n_body == len(part):  # the samples are the grid's values
+            return kind, values, v
+        ulps = np.frombuffer(decompress_exactly(part[pos + n_body :], 8 * n, "residual"), dtype="<i8")
+        return kind, (values.view("<i8") + ulps).view("<f8"), v
+    if pos + n_body != len(part):
+        raise ValueError("bytes left over")
+    return kind, v * step, v

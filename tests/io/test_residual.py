@@ -1,0 +1,124 @@
+"""The residual layer: the bound holds on every sample, bit-exact means bit-exact, layers read apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mne
+import numpy as np
+import pytest
+
+from mne_dac import EEGDACFormatError, read_raw_dac, write_raw_dac
+from mne_dac.commands import main
+from mne_dac.io.container import read_header
+from mne_dac.io.integer_coding import MAX_MAGNITUDE, decode_integers, encode_integers
+from mne_dac.io.residual import decode_residual, encode_residual
+
+DATA = Path(__file__).parents[1] / "data"
+BOUNDS = [0.0, 0.5e-6, 1e-6, 5e-6]
+
+
+def _sequences(rng):
+    yield np.array([], dtype=np.int64)
+    yield np.array([7])
+    yield np.zeros(300, dtype=np.int64)
+    yield rng.integers(-3, 4, 1000)
+    yield np.cumsum(rng.normal(size=5000) * 40).astype(np.int64)  # a random walk: prediction pays
+    yield np.round(np.sin(np.arange(4000) / 7) * 30000 + rng.normal(size=4000)).astype(np.int64)
+    yield rng.choice([-MAX_MAGNITUDE, MAX_MAGNITUDE, 0], 700)  # the extremes
+    yield (rng.laplace(size=2000) * 10 ** rng.uniform(0, 6, 2000)).astype(np.int64)  # levels that jump
+
+
+def test_integer_coding_is_exact(rng):
+    for values in _sequences(rng):
+        buf = encode_integers(values)
+        np.testing.assert_array_equal(decode_integers(buf, len(values)), values)
+    with pytest.raises(ValueError, match="within"):
+        encode_integers(np.array([MAX_MAGNITUDE + 1]))
+    with pytest.raises(ValueError, match="expected"):
+        decode_integers(encode_integers(np.arange(10)), 11)
+
+
+def test_damaged_integer_payloads_raise(rng):
+    """Any change to a payload gives a ValueError or other values, never a crash or a hang."""
+    values = np.cumsum(rng.normal(size=1000) * 40).astype(np.int64)
+    buf = bytearray(encode_integers(values))
+    for _ in range(300):
+        mutant = bytearray(buf)
+        for i in rng.integers(0, len(buf), rng.integers(1, 4)):
+            mutant[i] = rng.integers(0, 256)
+        cut = mutant[: rng.integers(0, len(mutant) + 1)] if rng.random() < 0.2 else mutant
+        try:
+            decoded = decode_integers(bytes(cut), len(values))
+        except ValueError:
+            continue
+        assert decoded.shape == values.shape
+
+
+def test_residual_payload_damage_raises(rng):
+    x = np.cumsum(rng.normal(size=(3, 800)), axis=1) * 1e-6
+    buf = encode_residual(x, x + 1e-6, 0.5e-6, margin=2e-11)
+    for _ in range(200):
+        mutant = bytearray(buf)
+        mutant[rng.integers(0, len(buf))] ^= 1 << int(rng.integers(0, 8))
+        try:
+            decode_residual(bytes(mutant), 3, 800)
+        except EEGDACFormatError:
+            pass
+
+
+@pytest.fixture(scope="module")
+def recordings():
+    """Real recordings from integer files: eegmat (500 Hz, 21 channels), eegmmidb (128 Hz, 64 channels)."""
+    from mne_dac.evaluation.datasets import read_excerpt
+
+    eegmat = read_excerpt(0, "rest").crop(0, 20, include_tmax=False)
+    eegmmidb = mne.io.read_raw_edf(DATA / "eegmmidb_excerpt_S_R_128Hz.edf", verbose="error").crop(0, 40)
+    return {"eegmat": eegmat, "eegmmidb": eegmmidb.pick(eegmmidb.ch_names[:16])}
+
+
+@pytest.mark.parametrize("max_error", BOUNDS)
+@pytest.mark.parametrize("name", ["eegmat", "eegmmidb"])
+def test_bound_holds_on_every_sample(recordings, name, max_error, tiny_codec, tmp_path):
+    raw = recordings[name]
+    fname = write_raw_dac(tmp_path / "rec.eegdac", raw, codec=tiny_codec, max_error=max_error, verbose="error")
+    header = read_header(fname)
+    assert header.residual["max_error"] == max_error and header.residual_bytes > 0
+    decoded = read_raw_dac(fname, tiny_codec, verbose="error")
+    original = raw.get_data()
+    if max_error == 0:
+        np.testing.assert_array_equal(decoded.get_data(), original)  # bit for bit
+    else:
+        assert np.abs(decoded.get_data() - original).max() <= max_error
+    part = read_raw_dac(fname, tiny_codec, tmin=7.3, tmax=12.1, verbose="error")  # by blocks, to the bound too
+    start = int(round(7.3 * raw.info["sfreq"]))
+    assert np.abs(part.get_data() - original[:, start : start + part.n_times]).max() <= max_error
+
+
+def test_tokens_layer_reads_apart(recordings, tiny_codec, tmp_path):
+    raw = recordings["eegmat"]
+    bounded = write_raw_dac(tmp_path / "bounded.eegdac", raw, codec=tiny_codec, max_error=1e-6, verbose="error")
+    lossy = write_raw_dac(tmp_path / "lossy.eegdac", raw, codec=tiny_codec, verbose="error")
+    tokens = read_raw_dac(bounded, tiny_codec, layer="tokens", verbose="error")
+    np.testing.assert_allclose(tokens.get_data(), read_raw_dac(lossy, tiny_codec, verbose="error").get_data(),
+                               rtol=0, atol=1e-12)  # fmt: skip
+    assert "within ±1 µV" in read_raw_dac(bounded, tiny_codec, verbose="error").info["description"]
+    with pytest.raises(ValueError, match="layer"):
+        read_raw_dac(bounded, tiny_codec, layer="residual")
+    with pytest.raises(ValueError, match="max_error"):
+        write_raw_dac(tmp_path / "bad.eegdac", raw, codec=tiny_codec, max_error=-1e-6)
+
+
+def test_cli_max_error(recordings, tiny_codec_file, tmp_path, capsys):
+    src = DATA / "eegmmidb_excerpt_S_R_128Hz.edf"
+    out = tmp_path / "rec.eegdac"
+    assert main(["compress", str(src), str(out), "--codec", str(tiny_codec_file), "--max-error", "0",
+                 "--allow-clipping"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "Layers:" in printed and "bit-exact" in printed
+    dest = tmp_path / "rec_raw.fif"
+    assert main(["decompress", str(out), str(dest), "--codec", str(tiny_codec_file)]) == 0
+    original = mne.io.read_raw_edf(src, verbose="error").get_data()
+    np.testing.assert_array_equal(mne.io.read_raw_fif(dest, verbose="error").get_data(), original)
+    assert main(["compress", str(src), str(tmp_path / "x.eegdac"), "--max-error", "-1"]) == 1
+    assert "--max-error: a bound in µV" in capsys.readouterr().err
