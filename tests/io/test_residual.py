@@ -74,11 +74,17 @@ def recordings():
 
     eegmat = read_excerpt(0, "rest").crop(0, 20, include_tmax=False)
     eegmmidb = mne.io.read_raw_edf(DATA / "eegmmidb_excerpt_S_R_128Hz.edf", verbose="error").crop(0, 40)
-    return {"eegmat": eegmat, "eegmmidb": eegmmidb.pick(eegmmidb.ch_names[:16])}
+    return {
+        "eegmat": eegmat,
+        "eegmmidb": eegmmidb.pick(eegmmidb.ch_names[:16]),
+        "nihon": mne.io.read_raw_nihon(DATA / "MB0400FU.EEG", verbose="error"),  # clinical: large excursions
+        "eeglab": mne.io.read_raw_eeglab(DATA / "test_raw.set", verbose="error"),  # float samples
+        "fif": mne.io.read_raw_fif(DATA / "data_resting_EO_200Hz_raw.fif", verbose="error").crop(0, 40),
+    }
 
 
 @pytest.mark.parametrize("max_error", BOUNDS)
-@pytest.mark.parametrize("name", ["eegmat", "eegmmidb"])
+@pytest.mark.parametrize("name", ["eegmat", "eegmmidb", "nihon", "eeglab", "fif"])
 def test_bound_holds_on_every_sample(recordings, name, max_error, tiny_codec, tmp_path):
     raw = recordings[name]
     fname = write_raw_dac(tmp_path / "rec.eegdac", raw, codec=tiny_codec, max_error=max_error, verbose="error")
