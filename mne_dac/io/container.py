@@ -49,7 +49,7 @@ from mne_dac.io.streaming import decode_samples, frame_blocks
 from mne_dac.io.tokens import EEGTokens
 from mne_dac.io.validation import EEGDACFormatError, check_fif_structure, decompress_exactly, validate_header
 from mne_dac.signal.groups import ChannelGroups, resolve_groups
-from mne_dac.signal.preprocessing import PreprocessingSettings, n_codec_samples
+from mne_dac.signal.preprocessing import PreprocessingSettings, n_codec_samples, resampling_ratio
 from mne_dac.utils._deprecation import keyword_only, renamed_attribute
 from mne_dac.utils._docs import fill_doc
 from mne_dac.utils._logging import warn
@@ -546,8 +546,9 @@ def _info(header: EEGDACHeader, buf: bytes, escaped: bool) -> mne.Info:
     return info
 
 
-def read_tokens(fname: str | Path, codec: Any = None) -> EEGTokens:
-    """Read tokens from a ``.eegdac`` file.
+def read_tokens(fname: str | Path, codec: Any = None, *, tmin: float | None = None,
+                tmax: float | None = None) -> EEGTokens:  # fmt: skip
+    """Read tokens from a ``.eegdac`` file, or those of a time range.
 
     Parameters
     ----------
@@ -556,6 +557,11 @@ def read_tokens(fname: str | Path, codec: Any = None) -> EEGTokens:
     codec : str | path-like | DACCodec | None
         The codec that wrote the file, needed to undo the entropy coding of its tokens
         (format version 2); ``None`` finds a shipped codec by its weights.
+    tmin, tmax : float | None
+        The frames that cover this range, in seconds from the start (``tmax`` included):
+        only the blocks holding them are read (format version 2). The tokens then start at
+        the first of these frames: their ``first_samp`` and ``n_times`` say which samples
+        the frames span, and the side channels and annotations are those samples'.
 
     Returns
     -------
@@ -563,9 +569,12 @@ def read_tokens(fname: str | Path, codec: Any = None) -> EEGTokens:
         The tokens; decode with :func:`~mne_dac.reconstruct_raw`.
     """
     header, contents, info = _open(fname)
+    start, stop = _sample_range(header, tmin, tmax)
     with _naming(Path(fname)):
         if isinstance(contents, BlockFile):
             reader = _BlockReader(header, contents, codec)
+            if (start, stop) != (0, header.n_times):
+                return _tokens_of_range(header, reader.codes, reader.side, info, start, stop)
             codes = reader.codes(0, header.codes_shape[2])
             other = reader.side(0, header.n_times)
         else:
@@ -575,6 +584,9 @@ def read_tokens(fname: str | Path, codec: Any = None) -> EEGTokens:
             codes = unpack_codes(contents["codes"], header.bits_per_code, header.codes_shape)
         if codes.size and codes.max() >= header.codebook_size:
             raise EEGDACFormatError("section 'codes': a code is beyond the codebook")
+        if (start, stop) != (0, header.n_times):  # version 1: read whole, then cut
+            return _tokens_of_range(header, lambda a, b: codes[:, :, a:b], lambda a, b: other[:, a:b], info, start,
+                                    stop)  # fmt: skip
         annotations = _annotations(header, info)
     return EEGTokens(
         codes=codes,
@@ -596,6 +608,43 @@ def read_tokens(fname: str | Path, codec: Any = None) -> EEGTokens:
         positions=header.positions,
         coded_bits_per_second=header.coded_bits_per_second,
     )
+
+
+def _sample_range(header: EEGDACHeader, tmin: float | None, tmax: float | None) -> tuple[int, int]:
+    """Samples ``[start, stop)`` of ``tmin`` to ``tmax`` (included), checked to lie within the recording."""
+    start = 0 if tmin is None else int(round(tmin * header.sfreq))
+    stop = header.n_times if tmax is None else int(round(tmax * header.sfreq)) + 1
+    if not 0 <= start < min(stop, header.n_times + 1) or stop > header.n_times:
+        raise ValueError(f"tmin={tmin} and tmax={tmax} must lie within the recording's {header.duration:g} s")
+    return start, stop
+
+
+def _tokens_of_range(header: EEGDACHeader, codes_of: Any, side_of: Any, info: mne.Info, start: int,
+                     stop: int) -> EEGTokens:  # fmt: skip
+    """The tokens of the frames covering samples ``[start, stop)``, with the samples those frames span.
+
+    ``codes_of(f0, f1)`` and ``side_of(s0, s1)`` give the codes of frames and the side channels of samples.
+    """
+    ratio = resampling_ratio(header.sfreq, header.codec_sfreq)
+    num, den, hop = ratio.numerator, ratio.denominator, header.hop_length
+    f0 = start * num // den // hop
+    f1 = min(header.codes_shape[2], -(-(-(-stop * num // den)) // hop))
+    s0, s1 = f0 * hop * den // num, min(header.n_times, -(-f1 * hop * den // num))
+    annotations = _annotations(header, info)
+    if annotations is not None:
+        offset = header.first_samp / header.sfreq if annotations.orig_time is not None else 0.0
+        lo, hi = offset + s0 / header.sfreq, offset + s1 / header.sfreq
+        annotations = annotations[(annotations.onset + annotations.duration >= lo) & (annotations.onset < hi)]
+        if annotations.orig_time is None:
+            annotations.onset -= s0 / header.sfreq
+    return EEGTokens(
+        codes=codes_of(f0, f1), ch_names=header.ch_names, sfreq=header.sfreq, n_times=s1 - s0,
+        codec=header.codec, codec_sfreq=header.codec_sfreq, hop_length=hop, codebook_size=header.codebook_size,
+        preprocessing=header.preprocessing, clip_counts=np.array(header.clip_counts, dtype=np.int64), info=info,
+        first_samp=header.first_samp + s0, annotations=annotations, other_data=side_of(s0, s1),
+        other_ch_names=header.other_ch_names, groups=header.groups, positions=header.positions,
+        coded_bits_per_second=header.coded_bits_per_second,
+    )  # fmt: skip
 
 
 def _annotations(header: EEGDACHeader, info: mne.Info) -> mne.Annotations | None:
@@ -898,10 +947,7 @@ def read_raw_dac(
 
     header, contents, info = _open(fname)
     sfreq = header.sfreq
-    start = 0 if tmin is None else int(round(tmin * sfreq))
-    stop = header.n_times if tmax is None else int(round(tmax * sfreq)) + 1
-    if not 0 <= start < min(stop, header.n_times + 1) or stop > header.n_times:
-        raise ValueError(f"tmin={tmin} and tmax={tmax} must lie within the recording's {header.duration:g} s")
+    start, stop = _sample_range(header, tmin, tmax)
     if not isinstance(contents, BlockFile):  # version 1: no random access
         raw = reconstruct_raw(read_tokens(fname), codec, n_codebooks=n_codebooks, progress=progress)
         return raw if (start, stop) == (0, header.n_times) else raw.crop(start / sfreq, (stop - 1) / sfreq)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from pathlib import Path
 
 import mne
 import numpy as np
@@ -63,6 +64,29 @@ def test_random_access_equals_the_cropped_whole(long_file, tiny_codec):
         np.testing.assert_array_equal(part.get_data(picks="ECG"), expected.get_data(picks="ECG"))
     with pytest.raises(ValueError, match="within the recording"):
         read_raw_dac(fname, tiny_codec, tmin=299, tmax=400)
+
+
+def test_read_tokens_of_a_range(long_file, tiny_codec):
+    fname, raw = long_file
+    whole = read_tokens(fname, tiny_codec)
+    frame_seconds = whole.hop_length / whole.codec_sfreq
+    for tmin, tmax in [(0, 0.5), (151.23, 161.23), (290, 299.99)]:
+        part = read_tokens(fname, tiny_codec, tmin=tmin, tmax=tmax)
+        f0 = int(np.floor(tmin / frame_seconds + 1e-9))
+        np.testing.assert_array_equal(part.codes, whole.codes[:, :, f0 : f0 + part.n_frames])
+        assert (
+            part.first_samp / raw.info["sfreq"] <= tmin and (part.first_samp + part.n_times) / raw.info["sfreq"] > tmax
+        )
+        assert part.n_frames * frame_seconds >= part.n_times / raw.info["sfreq"]  # whole frames span the samples
+        np.testing.assert_array_equal(
+            part.other_data, raw.get_data(picks="ECG")[:, part.first_samp :][:, : part.n_times]
+        )
+    with pytest.raises(ValueError, match="within the recording"):
+        read_tokens(fname, tiny_codec, tmin=299, tmax=400)
+    v1 = Path(__file__).parents[1] / "data" / "default-2026.11.eegdac"  # version 1: read whole, then cut
+    whole, part = read_tokens(v1), read_tokens(v1, tmin=1, tmax=2.5)
+    f0 = int(1 * whole.codec_sfreq / whole.hop_length)
+    np.testing.assert_array_equal(part.codes, whole.codes[:, :, f0 : f0 + part.n_frames])
 
 
 def test_first_samp_does_not_shift_the_samples(tiny_codec, tmp_path):
