@@ -68,17 +68,22 @@ def encode_side(data: np.ndarray, grids: list[Grid | None] | None = None) -> byt
 
 
 def reader_grids(raw: Any, picks: Any) -> list[Grid | None] | None:
-    """The :class:`Grid` of each picked channel of an EDF or BDF file read by MNE, else ``None``.
+    """The :class:`Grid` of each picked channel of an EDF, BDF or Nihon Kohden file read by MNE, else ``None``.
 
-    MNE's EDF reader computes ``(k * cal + offset) * unit``; a channel whose samples do not
-    follow it (a preloaded and modified Raw) is still coded exactly, only larger.
+    MNE's EDF reader computes ``(k * cal + offset) * unit``, its Nihon Kohden reader
+    ``(k * cal + offset) * gain``, and the readers of other integer files (BrainVision int16,
+    FIF ``short`` and ``int``, …) ``k * cal``; a channel whose samples do not follow it (a
+    preloaded and modified Raw) is still coded exactly, only larger.
     """
     extras = getattr(raw, "_raw_extras", [None])
     extras = extras[0] if len(extras) == 1 and isinstance(extras[0], dict) else {}
     read_picks = getattr(raw, "_read_picks", [np.arange(len(raw.ch_names))])[0]  # the file's channels, once picked
-    if not {"cal", "offsets", "units"} <= set(extras) or len(read_picks) != len(raw.ch_names):
+    scale_key = "units" if "units" in extras else "gains"  # EDF and BDF; Nihon Kohden
+    if not {"cal", "offsets", scale_key} <= set(extras) or len(read_picks) != len(raw.ch_names):
+        if getattr(raw, "orig_format", None) in ("short", "int") and len(raw._cals) == len(raw.ch_names):
+            return [Grid(float(raw._cals[i])) for i in picks]
         return None
-    cal, offsets, units = (np.asarray(extras[key], dtype=np.float64) for key in ("cal", "offsets", "units"))
+    cal, offsets, units = (np.asarray(extras[key], dtype=np.float64).ravel() for key in ("cal", "offsets", scale_key))
     if max(read_picks, default=-1) >= min(len(cal), len(offsets), len(units)):
         return None
     return [Grid(float(cal[read_picks[i]]), float(offsets[read_picks[i]]), float(units[read_picks[i]])) for i in picks]

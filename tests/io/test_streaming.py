@@ -211,3 +211,24 @@ def test_edf_side_channels_cost_what_flac_costs(tiny_codec, tmp_path):
     side = sum(b[1] for b in header_blocks(fname))
     assert side < 1.25 * flac, (side, flac)
     assert header.file_size > side
+
+
+def test_integer_readers_give_their_grid(tmp_path):
+    """Nihon Kohden and FIF ``short`` samples are rebuilt bit for bit from the reader's own calibration."""
+    from mne_dac.evaluation.datasets import read_excerpt
+    from mne_dac.io.side_channels import reader_grids
+
+    excerpt = read_excerpt(0, "rest").crop(0, 10).load_data()
+    for ch in excerpt.info["chs"]:
+        ch["cal"], ch["range"] = 1e-7, 1.0  # 0.1 µV steps in int16
+    excerpt.save(tmp_path / "short_raw.fif", fmt="short", verbose="error")
+    readers = [mne.io.read_raw_nihon(Path(__file__).parents[1] / "data" / "MB0400FU.EEG", verbose="error"),
+               mne.io.read_raw_fif(tmp_path / "short_raw.fif", verbose="error")]  # fmt: skip
+    for raw in readers:
+        raw.pick(raw.ch_names[:8]).load_data()
+        grids = reader_grids(raw, range(8))
+        assert grids is not None
+        for grid, channel in zip(grids, raw.get_data()):
+            np.testing.assert_array_equal(grid.values(grid.integers(channel)), channel)
+        encoded = encode_side(raw.get_data(), grids)
+        np.testing.assert_array_equal(decode_side(encoded, 8, raw.n_times), raw.get_data())
