@@ -83,8 +83,11 @@ def recordings():
     }
 
 
-@pytest.mark.parametrize("max_error", BOUNDS)
-@pytest.mark.parametrize("name", ["eegmat", "eegmmidb", "nihon", "eeglab", "fif"])
+@pytest.mark.parametrize(
+    ("name", "max_error"),
+    [(name, bound) for name in ("eegmat", "eegmmidb") for bound in BOUNDS]
+    + [(name, bound) for name in ("nihon", "eeglab", "fif") for bound in (0.0, 1e-6)],
+)
 def test_bound_holds_on_every_sample(recordings, name, max_error, tiny_codec, tmp_path):
     raw = recordings[name]
     fname = write_raw_dac(tmp_path / "rec.eegdac", raw, codec=tiny_codec, max_error=max_error, verbose="error")
