@@ -101,6 +101,22 @@ def check_output(out: Path, overwrite: bool) -> None:
         raise CLIError(f"{out} exists; use --overwrite to replace it.")
 
 
+def add_max_error_option(p: argparse.ArgumentParser) -> None:
+    """``--max-error UV``: a residual layer that bounds every EEG sample's error."""
+    p.add_argument("--max-error", type=float, default=None, metavar="UV",
+                   help="add a residual layer: every EEG sample within UV microvolts of the original; 0: bit-exact "
+                   "(samples read from EDF, BDF… come back bit for bit)")  # fmt: skip
+
+
+def max_error(args: argparse.Namespace) -> float | None:
+    """The ``max_error`` (Volts) of the library functions, from ``--max-error`` (µV)."""
+    if args.max_error is None:
+        return None
+    if not 0 <= args.max_error < float("inf"):
+        raise CLIError(f"--max-error: a bound in µV, 0 or more, got {args.max_error}")
+    return args.max_error * 1e-6
+
+
 def print_info(fname: str | Path) -> None:
     """Print the description of a ``.eegdac`` file."""
     from mne_dac.io.container import describe_file

@@ -12,9 +12,11 @@ from mne_dac.commands._common import (
     add_codec_options,
     add_exclude_option,
     add_grouping_option,
+    add_max_error_option,
     add_threads_option,
     check_paths,
     max_clipped,
+    max_error,
     print_info,
 )
 
@@ -31,9 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     add_threads_option(p)
     add_clipping_option(p)
-    p.add_argument("--max-error", type=float, default=None, metavar="UV",
-                   help="add a residual layer: every EEG sample within UV microvolts of the original; 0: bit-exact "
-                   "(samples read from EDF, BDF… come back bit for bit)")  # fmt: skip
+    add_max_error_option(p)
     p.set_defaults(func=run)
 
 
@@ -44,8 +44,6 @@ def run(args: argparse.Namespace) -> None:
 
     out = Path(args.output)
     check_paths(Path(args.input), out, args.overwrite, (".eegdac",))
-    if args.max_error is not None and not 0 <= args.max_error < float("inf"):
-        raise CLIError(f"--max-error: a bound in µV, 0 or more, got {args.max_error}")
     codec = mne_dac.load_codec(args.codec, device=args.device, trust_code=args.trust_codec)
     for option, check, value in (
         ("--grouping", codec.check_groups, args.grouping),
@@ -65,6 +63,6 @@ def run(args: argparse.Namespace) -> None:
     mne_dac.write_raw_dac(
         out, raw, codec=codec, n_codebooks=args.n_codebooks, overwrite=args.overwrite, grouping=args.grouping,
         max_clipped=max_clipped(args), progress=progress,
-        max_error=None if args.max_error is None else args.max_error * 1e-6,
+        max_error=max_error(args),
     )  # fmt: skip
     print_info(out)

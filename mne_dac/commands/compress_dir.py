@@ -10,7 +10,9 @@ from mne_dac.commands._common import (
     add_codec_options,
     add_exclude_option,
     add_grouping_option,
+    add_max_error_option,
     max_clipped,
+    max_error,
 )
 
 
@@ -54,6 +56,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="decode each output and measure its spectrogram loss and PRD (default: on)",
     )  # fmt: skip
     add_clipping_option(p)
+    add_max_error_option(p)
     p.add_argument("--index", default="index.csv", help="index file, relative to OUT_DIR (default index.csv)")
     p.set_defaults(func=run)
 
@@ -66,6 +69,7 @@ def run(args: argparse.Namespace) -> None:
     codec = load_codec(args.codec, device=args.device, trust_code=True) if args.trust_codec else args.codec
     index = compress_dir(
         args.in_dir, args.out_dir, codec, n_codebooks=args.n_codebooks, grouping=args.grouping, max_clipped=max_clipped(args),
+        max_error=max_error(args),
         exclude=args.exclude, extensions=args.ext, n_jobs=args.n_jobs, n_threads=args.threads, overwrite=args.overwrite,
         fidelity=args.fidelity, index=args.index, device=args.device, progress=not args.quiet, verbose="warning",
     )  # fmt: skip

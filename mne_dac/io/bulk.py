@@ -95,6 +95,7 @@ class _Job:
     n_codebooks: int | None
     groups: Any
     max_clipped: float | None
+    max_error: float | None
     exclude: tuple[str, ...]
     n_threads: int
     overwrite: bool
@@ -116,6 +117,7 @@ def compress_dir(
     groups: Any = None,
     grouping: str | None = None,
     max_clipped: float | None = None,
+    max_error: float | None = None,
     exclude: Sequence[str] = (),
     extensions: Sequence[str] = RECORDING_EXTENSIONS,
     n_jobs: int | None = None,
@@ -169,6 +171,8 @@ def compress_dir(
     %(max_clipped)s
         A recording beyond it is reported as failed; ``clipped_share`` in the index says how
         much of each recording was clipped.
+    %(max_error)s
+        An output with another bound (or none) is compressed again.
     exclude : sequence of str
         Channels to keep out of coding: channels typed EEG in the files that are not EEG
         (ECG, ear references…). Where present, they are typed ``"misc"`` and kept
@@ -243,6 +247,7 @@ def compress_dir(
         "n_codebooks": n_codebooks,
         "groups": groups,
         "max_clipped": max_clipped,
+        "max_error": max_error,
         "exclude": exclude,
         "n_threads": threads_per_worker(n_jobs) if n_threads is None else int(n_threads),
         "overwrite": overwrite,
@@ -512,6 +517,8 @@ def _compress_one(job: _Job) -> dict:
             sha256 = _sha256(files)
             changed = _input_changed(files, output, job.recorded_sha256, sha256)
             header = None if job.overwrite or changed else _finished_header(output)
+            if header is not None and _bound(header) != job.max_error:  # another bound was asked for
+                header = None
             if header is not None:
                 row.update(_header_values(header), status=SKIPPED, input_bytes=Path(job.input).stat().st_size)
             else:
@@ -521,6 +528,11 @@ def _compress_one(job: _Job) -> dict:
         row.update(status=FAILED, error=_one_line(err))
     row["elapsed_s"] = time.perf_counter() - start
     return row
+
+
+def _bound(header: EEGDACHeader) -> float | None:
+    """The bound of a file's residual layer (Volts), ``None`` without one."""
+    return None if header.residual is None else header.residual["max_error"]
 
 
 def _recording_files(input: Path, output: Path) -> list[Path]:
@@ -579,7 +591,7 @@ def _compress(job: _Job, output: Path) -> dict:
     output.parent.mkdir(parents=True, exist_ok=True)  # write_raw_dac removes what a killed run left
     write_raw_dac(
         output, raw, codec=codec, n_codebooks=job.n_codebooks, overwrite=True, max_clipped=job.max_clipped,
-        **group_kwargs(job.groups),
+        max_error=job.max_error, **group_kwargs(job.groups),
     )  # fmt: skip
     header = read_header(output)
     inputs = {Path(job.input)} | {Path(f) for f in raw.filenames if f is not None}

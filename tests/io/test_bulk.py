@@ -209,6 +209,19 @@ def test_dask_cluster(corpus, tmp_path, tiny_codec_file):
         )
 
 
+def test_max_error(corpus, tmp_path, tiny_codec_file):
+    """A bound gives outputs with a residual layer; a rerun with another bound compresses again."""
+    out_dir = tmp_path / "out"
+    bounded = compress_dir(corpus, out_dir, tiny_codec_file, max_error=1e-6, fidelity=False, **OPTS)
+    assert (bounded["status"] == "compressed").all()
+    for rel in EXPECTED.values():
+        assert read_header(out_dir / rel).residual["max_error"] == 1e-6
+    assert (compress_dir(corpus, out_dir, tiny_codec_file, max_error=1e-6, fidelity=False, **OPTS)["status"]
+            == "skipped").all()  # fmt: skip
+    assert (compress_dir(corpus, out_dir, tiny_codec_file, fidelity=False, **OPTS)["status"] == "compressed").all()
+    assert read_header(out_dir / EXPECTED["sub-01/rec.edf"]).residual is None
+
+
 def test_errors(corpus, tmp_path, tiny_codec_file):
     with pytest.raises(FileNotFoundError, match="No such folder"):
         compress_dir(tmp_path / "missing", tmp_path / "out", tiny_codec_file)
