@@ -7,7 +7,9 @@ than one bit per sample when it is mostly zeros (a residual quantised with a coa
    linear predictors of orders 2 to 32 (Levinson–Durbin on a tapered autocorrelation; on EEG
    the best order varies from channel to channel and block to block). Coefficients are 16-bit
    integers with ``shift`` fractional bits; a prediction is ``(c · past) >> shift`` in 64-bit
-   integers, so every machine predicts alike.
+   integers, so every machine predicts alike. When it codes smaller, an adaptive stage follows
+   (as in Monkey's Audio): a sign-sign LMS filter of :data:`LMS_TAPS` taps predicts each error
+   from the previous ones and learns as it goes, in integers too.
 2. **Levels.** The prediction errors are cut into partitions: the first :data:`WARM_UP`
    samples (predicted from a short past, their errors are larger), then partitions of
    :data:`PARTITION` samples. Each gets a level, a quarter-octave of its mean magnitude; the levels are coded as steps
@@ -55,7 +57,14 @@ N_OCTAVES = 35
 MAX_LEVEL_STEP = 40
 
 _OFFSET_BITS = 16
-_HEADER = struct.Struct("<BBBI")  # order, shift, first level, number of values
+#: Taps of the adaptive stage (a sign-sign LMS filter on the prediction errors).
+LMS_TAPS = 64
+#: Fractional bits of the adaptive stage's weights.
+LMS_SHIFT = 14
+#: Step of the adaptive stage's weight updates.
+LMS_STEP = 8
+
+_HEADER = struct.Struct("<BBBBI")  # order, shift, adaptive stage (0 or 1), first level, number of values
 _LPC_ORDERS = (2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 32)
 _FIXED = ((), (1,), (2, -1), (3, -3, 1))
 _QUARTER_OCTAVES = (1.0, 1.189207115002721, 1.4142135623730951, 1.681792830507429)  # 2 ** (i / 4)
@@ -69,6 +78,10 @@ def encode_integers(values: np.ndarray) -> bytes:
     if v.ndim != 1 or (v.size and np.abs(v).max() > MAX_MAGNITUDE):
         raise ValueError(f"expected a 1-D sequence of integers within ±{MAX_MAGNITUDE}")
     coefficients, shift, errors = _best_prediction(v)
+    adapted = _compiled("lms_forward")(errors, LMS_TAPS, LMS_SHIFT, LMS_STEP) if len(errors) > LMS_TAPS else errors
+    adaptive = _cost(adapted) < _cost(errors)
+    if adaptive:
+        errors = adapted
     levels = _levels(errors)
     first = int(levels[0]) if len(levels) else 0
     coder = constriction.stream.stack.AnsCoder()
@@ -83,7 +96,7 @@ def encode_integers(values: np.ndarray) -> bytes:
     if len(levels) > 1:
         steps = np.diff(levels) + MAX_LEVEL_STEP
         coder.encode_reverse(steps.astype(np.int32), categorical, _step_probabilities(len(steps)))
-    head = _HEADER.pack(len(coefficients), shift, first, len(v))
+    head = _HEADER.pack(len(coefficients), shift, int(adaptive), first, len(v))
     return head + np.asarray(coefficients, dtype="<i2").tobytes() + coder.get_compressed().astype("<u4").tobytes()
 
 
@@ -94,11 +107,18 @@ def decode_integers(buf: bytes, n_values: int) -> np.ndarray:
     buf = bytes(buf)
     if len(buf) < _HEADER.size:
         raise ValueError("an integer payload is too short")
-    order, shift, first, n = _HEADER.unpack_from(buf)
+    order, shift, adaptive, first, n = _HEADER.unpack_from(buf)
     if n != n_values:
         raise ValueError(f"an integer payload holds {n} values where {n_values} are expected")
     body = _HEADER.size + 2 * order
-    if order > max(_LPC_ORDERS) or shift > 15 or first >= N_LEVELS or (len(buf) - body) % 4 or body > len(buf):
+    if (
+        order > max(_LPC_ORDERS)
+        or shift > 15
+        or adaptive > 1
+        or first >= N_LEVELS
+        or (len(buf) - body) % 4
+        or body > len(buf)
+    ):
         raise ValueError("an integer payload has an invalid header")
     coefficients = np.frombuffer(buf, dtype="<i2", count=order, offset=_HEADER.size).astype(np.int64)
     coder = constriction.stream.stack.AnsCoder(np.frombuffer(buf, dtype="<u4", offset=body).astype(np.uint32))
@@ -126,6 +146,8 @@ def decode_integers(buf: bytes, n_values: int) -> np.ndarray:
     if not coder.is_empty():
         raise ValueError("an integer payload holds more than its values")
     errors = np.where(signs, -magnitudes, magnitudes)
+    if adaptive:
+        errors = _compiled("lms_inverse")(errors, LMS_TAPS, LMS_SHIFT, LMS_STEP)
     values = _synthesize(errors, coefficients, shift)
     if n and np.abs(values).max() > MAX_MAGNITUDE:
         raise ValueError("an integer payload decodes to values out of range")
@@ -279,14 +301,50 @@ def _synthesize(errors: np.ndarray, coefficients: np.ndarray, shift: int) -> np.
     """Invert ``errors = v - _predict(v)``."""
     if not len(coefficients):
         return errors.copy()
-    return _compiled_synthesis()(errors, coefficients, shift)
+    return _compiled("synthesis")(errors, coefficients, shift)
 
 
-@functools.lru_cache(maxsize=1)
-def _compiled_synthesis():
+@functools.lru_cache(maxsize=None)
+def _compiled(name: str):
+    """A recursion of this module, compiled by numba (once per process, cached on disk)."""
     import numba
 
-    return numba.njit(cache=True, nogil=True)(_synthesis)
+    return numba.njit(cache=True, nogil=True)({"synthesis": _synthesis, "lms_forward": _lms_forward,
+                                               "lms_inverse": _lms_inverse}[name])  # fmt: skip
+
+
+def _lms_forward(errors: np.ndarray, taps: int, shift: int, step: int) -> np.ndarray:  # pragma: no cover
+    """What a sign-sign LMS filter on the previous errors leaves of each error."""
+    n = len(errors)
+    weights = np.zeros(taps, dtype=np.int64)
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        acc = 0
+        for j in range(min(taps, i)):
+            acc += weights[j] * errors[i - 1 - j]
+        out[i] = errors[i] - (acc >> shift)
+        if out[i] != 0:  # each weight moves by step towards the sign of the residual times its input's
+            sign = step if out[i] > 0 else -step
+            for j in range(min(taps, i)):
+                weights[j] += sign if errors[i - 1 - j] > 0 else (-sign if errors[i - 1 - j] < 0 else 0)
+    return out
+
+
+def _lms_inverse(out: np.ndarray, taps: int, shift: int, step: int) -> np.ndarray:  # pragma: no cover
+    """Invert :func:`_lms_forward`."""
+    n = len(out)
+    weights = np.zeros(taps, dtype=np.int64)
+    errors = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        acc = 0
+        for j in range(min(taps, i)):
+            acc += weights[j] * errors[i - 1 - j]
+        errors[i] = out[i] + (acc >> shift)
+        if out[i] != 0:  # the same update as the encoder's
+            sign = step if out[i] > 0 else -step
+            for j in range(min(taps, i)):
+                weights[j] += sign if errors[i - 1 - j] > 0 else (-sign if errors[i - 1 - j] < 0 else 0)
+    return errors
 
 
 def _synthesis(errors: np.ndarray, coefficients: np.ndarray, shift: int) -> np.ndarray:  # pragma: no cover
