@@ -78,7 +78,7 @@ def encode_integers(values: np.ndarray) -> bytes:
     if v.ndim != 1 or (v.size and np.abs(v).max() > MAX_MAGNITUDE):
         raise ValueError(f"expected a 1-D sequence of integers within ±{MAX_MAGNITUDE}")
     coefficients, shift, errors = _best_prediction(v)
-    adapted = _compiled("lms_forward")(errors, LMS_TAPS, LMS_SHIFT, LMS_STEP) if len(errors) > LMS_TAPS else errors
+    adapted = _compiled("lms")(errors, LMS_TAPS, LMS_SHIFT, LMS_STEP, False) if len(errors) > LMS_TAPS else errors
     adaptive = _cost(adapted) < _cost(errors)
     if adaptive:
         errors = adapted
@@ -147,7 +147,7 @@ def decode_integers(buf: bytes, n_values: int) -> np.ndarray:
         raise ValueError("an integer payload holds more than its values")
     errors = np.where(signs, -magnitudes, magnitudes)
     if adaptive:
-        errors = _compiled("lms_inverse")(errors, LMS_TAPS, LMS_SHIFT, LMS_STEP)
+        errors = _compiled("lms")(errors, LMS_TAPS, LMS_SHIFT, LMS_STEP, True)
     values = _synthesize(errors, coefficients, shift)
     if n and np.abs(values).max() > MAX_MAGNITUDE:
         raise ValueError("an integer payload decodes to values out of range")
@@ -309,42 +309,32 @@ def _compiled(name: str):
     """A recursion of this module, compiled by numba (once per process, cached on disk)."""
     import numba
 
-    return numba.njit(cache=True, nogil=True)({"synthesis": _synthesis, "lms_forward": _lms_forward,
-                                               "lms_inverse": _lms_inverse}[name])  # fmt: skip
+    return numba.njit(cache=True, nogil=True)({"synthesis": _synthesis, "lms": _lms}[name])
 
 
-def _lms_forward(errors: np.ndarray, taps: int, shift: int, step: int) -> np.ndarray:  # pragma: no cover
-    """What a sign-sign LMS filter on the previous errors leaves of each error."""
-    n = len(errors)
-    weights = np.zeros(taps, dtype=np.int64)
-    out = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        acc = 0
-        for j in range(min(taps, i)):
-            acc += weights[j] * errors[i - 1 - j]
-        out[i] = errors[i] - (acc >> shift)
-        if out[i] != 0:  # each weight moves by step towards the sign of the residual times its input's
-            sign = step if out[i] > 0 else -step
-            for j in range(min(taps, i)):
-                weights[j] += sign if errors[i - 1 - j] > 0 else (-sign if errors[i - 1 - j] < 0 else 0)
-    return out
+def _lms(values: np.ndarray, taps: int, shift: int, step: int, inverse: bool) -> np.ndarray:  # pragma: no cover
+    """A sign-sign LMS filter on the previous errors: what it leaves of each error, or (``inverse``) the errors.
 
-
-def _lms_inverse(out: np.ndarray, taps: int, shift: int, step: int) -> np.ndarray:  # pragma: no cover
-    """Invert :func:`_lms_forward`."""
-    n = len(out)
+    Each weight moves by ``step`` towards the sign of the residual times its input's, after
+    each sample whose residual is not zero; the decoder runs the same recursion.
+    """
+    n = len(values)
     weights = np.zeros(taps, dtype=np.int64)
     errors = np.empty(n, dtype=np.int64)
+    residuals = np.empty(n, dtype=np.int64)
     for i in range(n):
         acc = 0
         for j in range(min(taps, i)):
             acc += weights[j] * errors[i - 1 - j]
-        errors[i] = out[i] + (acc >> shift)
-        if out[i] != 0:  # the same update as the encoder's
-            sign = step if out[i] > 0 else -step
+        if inverse:
+            residuals[i], errors[i] = values[i], values[i] + (acc >> shift)
+        else:
+            errors[i], residuals[i] = values[i], values[i] - (acc >> shift)
+        if residuals[i] != 0:
+            sign = step if residuals[i] > 0 else -step
             for j in range(min(taps, i)):
                 weights[j] += sign if errors[i - 1 - j] > 0 else (-sign if errors[i - 1 - j] < 0 else 0)
-    return errors
+    return errors if inverse else residuals
 
 
 def _synthesis(errors: np.ndarray, coefficients: np.ndarray, shift: int) -> np.ndarray:  # pragma: no cover

@@ -178,13 +178,16 @@ def test_n_jobs(corpus, tmp_path, tiny_codec_file):
     with joblib.parallel_config(backend="threading"):
         parallel = compress_dir(corpus, tmp_path / "par", tiny_codec_file, n_jobs=2, fidelity=False, **OPTS)
     assert logger.level == level  # worker threads leave MNE's (process-wide) log level alone
-    assert (parallel["status"] == "compressed").all()
-    pd.testing.assert_series_equal(parallel["output_bytes"], sequential["output_bytes"])
+    _assert_same_outputs(parallel, sequential, tmp_path / "par", tmp_path / "seq", tiny_codec_file)
+
+
+def _assert_same_outputs(index, reference, out_dir, reference_dir, codec):
+    """Every recording compressed, into the same bytes and codes as the reference run's."""
+    assert (index["status"] == "compressed").all()
+    pd.testing.assert_series_equal(index["output_bytes"], reference["output_bytes"])
     for rel in EXPECTED.values():
-        np.testing.assert_array_equal(
-            read_tokens(tmp_path / "par" / rel, tiny_codec_file).codes,
-            read_tokens(tmp_path / "seq" / rel, tiny_codec_file).codes,
-        )
+        np.testing.assert_array_equal(read_tokens(out_dir / rel, codec).codes,
+                                      read_tokens(reference_dir / rel, codec).codes)  # fmt: skip
 
 
 def test_dask_cluster(corpus, tmp_path, tiny_codec_file):
@@ -200,13 +203,7 @@ def test_dask_cluster(corpus, tmp_path, tiny_codec_file):
         joblib.parallel_config(backend="dask"),
     ):  # fmt: skip
         clustered = compress_dir(corpus, tmp_path / "dask", tiny_codec_file, n_jobs=-1, fidelity=False, **OPTS)
-    assert (clustered["status"] == "compressed").all()
-    pd.testing.assert_series_equal(clustered["output_bytes"], sequential["output_bytes"])
-    for rel in EXPECTED.values():
-        np.testing.assert_array_equal(
-            read_tokens(tmp_path / "dask" / rel, tiny_codec_file).codes,
-            read_tokens(tmp_path / "seq" / rel, tiny_codec_file).codes,
-        )
+    _assert_same_outputs(clustered, sequential, tmp_path / "dask", tmp_path / "seq", tiny_codec_file)
 
 
 def test_max_error(corpus, tmp_path, tiny_codec_file):
