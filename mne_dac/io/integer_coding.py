@@ -7,9 +7,10 @@ than one bit per sample when it is mostly zeros (a residual quantised with a coa
    linear predictors of orders 2 to 32 (Levinson–Durbin on a tapered autocorrelation; on EEG
    the best order varies from channel to channel and block to block). Coefficients are 16-bit
    integers with ``shift`` fractional bits; a prediction is ``(c · past) >> shift`` in 64-bit
-   integers, so every machine predicts alike. When it codes smaller, an adaptive stage follows
-   (as in Monkey's Audio): a sign-sign LMS filter of :data:`LMS_TAPS` taps predicts each error
-   from the previous ones and learns as it goes, in integers too.
+   integers, so every machine predicts alike. When it codes smaller, adaptive stages follow
+   (as in Monkey's Audio): a cascade of sign-sign LMS filters (one of :data:`LMS_CASCADES`),
+   each predicting what the previous stage left from its own past and learning as it goes,
+   in integers too.
 2. **Levels.** The prediction errors are cut into partitions: the first :data:`WARM_UP`
    samples (predicted from a short past, their errors are larger), then partitions of
    :data:`PARTITION` samples. Each gets a level, a quarter-octave of its mean magnitude; the levels are coded as steps
@@ -30,6 +31,8 @@ import struct
 import numpy as np
 
 __all__ = [
+    "LMS_CASCADES",
+    "LMS_SHIFT",
     "MAX_LEVEL_STEP",
     "MAX_MAGNITUDE",
     "N_LEVELS",
@@ -57,14 +60,17 @@ N_OCTAVES = 35
 MAX_LEVEL_STEP = 40
 
 _OFFSET_BITS = 16
-#: Taps of the adaptive stage (a sign-sign LMS filter on the prediction errors).
-LMS_TAPS = 64
-#: Fractional bits of the adaptive stage's weights.
+#: The cascades of adaptive stages a payload can use (its header's index; 0: none). Each stage
+#: is a sign-sign LMS filter: its taps and the step of its weights. Fast stages follow the
+#: changing correlations of finely quantised EEG; one slow stage suits coarse quantisation.
+LMS_CASCADES = ((), ((32, 16), (8, 64), (2, 256)), ((64, 8),))
+#: Fractional bits of the adaptive stages' weights.
 LMS_SHIFT = 14
-#: Step of the adaptive stage's weight updates.
-LMS_STEP = 8
+_MAX_TAPS = max(taps for stages in LMS_CASCADES for taps, _ in stages)
+#: Bits charged per coefficient when predictors are compared.
+_COEFFICIENT_BITS = 16
 
-_HEADER = struct.Struct("<BBBBI")  # order, shift, adaptive stage (0 or 1), first level, number of values
+_HEADER = struct.Struct("<BBBBI")  # order, shift, cascade of adaptive stages, first level, number of values
 _LPC_ORDERS = (2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 32)
 _FIXED = ((), (1,), (2, -1), (3, -3, 1))
 _QUARTER_OCTAVES = (1.0, 1.189207115002721, 1.4142135623730951, 1.681792830507429)  # 2 ** (i / 4)
@@ -77,11 +83,7 @@ def encode_integers(values: np.ndarray) -> bytes:
     v = np.asarray(values, dtype=np.int64)
     if v.ndim != 1 or (v.size and np.abs(v).max() > MAX_MAGNITUDE):
         raise ValueError(f"expected a 1-D sequence of integers within ±{MAX_MAGNITUDE}")
-    coefficients, shift, errors = _best_prediction(v)
-    adapted = _compiled("lms")(errors, LMS_TAPS, LMS_SHIFT, LMS_STEP, False) if len(errors) > LMS_TAPS else errors
-    adaptive = _cost(adapted) < _cost(errors)
-    if adaptive:
-        errors = adapted
+    coefficients, shift, cascade, errors = _best_prediction(v)
     levels = _levels(errors)
     first = int(levels[0]) if len(levels) else 0
     coder = constriction.stream.stack.AnsCoder()
@@ -96,7 +98,7 @@ def encode_integers(values: np.ndarray) -> bytes:
     if len(levels) > 1:
         steps = np.diff(levels) + MAX_LEVEL_STEP
         coder.encode_reverse(steps.astype(np.int32), categorical, _step_probabilities(len(steps)))
-    head = _HEADER.pack(len(coefficients), shift, int(adaptive), first, len(v))
+    head = _HEADER.pack(len(coefficients), shift, cascade, first, len(v))
     return head + np.asarray(coefficients, dtype="<i2").tobytes() + coder.get_compressed().astype("<u4").tobytes()
 
 
@@ -107,14 +109,14 @@ def decode_integers(buf: bytes, n_values: int) -> np.ndarray:
     buf = bytes(buf)
     if len(buf) < _HEADER.size:
         raise ValueError("an integer payload is too short")
-    order, shift, adaptive, first, n = _HEADER.unpack_from(buf)
+    order, shift, cascade, first, n = _HEADER.unpack_from(buf)
     if n != n_values:
         raise ValueError(f"an integer payload holds {n} values where {n_values} are expected")
     body = _HEADER.size + 2 * order
     if (
         order > max(_LPC_ORDERS)
         or shift > 15
-        or adaptive > 1
+        or cascade >= len(LMS_CASCADES)
         or first >= N_LEVELS
         or (len(buf) - body) % 4
         or body > len(buf)
@@ -146,8 +148,7 @@ def decode_integers(buf: bytes, n_values: int) -> np.ndarray:
     if not coder.is_empty():
         raise ValueError("an integer payload holds more than its values")
     errors = np.where(signs, -magnitudes, magnitudes)
-    if adaptive:
-        errors = _compiled("lms")(errors, LMS_TAPS, LMS_SHIFT, LMS_STEP, True)
+    errors = _adapt(errors, cascade, inverse=True)
     values = _synthesize(errors, coefficients, shift)
     if n and np.abs(values).max() > MAX_MAGNITUDE:
         raise ValueError("an integer payload decodes to values out of range")
@@ -227,36 +228,56 @@ def _frequencies(p: np.ndarray) -> np.ndarray:
     return freqs.astype(np.float64) / float(1 << PRECISION)
 
 
-def _best_prediction(v: np.ndarray) -> tuple[tuple[int, ...], int, np.ndarray]:
-    """The predictor (coefficients, shift) whose errors cost least, and the errors."""
+def _best_prediction(v: np.ndarray) -> tuple[tuple[int, ...], int, int, np.ndarray]:
+    """The predictor (coefficients, shift) and cascade of adaptive stages that code least, and the coded sequence."""
     if len(v) < 2:
-        return (), 0, v.copy()
+        return (), 0, 0, v.copy()
     candidates = [(np.array(c, dtype=np.int64), 0) for c in _FIXED]
     candidates += [_lpc(v, order) for order in _LPC_ORDERS if len(v) > 4 * order]
+    cascades = range(len(LMS_CASCADES)) if len(v) > _MAX_TAPS else [0]
     best = None
     for coefficients, shift in candidates:
         errors = v - _predict(v, coefficients, shift)
-        cost = _cost(errors)
-        if best is None or cost < best[0]:
-            best = (cost, tuple(int(c) for c in coefficients), shift, errors)
+        for cascade in cascades:
+            coded = _adapt(errors, cascade)
+            cost = _cost(coded) + _COEFFICIENT_BITS * len(coefficients)
+            if best is None or cost < best[0]:
+                best = (cost, tuple(int(c) for c in coefficients), shift, cascade, coded)
     return best[1:]
+
+
+def _adapt(values: np.ndarray, cascade: int, inverse: bool = False) -> np.ndarray:
+    """What a cascade of adaptive stages leaves of prediction errors, or (``inverse``) the errors."""
+    stages = LMS_CASCADES[cascade]
+    for taps, step in reversed(stages) if inverse else stages:
+        values = _compiled("lms")(values, taps, LMS_SHIFT, step, inverse)
+    return values
 
 
 def _cost(errors: np.ndarray) -> float:
     """About the bits of the errors: per partition, its size times log2 of its mean magnitude."""
-    parts = _partitions(len(errors))
-    return float((np.bincount(parts) * np.log2(1.0 + _partition_means(errors))).sum())
+    sizes = _partition_sizes(len(errors))
+    return float((sizes * np.log2(1.0 + _partition_means(errors))).sum())
+
+
+def _partition_sizes(n: int) -> np.ndarray:
+    """The sizes of the partitions of ``n`` samples: the warm-up, then ``PARTITION`` samples each."""
+    if n <= WARM_UP:
+        return np.array([n] if n else [], dtype=np.int64)
+    return np.diff(np.r_[0, np.arange(WARM_UP, n, PARTITION), n])
 
 
 def _partitions(n: int) -> np.ndarray:
-    """The partition of each of ``n`` samples: the warm-up, then ``PARTITION`` samples each."""
-    index = np.arange(n)
-    return np.where(index < WARM_UP, 0, (index - WARM_UP) // PARTITION + 1)
+    """The partition of each of ``n`` samples."""
+    sizes = _partition_sizes(n)
+    return np.repeat(np.arange(len(sizes)), sizes)
 
 
 def _partition_means(errors: np.ndarray) -> np.ndarray:
-    parts = _partitions(len(errors))
-    return np.bincount(parts, weights=np.abs(errors).astype(np.float64)) / np.bincount(parts)
+    sizes = _partition_sizes(len(errors))
+    if not len(sizes):
+        return np.zeros(0)
+    return np.add.reduceat(np.abs(errors).astype(np.float64), np.r_[0, np.cumsum(sizes)[:-1]]) / sizes
 
 
 def _quantised(a: np.ndarray) -> tuple[int, np.ndarray]:
@@ -316,25 +337,32 @@ def _lms(values: np.ndarray, taps: int, shift: int, step: int, inverse: bool) ->
     """A sign-sign LMS filter on the previous errors: what it leaves of each error, or (``inverse``) the errors.
 
     Each weight moves by ``step`` towards the sign of the residual times its input's, after
-    each sample whose residual is not zero; the decoder runs the same recursion.
+    each sample whose residual is not zero; the decoder runs the same recursion. The errors
+    are kept after ``taps`` zeros (the past before the start) and the weights oldest first, so
+    that both loops run forward over contiguous memory.
     """
     n = len(values)
-    weights = np.zeros(taps, dtype=np.int64)
-    errors = np.empty(n, dtype=np.int64)
-    residuals = np.empty(n, dtype=np.int64)
+    weights = np.zeros(taps, dtype=np.int64)  # weights[t] applies to the error taps - t samples back
+    errors = np.zeros(n + taps, dtype=np.int64)
+    signs = np.zeros(n + taps, dtype=np.int64)
+    out = np.empty(n, dtype=np.int64)
     for i in range(n):
         acc = 0
-        for j in range(min(taps, i)):
-            acc += weights[j] * errors[i - 1 - j]
+        for t in range(taps):
+            acc += weights[t] * errors[i + t]
         if inverse:
-            residuals[i], errors[i] = values[i], values[i] + (acc >> shift)
+            residual, error = values[i], values[i] + (acc >> shift)
+            out[i] = error
         else:
-            errors[i], residuals[i] = values[i], values[i] - (acc >> shift)
-        if residuals[i] != 0:
-            sign = step if residuals[i] > 0 else -step
-            for j in range(min(taps, i)):
-                weights[j] += sign if errors[i - 1 - j] > 0 else (-sign if errors[i - 1 - j] < 0 else 0)
-    return errors if inverse else residuals
+            error, residual = values[i], values[i] - (acc >> shift)
+            out[i] = residual
+        errors[i + taps] = error
+        signs[i + taps] = (error > 0) - (error < 0)
+        if residual != 0:
+            move = step if residual > 0 else -step
+            for t in range(taps):
+                weights[t] += move * signs[i + t]
+    return out
 
 
 def _synthesis(errors: np.ndarray, coefficients: np.ndarray, shift: int) -> np.ndarray:  # pragma: no cover

@@ -39,6 +39,14 @@ def test_integer_coding_is_exact(rng):
         decode_integers(encode_integers(np.arange(10)), 11)
 
 
+def test_every_cascade_of_adaptive_stages_inverts(rng):
+    from mne_dac.io.integer_coding import LMS_CASCADES, _adapt
+
+    errors = np.cumsum(rng.laplace(size=3000) * 30).astype(np.int64)
+    for cascade in range(len(LMS_CASCADES)):
+        np.testing.assert_array_equal(_adapt(_adapt(errors, cascade), cascade, inverse=True), errors)
+
+
 def test_damaged_integer_payloads_raise(rng):
     """Any change to a payload gives a ValueError or other values, never a crash or a hang."""
     values = np.cumsum(rng.normal(size=1000) * 40).astype(np.int64)
