@@ -666,11 +666,14 @@ class _BlockReader:
 
     def __init__(self, header: EEGDACHeader, blocks: BlockFile, codec: Any, salvage: bool = False,
                  layer: str | None = None) -> None:  # fmt: skip
+        from mne_dac.io.residual import grids_from_header
         from mne_dac.io.token_coding import TokenModel, TokenTables
 
         self.header, self.blocks, self._cache = header, blocks, {}
         #: Whether samples are decoded to the residual layer's bound (else: the tokens only).
         self.bounded = header.residual is not None and layer != "tokens"
+        #: The reader's grids of the EEG channels (residual layer).
+        self.grids = None if header.residual is None else grids_from_header(header.residual["grids"])
         #: Damaged blocks, read as zeros (``salvage``); ``None``: a damaged block raises.
         self.damaged = set(blocks.damaged_blocks()) if salvage else None
         self.model = self.tables = None
@@ -730,7 +733,9 @@ class _BlockReader:
         if not self.bounded:
             return codes, other, None
         try:
-            layer = decode_residual(bytes(residual), len(self.header.ch_names), n_side)
+            layer = decode_residual(bytes(residual), len(self.header.ch_names), n_side,
+                                    max_error=self.header.residual["max_error"],
+                                    margin=self.header.residual["margin"], grids=self.grids)  # fmt: skip
         except EEGDACFormatError as err:
             raise EEGDACFormatError(f"{self.blocks.span(k)}: {err}") from err
         if layer.crc != self.blocks.footer["blocks"][k][5]:
@@ -830,7 +835,7 @@ def write_raw_dac(
 
     from mne_dac.codecs.loading import load_codec
     from mne_dac.io.raw import check_clipping, codec_domain_of, eeg_picks
-    from mne_dac.io.residual import MARGIN, decode_residual, encode_residual
+    from mne_dac.io.residual import MARGIN, decode_residual, encode_residual, grids_to_header
     from mne_dac.io.side_channels import reader_grids
     from mne_dac.io.streaming import iter_code_blocks, with_reconstruction
 
@@ -861,15 +866,15 @@ def write_raw_dac(
     coded = iter_code_blocks(stream, codec, n_q, block_frames, progress, ch_names=ch_names, groups=groups,
                              positions=positions)  # fmt: skip
 
+    grids, eeg_grids = reader_grids(raw, other), reader_grids(raw, eeg)
     residual = None
     if max_error is not None:  # the codec's reconstruction is subtracted only where it can help
         residual = {"max_error": float(max_error), "margin": MARGIN * codec.preprocessing.clip,
-                    "coding": "exact-signal-codec-ans"}  # fmt: skip
+                    "coding": "exact-signal-codec-ans", "grids": grids_to_header(eeg_grids, len(eeg))}  # fmt: skip
         if 0 < residual["margin"] < max_error / 2:
             coded = with_reconstruction(coded, codec, bounds=bounds, n_frames=n_frames, sfreq=raw.info["sfreq"],
                                         n_times=raw.n_times, preprocessing=codec.preprocessing, ch_names=ch_names,
                                         groups=groups, positions=positions)  # fmt: skip
-    grids, eeg_grids = reader_grids(raw, other), reader_grids(raw, eeg)
 
     def blocks() -> Iterator:
         for k, (start, stop, codes, *decoded) in enumerate(coded):
@@ -879,7 +884,12 @@ def write_raw_dac(
                 x = raw.get_data(picks=eeg, start=bounds[k], stop=bounds[k + 1])
                 payload = encode_residual(x, decoded[0] if decoded else None, max_error, margin=residual["margin"],
                                           grids=eeg_grids)  # fmt: skip
-                layer = payload, decode_residual(payload, len(eeg), x.shape[1]).crc  # as a reader decodes it
+                layer = (
+                    payload,
+                    decode_residual(
+                        payload, len(eeg), x.shape[1], max_error=max_error, margin=residual["margin"], grids=eeg_grids
+                    ).crc,
+                )  # as a reader decodes it
             yield start, stop, codes, np.zeros((0, bounds[k + 1] - bounds[k])) if side is None else side, layer
         if residual is None:  # with a residual layer, clipping loses nothing
             check_clipping(stream, max_clipped)  # raising here leaves no file (the temporary one is removed)

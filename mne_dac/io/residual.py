@@ -4,15 +4,19 @@ The tokens are a lossy base layer. The residual layer holds, for each EEG channe
 integers from which a reader rebuilds the original samples at the recording's own rate, as
 the smallest of:
 
-- ``E``: the channel's integers on its grid (the reader's calibration for EDF and BDF files,
-  else estimated, see :class:`~mne_dac.io.side_channels.Grid`) and the difference between the
-  samples and the grid's values in units in the last place (zlib; nothing when it is all
-  zeros, as on the reader's grid). Bit-exact; the only kind when ``max_error`` is 0.
+- ``R``: the channel's integers on the reader's grid (its calibration for EDF, BDF, Nihon
+  Kohden and other integer files, see :class:`~mne_dac.io.side_channels.Grid`; stored once, in
+  the file's header) and the difference between the samples and the grid's values in units in
+  the last place (zlib; nothing when it is all zeros, as on the reader's grid). Bit-exact.
+- ``E``: as ``R``, on a grid estimated from the block's samples and stored with it.
 - ``S``: the signal on a grid of step ``Δ = 2 · max_error``: ``x̃ = q Δ``.
 - ``C``: what the codec's reconstruction ``x̂`` missed, on a grid of step
   ``Δ = 2 · (max_error - margin)``: ``x̃ = x̂ + q Δ``. The ``margin`` covers the decoder's
   float rounding on another machine (a reader's ``x̂`` may differ from the writer's by that
   much, measured differences are 100 times smaller).
+
+``R`` and ``E`` are the only kinds when ``max_error`` is 0. The steps of ``S`` and ``C`` are a
+hair inside (``1 - 2 ** -20`` times) so that the bound holds after rounding.
 - ``Z``: the float64 samples, zlib-compressed (when nothing else holds the bound).
 
 The integers are coded by :mod:`mne_dac.io.integer_coding`, after subtracting a multiple of
@@ -35,11 +39,19 @@ from mne_dac.io.integer_coding import MAX_MAGNITUDE, decode_integers, encode_int
 from mne_dac.io.side_channels import Grid, estimated_grid
 from mne_dac.io.validation import EEGDACFormatError, decompress_exactly
 
-__all__ = ["KINDS", "MARGIN", "ResidualBlock", "decode_residual", "encode_residual"]
+__all__ = [
+    "KINDS",
+    "MARGIN",
+    "ResidualBlock",
+    "decode_residual",
+    "encode_residual",
+    "grids_from_header",
+    "grids_to_header",
+]
 
 #: What a channel's residual can be (see the module's description).
-KINDS = {b"E": "exact on the channel's grid", b"S": "signal on a grid", b"C": "codec residual on a grid",
-         b"Z": "float64 samples"}  # fmt: skip
+KINDS = {b"R": "exact on the reader's grid", b"E": "exact on an estimated grid", b"S": "signal on a grid",
+         b"C": "codec residual on a grid", b"Z": "float64 samples"}  # fmt: skip
 #: The margin kept for the decoder's float rounding, as a fraction of the clip level.
 MARGIN = 1e-4
 #: Multiples of an earlier channel are subtracted in steps of ``2 ** -_REF_SHIFT``.
@@ -47,7 +59,7 @@ _REF_SHIFT = 4
 
 _SIZE = struct.Struct("<I")
 _REF = struct.Struct("<bh")  # earlier channel (-1: none), its multiple in steps of 2 ** -_REF_SHIFT
-_STEP = struct.Struct("<d")
+_GRID = struct.Struct("<dddi")  # step, offset, scale, shift
 
 
 @dataclass(frozen=True)
@@ -99,13 +111,13 @@ def encode_residual(x: np.ndarray, decoded: np.ndarray | None, max_error: float,
     margin : float
         Volts kept for the decoder's float rounding (``C``).
     grids : list of Grid | None
-        Per channel, the reader's grid when known.
+        Per channel, the reader's grid when known (the file's header holds them, see
+        :func:`grids_to_header`).
     """
     x = np.asarray(x, dtype=np.float64)
     parts, integers = [], []
     for c, channel in enumerate(x):
-        grid = None if grids is None else grids[c]
-        candidates = list(_exact(channel, grid))
+        candidates = list(_exact(channel, None if grids is None else grids[c]))
         if max_error > 0:
             candidates += list(_on_grid(channel, None, max_error, 0.0))
             if decoded is not None and margin < max_error / 2:
@@ -124,9 +136,23 @@ def encode_residual(x: np.ndarray, decoded: np.ndarray | None, max_error: float,
     return b"".join(parts)
 
 
+def grids_to_header(grids: list[Grid | None] | None, n_channels: int) -> list:
+    """The reader's grids as the header stores them: per channel ``[step, offset, scale, shift]`` or ``None``."""
+    grids = grids or [None] * n_channels
+    return [None if g is None else [g.step, g.offset, g.scale, g.shift] for g in grids]
+
+
+def grids_from_header(entries: list) -> list[Grid | None]:
+    """Invert :func:`grids_to_header`."""
+    return [None if e is None else Grid(float(e[0]), float(e[1]), float(e[2]), int(e[3])) for e in entries]
+
+
 def _exact(x: np.ndarray, grid: Grid | None):
-    """The ``E`` candidate: integers on the grid, and the samples' difference in units in the last place."""
-    grid = grid or estimated_grid(x)
+    """The ``R`` (the reader's ``grid``) or ``E`` candidate: integers on the grid, and the samples' difference in units in the last place."""
+    kind, head = b"R", b""
+    if grid is None:
+        grid = estimated_grid(x)
+        kind, head = b"E", b"" if grid is None else _GRID.pack(grid.step, grid.offset, grid.scale, grid.shift)
     if x.size < 2 or not np.isfinite(x).all() or grid is None or not (grid.step and grid.scale):
         return
     k = grid.integers(x)
@@ -135,12 +161,17 @@ def _exact(x: np.ndarray, grid: Grid | None):
     k = k.astype(np.int64)
     ulps = x.astype("<f8").view("<i8") - grid.values(k).view("<i8")  # modular: exact for any values
     tail = zlib.compress(ulps.tobytes(), 9) if ulps.any() else b""  # none: on the reader's grid
-    yield b"E", _STEP.pack(grid.step) + struct.pack("<ddi", grid.offset, grid.scale, grid.shift), k, tail
+    yield kind, head, k, tail
+
+
+def _quantisation_step(max_error: float, margin: float) -> float:
+    """The step of the ``S`` (``margin`` 0) and ``C`` grids: a hair inside, so that the bound holds after rounding."""
+    return 2 * (max_error - margin) * (1 - 2.0**-20)
 
 
 def _on_grid(x: np.ndarray, decoded: np.ndarray | None, max_error: float, margin: float):
     """The ``S`` (``decoded`` is ``None``) or ``C`` candidate, when it holds the bound on every sample."""
-    step = 2 * (max_error - margin) * (1 - 2.0**-20)  # a hair inside: the bound holds after rounding
+    step = _quantisation_step(max_error, margin)
     base = 0.0 if decoded is None else np.asarray(decoded, dtype=np.float64)
     if not np.isfinite(x).all():
         return
@@ -150,7 +181,7 @@ def _on_grid(x: np.ndarray, decoded: np.ndarray | None, max_error: float, margin
     rebuilt = base + q * step  # what the reader computes
     if np.abs(x - rebuilt).max(initial=0) > max_error - margin:
         return
-    yield (b"S" if decoded is None else b"C"), _STEP.pack(step), q.astype(np.int64), b""
+    yield (b"S" if decoded is None else b"C"), b"", q.astype(np.int64), b""
 
 
 def _reference(v: np.ndarray, integers: list) -> list[tuple[int, int]]:
@@ -179,9 +210,11 @@ def _ref_coded(v: np.ndarray, ref: int, multiple: int, integers: list) -> bytes 
     return encode_integers(d) if np.abs(d).max(initial=0) <= MAX_MAGNITUDE else None
 
 
-def decode_residual(buf: bytes, n_channels: int, n_samples: int) -> ResidualBlock:
+def decode_residual(buf: bytes, n_channels: int, n_samples: int, *, max_error: float, margin: float,
+                    grids: list[Grid | None] | None = None) -> ResidualBlock:  # fmt: skip
     """Invert :func:`encode_residual`; :class:`~mne_dac.EEGDACFormatError` on malformed data."""
     weights, offsets = np.zeros(n_channels), np.empty((n_channels, n_samples))
+    steps = {b"S": _quantisation_step(max_error, 0.0), b"C": _quantisation_step(max_error, margin)}
     integers: list = []
     view, pos = memoryview(buf), 0
     for c in range(n_channels):
@@ -193,7 +226,7 @@ def decode_residual(buf: bytes, n_channels: int, n_samples: int) -> ResidualBloc
         if len(part) != size or size < 1:
             raise EEGDACFormatError("residual: a channel's data are cut off")
         try:
-            kind, values, ints = _decode_channel(part, n_samples, integers)
+            kind, values, ints = _decode_channel(part, n_samples, integers, steps, None if grids is None else grids[c])
         except (ValueError, struct.error) as err:
             raise EEGDACFormatError(f"residual: channel {c} does not decode ({err})") from err
         weights[c] = kind == b"C"
@@ -204,29 +237,32 @@ def decode_residual(buf: bytes, n_channels: int, n_samples: int) -> ResidualBloc
     return ResidualBlock(weights, offsets)
 
 
-def _decode_channel(part: bytes, n: int, integers: list) -> tuple[bytes, np.ndarray, np.ndarray | None]:
+def _decode_channel(part: bytes, n: int, integers: list, steps: dict, grid: Grid | None
+                    ) -> tuple[bytes, np.ndarray, np.ndarray | None]:  # fmt: skip
     kind, pos = part[:1], 1
     if kind == b"Z":
         return kind, np.frombuffer(decompress_exactly(part[1:], 8 * n, "residual"), dtype="<f8"), None
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
-    (step,) = _STEP.unpack_from(part, pos)
-    pos += _STEP.size
+    if kind == b"R" and grid is None:
+        raise ValueError("the header has no grid for this channel")
     if kind == b"E":
-        offset, scale, shift = struct.unpack_from("<ddi", part, pos)
-        pos += struct.calcsize("<ddi")
+        grid = Grid(*_GRID.unpack_from(part, pos))
+        pos += _GRID.size
+        if not np.isfinite([grid.step, grid.offset, grid.scale]).all():
+            raise ValueError("invalid grid")
     ref, multiple = _REF.unpack_from(part, pos)
     (n_body,) = _SIZE.unpack_from(part, pos + _REF.size)
     pos += _REF.size + _SIZE.size
-    if not -1 <= ref < len(integers) or (ref >= 0 and integers[ref] is None) or not np.isfinite(step):
-        raise ValueError("invalid reference or step")
+    if not -1 <= ref < len(integers) or (ref >= 0 and integers[ref] is None):
+        raise ValueError("invalid reference")
     v = decode_integers(part[pos : pos + n_body], n) + _ref_term(ref, multiple, integers)
-    if kind == b"E":
-        values = Grid(step, offset, scale, shift).values(v)
+    if kind in (b"R", b"E"):
+        values = grid.values(v)
         if pos + n_body == len(part):  # the samples are the grid's values
             return kind, values, v
         ulps = np.frombuffer(decompress_exactly(part[pos + n_body :], 8 * n, "residual"), dtype="<i8")
         return kind, (values.view("<i8") + ulps).view("<f8"), v
     if pos + n_body != len(part):
         raise ValueError("bytes left over")
-    return kind, v * step, v
+    return kind, v * steps[kind], v

@@ -175,14 +175,18 @@ def _validate_blocks(header: dict, n_streams: int, n_codebooks: int, n_frames: i
     residual = header.get("residual")
     if residual is not None and not (
         isinstance(residual, dict)
-        and set(residual) == {"max_error", "margin", "coding"}
+        and set(residual) == {"max_error", "margin", "coding", "grids"}
         and _finite(residual["max_error"])
         and residual["max_error"] >= 0
         and _finite(residual["margin"])
         and 0 <= residual["margin"] < 1
         and residual["coding"] in RESIDUAL_CODINGS
+        and isinstance(residual["grids"], list)
+        and len(residual["grids"]) == len(header["ch_names"])
+        and all(grid is None or _is_grid(grid) for grid in residual["grids"])
     ):
-        _fail("residual", f"expected null or {{max_error >= 0, margin, coding in {RESIDUAL_CODINGS}}}")
+        _fail("residual", f"expected null or {{max_error >= 0, margin, coding in {RESIDUAL_CODINGS}, grids: "
+                          "per EEG channel null or [step, offset, scale, shift]}")  # fmt: skip
     blocks = _get(header, "blocks", list, lambda v: len(v) == -(-n_frames // block_frames),
                   f"expected one entry per block of {block_frames} frames")  # fmt: skip
     packed = -(-n_streams * n_codebooks * block_frames * bits // 8)
@@ -203,6 +207,18 @@ def _validate_blocks(header: dict, n_streams: int, n_codebooks: int, n_frames: i
 
 def _finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _is_grid(grid: Any) -> bool:
+    """Whether ``grid`` is ``[step, offset, scale, shift]``: finite numbers, an ``int32`` shift."""
+    return (
+        isinstance(grid, list)
+        and len(grid) == 4
+        and all(map(_finite, grid[:3]))
+        and isinstance(grid[3], int)
+        and not isinstance(grid[3], bool)
+        and -(2**31) <= grid[3] < 2**31
+    )
 
 
 def _validate_groups(groups: Any, ch_names: list[str]) -> int | None:

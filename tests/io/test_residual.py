@@ -13,6 +13,7 @@ from mne_dac.commands import main
 from mne_dac.io.container import read_header
 from mne_dac.io.integer_coding import MAX_MAGNITUDE, decode_integers, encode_integers
 from mne_dac.io.residual import decode_residual, encode_residual
+from mne_dac.io.side_channels import Grid
 
 DATA = Path(__file__).parents[1] / "data"
 BOUNDS = [0.0, 0.5e-6, 1e-6, 5e-6]
@@ -70,9 +71,23 @@ def test_residual_payload_damage_raises(rng):
         mutant = bytearray(buf)
         mutant[rng.integers(0, len(buf))] ^= 1 << int(rng.integers(0, 8))
         try:
-            decode_residual(bytes(mutant), 3, 800)
+            decode_residual(bytes(mutant), 3, 800, max_error=0.5e-6, margin=2e-11)
         except EEGDACFormatError:
             pass
+
+
+def test_reader_grid_is_stored_once(rng):
+    """On the reader's grid a channel costs no grid bytes; a reader needs the header's grid to decode it."""
+    grid = Grid(0.25, 1.5, 1e-6)
+    x = grid.values(np.cumsum(rng.integers(-9, 10, size=(2, 900)), axis=1))
+    on_reader_grid = encode_residual(x, None, 0.0, margin=0.0, grids=[grid, grid])
+    estimated = encode_residual(x, None, 0.0, margin=0.0)
+    assert len(on_reader_grid) < len(estimated)
+    decoded = decode_residual(on_reader_grid, 2, 900, max_error=0.0, margin=0.0, grids=[grid, grid])
+    np.testing.assert_array_equal(decoded.offsets, x)
+    np.testing.assert_array_equal(decode_residual(estimated, 2, 900, max_error=0.0, margin=0.0).offsets, x)
+    with pytest.raises(EEGDACFormatError, match="no grid"):
+        decode_residual(on_reader_grid, 2, 900, max_error=0.0, margin=0.0, grids=[None, None])
 
 
 @pytest.fixture(scope="module")
