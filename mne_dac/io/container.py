@@ -884,12 +884,10 @@ def write_raw_dac(
                 x = raw.get_data(picks=eeg, start=bounds[k], stop=bounds[k + 1])
                 payload = encode_residual(x, decoded[0] if decoded else None, max_error, margin=residual["margin"],
                                           grids=eeg_grids)  # fmt: skip
-                layer = (
-                    payload,
-                    decode_residual(
-                        payload, len(eeg), x.shape[1], max_error=max_error, margin=residual["margin"], grids=eeg_grids
-                    ).crc,
+                decoded_layer = decode_residual(
+                    payload, len(eeg), x.shape[1], max_error=max_error, margin=residual["margin"], grids=eeg_grids
                 )  # as a reader decodes it
+                layer = payload, decoded_layer.crc
             yield start, stop, codes, np.zeros((0, bounds[k + 1] - bounds[k])) if side is None else side, layer
         if residual is None:  # with a residual layer, clipping loses nothing
             check_clipping(stream, max_clipped)  # raising here leaves no file (the temporary one is removed)

@@ -14,10 +14,10 @@ the smallest of:
   ``Δ = 2 · (max_error - margin)``: ``x̃ = x̂ + q Δ``. The ``margin`` covers the decoder's
   float rounding on another machine (a reader's ``x̂`` may differ from the writer's by that
   much, measured differences are 100 times smaller).
+- ``Z``: the float64 samples, zlib-compressed (when nothing else holds the bound).
 
 ``R`` and ``E`` are the only kinds when ``max_error`` is 0. The steps of ``S`` and ``C`` are a
 hair inside (``1 - 2 ** -20`` times) so that the bound holds after rounding.
-- ``Z``: the float64 samples, zlib-compressed (when nothing else holds the bound).
 
 The integers are coded by :mod:`mne_dac.io.integer_coding`, after subtracting a multiple of
 an earlier channel's integers when that codes smaller (EEG channels are correlated). The
@@ -148,7 +148,7 @@ def grids_from_header(entries: list) -> list[Grid | None]:
 
 
 def _exact(x: np.ndarray, grid: Grid | None):
-    """The ``R`` (the reader's ``grid``) or ``E`` candidate: integers on the grid, and the samples' difference in units in the last place."""
+    """The ``R`` (on the reader's ``grid``) or ``E`` candidate: integers, and the samples' difference in ulps."""
     kind, head = b"R", b""
     if grid is None:
         grid = estimated_grid(x)
