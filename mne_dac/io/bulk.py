@@ -517,7 +517,7 @@ def _compress_one(job: _Job) -> dict:
             sha256 = _sha256(files)
             changed = _input_changed(files, output, job.recorded_sha256, sha256)
             header = None if job.overwrite or changed else _finished_header(output)
-            if header is not None and _bound(header) != job.max_error:  # another bound was asked for
+            if header is not None and header.max_error != job.max_error:  # another bound was asked for
                 header = None
             if header is not None:
                 row.update(_header_values(header), status=SKIPPED, input_bytes=Path(job.input).stat().st_size)
@@ -528,11 +528,6 @@ def _compress_one(job: _Job) -> dict:
         row.update(status=FAILED, error=_one_line(err))
     row["elapsed_s"] = time.perf_counter() - start
     return row
-
-
-def _bound(header: EEGDACHeader) -> float | None:
-    """The bound of a file's residual layer (Volts), ``None`` without one."""
-    return None if header.residual is None else header.residual["max_error"]
 
 
 def _recording_files(input: Path, output: Path) -> list[Path]:

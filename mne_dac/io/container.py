@@ -325,8 +325,9 @@ class EEGDACHeader:
     side_bytes : int
         Bytes of the channels kept aside (version 2).
     residual : dict | None
-        The residual layer (version 2): ``max_error`` (Volts, 0: bit-exact) and the
-        ``margin`` kept for the decoder's rounding; ``None``: the tokens only.
+        The residual layer (version 2): ``max_error`` (Volts, 0: bit-exact), the ``margin``
+        kept for the decoder's rounding, its ``coding`` and the reader's ``grids`` of the EEG
+        channels; ``None``: the tokens only.
     residual_bytes : int
         Bytes of the residual layer.
     """
@@ -409,6 +410,11 @@ class EEGDACHeader:
     def coded_bits_per_second(self) -> float:
         """Bits per second per coded channel that the tokens take in the file (after entropy coding)."""
         return 8 * self.token_bytes / self.duration / len(self.ch_names)
+
+    @property
+    def max_error(self) -> float | None:
+        """The bound of the residual layer on every EEG sample (Volts, 0: bit-exact); ``None`` without one."""
+        return None if self.residual is None else self.residual["max_error"]
 
     @property
     def residual_bits_per_second(self) -> float:
@@ -734,7 +740,7 @@ class _BlockReader:
             return codes, other, None
         try:
             layer = decode_residual(bytes(residual), len(self.header.ch_names), n_side,
-                                    max_error=self.header.residual["max_error"],
+                                    max_error=self.header.max_error,
                                     margin=self.header.residual["margin"], grids=self.grids)  # fmt: skip
         except EEGDACFormatError as err:
             raise EEGDACFormatError(f"{self.blocks.span(k)}: {err}") from err

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mne_dac.io.integer_coding import MAX_MAGNITUDE, decode_integers, encode_integers
-from mne_dac.io.side_channels import Grid, estimated_grid
+from mne_dac.io.side_channels import Grid, on_grid
 from mne_dac.io.validation import EEGDACFormatError, decompress_exactly
 
 __all__ = [
@@ -149,19 +149,15 @@ def grids_from_header(entries: list) -> list[Grid | None]:
 
 def _exact(x: np.ndarray, grid: Grid | None):
     """The ``R`` (on the reader's ``grid``) or ``E`` candidate: integers, and the samples' difference in ulps."""
-    kind, head = b"R", b""
-    if grid is None:
-        grid = estimated_grid(x)
-        kind, head = b"E", b"" if grid is None else _GRID.pack(grid.step, grid.offset, grid.scale, grid.shift)
-    if x.size < 2 or not np.isfinite(x).all() or grid is None or not (grid.step and grid.scale):
+    exact = on_grid(x, grid)
+    if exact is None or np.abs(exact[1]).max() > MAX_MAGNITUDE:
         return
-    k = grid.integers(x)
-    if np.abs(k).max() > MAX_MAGNITUDE:
-        return
-    k = k.astype(np.int64)
-    ulps = x.astype("<f8").view("<i8") - grid.values(k).view("<i8")  # modular: exact for any values
+    found, k, ulps = exact
     tail = zlib.compress(ulps.tobytes(), 9) if ulps.any() else b""  # none: on the reader's grid
-    yield kind, head, k, tail
+    if grid is not None:
+        yield b"R", b"", k.astype(np.int64), tail
+    else:
+        yield b"E", _GRID.pack(found.step, found.offset, found.scale, found.shift), k.astype(np.int64), tail
 
 
 def _quantisation_step(max_error: float, margin: float) -> float:
@@ -258,11 +254,10 @@ def _decode_channel(part: bytes, n: int, integers: list, steps: dict, grid: Grid
         raise ValueError("invalid reference")
     v = decode_integers(part[pos : pos + n_body], n) + _ref_term(ref, multiple, integers)
     if kind in (b"R", b"E"):
-        values = grid.values(v)
         if pos + n_body == len(part):  # the samples are the grid's values
-            return kind, values, v
+            return kind, grid.values(v), v
         ulps = np.frombuffer(decompress_exactly(part[pos + n_body :], 8 * n, "residual"), dtype="<i8")
-        return kind, (values.view("<i8") + ulps).view("<f8"), v
+        return kind, grid.samples(v, ulps), v
     if pos + n_body != len(part):
         raise ValueError("bytes left over")
     return kind, v * steps[kind], v

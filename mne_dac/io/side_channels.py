@@ -27,7 +27,7 @@ import numpy as np
 
 from mne_dac.io.validation import EEGDACFormatError, decompress_exactly
 
-__all__ = ["Grid", "decode_side", "encode_side", "estimated_grid", "reader_grids"]
+__all__ = ["Grid", "decode_side", "encode_side", "estimated_grid", "on_grid", "reader_grids"]
 
 _SIZE = struct.Struct("<I")
 _GRID = struct.Struct("<dddiI")  # step, offset, scale, shift, FLAC bytes
@@ -50,6 +50,26 @@ class Grid:
     def integers(self, x: np.ndarray) -> np.ndarray:
         """The nearest integers of samples ``x``."""
         return np.rint((x / self.scale - self.offset) / self.step) - self.shift
+
+    def samples(self, k: np.ndarray, ulps: np.ndarray) -> np.ndarray:
+        """The samples of integers ``k`` that differ from the grid's values by ``ulps`` (see :func:`on_grid`)."""
+        return (self.values(k).view("<i8") + ulps).view("<f8")
+
+
+def on_grid(x: np.ndarray, grid: Grid | None) -> tuple[Grid, np.ndarray, np.ndarray] | None:
+    """Samples ``x`` as integers on ``grid`` (``None``: the grid estimated from them), bit-exact.
+
+    Returns the grid, the integers (float64) and the samples' difference from the grid's values
+    in units in the last place (``int64``, modular: exact for any values); ``None`` when ``x``
+    has fewer than two samples, is not finite, or lies on no usable grid.
+    """
+    if x.size < 2 or not np.isfinite(x).all():
+        return None
+    grid = grid or estimated_grid(x)
+    if grid is None or not (grid.step and grid.scale):
+        return None
+    k = grid.integers(x)
+    return grid, k, x.astype("<f8").view("<i8") - grid.values(k).view("<i8")
 
 
 def encode_side(data: np.ndarray, grids: list[Grid | None] | None = None) -> bytes:
@@ -104,21 +124,16 @@ def estimated_grid(x: np.ndarray) -> Grid | None:
 def _grid_coded(x: np.ndarray, grid: Grid | None) -> bytes | None:
     import soundfile
 
-    if x.size < 2 or not np.isfinite(x).all():
+    exact = on_grid(x, grid)
+    if exact is None or exact[1].min() < -_FLAC_RANGE or exact[1].max() >= _FLAC_RANGE:
         return None
-    grid = grid or estimated_grid(x)
-    if grid is None or not (grid.step and grid.scale):
-        return None
-    k = grid.integers(x)
-    if k.min() < -_FLAC_RANGE or k.max() >= _FLAC_RANGE:
-        return None
-    k = k.astype(np.int32)
-    ulps = (x.astype("<f8").view("<i8") - grid.values(k).view("<i8")).tobytes()  # modular: exact for any values
+    grid, k, ulps = exact
     buf = io.BytesIO()
-    soundfile.write(buf, k[:, None] << 8, 48000, format="FLAC", subtype="PCM_24", compression_level=1.0)
+    soundfile.write(buf, k.astype(np.int32)[:, None] << 8, 48000, format="FLAC", subtype="PCM_24",
+                    compression_level=1.0)  # fmt: skip
     flac = buf.getvalue()
     head = _GRID.pack(grid.step, grid.offset, grid.scale, grid.shift, len(flac))
-    return b"F" + head + flac + zlib.compress(ulps, 9)
+    return b"F" + head + flac + zlib.compress(ulps.tobytes(), 9)
 
 
 def decode_side(buf: bytes, n_channels: int, n_samples: int) -> np.ndarray:
@@ -157,4 +172,4 @@ def _decode_channel(part: bytes, n: int) -> np.ndarray:
     except (RuntimeError, soundfile.LibsndfileError) as err:
         raise EEGDACFormatError(f"side channels: unreadable FLAC ({err})") from err
     ulps = np.frombuffer(decompress_exactly(body[_GRID.size + n_flac :], 8 * n, "side channels"), dtype="<i8")
-    return (Grid(step, offset, scale, shift).values(k).view("<i8") + ulps).view("<f8")
+    return Grid(step, offset, scale, shift).samples(k, ulps)
