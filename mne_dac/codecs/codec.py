@@ -14,7 +14,12 @@ import numpy as np
 from mne.utils import logger
 
 from mne_dac.codecs.config import CodecConfig
-from mne_dac.models.dac_model import dac_config, decoder_context_frames, encoder_context_frames
+from mne_dac.models.dac_model import (
+    dac_config,
+    decoder_context_frames,
+    encoder_context_frames,
+    latents_from_codes,
+)
 from mne_dac.signal.preprocessing import PreprocessingSettings
 from mne_dac.utils._deprecation import renamed_attribute
 from mne_dac.utils._docs import fill_doc
@@ -274,8 +279,11 @@ class DACCodec:
             raise TypeError(f"codes must be integers, got {codes.dtype}")
         if codes.shape[1] > self.n_codebooks:
             raise ValueError(f"codes have {codes.shape[1]} codebooks but the codec has {self.n_codebooks}")
-        if codes.size and (codes.min() < 0 or codes.max() >= self.codebook_size):
-            raise ValueError(f"codes must lie in [0, {self.codebook_size}), got [{codes.min()}, {codes.max()}]")
+        if codes.size and (codes.min() < -1 or codes.max() >= self.codebook_size):
+            raise ValueError(
+                f"codes must lie in [0, {self.codebook_size}) (or be -1: a codebook not used at that frame), "
+                f"got [{codes.min()}, {codes.max()}]"
+            )
         n_q = codes.shape[1] if n_codebooks is None else self.check_n_codebooks(n_codebooks)
         if n_q > codes.shape[1]:
             raise ValueError(f"Asked for {n_q} codebooks but codes hold only {codes.shape[1]}")
@@ -432,7 +440,8 @@ class DACCodec:
         Parameters
         ----------
         codes : array of int, shape (n_streams, n_codebooks, n_frames)
-            Codes from :meth:`encode`.
+            Codes from :meth:`encode`. ``-1`` marks a codebook not used at that frame: the
+            frame is decoded with its other codebooks (a depth that varies along time).
         n_codebooks : int | None
             Decode with only the first ``n_codebooks`` codebooks (at most as many as
             ``codes`` holds). ``None`` uses all those in ``codes``.
@@ -459,7 +468,7 @@ class DACCodec:
 
         def step(batch: list[_Chunk]) -> None:
             c_in = torch.stack([codes_t[c.stream, :, c.lo : c.hi] for c in batch]).to(self.device)
-            z = self.model.quantizer.from_codes(c_in)[0]
+            z = latents_from_codes(self.model.quantizer, c_in)
             y = self.model.decoder(z).float()[:, 0].cpu().numpy()
             for c, yy in zip(batch, y):
                 out[c.stream, c.start * hop : c.stop * hop] = yy[(c.start - c.lo) * hop : (c.stop - c.lo) * hop]

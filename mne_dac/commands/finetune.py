@@ -65,7 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="N",
         help=f"'{INIT_SCRATCH}': number of codebooks (default {SCRATCH['n_codebooks']}); otherwise keep the "
-        "first N (pre-pruning)",
+        "first N (pre-pruning), or add codebooks up to N, drawn from the training data (a deeper codec)",
     )
     g.add_argument(
         "--codebook-size",

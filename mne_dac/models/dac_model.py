@@ -138,7 +138,7 @@ def model_from_state(dac_kwargs: dict, state_dict: dict, mc_kwargs: dict | None 
 
 
 def clone_model(model: torch.nn.Module, n_codebooks: int | None = None) -> torch.nn.Module:
-    """Copy a ``dac.DAC`` or a DAC-MC model, optionally keeping only its first ``n_codebooks`` codebooks.
+    """Copy a ``dac.DAC`` or a DAC-MC model, optionally with another number of codebooks.
 
     The copy is rebuilt from the model's architecture and state dict (weight-normed
     modules cannot be deep-copied once used); the global torch RNG is untouched.
@@ -148,7 +148,10 @@ def clone_model(model: torch.nn.Module, n_codebooks: int | None = None) -> torch
     model : dac.DAC | DACMC
         The model to copy.
     n_codebooks : int | None
-        Keep only the first ``n_codebooks`` residual codebooks (``None``: all).
+        Number of residual codebooks of the copy (``None``: as many as ``model``). Fewer
+        keeps the first ones; more adds codebooks with DAC's random initialisation (draw
+        their entries from data before training, see
+        :meth:`~mne_dac.training.trainer.CodecTrainer.init_codebooks_from_data`).
 
     Returns
     -------
@@ -163,10 +166,14 @@ def clone_model(model: torch.nn.Module, n_codebooks: int | None = None) -> torch
     dac_model = model.dac if is_mc else model
     kwargs = copy.deepcopy(dac_config(dac_model))
     state = model.state_dict()
+    n_old = int(kwargs["n_codebooks"])
     if n_codebooks is not None:
+        if n_codebooks < 1:
+            raise ValueError(f"n_codebooks must be at least 1, got {n_codebooks}")
         kwargs["n_codebooks"] = n_codebooks
         if isinstance(kwargs["codebook_dim"], list):
-            kwargs["codebook_dim"] = kwargs["codebook_dim"][:n_codebooks]
+            dims = kwargs["codebook_dim"]
+            kwargs["codebook_dim"] = (dims + dims[-1:] * n_codebooks)[:n_codebooks]
         prefix = ("dac." if is_mc else "") + "quantizer.quantizers."
 
         def kept(key: str) -> bool:
@@ -177,9 +184,36 @@ def clone_model(model: torch.nn.Module, n_codebooks: int | None = None) -> torch
         new = new_dac(**kwargs)
         if is_mc:
             new = DACMC(new, **model.mc_config())
+    if n_codebooks is not None and n_codebooks > n_old:  # the added codebooks keep DAC's initialisation
+        state = {**new.state_dict(), **state}
     new.load_state_dict(state)
     new.quantizer.quantizer_dropout = model.quantizer.quantizer_dropout
     return new.to(next(model.parameters()).device).train(model.training)
+
+
+def latents_from_codes(quantizer: torch.nn.Module, codes: torch.Tensor) -> torch.Tensor:
+    """Quantized latents of codes, as DAC's ``quantizer.from_codes``, with variable depth.
+
+    Parameters
+    ----------
+    quantizer : dac.nn.quantize.ResidualVectorQuantize
+        The model's quantizer.
+    codes : tensor of int64, shape (batch, n_codebooks, n_frames)
+        Codes; ``-1`` marks a codebook not used at that frame, which adds nothing (the frame
+        is decoded with fewer codebooks).
+
+    Returns
+    -------
+    z : tensor, shape (batch, latent_dim, n_frames)
+        The sum of the used codebooks' entries, projected back to the latent space.
+    """
+    z = 0.0
+    for i in range(codes.shape[1]):
+        vq, code = quantizer.quantizers[i], codes[:, i]
+        used = code >= 0
+        z_i = vq.out_proj(vq.decode_code(code.clamp_min(0)))
+        z = z + (z_i if bool(used.all()) else z_i * used[:, None])
+    return z
 
 
 def _conv_layers(module: torch.nn.Module) -> list:

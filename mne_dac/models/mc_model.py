@@ -11,6 +11,8 @@ import torch
 from mne.utils import _check_option
 from torch import nn
 
+from mne_dac.models.dac_model import latents_from_codes
+
 with warnings.catch_warnings():  # braindecode's model zoo warns about MNE montage names on import
     warnings.simplefilter("ignore", FutureWarning)
     from braindecode.models.base import EEGModuleMixin
@@ -359,9 +361,9 @@ class DACMC(EEGModuleMixin, nn.Module):
     def from_codes(self, codes: torch.Tensor) -> torch.Tensor:
         """Quantized latents of codes (either layout, see :meth:`encode`)."""
         if self.layout == "group":
-            return self.dac.quantizer.from_codes(codes)[0]
+            return latents_from_codes(self.dac.quantizer, codes)
         batch, n_chans = codes.shape[:2]
-        z = self.dac.quantizer.from_codes(codes.flatten(0, 1))[0]
+        z = latents_from_codes(self.dac.quantizer, codes.flatten(0, 1))
         return z.reshape(batch, n_chans, *z.shape[1:])
 
     def decode(self, z: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:

@@ -99,7 +99,9 @@ def initial_codec(
         ``"scratch"`` (a new random DAC of :data:`~mne_dac.training.recipe.SCRATCH`'s architecture), a DAC
         tag, a shipped codec or the path of a DAC checkpoint or mne-dac codec file.
     n_codebooks : int | None
-        ``"scratch"``: the number of codebooks; otherwise train only the first ``n_codebooks``.
+        ``"scratch"``: the number of codebooks; otherwise train only the first ``n_codebooks``, or add
+        codebooks up to ``n_codebooks`` (drawn from the training data, see
+        :meth:`~mne_dac.training.trainer.CodecTrainer.from_codec`).
     scratch : dict | None
         ``"scratch"`` only: overrides of :data:`~mne_dac.training.recipe.SCRATCH` (``codebook_size``,
         ``codebook_dim``, ``encoder_rates``, ``encoder_dim``, ``decoder_dim``, ``codebook_lookup``).
@@ -282,7 +284,9 @@ def finetune(
         DAC-MC: token layout, and the groups of the training crops and the codec's default
         partition (see :class:`~mne_dac.DACMCCodec`).
     n_codebooks : int | None
-        ``"scratch"``: the number of codebooks; otherwise train only the first ``n_codebooks``.
+        ``"scratch"``: the number of codebooks; otherwise train only the first ``n_codebooks``, or add
+        codebooks up to ``n_codebooks`` (drawn from the training data, see
+        :meth:`~mne_dac.training.trainer.CodecTrainer.from_codec`).
     scratch : dict | None
         ``"scratch"`` only: overrides of the recipe's architecture (:data:`~mne_dac.training.recipe.SCRATCH`).
     sfreq : float | None

@@ -364,6 +364,11 @@ class CodecTrainer(NeuralNet):
         Before training (not when resuming from a checkpoint), scale the layers and draw
         the codebooks from training crops (:func:`~mne_dac.training.data_init.init_from_data`).
         Only for a randomly initialised codec: it overwrites trained weights.
+    init_codebooks_from : int | None
+        Before training (not when resuming), draw the entries of the codebooks from this
+        index on from the latents of training crops (:meth:`init_codebooks_from_data`):
+        the codebooks added to a trained codec by :meth:`from_codec`'s ``n_codebooks``.
+        ``None``: none.
     min_codes_used : float
         Codebook collapse: training stops with :class:`CodebookCollapseError` after an epoch
         in which a codebook used at most this fraction of the entries it could have used
@@ -445,6 +450,7 @@ class CodecTrainer(NeuralNet):
         codebook_update: str = "ema",
         codebook_decay: float = 0.99,
         data_init: bool = False,
+        init_codebooks_from: int | None = None,
         min_codes_used: float = 0.01,
         grad_clip: float = 1e3,
         grad_clip_discriminator: float = 10.0,
@@ -487,6 +493,7 @@ class CodecTrainer(NeuralNet):
         self.codebook_update = codebook_update
         self.codebook_decay = codebook_decay
         self.data_init = data_init
+        self.init_codebooks_from = init_codebooks_from
         self.min_codes_used = min_codes_used
         self.grad_clip = grad_clip
         self.grad_clip_discriminator = grad_clip_discriminator
@@ -502,8 +509,10 @@ class CodecTrainer(NeuralNet):
         codec : DACCodec
             The codec to fine-tune; it is copied and left unchanged.
         n_codebooks : int | None
-            Pre-prune: train only the first ``n_codebooks`` codebooks (see
-            :func:`prune_codebooks`). ``None`` trains them all.
+            Train this many codebooks. Fewer than the codec has: only the first ones (see
+            :func:`prune_codebooks`). More: codebooks are added, and their entries are drawn
+            from the training data before training (``init_codebooks_from``), so that a
+            trained codec can be deepened for higher bitrates. ``None`` trains the codec's own.
         **kwargs
             Other :class:`CodecTrainer` arguments. ``device`` defaults to the codec's;
             ``data_init`` to True for a randomly initialised codec (``load_codec("random")``,
@@ -515,12 +524,12 @@ class CodecTrainer(NeuralNet):
             The (uninitialised) trainer.
         """
         kwargs.setdefault("data_init", codec.name.startswith("random-seed"))
-        if n_codebooks is not None:
-            codec = prune_codebooks(codec, n_codebooks)
+        if n_codebooks is not None and n_codebooks > codec.n_codebooks:
+            kwargs.setdefault("init_codebooks_from", codec.n_codebooks)
         kwargs.setdefault("device", str(codec.device))
         kwargs.setdefault("sfreq", codec.sfreq)
         kwargs.setdefault("preprocessing", codec.preprocessing)
-        return cls(clone_model(codec.model), **kwargs)
+        return cls(clone_model(codec.model, n_codebooks), **kwargs)
 
     def to_codec(self, name: str = "fine-tuned", **kwargs: Any) -> DACCodec:
         """Return a :class:`~mne_dac.DACCodec` with a copy of the trained weights.
@@ -572,6 +581,8 @@ class CodecTrainer(NeuralNet):
             self.initialize()
             if self.data_init:
                 self.init_from_data(X)
+            if self.init_codebooks_from is not None:
+                self.init_codebooks_from_data(X, self.init_codebooks_from)
         check_training_memory(self.module_, X, self.batch_size)
         return self.partial_fit(X, y, **fit_params)
 
@@ -603,6 +614,51 @@ class CodecTrainer(NeuralNet):
             i += 1
         init_from_data(dac_model, torch.stack(crops), seed=0, verbose="error")
         logger.info("Initialised the codec from %d training crops (LSUV gains, codebooks drawn from the data).", i)
+        return self
+
+    @torch.no_grad()
+    def init_codebooks_from_data(self, dataset: Any, first: int) -> CodecTrainer:
+        """Draw the entries of codebooks ``first``, ``first + 1``… from the latents of training crops.
+
+        Each codebook's entries are frames of what it codes (the residual left by the codebooks
+        before it), drawn at random, as :func:`~mne_dac.training.data_init.init_from_data` does
+        for a new codec; the rest of the codec is left as it is.
+
+        Parameters
+        ----------
+        dataset : RandomCropDataset
+            Training crops; the first batches that hold as many frames as a codebook has
+            entries are used.
+        first : int
+            The first codebook to draw.
+
+        Returns
+        -------
+        self : CodecTrainer
+            The trainer, its codebooks initialised in place.
+        """
+        self.check_is_fitted(["module_"])
+        quantizers = self.module_.quantizer.quantizers
+        if not 0 <= first < len(quantizers):
+            raise ValueError(f"first must be a codebook of the codec (0 to {len(quantizers) - 1}), got {first}")
+        batches, n_frames = [], 0
+        for batch in self.get_iterator(dataset, training=False):
+            batches.append(self._signal(batch))
+            n_frames += batches[-1][0].shape[0] * -(-batches[-1][0].shape[-1] // int(self.module_.hop_length))
+            if n_frames >= quantizers[first].codebook_size:
+                break
+        generator = torch.Generator().manual_seed(0)
+        training = self.module_.training
+        self._set_training(False)
+        try:
+            for i in range(first, len(quantizers)):
+                outs = [self._forward(*signal) for signal in batches]
+                frames = torch.cat([list(self._coded_frames(o["codes"], o["latents"]))[i][2] for o in outs])
+                picks = torch.randint(len(frames), (quantizers[i].codebook_size,), generator=generator)
+                quantizers[i].codebook.weight.copy_(frames[picks.to(frames.device)])
+        finally:
+            self._set_training(training)
+        logger.info("Drew codebooks %d–%d from %d training frames.", first + 1, len(quantizers), len(frames))
         return self
 
     @property

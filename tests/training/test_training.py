@@ -254,6 +254,31 @@ def test_prune_codebooks(crops, lazy_raw, tmp_path):
     assert codes.shape == (1, 1, 3) and full.decode(codes, n_samples=1536).shape == (1, 1536)
 
 
+def test_grow_codebooks(crops):
+    """Added codebooks start from the data; the codec's own codebooks and codes are kept."""
+    codec = _codec(n_codebooks=2)
+    net = _trainer(codec, n_codebooks=4, gan=False, max_epochs=1)
+    assert net.init_codebooks_from == 2
+    net.initialize()
+    net.init_codebooks_from_data(crops, 2)
+    grown = net.to_codec(name="grown")
+    assert grown.n_codebooks == 4 and codec.n_codebooks == 2
+    data = crops[0].numpy()
+    np.testing.assert_array_equal(grown.encode(data, n_codebooks=2), codec.encode(data))
+    net.module_.eval()
+    with torch.no_grad():  # every entry of an added codebook is a frame of what it codes
+        out = net.module_(torch.stack([crops[i] for i in range(len(crops))]))
+    for i, vq in enumerate(net.module_.quantizer.quantizers):
+        frames = out["latents"][:, 8 * i : 8 * (i + 1)].transpose(1, 2).reshape(-1, 8)
+        is_frame = (vq.codebook.weight[:, None] - frames[None]).abs().amax(-1).min(1).values < 1e-5
+        assert is_frame.all() == (i >= 2)
+    with pytest.raises(ValueError, match="first must be a codebook"):
+        net.init_codebooks_from_data(crops, 4)
+    torch.manual_seed(0)
+    net.fit(crops)  # the added codebooks are drawn, then trained with the rest
+    assert net.to_codec().encode(data).shape == (1, 4, 3)
+
+
 def test_plot_history(gan_net, tmp_path):
     """The history plot is written as a PNG."""
     import matplotlib.pyplot as plt

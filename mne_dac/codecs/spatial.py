@@ -1,0 +1,264 @@
+"""Cross-channel transform coding with a DAC-SC codec: decorrelate the channels, then spend the bits where the energy is.
+
+EEG channels share much of their signal (volume conduction, the common reference): on eegmat the
+first principal component of 19 channels holds about half the energy. Coding each channel with
+the same number of codebooks spends as many bits on the weakest direction as on the strongest.
+:func:`encode_spatial` rotates the channels onto their principal components (the Karhunen–Loève
+transform of the recording), codes every component with the codec, and chooses how many codebooks
+each component gets in each segment so that the total squared error is smallest within a budget
+of bits per second (reverse water-filling, solved with a Lagrange multiplier). A component's
+depth can be 0: a component with no codebook in any segment is left out, direction included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: Bits of each stored transform and gain value (float16).
+VALUE_BITS = 16
+
+
+@dataclass(frozen=True)
+class SpatialCode:
+    """Channels coded as decorrelated components at chosen depths (:func:`encode_spatial`).
+
+    The channels are ``transform @ (gains[:, None] * components)``, and component ``k`` of
+    segment ``s`` is decoded with its first ``depths[k, s]`` codebooks. Only the components
+    coded in some segment are kept.
+
+    Attributes
+    ----------
+    transform : array of float16, shape (n_channels, n_components)
+        Columns: the coded components' principal directions, strongest first (orthonormal up
+        to float16 rounding).
+    gains : array of float16, shape (n_components,)
+        Scale of each component: coded components have about the spread of one channel.
+    codes : array of int64, shape (n_components, n_codebooks, n_frames)
+        The components' codes; codes beyond a segment's depth are ``-1`` (not stored).
+    depths : array of uint8, shape (n_components, n_segments)
+        Codebooks used by each component in each segment of ``segment_frames`` frames.
+    segment_frames : int
+        Frames per segment (the last segment may be shorter).
+    n_samples : int
+        Samples per channel (at the codec's rate).
+    """
+
+    transform: np.ndarray
+    gains: np.ndarray
+    codes: np.ndarray
+    depths: np.ndarray
+    segment_frames: int
+    n_samples: int
+
+    @property
+    def n_channels(self) -> int:
+        """Channels."""
+        return int(self.transform.shape[0])
+
+    def n_bits(self, bits_per_code: int) -> int:
+        """Bits of the code: the directions and gains, a depth per segment and component, and the codes."""
+        return (
+            side_bits(self.n_channels, *self.depths.shape, self.codes.shape[1])
+            + int((self.codes >= 0).sum()) * bits_per_code
+        )
+
+
+def side_bits(n_channels: int, n_components: int, n_segments: int, n_codebooks: int) -> int:
+    """Bits of a code's directions, gains and depths (:meth:`SpatialCode.n_bits` without the codes)."""
+    depth_bits = int(np.ceil(np.log2(n_codebooks + 1)))
+    return n_components * ((n_channels + 1) * VALUE_BITS + n_segments * depth_bits)
+
+
+def fit_transform(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Principal directions of the channels and the gain that scales each component to one channel's spread.
+
+    Parameters
+    ----------
+    data : array, shape (n_channels, n_samples)
+        Codec-domain signals.
+
+    Returns
+    -------
+    transform : array of float16, shape (n_channels, n_channels)
+        Orthonormal columns, by decreasing variance.
+    gains : array of float16, shape (n_channels,)
+        Each component's RMS over the channels' mean RMS (at least the smallest float16 normal).
+    """
+    x = np.asarray(data, dtype=np.float64)
+    variances, vectors = np.linalg.eigh(x @ x.T / x.shape[1])
+    order = np.argsort(variances)[::-1]
+    channel_rms = np.sqrt(np.mean(x**2))
+    gains = np.sqrt(np.clip(variances[order], 0, None)) / max(channel_rms, np.finfo(np.float64).tiny)
+    return vectors[:, order].astype(np.float16), np.maximum(gains, np.finfo(np.float16).smallest_normal).astype(
+        np.float16
+    )
+
+
+def components(data: np.ndarray, transform: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """The scaled components of ``data``: the solution of ``transform @ (gains * y) = data``, clipped to [-1, 1]."""
+    y = np.linalg.solve(transform.astype(np.float64), np.asarray(data, dtype=np.float64))
+    return np.clip(y / gains.astype(np.float64)[:, None], -1, 1).astype(np.float32)
+
+
+def allocate_depths(errors: np.ndarray, unit_bits: np.ndarray, budget: float) -> np.ndarray:
+    """Depths that minimise the total error within a bit budget (Lagrangian bisection).
+
+    Parameters
+    ----------
+    errors : array, shape (n_depths, n_units)
+        Squared error of each unit (a component's segment) at each depth ``0 … n_depths - 1``.
+    unit_bits : array, shape (n_units,)
+        Bits of one codebook in each unit (its frames times the bits per code).
+    budget : float
+        Bits for all units' codebooks together.
+
+    Returns
+    -------
+    depths : array of int, shape (n_units,)
+        For the largest multiplier whose choice fits the budget (all depths 0 if none does
+        better), each unit's depth minimising ``error + multiplier * bits``.
+    """
+    errors = np.asarray(errors, dtype=np.float64)
+    cost = np.arange(errors.shape[0])[:, None] * np.asarray(unit_bits, dtype=np.float64)[None]
+
+    def choose(multiplier: float) -> np.ndarray:
+        return np.argmin(errors + multiplier * cost, axis=0)
+
+    def spent(depths: np.ndarray) -> float:
+        return float(cost[depths, np.arange(errors.shape[1])].sum())
+
+    scale = max(float(errors.max()), 1e-30) / max(float(np.min(unit_bits)), 1.0)
+    lo, hi = 0.0, 2 * scale  # hi: coding any codebook costs more than the largest error it could remove
+    if spent(choose(lo)) <= budget:
+        return choose(lo)
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if spent(choose(mid)) > budget:
+            lo = mid
+        else:
+            hi = mid
+    return choose(hi)
+
+
+def encode_spatial(
+    codec: Any,
+    data: np.ndarray,
+    bits_per_second: float,
+    *,
+    segment_seconds: float = 4.0,
+) -> SpatialCode:
+    """Code channels as decorrelated components, each segment at the depth that the budget favours.
+
+    Parameters
+    ----------
+    codec : DACCodec
+        A DAC-SC codec.
+    data : array, shape (n_channels, n_samples)
+        Codec-domain signals (:func:`~mne_dac.signal.preprocessing.to_codec_domain`), at least 2 channels.
+    bits_per_second : float
+        Budget per channel, everything counted (:meth:`SpatialCode.n_bits`).
+    segment_seconds : float
+        Duration of the segments whose depths are chosen apart (rounded to whole frames).
+
+    Returns
+    -------
+    code : SpatialCode
+        Its :meth:`~SpatialCode.n_bits` is within the budget.
+
+    Notes
+    -----
+    Each depth's error is measured with that depth everywhere. Near a segment's edges the
+    decoder also sees its neighbours' depths, so the decoded error differs slightly from
+    the estimate the allocation uses.
+    """
+    data = np.asarray(data, dtype=np.float32)
+    if data.ndim != 2 or data.shape[0] < 2 or data.shape[1] == 0:
+        raise ValueError(f"data must have shape (n_channels >= 2, n_samples > 0), got {data.shape}")
+    if hasattr(codec, "layout"):
+        raise ValueError("Cross-channel transform coding needs a DAC-SC codec: it codes every component alone.")
+    n_channels, n_samples = data.shape
+    hop = codec.hop_length
+    n_frames = codec.n_frames(n_samples)
+    segment_frames = max(1, round(segment_seconds * codec.frame_rate))
+    starts = np.arange(0, n_frames, segment_frames)
+    transform, gains = fit_transform(data)
+    y = components(data, transform, gains)
+    codes = codec.encode(y)
+    n_q = codes.shape[1]
+    budget = bits_per_second * n_channels * n_samples / codec.sfreq
+    scaled = gains.astype(np.float64)[:, None]
+    errors = np.empty((n_q + 1, n_channels, len(starts)))
+    padded = n_frames * hop
+    for depth in range(n_q + 1):
+        decoded = codec.decode(codes, depth, n_samples=n_samples) if depth else np.zeros_like(y)
+        sq = np.zeros((n_channels, padded))
+        sq[:, :n_samples] = ((y - decoded) * scaled) ** 2
+        errors[depth] = np.add.reduceat(sq.reshape(n_channels, n_frames, hop).sum(-1), starts, axis=1)
+    frames_in = np.diff(np.append(starts, n_frames))
+    unit_bits = np.tile(frames_in * codec.bits_per_code, n_channels)
+    one_component = side_bits(n_channels, 1, len(starts), n_q)
+    if budget - one_component < unit_bits.min():
+        raise ValueError(
+            f"{bits_per_second:g} bits/s per channel is too low for {n_channels} channels of "
+            f"{n_samples / codec.sfreq:g} s: a component's direction and depths take {one_component} bits."
+        )
+
+    def allocation(code_budget: float) -> tuple[np.ndarray, float]:
+        """Depths within ``code_budget`` bits of codes, and all the bits they take with their side information."""
+        depths = allocate_depths(errors.reshape(n_q + 1, -1), unit_bits, code_budget).reshape(n_channels, -1)
+        n_coded = int(depths.any(axis=1).sum())
+        return depths, float((depths.ravel() * unit_bits).sum()) + side_bits(n_channels, n_coded, len(starts), n_q)
+
+    # the more bits the codes get, the more components they use and the more directions must be paid for:
+    # the largest budget for the codes whose total fits (bisection; the total grows with it)
+    lo, hi = 0.0, budget
+    depths, _ = allocation(lo)
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        candidate, spent = allocation(mid)
+        if spent <= budget:
+            lo, depths = mid, candidate
+        else:
+            hi = mid
+    coded = depths.any(axis=1)
+    frame_depth = np.repeat(depths[coded], frames_in, axis=1)  # (n_components, n_frames)
+    kept = np.arange(n_q)[None, :, None] < frame_depth[:, None, :]
+    return SpatialCode(
+        transform[:, coded],
+        gains[coded],
+        np.where(kept, codes[coded], -1),
+        depths[coded].astype(np.uint8),
+        segment_frames,
+        n_samples,
+    )
+
+
+def decode_spatial(codec: Any, code: SpatialCode) -> np.ndarray:
+    """Rebuild the channels of a :class:`SpatialCode`.
+
+    Every component is decoded once, each frame with its segment's codebooks (see
+    :meth:`~mne_dac.DACCodec.decode`'s ``-1`` codes); a segment of depth 0 is zero.
+
+    Parameters
+    ----------
+    codec : DACCodec
+        The DAC-SC codec that made it.
+    code : SpatialCode
+        The code.
+
+    Returns
+    -------
+    data : array of float32, shape (n_channels, n_samples)
+        Codec-domain signals.
+    """
+    if not len(code.gains):  # no component was worth its bits
+        return np.zeros((code.n_channels, code.n_samples), np.float32)
+    frame_depth = np.repeat(code.depths, code.segment_frames, axis=1)[:, : code.codes.shape[2]]
+    sample_depth = np.repeat(frame_depth, codec.hop_length, axis=1)[:, : code.n_samples]
+    y = codec.decode(code.codes, n_samples=code.n_samples)
+    y[sample_depth == 0] = 0
+    x = code.transform.astype(np.float64) @ (code.gains.astype(np.float64)[:, None] * y)
+    return x.astype(np.float32)
