@@ -14,12 +14,8 @@ import numpy as np
 from mne.utils import logger
 
 from mne_dac.codecs.config import CodecConfig
-from mne_dac.models.dac_model import (
-    dac_config,
-    decoder_context_frames,
-    encoder_context_frames,
-    latents_from_codes,
-)
+from mne_dac.models.dac_model import dac_config, decoder_context_frames, encoder_context_frames
+from mne_dac.models.quantizer import latents_from_codes
 from mne_dac.signal.preprocessing import PreprocessingSettings
 from mne_dac.utils._deprecation import renamed_attribute
 from mne_dac.utils._docs import fill_doc

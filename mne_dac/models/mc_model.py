@@ -11,7 +11,7 @@ import torch
 from mne.utils import _check_option
 from torch import nn
 
-from mne_dac.models.dac_model import latents_from_codes
+from mne_dac.models.quantizer import latents_from_codes
 
 with warnings.catch_warnings():  # braindecode's model zoo warns about MNE montage names on import
     warnings.simplefilter("ignore", FutureWarning)
