@@ -92,9 +92,8 @@ def fit_transform(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(variances)[::-1]
     channel_rms = np.sqrt(np.mean(x**2))
     gains = np.sqrt(np.clip(variances[order], 0, None)) / max(channel_rms, np.finfo(np.float64).tiny)
-    return vectors[:, order].astype(np.float16), np.maximum(gains, np.finfo(np.float16).smallest_normal).astype(
-        np.float16
-    )
+    gains = np.maximum(gains, np.finfo(np.float16).smallest_normal)
+    return vectors[:, order].astype(np.float16), gains.astype(np.float16)
 
 
 def components(data: np.ndarray, transform: np.ndarray, gains: np.ndarray) -> np.ndarray:
@@ -118,8 +117,8 @@ def allocate_depths(errors: np.ndarray, unit_bits: np.ndarray, budget: float) ->
     Returns
     -------
     depths : array of int, shape (n_units,)
-        For the largest multiplier whose choice fits the budget (all depths 0 if none does
-        better), each unit's depth minimising ``error + multiplier * bits``.
+        Each unit's depth minimising ``error + multiplier * bits``, for the smallest multiplier
+        (found by bisection) whose depths fit the budget.
     """
     errors = np.asarray(errors, dtype=np.float64)
     cost = np.arange(errors.shape[0])[:, None] * np.asarray(unit_bits, dtype=np.float64)[None]
@@ -130,8 +129,8 @@ def allocate_depths(errors: np.ndarray, unit_bits: np.ndarray, budget: float) ->
     def spent(depths: np.ndarray) -> float:
         return float(cost[depths, np.arange(errors.shape[1])].sum())
 
-    scale = max(float(errors.max()), 1e-30) / max(float(np.min(unit_bits)), 1.0)
-    lo, hi = 0.0, 2 * scale  # hi: coding any codebook costs more than the largest error it could remove
+    # above ``hi`` a codebook costs more than the largest error it could remove: all depths are 0
+    lo, hi = 0.0, 2 * max(float(errors.max()), 1e-30) / max(float(np.min(unit_bits)), 1.0)
     if spent(choose(lo)) <= budget:
         return choose(lo)
     for _ in range(100):
@@ -177,6 +176,12 @@ def encode_spatial(
     data = np.asarray(data, dtype=np.float32)
     if data.ndim != 2 or data.shape[0] < 2 or data.shape[1] == 0:
         raise ValueError(f"data must have shape (n_channels >= 2, n_samples > 0), got {data.shape}")
+    if not np.isfinite(data).all():
+        raise ValueError("data contains NaN or Inf values.")
+    if not (np.isfinite(bits_per_second) and bits_per_second > 0 and segment_seconds > 0):
+        raise ValueError(
+            f"bits_per_second and segment_seconds must be positive, got {bits_per_second} and {segment_seconds}"
+        )
     if hasattr(codec, "layout"):
         raise ValueError("Cross-channel transform coding needs a DAC-SC codec: it codes every component alone.")
     n_channels, n_samples = data.shape

@@ -148,5 +148,10 @@ def test_bad_input(tiny_codec, tiny_mc_codec, eeg):
         encode_spatial(tiny_codec, eeg[:1], 100.0)
     with pytest.raises(ValueError, match="too low"):
         encode_spatial(tiny_codec, eeg[:19, :512], 10.0)
+    with pytest.raises(ValueError, match="NaN"):
+        encode_spatial(tiny_codec, np.full((3, 512), np.nan), 100.0)
+    for rate, segment in ((0.0, 4.0), (np.inf, 4.0), (100.0, 0.0)):
+        with pytest.raises(ValueError, match="must be positive"):
+            encode_spatial(tiny_codec, eeg[:3], rate, segment_seconds=segment)
     with pytest.raises(ValueError, match="DAC-SC"):
         encode_spatial(tiny_mc_codec, eeg[:4], 100.0)
