@@ -90,13 +90,14 @@ print(coded.pivot(index="n_codebooks", columns="method", values="spectrogram_los
 # transform and the depths are counted in the bits. Like the baselines, it codes the
 # codec-domain signals ``x``.
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
 from mne_dac.codecs.spatial import decode_spatial, encode_spatial  # noqa: E402
+from mne_dac.signal.metrics import prd as prd_along_time  # noqa: E402
 
 
 def prd(reference, reconstruction):
-    return 100 * np.sqrt(np.sum((reference - reconstruction) ** 2) / np.sum(reference**2))
+    """PRD of all channels together (percent)."""
+    return prd_along_time(reference.ravel(), reconstruction.ravel())
 
 
 rates = [codec.bits_per_second(k) for k in depths]
