@@ -2,7 +2,8 @@
 
 For each recording (both recordings of each validation subject, EEG channels), each codec
 encodes once with all its codebooks and decodes with the first ``k = 1 … n_codebooks``
-(:func:`mne_dac.evaluation.baselines.rate_quality`); DCT and wavelet transform coding code the same
+(:func:`mne_dac.evaluation.baselines.rate_quality`); DCT and wavelet transform coding, channel by
+channel, and the DCT of the channels' principal components (``klt-dct``) code the same
 preprocessed signals at the same bits/s per channel, every bit counted. Lossless
 baselines (:func:`mne_dac.evaluation.baselines.lossless_quality`) compress the recording itself, at
 500 Hz, as 16-bit samples with FLAC, gzip and zstd, under two conventions:
@@ -40,7 +41,7 @@ import torch
 from evaluate_codec import floor_line  # benchmarks/ is on sys.path when run as a script
 
 import mne_dac
-from mne_dac.evaluation.baselines import LOSSLESS, lossless_quality, plot_rate_quality, rate_quality
+from mne_dac.evaluation.baselines import BASELINES, LOSSLESS, lossless_quality, plot_rate_quality, rate_quality
 from mne_dac.evaluation.datasets import excerpt_fnames
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,7 +117,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         for i, (label, codec) in enumerate(codecs.items()):
             depths = [k for k in args.depths if k <= codec.n_codebooks]
             groups = args.grouping if codec.architecture == "dac-mc" else None
-            # DCT and wavelet at this codec's bits/s per channel, unless another codec had the same
+            # the baselines at this codec's bits/s per channel, unless another codec had the same
             rates = per_channel_rates(codec, raw.ch_names, groups, depths)
             df = rate_quality(
                 raw,
@@ -125,7 +126,7 @@ def evaluate(args: argparse.Namespace) -> dict:
                 label=label,
                 groups=groups,
                 preprocessing_row=i == 0,
-                baselines=() if rates in rates_done else ("dct", "wavelet"),
+                baselines=() if rates in rates_done else tuple(BASELINES),
                 lossless=LOSSLESS if i == 0 else (),
                 resolution=resolution,
                 offset=offset,
@@ -195,7 +196,7 @@ def _fmt(value: float) -> str:
 
 def metric_tables(mean: pd.DataFrame, codecs: list[str]) -> str:
     """One table per metric: rows are depths, columns the codecs and the baselines at their rates."""
-    lossy = [m for m in (*codecs, "dct", "wavelet") if m in set(mean.method)]
+    lossy = [m for m in (*codecs, *BASELINES) if m in set(mean.method)]
     first = mean[mean.method == codecs[0]].set_index("n_codebooks")
     table = mean.set_index(["method", "n_codebooks"])
     out = []
@@ -257,7 +258,7 @@ def report(results: dict) -> str:
     mean = pd.DataFrame(results["mean"])
     data, codecs, m = results["data"], list(results["codecs"]), results["machine"]
     seconds = "whole recordings" if data["seconds"] is None else f"first {data['seconds']:g} s of each"
-    lossy = mean[mean.method.isin(["dct", "wavelet"])]
+    lossy = mean[mean.method.isin(list(BASELINES))]
     achieved = lossy["bits_per_second"] / lossy["target_bits_per_second"]
     return "\n\n".join(
         [
@@ -273,7 +274,7 @@ def report(results: dict) -> str:
             "**Lossless baselines** (EEG channels at their own rate, 16-bit samples; ratio against 16 bits per sample):",
             lossless_table(mean, data["sfreq"]),
             (
-                "**Lossy coding at equal bits/s per channel.** DCT and wavelet code the preprocessed signals within the "
+                "**Lossy coding at equal bits/s per channel.** DCT, wavelet and KLT + DCT code the preprocessed signals within the "
                 f"codec's budget, every bit counted (they spent {100 * achieved.min():.0f}–{100 * achieved.max():.0f} % of it)."
             ),
             metric_tables(mean, codecs),

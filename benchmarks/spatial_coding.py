@@ -1,4 +1,4 @@
-"""Cross-channel transform coding against per-channel coding and the block DCT, at equal bits/s.
+"""Cross-channel and layered coding against per-channel coding and the block DCT, at equal bits/s.
 
 On eegmat's validation subjects (both recordings, the first ``--seconds`` seconds, 19 EEG
 channels, high-passed as the codec does), each recording is coded at each ``--rates`` bits/s per
@@ -6,8 +6,13 @@ channel, every bit counted:
 
 - ``spatial``: :func:`mne_dac.codecs.spatial.encode_spatial`, the codec on the channels'
   principal components, each component and 4-s segment at the depth that the budget favours;
+- ``layered``: :func:`mne_dac.codecs.layered.encode_layered`, that base at part of the rate and a
+  cross-channel DCT of its residual at the rest, at the best of a few splits (all bits to either
+  layer included);
 - ``codec``: the codec on every channel at a fixed depth, where a depth spends that rate;
-- ``dct``: the block DCT of :mod:`mne_dac.evaluation.baselines`.
+- ``dct``: the block DCT of :mod:`mne_dac.signal.transform_coding`, channel by channel;
+- ``klt-dct``: the block DCT of the channels' principal components
+  (:class:`mne_dac.signal.transform_coding.CrossChannelDCTCoder`), the classic cross-channel coder.
 
 Reconstructions are mapped back to Volts and scored by
 :func:`mne_dac.signal.metrics.fidelity_report` (PRD, relative band-power errors); metrics are
@@ -35,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 import mne_dac
+from mne_dac.codecs.layered import decode_layered, encode_layered
 from mne_dac.codecs.spatial import decode_spatial, encode_spatial
 from mne_dac.evaluation.baselines import make_coder
 from mne_dac.signal.metrics import fidelity_report
@@ -44,7 +50,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from evaluate_codec import BANDS, ROOT, VALID_SUBJECTS, read_recordings
 
 MEASURES = ["prd", *(f"err_{b}" for b in BANDS)]
-METHODS = {"spatial": "cross-channel (spatial)", "codec": "codec, each channel", "dct": "block DCT"}
+METHODS = {
+    "spatial": "cross-channel (spatial)",
+    "layered": "layered (cross-channel codec + KLT-DCT)",
+    "codec": "codec, each channel",
+    "dct": "block DCT",
+    "klt-dct": "KLT + block DCT",
+}
 
 
 def score(raw: mne.io.BaseRaw, codec_domain: np.ndarray, codec) -> dict[str, float]:
@@ -68,14 +80,18 @@ def code_recording(raw: mne.io.BaseRaw, codec, rates: list[float]) -> list[dict]
         rows.append(
             dict(method="spatial", rate=rate, bits_per_second=spent, **score(raw, decode_spatial(codec, code), codec))
         )
+        layered = encode_layered(codec, x, rate)
+        spent = layered.n_bits(codec.bits_per_code) / (n_channels * seconds)
+        decoded = decode_layered(codec, layered)
+        rows.append(dict(method="layered", rate=rate, bits_per_second=spent, **score(raw, decoded, codec)))
         depth = rate / codec.bits_per_second(1)
         if depth == int(depth) and 1 <= depth <= codec.n_codebooks:
             decoded = codec.decode(codes, int(depth), n_samples=n_samples)
             rows.append(dict(method="codec", rate=rate, bits_per_second=rate, **score(raw, decoded, codec)))
-        decoded, coded = make_coder("dct", rate, codec.sfreq).code(x)
-        rows.append(
-            dict(method="dct", rate=rate, bits_per_second=coded / (n_channels * seconds), **score(raw, decoded, codec))
-        )
+        for method in ("dct", "klt-dct"):
+            decoded, n_bits = make_coder(method, rate, codec.sfreq).code(x)
+            spent = n_bits / (n_channels * seconds)
+            rows.append(dict(method=method, rate=rate, bits_per_second=spent, **score(raw, decoded, codec)))
     return rows
 
 

@@ -85,6 +85,29 @@ def excerpt_raw() -> mne.io.BaseRaw:
     return read_excerpt(0, "rest").crop(0, 20, include_tmax=False)
 
 
+def excerpt_codec_domain(sfreq: float) -> np.ndarray:
+    """20 s of the excerpt's 19 EEG channels in the codec domain at ``sfreq`` (default preprocessing)."""
+    from mne_dac.evaluation.datasets import read_excerpt
+    from mne_dac.signal.preprocessing import PreprocessingSettings, to_codec_domain
+
+    raw = read_excerpt(0, "rest", verbose=False).pick("eeg").crop(0, 20, include_tmax=False)
+    return to_codec_domain(raw.get_data(), raw.info["sfreq"], sfreq, PreprocessingSettings()).data
+
+
+@pytest.fixture(scope="session")
+def shipped_codec():
+    """The shipped codec: a trained one, whose codebooks lower the error (a random codec's raise it)."""
+    from mne_dac import load_codec
+
+    return load_codec("default", device="cpu", verbose=False)
+
+
+@pytest.fixture(scope="session")
+def shipped_codec_eeg(shipped_codec) -> np.ndarray:
+    """The excerpt's EEG in the shipped codec's domain."""
+    return excerpt_codec_domain(shipped_codec.sfreq)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     """A seeded random generator."""

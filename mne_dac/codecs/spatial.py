@@ -17,6 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from mne_dac.signal.transform_coding import principal_directions
+from mne_dac.utils._docs import fill_doc
+
 #: Bits of each stored transform and gain value (float16).
 VALUE_BITS = 16
 
@@ -87,13 +90,11 @@ def fit_transform(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     gains : array of float16, shape (n_channels,)
         Each component's RMS over the channels' mean RMS (at least the smallest float16 normal).
     """
-    x = np.asarray(data, dtype=np.float64)
-    variances, vectors = np.linalg.eigh(x @ x.T / x.shape[1])
-    order = np.argsort(variances)[::-1]
-    channel_rms = np.sqrt(np.mean(x**2))
-    gains = np.sqrt(np.clip(variances[order], 0, None)) / max(channel_rms, np.finfo(np.float64).tiny)
+    directions, variances = principal_directions(data)
+    channel_rms = np.sqrt(np.mean(np.asarray(data, dtype=np.float64) ** 2))
+    gains = np.sqrt(variances) / max(channel_rms, np.finfo(np.float64).tiny)
     gains = np.maximum(gains, np.finfo(np.float16).smallest_normal)
-    return vectors[:, order].astype(np.float16), gains.astype(np.float16)
+    return directions.astype(np.float16), gains.astype(np.float16)
 
 
 def components(data: np.ndarray, transform: np.ndarray, gains: np.ndarray) -> np.ndarray:
@@ -142,30 +143,110 @@ def allocate_depths(errors: np.ndarray, unit_bits: np.ndarray, budget: float) ->
     return choose(hi)
 
 
-def encode_spatial(
-    codec: Any,
-    data: np.ndarray,
-    bits_per_second: float,
-    *,
-    segment_seconds: float = 4.0,
-) -> SpatialCode:
-    """Code channels as decorrelated components, each segment at the depth that the budget favours.
+@dataclass(frozen=True)
+class SpatialAnalysis:
+    """A recording's components, coded at full depth, and each segment's error at each depth.
+
+    :func:`analyse_spatial` makes it once; :meth:`code` then codes the recording at any budget
+    without running the codec again.
+
+    Attributes
+    ----------
+    transform, gains : array of float16
+        All principal directions and gains (:func:`fit_transform`).
+    codes : array of int64, shape (n_channels, n_codebooks, n_frames)
+        Every component's codes at the codec's full depth.
+    errors : array of float, shape (n_codebooks + 1, n_channels, n_segments)
+        Squared error of each component's segment at each depth, in the codec's domain.
+    segment_frames : int
+        Frames per segment.
+    n_samples : int
+        Samples per channel.
+    sfreq, bits_per_code : float, int
+        The codec's rate and bits per code.
+    """
+
+    transform: np.ndarray
+    gains: np.ndarray
+    codes: np.ndarray
+    errors: np.ndarray
+    segment_frames: int
+    n_samples: int
+    sfreq: float
+    bits_per_code: int
+
+    @property
+    def frames_in_segment(self) -> np.ndarray:
+        """Frames of each segment."""
+        n_frames = self.codes.shape[2]
+        return np.diff(np.append(np.arange(0, n_frames, self.segment_frames), n_frames))
+
+    @property
+    def min_bits_per_second(self) -> float:
+        """The smallest budget per channel that codes one component's segment with one codebook."""
+        n_channels, n_q, _ = self.codes.shape
+        least = side_bits(n_channels, 1, self.errors.shape[2], n_q) + self.frames_in_segment.min() * self.bits_per_code
+        return float(least * self.sfreq / (n_channels * self.n_samples))
+
+    def code(self, bits_per_second: float) -> SpatialCode:
+        """The code within ``bits_per_second`` per channel, everything counted, of smallest error."""
+        if not (np.isfinite(bits_per_second) and bits_per_second > 0):
+            raise ValueError(f"bits_per_second must be positive, got {bits_per_second}")
+        n_channels, n_q, _ = self.codes.shape
+        n_segments = self.errors.shape[2]
+        if bits_per_second < self.min_bits_per_second:
+            raise ValueError(
+                f"{bits_per_second:g} bits/s per channel is too low for {n_channels} channels of "
+                f"{self.n_samples / self.sfreq:g} s: one component's segment with its direction and depths "
+                f"needs {self.min_bits_per_second:.3g} bits/s per channel."
+            )
+        budget = bits_per_second * n_channels * self.n_samples / self.sfreq
+        frames_in = self.frames_in_segment
+        unit_bits = np.tile(frames_in * self.bits_per_code, n_channels)
+
+        def allocation(code_budget: float) -> tuple[np.ndarray, float]:
+            """Depths within ``code_budget`` bits of codes, and all the bits they take with their side information."""
+            depths = allocate_depths(self.errors.reshape(n_q + 1, -1), unit_bits, code_budget).reshape(n_channels, -1)
+            n_coded = int(depths.any(axis=1).sum())
+            return depths, float((depths.ravel() * unit_bits).sum()) + side_bits(n_channels, n_coded, n_segments, n_q)
+
+        # the more bits the codes get, the more components they use and the more directions must be paid for:
+        # the largest budget for the codes whose total fits (bisection; the total grows with it)
+        lo, hi = 0.0, budget
+        depths, _ = allocation(lo)
+        for _ in range(40):
+            mid = (lo + hi) / 2
+            candidate, spent = allocation(mid)
+            if spent <= budget:
+                lo, depths = mid, candidate
+            else:
+                hi = mid
+        coded = depths.any(axis=1)
+        frame_depth = np.repeat(depths[coded], frames_in, axis=1)  # (n_components, n_frames)
+        kept = np.arange(n_q)[None, :, None] < frame_depth[:, None, :]
+        return SpatialCode(
+            self.transform[:, coded],
+            self.gains[coded],
+            np.where(kept, self.codes[coded], -1),
+            depths[coded].astype(np.uint8),
+            self.segment_frames,
+            self.n_samples,
+        )
+
+
+@fill_doc
+def analyse_spatial(codec: Any, data: np.ndarray, *, segment_seconds: float = 4.0) -> SpatialAnalysis:
+    """Code a recording's components at full depth and measure each segment's error at each depth.
 
     Parameters
     ----------
-    codec : DACCodec
-        A DAC-SC codec.
-    data : array, shape (n_channels, n_samples)
-        Codec-domain signals (:func:`~mne_dac.signal.preprocessing.to_codec_domain`), at least 2 channels.
-    bits_per_second : float
-        Budget per channel, everything counted (:meth:`SpatialCode.n_bits`).
-    segment_seconds : float
-        Duration of the segments whose depths are chosen apart (rounded to whole frames).
+    %(spatial_data)s
+    %(segment_seconds)s
 
     Returns
     -------
-    code : SpatialCode
-        Its :meth:`~SpatialCode.n_bits` is within the budget.
+    analysis : SpatialAnalysis
+        Its :meth:`~SpatialAnalysis.code` codes the recording at a budget.
 
     Notes
     -----
@@ -178,10 +259,8 @@ def encode_spatial(
         raise ValueError(f"data must have shape (n_channels >= 2, n_samples > 0), got {data.shape}")
     if not np.isfinite(data).all():
         raise ValueError("data contains NaN or Inf values.")
-    if not (np.isfinite(bits_per_second) and bits_per_second > 0 and segment_seconds > 0):
-        raise ValueError(
-            f"bits_per_second and segment_seconds must be positive, got {bits_per_second} and {segment_seconds}"
-        )
+    if not (np.isfinite(segment_seconds) and segment_seconds > 0):
+        raise ValueError(f"segment_seconds must be positive, got {segment_seconds}")
     if hasattr(codec, "layout"):
         raise ValueError("Cross-channel transform coding needs a DAC-SC codec: it codes every component alone.")
     n_channels, n_samples = data.shape
@@ -193,7 +272,6 @@ def encode_spatial(
     y = components(data, transform, gains)
     codes = codec.encode(y)
     n_q = codes.shape[1]
-    budget = bits_per_second * n_channels * n_samples / codec.sfreq
     scaled = gains.astype(np.float64)[:, None]
     errors = np.empty((n_q + 1, n_channels, len(starts)))
     padded = n_frames * hop
@@ -202,43 +280,40 @@ def encode_spatial(
         sq = np.zeros((n_channels, padded))
         sq[:, :n_samples] = ((y - decoded) * scaled) ** 2
         errors[depth] = np.add.reduceat(sq.reshape(n_channels, n_frames, hop).sum(-1), starts, axis=1)
-    frames_in = np.diff(np.append(starts, n_frames))
-    unit_bits = np.tile(frames_in * codec.bits_per_code, n_channels)
-    one_component = side_bits(n_channels, 1, len(starts), n_q)
-    if budget - one_component < unit_bits.min():
-        raise ValueError(
-            f"{bits_per_second:g} bits/s per channel is too low for {n_channels} channels of "
-            f"{n_samples / codec.sfreq:g} s: a component's direction and depths take {one_component} bits."
-        )
-
-    def allocation(code_budget: float) -> tuple[np.ndarray, float]:
-        """Depths within ``code_budget`` bits of codes, and all the bits they take with their side information."""
-        depths = allocate_depths(errors.reshape(n_q + 1, -1), unit_bits, code_budget).reshape(n_channels, -1)
-        n_coded = int(depths.any(axis=1).sum())
-        return depths, float((depths.ravel() * unit_bits).sum()) + side_bits(n_channels, n_coded, len(starts), n_q)
-
-    # the more bits the codes get, the more components they use and the more directions must be paid for:
-    # the largest budget for the codes whose total fits (bisection; the total grows with it)
-    lo, hi = 0.0, budget
-    depths, _ = allocation(lo)
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        candidate, spent = allocation(mid)
-        if spent <= budget:
-            lo, depths = mid, candidate
-        else:
-            hi = mid
-    coded = depths.any(axis=1)
-    frame_depth = np.repeat(depths[coded], frames_in, axis=1)  # (n_components, n_frames)
-    kept = np.arange(n_q)[None, :, None] < frame_depth[:, None, :]
-    return SpatialCode(
-        transform[:, coded],
-        gains[coded],
-        np.where(kept, codes[coded], -1),
-        depths[coded].astype(np.uint8),
-        segment_frames,
-        n_samples,
+    return SpatialAnalysis(
+        transform, gains, codes, errors, segment_frames, n_samples, float(codec.sfreq), codec.bits_per_code
     )
+
+
+@fill_doc
+def encode_spatial(
+    codec: Any,
+    data: np.ndarray,
+    bits_per_second: float,
+    *,
+    segment_seconds: float = 4.0,
+) -> SpatialCode:
+    """Code channels as decorrelated components, each segment at the depth that the budget favours.
+
+    Parameters
+    ----------
+    %(spatial_data)s
+    bits_per_second : float
+        Budget per channel, everything counted (:meth:`SpatialCode.n_bits`).
+    %(segment_seconds)s
+
+    Returns
+    -------
+    code : SpatialCode
+        Its :meth:`~SpatialCode.n_bits` is within the budget.
+
+    See Also
+    --------
+    analyse_spatial : the analysis it codes from, to code one recording at several budgets.
+    """
+    if not (np.isfinite(bits_per_second) and bits_per_second > 0):
+        raise ValueError(f"bits_per_second must be positive, got {bits_per_second}")
+    return analyse_spatial(codec, data, segment_seconds=segment_seconds).code(bits_per_second)
 
 
 def decode_spatial(codec: Any, code: SpatialCode) -> np.ndarray:

@@ -1,43 +1,8 @@
-"""Classic transform-coding baselines, with every bit counted, and rate–quality curves.
+"""Classic baselines, with every bit counted, and rate–quality curves.
 
-The baselines code codec-domain signals (float in [-1, 1] at the codec rate, as made by
-:func:`mne_dac.signal.preprocessing.to_codec_domain`), so that they see exactly what the codec
-sees and are compared with it at the same number of bits per second per channel.
-
-Each baseline is a complete, decodable coder:
-
-1. every channel is cut into blocks of ``block`` samples (the last one padded by
-   mirroring), and each block is transformed with an orthonormal transform: the DCT-II
-   (:class:`DCTCoder`) or a periodised discrete wavelet transform
-   (:class:`WaveletCoder`);
-2. all coefficients are quantized with one uniform dead-zone quantizer of step
-   ``step``: ``q = sign(c) * floor(|c| / step + rounding)``, reconstructed as
-   ``q * step``. Coefficients smaller than ``(1 - rounding) * step`` become zero, so
-   the coder keeps the largest-magnitude coefficients of each block, as many as the
-   budget allows (threshold coding); one step for all channels and blocks is the
-   MSE-optimal allocation of an orthonormal transform (reverse water-filling);
-3. the quantized symbols are zigzag-mapped to unsigned integers, laid out
-   coefficient-major (coefficient index, then channel, then block: runs of zeros at
-   high frequencies become long and cheap), split into byte planes and compressed with
-   LZMA (an adaptive range coder). The positions of the kept coefficients are thus
-   coded by the entropy coder as runs of zeros;
-4. the payload is a real file: an 11-byte header (number of channels ``uint16``,
-   number of samples ``uint32``, step ``float32``, number of byte planes ``uint8``)
-   followed by the LZMA stream. ``n_bits`` is ``8 * len(payload)``: the header, the
-   positions and the values are all counted. :meth:`TransformCoder.decode` needs only
-   the payload (and the coder's fixed configuration: transform and block length).
-
-The step is found by bisection (on its logarithm) so that the payload takes at most
-``bits_per_second * n_channels * duration`` bits, as close to it as possible: the
-average rate per channel never exceeds ``bits_per_second``. Like any entropy coder,
-the baselines spend their bits unevenly across channels and time, while the codec
-spends exactly ``n_codebooks * log2(codebook_size)`` bits per frame on each channel.
-
-Keeping the first ``K`` (lowest-frequency) coefficients of each block instead, which
-needs no positions, was measured to be no better on the eegmat EEG: the entropy coder
-makes the zero high-frequency coefficients nearly free, and thresholding adapts to
-each block. The dead-zone rounding offset of 1/3 (as in H.264 intra coding) lowers
-the PRD by a few points at low rates compared with plain rounding (0.5).
+The transform coders of :mod:`mne_dac.signal.transform_coding` (block DCT, wavelets) code the
+same codec-domain signals as the codec, so that they see exactly what the codec sees and are
+compared with it at the same number of bits per second per channel.
 
 Lossless baselines (:class:`LosslessCoder`) code the recording itself, at its own rate
 and without the codec's preprocessing, as 16-bit samples: :func:`to_int16` quantises
@@ -49,18 +14,15 @@ from __future__ import annotations
 
 import gzip
 import io
-import lzma
-import math
 import struct
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from mne.utils import logger, verbose
 
 from mne_dac.signal.groups import group_kwargs, resolve_groups
+from mne_dac.signal.transform_coding import CodedSignal, CrossChannelDCTCoder, DCTCoder, TransformCoder, WaveletCoder
 from mne_dac.utils._docs import fill_doc
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -68,17 +30,12 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from mne_dac.signal.preprocessing import PreprocessingSettings
 
 __all__ = [
     "BASELINES",
     "INT16_RESOLUTION",
     "LOSSLESS",
-    "CodedSignal",
-    "DCTCoder",
     "LosslessCoder",
-    "TransformCoder",
-    "WaveletCoder",
     "lossless_quality",
     "make_coder",
     "plot_rate_quality",
@@ -86,432 +43,8 @@ __all__ = [
     "to_int16",
 ]
 
-#: Header of a payload: n_channels (uint16), n_samples (uint32), step (float32), n_planes (uint8).
-_HEADER = struct.Struct("<HIfB")
-#: LZMA1 raw stream (no container): 1 MiB dictionary, no literal context (best measured).
-_LZMA_FILTERS = ({"id": lzma.FILTER_LZMA1, "preset": 9, "dict_size": 1 << 20, "lc": 0, "lp": 0, "pb": 0},)
-#: Quantized values are kept below 2**30 in magnitude (the finest step searched).
-_MAX_LOG2_RANGE = 28
-
-
-@dataclass(frozen=True)
-class CodedSignal:
-    """A coded signal: the bytes a file would hold.
-
-    Attributes
-    ----------
-    payload : bytes
-        Header and entropy-coded coefficients; all :meth:`TransformCoder.decode` needs.
-    n_channels : int
-        Number of channels (informative: also in the payload).
-    n_samples : int
-        Number of samples per channel (informative: also in the payload).
-    sfreq : float
-        Sampling rate of the signal, to express the size in bits per second.
-    """
-
-    payload: bytes
-    n_channels: int
-    n_samples: int
-    sfreq: float
-
-    @property
-    def n_bits(self) -> int:
-        """Exact size of the payload in bits (everything counted)."""
-        return 8 * len(self.payload)
-
-    @property
-    def duration(self) -> float:
-        """Duration of the signal in seconds."""
-        return self.n_samples / self.sfreq
-
-    @property
-    def bits_per_second(self) -> float:
-        """Average bits per second per channel."""
-        return self.n_bits / (self.n_channels * self.duration)
-
-    @property
-    def compression_ratio(self) -> float:
-        """Size of the signal as 16-bit samples at ``sfreq`` over the size of the payload."""
-        return 16 * self.n_channels * self.n_samples / self.n_bits
-
-
-class TransformCoder:
-    """Block-transform coder with a uniform dead-zone quantizer and LZMA entropy coding.
-
-    Use :class:`DCTCoder` or :class:`WaveletCoder`; subclasses define the transform.
-
-    Parameters
-    ----------
-    bits_per_second : float
-        Budget in bits per second per channel. The payload never exceeds
-        ``bits_per_second * n_channels * n_samples / sfreq`` bits.
-    sfreq : float
-        Sampling rate of the signals to code (the codec rate).
-    block : int
-        Block length in samples.
-    rounding : float
-        Rounding offset of the dead-zone quantizer, in ``(0, 0.5]`` (0.5 is plain
-        rounding; smaller values widen the zero bin).
-    tol : float
-        The step search stops once the payload is within ``tol`` (relative) below the
-        budget.
-    max_iter : int
-        Maximum number of bisection steps.
-    """
-
-    #: Short name of the method.
-    name = "transform"
-
-    def __init__(
-        self,
-        bits_per_second: float,
-        sfreq: float = 512.0,
-        block: int = 512,
-        *,
-        rounding: float = 1 / 3,
-        tol: float = 0.01,
-        max_iter: int = 60,
-    ) -> None:
-        if not (np.isfinite(bits_per_second) and bits_per_second > 0):
-            raise ValueError(f"bits_per_second must be positive, got {bits_per_second}")
-        if not sfreq > 0:
-            raise ValueError(f"sfreq must be positive, got {sfreq}")
-        if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
-            raise ValueError(f"block must be a positive int, got {block!r}")
-        if not 0 < rounding <= 0.5:
-            raise ValueError(f"rounding must be in (0, 0.5], got {rounding}")
-        if not 0 < tol < 1:
-            raise ValueError(f"tol must be in (0, 1), got {tol}")
-        self.bits_per_second = float(bits_per_second)
-        self.sfreq = float(sfreq)
-        self.block = int(block)
-        self.rounding = float(rounding)
-        self.tol = float(tol)
-        self.max_iter = int(max_iter)
-
-    def __repr__(self) -> str:
-        return (
-            f"<{type(self).__name__} | {self.bits_per_second:g} bits/s per channel at "
-            f"{self.sfreq:g} Hz, blocks of {self.block}>"
-        )
-
-    # ------------------------------------------------------------------ transform
-    def _forward(self, blocks: np.ndarray) -> np.ndarray:
-        """Transform blocks of shape (..., block) into coefficients of the same shape."""
-        raise NotImplementedError
-
-    def _inverse(self, coefs: np.ndarray) -> np.ndarray:
-        """Invert :meth:`_forward`."""
-        raise NotImplementedError
-
-    def _to_blocks(self, x: np.ndarray) -> np.ndarray:
-        n_channels, n_samples = x.shape
-        n_blocks = -(-n_samples // self.block)
-        pad = n_blocks * self.block - n_samples
-        x = np.pad(x, ((0, 0), (0, pad)), mode="symmetric") if pad else x
-        return x.reshape(n_channels, n_blocks, self.block)
-
-    # ------------------------------------------------------------------ quantizer and bitstream
-    def _quantize(self, coefs: np.ndarray, step: float) -> np.ndarray:
-        return (np.sign(coefs) * np.floor(np.abs(coefs) / step + self.rounding)).astype(np.int64)
-
-    @staticmethod
-    def _pack(q: np.ndarray, step: np.float32, n_samples: int) -> bytes:
-        n_channels = q.shape[0]
-        z = np.where(q >= 0, 2 * q, -2 * q - 1).astype(np.uint64)  # zigzag: 0, -1, 1, -2…
-        z = z.transpose(2, 0, 1).ravel()  # coefficient-major
-        n_planes = max(1, math.ceil(int(z.max(initial=0)).bit_length() / 8))
-        shifts = [np.uint64(8 * p) for p in range(n_planes)]
-        planes = b"".join(((z >> shift) & np.uint64(255)).astype(np.uint8).tobytes() for shift in shifts)
-        header = _HEADER.pack(n_channels, n_samples, step, n_planes)
-        return header + lzma.compress(planes, format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS)
-
-    def _unpack(self, payload: bytes) -> tuple[np.ndarray, float, int]:
-        """Quantized coefficients (n_channels, n_blocks, block), step and n_samples."""
-        if len(payload) < _HEADER.size:
-            raise ValueError("The payload is shorter than its header.")
-        n_channels, n_samples, step, n_planes = _HEADER.unpack_from(payload)
-        n_blocks = -(-n_samples // self.block)
-        try:
-            planes = lzma.decompress(payload[_HEADER.size :], format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS)
-        except lzma.LZMAError as err:
-            raise ValueError(f"Corrupt payload: {err}") from err
-        n_coefs = n_channels * n_blocks * self.block
-        if len(planes) != n_planes * n_coefs:
-            raise ValueError(f"Corrupt payload, or coded with another block length than {self.block}.")
-        planes = np.frombuffer(planes, dtype=np.uint8).reshape(n_planes, n_coefs).astype(np.uint64)
-        z = sum(planes[p] << np.uint64(8 * p) for p in range(n_planes))
-        q = np.where(z % 2 == 0, (z // 2).astype(np.int64), -((z + 1) // 2).astype(np.int64))
-        q = q.reshape(self.block, n_channels, n_blocks).transpose(1, 2, 0)
-        return q, float(step), n_samples
-
-    # ------------------------------------------------------------------ public API
-    def encode(self, x: np.ndarray) -> CodedSignal:
-        """Code signals within the bit budget.
-
-        Parameters
-        ----------
-        x : array, shape (n_channels, n_samples)
-            Codec-domain signals (float, nominally in [-1, 1]) at ``sfreq``.
-
-        Returns
-        -------
-        coded : CodedSignal
-            The payload; ``coded.n_bits`` is its exact size.
-
-        Raises
-        ------
-        ValueError
-            If even an all-zero signal does not fit the budget (a very short signal at
-            a very low rate: the header alone takes 88 bits).
-        """
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] == 0 or x.shape[0] == 0:
-            raise ValueError(f"x must have shape (n_channels, n_samples), got {x.shape}")
-        if x.shape[0] >= 2**16 or x.shape[1] >= 2**32 - self.block:
-            raise ValueError(f"Too many channels or samples to code: {x.shape}")
-        if not np.isfinite(x).all():
-            raise ValueError("x contains NaN or Inf values.")
-        n_channels, n_samples = x.shape
-        budget = self.bits_per_second * n_channels * n_samples / self.sfreq
-        coefs = self._forward(self._to_blocks(x))
-
-        def payload_at(log2_step: float) -> bytes:
-            step = np.float32(2.0**log2_step)  # the step as the decoder reads it
-            return self._pack(self._quantize(coefs, float(step)), step, n_samples)
-
-        c_max = float(np.abs(coefs).max())
-        # Above ``hi`` every coefficient quantizes to zero: the smallest payload.
-        hi = math.log2(max(c_max, 1e-30) / (1 - self.rounding)) + 0.01
-        best = payload_at(hi)
-        if 8 * len(best) > budget:
-            raise ValueError(
-                f"{self.bits_per_second:g} bits/s per channel is too low for "
-                f"{n_channels} channel(s) of {n_samples / self.sfreq:g} s: even an all-zero "
-                f"signal takes {8 * len(best)} bits, the budget is {budget:.0f}."
-            )
-        # Bracket: step down by factors of 16 until the budget is exceeded.
-        lo, finest = hi, hi - _MAX_LOG2_RANGE
-        while lo > finest:
-            lo = max(lo - 4, finest)
-            candidate = payload_at(lo)
-            if 8 * len(candidate) > budget:
-                break
-            hi, best = lo, candidate
-        else:
-            lo = hi  # even the finest step fits: nothing to search
-        if lo < hi:  # bisection: ``hi`` always fits the budget, ``lo`` never does
-            for _ in range(self.max_iter):
-                mid = (lo + hi) / 2
-                candidate = payload_at(mid)
-                if 8 * len(candidate) <= budget:
-                    hi, best = mid, candidate
-                    if 8 * len(best) >= (1 - self.tol) * budget:
-                        break
-                else:
-                    lo = mid
-                if hi - lo < 1e-6:
-                    break
-        coded = CodedSignal(best, n_channels, n_samples, self.sfreq)
-        logger.debug(
-            "%s: %d bits, %.1f bits/s per channel (budget %g)",
-            self.name,
-            coded.n_bits,
-            coded.bits_per_second,
-            self.bits_per_second,
-        )
-        return coded
-
-    def decode(self, coded: CodedSignal | bytes) -> np.ndarray:
-        """Rebuild the signals from a payload.
-
-        Parameters
-        ----------
-        coded : CodedSignal | bytes
-            The output of :meth:`encode`, or just its ``payload``.
-
-        Returns
-        -------
-        x_hat : array of float32, shape (n_channels, n_samples)
-            The reconstruction.
-        """
-        payload = coded.payload if isinstance(coded, CodedSignal) else bytes(coded)
-        q, step, n_samples = self._unpack(payload)
-        y = self._inverse(q * step)
-        return y.reshape(y.shape[0], -1)[:, :n_samples].astype(np.float32)
-
-    def code(self, x: np.ndarray) -> tuple[np.ndarray, int]:
-        """Encode then decode.
-
-        Parameters
-        ----------
-        x : array, shape (n_channels, n_samples)
-            Codec-domain signals at ``sfreq``.
-
-        Returns
-        -------
-        x_hat : array of float32, shape (n_channels, n_samples)
-            The reconstruction.
-        n_bits : int
-            Exact size of the payload in bits.
-        """
-        coded = self.encode(x)
-        return self.decode(coded), coded.n_bits
-
-    def code_raw(self, raw: mne.io.BaseRaw, settings: PreprocessingSettings) -> tuple[mne.io.RawArray, CodedSignal]:
-        """Code a recording as a codec at ``sfreq`` with ``settings`` would: preprocess, code, decode.
-
-        Parameters
-        ----------
-        raw : mne.io.Raw
-            The recording, in Volts (all its channels are coded).
-        settings : PreprocessingSettings
-            The codec's preprocessing (high-pass, clip level).
-
-        Returns
-        -------
-        reconstruction : mne.io.RawArray
-            The decoded recording in Volts, at the recording's rate and length.
-        coded : CodedSignal
-            What a file would hold.
-        """
-        import mne
-
-        from mne_dac.signal.preprocessing import from_codec_domain, to_codec_domain
-
-        sfreq = raw.info["sfreq"]
-        x = to_codec_domain(raw.get_data(), sfreq, self.sfreq, settings, raw.ch_names).data
-        coded = self.encode(x)
-        volts = from_codec_domain(self.decode(coded.payload), self.sfreq, sfreq, raw.n_times, settings)
-        return mne.io.RawArray(volts, raw.info, first_samp=raw.first_samp, verbose=False), coded
-
-
-class DCTCoder(TransformCoder):
-    """Block DCT coder (orthonormal DCT-II), all bits counted.
-
-    Parameters
-    ----------
-    bits_per_second : float
-        Budget in bits per second per channel (never exceeded).
-    sfreq : float
-        Sampling rate of the signals to code (the codec rate).
-    block : int
-        Block length in samples (512: one second at 512 Hz, one codec frame).
-    **kwargs
-        ``rounding``, ``tol``, ``max_iter``: see :class:`TransformCoder`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from mne_dac.evaluation.baselines import DCTCoder
-    >>> x = np.random.default_rng(0).normal(scale=0.05, size=(2, 5120))
-    >>> coder = DCTCoder(bits_per_second=90)
-    >>> x_hat, n_bits = coder.code(x)
-    >>> n_bits <= 90 * 2 * 10
-    True
-    """
-
-    name = "dct"
-
-    def __init__(self, bits_per_second: float, sfreq: float = 512.0, block: int = 512, **kwargs: Any) -> None:
-        super().__init__(bits_per_second, sfreq, block, **kwargs)
-
-    def _forward(self, blocks: np.ndarray) -> np.ndarray:
-        from scipy.fft import dct
-
-        return dct(blocks, type=2, norm="ortho", axis=-1)
-
-    def _inverse(self, coefs: np.ndarray) -> np.ndarray:
-        from scipy.fft import idct
-
-        return idct(coefs, type=2, norm="ortho", axis=-1)
-
-
-class WaveletCoder(TransformCoder):
-    """Block discrete-wavelet coder (periodised, orthonormal), all bits counted.
-
-    Needs PyWavelets (``pip install PyWavelets``).
-
-    Parameters
-    ----------
-    bits_per_second : float
-        Budget in bits per second per channel (never exceeded).
-    sfreq : float
-        Sampling rate of the signals to code (the codec rate).
-    wavelet : str
-        An orthogonal wavelet known to PyWavelets (``"db10"``, ``"db4"``, ``"sym8"``…).
-    level : int
-        Decomposition levels; ``block`` must be a multiple of ``2**level``.
-    block : int
-        Block length in samples.
-    **kwargs
-        ``rounding``, ``tol``, ``max_iter``: see :class:`TransformCoder`.
-
-    Notes
-    -----
-    Coefficients of a block are ordered coarse to fine (approximation, then details
-    from the coarsest level), so that the coefficient-major layout of the bitstream
-    groups each sub-band. The periodised transform is orthonormal for any level, even
-    when the coarsest filters are longer than their band (PyWavelets' warning about
-    boundary effects is silenced).
-
-    The default ``db10`` (20 taps) rather than the common ``db4`` (8 taps): the
-    quantization noise of a short wavelet leaks to high frequencies, where the
-    preprocessed EEG has almost no power, and DAC's log-spectrogram loss penalises
-    it heavily. On eegmat EEG at 30, 90 and 300 bits/s per channel, the spectrogram
-    loss with ``db4`` even rises with the bitrate (8.2, 9.0, 10.0), while with ``db10``
-    it falls (7.7, 6.9, 6.8), at the same SNR.
-    """
-
-    name = "wavelet"
-
-    def __init__(
-        self,
-        bits_per_second: float,
-        sfreq: float = 512.0,
-        wavelet: str = "db10",
-        level: int = 5,
-        block: int = 512,
-        **kwargs: Any,
-    ) -> None:
-        import pywt
-
-        super().__init__(bits_per_second, sfreq, block, **kwargs)
-        wav = pywt.Wavelet(wavelet)
-        if not wav.orthogonal:
-            raise ValueError(f"wavelet must be orthogonal, got {wavelet!r}")
-        if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or level < 1:
-            raise ValueError(f"level must be a positive int, got {level!r}")
-        if self.block % 2**level:
-            raise ValueError(f"block ({self.block}) must be a multiple of 2**level ({2**level})")
-        self.wavelet = wavelet
-        self.level = int(level)
-
-    def __repr__(self) -> str:
-        return super().__repr__()[:-1] + f", {self.wavelet} level {self.level}>"
-
-    def _sizes(self) -> list[int]:
-        # periodization: the approximation and each detail band halve at every level
-        return [self.block >> self.level] + [self.block >> (self.level - i) for i in range(self.level)]
-
-    def _forward(self, blocks: np.ndarray) -> np.ndarray:
-        import pywt
-
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "Level value of", UserWarning)
-            bands = pywt.wavedec(blocks, self.wavelet, mode="periodization", level=self.level, axis=-1)
-        return np.concatenate(bands, axis=-1)
-
-    def _inverse(self, coefs: np.ndarray) -> np.ndarray:
-        import pywt
-
-        bands = np.split(coefs, np.cumsum(self._sizes())[:-1], axis=-1)
-        return pywt.waverec(bands, self.wavelet, mode="periodization", axis=-1)
-
-
 #: Baseline coders by name.
-BASELINES: dict[str, type[TransformCoder]] = {"dct": DCTCoder, "wavelet": WaveletCoder}
+BASELINES: dict[str, type[TransformCoder]] = {"dct": DCTCoder, "wavelet": WaveletCoder, "klt-dct": CrossChannelDCTCoder}
 
 
 def make_coder(method: str, bits_per_second: float, sfreq: float = 512.0, **kwargs: Any) -> TransformCoder:
@@ -520,7 +53,7 @@ def make_coder(method: str, bits_per_second: float, sfreq: float = 512.0, **kwar
     Parameters
     ----------
     method : str
-        ``"dct"`` or ``"wavelet"``.
+        ``"dct"``, ``"wavelet"`` or ``"klt-dct"`` (see :data:`BASELINES`).
     bits_per_second : float
         Budget in bits per second per channel.
     sfreq : float
@@ -870,7 +403,8 @@ def rate_quality(
     depths : sequence of int | None
         Numbers of codebooks; ``None`` for ``1 … codec.n_codebooks``.
     baselines : sequence of str
-        Baselines to run at the same bitrates (``"dct"``, ``"wavelet"``); empty for none.
+        Baselines to run at the same bitrates (``"dct"``, ``"wavelet"``, ``"klt-dct"``); empty
+        for none.
     lossless : sequence of str
         Lossless baselines (``"flac"``, ``"gzip"``, ``"zstd"``), one row each (see
         :func:`lossless_quality`).

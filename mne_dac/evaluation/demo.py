@@ -34,7 +34,7 @@ def run_demo(
     and ``fidelity.png`` (original and reconstruction overlaid for a few channels,
     plus their power spectra; titled with the bitrate and PRD), and prints a summary, the
     fidelity report with a legend of its metrics, and the same metrics for block-DCT
-    coding at the same bitrate (:class:`~mne_dac.evaluation.baselines.DCTCoder`), the classic
+    coding at the same bitrate (:class:`~mne_dac.signal.transform_coding.DCTCoder`), the classic
     transform coder a neural codec has to beat.
 
     Parameters
@@ -107,7 +107,7 @@ def run_demo(
 
 def _dct_reconstruction(raw, codec, bitrate: float):
     """The recording coded by block DCT at ``bitrate`` bits/s per channel, with the codec's preprocessing."""
-    from mne_dac.evaluation.baselines import DCTCoder
+    from mne_dac.signal.transform_coding import DCTCoder
 
     return DCTCoder(bitrate, codec.sfreq).code_raw(raw, codec.preprocessing)[0]
 

@@ -72,6 +72,17 @@ max_error : float | None
     integer files such as EDF and BDF come back bit for bit). ``None``: the tokens only
     (lossy). Clipping then loses nothing: the residual holds what the codec clipped."""
 
+docdict["spatial_data"] = """
+codec : DACCodec
+    A DAC-SC codec.
+data : array, shape (n_channels, n_samples)
+    Codec-domain signals (:func:`~mne_dac.signal.preprocessing.to_codec_domain`), at least 2
+    channels."""
+
+docdict["segment_seconds"] = """
+segment_seconds : float
+    Duration of the segments whose depths are chosen apart (rounded to whole frames)."""
+
 docdict["groups"] = """
 groups : dict | ChannelGroups | None
     DAC-MC codecs: a partition of the channels, a dict ``{name: [channels]}`` or a

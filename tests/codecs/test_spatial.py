@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import excerpt_codec_domain
 
 from mne_dac.codecs.spatial import (
     SpatialCode,
@@ -11,36 +12,14 @@ from mne_dac.codecs.spatial import (
     encode_spatial,
     fit_transform,
 )
-from mne_dac.signal.preprocessing import PreprocessingSettings, to_codec_domain
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def _excerpt(sfreq: float) -> np.ndarray:
-    from mne_dac.evaluation.datasets import read_excerpt
-
-    raw = read_excerpt(0, "rest", verbose=False).pick("eeg").crop(0, 20, include_tmax=False)
-    return to_codec_domain(raw.get_data(), raw.info["sfreq"], sfreq, PreprocessingSettings()).data
 
 
 @pytest.fixture(scope="module")
 def eeg():
     """20 s of real EEG (19 channels) in the codec domain of the tiny codecs (512 Hz)."""
-    return _excerpt(512.0)
-
-
-@pytest.fixture(scope="module")
-def codec():
-    """The shipped codec: a trained one, whose codebooks lower the error (a random codec's raise it)."""
-    from mne_dac import load_codec
-
-    return load_codec("default", device="cpu", verbose=False)
-
-
-@pytest.fixture(scope="module")
-def eeg_256(codec):
-    """The same EEG in the shipped codec's domain."""
-    return _excerpt(codec.sfreq)
+    return excerpt_codec_domain(512.0)
 
 
 def test_absent_codes_decode_as_fewer_codebooks(tiny_codec, tiny_mc_codec, eeg):
@@ -102,20 +81,20 @@ def test_allocation(seed):
 @pytest.mark.parametrize(
     ("n_channels", "bits_per_second"), [(19, 12.0), (19, 30.0), (19, 88.0), (6, 100.0), (6, 400.0)]
 )
-def test_encode_decode(codec, eeg_256, n_channels, bits_per_second):
+def test_encode_decode(shipped_codec, shipped_codec_eeg, n_channels, bits_per_second):
     """Every bit counted within the budget; codes kept exactly to each segment's depth; decoding is repeatable."""
-    x = eeg_256[:n_channels]
-    code = encode_spatial(codec, x, bits_per_second, segment_seconds=4.0)
+    x = shipped_codec_eeg[:n_channels]
+    code = encode_spatial(shipped_codec, x, bits_per_second, segment_seconds=4.0)
     assert isinstance(code, SpatialCode) and code.n_channels == n_channels and code.segment_frames == 16
-    seconds = x.shape[1] / codec.sfreq
-    assert code.n_bits(codec.bits_per_code) <= bits_per_second * n_channels * seconds
+    seconds = x.shape[1] / shipped_codec.sfreq
+    assert code.n_bits(shipped_codec.bits_per_code) <= bits_per_second * n_channels * seconds
     frame_depth = np.repeat(code.depths, code.segment_frames, axis=1)[:, : code.codes.shape[2]]
-    kept = np.arange(codec.n_codebooks)[None, :, None] < frame_depth[:, None, :]
+    kept = np.arange(shipped_codec.n_codebooks)[None, :, None] < frame_depth[:, None, :]
     assert (code.codes[kept] >= 0).all() and (code.codes[~kept] == -1).all()
     assert code.depths[0].mean() >= code.depths[-1].mean()  # the strongest component gets the most codebooks
-    y = decode_spatial(codec, code)
+    y = decode_spatial(shipped_codec, code)
     assert y.shape == x.shape and y.dtype == np.float32
-    np.testing.assert_array_equal(decode_spatial(codec, code), y)
+    np.testing.assert_array_equal(decode_spatial(shipped_codec, code), y)
     assert np.sum((x - y) ** 2) < np.sum(x**2)
 
 
@@ -134,10 +113,10 @@ def test_full_depth_decodes_as_the_codec(tiny_codec, eeg):
     np.testing.assert_array_equal(decode_spatial(tiny_codec, empty), np.zeros_like(x))
 
 
-def test_weak_components_are_left_out(codec, eeg_256):
+def test_weak_components_are_left_out(shipped_codec, shipped_codec_eeg):
     """At a low rate only the strongest components are coded, and only their directions are paid for."""
-    x = eeg_256
-    low, high = encode_spatial(codec, x, 20.0), encode_spatial(codec, x, 88.0)
+    x = shipped_codec_eeg
+    low, high = encode_spatial(shipped_codec, x, 20.0), encode_spatial(shipped_codec, x, 88.0)
     assert 0 < len(low.gains) < len(high.gains) <= 19
     assert low.transform.shape == (19, len(low.gains)) and low.codes.shape[0] == low.depths.shape[0] == len(low.gains)
     assert low.depths.any(axis=1).all()

@@ -9,10 +9,7 @@ from mne_dac.evaluation.baselines import (
     BASELINES,
     INT16_RESOLUTION,
     LOSSLESS,
-    CodedSignal,
-    DCTCoder,
     LosslessCoder,
-    WaveletCoder,
     make_coder,
     plot_rate_quality,
     rate_quality,
@@ -20,6 +17,7 @@ from mne_dac.evaluation.baselines import (
 )
 from mne_dac.signal.metrics import prd, snr, spectrogram_loss
 from mne_dac.signal.preprocessing import PreprocessingSettings, to_codec_domain
+from mne_dac.signal.transform_coding import CodedSignal, DCTCoder, WaveletCoder
 
 pytest.importorskip("pywt")
 
