@@ -2,8 +2,8 @@
 
 The validation subjects (20-23, never seen by the codec) each have a rest and an arithmetic
 recording. Both are high-passed at 0.1 Hz (the codec's cutoff) and coded whole by the codec at
-each depth given, and by the DCT coder at the same bits/s per channel. Every signal is cut into
-4-s windows; the first half of each recording trains, the second half tests (a time split: no
+each depth given, and by the DCT and KLT + DCT coders at the same bits/s per channel. Every
+signal is cut into 4-s windows; the first half of each recording trains, the second half tests (a time split: no
 test window overlaps the training half). Features: the log power of every channel in the delta,
 theta, alpha and beta bands (1-30 Hz, Welch, 2-s segments); classifier: standardised logistic regression. Scores are
 balanced accuracies on the test windows, for three schemes:
@@ -67,13 +67,14 @@ def windows(data: np.ndarray, sfreq: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def decoded_signals(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[str, np.ndarray]:
-    """The recording as coded by the codec at each depth and by DCT at the same bits/s."""
+    """The recording as coded by the codec at each depth, and by DCT and KLT + DCT at the same bits/s."""
     out = {}
     tokens = mne_dac.tokenize_raw(raw, codec, verbose="error")
     for k in depths:
         out[f"codec {k} cb"] = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=k, verbose="error").get_data()
-        recon, _ = make_coder("dct", codec.bits_per_second(k), codec.sfreq).code_raw(raw, codec.preprocessing)
-        out[f"dct {codec.bits_per_second(k):g} b/s"] = recon.get_data()
+        for method in ("dct", "klt-dct"):
+            recon, _ = make_coder(method, codec.bits_per_second(k), codec.sfreq).code_raw(raw, codec.preprocessing)
+            out[f"{method} {codec.bits_per_second(k):g} b/s"] = recon.get_data()
     return out
 
 

@@ -166,9 +166,10 @@ def plot(mean: pd.DataFrame, fname: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
     for method, rows in mean.groupby("method", sort=False):
-        ax.plot(rows["bits_per_second"], rows["prd"], "o-", label=method)
+        style = dict(ls="--", marker="x", zorder=3) if method == "layered" else dict(marker="o")  # on top of its layers
+        ax.plot(rows["bits_per_second"], rows["prd"], label=METHODS[method], **style)
     ax.set(xlabel="bits/s per channel", ylabel="PRD % (lower is better)", title="eegmat validation subjects")
     ax.grid(alpha=0.3)
     ax.legend()

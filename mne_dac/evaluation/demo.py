@@ -33,9 +33,10 @@ def run_demo(
     Writes ``<out_dir>/<recording>.eegdac``, the decompressed ``<recording>_raw.fif``
     and ``fidelity.png`` (original and reconstruction overlaid for a few channels,
     plus their power spectra; titled with the bitrate and PRD), and prints a summary, the
-    fidelity report with a legend of its metrics, and the same metrics for block-DCT
-    coding at the same bitrate (:class:`~mne_dac.signal.transform_coding.DCTCoder`), the classic
-    transform coder a neural codec has to beat.
+    fidelity report with a legend of its metrics, and the same metrics for the classic
+    transform coders a neural codec has to beat, at the same bitrate: the block DCT of each
+    channel (:class:`~mne_dac.signal.transform_coding.DCTCoder`) and of the channels' principal
+    components (:class:`~mne_dac.signal.transform_coding.CrossChannelDCTCoder`).
 
     Parameters
     ----------
@@ -92,8 +93,9 @@ def run_demo(
     report = fidelity_report(raw, recon, **report_kw)
     print(report)
     bitrate = codec.bits_per_second(n_codebooks)
-    dct = fidelity_report(raw, _dct_reconstruction(raw, codec, bitrate), **report_kw)
-    print(f"\n{_comparison(report, dct, bitrate)}\n\n{METRIC_LEGEND}")
+    baselines = {name: fidelity_report(raw, recon, **report_kw) for name, recon in _baselines(raw, codec, bitrate)}
+    dct = baselines["DCT"]
+    print(f"\n{_comparison(report, baselines, bitrate)}\n\n{METRIC_LEGEND}")
     title = f"{codec.name}: {bitrate:g} bits/s per channel, PRD {report.overall['prd']:.1f} % (DCT at the same rate: "
     title += f"{dct.overall['prd']:.1f} %)"
     fig = plot_fidelity(raw, recon, fname=out_dir / "fidelity.png", title=title, show=show)
@@ -105,16 +107,17 @@ def run_demo(
     return report
 
 
-def _dct_reconstruction(raw, codec, bitrate: float):
-    """The recording coded by block DCT at ``bitrate`` bits/s per channel, with the codec's preprocessing."""
-    from mne_dac.signal.transform_coding import DCTCoder
+def _baselines(raw, codec, bitrate: float):
+    """``(name, reconstruction)`` of the transform coders at ``bitrate`` bits/s per channel, with the codec's preprocessing."""
+    from mne_dac.evaluation.baselines import make_coder
 
-    return DCTCoder(bitrate, codec.sfreq).code_raw(raw, codec.preprocessing)[0]
+    for name, method in (("DCT", "dct"), ("KLT+DCT", "klt-dct")):
+        yield name, make_coder(method, bitrate, codec.sfreq).code_raw(raw, codec.preprocessing)[0]
 
 
-def _comparison(report, dct, bitrate: float) -> str:
-    """The codec's and DCT's overall metrics side by side."""
-    lines = [f"At {bitrate:g} bits/s per channel:   codec      DCT"]
+def _comparison(report, baselines: dict, bitrate: float) -> str:
+    """The codec's and the baselines' overall metrics side by side."""
+    lines = [f"At {bitrate:g} bits/s per channel:   codec" + "".join(f"{name:>9}" for name in baselines)]
     for key, value in report.overall.items():
-        lines.append(f"  {key:<28}{value:>9.3g}{dct.overall[key]:>9.3g}")
+        lines.append(f"  {key:<28}{value:>9.3g}" + "".join(f"{b.overall[key]:>9.3g}" for b in baselines.values()))
     return "\n".join(lines)
