@@ -241,12 +241,17 @@ class TransformCoder:
         if len(payload) < _HEADER.size:
             raise ValueError("The payload is shorter than its header.")
         n_channels, n_samples, step, n_planes = _HEADER.unpack_from(payload)
+        if not (1 <= n_planes <= 8 and np.isfinite(step) and step > 0):
+            raise ValueError("Corrupt payload: its header is not one a coder writes.")
         n_blocks = -(-n_samples // self.block)
-        try:
-            planes = lzma.decompress(payload[_HEADER.size :], format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS)
+        n_coefs = n_channels * n_blocks * self.block
+        try:  # never more than the header announces: a crafted stream cannot exhaust memory
+            decompressor = lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS)
+            planes = decompressor.decompress(payload[_HEADER.size :], max_length=n_planes * n_coefs + 1)
         except lzma.LZMAError as err:
             raise ValueError(f"Corrupt payload: {err}") from err
-        n_coefs = n_channels * n_blocks * self.block
+        if not decompressor.eof:
+            raise ValueError("Corrupt payload: its stream is truncated, or longer than its header announces.")
         if len(planes) != n_planes * n_coefs:
             raise ValueError(f"Corrupt payload, or coded with another block length than {self.block}.")
         planes = np.frombuffer(planes, dtype=np.uint8).reshape(n_planes, n_coefs).astype(np.uint64)

@@ -59,3 +59,35 @@ def test_corrupt_directions(eeg):
     payload[:2] = b"\x05\x00"
     with pytest.raises(ValueError, match="Corrupt"):
         coder.decode(bytes(payload))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_damaged_payloads_raise_value_error(eeg, seed):
+    """Truncated, flipped or random bytes give a ValueError (or, rarely, another valid signal), never a crash."""
+    rng = np.random.default_rng(seed)
+    coder = CrossChannelDCTCoder(90.0, 256.0)
+    payload = coder.encode(eeg[:6, :2560]).payload
+    damaged = [payload[: rng.integers(len(payload))], rng.bytes(rng.integers(1, 200))]
+    for _ in range(20):
+        flipped = bytearray(payload)
+        flipped[rng.integers(len(payload))] ^= 1 << rng.integers(8)
+        damaged.append(bytes(flipped))
+    for candidate in damaged:
+        try:
+            x_hat = coder.decode(candidate)
+        except ValueError:
+            continue
+        assert x_hat.ndim == 2 and x_hat.dtype == np.float32
+
+
+def test_decompression_cannot_exceed_the_header():
+    """A stream that expands beyond what its header announces is refused without expanding it all."""
+    import lzma
+    import struct
+
+    from mne_dac.signal.transform_coding import _LZMA_FILTERS
+
+    bomb = lzma.compress(bytes(1 << 24), format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS)  # 16 MiB of zeros
+    payload = struct.pack("<HIfB", 1, 512, 1.0, 1) + bomb
+    with pytest.raises(ValueError, match="Corrupt"):
+        DCTCoder(90.0, 256.0).decode(payload)
