@@ -94,6 +94,7 @@ def encode_layered(
         raise ValueError(f"base_shares must be shares of the budget in [0, 1], got {base_shares!r}")
     analysis = analyse_spatial(codec, data, segment_seconds=segment_seconds)
     data = np.asarray(data, dtype=np.float32)
+    reference = data.astype(np.float64)
     n_channels, n_samples = data.shape
     budget = bits_per_second * n_channels * n_samples / codec.sfreq
     best, best_error = None, np.inf
@@ -114,7 +115,7 @@ def encode_layered(
             continue
         if refinement is not None:
             decoded = decoded + coder.decode(refinement)
-        error = float(np.sum((data.astype(np.float64) - decoded) ** 2))
+        error = float(np.sum((reference - decoded) ** 2))
         logger.debug("layered: base share %.2f, squared error %.4g", share, error)
         if error < best_error:
             best, best_error = LayeredCode(base, refinement, n_channels, n_samples), error

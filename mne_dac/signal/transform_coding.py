@@ -436,6 +436,11 @@ class DCTCoder(TransformCoder):
         return idct(coefs, type=2, norm="ortho", axis=-1)
 
 
+def _rotated(directions: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """The channels of decoded components: ``directions @ components``, or the components without directions."""
+    return (directions.astype(np.float64) @ components).astype(np.float32) if directions.size else components
+
+
 class CrossChannelDCTCoder(DCTCoder):
     """Block DCT of the channels' principal components: a KLT across channels, a DCT along time.
 
@@ -491,40 +496,44 @@ class CrossChannelDCTCoder(DCTCoder):
         budget = self.bits_per_second * n_channels * n_samples / self.sfreq
         directions = principal_directions(x)[0].astype("<f2")
         components = np.linalg.solve(directions.astype(np.float64), x)
-        payloads = [self._payload(x, directions[:, :0], budget)]  # the channels themselves
+        candidates = [self._coded(x, directions[:, :0], budget)]  # the channels themselves
         # the directions of components that quantize to zero are left out, and their bits go to the others
         n_kept = n_channels
         for _ in range(_MAX_DIRECTION_PASSES):
-            payload = self._payload(components[:n_kept], directions[:, :n_kept], budget)
-            if payload is None:
+            candidate = self._coded(components[:n_kept], directions[:, :n_kept], budget)
+            if candidate is None:
                 break
-            payloads.append(payload)
-            coded = self._component_coder(1.0).decode(payload[_DIRECTIONS.size + 2 * n_channels * n_kept :])
-            nonzero = np.flatnonzero(np.any(coded != 0, axis=1))
+            candidates.append(candidate)
+            nonzero = np.flatnonzero(np.any(candidate[1] != 0, axis=1))  # of the components
             if len(nonzero) and nonzero[-1] + 1 == n_kept:
                 break
             n_kept = int(nonzero[-1]) + 1 if len(nonzero) else 1
-        payloads = [p for p in payloads if p is not None]
-        if not payloads:
+        candidates = [c for c in candidates if c is not None]
+        if not candidates:
             raise ValueError(
                 f"{self.bits_per_second:g} bits/s per channel is too low for {n_channels} channel(s) of "
                 f"{n_samples / self.sfreq:g} s: even an all-zero signal does not fit."
             )
-        errors = [float(np.sum((self.decode(payload) - x) ** 2)) for payload in payloads]
-        return CodedSignal(payloads[int(np.argmin(errors))], n_channels, n_samples, self.sfreq)
+        errors = [float(np.sum((_rotated(rotation, coded) - x) ** 2)) for _, coded, rotation in candidates]
+        return CodedSignal(candidates[int(np.argmin(errors))][0], n_channels, n_samples, self.sfreq)
 
-    def _payload(self, components: np.ndarray, directions: np.ndarray, budget: float) -> bytes | None:
-        """The payload of ``directions @ components`` within ``budget`` bits, or None if it cannot fit."""
+    def _coded(
+        self, components: np.ndarray, directions: np.ndarray, budget: float
+    ) -> tuple[bytes, np.ndarray, np.ndarray] | None:
+        """The payload of ``directions @ components`` within ``budget`` bits, its decoded components and
+        ``directions``; None if it cannot fit."""
         n_channels, n_directions = directions.shape
         side_bits = 8 * (_DIRECTIONS.size + directions.nbytes)
         rate = (budget - side_bits) * self.sfreq / (len(components) * components.shape[1])
         if rate <= 0:
             return None
+        coder = self._component_coder(rate)
         try:
-            coded = self._component_coder(rate).encode(components)
+            coded = coder.encode(components)
         except ValueError:  # too few bits for even an all-zero payload
             return None
-        return _DIRECTIONS.pack(n_channels, n_directions) + directions.tobytes() + coded.payload
+        payload = _DIRECTIONS.pack(n_channels, n_directions) + directions.tobytes() + coded.payload
+        return payload, coder.decode(coded), directions
 
     def decode(self, coded: CodedSignal | bytes) -> np.ndarray:
         """Rebuild the signals from a payload (see :meth:`TransformCoder.decode`)."""
@@ -532,6 +541,8 @@ class CrossChannelDCTCoder(DCTCoder):
         if len(payload) < _DIRECTIONS.size:
             raise ValueError("The payload is shorter than its header.")
         n_channels, n_directions = _DIRECTIONS.unpack_from(payload)
+        if not n_channels:
+            raise ValueError("Corrupt payload: it has no channels.")
         end = _DIRECTIONS.size + 2 * n_channels * n_directions
         if len(payload) < end:
             raise ValueError("Corrupt payload: shorter than its directions.")
@@ -541,9 +552,7 @@ class CrossChannelDCTCoder(DCTCoder):
         components = self._component_coder(1.0).decode(payload[end:])
         if components.shape[0] != (n_directions or n_channels):
             raise ValueError("Corrupt payload: its directions and its components disagree on the channels.")
-        if not n_directions:
-            return components
-        return (directions.astype(np.float64) @ components).astype(np.float32)
+        return _rotated(directions, components)
 
 
 class WaveletCoder(TransformCoder):

@@ -67,15 +67,54 @@ def _scale_layers(model: nn.Module, x: torch.Tensor, residual_scale: float) -> N
 
 
 @torch.no_grad()
-def _codebooks_from_data(model: nn.Module, x: torch.Tensor, generator: torch.Generator) -> None:
+def _codebooks_from_data(model: nn.Module, x: torch.Tensor, generator: torch.Generator, first: int = 0) -> None:
     residual = model.encoder(x)
-    for vq in model.quantizer.quantizers:
-        projected = vq.in_proj(residual)
-        frames = projected.transpose(1, 2).reshape(-1, projected.shape[1])
-        picks = torch.randint(len(frames), (vq.codebook_size,), generator=generator, device="cpu")
-        vq.codebook.weight.copy_(frames[picks.to(frames.device)])
+    for i, vq in enumerate(model.quantizer.quantizers):
+        if i >= first:  # the codebooks before ``first`` only quantize
+            projected = vq.in_proj(residual)
+            frames = projected.transpose(1, 2).reshape(-1, projected.shape[1])
+            picks = torch.randint(len(frames), (vq.codebook_size,), generator=generator, device="cpu")
+            vq.codebook.weight.copy_(frames[picks.to(frames.device)])
         quantized, *_ = vq(residual)
         residual = residual - quantized
+
+
+@torch.no_grad()
+def codebooks_from_data(model: nn.Module, x: torch.Tensor, *, first: int = 0, seed: int = 0) -> nn.Module:
+    """Draw the entries of codebooks ``first``, ``first + 1``… from the latents of EEG crops, in place.
+
+    Each codebook's entries are frames of what it codes: the projected residual that the
+    codebooks before it leave. The rest of the model is left as it is, so this also deepens a
+    trained codec (codebooks added by :func:`~mne_dac.models.dac_model.clone_model`).
+
+    Parameters
+    ----------
+    model : dac.DAC
+        The model.
+    x : torch.Tensor, shape (n_crops, 1, n_times)
+        EEG crops in the codec's domain, with together at least as many latent frames as a
+        codebook has entries (fewer give repeated entries).
+    first : int
+        The first codebook to draw.
+    seed : int
+        Seed of the draw.
+
+    Returns
+    -------
+    model : dac.DAC
+        The same model.
+    """
+    n_q = len(model.quantizer.quantizers)
+    if not 0 <= first < n_q:
+        raise ValueError(f"first must be a codebook of the codec (0 to {n_q - 1}), got {first}")
+    training = model.training
+    model.eval()
+    try:
+        x = x.to(next(model.parameters()).device, torch.float32)
+        _codebooks_from_data(model, x, torch.Generator().manual_seed(seed), first)
+    finally:
+        model.train(training)
+    return model
 
 
 @fill_doc

@@ -240,6 +240,19 @@ def available_memory(device: str | torch.device = "cpu") -> int | None:
         return None
 
 
+def _single_channel_crops(dataset: Any, dac_model: torch.nn.Module) -> torch.Tensor:
+    """The first crops of ``dataset``, one channel each, that hold as many frames as a codebook has entries."""
+    crops, n_frames, i = [], 0, 0
+    while n_frames < dac_model.codebook_size and i < len(dataset):
+        item = _crop_of(dataset[i])
+        x = item["x"][item["mask"]] if isinstance(item, dict) and "mask" in item else item
+        x = x["x"] if isinstance(x, dict) else x
+        crops.extend(torch.as_tensor(x, dtype=torch.float32).reshape(-1, 1, x.shape[-1]))
+        n_frames += len(x) * -(-x.shape[-1] // dac_model.hop_length)
+        i += 1
+    return torch.stack(crops)
+
+
 def _crop_of(item: Any) -> Any:
     """The crop of a dataset item: the item, or its first element (``(X, y)`` datasets)."""
     return item[0] if isinstance(item, (tuple, list)) else item
@@ -604,31 +617,26 @@ class CodecTrainer(NeuralNet):
 
         self.check_is_fitted(["module_"])
         dac_model = getattr(self.module_, "dac", self.module_)
-        crops, n_frames, i = [], 0, 0
-        while n_frames < dac_model.codebook_size and i < len(dataset):
-            item = _crop_of(dataset[i])
-            x = item["x"][item["mask"]] if isinstance(item, dict) and "mask" in item else item
-            x = x["x"] if isinstance(x, dict) else x
-            crops.extend(torch.as_tensor(x, dtype=torch.float32).reshape(-1, 1, x.shape[-1]))
-            n_frames += len(x) * -(-x.shape[-1] // dac_model.hop_length)
-            i += 1
-        init_from_data(dac_model, torch.stack(crops), seed=0, verbose="error")
-        logger.info("Initialised the codec from %d training crops (LSUV gains, codebooks drawn from the data).", i)
+        crops = _single_channel_crops(dataset, dac_model)
+        init_from_data(dac_model, crops, seed=0, verbose="error")
+        logger.info(
+            "Initialised the codec from %d training crops (LSUV gains, codebooks drawn from the data).", len(crops)
+        )
         return self
 
-    @torch.no_grad()
     def init_codebooks_from_data(self, dataset: Any, first: int) -> CodecTrainer:
         """Draw the entries of codebooks ``first``, ``first + 1``… from the latents of training crops.
 
         Each codebook's entries are frames of what it codes (the residual left by the codebooks
         before it), drawn at random, as :func:`~mne_dac.training.data_init.init_from_data` does
-        for a new codec; the rest of the codec is left as it is.
+        for a new codec; the rest of the codec is left as it is
+        (:func:`~mne_dac.training.data_init.codebooks_from_data`).
 
         Parameters
         ----------
         dataset : RandomCropDataset
-            Training crops; the first batches that hold as many frames as a codebook has
-            entries are used.
+            Training crops; the first ones that hold as many frames as a codebook has entries
+            are used (DAC-MC group crops are split into their channels).
         first : int
             The first codebook to draw.
 
@@ -637,28 +645,16 @@ class CodecTrainer(NeuralNet):
         self : CodecTrainer
             The trainer, its codebooks initialised in place.
         """
+        from mne_dac.training.data_init import codebooks_from_data
+
         self.check_is_fitted(["module_"])
-        quantizers = self.module_.quantizer.quantizers
-        if not 0 <= first < len(quantizers):
-            raise ValueError(f"first must be a codebook of the codec (0 to {len(quantizers) - 1}), got {first}")
-        batches, n_frames = [], 0
-        for batch in self.get_iterator(dataset, training=False):
-            batches.append(self._signal(batch))
-            n_frames += batches[-1][0].shape[0] * -(-batches[-1][0].shape[-1] // int(self.module_.hop_length))
-            if n_frames >= quantizers[first].codebook_size:
-                break
-        generator = torch.Generator().manual_seed(0)
-        training = self.module_.training
-        self._set_training(False)
-        try:
-            for i in range(first, len(quantizers)):
-                outs = [self._forward(*signal) for signal in batches]
-                frames = torch.cat([list(self._coded_frames(o["codes"], o["latents"]))[i][2] for o in outs])
-                picks = torch.randint(len(frames), (quantizers[i].codebook_size,), generator=generator)
-                quantizers[i].codebook.weight.copy_(frames[picks.to(frames.device)])
-        finally:
-            self._set_training(training)
-        logger.info("Drew codebooks %d–%d from %d training frames.", first + 1, len(quantizers), len(frames))
+        dac_model = getattr(self.module_, "dac", self.module_)
+        n_q = len(dac_model.quantizer.quantizers)
+        if not 0 <= first < n_q:  # before reading any crop
+            raise ValueError(f"first must be a codebook of the codec (0 to {n_q - 1}), got {first}")
+        crops = _single_channel_crops(dataset, dac_model)
+        codebooks_from_data(dac_model, crops, first=first)
+        logger.info("Drew codebooks %d–%d from %d training crops.", first + 1, n_q, len(crops))
         return self
 
     @property
