@@ -1,10 +1,14 @@
 """Near-lossless archiving: bits per second per channel against the guaranteed error bound.
 
-For each recording and bound, the EEG channels are coded four ways, every sample within the
+For each recording and bound, the EEG channels are coded five ways, every sample within the
 bound (bit-exact at 0), at the recording's own rate:
 
 - ``mne-dac``: :func:`mne_dac.write_raw_dac` with ``max_error``: tokens plus the residual layer
   (all the EEG bytes of the file: tokens and residual);
+- ``mne-dac, KLT + DCT base``: ``write_raw_dac(codec="klt-dct", max_error=...)``: the block DCT of
+  the channels' principal components as the base, at the rate of
+  :data:`~mne_dac.io.transform_blocks.BASE_RATES` that makes the first 16 s smallest (all the EEG
+  bytes of the file: base, directions and residual);
 - ``same coder, no codec``: the residual layer's coder on the signal alone (no tokens, the
   codec's reconstruction not subtracted): does subtracting the codec help?
 - ``FLAC of quantised``: ``round(x / 2·bound)`` per channel as FLAC (FLAC's highest level; 24-bit
@@ -17,7 +21,7 @@ bound (bit-exact at 0), at the recording's own rate:
 
 Against FLAC of the file's 16-bit integers (lossless, at FLAC's highest level, as
 :class:`mne_dac.evaluation.baselines.LosslessCoder` codes them). Recordings: eegmat validation
-subjects 20–23 (both sessions) and the clinical-style files in the tests' data.
+subjects (``--subjects``, default 20–23, both sessions) and the clinical-style files in the tests' data.
 
 Usage::
 
@@ -38,12 +42,12 @@ BOUNDS_UV = (0.0, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 TEST_DATA = Path(__file__).parents[1] / "tests" / "data"
 
 
-def recordings(data: Path) -> dict:
+def recordings(data: Path, subjects: list[int]) -> dict:
     """The recordings: name -> Raw (EEG channels only, integer files)."""
     import mne
 
     out = {}
-    for subject in (20, 21, 22, 23):
+    for subject in subjects:
         for session in (1, 2):
             raw = mne.io.read_raw_edf(data / f"Subject{subject}_{session}.edf", preload=True, verbose="error")
             out[f"eegmat {subject}_{session}"] = raw.pick(
@@ -146,6 +150,10 @@ def measure(name: str, raw, codec, bounds_uv) -> list[dict]:
             fname = write_raw_dac(Path(tmp) / "rec.eegdac", raw, codec=codec, max_error=bound, verbose="error")
             header = read_header(fname)
         ours = 8 * (header.token_bytes + header.residual_bytes) / channel_seconds
+        with tempfile.TemporaryDirectory() as tmp:
+            fname = write_raw_dac(Path(tmp) / "rec.eegdac", raw, codec="klt-dct", max_error=bound, verbose="error")
+            transform = read_header(fname)
+        klt = 8 * (transform.token_bytes + transform.residual_bytes + 2 * transform.transform.directions.size)
         alone = sum(len(encode_residual(x[:, s : s + block], None, bound, margin=0.0, grids=grids))
                     for s in range(0, x.shape[1], block)) * 8 / channel_seconds  # fmt: skip
         if bound == 0:
@@ -155,7 +163,8 @@ def measure(name: str, raw, codec, bounds_uv) -> list[dict]:
         near = np.floor(bound / steps + 1e-9).astype(np.int64)
         jls = sum(jpegls_bits(k[i : i + 1], int(near[i])) for i in range(len(k))) / channel_seconds
         rows.append(dict(recording=name, bound_uv=bound_uv, flac_lossless=flac, mne_dac=ours,
-                         tokens=8 * header.token_bytes / channel_seconds, same_coder_no_codec=alone,
+                         tokens=8 * header.token_bytes / channel_seconds, klt_dct_base=klt / channel_seconds,
+                         klt_dct_rate=transform.bits_per_second, same_coder_no_codec=alone,
                          flac_quantised=flac_q, jpegls_style=jls))  # fmt: skip
         print(json.dumps(rows[-1]), flush=True)
     return rows
@@ -169,6 +178,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path(__file__).parents[2] / "shared" / "data" / "eegmat")
     parser.add_argument("--codec", default="default")
+    parser.add_argument("--subjects", type=int, nargs="+", default=[20, 21, 22, 23], help="eegmat subjects")
     parser.add_argument("--bounds", type=float, nargs="+", default=list(BOUNDS_UV), help="bounds in µV")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("residual_bound.json"))
@@ -184,7 +194,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     codec = load_codec(args.codec)
     rows = []
-    for name, raw in recordings(args.data).items():
+    for name, raw in recordings(args.data, args.subjects).items():
         rows += measure(name, raw, codec, args.bounds)
     args.out.write_text(json.dumps(rows, indent=1))
     print_table(rows)
@@ -194,7 +204,15 @@ def main() -> None:
 
 def _means(rows: list[dict], eegmat: bool) -> dict:
     """Mean of each column over the recordings (eegmat's, or the others), per bound."""
-    keys = ("flac_lossless", "mne_dac", "tokens", "same_coder_no_codec", "flac_quantised", "jpegls_style")
+    keys = (
+        "flac_lossless",
+        "mne_dac",
+        "tokens",
+        "klt_dct_base",
+        "same_coder_no_codec",
+        "flac_quantised",
+        "jpegls_style",
+    )
     chosen = [r for r in rows if r["recording"].startswith("eegmat") == eegmat]
     out = {}
     for bound in sorted({r["bound_uv"] for r in chosen}):
@@ -206,14 +224,18 @@ def _means(rows: list[dict], eegmat: bool) -> dict:
 def print_table(rows: list[dict]) -> None:
     """Markdown tables: eegmat's validation subjects (mean), then each other recording."""
     head = ("| bound (µV) | FLAC lossless | mne-dac: tokens + residual | × smaller than FLAC | of which residual "
-            "| same coder, no codec | FLAC of quantised | JPEG-LS-style |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+            "| mne-dac: KLT + DCT base + residual | × smaller than FLAC | same coder, no codec | FLAC of quantised "
+            "| JPEG-LS-style |\n|---|---|---|---|---|---|---|---|---|---|")  # fmt: skip
 
     def line(bound: float, m: dict) -> str:
-        return (f"| {bound:g} | {m['flac_lossless']:.0f} | {m['mne_dac']:.0f} | {m['flac_lossless'] / m['mne_dac']:.2f} "
-                f"| {m['mne_dac'] - m['tokens']:.0f} | {m['same_coder_no_codec']:.0f} | {m['flac_quantised']:.0f} "
-                f"| {m['jpegls_style']:.0f} |")  # fmt: skip
+        flac = m["flac_lossless"]
+        return (f"| {bound:g} | {flac:.0f} | {m['mne_dac']:.0f} | {flac / m['mne_dac']:.2f} "
+                f"| {m['mne_dac'] - m['tokens']:.0f} | {m['klt_dct_base']:.0f} | {flac / m['klt_dct_base']:.2f} "
+                f"| {m['same_coder_no_codec']:.0f} | {m['flac_quantised']:.0f} | {m['jpegls_style']:.0f} |")  # fmt: skip
 
-    print("\n**eegmat, validation subjects 20–23 (8 recordings, mean bits/s per channel)**\n\n" + head)
+    eegmat = sorted({r["recording"] for r in rows if r["recording"].startswith("eegmat")})
+    print(f"\n**eegmat, validation recordings {', '.join(n.split()[1] for n in eegmat)} (mean bits/s per channel)**"
+          "\n\n" + head)  # fmt: skip
     for bound, m in _means(rows, True).items():
         print(line(bound, m))
     for name in sorted({r["recording"] for r in rows if not r["recording"].startswith("eegmat")}):
@@ -231,6 +253,7 @@ def plot(rows: list[dict], fname: Path) -> None:
     bounds = [b for b in means if b > 0]
     fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
     for key, label, style in [("mne_dac", "mne-dac: tokens + residual", "o-"),
+                              ("klt_dct_base", "mne-dac: KLT + DCT base + residual", "D-"),
                               ("same_coder_no_codec", "same coder, no codec", "s--"),
                               ("flac_quantised", "FLAC of quantised", "^-"),
                               ("jpegls_style", "JPEG-LS-style", "v-")]:  # fmt: skip

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 from pathlib import Path
 
 import matplotlib
@@ -112,3 +115,68 @@ def shipped_codec_eeg(shipped_codec) -> np.ndarray:
 def rng() -> np.random.Generator:
     """A seeded random generator."""
     return np.random.default_rng(0)
+
+
+class CraftedFile:
+    """An ``.eegdac`` file's parts, and :meth:`build` to put them back with every checksum recomputed (as a
+    crafter would)."""
+
+    def __init__(self, buf: bytes) -> None:
+        from mne_dac.io.block_format import PREAMBLE as _PREAMBLE
+        from mne_dac.io.block_format import TRAILER
+
+        _, self.version, size = _PREAMBLE.unpack_from(buf)
+        start = _PREAMBLE.size
+        self.header = json.loads(buf[start : start + size])
+        self.footer = self.info = None
+        if self.version == 1:
+            self.body = buf[start + size : -32]
+            return
+        footer_size = TRAILER.unpack_from(buf, len(buf) - TRAILER.size)[0]
+        info_end = start + size + self.header["info_size"]
+        self.info = buf[start + size : info_end]
+        self.blocks = buf[info_end : len(buf) - TRAILER.size - footer_size]
+        self.footer = json.loads(buf[len(buf) - TRAILER.size - footer_size : len(buf) - TRAILER.size])
+
+    def build(self, header=None, footer=None, *, blocks: bytes | None = None, body: bytes | None = None) -> bytes:
+        """A file with these parts and correct checksums: what a crafter writes."""
+        from mne_dac.io.block_format import MAGIC, TRAILER
+        from mne_dac.io.block_format import PREAMBLE as _PREAMBLE
+
+        header = self.header if header is None else header
+        text = header if isinstance(header, str) else json.dumps(header)
+        head = text.encode("utf-8", "surrogatepass")
+        preamble = _PREAMBLE.pack(MAGIC, self.version, len(head))
+        if self.version == 1:
+            content = preamble + head + (self.body if body is None else body)
+            return content + hashlib.sha256(content).digest()
+        blocks = self.blocks if blocks is None else blocks
+        footer = copy.deepcopy(self.footer if footer is None else footer)
+        try:  # block hashes recomputed, where the crafted index still has them
+            offset = 0
+            for entry in footer["blocks"]:
+                size = entry[0] + entry[1] + (entry[4] if len(entry) > 4 else 0)
+                entry[2] = hashlib.sha256(blocks[offset : offset + size]).hexdigest()
+                offset += size
+        except (TypeError, KeyError, IndexError):
+            pass
+        foot = (footer if isinstance(footer, str) else json.dumps(footer)).encode("utf-8", "surrogatepass")
+        digest = hashlib.sha256(preamble + head + self.info + foot).digest()
+        return preamble + head + self.info + blocks + foot + TRAILER.pack(len(foot), digest, MAGIC)
+
+    def regions(self) -> list[tuple[str, int, int]]:
+        """(name, start, stop) of the parts of the body (v1) or blocks (v2) that crafting flips."""
+        if self.version == 1:
+            offsets = np.cumsum([0] + [s["size"] for s in self.header["sections"]])
+            names = [s["name"] for s in self.header["sections"]]
+            return [(n, lo, hi) for n, lo, hi in zip(names, offsets[:-1], offsets[1:]) if n != "codes"]
+        out, offset = [], 0
+        for k, (n_tokens, n_side, *rest) in enumerate(self.footer["blocks"]):
+            n_residual = rest[2] if len(rest) > 2 else 0
+            if n_side:
+                out.append((f"block {k} side channels", offset + n_tokens, offset + n_tokens + n_side))
+            if n_residual:
+                start = offset + n_tokens + n_side
+                out.append((f"block {k} residual", start, start + n_residual))
+            offset += n_tokens + n_side + n_residual
+        return out

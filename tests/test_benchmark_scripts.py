@@ -55,3 +55,19 @@ def test_throughput_script_prints_codec_versus_baselines(rate_quality_json, tmp_
     speed = json.loads((tmp_path / "speed.json").read_text())
     assert speed["memory"][0]["compress"]["peak_rss_mb"] > 0
     assert {"speed.md", "summary.md"} <= {p.name for p in tmp_path.iterdir()}
+
+
+def test_file_coding_script(tmp_path):
+    """benchmarks/file_coding.py on the shipped excerpt (subject 0): tokens and KLT + DCT files side by side."""
+    from mne_dac.evaluation.datasets import excerpt_fnames
+
+    data = excerpt_fnames(0, "rest")[0].parent
+    printed = run_script(
+        "file_coding.py",
+        *("--data", str(data), "--subjects", "0", "--seconds", "20", "--rates", "88", "--threads", "1"),
+        *("--out-dir", str(tmp_path)),
+    )
+    assert "| default codec, 2 codebooks | 88 / " in printed and "| KLT + DCT, 88 bits/s | 88 / " in printed
+    mean = json.loads((tmp_path / "file_coding.json").read_text())["mean"]
+    prd = {row["coder"]: row["prd"] for row in mean}
+    assert prd["KLT + DCT, 88 bits/s"] < prd["default codec, 2 codebooks"]

@@ -15,14 +15,17 @@ class CLIError(Exception):
     """An error reported to the user as one line, without a traceback."""
 
 
-def add_codec_options(p: argparse.ArgumentParser, default: str | None) -> None:
-    """``--codec``, ``--n-codebooks``, ``--overwrite`` and ``--quiet``."""
+def add_codec_options(p: argparse.ArgumentParser, default: str | None, transform: bool = False) -> None:
+    """``--codec``, ``--n-codebooks``, ``--overwrite`` and ``--quiet`` (``transform``: ``--codec`` may name a
+    transform coder)."""
     p.add_argument(
         "--codec",
         default=default,
         help="codec: 'default' (shipped), a DAC tag (44khz, 24khz, 16khz), or a DAC/mne-dac "
-        "checkpoint path" + ("" if default else " (default: the codec recorded in the file)"),
-    )
+        "checkpoint path" + ("" if default else " (default: the codec recorded in the file)")
+        + ("; or 'klt-dct': no tokens, the block DCT of the channels' principal components, which keeps the EEG "
+           "better than the codec at the same bits (see --bitrate)" if transform else ""),
+    )  # fmt: skip
     p.add_argument("--n-codebooks", type=int, default=None, help="codebooks to use (bitrate)")
     p.add_argument(
         "--trust-codec", action="store_true",
@@ -122,3 +125,22 @@ def print_info(fname: str | Path) -> None:
     from mne_dac.io.container import describe_file
 
     print(describe_file(fname))
+
+
+def add_bitrate_option(p: argparse.ArgumentParser) -> None:
+    """``--bitrate BPS``: the budget of a transform coder (``--codec klt-dct``)."""
+    p.add_argument("--bitrate", type=float, default=None, metavar="BPS",
+                   help="--codec klt-dct: bits per second per EEG channel, never exceeded (default: 88); a codec's "
+                   "bitrate is set by --n-codebooks")  # fmt: skip
+
+
+def transform_coder(args: argparse.Namespace) -> bool:
+    """Whether ``--codec`` names a transform coder, or a :class:`CLIError` when the options do not fit it."""
+    from mne_dac.io.transform_blocks import is_transform_coder
+
+    try:
+        return is_transform_coder(args.codec, n_codebooks=args.n_codebooks, groups=args.grouping,
+                                  bits_per_second=args.bitrate)  # fmt: skip
+    except ValueError as err:
+        raise CLIError(str(err).replace("bits_per_second", "--bitrate").replace("n_codebooks", "--n-codebooks")
+                       .replace("groups", "--grouping")) from err  # fmt: skip

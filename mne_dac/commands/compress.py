@@ -8,6 +8,7 @@ from pathlib import Path
 from mne_dac.commands._common import (
     PROGRESS_MIN_DURATION,
     CLIError,
+    add_bitrate_option,
     add_clipping_option,
     add_codec_options,
     add_exclude_option,
@@ -18,6 +19,7 @@ from mne_dac.commands._common import (
     max_clipped,
     max_error,
     print_info,
+    transform_coder,
 )
 
 
@@ -29,7 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_grouping_option(p)
     add_exclude_option(p, "channels to keep out of coding, e.g. typed EEG but not EEG (ECG, ear references…): kept "
                    "losslessly")  # fmt: skip
-    add_codec_options(p, "default")
+    add_codec_options(p, "default", transform=True)
+    add_bitrate_option(p)
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     add_threads_option(p)
     add_clipping_option(p)
@@ -44,15 +47,18 @@ def run(args: argparse.Namespace) -> None:
 
     out = Path(args.output)
     check_paths(Path(args.input), out, args.overwrite, (".eegdac",))
-    codec = mne_dac.load_codec(args.codec, device=args.device, trust_code=args.trust_codec)
-    for option, check, value in (
-        ("--grouping", codec.check_groups, args.grouping),
-        ("--n-codebooks", codec.check_n_codebooks, args.n_codebooks),
-    ):
-        try:
-            check(value)
-        except (TypeError, ValueError) as err:
-            raise CLIError(f"{option}: {err}") from err
+    if transform_coder(args):
+        codec = args.codec
+    else:
+        codec = mne_dac.load_codec(args.codec, device=args.device, trust_code=args.trust_codec)
+        for option, check, value in (
+            ("--grouping", codec.check_groups, args.grouping),
+            ("--n-codebooks", codec.check_n_codebooks, args.n_codebooks),
+        ):
+            try:
+                check(value)
+            except (TypeError, ValueError) as err:
+                raise CLIError(f"{option}: {err}") from err
     raw = read_recording(args.input)
     if args.exclude:
         missing = sorted(set(args.exclude) - set(raw.ch_names))
@@ -63,6 +69,6 @@ def run(args: argparse.Namespace) -> None:
     mne_dac.write_raw_dac(
         out, raw, codec=codec, n_codebooks=args.n_codebooks, overwrite=args.overwrite, grouping=args.grouping,
         max_clipped=max_clipped(args), progress=progress,
-        max_error=max_error(args),
+        max_error=max_error(args), bits_per_second=args.bitrate,
     )  # fmt: skip
     print_info(out)

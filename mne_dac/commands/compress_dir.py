@@ -6,6 +6,7 @@ import argparse
 
 from mne_dac.commands._common import (
     CLIError,
+    add_bitrate_option,
     add_clipping_option,
     add_codec_options,
     add_exclude_option,
@@ -13,6 +14,7 @@ from mne_dac.commands._common import (
     add_max_error_option,
     max_clipped,
     max_error,
+    transform_coder,
 )
 
 
@@ -41,7 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_grouping_option(p)
     add_exclude_option(p, "channels to keep out of coding, e.g. typed EEG but not EEG (ECG, ear references…): where "
                    "present, kept losslessly")  # fmt: skip
-    add_codec_options(p, "default")
+    add_codec_options(p, "default", transform=True)
+    add_bitrate_option(p)
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     p.add_argument(
         "--threads", type=int, default=None, metavar="N",
@@ -66,10 +69,15 @@ def run(args: argparse.Namespace) -> None:
     from mne_dac.codecs.loading import load_codec
     from mne_dac.io.bulk import compress_dir, summarize_index
 
-    codec = load_codec(args.codec, device=args.device, trust_code=True) if args.trust_codec else args.codec
+    transform = transform_coder(args)  # and the options fit the coder
+    codec = (
+        load_codec(args.codec, device=args.device, trust_code=True)
+        if args.trust_codec and not transform
+        else args.codec
+    )
     index = compress_dir(
         args.in_dir, args.out_dir, codec, n_codebooks=args.n_codebooks, grouping=args.grouping, max_clipped=max_clipped(args),
-        max_error=max_error(args),
+        max_error=max_error(args), bits_per_second=args.bitrate,
         exclude=args.exclude, extensions=args.ext, n_jobs=args.n_jobs, n_threads=args.threads, overwrite=args.overwrite,
         fidelity=args.fidelity, index=args.index, device=args.device, progress=not args.quiet, verbose="warning",
     )  # fmt: skip

@@ -7,7 +7,8 @@ Layout (all integers little-endian)::
     header_size  uint32    size of the JSON header
     header       JSON      UTF-8: the recording, the codec, the token model, the block size
     info         bytes     the measurement info as a FIF file (``info_size`` bytes)
-    blocks       bytes     per block: its tokens, its side channels, its residual (if any)
+    blocks       bytes     per block: its tokens (or its transform code), its side channels, its
+                           residual (if any)
     footer       JSON      UTF-8: per block [token bytes, side bytes, SHA-256, content CRC-32]
                            and, in files with a residual layer, its residual bytes and the
                            CRC-32 of what the residual decodes to; the clip counts

@@ -34,6 +34,7 @@ from mne_dac.io.recordings import (
     read_recording,
     recording_extension,
 )
+from mne_dac.io.transform_blocks import is_transform_coder
 from mne_dac.signal.groups import group_kwargs, resolve_groups
 from mne_dac.utils._deprecation import renamed
 from mne_dac.utils._docs import fill_doc
@@ -96,6 +97,7 @@ class _Job:
     groups: Any
     max_clipped: float | None
     max_error: float | None
+    bits_per_second: float | None
     exclude: tuple[str, ...]
     n_threads: int
     overwrite: bool
@@ -118,6 +120,7 @@ def compress_dir(
     grouping: str | None = None,
     max_clipped: float | None = None,
     max_error: float | None = None,
+    bits_per_second: float | None = None,
     exclude: Sequence[str] = (),
     extensions: Sequence[str] = RECORDING_EXTENSIONS,
     n_jobs: int | None = None,
@@ -163,7 +166,8 @@ def compress_dir(
     codec : str | path-like | DACCodec
         The codec: ``"default"``, a DAC tag or the path of a codec file (see
         :func:`~mne_dac.load_codec`), or a :class:`~mne_dac.DACCodec` (sent to the
-        workers with every recording: pass its file to parallel runs instead).
+        workers with every recording: pass its file to parallel runs instead). Or
+        ``"klt-dct"``: a transform code, no tokens (see :func:`~mne_dac.write_raw_dac`).
     n_codebooks : int | None
         Codebooks to use (the bitrate); ``None``: all of the codec's.
     %(groups)s
@@ -173,6 +177,8 @@ def compress_dir(
         much of each recording was clipped.
     %(max_error)s
         An output with another bound (or none) is compressed again.
+    bits_per_second : float | None
+        ``codec="klt-dct"`` only: bits per second per EEG channel (``None``: 88).
     exclude : sequence of str
         Channels to keep out of coding: channels typed EEG in the files that are not EEG
         (ECG, ear references…). Where present, they are typed ``"misc"`` and kept
@@ -230,8 +236,10 @@ def compress_dir(
         raise FileNotFoundError(f"No such folder: {in_dir}")
     extensions = check_extensions(extensions)
     exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
+    is_transform_coder(codec, n_codebooks=n_codebooks, groups=groups, bits_per_second=bits_per_second)
     codec_spec, codec_obj = _codec_spec(codec, device)
-    codec_obj.check_groups(groups)
+    if codec_obj is not None:
+        codec_obj.check_groups(groups)
     if index is not None:
         _validate_type(index, "path-like", "index")
         index = out_dir / Path(index).expanduser()
@@ -248,6 +256,7 @@ def compress_dir(
         "groups": groups,
         "max_clipped": max_clipped,
         "max_error": max_error,
+        "bits_per_second": bits_per_second,
         "exclude": exclude,
         "n_threads": threads_per_worker(n_jobs) if n_threads is None else int(n_threads),
         "overwrite": overwrite,
@@ -268,7 +277,7 @@ def compress_dir(
 
     table = pd.DataFrame(rows, columns=list(INDEX_COLUMNS)).sort_values("input", ignore_index=True)
     table = table.astype(dict.fromkeys(_INTEGER_COLUMNS, "Int64"))
-    _warn_other_codec(table, codec_obj.identity.describe())
+    _warn_other_codec(table, codec_spec if codec_obj is None else codec_obj.identity.describe())
     if index is not None:
         from mne_dac.utils._atomic import atomic_write
 
@@ -380,11 +389,13 @@ def _output_names(
     return claimed, clashes
 
 
-def _codec_spec(codec: Any, device: str | None) -> tuple[Any, DACCodec]:
-    """What workers load the codec from, and the codec itself (loaded to check it)."""
+def _codec_spec(codec: Any, device: str | None) -> tuple[Any, DACCodec | None]:
+    """What workers load the codec from, and the codec itself (loaded to check it; ``None``: a transform coder)."""
     from mne_dac.codecs.codec import DACCodec
     from mne_dac.codecs.loading import DAC_TAGS, SHIPPED_CODECS
 
+    if is_transform_coder(codec):
+        return codec, None
     if isinstance(codec, DACCodec):
         return codec, codec
     _validate_type(codec, "path-like", "codec")
@@ -407,8 +418,8 @@ def _load_codec_cached(source: str, stamp: Any, device: str | None) -> DACCodec:
     return load_codec(source, device=device, verbose="error")
 
 
-def _worker_codec(codec: Any, device: str | None) -> DACCodec:
-    """The codec of a job, loaded once per worker process."""
+def _worker_codec(codec: Any, device: str | None) -> DACCodec | str:
+    """The codec of a job, loaded once per worker process (a transform coder: its name)."""
     if isinstance(codec, tuple):
         return _load_codec_cached(*codec, device)
     return codec
@@ -586,14 +597,14 @@ def _compress(job: _Job, output: Path) -> dict:
     output.parent.mkdir(parents=True, exist_ok=True)  # write_raw_dac removes what a killed run left
     write_raw_dac(
         output, raw, codec=codec, n_codebooks=job.n_codebooks, overwrite=True, max_clipped=job.max_clipped,
-        max_error=job.max_error, **group_kwargs(job.groups),
+        max_error=job.max_error, bits_per_second=job.bits_per_second, **group_kwargs(job.groups),
     )  # fmt: skip
     header = read_header(output)
     inputs = {Path(job.input)} | {Path(f) for f in raw.filenames if f is not None}
     values = dict(_header_values(header), input_bytes=sum(f.stat().st_size for f in inputs if f.is_file()))
     if job.fidelity:
         try:
-            values.update(_fidelity(raw, output, header.ch_names, codec))
+            values.update(_fidelity(raw, output, header, None if header.transform is not None else codec))
         except Exception as err:  # noqa: BLE001 - e.g. too short for the spectrogram loss
             values["error"] = f"fidelity not measured: {_one_line(err)}"
     return values
@@ -605,7 +616,7 @@ def _header_values(header: EEGDACHeader) -> dict:
         "duration_s": header.duration,
         "n_channels": len(header.ch_names) + len(header.other_ch_names),
         "n_eeg_channels": len(header.ch_names),
-        "codec": header.codec.describe(),
+        "codec": header.coding if header.codec is None else header.codec.describe(),
         "bits_per_second": header.bits_per_second,
         "coded_bits_per_second": header.coded_bits_per_second,
         "clipped_share": header.clipped_share,
@@ -614,16 +625,19 @@ def _header_values(header: EEGDACHeader) -> dict:
     }
 
 
-def _fidelity(raw: Any, output: Path, eeg: list[str], codec: DACCodec) -> dict:
-    """Spectrogram loss and PRD of the decoded file against the high-passed EEG."""
+def _fidelity(raw: Any, output: Path, header: EEGDACHeader, codec: DACCodec | None) -> dict:
+    """Spectrogram loss and PRD of the decoded file against the high-passed EEG (``codec``: the file's, ``None`` for
+    a transform code). The spectrogram loss scales the EEG as the paper does (±200 µV to ±1) for every file."""
     import numpy as np
 
     from mne_dac.io.container import read_raw_dac
     from mne_dac.signal.metrics import fidelity_report
+    from mne_dac.signal.preprocessing import PreprocessingSettings
 
+    eeg = header.ch_names
     reconstruction = read_raw_dac(output, codec)
     reference = raw.copy().pick(eeg)
-    highpass = codec.preprocessing.highpass
+    highpass = header.preprocessing.highpass
     if highpass is not None:
         reference.filter(
             highpass,
@@ -633,9 +647,8 @@ def _fidelity(raw: Any, output: Path, eeg: list[str], codec: DACCodec) -> dict:
             iir_params={"order": 4, "ftype": "butter", "output": "sos"},
             verbose="error",
         )
-    report = fidelity_report(
-        reference, reconstruction, codec_sfreq=codec.sfreq, clip=codec.preprocessing.clip, ch_names=eeg
-    )
+    clip = header.preprocessing.clip if header.transform is None else PreprocessingSettings().clip
+    report = fidelity_report(reference, reconstruction, codec_sfreq=header.codec_sfreq, clip=clip, ch_names=eeg)
     return {"spectrogram_loss": report.overall["spectrogram_loss"], "prd": report.overall["prd"]}
 
 

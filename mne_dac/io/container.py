@@ -47,9 +47,25 @@ from mne_dac.codecs.loading import DAC_TAGS, shipped_codec_of
 from mne_dac.io.block_format import BlockFile, block_frames_for, content_crc, entry_sizes, sample_bounds
 from mne_dac.io.streaming import decode_samples, frame_blocks
 from mne_dac.io.tokens import EEGTokens
+from mne_dac.io.transform_blocks import (
+    BASE_RATE_SAMPLE_SECONDS,
+    BASE_RATES,
+    BLOCK_FRAMES,
+    DCT_BLOCK,
+    DEFAULT_BITS_PER_SECOND,
+    NO_CODES,
+    TRANSFORM_MARGIN,
+    TRANSFORM_PREPROCESSING,
+    TRANSFORM_SFREQ,
+    TransformFrames,
+    TransformSpec,
+    fit_transform,
+    is_transform_coder,
+    transform_of_header,
+)
 from mne_dac.io.validation import EEGDACFormatError, check_fif_structure, decompress_exactly, validate_header
 from mne_dac.signal.groups import ChannelGroups, resolve_groups
-from mne_dac.signal.preprocessing import PreprocessingSettings, n_codec_samples, resampling_ratio
+from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSettings, n_codec_samples, resampling_ratio
 from mne_dac.utils._deprecation import keyword_only, renamed_attribute
 from mne_dac.utils._docs import fill_doc
 from mne_dac.utils._logging import warn
@@ -173,28 +189,36 @@ def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = Fals
         {**_recording_fields(tokens), "block_frames": block_frames}, -(-tokens.n_frames // block_frames)
     )
     blocks = (
-        (start, stop, tokens.codes[:, :, start:stop], tokens.other_data[:, bounds[k] : bounds[k + 1]], None)
+        (tokens.codes[:, :, start:stop], tokens.other_data[:, bounds[k] : bounds[k + 1]], None)
         for k, (start, stop) in enumerate(frame_blocks(tokens.n_frames, block_frames))
     )
-    return _write_blocks(Path(fname), tokens, codec, blocks, block_frames, tokens.clip_counts, overwrite=overwrite)
+    coding, payloads = _token_payloads(codec, blocks, tokens.bits_per_code)
+    return _write_blocks(Path(fname), tokens, {**_token_fields(tokens), **coding}, payloads, block_frames,
+                         tokens.clip_counts, overwrite=overwrite)  # fmt: skip
 
 
-def _recording_fields(tokens: Any) -> dict:
-    """Header fields that describe the recording and the codes (versions 1 and 2)."""
+def _recording_fields(recording: Any) -> dict:
+    """Header fields that describe the recording and the rate it is coded at (every file)."""
     return {
-        "ch_names": tokens.ch_names,
-        "sfreq": tokens.sfreq,
-        "n_times": tokens.n_times,
-        "first_samp": tokens.first_samp,
+        "ch_names": recording.ch_names,
+        "sfreq": recording.sfreq,
+        "n_times": recording.n_times,
+        "first_samp": recording.first_samp,
+        "hop_length": recording.hop_length,
+        "codec_sfreq": recording.codec_sfreq,
+        "preprocessing": recording.preprocessing.to_dict(),
+        "annotations": _annotations_to_dict(recording.annotations),
+        "other_ch_names": recording.other_ch_names,
+    }
+
+
+def _token_fields(tokens: Any) -> dict:
+    """Header fields of a file of tokens: the codes and the codec that made them."""
+    return {
         "codes_shape": list(tokens.codes_shape),
         "bits_per_code": tokens.bits_per_code,
         "codebook_size": tokens.codebook_size,
-        "hop_length": tokens.hop_length,
-        "codec_sfreq": tokens.codec_sfreq,
         "codec": tokens.codec.to_dict(),
-        "preprocessing": tokens.preprocessing.to_dict(),
-        "annotations": _annotations_to_dict(tokens.annotations),
-        "other_ch_names": tokens.other_ch_names,
         "groups": None if tokens.groups is None else tokens.groups.to_dict(),
         "positions": None if tokens.positions is None else np.asarray(tokens.positions).tolist(),
     }
@@ -211,58 +235,75 @@ def _codec_of(identity: CodecIdentity, codec: Any) -> Any:
         return None
 
 
-def _write_blocks(fname: Path, tokens: Any, codec: Any, blocks: Iterator, block_frames: int, clip_counts: Any, *,
-                  overwrite: bool, grids: list | None = None, residual: dict | None = None) -> Path:  # fmt: skip
-    """Write a version-2 file from ``(start, stop, codes, side, residual)`` blocks (consumed as they come).
-
-    ``residual``: the header's description of the residual layer, ``None`` when there is none.
-    """
-    from mne_dac.io.block_format import open_writer
-    from mne_dac.io.side_channels import encode_side
+def _token_payloads(codec: Any, blocks: Iterator, bits_per_code: int) -> tuple[dict, Iterator]:
+    """The header's token-coding fields, and ``(payload, codes, side, residual)`` of each ``(codes, side,
+    residual)`` block: the codes entropy-coded by a model fitted on the first frames (bit-packed without a
+    codec)."""
     from mne_dac.io.token_coding import FIT_FRAMES, TokenTables, encode_tokens, fit_token_model
 
-    escaped = not all(name.isascii() for name in tokens.info["ch_names"])
-    info = _info_to_bytes(_escape_names(tokens.info, True) if escaped else tokens.info)
     first, blocks = [], iter(blocks)
     for block in blocks:  # the token model is fitted on the first frames
         first.append(block)
-        if sum(b[2].shape[2] for b in first) >= FIT_FRAMES:
+        if sum(b[0].shape[2] for b in first) >= FIT_FRAMES:
             break
     tables = model = None
     if codec is not None:
         tables = TokenTables.from_codec(codec)
-        model = fit_token_model(np.concatenate([b[2] for b in first], axis=2), tables)
+        model = fit_token_model(np.concatenate([b[0] for b in first], axis=2), tables)
+    fields = {"token_coding": "packed" if model is None else "ans-tree",
+              "token_model": None if model is None else model.to_dict()}  # fmt: skip
+
+    def payloads() -> Iterator:
+        for codes, side, layer in itertools.chain(first, blocks):
+            payload = pack_codes(codes, bits_per_code) if model is None else encode_tokens(codes, model, tables)
+            yield payload, codes, side, layer
+
+    return fields, payloads()
+
+
+def _write_blocks(fname: Path, recording: Any, coding: dict, blocks: Iterator, block_frames: int, clip_counts: Any,
+                  *, overwrite: bool, grids: list | None = None, residual: dict | None = None) -> Path:  # fmt: skip
+    """Write a version-2 file from ``(payload, content, side, residual)`` blocks (consumed as they come).
+
+    ``coding``: the header's fields of the EEG's coding (tokens or a transform). ``content``: what the payload
+    decodes to (codes or samples). ``residual``: the header's description of the residual layer, ``None`` when
+    there is none.
+    """
+    from mne_dac.io.block_format import open_writer
+    from mne_dac.io.side_channels import encode_side
+
+    escaped = not all(name.isascii() for name in recording.info["ch_names"])
+    info = _info_to_bytes(_escape_names(recording.info, True) if escaped else recording.info)
     header = {
         "format": "eegdac",
         "version": 2,
         "writer": f"mne-dac {__version__}",
-        **_recording_fields(tokens),
+        **_recording_fields(recording),
+        **coding,
         "block_frames": block_frames,
-        "token_coding": "packed" if model is None else "ans-tree",
-        "token_model": None if model is None else model.to_dict(),
         "side_coding": "flac-grid-or-zlib",
         **({"residual": residual} if residual is not None else {}),
         **({"info_names": _ESCAPED_NAMES} if escaped else {}),
     }
     with open_writer(fname, header, info, overwrite=overwrite) as writer:
-        for _, _, codes, side, layer in itertools.chain(first, blocks):
-            payload = pack_codes(codes, tokens.bits_per_code) if model is None else encode_tokens(codes, model, tables)
-            writer.add(payload, encode_side(side, grids), codes, side, layer)
+        for payload, content, side, layer in blocks:
+            writer.add(payload, encode_side(side, grids), content, side, layer)
         writer.finish({"clip_counts": [int(c) for c in np.asarray(clip_counts)]})
-        token_bytes, _, residual_bytes = writer.payload_bytes
-    seconds = tokens.n_times / tokens.sfreq
+        eeg_bytes, _, residual_bytes = writer.payload_bytes
+    seconds = recording.n_times / recording.sfreq
     logger.info(
-        "Wrote %s: %d channels, %.1f s, %d bytes of tokens (%.1f bits/s/channel; nominal %g)%s",
+        "Wrote %s: %d channels, %.1f s, %d bytes of %s (%.1f bits/s/channel; nominal %g)%s",
         fname,
-        len(tokens.ch_names),
+        len(recording.ch_names),
         seconds,
-        token_bytes,
-        8 * token_bytes / seconds / len(tokens.ch_names),
-        tokens.bits_per_second,
+        eeg_bytes,
+        "tokens" if "token_coding" in coding else f"{coding['coding']} code",
+        8 * eeg_bytes / seconds / len(recording.ch_names),
+        recording.bits_per_second,
         ""
         if residual is None
         else f", {residual_bytes} bytes of residual "
-        f"({8 * residual_bytes / seconds / len(tokens.ch_names):.1f} bits/s/channel; EEG {_bound(residual)})",
+        f"({8 * residual_bytes / seconds / len(recording.ch_names):.1f} bits/s/channel; EEG {_bound(residual)})",
     )
     return fname
 
@@ -294,18 +335,18 @@ class EEGDACHeader:
         Samples per channel of the recording.
     first_samp : int
         The recording's first sample.
-    codes_shape : tuple of int
-        ``(n_streams, n_codebooks, n_frames)``.
-    bits_per_code : int
-        Bits of one code.
-    codebook_size : int
-        Entries per codebook.
+    codes_shape : tuple of int | None
+        ``(n_streams, n_codebooks, n_frames)``; ``None`` in a transform-coded file.
+    bits_per_code : int | None
+        Bits of one code (``None``: transform-coded).
+    codebook_size : int | None
+        Entries per codebook (``None``: transform-coded).
     hop_length : int
-        Codec samples per frame.
+        Codec samples per frame (transform-coded: samples per DCT block).
     codec_sfreq : float
-        The codec's rate.
-    codec : CodecIdentity
-        The codec that wrote the codes.
+        The codec's rate (transform-coded: the rate coded at).
+    codec : CodecIdentity | None
+        The codec that wrote the codes (``None``: transform-coded).
     preprocessing : PreprocessingSettings
         The preprocessing applied before coding.
     clip_counts : list of int
@@ -319,7 +360,7 @@ class EEGDACHeader:
     file_size : int
         Size of the file in bytes.
     token_bytes : int
-        Bytes of the tokens in the file (entropy-coded in version 2).
+        Bytes of the tokens in the file (entropy-coded in version 2), or of the transform code.
     block_frames : int | None
         Frames per block (version 2).
     side_bytes : int
@@ -330,6 +371,11 @@ class EEGDACHeader:
         channels; ``None``: the tokens only.
     residual_bytes : int
         Bytes of the residual layer.
+    coding : str
+        What the file holds for its EEG: ``"tokens"``, or ``"klt-dct"`` (the block DCT of the
+        channels' principal components, :mod:`mne_dac.io.transform_blocks`).
+    transform : TransformSpec | None
+        The transform code's directions and budget (``None``: tokens).
     """
 
     version: int
@@ -339,12 +385,12 @@ class EEGDACHeader:
     sfreq: float
     n_times: int
     first_samp: int
-    codes_shape: tuple[int, int, int]
-    bits_per_code: int
-    codebook_size: int
+    codes_shape: tuple[int, int, int] | None
+    bits_per_code: int | None
+    codebook_size: int | None
     hop_length: int
     codec_sfreq: float
-    codec: CodecIdentity
+    codec: CodecIdentity | None
     preprocessing: PreprocessingSettings
     clip_counts: list[int]
     annotations: dict | None
@@ -356,6 +402,8 @@ class EEGDACHeader:
     side_bytes: int = 0
     residual: dict | None = None
     residual_bytes: int = 0
+    coding: str = "tokens"
+    transform: TransformSpec | None = None
 
     @classmethod
     def from_dict(cls, header: dict, file_size: int) -> EEGDACHeader:
@@ -366,7 +414,11 @@ class EEGDACHeader:
         else:
             sizes = {sec["name"]: sec["size"] for sec in header["sections"]}
             token_bytes, side_bytes, residual_bytes = sizes["codes"], sizes.get("other_data", 0), 0
+        coding = header.get("coding", "tokens")
+        tokens = coding == "tokens"
         return cls(
+            coding=coding,
+            transform=None if tokens else transform_of_header(header),
             token_bytes=int(token_bytes),
             side_bytes=int(side_bytes),
             residual=header.get("residual"),
@@ -379,12 +431,12 @@ class EEGDACHeader:
             sfreq=float(header["sfreq"]),
             n_times=int(header["n_times"]),
             first_samp=int(header["first_samp"]),
-            codes_shape=tuple(int(n) for n in header["codes_shape"]),
-            bits_per_code=int(header["bits_per_code"]),
-            codebook_size=int(header["codebook_size"]),
+            codes_shape=tuple(int(n) for n in header["codes_shape"]) if tokens else None,
+            bits_per_code=int(header["bits_per_code"]) if tokens else None,
+            codebook_size=int(header["codebook_size"]) if tokens else None,
             hop_length=int(header["hop_length"]),
             codec_sfreq=float(header["codec_sfreq"]),
-            codec=CodecIdentity.from_dict(header["codec"]),
+            codec=CodecIdentity.from_dict(header["codec"]) if tokens else None,
             preprocessing=PreprocessingSettings.from_dict(header["preprocessing"]),
             clip_counts=[int(c) for c in header["clip_counts"]],
             annotations=header["annotations"],
@@ -399,8 +451,15 @@ class EEGDACHeader:
         return self.n_times / self.sfreq
 
     @property
+    def n_frames(self) -> int:
+        """Frames of the coded EEG (transform-coded: DCT blocks)."""
+        return max(1, -(-n_codec_samples(self.n_times, self.sfreq, self.codec_sfreq) // self.hop_length))
+
+    @property
     def bits_per_second(self) -> float:
-        """Bits per second per coded channel."""
+        """Bits per second per coded channel (nominal: the transform code's budget)."""
+        if self.transform is not None:
+            return self.transform.bits_per_second
         n_streams, n_q, _ = self.codes_shape
         return n_q * self.bits_per_code * self.codec_sfreq / self.hop_length * n_streams / len(self.ch_names)
 
@@ -429,7 +488,10 @@ class EEGDACHeader:
 
     @property
     def codes_compression_ratio(self) -> float:
-        """16-bit samples of the coded channels at the recording's rate over the bits of the codes."""
+        """16-bit samples of the coded channels at the recording's rate over the bits of the codes (of the
+        transform code as stored)."""
+        if self.transform is not None:
+            return 2 * len(self.ch_names) * self.n_times / max(self.token_bytes, 1)
         return 16 * len(self.ch_names) * self.n_times / (math.prod(self.codes_shape) * self.bits_per_code)
 
     @property
@@ -576,6 +638,8 @@ def read_tokens(fname: str | Path, codec: Any = None, *, tmin: float | None = No
     """
     header, contents, info = _open(fname)
     start, stop = _sample_range(header, tmin, tmax)
+    if header.transform is not None:
+        raise ValueError(f"{fname} holds a {header.coding} transform code, not tokens: read it with read_raw_dac")
     with _naming(Path(fname)):
         if isinstance(contents, BlockFile):
             reader = _BlockReader(header, contents, codec)
@@ -683,7 +747,9 @@ class _BlockReader:
         #: Damaged blocks, read as zeros (``salvage``); ``None``: a damaged block raises.
         self.damaged = set(blocks.damaged_blocks()) if salvage else None
         self.model = self.tables = None
-        if blocks.header["token_coding"] == "ans-tree":
+        #: The decoder of a transform-coded file's blocks (``None``: tokens).
+        self.frames = None if header.transform is None else TransformFrames(header.transform)
+        if blocks.header.get("token_coding") == "ans-tree":
             from mne_dac.codecs.loading import codec_for
 
             self.model = TokenModel.from_dict(blocks.header["token_model"])
@@ -695,9 +761,12 @@ class _BlockReader:
 
     def _block(self, k: int) -> tuple[np.ndarray, np.ndarray, Any]:
         if k not in self._cache:
-            n_streams, n_q, n_frames = self.header.codes_shape
             step = self.header.block_frames
-            shape = (n_streams, n_q, min(step, n_frames - k * step))
+            count = min(step, self.header.n_frames - k * step)
+            if self.frames is None:
+                shape = (*self.header.codes_shape[:2], count)
+            else:  # decoded samples, frame by frame
+                shape = (len(self.header.ch_names), self.header.hop_length, count)
             n_side = self.blocks.bounds[k + 1] - self.blocks.bounds[k]
             try:
                 self._remember(k, self._decode_block(k, shape, n_side))
@@ -706,8 +775,9 @@ class _BlockReader:
                     raise
                 warn(f"{err}: salvaged as zeros")
                 self.damaged.add(k)
+                dtype = np.int64 if self.frames is None else np.float32
                 self._remember(
-                    k, (np.zeros(shape, dtype=np.int64), np.zeros((len(self.header.other_ch_names), n_side)), None)
+                    k, (np.zeros(shape, dtype=dtype), np.zeros((len(self.header.other_ch_names), n_side)), None)
                 )
         return self._cache[k]
 
@@ -727,14 +797,20 @@ class _BlockReader:
             raise EEGDACFormatError(f"{self.blocks.span(k)} is damaged (its SHA-256 does not match)")
         tokens, side, residual = self.blocks.read_block(k)
         try:
-            if self.model is None:
+            if self.frames is not None:
+                h = self.header
+                first = k * h.block_frames * h.hop_length  # the block's first sample at the coding rate
+                n_samples = min(shape[2] * h.hop_length, n_codec_samples(h.n_times, h.sfreq, h.codec_sfreq) - first)
+                codes = self.frames.decode_block(bytes(tokens), shape[2], max(1, n_samples))
+            elif self.model is None:
                 codes = unpack_codes(tokens, self.header.bits_per_code, shape)
             else:
                 codes = decode_tokens(bytes(tokens), shape, self.model, self.tables)
         except ValueError as err:
-            raise EEGDACFormatError(f"{self.blocks.span(k)}: tokens do not decode ({err})") from err
+            what = "tokens" if self.frames is None else "transform code"
+            raise EEGDACFormatError(f"{self.blocks.span(k)}: its {what} does not decode ({err})") from err
         other = decode_side(bytes(side), len(self.header.other_ch_names), n_side)
-        if content_crc(codes, other) != self.blocks.footer["blocks"][k][3]:
+        if content_crc(codes if self.frames is None else NO_CODES, other) != self.blocks.footer["blocks"][k][3]:
             raise EEGDACFormatError(f"{self.blocks.span(k)}: decodes to other values than were written")
         if not self.bounded:
             return codes, other, None
@@ -807,6 +883,7 @@ def write_raw_dac(
     grouping: str | None = None,
     max_clipped: float | None = None,
     max_error: float | None = None,
+    bits_per_second: float | None = None,
     progress: bool = False,
     verbose: bool | str | int | None = None,
 ) -> Path:
@@ -818,13 +895,26 @@ def write_raw_dac(
         Output file.
     raw : mne.io.Raw
         The recording, in Volts.
-    %(codec)s
+    codec : str | path-like | DACCodec
+        The codec (see :func:`~mne_dac.load_codec`): ``"default"``, a DAC tag, a codec
+        file or a :class:`~mne_dac.DACCodec`. Or ``"klt-dct"``: no tokens but the block DCT of
+        the channels' principal components (:class:`~mne_dac.signal.transform_coding.CrossChannelDCTCoder`,
+        laid out by blocks of time, see :mod:`mne_dac.io.transform_blocks`), within
+        ``bits_per_second``; on eegmat it keeps the EEG far better than the codec at the same bits
+        (:ref:`benchmarks`).
     %(n_codebooks)s
     %(overwrite)s
     %(groups)s
     %(grouping)s
     %(max_clipped)s
     %(max_error)s
+    bits_per_second : float | None
+        ``codec="klt-dct"`` only: the budget in bits per second per EEG channel, never exceeded.
+        ``None``: 88, the default codec's rate; with ``max_error``, the rate of
+        :data:`~mne_dac.io.transform_blocks.BASE_RATES` that makes the recording's first 16 s
+        smallest, base and residual together (a good base is worth many bits under a loose
+        bound, none under a tight one or on noisy recordings). A codec's rate is set by
+        ``n_codebooks``.
     progress : bool
         Show a progress bar.
     %(verbose)s
@@ -837,13 +927,21 @@ def write_raw_dac(
     groups = resolve_groups(groups, grouping)
     if max_error is not None and not (isinstance(max_error, (int, float)) and 0 <= max_error < math.inf):
         raise ValueError(f"max_error must be None or a bound in Volts >= 0, got {max_error!r}")
+    if is_transform_coder(codec, n_codebooks=n_codebooks, groups=groups, bits_per_second=bits_per_second):
+        if bits_per_second is None:
+            if max_error is None:
+                bits_per_second = DEFAULT_BITS_PER_SECOND
+            else:  # bit-exact: the residual does not use the base
+                bits_per_second = _base_rate(raw, codec, max_error) if max_error > 0 else BASE_RATES[0]
+        return _write_transform(Path(fname), raw, codec, bits_per_second, overwrite=overwrite,
+                                max_clipped=max_clipped, max_error=max_error, progress=progress)  # fmt: skip
     from types import SimpleNamespace
 
     from mne_dac.codecs.loading import load_codec
     from mne_dac.io.raw import check_clipping, codec_domain_of, eeg_picks
-    from mne_dac.io.residual import MARGIN, decode_residual, encode_residual, grids_to_header
+    from mne_dac.io.residual import MARGIN
     from mne_dac.io.side_channels import reader_grids
-    from mne_dac.io.streaming import iter_code_blocks, with_reconstruction
+    from mne_dac.io.streaming import iter_code_blocks
 
     if codec is None:
         warn('write_raw_dac(codec=None) is deprecated: pass codec="default" (the default).', FutureWarning)
@@ -871,36 +969,134 @@ def write_raw_dac(
     bounds = sample_bounds({**_recording_fields(tokens), "block_frames": block_frames}, -(-n_frames // block_frames))
     coded = iter_code_blocks(stream, codec, n_q, block_frames, progress, ch_names=ch_names, groups=groups,
                              positions=positions)  # fmt: skip
-
-    grids, eeg_grids = reader_grids(raw, other), reader_grids(raw, eeg)
-    residual = None
-    if max_error is not None:  # the codec's reconstruction is subtracted only where it can help
-        residual = {"max_error": float(max_error), "margin": MARGIN * codec.preprocessing.clip,
-                    "coding": "exact-signal-codec-ans", "grids": grids_to_header(eeg_grids, len(eeg))}  # fmt: skip
-        if 0 < residual["margin"] < max_error / 2:
-            coded = with_reconstruction(coded, codec, bounds=bounds, n_frames=n_frames, sfreq=raw.info["sfreq"],
-                                        n_times=raw.n_times, preprocessing=codec.preprocessing, ch_names=ch_names,
-                                        groups=groups, positions=positions)  # fmt: skip
+    residual, layered = _with_layers(raw, eeg, other, bounds, coded, codec, max_error=max_error,
+                                     margin=MARGIN * codec.preprocessing.clip, n_frames=n_frames,
+                                     preprocessing=codec.preprocessing, ch_names=ch_names, groups=groups,
+                                     positions=positions)  # fmt: skip
 
     def blocks() -> Iterator:
-        for k, (start, stop, codes, *decoded) in enumerate(coded):
-            side = raw.get_data(picks=other, start=bounds[k], stop=bounds[k + 1]) if len(other) else None
-            layer = None
-            if residual is not None:
-                x = raw.get_data(picks=eeg, start=bounds[k], stop=bounds[k + 1])
-                payload = encode_residual(x, decoded[0] if decoded else None, max_error, margin=residual["margin"],
-                                          grids=eeg_grids)  # fmt: skip
-                decoded_layer = decode_residual(
-                    payload, len(eeg), x.shape[1], max_error=max_error, margin=residual["margin"], grids=eeg_grids
-                )  # as a reader decodes it
-                layer = payload, decoded_layer.crc
-            yield start, stop, codes, np.zeros((0, bounds[k + 1] - bounds[k])) if side is None else side, layer
+        yield from layered
         if residual is None:  # with a residual layer, clipping loses nothing
             check_clipping(stream, max_clipped)  # raising here leaves no file (the temporary one is removed)
             stream.report_clipping()
 
-    return _write_blocks(fname, tokens, codec, blocks(), block_frames, stream.clip_counts, overwrite=overwrite,
-                         grids=grids, residual=residual)  # fmt: skip
+    coding, payloads = _token_payloads(codec, blocks(), codec.bits_per_code)
+    return _write_blocks(fname, tokens, {**_token_fields(tokens), **coding}, payloads, block_frames,
+                         stream.clip_counts, overwrite=overwrite, grids=reader_grids(raw, other),
+                         residual=residual)  # fmt: skip
+
+
+def _with_layers(raw: mne.io.BaseRaw, eeg: np.ndarray, other: np.ndarray, bounds: list[int], coded: Iterator,
+                 base: Any, *, max_error: float | None, margin: float, n_frames: int,
+                 preprocessing: PreprocessingSettings, **channels: Any) -> tuple[dict | None, Iterator]:  # fmt: skip
+    """``(codes, side channels, residual layer)`` of each ``(start, stop, codes)`` block of ``coded``, and the
+    header's description of the residual layer (``None`` without ``max_error``).
+
+    ``base`` decodes the codes (a codec, or a transform code's frames); ``margin``: the Volts kept for its float
+    rounding on another machine; ``channels``: ``ch_names``, ``groups``, ``positions`` as the codec takes them.
+    """
+    from mne_dac.io.residual import decode_residual, encode_residual, grids_to_header
+    from mne_dac.io.side_channels import reader_grids
+    from mne_dac.io.streaming import with_reconstruction
+
+    eeg_grids, residual = reader_grids(raw, eeg), None
+    if max_error is not None:  # the base's reconstruction is subtracted only where it can help
+        residual = {"max_error": float(max_error), "margin": margin, "coding": "exact-signal-codec-ans",
+                    "grids": grids_to_header(eeg_grids, len(eeg))}  # fmt: skip
+        if 0 < margin < max_error / 2:
+            coded = with_reconstruction(coded, base, bounds=bounds, n_frames=n_frames, sfreq=raw.info["sfreq"],
+                                        n_times=raw.n_times, preprocessing=preprocessing, **channels)  # fmt: skip
+
+    def blocks() -> Iterator:
+        for k, (_, _, codes, *decoded) in enumerate(coded):
+            side = raw.get_data(picks=other, start=bounds[k], stop=bounds[k + 1]) if len(other) else None
+            layer = None
+            if residual is not None:
+                x = raw.get_data(picks=eeg, start=bounds[k], stop=bounds[k + 1])
+                payload = encode_residual(x, decoded[0] if decoded else None, max_error, margin=margin, grids=eeg_grids)
+                decoded_layer = decode_residual(payload, len(eeg), x.shape[1], max_error=max_error, margin=margin,
+                                                grids=eeg_grids)  # as a reader decodes it  # fmt: skip
+                layer = payload, decoded_layer.crc
+            yield codes, np.zeros((0, bounds[k + 1] - bounds[k])) if side is None else side, layer
+
+    return residual, blocks()
+
+
+def _base_rate(raw: mne.io.BaseRaw, method: str, max_error: float) -> float:
+    """The rate of the transform base under a residual layer of ``max_error``: of :data:`BASE_RATES
+    <mne_dac.io.transform_blocks.BASE_RATES>`, the one whose base and residual take the fewest bytes on the
+    recording's first seconds."""
+    import tempfile
+
+    sample = raw.copy().crop(0, min(BASE_RATE_SAMPLE_SECONDS, raw.times[-1]))
+    sizes = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for rate in BASE_RATES:
+            try:
+                fname = _write_transform(Path(tmp) / "sample.eegdac", sample, method, rate, overwrite=True,
+                                         max_clipped=None, max_error=max_error, progress=False)  # fmt: skip
+            except ValueError:  # a budget too low for so short a sample
+                continue
+            header = read_header(fname)
+            sizes[rate] = header.token_bytes + header.residual_bytes + 2 * header.transform.directions.size
+    if not sizes:
+        raise ValueError(f"The recording ({raw.n_times} samples) is too short to code with codec={method!r}.")
+    rate = min(sizes, key=sizes.get)
+    logger.info("Base of the residual layer: %s at %g bits/s per channel (tried %s)", method, rate,
+                ", ".join(f"{r:g}: {b} bytes" for r, b in sizes.items()))  # fmt: skip
+    return rate
+
+
+def _write_transform(fname: Path, raw: mne.io.BaseRaw, method: str, bits_per_second: float, *, overwrite: bool,
+                     max_clipped: float | None, max_error: float | None, progress: bool) -> Path:  # fmt: skip
+    """Write a transform-coded file (see :mod:`mne_dac.io.transform_blocks`): two passes over the recording."""
+    from types import SimpleNamespace
+
+    from tqdm.auto import tqdm
+
+    from mne_dac.io.raw import check_clipping, eeg_picks
+    from mne_dac.io.side_channels import reader_grids
+
+    _validate_type(raw, mne.io.BaseRaw, "raw")
+    if fname.exists() and not overwrite:  # fail before the encoding
+        raise FileExistsError(f"{fname} exists; pass overwrite=True (--overwrite) to replace it.")
+    eeg, other = eeg_picks(raw)
+    ch_names = [raw.ch_names[i] for i in eeg]
+    stream = CodecDomainStream(lambda start, stop: raw.get_data(picks=eeg, start=start, stop=stop), len(eeg),
+                               raw.n_times, raw.info["sfreq"], TRANSFORM_SFREQ, TRANSFORM_PREPROCESSING, ch_names)  # fmt: skip
+    spec = fit_transform(stream, bits_per_second, progress=progress)
+    check_clipping(stream, None if max_error is not None else max_clipped)
+    frames = TransformFrames.for_writing(spec, stream.n_codec)
+    recording = SimpleNamespace(
+        ch_names=ch_names, sfreq=raw.info["sfreq"], n_times=raw.n_times, first_samp=raw.first_samp,
+        hop_length=DCT_BLOCK, codec_sfreq=TRANSFORM_SFREQ, preprocessing=TRANSFORM_PREPROCESSING,
+        annotations=raw.annotations, other_ch_names=[raw.ch_names[i] for i in other], info=raw.info,
+        bits_per_second=bits_per_second,
+    )  # fmt: skip
+    n_frames = max(1, -(-stream.n_codec // DCT_BLOCK))
+    bounds = sample_bounds({**_recording_fields(recording), "block_frames": BLOCK_FRAMES}, -(-n_frames // BLOCK_FRAMES))
+    payloads: list[bytes] = []  # coded, not yet written
+    with_base = max_error is not None and TRANSFORM_MARGIN < max_error / 2  # the residual needs the decoded frames
+
+    def coded() -> Iterator:
+        spans = frame_blocks(n_frames, BLOCK_FRAMES)
+        for start, stop in tqdm(spans, desc="Encoding", unit="block", disable=not progress):
+            x = stream.get(start * DCT_BLOCK, min(stop * DCT_BLOCK, stream.n_codec))
+            payloads.append(frames.encode_block(x))
+            yield start, stop, frames.decode_block(payloads[-1], stop - start, x.shape[1]) if with_base else None
+
+    residual, layered = _with_layers(raw, eeg, other, bounds, coded(), frames, max_error=max_error,
+                                     margin=TRANSFORM_MARGIN, n_frames=n_frames,
+                                     preprocessing=TRANSFORM_PREPROCESSING)  # fmt: skip
+
+    def blocks() -> Iterator:
+        for _, side, layer in layered:
+            yield payloads.pop(0), NO_CODES, side, layer
+        stream.report_clipping()
+
+    coding = {"coding": method, "transform": spec.to_dict()}
+    return _write_blocks(fname, recording, coding, blocks(), BLOCK_FRAMES, stream.clip_counts, overwrite=overwrite,
+                         grids=reader_grids(raw, other), residual=residual)  # fmt: skip
 
 
 @verbose
@@ -965,14 +1161,23 @@ def read_raw_dac(
     if not isinstance(contents, BlockFile):  # version 1: no random access
         raw = reconstruct_raw(read_tokens(fname), codec, n_codebooks=n_codebooks, progress=progress)
         return raw if (start, stop) == (0, header.n_times) else raw.crop(start / sfreq, (stop - 1) / sfreq)
-    codec = codec_for(header.codec, codec)
+    if header.transform is not None:
+        if codec is not None or n_codebooks is not None:
+            raise ValueError(f"{fname} holds a {header.coding} transform code: it needs no codec and has no "
+                             "codebooks (pass neither codec nor n_codebooks)")  # fmt: skip
+        codec = TransformFrames(header.transform)
+    else:
+        codec = codec_for(header.codec, codec)
     if header.residual is not None and layer is None and n_codebooks is not None:
         raise ValueError("n_codebooks applies to the tokens only: pass layer='tokens' with it")
     with _naming(Path(fname)):
         reader = _BlockReader(header, contents, codec, salvage=salvage, layer=layer)
         annotations = _annotations(header, info)
-    n_q = header.codes_shape[1] if n_codebooks is None else n_codebooks
-    bitrate = codec.bits_per_second(n_q) * header.codes_shape[0] / len(header.ch_names)
+    if header.transform is not None:
+        bitrate = header.bits_per_second
+    else:
+        n_q = header.codes_shape[1] if n_codebooks is None else n_codebooks
+        bitrate = codec.bits_per_second(n_q) * header.codes_shape[0] / len(header.ch_names)
     if reader.bounded:
         note = f"Decoded by mne-dac: EEG {_bound(header.residual)} (codec {codec.name!r} and a residual layer)."
     else:
@@ -1023,7 +1228,7 @@ class RawEEGDAC(mne.io.BaseRaw):
 
         def decode(a: int, b: int) -> np.ndarray:  # one decode for the range: the codec's context once
             return decode_samples(
-                reader.codes, extras["codec"], n_frames=header.codes_shape[2], sfreq=header.sfreq,
+                reader.codes, extras["codec"], n_frames=header.n_frames, sfreq=header.sfreq,
                 n_times=header.n_times, preprocessing=header.preprocessing, start=a, stop=b,
                 n_codebooks=extras["n_codebooks"], progress=extras["progress"], ch_names=header.ch_names,
                 groups=header.groups, positions=header.positions,
@@ -1052,19 +1257,30 @@ def describe_file(fname: str | Path) -> str:
         A multi-line human-readable summary.
     """
     h = read_header(fname)
-    n_streams, n_q, _ = h.codes_shape
     n_ch = len(h.ch_names)
     names = ", ".join(h.ch_names[:8]) + (", …" if n_ch > 8 else "")
+    if h.transform is None:
+        n_q = h.codes_shape[1]
+        coder = [
+            f"Codec:             {h.codec.describe()}, {h.codebook_size} entries × {n_q} codebooks, "
+            f"{h.codec_sfreq:g} Hz, hop {h.hop_length}",
+            f"Decodes with:      {_codec_needed(h.codec)}",
+        ]
+    else:
+        n_directions = h.transform.directions.shape[1]
+        coder = [
+            f"Coder:             {h.coding}: block DCT ({h.hop_length} samples at {h.codec_sfreq:g} Hz) of "
+            + (f"the channels' {n_directions} principal components" if n_directions else "each channel"),
+            "Decodes with:      mne-dac alone (no codec)",
+        ]
     lines = [
         f"File:              {fname} ({h.file_size:,} bytes, format version {h.version})",
         f"Coded channels:    {n_ch} ({names})",
         f"Other channels:    {len(h.other_ch_names)} kept losslessly {h.other_ch_names or ''}".rstrip(),
         f"Duration:          {h.duration:.2f} s ({h.n_times} samples at {h.sfreq:g} Hz)",
-        f"Codec:             {h.codec.describe()}, {h.codebook_size} entries × {n_q} codebooks, "
-        f"{h.codec_sfreq:g} Hz, hop {h.hop_length}",
-        f"Decodes with:      {_codec_needed(h.codec)}",
+        *coder,
         f"Bitrate:           {h.bits_per_second:g} bits/s per channel nominal, {h.coded_bits_per_second:.1f} "
-        "in the file" + (" (entropy-coded tokens)" if h.version >= 2 else ""),
+        "in the file" + (" (entropy-coded tokens)" if h.version >= 2 and h.transform is None else ""),
         f"Compression ratio: {h.codes_compression_ratio:.1f}× for the codes, {h.file_compression_ratio:.1f}× for "
         "the whole file (against 16-bit samples at the original rate)",
         f"Preprocessing:     high-pass {h.preprocessing.highpass} Hz, clip ±"
@@ -1073,7 +1289,8 @@ def describe_file(fname: str | Path) -> str:
     ]
     if h.version >= 2:
         per_channel = 8 / h.duration / max(n_ch, 1)
-        layers = f"tokens {h.token_bytes:,} bytes ({h.token_bytes * per_channel:.1f} bits/s per channel)"
+        layers = (f"{'tokens' if h.transform is None else h.coding} {h.token_bytes:,} bytes "
+                  f"({h.token_bytes * per_channel:.1f} bits/s per channel)")  # fmt: skip
         if h.residual is not None:
             layers += (f", residual {h.residual_bytes:,} bytes ({h.residual_bits_per_second:.1f} bits/s per channel): "
                        f"EEG {_bound(h.residual)}")  # fmt: skip
@@ -1082,6 +1299,7 @@ def describe_file(fname: str | Path) -> str:
         lines.append(f"Layers:            {layers}; side channels {h.side_bytes:,} bytes")
     if h.groups is not None:
         layout = h.codec.config.get("mc", {}).get("layout", "channel")
+        n_streams = h.codes_shape[0]
         lines.append(
             f"Channel groups:    {h.groups.n_groups} ({h.groups.method}; {layout} layout: "
             f"{n_streams} token streams): " + "; ".join(" ".join(g) for g in h.groups.groups)

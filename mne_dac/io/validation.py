@@ -92,34 +92,25 @@ def validate_header(header: Any, version: int, file_size: int) -> None:
     sfreq = float(_get(header, "sfreq", (int, float), lambda v: 0 < v <= MAX_SFREQ))
     n_times = _get(header, "n_times", int, lambda v: 1 <= v <= MAX_SAMPLE_INDEX)
     _get(header, "first_samp", int, lambda v: 0 <= v <= MAX_SAMPLE_INDEX - n_times)
-    codebook_size = _get(header, "codebook_size", int, lambda v: 2 <= v <= MAX_CODEBOOK_SIZE)
-    bits = _get(header, "bits_per_code", int, lambda v: v == max(1, math.ceil(math.log2(codebook_size))),
-                f"must be ceil(log2(codebook_size = {codebook_size}))")  # fmt: skip
     hop = _get(header, "hop_length", int, lambda v: 1 <= v <= MAX_HOP)
     codec_sfreq = float(_get(header, "codec_sfreq", (int, float), lambda v: 0 < v <= MAX_SFREQ))
-    shape = _get(header, "codes_shape", list, lambda v: len(v) == 3, "expected 3 numbers")
-    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape):
-        _fail("codes_shape", "expected positive integers")
-    n_streams, n_codebooks, n_frames = shape
-    if n_codebooks > MAX_CODEBOOKS:
-        _fail("codes_shape", f"{n_codebooks} codebooks (at most {MAX_CODEBOOKS})")
     n_samples = n_times * (len(ch_names) + len(other))
     if n_samples > MAX_SAMPLES_PER_FILE_BYTE * file_size:
         _fail("n_times", f"{n_samples} samples from a file of {file_size} bytes")
     n_coded = n_codec_samples(n_times, sfreq, codec_sfreq)  # samples per channel at the codec's rate
-    expected_frames = max(1, -(-n_coded // hop))
-    if n_frames != expected_frames:
-        _fail(
-            "codes_shape", f"{n_frames} frames, but n_times, sfreq, codec_sfreq and hop_length give {expected_frames}"
-        )
-    groups = header.get("groups")
-    n_groups = _validate_groups(groups, ch_names)
-    if n_streams not in (len(ch_names), n_groups):
-        _fail("codes_shape", f"{n_streams} token streams for {len(ch_names)} channels")
+    n_frames = max(1, -(-n_coded // hop))
+    coding = header.get("coding", "tokens") if version >= 2 else "tokens"
+    if coding not in FILE_CODINGS:
+        _fail("coding", f"expected one of {FILE_CODINGS}")
+    if coding == "tokens":
+        n_streams, n_codebooks, bits = _validate_token_fields(header, ch_names, n_frames)
+    else:  # the KLT + DCT payload of every channel; checked in full by mne_dac.io.transform_blocks
+        if not isinstance(header.get("transform"), dict):
+            _fail("transform", "expected an object")
+        n_streams, n_codebooks, bits = len(ch_names), 1, None
     clip_counts = _get(header, "clip_counts", list, lambda v: len(v) == len(ch_names), "one count per channel")
     if not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= n_coded for c in clip_counts):
         _fail("clip_counts", f"expected counts between 0 and the {n_coded} samples coded per channel")
-    _validate_codec(_get(header, "codec", dict))
     _validate_preprocessing(_get(header, "preprocessing", dict))
     if "annotations" not in header:
         _fail("annotations", "missing")
@@ -148,6 +139,8 @@ def validate_header(header: Any, version: int, file_size: int) -> None:
         _fail("sections", f"the codes take {sizes[0]} bytes; codes_shape and bits_per_code give {codes_bytes}")
 
 
+#: What a version-2 file holds for its EEG: tokens, or a transform code (see :mod:`mne_dac.io.transform_blocks`).
+FILE_CODINGS = ("tokens", "klt-dct")
 #: How a version-2 file may code its tokens and side channels.
 TOKEN_CODINGS = ("packed", "ans-tree")
 SIDE_CODINGS = ("flac-grid-or-zlib",)
@@ -155,23 +148,47 @@ SIDE_CODINGS = ("flac-grid-or-zlib",)
 RESIDUAL_CODINGS = ("exact-signal-codec-ans",)
 
 
-def _validate_blocks(header: dict, n_streams: int, n_codebooks: int, n_frames: int, bits: int,
+def _validate_token_fields(header: dict, ch_names: list[str], n_frames: int) -> tuple[int, int, int]:
+    """The fields of a file of tokens: the codes' shape, the codebooks, the codec; returns the number of
+    token streams, of codebooks and the bits per code."""
+    codebook_size = _get(header, "codebook_size", int, lambda v: 2 <= v <= MAX_CODEBOOK_SIZE)
+    bits = _get(header, "bits_per_code", int, lambda v: v == max(1, math.ceil(math.log2(codebook_size))),
+                f"must be ceil(log2(codebook_size = {codebook_size}))")  # fmt: skip
+    shape = _get(header, "codes_shape", list, lambda v: len(v) == 3, "expected 3 numbers")
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape):
+        _fail("codes_shape", "expected positive integers")
+    n_streams, n_codebooks, n_coded_frames = shape
+    if n_codebooks > MAX_CODEBOOKS:
+        _fail("codes_shape", f"{n_codebooks} codebooks (at most {MAX_CODEBOOKS})")
+    if n_coded_frames != n_frames:
+        _fail("codes_shape", f"{n_coded_frames} frames, but n_times, sfreq, codec_sfreq and hop_length give {n_frames}")
+    n_groups = _validate_groups(header.get("groups"), ch_names)
+    if n_streams not in (len(ch_names), n_groups):
+        _fail("codes_shape", f"{n_streams} token streams for {len(ch_names)} channels")
+    _validate_codec(_get(header, "codec", dict))
+    return n_streams, n_codebooks, bits
+
+
+def _validate_blocks(header: dict, n_streams: int, n_codebooks: int, n_frames: int, bits: int | None,
                      file_size: int) -> None:  # fmt: skip
-    """The fields of a version-2 file: the block size, the token model and the block index."""
+    """The fields of a version-2 file: the block size, the token model and the block index (``bits``: ``None``
+    in a transform-coded file)."""
     _get(header, "info_size", int, lambda v: 0 <= v <= file_size)
     block_frames = _get(header, "block_frames", int, lambda v: 1 <= v <= MAX_SAMPLE_INDEX)
-    coding = _get(header, "token_coding", str, lambda v: v in TOKEN_CODINGS, f"expected one of {TOKEN_CODINGS}")
     _get(header, "side_coding", str, lambda v: v in SIDE_CODINGS, f"expected one of {SIDE_CODINGS}")
-    model = header.get("token_model")
-    if (coding == "ans-tree") != isinstance(model, dict):
-        _fail("token_model", "expected an object with ans-tree coding, null otherwise")
-    if model is not None:
-        from mne_dac.io.token_coding import TokenModel
+    coding = None
+    if bits is not None:
+        coding = _get(header, "token_coding", str, lambda v: v in TOKEN_CODINGS, f"expected one of {TOKEN_CODINGS}")
+        model = header.get("token_model")
+        if (coding == "ans-tree") != isinstance(model, dict):
+            _fail("token_model", "expected an object with ans-tree coding, null otherwise")
+        if model is not None:
+            from mne_dac.io.token_coding import TokenModel
 
-        try:
-            TokenModel.from_dict(model)
-        except (KeyError, TypeError, ValueError) as err:
-            _fail("token_model", f"{type(err).__name__}: {err}")
+            try:
+                TokenModel.from_dict(model)
+            except (KeyError, TypeError, ValueError) as err:
+                _fail("token_model", f"{type(err).__name__}: {err}")
     residual = header.get("residual")
     if residual is not None and not (
         isinstance(residual, dict)
@@ -189,7 +206,7 @@ def _validate_blocks(header: dict, n_streams: int, n_codebooks: int, n_frames: i
                           "per EEG channel null or [step, offset, scale, shift]}")  # fmt: skip
     blocks = _get(header, "blocks", list, lambda v: len(v) == -(-n_frames // block_frames),
                   f"expected one entry per block of {block_frames} frames")  # fmt: skip
-    packed = -(-n_streams * n_codebooks * block_frames * bits // 8)
+    packed = -(-n_streams * n_codebooks * block_frames * (bits or 0) // 8)
     n_fields = 4 if residual is None else 6
     for entry in blocks:
         if not (
@@ -201,7 +218,7 @@ def _validate_blocks(header: dict, n_streams: int, n_codebooks: int, n_frames: i
         ):
             _fail("blocks", "expected [token bytes, side bytes, SHA-256, CRC-32] per block"
                   + (", then residual bytes and CRC-32" if residual is not None else ""))  # fmt: skip
-        if coding == "packed" and entry[0] > packed or entry[0] > 4 * packed + 64:
+        if coding == "packed" and entry[0] > packed or bits is not None and entry[0] > 4 * packed + 64:
             _fail("blocks", f"a block's tokens take {entry[0]} bytes, more than its codes can")
 
 

@@ -58,7 +58,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from mne_dac.signal.preprocessing import PreprocessingSettings
 
-__all__ = ["CodedSignal", "CrossChannelDCTCoder", "DCTCoder", "TransformCoder", "WaveletCoder", "principal_directions"]
+__all__ = [
+    "CodedSignal",
+    "CrossChannelDCTCoder",
+    "DCTCoder",
+    "TransformCoder",
+    "WaveletCoder",
+    "directions_of_covariance",
+    "principal_directions",
+]
 
 #: Header of a payload: n_channels (uint16), n_samples (uint32), step (float32), n_planes (uint8).
 _HEADER = struct.Struct("<HIfB")
@@ -88,7 +96,12 @@ def principal_directions(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         The variance along each direction (never negative).
     """
     x = np.asarray(x, dtype=np.float64)
-    variances, vectors = np.linalg.eigh(x @ x.T / x.shape[1])
+    return directions_of_covariance(x @ x.T / x.shape[1])
+
+
+def directions_of_covariance(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The principal directions of a covariance matrix and their variances (see :func:`principal_directions`)."""
+    variances, vectors = np.linalg.eigh(covariance)
     order = np.argsort(variances)[::-1]
     return vectors[:, order], np.clip(variances[order], 0, None)
 
@@ -236,13 +249,15 @@ class TransformCoder:
         header = _HEADER.pack(n_channels, n_samples, step, n_planes)
         return header + lzma.compress(planes, format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS)
 
-    def _unpack(self, payload: bytes) -> tuple[np.ndarray, float, int]:
+    def _unpack(self, payload: bytes, shape: tuple[int, int] | None = None) -> tuple[np.ndarray, float, int]:
         """Quantized coefficients (n_channels, n_blocks, block), step and n_samples."""
         if len(payload) < _HEADER.size:
             raise ValueError("The payload is shorter than its header.")
         n_channels, n_samples, step, n_planes = _HEADER.unpack_from(payload)
         if not (1 <= n_planes <= 8 and np.isfinite(step) and step > 0):
             raise ValueError("Corrupt payload: its header is not one a coder writes.")
+        if shape is not None and (n_channels, n_samples) != tuple(shape):
+            raise ValueError(f"Corrupt payload: it holds {n_channels} × {n_samples} samples, expected {shape}.")
         n_blocks = -(-n_samples // self.block)
         n_coefs = n_channels * n_blocks * self.block
         try:  # never more than the header announces: a crafted stream cannot exhaust memory
@@ -331,13 +346,16 @@ class TransformCoder:
         )
         return coded
 
-    def decode(self, coded: CodedSignal | bytes) -> np.ndarray:
+    def decode(self, coded: CodedSignal | bytes, shape: tuple[int, int] | None = None) -> np.ndarray:
         """Rebuild the signals from a payload.
 
         Parameters
         ----------
         coded : CodedSignal | bytes
             The output of :meth:`encode`, or just its ``payload``.
+        shape : tuple of int | None
+            ``(n_channels, n_samples)`` the payload must hold, checked before anything is
+            decompressed (a reader's check against its file's header).
 
         Returns
         -------
@@ -345,7 +363,7 @@ class TransformCoder:
             The reconstruction.
         """
         payload = coded.payload if isinstance(coded, CodedSignal) else bytes(coded)
-        q, step, n_samples = self._unpack(payload)
+        q, step, n_samples = self._unpack(payload, shape)
         y = self._inverse(q * step)
         return y.reshape(y.shape[0], -1)[:, :n_samples].astype(np.float32)
 
@@ -535,21 +553,24 @@ class CrossChannelDCTCoder(DCTCoder):
         payload = _DIRECTIONS.pack(n_channels, n_directions) + directions.tobytes() + coded.payload
         return payload, coder.decode(coded), directions
 
-    def decode(self, coded: CodedSignal | bytes) -> np.ndarray:
+    def decode(self, coded: CodedSignal | bytes, shape: tuple[int, int] | None = None) -> np.ndarray:
         """Rebuild the signals from a payload (see :meth:`TransformCoder.decode`)."""
         payload = coded.payload if isinstance(coded, CodedSignal) else bytes(coded)
         if len(payload) < _DIRECTIONS.size:
             raise ValueError("The payload is shorter than its header.")
         n_channels, n_directions = _DIRECTIONS.unpack_from(payload)
-        if not n_channels:
-            raise ValueError("Corrupt payload: it has no channels.")
+        if not n_channels or shape is not None and n_channels != shape[0]:
+            raise ValueError(f"Corrupt payload: it has {n_channels} channels" + ("" if shape is None else
+                             f", expected {shape[0]}") + ".")  # fmt: skip
         end = _DIRECTIONS.size + 2 * n_channels * n_directions
         if len(payload) < end:
             raise ValueError("Corrupt payload: shorter than its directions.")
         directions = np.frombuffer(payload[_DIRECTIONS.size : end], "<f2").reshape(n_channels, n_directions)
         if not np.isfinite(directions).all():
             raise ValueError("Corrupt payload: its directions are not finite.")
-        components = self._component_coder(1.0).decode(payload[end:])
+        n_components = n_directions or n_channels
+        components = self._component_coder(1.0).decode(payload[end:], None if shape is None else
+                                                        (n_components, shape[1]))  # fmt: skip
         if components.shape[0] != (n_directions or n_channels):
             raise ValueError("Corrupt payload: its directions and its components disagree on the channels.")
         return _rotated(directions, components)

@@ -66,6 +66,26 @@ def test_eegmat_edf_with_default_codec(tmp_path, capsys):
     assert back.info["sfreq"] == raw.info["sfreq"] and back.annotations == raw.annotations
 
 
+def test_transform_coder(tmp_path, capsys):
+    """compress --codec klt-dct: no tokens, no codec to decode; options of codecs refused in one line."""
+    src, out = FORMATS["edf"], tmp_path / "rec.eegdac"
+    assert main(["compress", str(src), str(out), "--codec", "klt-dct", "--bitrate", "200"]) == 0
+    text = capsys.readouterr().out
+    assert "klt-dct" in text and "200 bits/s per channel nominal" in text and "no codec" in text
+    assert main(["decompress", str(out), str(tmp_path / "rec_raw.fif"), "--tmin", "1", "--tmax", "3"]) == 0
+    back = mne.io.read_raw_fif(tmp_path / "rec_raw.fif", verbose="error")
+    assert back.info["description"].startswith("Lossy reconstruction by mne-dac codec 'klt-dct' at 200 bits/s")
+    for extra, message in [
+        (["--n-codebooks", "2"], "--n-codebooks does not apply"),
+        (["--grouping", "pivot"], "--grouping does not apply"),
+        (["--bitrate", "0"], "positive"),
+    ]:
+        assert main(["compress", str(src), str(tmp_path / "x.eegdac"), "--codec", "klt-dct", *extra]) == 1
+        assert message in capsys.readouterr().err
+    assert main(["compress", str(src), str(tmp_path / "x.eegdac"), "--bitrate", "44"]) == 1
+    assert "--bitrate applies to" in capsys.readouterr().err
+
+
 def test_errors(tmp_path, tiny_codec_file, capsys):
     out = tmp_path / "a.eegdac"
     src = FORMATS["fif"]

@@ -260,3 +260,16 @@ def test_workers_stop_when_their_parent_dies(monkeypatch):
     monkeypatch.setattr(bulk.os, "getppid", lambda: bulk._first_parent[0] + 1)  # re-parented
     assert bulk._parent_gone(-1)
     assert not bulk._parent_gone(os.getpid())
+
+
+def test_transform_coder(corpus, tmp_path, capsys):
+    """compress-dir with the KLT + DCT: no codec is loaded, the index says what coded each file."""
+    index = compress_dir(corpus, tmp_path / "out", "klt-dct", bits_per_second=300, exclude=["ECG"], progress=False)
+    assert (index["status"] == "compressed").all() and (index["codec"] == "klt-dct").all()
+    assert (index["bits_per_second"] == 300).all() and (index["coded_bits_per_second"] <= 300).all()
+    assert index["error"].str.contains("at least 1025 samples").all()  # 3 s at 256 Hz: too short to measure
+    with pytest.raises(ValueError, match="n_codebooks does not apply"):
+        compress_dir(corpus, tmp_path / "o2", "klt-dct", n_codebooks=2)
+    args = ["compress-dir", str(corpus), str(tmp_path / "o3"), "--codec", "klt-dct", "--n-codebooks", "1"]
+    assert main(args) == 1
+    assert "--n-codebooks does not apply" in capsys.readouterr().err

@@ -14,7 +14,6 @@ generated. A crafted codec identity that names another codec is refused with Cod
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import tracemalloc
 from collections import Counter
@@ -22,74 +21,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CraftedFile
 
 from mne_dac import CodecMismatchError, EEGDACFormatError, read_raw_dac, write_raw_dac
-from mne_dac.io.block_format import TRAILER
-from mne_dac.io.container import _PREAMBLE, MAGIC
 
 SEED = 20261129
 DATA_DIR = Path(__file__).parents[1] / "data"
 #: Peak Python/numpy memory a mutant may take to read and decode (the intact file takes ~2 MB).
 MAX_PEAK_BYTES = 64 * 2**20
 BAD_VALUES = [None, -1, 0, 2**62, 1.5, float("nan"), float("inf"), "x", "", [], {}, True, [1, 2, 3], {"a": 1}]
-
-
-class _File:
-    """A file's parts, and :meth:`build` to put them back with every checksum recomputed."""
-
-    def __init__(self, buf: bytes) -> None:
-        _, self.version, size = _PREAMBLE.unpack_from(buf)
-        start = _PREAMBLE.size
-        self.header = json.loads(buf[start : start + size])
-        self.footer = self.info = None
-        if self.version == 1:
-            self.body = buf[start + size : -32]
-            return
-        footer_size = TRAILER.unpack_from(buf, len(buf) - TRAILER.size)[0]
-        info_end = start + size + self.header["info_size"]
-        self.info = buf[start + size : info_end]
-        self.blocks = buf[info_end : len(buf) - TRAILER.size - footer_size]
-        self.footer = json.loads(buf[len(buf) - TRAILER.size - footer_size : len(buf) - TRAILER.size])
-
-    def build(self, header=None, footer=None, *, blocks: bytes | None = None, body: bytes | None = None) -> bytes:
-        """A file with these parts and correct checksums: what a crafter writes."""
-        header = self.header if header is None else header
-        text = header if isinstance(header, str) else json.dumps(header)
-        head = text.encode("utf-8", "surrogatepass")
-        preamble = _PREAMBLE.pack(MAGIC, self.version, len(head))
-        if self.version == 1:
-            content = preamble + head + (self.body if body is None else body)
-            return content + hashlib.sha256(content).digest()
-        blocks = self.blocks if blocks is None else blocks
-        footer = copy.deepcopy(self.footer if footer is None else footer)
-        try:  # block hashes recomputed, where the crafted index still has them
-            offset = 0
-            for entry in footer["blocks"]:
-                size = entry[0] + entry[1] + (entry[4] if len(entry) > 4 else 0)
-                entry[2] = hashlib.sha256(blocks[offset : offset + size]).hexdigest()
-                offset += size
-        except (TypeError, KeyError, IndexError):
-            pass
-        foot = (footer if isinstance(footer, str) else json.dumps(footer)).encode("utf-8", "surrogatepass")
-        digest = hashlib.sha256(preamble + head + self.info + foot).digest()
-        return preamble + head + self.info + blocks + foot + TRAILER.pack(len(foot), digest, MAGIC)
-
-    def regions(self) -> list[tuple[str, int, int]]:
-        """(name, start, stop) of the parts of the body (v1) or blocks (v2) that crafting flips."""
-        if self.version == 1:
-            offsets = np.cumsum([0] + [s["size"] for s in self.header["sections"]])
-            names = [s["name"] for s in self.header["sections"]]
-            return [(n, lo, hi) for n, lo, hi in zip(names, offsets[:-1], offsets[1:]) if n != "codes"]
-        out, offset = [], 0
-        for k, (n_tokens, n_side, *rest) in enumerate(self.footer["blocks"]):
-            n_residual = rest[2] if len(rest) > 2 else 0
-            if n_side:
-                out.append((f"block {k} side channels", offset + n_tokens, offset + n_tokens + n_side))
-            if n_residual:
-                start = offset + n_tokens + n_side
-                out.append((f"block {k} residual", start, start + n_residual))
-            offset += n_tokens + n_side + n_residual
-        return out
 
 
 def _paths(obj, prefix=()):
@@ -126,7 +66,7 @@ def _crafted_values(obj, rng):
 
 def _mutants(buf: bytes, rng: np.random.Generator):
     """(kind, bytes) pairs: a few hundred mutants of ``buf``."""
-    f = _File(buf)
+    f = CraftedFile(buf)
     header = f.header
     for _ in range(40):
         flipped = bytearray(buf)
@@ -274,7 +214,7 @@ def test_cli_reports_an_invalid_file_in_one_line(intact, tmp_path, capsys):
     """info and decompress: one line naming the field, exit status 2, no traceback."""
     from mne_dac.commands import main
 
-    f = _File(intact.read_bytes())
+    f = CraftedFile(intact.read_bytes())
     header = copy.deepcopy(f.header)
     header["ch_names"] = [header["ch_names"][1], header["ch_names"][0], *header["ch_names"][2:]]
     crafted = tmp_path / "crafted.eegdac"

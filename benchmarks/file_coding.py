@@ -1,0 +1,118 @@
+"""What an ``.eegdac`` file keeps: the default codec's tokens against the KLT + DCT, written and read back.
+
+For each validation recording of eegmat (subjects 20-23, both recordings, whole, EEG channels
+high-passed at 0.1 Hz as every coder does), :func:`mne_dac.write_raw_dac` writes a file with the
+default codec at 1 and 2 codebooks (44 and 88 bits/s per channel) and with ``codec="klt-dct"``
+at ``--rates``; :func:`mne_dac.read_raw_dac` reads it back. Each reconstruction is scored by
+:func:`mne_dac.signal.metrics.fidelity_report` against the recording: PRD, SNR, the relative
+band-power errors and the spectrogram loss, averaged over recordings. "bits/s in file" is what
+the EEG's payload takes per channel (tokens entropy-coded, or the transform code with its
+directions); the rest of the file (the channels kept aside, the measurement info) is the same
+for every coder. Write and read speeds are in channel-seconds per second, on ``--threads``
+torch threads.
+
+Writes ``file_coding.md`` and ``file_coding.json`` to ``--out-dir``.
+
+Usage::
+
+    python benchmarks/file_coding.py --data ../shared/data/eegmat --threads 2 --out-dir /tmp/files
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+import mne_dac
+from mne_dac.io.container import read_header
+from mne_dac.signal.metrics import fidelity_report
+
+sys.path.insert(0, str(Path(__file__).parent))
+from evaluate_codec import BANDS, VALID_SUBJECTS, read_recordings
+
+
+def coders(rates: list[float]) -> list[tuple[str, dict]]:
+    """``(label, write_raw_dac keyword arguments)`` of every coder measured."""
+    tokens = [(f"default codec, {k} codebook{'s' * (k > 1)}", {"codec": "default", "n_codebooks": k}) for k in (1, 2)]
+    return tokens + [(f"KLT + DCT, {r:g} bits/s", {"codec": "klt-dct", "bits_per_second": r}) for r in rates]
+
+
+def measure(raw, label: str, kwargs: dict, folder: Path) -> dict:
+    """Write and read one file; its figures."""
+    fname = folder / "rec.eegdac"
+    n_channel_seconds = len(raw.ch_names) * raw.n_times / raw.info["sfreq"]
+    t0 = time.perf_counter()
+    mne_dac.write_raw_dac(fname, raw, overwrite=True, verbose="error", **kwargs)
+    t1 = time.perf_counter()
+    decoded = mne_dac.read_raw_dac(fname, verbose="error")
+    t2 = time.perf_counter()
+    header = read_header(fname)
+    report = fidelity_report(raw, decoded, codec_sfreq=256.0, verbose="error").overall
+    side_bits = 16 * header.transform.directions.size if header.transform is not None else 0
+    return dict(
+        coder=label,
+        nominal=header.bits_per_second,
+        in_file=(8 * header.token_bytes + side_bits) * raw.info["sfreq"] / raw.n_times / len(raw.ch_names),
+        **{k: float(report[k]) for k in ("prd", "snr_db", *(f"err_{b}" for b in BANDS), "spectrogram_loss")},
+        write=n_channel_seconds / (t1 - t0),
+        read=n_channel_seconds / (t2 - t1),
+    )
+
+
+def markdown(mean: pd.DataFrame) -> str:
+    head = "| coder | bits/s per channel (nominal / in file) | PRD % | SNR dB | δ / θ / α / β error | spectrogram loss | write / read (ch·s/s) |"
+    rows = [head, "|---|---|---:|---:|---|---:|---|"]
+    for _, r in mean.iterrows():
+        bands = " / ".join(f"{r[f'err_{b}']:.2f}" for b in BANDS)
+        rows.append(
+            f"| {r['coder']} | {r['nominal']:g} / {r['in_file']:.1f} | {r['prd']:.1f} | {r['snr_db']:.1f} | {bands} "
+            f"| {r['spectrogram_loss']:.2f} | {r['write']:.0f} / {r['read']:.0f} |"
+        )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/eegmat")
+    parser.add_argument("--subjects", type=int, nargs="+", default=VALID_SUBJECTS)
+    parser.add_argument("--seconds", type=float, default=None, help="first seconds of each recording (default: all)")
+    parser.add_argument("--rates", type=float, nargs="+", default=[22, 44, 88, 176])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out-dir", type=Path, default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    raws = read_recordings(args.data, args.subjects, args.seconds)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, raw in raws.items():
+            for label, kwargs in coders(args.rates):
+                rows.append({"recording": name, **measure(raw, label, kwargs, Path(tmp))})
+            print(f"{name}: done", flush=True)
+    per_recording = pd.DataFrame(rows)
+    mean = per_recording.drop(columns="recording").groupby("coder", sort=False).mean().reset_index()
+    table = markdown(mean)
+    print(table)
+    if args.out_dir is not None:
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        (args.out_dir / "file_coding.md").write_text(table + "\n")
+        (args.out_dir / "file_coding.json").write_text(
+            json.dumps(
+                {
+                    "recordings": list(raws),
+                    "mean": mean.to_dict("records"),
+                    "per_recording": per_recording.to_dict("records"),
+                },
+                indent=1,
+            )  # fmt: skip
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+"""Transform-coded ``.eegdac`` files: the KLT + DCT of the EEG, block by block, in place of tokens.
+
+The coder is :class:`~mne_dac.signal.transform_coding.CrossChannelDCTCoder`'s, laid out so that
+a file is read by time, as a token file is:
+
+- the channels' principal directions are fitted once, on the whole recording (a first pass),
+  and stored in the file's header as float16 (``n_channels × n_channels``; counted in the
+  bits); when they would take more than :data:`MAX_DIRECTION_SHARE` of the budget (a short
+  recording at a low rate), the channels are coded as they are;
+- each block of the file (:data:`BLOCK_FRAMES` frames, 64 s) holds the
+  :class:`~mne_dac.signal.transform_coding.DCTCoder` payload of its principal components, within
+  the block's share of the budget, so no block needs another to decode.
+
+A frame is one DCT block (:data:`DCT_BLOCK` samples at :data:`TRANSFORM_SFREQ`). The EEG is
+preprocessed as for the codecs (resampled, high-passed at 0.1 Hz) but clipped only at
+±10 mV: no network needs its input in [-1, 1], so seizures keep their amplitude.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mne_dac.io.validation import EEGDACFormatError
+from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSettings
+from mne_dac.signal.transform_coding import DCTCoder, directions_of_covariance
+
+__all__ = [
+    "BASE_RATES",
+    "BASE_RATE_SAMPLE_SECONDS",
+    "BLOCK_FRAMES",
+    "DCT_BLOCK",
+    "DEFAULT_BITS_PER_SECOND",
+    "MAX_DIRECTION_SHARE",
+    "NO_CODES",
+    "TRANSFORM_CODERS",
+    "TRANSFORM_MARGIN",
+    "TRANSFORM_PREPROCESSING",
+    "TRANSFORM_SFREQ",
+    "TransformFrames",
+    "TransformSpec",
+    "fit_transform",
+    "is_transform_coder",
+    "transform_of_header",
+]
+
+#: The coders a file can hold in place of tokens (``write_raw_dac(codec=...)``).
+TRANSFORM_CODERS = ("klt-dct",)
+#: The rate the EEG is coded at (Hz).
+TRANSFORM_SFREQ = 256.0
+#: Samples of one DCT block (a frame): 2 s at :data:`TRANSFORM_SFREQ`.
+DCT_BLOCK = 512
+#: Frames per block of the file: 64 s. LZMA learns the statistics of each block anew; on eegmat, 16-s blocks
+#: cost 2 points of PRD at 88 bits/s per channel against the whole recording, 64-s blocks 0.7 (and a read of a
+#: time range decodes a 64-s block in about 10 ms).
+BLOCK_FRAMES = 32
+#: The 0.1 Hz high-pass of the codecs; clipping only beyond ±10 mV.
+TRANSFORM_PREPROCESSING = PreprocessingSettings(highpass=0.1, clip=1e-2)
+#: The directions are stored when they take at most this share of the file's bits.
+MAX_DIRECTION_SHARE = 0.25
+#: The default budget (bits/s per EEG channel): the default codec's with its two codebooks.
+DEFAULT_BITS_PER_SECOND = 88.0
+#: The base rates (bits/s per channel) tried under a residual layer (``max_error``) when none is given: the base
+#: that makes the file smallest depends on the bound and the recording (on eegmat at 1 µV, 352; on a clinical
+#: Nihon Kohden file, the smallest: there the base does not predict the samples better than they predict
+#: themselves).
+BASE_RATES = (4.0, 11.0, 22.0, 44.0, 88.0, 176.0, 352.0, 704.0)
+#: Seconds from the start of the recording on which the base rate is chosen.
+BASE_RATE_SAMPLE_SECONDS = 16.0
+#: Volts kept for the decoder's float rounding on another machine, in a residual layer on a transform code: 0.01 µV.
+#: The decoded samples are float32 of at most the clip level: one rounding flip is below 1e-9 V.
+TRANSFORM_MARGIN = 1e-8
+#: What a block's content CRC covers of a transform code: nothing (the payload's SHA-256 guards it, and
+#: decoded floats may differ in their last bit from one machine to another).
+NO_CODES = np.empty(0, dtype=np.int32)
+
+
+def is_transform_coder(codec: Any, *, n_codebooks: int | None = None, groups: Any = None,
+                       bits_per_second: float | None = None) -> bool:  # fmt: skip
+    """Whether ``codec`` names a transform coder; a :class:`ValueError` when the options do not fit it.
+
+    ``n_codebooks`` and ``groups`` apply to codecs only; ``bits_per_second`` (positive) to transform coders
+    only.
+    """
+    if not (isinstance(codec, str) and codec in TRANSFORM_CODERS):
+        if bits_per_second is not None:
+            raise ValueError(f"bits_per_second applies to the transform coders {TRANSFORM_CODERS}; a codec's rate "
+                             "is set by n_codebooks")  # fmt: skip
+        return False
+    for name, value in (("n_codebooks", n_codebooks), ("groups", groups)):
+        if value is not None:
+            raise ValueError(f"{name} does not apply to codec={codec!r} (a transform code: no tokens, no codebooks, "
+                             "no channel groups)")  # fmt: skip
+    if bits_per_second is not None and not (
+        isinstance(bits_per_second, (int, float)) and 0 < bits_per_second < float("inf")
+    ):
+        raise ValueError(f"bits_per_second must be a positive number, got {bits_per_second!r}")
+    return True
+
+
+@dataclass(frozen=True)
+class TransformSpec:
+    """What a transform-coded file's header says of its coding (header field ``"transform"``).
+
+    Attributes
+    ----------
+    method : str
+        ``"klt-dct"``.
+    bits_per_second : float
+        The budget in bits per second per EEG channel, the directions included.
+    directions : array of float16, shape (n_channels, n_directions)
+        The principal directions of the EEG channels (``n_directions`` 0: the channels are
+        coded as they are).
+    """
+
+    method: str
+    bits_per_second: float
+    directions: np.ndarray
+
+    @property
+    def n_components(self) -> int:
+        """Signals coded per block: the directions, or the channels without them."""
+        n_channels, n_directions = self.directions.shape
+        return n_directions or n_channels
+
+    def to_dict(self) -> dict:
+        """The header's field: the directions as base64 of little-endian float16 (column-major)."""
+        n_channels, n_directions = self.directions.shape
+        packed = base64.b64encode(np.asfortranarray(self.directions, dtype="<f2").tobytes(order="F")).decode()
+        return {"method": self.method, "bits_per_second": self.bits_per_second, "n_channels": n_channels,
+                "n_directions": n_directions, "directions": packed}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: Any, n_channels: int) -> TransformSpec:
+        """Read and check the header's field; :class:`~mne_dac.EEGDACFormatError` when it is malformed."""
+        keys = {"method", "bits_per_second", "n_channels", "n_directions", "directions"}
+        if not isinstance(d, dict) or set(d) != keys:
+            raise EEGDACFormatError(f"header field 'transform': expected an object with the keys {sorted(keys)}")
+        rate, n_dir = d["bits_per_second"], d["n_directions"]
+        if d["method"] not in TRANSFORM_CODERS:
+            raise EEGDACFormatError(f"header field 'transform.method': expected one of {TRANSFORM_CODERS}")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < float("inf"):
+            raise EEGDACFormatError("header field 'transform.bits_per_second': expected a positive number")
+        if d["n_channels"] != n_channels or not (isinstance(n_dir, int) and n_dir in (0, n_channels)):
+            raise EEGDACFormatError(f"header field 'transform': expected {n_channels} channels and 0 or "
+                                    f"{n_channels} directions")  # fmt: skip
+        try:
+            raw = base64.b64decode(d["directions"], validate=True) if isinstance(d["directions"], str) else None
+        except ValueError:
+            raw = None
+        if raw is None or len(raw) != 2 * n_channels * n_dir:
+            raise EEGDACFormatError("header field 'transform.directions': expected base64 of the float16 directions")
+        directions = np.frombuffer(raw, "<f2").reshape(n_channels, n_dir, order="F")
+        if not np.isfinite(directions).all():
+            raise EEGDACFormatError("header field 'transform.directions': not finite")
+        return cls(d["method"], float(rate), directions)
+
+
+def transform_of_header(header: dict) -> TransformSpec:
+    """The transform code of a file's (validated) JSON header, checked: its spec, and the rate, DCT block and
+    file block that this version writes (any other would make a reader allocate what a crafter asks)."""
+    for field, value in (("codec_sfreq", TRANSFORM_SFREQ), ("hop_length", DCT_BLOCK), ("block_frames", BLOCK_FRAMES)):
+        if header.get(field) != value:
+            raise EEGDACFormatError(f"header field {field!r}: a transform-coded file has {value:g}")
+    return TransformSpec.from_dict(header.get("transform"), len(header["ch_names"]))
+
+
+def fit_transform(stream: CodecDomainStream, bits_per_second: float, *, progress: bool = False) -> TransformSpec:
+    """The coding of a recording: its principal directions, fitted on the whole stream (one pass).
+
+    Parameters
+    ----------
+    stream : CodecDomainStream
+        The preprocessed EEG at :data:`TRANSFORM_SFREQ`.
+    bits_per_second : float
+        The budget per EEG channel.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    spec : TransformSpec
+        The directions, or none when they would take more than :data:`MAX_DIRECTION_SHARE`
+        of the budget.
+    """
+    from tqdm.auto import tqdm
+
+    if not (np.isfinite(bits_per_second) and bits_per_second > 0):
+        raise ValueError(f"bits_per_second must be a positive number, got {bits_per_second!r}")
+    n_channels = stream.n_channels
+    total_bits = bits_per_second * n_channels * stream.n_codec / stream.codec_sfreq
+    if 16 * n_channels**2 > MAX_DIRECTION_SHARE * total_bits:
+        return TransformSpec("klt-dct", float(bits_per_second), np.zeros((n_channels, 0), dtype="<f2"))
+    covariance = np.zeros((n_channels, n_channels))
+    starts = range(0, stream.n_codec, stream.segment)
+    for start in tqdm(starts, desc="Fitting directions", unit="segment", disable=not progress):
+        x = stream.get(start, min(start + stream.segment, stream.n_codec)).astype(np.float64)
+        covariance += x @ x.T
+    return TransformSpec("klt-dct", float(bits_per_second), directions_of_covariance(covariance)[0].astype("<f2"))
+
+
+class TransformFrames:
+    """Code and decode the blocks of a transform-coded file.
+
+    It also decodes as a codec does for the readers (:func:`~mne_dac.io.streaming.decode_samples`):
+    the "codes" of a frame are its decoded samples, in an array of shape
+    ``(n_channels, DCT_BLOCK, n_frames)``.
+
+    Parameters
+    ----------
+    spec : TransformSpec
+        The file's coding.
+    component_rate : float | None
+        Bits per second per coded component (the writer's; a reader needs none).
+    """
+
+    #: Frames of context a decoded frame needs: none, each block stands alone.
+    decoder_context = 0
+    sfreq = TRANSFORM_SFREQ
+    hop_length = DCT_BLOCK
+
+    def __init__(self, spec: TransformSpec, component_rate: float | None = None) -> None:
+        self.spec = spec
+        self.name = spec.method
+        self._coder = DCTCoder(component_rate or 1.0, TRANSFORM_SFREQ, DCT_BLOCK)
+
+    @classmethod
+    def for_writing(cls, spec: TransformSpec, n_codec: int) -> TransformFrames:
+        """The coder of a recording of ``n_codec`` samples at :data:`TRANSFORM_SFREQ`: the budget left by the
+        directions, shared evenly by the components."""
+        n_channels = spec.directions.shape[0]
+        bits = spec.bits_per_second * n_channels * n_codec / TRANSFORM_SFREQ - 16 * spec.directions.size
+        return cls(spec, bits * TRANSFORM_SFREQ / (spec.n_components * n_codec))
+
+    def bits_per_second(self, n_codebooks: int | None = None) -> float:
+        """The nominal budget per channel (a codec's signature: ``n_codebooks`` does not apply)."""
+        return self.spec.bits_per_second
+
+    def encode_block(self, x: np.ndarray) -> bytes:
+        """The payload of a block of preprocessed EEG ``(n_channels, n_samples)``."""
+        directions = self.spec.directions.astype(np.float64)
+        return self._coder.encode(np.linalg.solve(directions, x) if directions.size else x).payload
+
+    def decode_block(self, payload: bytes, n_frames: int, n_samples: int | None = None) -> np.ndarray:
+        """Frames ``(n_channels, DCT_BLOCK, n_frames)`` of a block's payload (float32).
+
+        ``n_samples``: the samples the payload must hold (default: ``n_frames`` whole frames, the
+        last block may hold fewer); checked before anything is decompressed.
+        """
+        n_samples = n_frames * DCT_BLOCK if n_samples is None else n_samples
+        components = self._coder.decode(payload, shape=(self.spec.n_components, n_samples))  # ValueError if malformed
+        x = components if not self.spec.directions.size else self.spec.directions.astype(np.float64) @ components
+        x = np.pad(x, ((0, 0), (0, n_frames * DCT_BLOCK - x.shape[1])), mode="edge")
+        return x.astype(np.float32).reshape(x.shape[0], n_frames, DCT_BLOCK).transpose(0, 2, 1)
+
+    def decode(self, frames: np.ndarray, n_codebooks: int | None = None, progress: bool = False,
+               **channels: Any) -> np.ndarray:  # fmt: skip
+        """The samples of frames ``(n_channels, DCT_BLOCK, n_frames)``, ``(n_channels, n_frames * DCT_BLOCK)``."""
+        return frames.transpose(0, 2, 1).reshape(frames.shape[0], -1)
