@@ -2,12 +2,16 @@
 
 1. **Fidelity.** On the validation subjects (20-23, both recordings, 60 s, 19 EEG channels),
    every codec encodes each recording once with all its codebooks and decodes it with the
-   first ``k = 1 … n_codebooks``. A DAC-SC codec spends ``10 k`` bits/s on every channel; a
-   DAC-MC codec in the ``"group"`` layout spends them on every *group*, so
-   ``10 k × n_groups / n_channels`` per channel. Spectrogram loss and PRD
-   (:func:`mne_dac.signal.metrics.fidelity_report`) are averaged over recordings.
+   first ``k`` of them (``--depths``). A DAC-SC codec spends ``b k`` bits/s on every channel
+   (``b``: the bits/s of one codebook); a DAC-MC codec in the ``"group"`` layout spends them on
+   every *group*, so ``b k × n_groups / n_channels`` per channel. The block DCT of each
+   channel and of the channels' principal components (``"dct"`` and ``"klt-dct"`` of
+   :mod:`mne_dac.evaluation.baselines`) code the same recordings at each of these rates, every
+   bit counted. Spectrogram loss, PRD, SNR and the relative band-power
+   errors (:func:`mne_dac.signal.metrics.fidelity_report`) are averaged over recordings.
 2. **Rest versus arithmetic.** All 24 subjects, both recordings, are reconstructed by each
-   codec at the depth of the table. A simple classifier, log band powers (1-4-8-13-30-45 Hz,
+   codec at its depths in the classifier (DAC-SC: ``--sc-depths``; DAC-MC: half and all its
+   codebooks). A simple classifier, log band powers (1-4-8-13-30-45 Hz,
    Welch on 5-s windows) of the 19 channels, standardised, into a logistic regression, is
    cross-validated subject-wise (6 folds of 4 subjects, no subject in train and test). Window
    probabilities are averaged per recording; the accuracy is over the 48 recordings (balanced
@@ -43,12 +47,17 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import mne_dac
+from mne_dac.evaluation.baselines import make_coder
 from mne_dac.signal.metrics import fidelity_report
 
 sys.path.insert(0, str(Path(__file__).parent))
 from evaluate_codec import ROOT, VALID_SUBJECTS, read_recordings
 
 BANDS = (1.0, 4.0, 8.0, 13.0, 30.0, 45.0)
+#: Transform coders measured at the codecs' rates: the block DCT of each channel, and of the principal components.
+BASELINES = ("dct", "klt-dct")
+#: Fidelity measures of the table (``fidelity_report(...).overall`` keys).
+MEASURES = ("spectrogram_loss", "prd", "snr_db", "err_delta", "err_theta", "err_alpha", "err_beta")
 WINDOW = 5.0
 
 
@@ -62,30 +71,33 @@ def tokenize(raw: mne.io.BaseRaw, codec) -> mne_dac.EEGTokens:
 
 
 def fidelity(codecs: dict, raws: dict[str, mne.io.BaseRaw], depths: list[int]) -> pd.DataFrame:
-    """Spectrogram loss and PRD at the given depths, averaged over recordings."""
+    """Fidelity of the codecs at the given depths, and of the baselines at their rates, averaged over recordings."""
     rows = []
     for name, raw in raws.items():
         t0 = time.perf_counter()
+        rates = set()
         for label, codec in codecs.items():
             tokens = tokenize(raw, codec)
             for depth in [d for d in depths if d <= codec.n_codebooks]:
                 rec = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=depth, verbose="error")
                 overall = fidelity_report(raw, rec, verbose="error").overall
-                rows.append(
-                    dict(
-                        recording=name,
-                        codec=label,
-                        depth=depth,
-                        bits_per_second=tokens.bits_per_second * depth / tokens.n_codebooks,
-                        n_streams=tokens.codes.shape[0],
-                        spectrogram_loss=overall["spectrogram_loss"],
-                        prd=overall["prd"],
-                        snr_db=overall["snr_db"],
-                    )
-                )
+                rate = tokens.bits_per_second * depth / tokens.n_codebooks
+                rates.add((round(rate, 1), codec.sfreq, codec.preprocessing))
+                row = dict(codec=label, depth=depth, bits_per_second=rate, n_streams=tokens.codes.shape[0])
+                rows.append(dict(recording=name, **row, **{m: overall[m] for m in MEASURES}))
+        for (rate, sfreq, settings), method in itertools.product(sorted(rates, key=lambda r: r[0]), BASELINES):
+            rec, coded = make_coder(method, rate, sfreq).code_raw(raw.copy().pick("eeg"), settings)
+            overall = fidelity_report(raw, rec, verbose="error").overall
+            row = dict(codec=method, depth=0, target=rate, bits_per_second=coded.bits_per_second,
+                       n_streams=len(raw.ch_names))  # fmt: skip
+            rows.append(dict(recording=name, **row, **{m: overall[m] for m in MEASURES}))
         print(f"fidelity {name}: {time.perf_counter() - t0:.0f} s", flush=True)
-    df = pd.DataFrame(rows)
-    return df.groupby(["codec", "depth"], sort=False).mean(numeric_only=True).reset_index()
+    df = pd.DataFrame(rows)  # a baseline's rows are those of one codec rate (they spend 99-100 % of it)
+    table = df.groupby(["codec", "depth", "target"], sort=False, dropna=False).mean(numeric_only=True).reset_index()
+    order = {codec: i for i, codec in enumerate([*codecs, *BASELINES])}
+    by = ["codec", "bits_per_second"]
+    table = table.sort_values(by, key=lambda column: column.map(order) if column.name == "codec" else column)
+    return table.drop(columns="target").reset_index(drop=True)
 
 
 def band_power_features(raw: mne.io.BaseRaw) -> np.ndarray:
@@ -147,8 +159,8 @@ def main() -> None:
     parser.add_argument("--sc", nargs="+", default=["default"], help="DAC-SC codecs (default: the shipped one)")
     parser.add_argument("--mc", nargs="+", required=True, help="DAC-MC codec files")
     parser.add_argument("--data", default="../shared/data/eegmat", help="eegmat folder (relative to the repo root)")
-    parser.add_argument("--depths", type=int, nargs="+", default=[1, 2, 3, 6, 9], help="depths of the fidelity table")
-    parser.add_argument("--sc-depths", type=int, nargs="+", default=[2, 3, 9], help="DAC-SC depths in the classifier")
+    parser.add_argument("--depths", type=int, nargs="+", default=[1, 2, 4, 8], help="depths of the fidelity table")
+    parser.add_argument("--sc-depths", type=int, nargs="+", default=[1, 2], help="DAC-SC depths in the classifier")
     parser.add_argument("--seconds", type=float, default=60.0, help="first seconds of each recording")
     parser.add_argument("--valid-subjects", type=int, nargs="+", default=VALID_SUBJECTS, help="fidelity subjects")
     parser.add_argument("--subjects", type=int, nargs="+", help="classifier subjects (default: all)")
@@ -167,9 +179,12 @@ def main() -> None:
     table = fidelity(codecs, valid, args.depths)
     print(f"fidelity: {time.perf_counter() - t0:.0f} s")
 
-    # classifier conditions: DAC-SC at a few depths, DAC-MC at full depth (about 20-30 bits/s)
+    # classifier conditions: DAC-SC at a few depths, DAC-MC at half and full depth
     sc_labels = [_label(s) for s in args.sc]
-    depth_of = {label: args.sc_depths if label in sc_labels else [c.n_codebooks] for label, c in codecs.items()}
+    depth_of = {
+        label: args.sc_depths if label in sc_labels else sorted({max(1, c.n_codebooks // 2), c.n_codebooks})
+        for label, c in codecs.items()
+    }
     all_subjects = args.subjects or sorted({int(p.stem[7:9]) for p in data.glob("Subject*_[12].edf")})
     cache = args.out / "sc_mc_features.pkl"  # features of finished recordings: a rerun resumes
     features, rates = pd.read_pickle(cache) if cache.exists() else ({"original": {}}, {"original": np.nan})
@@ -193,13 +208,12 @@ def main() -> None:
 
     fid = table.copy()
     fid["spectrogram_loss"] = fid["spectrogram_loss"].round(3)
+    fid["depth"] = fid["depth"].astype(str).replace("0", "–")
     lines = [
         f"**Fidelity on the validation subjects {args.valid_subjects} ({len(valid)} recordings × "
         f"{args.seconds:g} s, {len(next(iter(valid.values())).ch_names)} channels)**",
         "",
-        fid[["codec", "depth", "bits_per_second", "n_streams", "spectrogram_loss", "prd", "snr_db"]].to_markdown(
-            index=False, floatfmt=".3g"
-        ),
+        fid[["codec", "depth", "bits_per_second", "n_streams", *MEASURES]].to_markdown(index=False, floatfmt=".3g"),
         "",
         f"**Rest versus arithmetic ({len(all_subjects)} subjects, {len(recordings)} recordings × {args.seconds:g} s, "
         f"subject-wise {min(6, len(all_subjects))}-fold CV), per-recording accuracy %**",

@@ -70,11 +70,16 @@ SHIPPED_RELEASES: dict[str, ShippedCodec] = {
             "mc-pivot-2026.11.pt",
             "742f441c66efbed73dff594df0a0fe6e356327ae025959d39103244ee179de83",
         ),
+        ShippedCodec(
+            "mc-pivot-2026.12",
+            "mc-pivot-2026.12.pt",
+            "5e03ef8d68ce176935adf1306c0e8131affc8e23628d36a773fbdd0560ef7f37",
+        ),
     ]
 }
 
 #: Names that follow the newest release of a codec.
-CODEC_ALIASES: dict[str, str] = {DEFAULT_CODEC: "default-2026.12", "mc-pivot": "mc-pivot-2026.11"}
+CODEC_ALIASES: dict[str, str] = {DEFAULT_CODEC: "default-2026.12", "mc-pivot": "mc-pivot-2026.12"}
 
 #: Every name :func:`load_codec` resolves to a shipped codec: aliases and versioned names.
 SHIPPED_CODECS: dict[str, ShippedCodec] = {
