@@ -55,11 +55,10 @@ def measure(raw, label: str, kwargs: dict, folder: Path) -> dict:
     t2 = time.perf_counter()
     header = read_header(fname)
     report = fidelity_report(raw, decoded, codec_sfreq=256.0, verbose="error").overall
-    side_bits = 16 * header.transform.directions.size if header.transform is not None else 0
     return dict(
         coder=label,
         nominal=header.bits_per_second,
-        in_file=(8 * header.token_bytes + side_bits) * raw.info["sfreq"] / raw.n_times / len(raw.ch_names),
+        in_file=header.coded_bits_per_second,
         **{k: float(report[k]) for k in ("prd", "snr_db", *(f"err_{b}" for b in BANDS), "spectrogram_loss")},
         write=n_channel_seconds / (t1 - t0),
         read=n_channel_seconds / (t2 - t1),

@@ -138,9 +138,9 @@ def transform_coder(args: argparse.Namespace) -> bool:
     """Whether ``--codec`` names a transform coder, or a :class:`CLIError` when the options do not fit it."""
     from mne_dac.io.transform_blocks import is_transform_coder
 
+    flags = {"n_codebooks": "--n-codebooks", "groups": "--grouping", "bits_per_second": "--bitrate"}
     try:
         return is_transform_coder(args.codec, n_codebooks=args.n_codebooks, groups=args.grouping,
-                                  bits_per_second=args.bitrate)  # fmt: skip
+                                  bits_per_second=args.bitrate, spelling=flags)  # fmt: skip
     except ValueError as err:
-        raise CLIError(str(err).replace("bits_per_second", "--bitrate").replace("n_codebooks", "--n-codebooks")
-                       .replace("groups", "--grouping")) from err  # fmt: skip
+        raise CLIError(str(err)) from err

@@ -39,7 +39,7 @@ from typing import Any
 
 import mne
 import numpy as np
-from mne.utils import _check_option, _validate_type, logger, verbose
+from mne.utils import _check_option, _validate_type, logger, use_log_level, verbose
 
 from mne_dac._version import __version__
 from mne_dac.codecs.codec import CodecIdentity
@@ -467,8 +467,10 @@ class EEGDACHeader:
 
     @property
     def coded_bits_per_second(self) -> float:
-        """Bits per second per coded channel that the tokens take in the file (after entropy coding)."""
-        return 8 * self.token_bytes / self.duration / len(self.ch_names)
+        """Bits per second per coded channel that the tokens take in the file (after entropy coding), or the
+        transform code with its directions."""
+        directions = 0 if self.transform is None else 2 * self.transform.directions.size
+        return 8 * (self.token_bytes + directions) / self.duration / len(self.ch_names)
 
     @property
     def max_error(self) -> float | None:
@@ -986,6 +988,12 @@ def write_raw_dac(
                          residual=residual)  # fmt: skip
 
 
+def _residual_uses_base(max_error: float | None, margin: float) -> bool:
+    """Whether a residual layer of ``max_error`` may be coded against the base's reconstruction: when the
+    base's float rounding (``margin``) leaves room for it."""
+    return max_error is not None and 0 < margin < max_error / 2
+
+
 def _with_layers(raw: mne.io.BaseRaw, eeg: np.ndarray, other: np.ndarray, bounds: list[int], coded: Iterator,
                  base: Any, *, max_error: float | None, margin: float, n_frames: int,
                  preprocessing: PreprocessingSettings, **channels: Any) -> tuple[dict | None, Iterator]:  # fmt: skip
@@ -1003,7 +1011,7 @@ def _with_layers(raw: mne.io.BaseRaw, eeg: np.ndarray, other: np.ndarray, bounds
     if max_error is not None:  # the base's reconstruction is subtracted only where it can help
         residual = {"max_error": float(max_error), "margin": margin, "coding": "exact-signal-codec-ans",
                     "grids": grids_to_header(eeg_grids, len(eeg))}  # fmt: skip
-        if 0 < margin < max_error / 2:
+        if _residual_uses_base(max_error, margin):
             coded = with_reconstruction(coded, base, bounds=bounds, n_frames=n_frames, sfreq=raw.info["sfreq"],
                                         n_times=raw.n_times, preprocessing=preprocessing, **channels)  # fmt: skip
 
@@ -1030,7 +1038,7 @@ def _base_rate(raw: mne.io.BaseRaw, method: str, max_error: float) -> float:
 
     sample = raw.copy().crop(0, min(BASE_RATE_SAMPLE_SECONDS, raw.times[-1]))
     sizes = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, use_log_level("warning"):  # the trials are not the user's files
         for rate in BASE_RATES:
             try:
                 fname = _write_transform(Path(tmp) / "sample.eegdac", sample, method, rate, overwrite=True,
@@ -1076,7 +1084,7 @@ def _write_transform(fname: Path, raw: mne.io.BaseRaw, method: str, bits_per_sec
     n_frames = max(1, -(-stream.n_codec // DCT_BLOCK))
     bounds = sample_bounds({**_recording_fields(recording), "block_frames": BLOCK_FRAMES}, -(-n_frames // BLOCK_FRAMES))
     payloads: list[bytes] = []  # coded, not yet written
-    with_base = max_error is not None and TRANSFORM_MARGIN < max_error / 2  # the residual needs the decoded frames
+    with_base = _residual_uses_base(max_error, TRANSFORM_MARGIN)  # the residual needs the decoded frames
 
     def coded() -> Iterator:
         spans = frame_blocks(n_frames, BLOCK_FRAMES)

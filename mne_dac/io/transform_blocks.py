@@ -79,25 +79,26 @@ NO_CODES = np.empty(0, dtype=np.int32)
 
 
 def is_transform_coder(codec: Any, *, n_codebooks: int | None = None, groups: Any = None,
-                       bits_per_second: float | None = None) -> bool:  # fmt: skip
+                       bits_per_second: float | None = None, spelling: dict[str, str] | None = None) -> bool:  # fmt: skip
     """Whether ``codec`` names a transform coder; a :class:`ValueError` when the options do not fit it.
 
     ``n_codebooks`` and ``groups`` apply to codecs only; ``bits_per_second`` (positive) to transform coders
-    only.
+    only. ``spelling``: how the messages name the options (the command line's flags), by parameter name.
     """
+    name = {"n_codebooks": "n_codebooks", "groups": "groups", "bits_per_second": "bits_per_second", **(spelling or {})}
     if not (isinstance(codec, str) and codec in TRANSFORM_CODERS):
         if bits_per_second is not None:
-            raise ValueError(f"bits_per_second applies to the transform coders {TRANSFORM_CODERS}; a codec's rate "
-                             "is set by n_codebooks")  # fmt: skip
+            raise ValueError(f"{name['bits_per_second']} applies to the transform coders {TRANSFORM_CODERS}; a "
+                             f"codec's rate is set by {name['n_codebooks']}")  # fmt: skip
         return False
-    for name, value in (("n_codebooks", n_codebooks), ("groups", groups)):
+    for option, value in (("n_codebooks", n_codebooks), ("groups", groups)):
         if value is not None:
-            raise ValueError(f"{name} does not apply to codec={codec!r} (a transform code: no tokens, no codebooks, "
-                             "no channel groups)")  # fmt: skip
+            raise ValueError(f"{name[option]} does not apply to codec {codec!r} (a transform code: no tokens, no "
+                             "codebooks, no channel groups)")  # fmt: skip
     if bits_per_second is not None and not (
         isinstance(bits_per_second, (int, float)) and 0 < bits_per_second < float("inf")
     ):
-        raise ValueError(f"bits_per_second must be a positive number, got {bits_per_second!r}")
+        raise ValueError(f"{name['bits_per_second']} must be a positive number, got {bits_per_second!r}")
     return True
 
 
@@ -234,10 +235,6 @@ class TransformFrames:
         n_channels = spec.directions.shape[0]
         bits = spec.bits_per_second * n_channels * n_codec / TRANSFORM_SFREQ - 16 * spec.directions.size
         return cls(spec, bits * TRANSFORM_SFREQ / (spec.n_components * n_codec))
-
-    def bits_per_second(self, n_codebooks: int | None = None) -> float:
-        """The nominal budget per channel (a codec's signature: ``n_codebooks`` does not apply)."""
-        return self.spec.bits_per_second
 
     def encode_block(self, x: np.ndarray) -> bytes:
         """The payload of a block of preprocessed EEG ``(n_channels, n_samples)``."""
