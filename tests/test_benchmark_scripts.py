@@ -64,7 +64,7 @@ def test_file_coding_script(tmp_path):
     data = excerpt_fnames(0, "rest")[0].parent
     printed = run_script(
         "file_coding.py",
-        *("--data", str(data), "--subjects", "0", "--seconds", "20", "--rates", "88", "--threads", "1"),
+        *("--data", str(data), "--subjects", "0", "--seconds", "10", "--rates", "88", "--threads", "1"),
         *("--out-dir", str(tmp_path)),
     )
     assert "| default codec, 2 codebooks | 88 / " in printed and "| KLT + DCT, 88 bits/s | 88 / " in printed
