@@ -1036,7 +1036,7 @@ def _base_rate(raw: mne.io.BaseRaw, method: str, max_error: float) -> float:
     recording's first seconds."""
     import tempfile
 
-    sample = raw.copy().crop(0, min(BASE_RATE_SAMPLE_SECONDS, raw.times[-1]))
+    sample = raw.copy().crop(0, min(BASE_RATE_SAMPLE_SECONDS, raw.times[-1])).load_data(verbose="error")  # read once
     sizes = {}
     with tempfile.TemporaryDirectory() as tmp, use_log_level("warning"):  # the trials are not the user's files
         for rate in BASE_RATES:

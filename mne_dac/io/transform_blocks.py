@@ -226,6 +226,7 @@ class TransformFrames:
     def __init__(self, spec: TransformSpec, component_rate: float | None = None) -> None:
         self.spec = spec
         self.name = spec.method
+        self._directions = spec.directions.astype(np.float64)  # once, not per block
         self._coder = DCTCoder(component_rate or 1.0, TRANSFORM_SFREQ, DCT_BLOCK)
 
     @classmethod
@@ -238,7 +239,7 @@ class TransformFrames:
 
     def encode_block(self, x: np.ndarray) -> bytes:
         """The payload of a block of preprocessed EEG ``(n_channels, n_samples)``."""
-        directions = self.spec.directions.astype(np.float64)
+        directions = self._directions
         return self._coder.encode(np.linalg.solve(directions, x) if directions.size else x).payload
 
     def decode_block(self, payload: bytes, n_frames: int, n_samples: int | None = None) -> np.ndarray:
@@ -249,7 +250,7 @@ class TransformFrames:
         """
         n_samples = n_frames * DCT_BLOCK if n_samples is None else n_samples
         components = self._coder.decode(payload, shape=(self.spec.n_components, n_samples))  # ValueError if malformed
-        x = components if not self.spec.directions.size else self.spec.directions.astype(np.float64) @ components
+        x = self._directions @ components if self._directions.size else components
         x = np.pad(x, ((0, 0), (0, n_frames * DCT_BLOCK - x.shape[1])), mode="edge")
         return x.astype(np.float32).reshape(x.shape[0], n_frames, DCT_BLOCK).transpose(0, 2, 1)
 
