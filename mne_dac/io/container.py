@@ -911,12 +911,13 @@ def write_raw_dac(
     %(max_clipped)s
     %(max_error)s
     bits_per_second : float | None
-        ``codec="klt-dct"`` only: the budget in bits per second per EEG channel, never exceeded.
+        ``codec="klt-dct"`` only: the budget in bits per second per EEG channel, never exceeded (but
+        by a last block of a few seconds at a very low rate: it gets a whole block's share).
         ``None``: 88, the default codec's rate; with ``max_error``, the rate of
         :data:`~mne_dac.io.transform_blocks.BASE_RATES` that makes the recording's first 16 s
-        smallest, base and residual together (a good base is worth many bits under a loose
-        bound, none under a tight one or on noisy recordings). A codec's rate is set by
-        ``n_codebooks``.
+        smallest, base and residual together, found by a walk from 88 (a good base is worth many
+        bits under a loose bound, none under a tight one or on noisy recordings). A codec's rate
+        is set by ``n_codebooks``.
     progress : bool
         Show a progress bar.
     %(verbose)s
@@ -933,8 +934,8 @@ def write_raw_dac(
         if bits_per_second is None:
             if max_error is None:
                 bits_per_second = DEFAULT_BITS_PER_SECOND
-            else:  # bit-exact: the residual does not use the base
-                bits_per_second = _base_rate(raw, codec, max_error) if max_error > 0 else BASE_RATES[0]
+            else:
+                bits_per_second = _base_rate(raw, codec, max_error)
         return _write_transform(Path(fname), raw, codec, bits_per_second, overwrite=overwrite,
                                 max_clipped=max_clipped, max_error=max_error, progress=progress)  # fmt: skip
     from types import SimpleNamespace
@@ -1033,26 +1034,44 @@ def _with_layers(raw: mne.io.BaseRaw, eeg: np.ndarray, other: np.ndarray, bounds
 def _base_rate(raw: mne.io.BaseRaw, method: str, max_error: float) -> float:
     """The rate of the transform base under a residual layer of ``max_error``: of :data:`BASE_RATES
     <mne_dac.io.transform_blocks.BASE_RATES>`, the one whose base and residual take the fewest bytes on the
-    recording's first seconds."""
-    import tempfile
+    recording's first seconds.
 
+    The bytes against the rate fall, then rise (the base's bits against the residual's): the trials walk from
+    :data:`DEFAULT_BITS_PER_SECOND <mne_dac.io.transform_blocks.DEFAULT_BITS_PER_SECOND>` towards higher rates,
+    else lower, while the bytes fall. A bit-exact residual does not use the base: the lowest rate that codes them.
+    """
     sample = raw.copy().crop(0, min(BASE_RATE_SAMPLE_SECONDS, raw.times[-1])).load_data(verbose="error")  # read once
-    sizes = {}
+    sizes: dict[float, float] = {}
     with tempfile.TemporaryDirectory() as tmp, use_log_level("warning"):  # the trials are not the user's files
-        for rate in BASE_RATES:
-            try:
-                fname = _write_transform(Path(tmp) / "sample.eegdac", sample, method, rate, overwrite=True,
-                                         max_clipped=None, max_error=max_error, progress=False)  # fmt: skip
-            except ValueError:  # a budget too low for so short a sample
-                continue
-            header = read_header(fname)
-            sizes[rate] = header.token_bytes + header.residual_bytes + 2 * header.transform.directions.size
-    if not sizes:
+
+        def size(k: int) -> float:
+            """Bytes of the sample with its base at ``BASE_RATES[k]`` (inf: a budget too low for so short a sample)."""
+            rate = BASE_RATES[k]
+            if rate not in sizes:
+                try:
+                    fname = _write_transform(Path(tmp) / "sample.eegdac", sample, method, rate, overwrite=True,
+                                             max_clipped=None, max_error=max_error, progress=False)  # fmt: skip
+                except ValueError:
+                    sizes[rate] = math.inf
+                else:
+                    header = read_header(fname)
+                    sizes[rate] = header.token_bytes + header.residual_bytes + 2 * header.transform.directions.size
+            return sizes[rate]
+
+        if max_error == 0:
+            best = next((k for k in range(len(BASE_RATES)) if size(k) < math.inf), 0)
+        else:
+            best = start = BASE_RATES.index(DEFAULT_BITS_PER_SECOND)
+            for step in (1, -1):
+                while 0 <= best + step < len(BASE_RATES) and size(best + step) < size(best):
+                    best += step
+                if best != start:
+                    break
+    if sizes[BASE_RATES[best]] == math.inf:
         raise ValueError(f"The recording ({raw.n_times} samples) is too short to code with codec={method!r}.")
-    rate = min(sizes, key=sizes.get)
-    logger.info("Base of the residual layer: %s at %g bits/s per channel (tried %s)", method, rate,
-                ", ".join(f"{r:g}: {b} bytes" for r, b in sizes.items()))  # fmt: skip
-    return rate
+    logger.info("Base of the residual layer: %s at %g bits/s per channel (tried %s)", method, BASE_RATES[best],
+                ", ".join(f"{r:g}: {b} bytes" for r, b in sorted(sizes.items())))  # fmt: skip
+    return BASE_RATES[best]
 
 
 def _write_transform(fname: Path, raw: mne.io.BaseRaw, method: str, bits_per_second: float, *, overwrite: bool,

@@ -238,9 +238,19 @@ class TransformFrames:
         return cls(spec, bits * TRANSFORM_SFREQ / (spec.n_components * n_codec))
 
     def encode_block(self, x: np.ndarray) -> bytes:
-        """The payload of a block of preprocessed EEG ``(n_channels, n_samples)``."""
-        directions = self._directions
-        return self._coder.encode(np.linalg.solve(directions, x) if directions.size else x).payload
+        """The payload of a block of preprocessed EEG ``(n_channels, n_samples)``.
+
+        A last block too short for its share of the budget at a low rate (its payload's header alone takes
+        about 60 bytes) is given the share of a whole block.
+        """
+        components = np.linalg.solve(self._directions, x) if self._directions.size else x
+        try:
+            return self._coder.encode(components).payload
+        except ValueError:
+            if x.shape[1] >= BLOCK_FRAMES * DCT_BLOCK:
+                raise
+        rate = self._coder.bits_per_second * BLOCK_FRAMES * DCT_BLOCK / x.shape[1]
+        return DCTCoder(rate, TRANSFORM_SFREQ, DCT_BLOCK).encode(components).payload
 
     def decode_block(self, payload: bytes, n_frames: int, n_samples: int | None = None) -> np.ndarray:
         """Frames ``(n_channels, DCT_BLOCK, n_frames)`` of a block's payload (float32).

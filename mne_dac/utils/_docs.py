@@ -70,7 +70,10 @@ max_error : float | None
     Add a residual layer that bounds the error of every EEG sample, in Volts, at the
     recording's own rate: ``|x - x̂| <= max_error``. ``0``: bit-exact (samples read from
     integer files such as EDF and BDF come back bit for bit). ``None``: the tokens only
-    (lossy). Clipping then loses nothing: the residual holds what the codec clipped."""
+    (lossy). Clipping then loses nothing: the residual holds what the codec clipped. The bound
+    holds as float64 computes ``abs(x - x̂)``: on samples that lie on a grid of step ``g`` (an
+    EDF's resolution), ``g / 2`` keeps them exact (merging two grid values would put both at
+    exactly ``g / 2``, which float64 rounding of the values exceeds for about half of them)."""
 
 docdict["spatial_data"] = """
 codec : DACCodec

@@ -127,6 +127,17 @@ def test_bound_holds_on_every_sample(recordings, name, max_error, tiny_codec, tm
     assert np.abs(part.get_data() - original[:, start : start + part.n_times]).max() <= max_error
 
 
+@pytest.mark.parametrize("bound", ["bit-exact", "1uV"])
+def test_residual_files_written_before_decode_as_they_did(bound):
+    """Files with a residual layer written on 2026-11-30 (coding ``exact-signal-codec-ans``; 4 Nihon Kohden
+    channels, 6 s, KLT + DCT base) decode to the samples they decoded to then, bit for bit."""
+    fname = DATA / f"exact-signal-codec-ans-{bound}.eegdac"
+    assert read_header(fname).residual["coding"] == "exact-signal-codec-ans"
+    np.testing.assert_array_equal(
+        read_raw_dac(fname).get_data(), np.load(DATA / f"exact-signal-codec-ans-{bound}_decoded.npy")
+    )
+
+
 def test_tokens_layer_reads_apart(recordings, tiny_codec, tmp_path):
     raw = recordings["eegmat"]
     bounded = write_raw_dac(tmp_path / "bounded.eegdac", raw, codec=tiny_codec, max_error=1e-6, verbose="error")

@@ -109,6 +109,38 @@ def test_short_recordings(tmp_path, seconds, rate, n_directions):
     assert 8 * header.token_bytes + 16 * n_directions * 19 <= rate * 19 * n_codec / TRANSFORM_SFREQ
 
 
+def test_short_last_block_at_the_lowest_rate(tmp_path):
+    """A last block of half a second, whose share of 4 bits/s is less than its payload's own header, is
+    given the share of a whole block."""
+    raw = mne.concatenate_raws([read_excerpt(0, "rest", verbose=False),
+                                read_excerpt(0, "arithmetic", verbose=False).crop(0, 4.5)])  # fmt: skip
+    fname = write_raw_dac(tmp_path / "tail.eegdac", raw, codec="klt-dct", bits_per_second=BASE_RATES[0])  # 64 s + 0.5 s
+    assert read_raw_dac(fname).n_times == raw.n_times
+
+
+@pytest.mark.parametrize("seconds", [0.3, 64.2])
+@pytest.mark.parametrize("n_channels", [1, 3])
+@pytest.mark.parametrize("rate", [BASE_RATES[0], 22.0])
+def test_any_length_is_coded_or_refused_with_the_reason(tmp_path, rng, seconds, n_channels, rate):
+    """Recordings of any length, a short last block included, are written and read back whole; only a
+    budget below a payload's own header (one channel, a whole block at 4 bits/s) is refused, saying so."""
+    data = rng.standard_normal((n_channels, int(seconds * TRANSFORM_SFREQ))).cumsum(axis=1) * 1e-6
+    raw = mne.io.RawArray(data, mne.create_info(n_channels, float(TRANSFORM_SFREQ), "eeg"), verbose="error")
+    if n_channels == 1 and rate == BASE_RATES[0] and seconds > 64:
+        with pytest.raises(ValueError, match="too low"):
+            write_raw_dac(tmp_path / "x.eegdac", raw, codec="klt-dct", bits_per_second=rate)
+        return
+    fname = write_raw_dac(tmp_path / "x.eegdac", raw, codec="klt-dct", bits_per_second=rate)
+    assert read_raw_dac(fname).n_times == raw.n_times
+
+
+def test_short_bit_exact_recording(tmp_path):
+    """A bit-exact file of 6 s of 4 channels (its base at the lowest rate, a block shorter than its header's share)."""
+    raw = read_recording(DATA_DIR / "MB0400FU.EEG").pick(["Fp1", "Fp2", "C3", "C4"]).crop(10, 16, include_tmax=False)
+    fname = write_raw_dac(tmp_path / "short.eegdac", raw, codec="klt-dct", max_error=0.0)
+    np.testing.assert_array_equal(read_raw_dac(fname).get_data(), raw.get_data())
+
+
 def test_option_checks(tmp_path, excerpt_raw):
     assert not is_transform_coder("default") and is_transform_coder("klt-dct", bits_per_second=44)
     for kwargs, match in [
