@@ -37,8 +37,8 @@ from mne_dac.io.container import describe_file, read_header
 from mne_dac.io.side_channels import reader_grids
 
 raw = read_excerpt(subject=0, task="rest").pick("eeg")
-if os.environ.get("MNE_DAC_FAST"):  # the gallery's tests run on 20 s
-    raw.crop(0, 20, include_tmax=False)
+if os.environ.get("MNE_DAC_FAST"):  # the gallery's tests run on 12 s
+    raw.crop(0, 12, include_tmax=False)
 original = raw.get_data()
 n_channels, seconds = len(raw.ch_names), raw.duration
 
@@ -74,9 +74,9 @@ for bound_uv in (0, 0.5, 1, 5):
 # The residual costs less the closer the base is to the signal. A file can use, instead of the
 # codec's tokens, the block DCT of the channels' principal components as its base
 # (``codec="klt-dct"``; ``mne-dac compress --codec klt-dct --max-error 1``). Its rate is chosen
-# per file: the one that makes the first 16 s smallest, base and residual together (a walk
-# from 88 bits/s towards smaller files). On a noisy clinical recording that is the smallest
-# base, where the signal is better predicted from itself.
+# per file: the one that makes the first 16 s smallest, base and residual together. On a noisy
+# clinical recording that is the smallest base, where the signal is better predicted from
+# itself.
 klt_rates = {}
 for bound_uv in (0, 0.5, 1, 5):
     fname = mne_dac.write_raw_dac(folder / f"klt_{bound_uv:g}uV.eegdac", raw, codec="klt-dct",

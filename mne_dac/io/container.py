@@ -915,9 +915,9 @@ def write_raw_dac(
         by a last block of a few seconds at a very low rate: it gets a whole block's share).
         ``None``: 88, the default codec's rate; with ``max_error``, the rate of
         :data:`~mne_dac.io.transform_blocks.BASE_RATES` that makes the recording's first 16 s
-        smallest, base and residual together, found by a walk from 88 (a good base is worth many
-        bits under a loose bound, none under a tight one or on noisy recordings). A codec's rate
-        is set by ``n_codebooks``.
+        smallest, base and residual together (a good base is worth many bits under a loose
+        bound, none under a tight one or on noisy recordings). A codec's rate is set by
+        ``n_codebooks``.
     progress : bool
         Show a progress bar.
     %(verbose)s
@@ -1036,9 +1036,7 @@ def _base_rate(raw: mne.io.BaseRaw, method: str, max_error: float) -> float:
     <mne_dac.io.transform_blocks.BASE_RATES>`, the one whose base and residual take the fewest bytes on the
     recording's first seconds.
 
-    The bytes against the rate fall, then rise (the base's bits against the residual's): the trials walk from
-    :data:`DEFAULT_BITS_PER_SECOND <mne_dac.io.transform_blocks.DEFAULT_BITS_PER_SECOND>` towards higher rates,
-    else lower, while the bytes fall. A bit-exact residual does not use the base: the lowest rate that codes them.
+    A bit-exact residual does not use the base: the lowest rate that codes them.
     """
     sample = raw.copy().crop(0, min(BASE_RATE_SAMPLE_SECONDS, raw.times[-1])).load_data(verbose="error")  # read once
     sizes: dict[float, float] = {}
@@ -1060,13 +1058,8 @@ def _base_rate(raw: mne.io.BaseRaw, method: str, max_error: float) -> float:
 
         if max_error == 0:
             best = next((k for k in range(len(BASE_RATES)) if size(k) < math.inf), 0)
-        else:
-            best = start = BASE_RATES.index(DEFAULT_BITS_PER_SECOND)
-            for step in (1, -1):
-                while 0 <= best + step < len(BASE_RATES) and size(best + step) < size(best):
-                    best += step
-                if best != start:
-                    break
+        else:  # the bytes against the rate are not convex (they rise, then fall, on eegmat at 0.5 µV): try all
+            best = min(range(len(BASE_RATES)), key=size)
     if sizes[BASE_RATES[best]] == math.inf:
         raise ValueError(f"The recording ({raw.n_times} samples) is too short to code with codec={method!r}.")
     logger.info("Base of the residual layer: %s at %g bits/s per channel (tried %s)", method, BASE_RATES[best],
