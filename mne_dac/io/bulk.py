@@ -197,7 +197,8 @@ def compress_dir(
     fidelity : bool
         Decode each new output and compare it with the recording: spectrogram loss and
         PRD of :func:`~mne_dac.signal.metrics.fidelity_report`, against the EEG high-passed as
-        the codec does (what is below the codec's high-pass is removed by design).
+        the codec does (what is below the codec's high-pass is removed by design); with
+        ``max_error``, against the EEG as it is (the residual layer keeps all of it).
     index : str | path-like | None
         The index file (CSV), relative to ``out_dir`` unless absolute; ``None``: none.
         Rows are also appended to ``<index>.part`` as recordings finish, so an
@@ -626,8 +627,9 @@ def _header_values(header: EEGDACHeader) -> dict:
 
 
 def _fidelity(raw: Any, output: Path, header: EEGDACHeader, codec: DACCodec | None) -> dict:
-    """Spectrogram loss and PRD of the decoded file against the high-passed EEG (``codec``: the file's, ``None`` for
-    a transform code). The spectrogram loss scales the EEG as the paper does (±200 µV to ±1) for every file."""
+    """Spectrogram loss and PRD of the decoded file against the high-passed EEG, or the EEG as it is under a residual
+    layer (``codec``: the file's, ``None`` for a transform code). The spectrogram loss scales the EEG as the paper
+    does (±200 µV to ±1) for every file."""
     import numpy as np
 
     from mne_dac.io.container import read_raw_dac
@@ -637,7 +639,7 @@ def _fidelity(raw: Any, output: Path, header: EEGDACHeader, codec: DACCodec | No
     eeg = header.ch_names
     reconstruction = read_raw_dac(output, codec)
     reference = raw.copy().pick(eeg)
-    highpass = header.preprocessing.highpass
+    highpass = header.preprocessing.highpass if header.residual is None else None
     if highpass is not None:
         reference.filter(
             highpass,

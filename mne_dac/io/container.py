@@ -66,6 +66,7 @@ from mne_dac.io.transform_blocks import (
 from mne_dac.io.validation import EEGDACFormatError, check_fif_structure, decompress_exactly, validate_header
 from mne_dac.signal.groups import ChannelGroups, resolve_groups
 from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSettings, n_codec_samples, resampling_ratio
+from mne_dac.signal.transform_coding import BudgetTooLowError
 from mne_dac.utils._deprecation import keyword_only, renamed_attribute
 from mne_dac.utils._docs import fill_doc
 from mne_dac.utils._logging import warn
@@ -931,13 +932,19 @@ def write_raw_dac(
     if max_error is not None and not (isinstance(max_error, (int, float)) and 0 <= max_error < math.inf):
         raise ValueError(f"max_error must be None or a bound in Volts >= 0, got {max_error!r}")
     if is_transform_coder(codec, n_codebooks=n_codebooks, groups=groups, bits_per_second=bits_per_second):
-        if bits_per_second is None:
-            if max_error is None:
-                bits_per_second = DEFAULT_BITS_PER_SECOND
-            else:
-                bits_per_second = _base_rate(raw, codec, max_error)
-        return _write_transform(Path(fname), raw, codec, bits_per_second, overwrite=overwrite,
-                                max_clipped=max_clipped, max_error=max_error, progress=progress)  # fmt: skip
+        if bits_per_second is not None or max_error is None:
+            return _write_transform(Path(fname), raw, codec, bits_per_second or DEFAULT_BITS_PER_SECOND,
+                                    overwrite=overwrite, max_clipped=max_clipped, max_error=max_error,
+                                    progress=progress)  # fmt: skip
+        *others, last = _base_rates(raw, codec, max_error)
+        for rate in others:
+            try:
+                return _write_transform(Path(fname), raw, codec, rate, overwrite=overwrite, max_clipped=max_clipped,
+                                        max_error=max_error, progress=progress)  # fmt: skip
+            except BudgetTooLowError:  # a whole block holds less than the sample's one block
+                logger.info("Base of the residual layer: %g bits/s per channel is too low for a whole block", rate)
+        return _write_transform(Path(fname), raw, codec, last, overwrite=overwrite, max_clipped=max_clipped,
+                                max_error=max_error, progress=progress)  # fmt: skip
     from types import SimpleNamespace
 
     from mne_dac.codecs.loading import load_codec
@@ -1031,40 +1038,32 @@ def _with_layers(raw: mne.io.BaseRaw, eeg: np.ndarray, other: np.ndarray, bounds
     return residual, blocks()
 
 
-def _base_rate(raw: mne.io.BaseRaw, method: str, max_error: float) -> float:
-    """The rate of the transform base under a residual layer of ``max_error``: of :data:`BASE_RATES
-    <mne_dac.io.transform_blocks.BASE_RATES>`, the one whose base and residual take the fewest bytes on the
-    recording's first seconds.
+def _base_rates(raw: mne.io.BaseRaw, method: str, max_error: float) -> list[float]:
+    """The rates of the transform base under a residual layer of ``max_error``, best first: those of
+    :data:`BASE_RATES <mne_dac.io.transform_blocks.BASE_RATES>` that code the recording's first seconds, by the
+    bytes of base and residual together (the bytes against the rate are not convex: all are tried).
 
-    A bit-exact residual does not use the base: the lowest rate that codes them.
+    A bit-exact residual does not use the base: the rates from the lowest.
     """
     sample = raw.copy().crop(0, min(BASE_RATE_SAMPLE_SECONDS, raw.times[-1])).load_data(verbose="error")  # read once
-    sizes: dict[float, float] = {}
+    sizes = {}
     with tempfile.TemporaryDirectory() as tmp, use_log_level("warning"):  # the trials are not the user's files
-
-        def size(k: int) -> float:
-            """Bytes of the sample with its base at ``BASE_RATES[k]`` (inf: a budget too low for so short a sample)."""
-            rate = BASE_RATES[k]
-            if rate not in sizes:
-                try:
-                    fname = _write_transform(Path(tmp) / "sample.eegdac", sample, method, rate, overwrite=True,
-                                             max_clipped=None, max_error=max_error, progress=False)  # fmt: skip
-                except ValueError:
-                    sizes[rate] = math.inf
-                else:
-                    header = read_header(fname)
-                    sizes[rate] = header.token_bytes + header.residual_bytes + 2 * header.transform.directions.size
-            return sizes[rate]
-
-        if max_error == 0:
-            best = next((k for k in range(len(BASE_RATES)) if size(k) < math.inf), 0)
-        else:  # the bytes against the rate are not convex (they rise, then fall, on eegmat at 0.5 µV): try all
-            best = min(range(len(BASE_RATES)), key=size)
-    if sizes[BASE_RATES[best]] == math.inf:
+        for rate in BASE_RATES:
+            try:
+                fname = _write_transform(Path(tmp) / "sample.eegdac", sample, method, rate, overwrite=True,
+                                         max_clipped=None, max_error=max_error, progress=False)  # fmt: skip
+            except BudgetTooLowError:  # a budget too low for so short a sample
+                continue
+            header = read_header(fname)
+            sizes[rate] = header.token_bytes + header.residual_bytes + 2 * header.transform.directions.size
+            if max_error == 0:
+                return list(BASE_RATES[BASE_RATES.index(rate) :])
+    if not sizes:
         raise ValueError(f"The recording ({raw.n_times} samples) is too short to code with codec={method!r}.")
-    logger.info("Base of the residual layer: %s at %g bits/s per channel (tried %s)", method, BASE_RATES[best],
-                ", ".join(f"{r:g}: {b} bytes" for r, b in sorted(sizes.items())))  # fmt: skip
-    return BASE_RATES[best]
+    rates = sorted(sizes, key=sizes.get)
+    logger.info("Base of the residual layer: %s at %g bits/s per channel (tried %s)", method, rates[0],
+                ", ".join(f"{r:g}: {b} bytes" for r, b in sizes.items()))  # fmt: skip
+    return rates
 
 
 def _write_transform(fname: Path, raw: mne.io.BaseRaw, method: str, bits_per_second: float, *, overwrite: bool,

@@ -26,7 +26,7 @@ import numpy as np
 
 from mne_dac.io.validation import EEGDACFormatError
 from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSettings
-from mne_dac.signal.transform_coding import DCTCoder, directions_of_covariance
+from mne_dac.signal.transform_coding import BudgetTooLowError, DCTCoder, directions_of_covariance
 
 __all__ = [
     "BASE_RATES",
@@ -246,7 +246,7 @@ class TransformFrames:
         components = np.linalg.solve(self._directions, x) if self._directions.size else x
         try:
             return self._coder.encode(components).payload
-        except ValueError:
+        except BudgetTooLowError:
             if x.shape[1] >= BLOCK_FRAMES * DCT_BLOCK:
                 raise
         rate = self._coder.bits_per_second * BLOCK_FRAMES * DCT_BLOCK / x.shape[1]

@@ -59,6 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mne_dac.signal.preprocessing import PreprocessingSettings
 
 __all__ = [
+    "BudgetTooLowError",
     "CodedSignal",
     "CrossChannelDCTCoder",
     "DCTCoder",
@@ -104,6 +105,10 @@ def directions_of_covariance(covariance: np.ndarray) -> tuple[np.ndarray, np.nda
     variances, vectors = np.linalg.eigh(covariance)
     order = np.argsort(variances)[::-1]
     return vectors[:, order], np.clip(variances[order], 0, None)
+
+
+class BudgetTooLowError(ValueError):
+    """A budget too low for even an all-zero signal (a very short signal at a very low rate)."""
 
 
 @dataclass(frozen=True)
@@ -291,7 +296,7 @@ class TransformCoder:
 
         Raises
         ------
-        ValueError
+        BudgetTooLowError
             If even an all-zero signal does not fit the budget (a very short signal at
             a very low rate: the header alone takes 88 bits).
         """
@@ -309,7 +314,7 @@ class TransformCoder:
         hi = math.log2(max(c_max, 1e-30) / (1 - self.rounding)) + 0.01
         best = payload_at(hi)
         if 8 * len(best) > budget:
-            raise ValueError(
+            raise BudgetTooLowError(
                 f"{self.bits_per_second:g} bits/s per channel is too low for "
                 f"{n_channels} channel(s) of {n_samples / self.sfreq:g} s: even an all-zero "
                 f"signal takes {8 * len(best)} bits, the budget is {budget:.0f}."

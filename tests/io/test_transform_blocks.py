@@ -134,6 +134,17 @@ def test_any_length_is_coded_or_refused_with_the_reason(tmp_path, rng, seconds, 
     assert read_raw_dac(fname).n_times == raw.n_times
 
 
+def test_chosen_base_rate_holds_a_whole_block(tmp_path, rng):
+    """The base rate is chosen on the first 16 s, one block shorter than a whole one and given a whole block's
+    share; where a whole block cannot hold its payload's header at that rate (2 channels at 4 bits/s), the
+    next best rate is used."""
+    data = rng.standard_normal((2, int(70 * TRANSFORM_SFREQ))).cumsum(axis=1) * 1e-6
+    raw = mne.io.RawArray(data, mne.create_info(2, float(TRANSFORM_SFREQ), "eeg"), verbose="error")
+    fname = write_raw_dac(tmp_path / "two.eegdac", raw, codec="klt-dct", max_error=1e-6)
+    assert read_header(fname).bits_per_second > BASE_RATES[0]
+    assert np.abs(read_raw_dac(fname).get_data() - data).max() <= 1e-6
+
+
 def test_short_bit_exact_recording(tmp_path):
     """A bit-exact file of 6 s of 4 channels (its base at the lowest rate, a block shorter than its header's share)."""
     raw = read_recording(DATA_DIR / "MB0400FU.EEG").pick(["Fp1", "Fp2", "C3", "C4"]).crop(10, 16, include_tmax=False)
