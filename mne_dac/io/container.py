@@ -688,7 +688,8 @@ def _sample_range(header: EEGDACHeader, tmin: float | None, tmax: float | None) 
     start = 0 if tmin is None else int(round(tmin * header.sfreq))
     stop = header.n_times if tmax is None else int(round(tmax * header.sfreq)) + 1
     if not 0 <= start < min(stop, header.n_times + 1) or stop > header.n_times:
-        raise ValueError(f"tmin={tmin} and tmax={tmax} must lie within the recording's {header.duration:g} s")
+        raise ValueError(f"tmin={tmin} and tmax={tmax} must lie within the recording's {header.duration:g} s, "
+                         "tmin before tmax")  # fmt: skip
     return start, stop
 
 

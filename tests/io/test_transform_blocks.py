@@ -81,6 +81,9 @@ def test_random_access_equals_whole_decode(coded):
         np.testing.assert_array_equal(part.get_data(), whole.get_data())
     lazy = read_raw_dac(fname, preload=False)
     np.testing.assert_array_equal(lazy.get_data(start=30000, stop=40000), decoded.get_data(start=30000, stop=40000))
+    for tmin, tmax in [(500, None), (5, 2), (-1, 3)]:
+        with pytest.raises(ValueError, match="must lie within the recording's 120 s, tmin before tmax"):
+            read_raw_dac(fname, tmin=tmin, tmax=tmax)
 
 
 def test_describe_and_refusals(coded):
