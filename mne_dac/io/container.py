@@ -24,6 +24,7 @@ file can only be decoded by the codec that wrote it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -933,19 +934,17 @@ def write_raw_dac(
     if max_error is not None and not (isinstance(max_error, (int, float)) and 0 <= max_error < math.inf):
         raise ValueError(f"max_error must be None or a bound in Volts >= 0, got {max_error!r}")
     if is_transform_coder(codec, n_codebooks=n_codebooks, groups=groups, bits_per_second=bits_per_second):
+        write = functools.partial(_write_transform, Path(fname), raw, codec, overwrite=overwrite,
+                                  max_clipped=max_clipped, max_error=max_error, progress=progress)  # fmt: skip
         if bits_per_second is not None or max_error is None:
-            return _write_transform(Path(fname), raw, codec, bits_per_second or DEFAULT_BITS_PER_SECOND,
-                                    overwrite=overwrite, max_clipped=max_clipped, max_error=max_error,
-                                    progress=progress)  # fmt: skip
+            return write(DEFAULT_BITS_PER_SECOND if bits_per_second is None else bits_per_second)
         *others, last = _base_rates(raw, codec, max_error)
         for rate in others:
             try:
-                return _write_transform(Path(fname), raw, codec, rate, overwrite=overwrite, max_clipped=max_clipped,
-                                        max_error=max_error, progress=progress)  # fmt: skip
+                return write(rate)
             except BudgetTooLowError:  # a whole block holds less than the sample's one block
                 logger.info("Base of the residual layer: %g bits/s per channel is too low for a whole block", rate)
-        return _write_transform(Path(fname), raw, codec, last, overwrite=overwrite, max_clipped=max_clipped,
-                                max_error=max_error, progress=progress)  # fmt: skip
+        return write(last)
     from types import SimpleNamespace
 
     from mne_dac.codecs.loading import load_codec
