@@ -24,7 +24,6 @@ file can only be decoded by the codec that wrote it.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 import json
@@ -61,13 +60,13 @@ from mne_dac.io.transform_blocks import (
     TransformFrames,
     TransformSpec,
     fit_transform,
+    holds_whole_block,
     is_transform_coder,
     transform_of_header,
 )
 from mne_dac.io.validation import EEGDACFormatError, check_fif_structure, decompress_exactly, validate_header
 from mne_dac.signal.groups import ChannelGroups, resolve_groups
 from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSettings, n_codec_samples, resampling_ratio
-from mne_dac.signal.transform_coding import BudgetTooLowError
 from mne_dac.utils._deprecation import keyword_only, renamed_attribute
 from mne_dac.utils._docs import fill_doc
 from mne_dac.utils._logging import warn
@@ -934,17 +933,10 @@ def write_raw_dac(
     if max_error is not None and not (isinstance(max_error, (int, float)) and 0 <= max_error < math.inf):
         raise ValueError(f"max_error must be None or a bound in Volts >= 0, got {max_error!r}")
     if is_transform_coder(codec, n_codebooks=n_codebooks, groups=groups, bits_per_second=bits_per_second):
-        write = functools.partial(_write_transform, Path(fname), raw, codec, overwrite=overwrite,
-                                  max_clipped=max_clipped, max_error=max_error, progress=progress)  # fmt: skip
-        if bits_per_second is not None or max_error is None:
-            return write(DEFAULT_BITS_PER_SECOND if bits_per_second is None else bits_per_second)
-        *others, last = _base_rates(raw, codec, max_error)
-        for rate in others:
-            try:
-                return write(rate)
-            except BudgetTooLowError:  # a whole block holds less than the sample's one block
-                logger.info("Base of the residual layer: %g bits/s per channel is too low for a whole block", rate)
-        return write(last)
+        if bits_per_second is None:
+            bits_per_second = DEFAULT_BITS_PER_SECOND if max_error is None else _base_rate(raw, codec, max_error)
+        return _write_transform(Path(fname), raw, codec, bits_per_second, overwrite=overwrite,
+                                max_clipped=max_clipped, max_error=max_error, progress=progress)  # fmt: skip
     from types import SimpleNamespace
 
     from mne_dac.codecs.loading import load_codec
@@ -1038,32 +1030,30 @@ def _with_layers(raw: mne.io.BaseRaw, eeg: np.ndarray, other: np.ndarray, bounds
     return residual, blocks()
 
 
-def _base_rates(raw: mne.io.BaseRaw, method: str, max_error: float) -> list[float]:
-    """The rates of the transform base under a residual layer of ``max_error``, best first: those of
-    :data:`BASE_RATES <mne_dac.io.transform_blocks.BASE_RATES>` that code the recording's first seconds, by the
-    bytes of base and residual together (the bytes against the rate are not convex: all are tried).
+def _base_rate(raw: mne.io.BaseRaw, method: str, max_error: float) -> float:
+    """The rate of the transform base under a residual layer of ``max_error``: of :data:`BASE_RATES
+    <mne_dac.io.transform_blocks.BASE_RATES>` that hold a whole block of the recording, the one whose base and
+    residual take the fewest bytes on its first seconds (the bytes against the rate are not convex: all are
+    tried). A bit-exact residual does not use the base: the lowest rate that codes them."""
+    from mne_dac.io.raw import eeg_picks
 
-    A bit-exact residual does not use the base: the rates from the lowest.
-    """
     sample = raw.copy().crop(0, min(BASE_RATE_SAMPLE_SECONDS, raw.times[-1])).load_data(verbose="error")  # read once
+    n_eeg = len(eeg_picks(raw)[0])
     sizes = {}
     with tempfile.TemporaryDirectory() as tmp, use_log_level("warning"):  # the trials are not the user's files
         for rate in BASE_RATES:
-            try:
-                fname = _write_transform(Path(tmp) / "sample.eegdac", sample, method, rate, overwrite=True,
-                                         max_clipped=None, max_error=max_error, progress=False)  # fmt: skip
-            except BudgetTooLowError:  # a budget too low for so short a sample
+            if not holds_whole_block(rate, n_eeg):  # the sample, one block shorter than 64 s, would hold it
                 continue
+            fname = _write_transform(Path(tmp) / "sample.eegdac", sample, method, rate, overwrite=True,
+                                     max_clipped=None, max_error=max_error, progress=False)  # fmt: skip
             header = read_header(fname)
             sizes[rate] = header.token_bytes + header.residual_bytes + 2 * header.transform.directions.size
             if max_error == 0:
-                return list(BASE_RATES[BASE_RATES.index(rate) :])
-    if not sizes:
-        raise ValueError(f"The recording ({raw.n_times} samples) is too short to code with codec={method!r}.")
-    rates = sorted(sizes, key=sizes.get)
-    logger.info("Base of the residual layer: %s at %g bits/s per channel (tried %s)", method, rates[0],
+                break
+    rate = min(sizes, key=sizes.get)
+    logger.info("Base of the residual layer: %s at %g bits/s per channel (tried %s)", method, rate,
                 ", ".join(f"{r:g}: {b} bytes" for r, b in sizes.items()))  # fmt: skip
-    return rates
+    return rate
 
 
 def _write_transform(fname: Path, raw: mne.io.BaseRaw, method: str, bits_per_second: float, *, overwrite: bool,

@@ -43,6 +43,7 @@ __all__ = [
     "TransformFrames",
     "TransformSpec",
     "fit_transform",
+    "holds_whole_block",
     "is_transform_coder",
     "transform_of_header",
 ]
@@ -76,6 +77,20 @@ TRANSFORM_MARGIN = 1e-8
 #: What a block's content CRC covers of a transform code: nothing (the payload's SHA-256 guards it, and
 #: decoded floats may differ in their last bit from one machine to another).
 NO_CODES = np.empty(0, dtype=np.int32)
+
+
+def holds_whole_block(bits_per_second: float, n_channels: int) -> bool:
+    """Whether a whole block of ``n_channels`` at ``bits_per_second`` holds its payload's header, the directions
+    taking their largest share of the budget (:data:`MAX_DIRECTION_SHARE`).
+
+    A shorter block (a recording's last) is given a whole block's share (:meth:`TransformFrames.encode_block`).
+    """
+    zeros = np.zeros((n_channels, BLOCK_FRAMES * DCT_BLOCK))
+    try:
+        DCTCoder(bits_per_second * (1 - MAX_DIRECTION_SHARE), TRANSFORM_SFREQ, DCT_BLOCK).encode(zeros)
+    except BudgetTooLowError:
+        return False
+    return True
 
 
 def is_transform_coder(codec: Any, *, n_codebooks: int | None = None, groups: Any = None,

@@ -121,14 +121,19 @@ def test_short_last_block_at_the_lowest_rate(tmp_path):
     assert read_raw_dac(fname).n_times == raw.n_times
 
 
+def _random_walk(rng: np.random.Generator, n_channels: int, seconds: float) -> mne.io.RawArray:
+    """EEG channels of random walks in µV steps, at the transform's rate."""
+    data = rng.standard_normal((n_channels, int(seconds * TRANSFORM_SFREQ))).cumsum(axis=1) * 1e-6
+    return mne.io.RawArray(data, mne.create_info(n_channels, float(TRANSFORM_SFREQ), "eeg"), verbose="error")
+
+
 @pytest.mark.parametrize("seconds", [0.3, 64.2])
 @pytest.mark.parametrize("n_channels", [1, 3])
 @pytest.mark.parametrize("rate", [BASE_RATES[0], 22.0])
 def test_any_length_is_coded_or_refused_with_the_reason(tmp_path, rng, seconds, n_channels, rate):
     """Recordings of any length, a short last block included, are written and read back whole; only a
     budget below a payload's own header (one channel, a whole block at 4 bits/s) is refused, saying so."""
-    data = rng.standard_normal((n_channels, int(seconds * TRANSFORM_SFREQ))).cumsum(axis=1) * 1e-6
-    raw = mne.io.RawArray(data, mne.create_info(n_channels, float(TRANSFORM_SFREQ), "eeg"), verbose="error")
+    raw = _random_walk(rng, n_channels, seconds)
     if n_channels == 1 and rate == BASE_RATES[0] and seconds > 64:
         with pytest.raises(ValueError, match="too low"):
             write_raw_dac(tmp_path / "x.eegdac", raw, codec="klt-dct", bits_per_second=rate)
@@ -139,13 +144,12 @@ def test_any_length_is_coded_or_refused_with_the_reason(tmp_path, rng, seconds, 
 
 def test_chosen_base_rate_holds_a_whole_block(tmp_path, rng):
     """The base rate is chosen on the first 16 s, one block shorter than a whole one and given a whole block's
-    share; where a whole block cannot hold its payload's header at that rate (2 channels at 4 bits/s), the
-    next best rate is used."""
-    data = rng.standard_normal((2, int(70 * TRANSFORM_SFREQ))).cumsum(axis=1) * 1e-6
-    raw = mne.io.RawArray(data, mne.create_info(2, float(TRANSFORM_SFREQ), "eeg"), verbose="error")
+    share; rates at which a whole block cannot hold its payload's header (2 channels at 4 bits/s) are not
+    tried."""
+    raw = _random_walk(rng, 2, 70.0)
     fname = write_raw_dac(tmp_path / "two.eegdac", raw, codec="klt-dct", max_error=1e-6)
     assert read_header(fname).bits_per_second > BASE_RATES[0]
-    assert np.abs(read_raw_dac(fname).get_data() - data).max() <= 1e-6
+    assert np.abs(read_raw_dac(fname).get_data() - raw.get_data()).max() <= 1e-6
 
 
 def test_short_bit_exact_recording(tmp_path):
