@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> None:
     except ValueError as err:
         raise CLIError(str(err)) from err
     exact = header.residual is not None and args.layer is None
-    save_reconstruction(raw, out, overwrite=args.overwrite, exact=exact)  # version 2: decoded block by block
+    save_reconstruction(raw, out, overwrite=args.overwrite, exact=exact,
+                        grids=header.grids if exact else None)  # version 2: decoded block by block  # fmt: skip
     print(f"Wrote {out}: {len(raw.ch_names)} channels, {raw.duration:.1f} s at {raw.info['sfreq']:g} Hz")
     print(raw.info["description"])

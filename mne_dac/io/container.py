@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mne
 import numpy as np
@@ -70,6 +70,9 @@ from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSetting
 from mne_dac.utils._deprecation import keyword_only, renamed_attribute
 from mne_dac.utils._docs import fill_doc
 from mne_dac.utils._logging import warn
+
+if TYPE_CHECKING:
+    from mne_dac.io.side_channels import Grid
 
 MAGIC = b"\x89EEGDAC\n"
 #: The version written; every earlier one is read too.
@@ -406,6 +409,18 @@ class EEGDACHeader:
     coding: str = "tokens"
     transform: TransformSpec | None = None
 
+    @property
+    def grids(self) -> dict[str, Grid]:
+        """The grids that the source's reader computed the EEG channels' samples on, by name.
+
+        A residual layer records them (empty: none recorded, or the source had none).
+        """
+        from mne_dac.io.residual import grids_from_header
+
+        if self.residual is None:
+            return {}
+        return {name: grid for name, grid in zip(self.ch_names, grids_from_header(self.residual["grids"])) if grid}
+
     @classmethod
     def from_dict(cls, header: dict, file_size: int) -> EEGDACHeader:
         """Build from a file's JSON header (version 2: with its footer's fields merged in)."""
@@ -740,14 +755,13 @@ class _BlockReader:
 
     def __init__(self, header: EEGDACHeader, blocks: BlockFile, codec: Any, salvage: bool = False,
                  layer: str | None = None) -> None:  # fmt: skip
-        from mne_dac.io.residual import grids_from_header
         from mne_dac.io.token_coding import TokenModel, TokenTables
 
         self.header, self.blocks, self._cache = header, blocks, {}
         #: Whether samples are decoded to the residual layer's bound (else: the tokens only).
         self.bounded = header.residual is not None and layer != "tokens"
         #: The reader's grids of the EEG channels (residual layer).
-        self.grids = None if header.residual is None else grids_from_header(header.residual["grids"])
+        self.grids = None if header.residual is None else [header.grids.get(name) for name in header.ch_names]
         #: Damaged blocks, read as zeros (``salvage``); ``None``: a damaged block raises.
         self.damaged = set(blocks.damaged_blocks()) if salvage else None
         self.model = self.tables = None

@@ -5,6 +5,10 @@ channels needs more than 10 GB. :func:`write_edf` writes what MNE's exporter wri
 physical ranges per channel type, digital values, units, annotations and end padding) in two
 passes over chunks of the Raw: the first finds the ranges and keeps the samples in a temporary
 file next to the output, the second writes the data records with pyedflib.
+
+Given the grids that a source's reader computed its samples on (a bit-exact ``.eegdac`` file
+records them), a channel whose samples all lie on its grid is written as the source's integers,
+on a header that states the grid exactly: MNE reads it back bit for bit.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from pathlib import Path
 import mne
 import numpy as np
 
+from mne_dac.io.side_channels import Grid
+
 __all__ = ["write_edf"]
 
 #: Digital range of 16-bit EDF, symmetric so that zero maps to a digital value (as MNE writes).
@@ -24,6 +30,14 @@ DIGITAL_MAX = 32767
 
 #: Seconds of samples held at once.
 CHUNK_SECONDS = 64
+
+#: Digital ranges of EDF files (2**b values, or 2**b - 1 around zero), tried when looking for a
+#: header that states a grid exactly.
+DIGITAL_RANGES = [(-32768, 32767), (-32767, 32767), (-16384, 16383), (-16383, 16383), (-8192, 8191),
+                  (-8191, 8191), (-4096, 4095), (-4095, 4095), (-2048, 2047), (-2047, 2047)]  # fmt: skip
+
+#: EDF's physical dimension of a grid's scale, as MNE's reader maps it back.
+DIMENSIONS = {1e-6: "uV", 1e-3: "mV", 1.0: "V"}
 
 
 def _round_to_8_characters(value: float, round_func: Callable[[float], int]) -> float:
@@ -37,6 +51,35 @@ def _round_to_8_characters(value: float, round_func: Callable[[float], int]) -> 
     return round_func(value * factor) / factor
 
 
+def _decimals(value: float) -> list[float]:
+    """The numbers of at most 8 characters (EDF's field) closest to ``value``, most precise first."""
+    texts = (f"{value:.{places}f}" for places in range(7, -1, -1))
+    texts = (text.rstrip("0").rstrip(".") if "." in text else text for text in texts)
+    return list(dict.fromkeys(float(text) for text in texts if len(text) <= 8))
+
+
+def _exact_header(grid: Grid, k_low: float, k_high: float) -> dict | None:
+    """A signal header on which MNE's EDF reader computes ``grid``'s values exactly, else ``None``.
+
+    MNE computes ``(k * cal + offset) * unit`` with ``cal = (pmax - pmin) / (dmax - dmin)``
+    and ``offset = pmin - dmin * cal``; the header's physical range is sought among numbers of
+    at most 8 characters, its digital range among the usual ones holding ``k_low … k_high``.
+    """
+    dimension = DIMENSIONS.get(grid.scale)
+    if dimension is None or grid.shift:
+        return None
+    for d_min, d_max in DIGITAL_RANGES:
+        if not d_min <= k_low <= k_high <= d_max:
+            continue
+        for p_min in _decimals(grid.offset + d_min * grid.step):
+            for p_max in _decimals(grid.offset + d_max * grid.step):
+                cal = (p_max - p_min) / (float(d_max) - float(d_min))
+                if cal == grid.step and p_min - d_min * cal == grid.offset:
+                    return dict(physical_min=p_min, physical_max=p_max, digital_min=d_min, digital_max=d_max,
+                                dimension=dimension)  # fmt: skip
+    return None
+
+
 def _scalers(raw: mne.io.BaseRaw) -> tuple[np.ndarray, list[str]]:
     """Factor and EDF unit of each channel: voltages in µV, other channels as they are."""
     si_units = mne.defaults.DEFAULTS["si_units"]
@@ -45,7 +88,7 @@ def _scalers(raw: mne.io.BaseRaw) -> tuple[np.ndarray, list[str]]:
     return np.where(volts, 1e6, 1.0), ["uV" if v else "" for v in volts]
 
 
-def write_edf(raw: mne.io.BaseRaw, fname: str | Path) -> None:
+def write_edf(raw: mne.io.BaseRaw, fname: str | Path, grids: list[Grid | None] | None = None) -> list[str]:
     """Write ``raw`` (integer sampling rate) to an EDF+ file, chunk by chunk.
 
     Parameters
@@ -55,6 +98,16 @@ def write_edf(raw: mne.io.BaseRaw, fname: str | Path) -> None:
     fname : path-like
         The EDF file to write. A temporary file of the samples in float64 is written next
         to it and removed.
+    grids : list of Grid | None
+        Per channel, the grid that the source's reader computed its samples on (see
+        :attr:`~mne_dac.io.container.EEGDACHeader.grids`), or ``None``. A channel whose
+        samples all lie on its grid, and whose grid a 16-bit EDF header can state, is
+        written as its integers; the others as MNE's exporter writes them.
+
+    Returns
+    -------
+    exact : list of str
+        The channels written bit-exactly: MNE reads back the samples of ``raw``.
     """
     import pyedflib
 
@@ -66,27 +119,42 @@ def write_edf(raw: mne.io.BaseRaw, fname: str | Path) -> None:
     for name in raw.ch_names:
         if len(name) > 16:
             raise ValueError(f"EDF labels hold 16 characters: shorten the channel name {name!r} first")
+    grids = grids or [None] * len(types)
     scale, units = _scalers(raw)
     chunk = CHUNK_SECONDS * record
     bounds = [(a, min(a + chunk, raw.n_times)) for a in range(0, raw.n_times, chunk)]
     low, high = {t: np.inf for t in types}, {t: -np.inf for t in types}
+    on_grid = [g is not None for g in grids]  # whether every sample lies on the channel's grid
+    k_low, k_high = np.full(len(types), np.inf), np.full(len(types), -np.inf)
     samples = Path(fname).with_name(f".{Path(fname).name}.samples")
     try:
         with open(samples, "wb") as fid:  # plain file I/O: the samples stay out of the process's memory
             for a, b in bounds:
-                data = raw.get_data(start=a, stop=b) * scale[:, np.newaxis]
+                volts = raw.get_data(start=a, stop=b)
+                data = volts * scale[:, np.newaxis]
                 for t in low:
                     low[t], high[t] = min(low[t], data[types == t].min()), max(high[t], data[types == t].max())
-                data.tofile(fid)
+                for c in np.flatnonzero(on_grid):
+                    k = grids[c].integers(volts[c])
+                    on_grid[c] = np.array_equal(grids[c].values(k), volts[c])
+                    k_low[c], k_high[c] = min(k_low[c], k.min()), max(k_high[c], k.max())
+                volts.tofile(fid)
+        exact = [_exact_header(grids[c], k_low[c], k_high[c]) if on_grid[c] else None for c in range(len(types))]
+        stated = [c for c, header in enumerate(exact) if header is not None]
         writer = pyedflib.EdfWriter(str(fname), len(raw.ch_names), file_type=pyedflib.FILETYPE_EDFPLUS)
         try:
-            gains, offsets = _write_header(writer, raw, types, units, low, high, record)
+            gains, offsets = _write_header(writer, raw, types, units, low, high, record, exact)
             with open(samples, "rb") as fid:
                 for a, b in bounds:
-                    data = np.fromfile(fid, count=len(types) * (b - a)).reshape(len(types), b - a)
+                    volts = np.fromfile(fid, count=len(types) * (b - a)).reshape(len(types), b - a)
                     if b == raw.n_times and (b - a) % record:  # the last record: edge values, as MNE pads
-                        data = np.pad(data, ((0, 0), (0, -(b - a) % record)), "edge")
-                    digital = np.clip(np.rint(data / gains - offsets), -DIGITAL_MAX, DIGITAL_MAX).astype(np.int32)
+                        volts = np.pad(volts, ((0, 0), (0, -(b - a) % record)), "edge")
+                    digital = np.clip(
+                        np.rint(volts * scale[:, np.newaxis] / gains - offsets), -DIGITAL_MAX, DIGITAL_MAX
+                    )
+                    for c in stated:
+                        digital[c] = grids[c].integers(volts[c])
+                    digital = digital.astype(np.int32)
                     for r in range(0, digital.shape[1], record):
                         writer.blockWriteDigitalSamples(np.ascontiguousarray(digital[:, r : r + record]).ravel())
             _write_annotations(writer, raw, record)
@@ -94,24 +162,28 @@ def write_edf(raw: mne.io.BaseRaw, fname: str | Path) -> None:
             writer.close()
     finally:
         samples.unlink(missing_ok=True)
+    return [raw.ch_names[c] for c in stated]
 
 
-def _write_header(writer, raw, types, units, low, high, record) -> tuple[np.ndarray, np.ndarray]:
-    """Signal headers (MNE's ranges per channel type), patient and start; each channel's gain and offset."""
+def _write_header(writer, raw, types, units, low, high, record, exact) -> tuple[np.ndarray, np.ndarray]:
+    """Signal headers (``exact`` where given, else MNE's ranges per channel type), patient and start.
+
+    Returns each channel's gain and offset from its physical to its digital values.
+    """
     info = raw.info
     prefilter = f"HP:{info['highpass']}Hz LP:{info['lowpass']}Hz"
     if info["line_freq"] is not None:
         prefilter += f" N:{info['line_freq']}Hz"
     headers, gains, offsets = [], [], []
-    for name, t, unit in zip(raw.ch_names, types, units):
+    for name, t, unit, stated in zip(raw.ch_names, types, units, exact):
         pmin, pmax = low[t], high[t] + (low[t] == high[t])  # a flat type gets a range of one unit
         pmin, pmax = _round_to_8_characters(pmin, math.floor), _round_to_8_characters(pmax, math.ceil)
+        header = dict(label=name, dimension=unit, sample_frequency=record, physical_min=pmin, physical_max=pmax,
+                      digital_min=-DIGITAL_MAX, digital_max=DIGITAL_MAX, transducer="", prefilter=prefilter)  # fmt: skip
+        headers.append(header | (stated or {}))
         gain = (pmax - pmin) / (2 * DIGITAL_MAX)
         gains.append(gain)
         offsets.append(pmax / gain - DIGITAL_MAX)
-        headers.append(dict(label=name, dimension=unit, sample_frequency=record, physical_min=pmin,
-                            physical_max=pmax, digital_min=-DIGITAL_MAX, digital_max=DIGITAL_MAX,
-                            transducer="", prefilter=prefilter))  # fmt: skip
     writer.setSignalHeaders(headers)
     meas_date = info["meas_date"]
     writer.setStartdatetime(dt.datetime(1985, 1, 1) if meas_date is None else meas_date.replace(tzinfo=None))

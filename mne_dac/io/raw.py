@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mne
 import numpy as np
@@ -16,6 +16,9 @@ from mne_dac.signal.groups import resolve_groups
 from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSettings, from_codec_domain
 from mne_dac.utils._docs import fill_doc
 from mne_dac.utils._logging import warn
+
+if TYPE_CHECKING:
+    from mne_dac.io.side_channels import Grid
 
 
 @verbose
@@ -241,7 +244,8 @@ _EDF_RECORDING_FIELD = slice(88, 168)
 
 
 @fill_doc
-def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = False, exact: bool = False) -> None:
+def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = False, exact: bool = False,
+                        grids: dict[str, Grid] | None = None) -> None:  # fmt: skip
     """Save a reconstruction as FIF or EDF, saying in the file that it is lossy.
 
     FIF keeps ``info["description"]`` (see :func:`reconstruct_raw`) and everything in the info;
@@ -261,7 +265,12 @@ def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = Fa
     %(overwrite)s
     exact : bool
         The samples are to be kept as they are (a file with a residual layer): FIF holds them
-        as float64; EDF, which holds 16-bit integers on its own scale, warns.
+        as float64; EDF holds 16-bit integers on a scale of its own, and warns of the channels
+        whose samples it cannot hold exactly.
+    grids : dict of str to Grid | None
+        The grids that the source's reader computed channels' samples on
+        (:attr:`EEGDACHeader.grids <mne_dac.io.container.EEGDACHeader.grids>`): EDF holds a
+        channel bit-exactly on its grid when the channel's samples all lie on it.
     """
     from pathlib import Path
 
@@ -279,8 +288,7 @@ def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = Fa
             raw.save(lowercase, fmt="double" if double else "single", overwrite=True, verbose="error")
             os.replace(lowercase, tmp)  # channels kept aside stay bit-exact in float64
             return
-        lost = edf_cannot_hold(raw) + (["the samples as decoded (EDF stores them as 16-bit integers on a scale of "
-                                         "its own)"] if exact else [])  # fmt: skip
+        lost = edf_cannot_hold(raw)
         if lost:
             warn(f"EDF cannot hold {'; '.join(lost)}: {fname.name} goes without. Write FIF to keep them.")
         pad = -raw.n_times % int(raw.info["sfreq"])  # EDF holds whole records of floor(sfreq) samples
@@ -290,10 +298,17 @@ def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = Fa
                 f"sample end {fname.name}, marked BAD_ACQ_SKIP."
             )
         if float(raw.info["sfreq"]).is_integer():
-            write_edf(raw, tmp)  # chunk by chunk, as MNE's exporter writes it
+            grids = grids or {}
+            held = write_edf(raw, tmp, [grids.get(name) for name in raw.ch_names])  # chunk by chunk
         else:  # records of a non-integer duration: MNE's exporter, in memory
             mne.export.export_raw(tmp, _pad_end(raw, pad) if pad else raw, fmt="edf", overwrite=True, verbose="error")
+            held = []
         _stamp_edf(tmp, raw.info["description"] or "")
+    inexact = [name for name in raw.ch_names if name not in held]
+    if exact and inexact:
+        which = "its samples" if len(inexact) == len(raw.ch_names) else f"the samples of {', '.join(inexact)}"
+        warn(f"EDF holds 16-bit integers on a scale of its own: {fname.name} holds {which} to within the "
+             "scale's step, not as decoded. Write FIF to keep them exactly.")  # fmt: skip
 
 
 def _pad_end(raw: mne.io.BaseRaw, pad: int) -> mne.io.RawArray:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import mne
 import numpy as np
 import pytest
 
 from mne_dac.io import edf_writer
+
+DATA = Path(__file__).parents[1] / "data"
 
 
 @pytest.fixture
@@ -46,3 +49,33 @@ def test_labels_longer_than_edf_holds_are_refused(raw, tmp_path):
     raw.rename_channels({"Fp1": "a-very-long-electrode-name"})
     with pytest.raises(ValueError, match="16 characters"):
         edf_writer.write_edf(raw, tmp_path / "x.edf")
+
+
+@pytest.mark.parametrize("source", ["eegmat", "eegmmidb"])
+def test_samples_on_their_grid_are_written_exactly(source, tmp_path):
+    """On the grids its reader computed them on, an EDF's samples are written back bit for bit."""
+    from mne_dac.evaluation.datasets import read_excerpt
+    from mne_dac.io.side_channels import reader_grids
+
+    if source == "eegmat":  # physical ranges of 8 digits, a channel's own (-32768 … 32767)
+        raw = read_excerpt(0, "rest").crop(0, 10)
+    else:  # physical range -8092 … 8092 µV on digital -8092 … 8092: whole µV
+        raw = mne.io.read_raw_edf(DATA / "eegmmidb_excerpt_S_R_128Hz.edf", verbose="error").crop(0, 10)
+    raw.load_data()
+    grids = reader_grids(raw, range(len(raw.ch_names)))
+    raw._data[1, 5] += 1e-9  # off its grid: written as MNE's exporter writes it
+    exact = edf_writer.write_edf(raw, tmp_path / "exact.edf", grids)
+    assert exact == [name for name in raw.ch_names if name != raw.ch_names[1]]
+    written = mne.io.read_raw_edf(tmp_path / "exact.edf", verbose="error").get_data()[:, : raw.n_times]
+    np.testing.assert_array_equal(written[exact_picks := np.r_[0, 2 : len(raw.ch_names)]], raw.get_data()[exact_picks])
+    assert 0 < np.abs(written[1] - raw.get_data()[1]).max() < 1e-7
+
+
+def test_grids_no_edf_header_states_are_written_as_mne_does(raw, tmp_path):
+    from mne_dac.io.side_channels import Grid
+
+    grids = [Grid(1e-7, 0.0, 1.0), Grid(0.1, 0.0, 3.7e-6), None, None]  # 0.1 µV steps: data off them; no unit
+    assert edf_writer.write_edf(raw, tmp_path / "x.edf", grids) == []
+    mne.export.export_raw(tmp_path / "mne.edf", raw, verbose="error")
+    np.testing.assert_array_equal(mne.io.read_raw_edf(tmp_path / "x.edf", verbose="error").get_data(),
+                                  mne.io.read_raw_edf(tmp_path / "mne.edf", verbose="error").get_data())  # fmt: skip

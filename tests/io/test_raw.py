@@ -115,6 +115,23 @@ def test_edf_at_any_sampling_rate(tmp_path):
     np.testing.assert_allclose(back.get_data()[:, :1737], raw.get_data(), atol=1e-8)
 
 
+def test_edf_names_the_channels_it_cannot_hold_exactly(tmp_path):
+    """Samples to be kept exactly: EDF names the channels on no grid it can state (here Cz, on none)."""
+    from datetime import datetime, timezone
+
+    from mne_dac.io.raw import save_reconstruction
+    from mne_dac.io.side_channels import Grid
+
+    info = mne.create_info(["Fp1", "Cz"], 100.0, "eeg")
+    grid = Grid(0.5, 0.0, 1e-6)  # half µV: header -16384 … 16383.5 µV on -32768 … 32767
+    data = np.stack([grid.values(np.arange(-300, 300)), np.random.default_rng(0).normal(0, 1e-5, 600)])
+    raw = mne.io.RawArray(data, info, verbose=False)
+    raw.set_meas_date(datetime(2020, 1, 1, tzinfo=timezone.utc))
+    with pytest.warns(RuntimeWarning, match="holds the samples of Cz to within the scale's step, not as decoded"):
+        save_reconstruction(raw, tmp_path / "exact.edf", exact=True, grids={"Fp1": grid})
+    np.testing.assert_array_equal(mne.io.read_raw_edf(tmp_path / "exact.edf", verbose=False).get_data()[0], data[0])
+
+
 def test_edf_says_it_loses_channel_types_and_fif_takes_any_case(tmp_path):
     """EDF warns that it loses the channel types; an upper-case .FIF output writes."""
     from datetime import datetime, timezone

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import mne
@@ -163,5 +164,11 @@ def test_cli_max_error(recordings, tiny_codec_file, tmp_path, capsys):
     assert main(["decompress", str(out), str(dest), "--codec", str(tiny_codec_file)]) == 0
     original = mne.io.read_raw_edf(src, verbose="error").get_data()
     np.testing.assert_array_equal(mne.io.read_raw_fif(dest, verbose="error").get_data(), original)
+    with warnings.catch_warnings():
+        warnings.simplefilter(
+            "error", RuntimeWarning
+        )  # nothing is lost in EDF either: the source's integers, on its scale
+        assert main(["decompress", str(out), str(tmp_path / "rec.edf"), "--codec", str(tiny_codec_file)]) == 0
+    np.testing.assert_array_equal(mne.io.read_raw_edf(tmp_path / "rec.edf", verbose="error").get_data(), original)
     assert main(["compress", str(src), str(tmp_path / "x.eegdac"), "--max-error", "-1"]) == 1
     assert "--max-error: a bound in µV" in capsys.readouterr().err
