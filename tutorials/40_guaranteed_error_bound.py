@@ -28,12 +28,14 @@ import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import mne
 import numpy as np
 
 import mne_dac
 from mne_dac.evaluation.baselines import LosslessCoder
 from mne_dac.evaluation.datasets import read_excerpt
 from mne_dac.io.container import describe_file, read_header
+from mne_dac.io.raw import save_reconstruction
 from mne_dac.io.side_channels import reader_grids
 
 raw = read_excerpt(subject=0, task="rest").pick("eeg")
@@ -96,6 +98,18 @@ for bound_uv in (0, 0.5, 1, 5):
 # ``mne-dac info`` (:func:`~mne_dac.io.container.describe_file`) shows each layer's size and
 # the guarantee.
 print(describe_file(folder / "rec_1uV.eegdac"))
+
+# %%
+# Back to EDF, bit for bit
+# ------------------------
+# A bit-exact file records the calibration each channel was read with, so it decompresses to an
+# EDF whose samples MNE reads back exactly as they were (``mne-dac decompress rec.eegdac
+# rec.edf`` does the same).
+exact_file = folder / "klt_0uV.eegdac"
+save_reconstruction(mne_dac.read_raw_dac(exact_file, verbose="error"), folder / "back.edf", exact=True,
+                    grids=read_header(exact_file).grids)  # fmt: skip
+back = mne.io.read_raw_edf(folder / "back.edf", verbose="error").get_data()[:, : raw.n_times]
+print(f"EDF written back bit for bit: {np.array_equal(back, original)}")
 
 # %%
 # Layers read apart
