@@ -80,6 +80,13 @@ def _exact_header(grid: Grid, k_low: float, k_high: float) -> dict | None:
     return None
 
 
+def _grid_read_from(header: dict) -> Grid:
+    """The grid on which MNE's EDF reader computes a signal's samples from its header."""
+    cal = (header["physical_max"] - header["physical_min"]) / (float(header["digital_max"]) - header["digital_min"])
+    scale = {dimension: scale for scale, dimension in DIMENSIONS.items()}.get(header["dimension"], 1.0)
+    return Grid(cal, header["physical_min"] - header["digital_min"] * cal, scale)
+
+
 def _scalers(raw: mne.io.BaseRaw) -> tuple[np.ndarray, list[str]]:
     """Factor and EDF unit of each channel: voltages in µV, other channels as they are."""
     si_units = mne.defaults.DEFAULTS["si_units"]
@@ -106,8 +113,10 @@ def write_edf(raw: mne.io.BaseRaw, fname: str | Path, grids: list[Grid | None] |
 
     Returns
     -------
-    exact : list of str
-        The channels written bit-exactly: MNE reads back the samples of ``raw``.
+    deviations : dict of str to float
+        Per channel, the largest difference between the samples of ``raw`` and those that
+        MNE's reader computes from the file, in the file's unit (µV for voltages): 0 for a
+        channel written bit-exactly.
     """
     import pyedflib
 
@@ -141,9 +150,10 @@ def write_edf(raw: mne.io.BaseRaw, fname: str | Path, grids: list[Grid | None] |
                 volts.tofile(fid)
         exact = [_exact_header(grids[c], k_low[c], k_high[c]) if on_grid[c] else None for c in range(len(types))]
         stated = [c for c, header in enumerate(exact) if header is not None]
+        deviations = np.zeros(len(types))
         writer = pyedflib.EdfWriter(str(fname), len(raw.ch_names), file_type=pyedflib.FILETYPE_EDFPLUS)
         try:
-            gains, offsets = _write_header(writer, raw, types, units, low, high, record, exact)
+            gains, offsets, read_as = _write_header(writer, raw, types, units, low, high, record, exact)
             with open(samples, "rb") as fid:
                 for a, b in bounds:
                     volts = np.fromfile(fid, count=len(types) * (b - a)).reshape(len(types), b - a)
@@ -154,6 +164,9 @@ def write_edf(raw: mne.io.BaseRaw, fname: str | Path, grids: list[Grid | None] |
                     )
                     for c in stated:
                         digital[c] = grids[c].integers(volts[c])
+                    for c, grid in enumerate(read_as):
+                        deviation = np.abs(grid.values(digital[c]) - volts[c]).max() * scale[c]
+                        deviations[c] = max(deviations[c], deviation)
                     digital = digital.astype(np.int32)
                     for r in range(0, digital.shape[1], record):
                         writer.blockWriteDigitalSamples(np.ascontiguousarray(digital[:, r : r + record]).ravel())
@@ -162,25 +175,28 @@ def write_edf(raw: mne.io.BaseRaw, fname: str | Path, grids: list[Grid | None] |
             writer.close()
     finally:
         samples.unlink(missing_ok=True)
-    return [raw.ch_names[c] for c in stated]
+    return dict(zip(raw.ch_names, deviations.tolist()))
 
 
-def _write_header(writer, raw, types, units, low, high, record, exact) -> tuple[np.ndarray, np.ndarray]:
+def _write_header(writer, raw, types, units, low, high, record, exact) -> tuple[np.ndarray, np.ndarray, list[Grid]]:
     """Signal headers (``exact`` where given, else MNE's ranges per channel type), patient and start.
 
-    Returns each channel's gain and offset from its physical to its digital values.
+    Returns each channel's gain and offset from its physical to its digital values, and the
+    grid on which MNE's reader computes its samples from the header.
     """
     info = raw.info
     prefilter = f"HP:{info['highpass']}Hz LP:{info['lowpass']}Hz"
     if info["line_freq"] is not None:
         prefilter += f" N:{info['line_freq']}Hz"
-    headers, gains, offsets = [], [], []
+    headers, gains, offsets, read_as = [], [], [], []
     for name, t, unit, stated in zip(raw.ch_names, types, units, exact):
         pmin, pmax = low[t], high[t] + (low[t] == high[t])  # a flat type gets a range of one unit
         pmin, pmax = _round_to_8_characters(pmin, math.floor), _round_to_8_characters(pmax, math.ceil)
         header = dict(label=name, dimension=unit, sample_frequency=record, physical_min=pmin, physical_max=pmax,
                       digital_min=-DIGITAL_MAX, digital_max=DIGITAL_MAX, transducer="", prefilter=prefilter)  # fmt: skip
-        headers.append(header | (stated or {}))
+        header |= stated or {}
+        headers.append(header)
+        read_as.append(_grid_read_from(header))
         gain = (pmax - pmin) / (2 * DIGITAL_MAX)
         gains.append(gain)
         offsets.append(pmax / gain - DIGITAL_MAX)
@@ -197,7 +213,7 @@ def _write_header(writer, raw, types, units, low, high, record, exact) -> tuple[
         writer.setBirthdate(subject["birthday"])
     if (info.get("device_info") or {}).get("type"):
         writer.setEquipment(info["device_info"]["type"])
-    return np.array(gains)[:, np.newaxis], np.array(offsets)[:, np.newaxis]
+    return np.array(gains)[:, np.newaxis], np.array(offsets)[:, np.newaxis], read_as
 
 
 def _write_annotations(writer, raw: mne.io.BaseRaw, record: int) -> None:

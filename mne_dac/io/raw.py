@@ -299,16 +299,21 @@ def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = Fa
             )
         if float(raw.info["sfreq"]).is_integer():
             grids = grids or {}
-            held = write_edf(raw, tmp, [grids.get(name) for name in raw.ch_names])  # chunk by chunk
+            deviations = write_edf(raw, tmp, [grids.get(name) for name in raw.ch_names])  # chunk by chunk
         else:  # records of a non-integer duration: MNE's exporter, in memory
             mne.export.export_raw(tmp, _pad_end(raw, pad) if pad else raw, fmt="edf", overwrite=True, verbose="error")
-            held = []
+            deviations = None
         _stamp_edf(tmp, raw.info["description"] or "")
-    inexact = [name for name in raw.ch_names if name not in held]
+    inexact = raw.ch_names if deviations is None else [name for name, d in deviations.items() if d > 0]
     if exact and inexact:
         which = "its samples" if len(inexact) == len(raw.ch_names) else f"the samples of {', '.join(inexact)}"
-        warn(f"EDF holds 16-bit integers on a scale of its own: {fname.name} holds {which} to within the "
-             "scale's step, not as decoded. Write FIF to keep them exactly.")  # fmt: skip
+        amount = (
+            "not as decoded"
+            if deviations is None
+            else (f"up to {max(deviations.values()):.2g} away from those decoded (µV for voltages)")
+        )
+        warn(f"EDF holds 16-bit integers on a scale of its own: {fname.name} holds {which} {amount}. Write FIF "
+             "to keep them exactly.")  # fmt: skip
 
 
 def _pad_end(raw: mne.io.BaseRaw, pad: int) -> mne.io.RawArray:
