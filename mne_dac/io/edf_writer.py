@@ -61,9 +61,8 @@ def _decimals(value: float) -> list[float]:
 def _exact_header(grid: Grid, k_low: float, k_high: float) -> dict | None:
     """A signal header on which MNE's EDF reader computes ``grid``'s values exactly, else ``None``.
 
-    MNE computes ``(k * cal + offset) * unit`` with ``cal = (pmax - pmin) / (dmax - dmin)``
-    and ``offset = pmin - dmin * cal``; the header's physical range is sought among numbers of
-    at most 8 characters, its digital range among the usual ones holding ``k_low … k_high``.
+    The header's physical range is sought among numbers of at most 8 characters, its digital
+    range among the usual ones holding ``k_low … k_high``.
     """
     dimension = DIMENSIONS.get(grid.scale)
     if dimension is None or grid.shift:
@@ -73,15 +72,19 @@ def _exact_header(grid: Grid, k_low: float, k_high: float) -> dict | None:
             continue
         for p_min in _decimals(grid.offset + d_min * grid.step):
             for p_max in _decimals(grid.offset + d_max * grid.step):
-                cal = (p_max - p_min) / (float(d_max) - float(d_min))
-                if cal == grid.step and p_min - d_min * cal == grid.offset:
-                    return dict(physical_min=p_min, physical_max=p_max, digital_min=d_min, digital_max=d_max,
-                                dimension=dimension)  # fmt: skip
+                header = dict(physical_min=p_min, physical_max=p_max, digital_min=d_min, digital_max=d_max,
+                              dimension=dimension)  # fmt: skip
+                if _grid_read_from(header) == grid:
+                    return header
     return None
 
 
 def _grid_read_from(header: dict) -> Grid:
-    """The grid on which MNE's EDF reader computes a signal's samples from its header."""
+    """The grid on which MNE's EDF reader computes a signal's samples from its header.
+
+    MNE computes ``(k * cal + offset) * unit`` with ``cal = (pmax - pmin) / (dmax - dmin)`` and
+    ``offset = pmin - dmin * cal``.
+    """
     cal = (header["physical_max"] - header["physical_min"]) / (float(header["digital_max"]) - header["digital_min"])
     scale = {dimension: scale for scale, dimension in DIMENSIONS.items()}.get(header["dimension"], 1.0)
     return Grid(cal, header["physical_min"] - header["digital_min"] * cal, scale)
