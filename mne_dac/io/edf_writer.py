@@ -98,7 +98,7 @@ def _scalers(raw: mne.io.BaseRaw) -> tuple[np.ndarray, list[str]]:
     return np.where(volts, 1e6, 1.0), ["uV" if v else "" for v in volts]
 
 
-def write_edf(raw: mne.io.BaseRaw, fname: str | Path, grids: list[Grid | None] | None = None) -> list[str]:
+def write_edf(raw: mne.io.BaseRaw, fname: str | Path, grids: list[Grid | None] | None = None) -> dict[str, float]:
     """Write ``raw`` (integer sampling rate) to an EDF+ file, chunk by chunk.
 
     Parameters
@@ -184,8 +184,8 @@ def write_edf(raw: mne.io.BaseRaw, fname: str | Path, grids: list[Grid | None] |
 def _write_header(writer, raw, types, units, low, high, record, exact) -> tuple[np.ndarray, np.ndarray, list[Grid]]:
     """Signal headers (``exact`` where given, else MNE's ranges per channel type), patient and start.
 
-    Returns each channel's gain and offset from its physical to its digital values, and the
-    grid on which MNE's reader computes its samples from the header.
+    Returns each channel's gain and offset from its physical to its digital values (edfio's,
+    which MNE's exporter uses), and the grid on which MNE's reader computes its samples back.
     """
     info = raw.info
     prefilter = f"HP:{info['highpass']}Hz LP:{info['lowpass']}Hz"

@@ -307,11 +307,9 @@ def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = Fa
     inexact = raw.ch_names if deviations is None else [name for name, d in deviations.items() if d > 0]
     if exact and inexact:
         which = "its samples" if len(inexact) == len(raw.ch_names) else f"the samples of {', '.join(inexact)}"
-        amount = (
-            "not as decoded"
-            if deviations is None
-            else (f"up to {max(deviations.values()):.2g} away from those decoded (µV for voltages)")
-        )
+        amount = "not as decoded"
+        if deviations is not None:
+            amount = f"up to {max(deviations.values()):.2g} away from those decoded (µV for voltages)"
         warn(f"EDF holds 16-bit integers on a scale of its own: {fname.name} holds {which} {amount}. Write FIF "
              "to keep them exactly.")  # fmt: skip
 
