@@ -1,10 +1,12 @@
 """Writing a Raw to EDF+ in memory bounded whatever its length.
 
 :func:`mne.export.export_raw` holds the whole recording, several times over: a day of 21
-channels needs more than 10 GB. :func:`write_edf` writes what MNE's exporter writes (the same
-physical ranges per channel type, digital values, units, annotations and end padding) in two
-passes over chunks of the Raw: the first finds the ranges and keeps the samples in a temporary
-file next to the output, the second writes the data records with pyedflib.
+channels needs more than 10 GB. :func:`write_edf` writes what MNE's exporter writes with
+``physical_range="channelwise"`` (each channel's own physical range, so that one channel's
+extremes do not coarsen the others' resolution; digital values, units, annotations and end
+padding) in two passes over chunks of the Raw: the first finds the ranges and keeps the samples
+in a temporary file next to the output, the second writes the data records with pyedflib. A
+voltage whose range takes more than EDF's 8 characters in µV (beyond 10 V) is written in mV.
 
 Given the grids that a source's reader computed its samples on (a bit-exact ``.eegdac`` file
 records them), a channel whose samples all lie on its grid is written as the source's integers,
@@ -62,13 +64,14 @@ def _exact_header(grid: Grid, k_low: float, k_high: float) -> dict | None:
     """A signal header on which MNE's EDF reader computes ``grid``'s values exactly, else ``None``.
 
     The header's physical range is sought among numbers of at most 8 characters, its digital
-    range among the usual ones holding ``k_low … k_high``.
+    range among ``k_low … k_high`` (files that state their samples' extremes) and the usual
+    ranges holding them.
     """
     dimension = DIMENSIONS.get(grid.scale)
-    if dimension is None or grid.shift:
+    if dimension is None or grid.shift or not -DIGITAL_MAX - 1 <= k_low < k_high <= DIGITAL_MAX:
         return None
-    for d_min, d_max in DIGITAL_RANGES:
-        if not d_min <= k_low <= k_high <= d_max:
+    for d_min, d_max in [(int(k_low), int(k_high)), *DIGITAL_RANGES]:
+        if not d_min <= k_low < k_high <= d_max:
             continue
         for p_min in _decimals(grid.offset + d_min * grid.step):
             for p_max in _decimals(grid.offset + d_max * grid.step):
@@ -90,12 +93,18 @@ def _grid_read_from(header: dict) -> Grid:
     return Grid(cal, header["physical_min"] - header["digital_min"] * cal, scale)
 
 
-def _scalers(raw: mne.io.BaseRaw) -> tuple[np.ndarray, list[str]]:
-    """Factor and EDF unit of each channel: voltages in µV, other channels as they are."""
+def _scalers(raw: mne.io.BaseRaw, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Factor and EDF unit of each channel from its range: voltages in µV (mV, V when µV take more
+    than 8 characters), other channels as they are."""
     si_units = mne.defaults.DEFAULTS["si_units"]
-    types = raw.get_channel_types()
-    volts = [si_units.get(t) == "V" for t in types]
-    return np.where(volts, 1e6, 1.0), ["uV" if v else "" for v in volts]
+    factors, units = [], []
+    for channel_type, lowest, highest in zip(raw.get_channel_types(), low, high):
+        volts = [(factor, unit) for factor, unit in ((1e6, "uV"), (1e3, "mV"), (1.0, "V"))
+                 if -1e7 < lowest * factor and highest * factor < 1e8]  # fmt: skip
+        factor, unit = (volts or [(1.0, "V")])[0] if si_units.get(channel_type) == "V" else (1.0, "")
+        factors.append(factor)
+        units.append(unit)
+    return np.array(factors), units
 
 
 def write_edf(raw: mne.io.BaseRaw, fname: str | Path, grids: list[Grid | None] | None = None) -> dict[str, float]:
@@ -127,39 +136,37 @@ def write_edf(raw: mne.io.BaseRaw, fname: str | Path, grids: list[Grid | None] |
     if not float(sfreq).is_integer():
         raise ValueError(f"write_edf writes integer sampling rates (one-second records), got {sfreq} Hz")
     record = int(sfreq)
-    types = np.array(raw.get_channel_types())
+    n_channels = len(raw.ch_names)
     for name in raw.ch_names:
         if len(name) > 16:
             raise ValueError(f"EDF labels hold 16 characters: shorten the channel name {name!r} first")
-    grids = grids or [None] * len(types)
-    scale, units = _scalers(raw)
+    grids = grids or [None] * n_channels
     chunk = CHUNK_SECONDS * record
     bounds = [(a, min(a + chunk, raw.n_times)) for a in range(0, raw.n_times, chunk)]
-    low, high = {t: np.inf for t in types}, {t: -np.inf for t in types}
+    low, high = np.full(n_channels, np.inf), np.full(n_channels, -np.inf)  # each channel's range
     on_grid = [g is not None for g in grids]  # whether every sample lies on the channel's grid
-    k_low, k_high = np.full(len(types), np.inf), np.full(len(types), -np.inf)
+    k_low, k_high = np.full(n_channels, np.inf), np.full(n_channels, -np.inf)
     samples = Path(fname).with_name(f".{Path(fname).name}.samples")
     try:
         with open(samples, "wb") as fid:  # plain file I/O: the samples stay out of the process's memory
             for a, b in bounds:
                 volts = raw.get_data(start=a, stop=b)
-                data = volts * scale[:, np.newaxis]
-                for t in low:
-                    low[t], high[t] = min(low[t], data[types == t].min()), max(high[t], data[types == t].max())
+                low, high = np.minimum(low, volts.min(axis=1)), np.maximum(high, volts.max(axis=1))
                 for c in np.flatnonzero(on_grid):
                     k = grids[c].integers(volts[c])
                     on_grid[c] = np.array_equal(grids[c].values(k), volts[c])
                     k_low[c], k_high[c] = min(k_low[c], k.min()), max(k_high[c], k.max())
                 volts.tofile(fid)
-        exact = [_exact_header(grids[c], k_low[c], k_high[c]) if on_grid[c] else None for c in range(len(types))]
+        exact = [_exact_header(grids[c], k_low[c], k_high[c]) if on_grid[c] else None for c in range(n_channels)]
         stated = [c for c, header in enumerate(exact) if header is not None]
-        deviations = np.zeros(len(types))
+        deviations = np.zeros(n_channels)
+        scale, units = _scalers(raw, low, high)
         writer = pyedflib.EdfWriter(str(fname), len(raw.ch_names), file_type=pyedflib.FILETYPE_EDFPLUS)
         try:
-            gains, offsets, read_as = _write_header(writer, raw, types, units, low, high, record, exact)
+            gains, offsets, read_as = _write_header(writer, raw, units, low * scale, high * scale, record, exact)
             with open(samples, "rb") as fid:
                 for a, b in bounds:
-                    volts = np.fromfile(fid, count=len(types) * (b - a)).reshape(len(types), b - a)
+                    volts = np.fromfile(fid, count=n_channels * (b - a)).reshape(n_channels, b - a)
                     if b == raw.n_times and (b - a) % record:  # the last record: edge values, as MNE pads
                         volts = np.pad(volts, ((0, 0), (0, -(b - a) % record)), "edge")
                     digital = np.clip(
@@ -181,8 +188,8 @@ def write_edf(raw: mne.io.BaseRaw, fname: str | Path, grids: list[Grid | None] |
     return dict(zip(raw.ch_names, deviations.tolist()))
 
 
-def _write_header(writer, raw, types, units, low, high, record, exact) -> tuple[np.ndarray, np.ndarray, list[Grid]]:
-    """Signal headers (``exact`` where given, else MNE's ranges per channel type), patient and start.
+def _write_header(writer, raw, units, low, high, record, exact) -> tuple[np.ndarray, np.ndarray, list[Grid]]:
+    """Signal headers (``exact`` where given, else each channel's range), patient and start.
 
     Returns each channel's gain and offset from its physical to its digital values (edfio's,
     which MNE's exporter uses), and the grid on which MNE's reader computes its samples back.
@@ -192,8 +199,8 @@ def _write_header(writer, raw, types, units, low, high, record, exact) -> tuple[
     if info["line_freq"] is not None:
         prefilter += f" N:{info['line_freq']}Hz"
     headers, gains, offsets, read_as = [], [], [], []
-    for name, t, unit, stated in zip(raw.ch_names, types, units, exact):
-        pmin, pmax = low[t], high[t] + (low[t] == high[t])  # a flat type gets a range of one unit
+    for name, unit, lowest, highest, stated in zip(raw.ch_names, units, low, high, exact):
+        pmin, pmax = lowest, highest + (lowest == highest)  # a flat channel gets a range of one unit
         pmin, pmax = _round_to_8_characters(pmin, math.floor), _round_to_8_characters(pmax, math.ceil)
         header = dict(label=name, dimension=unit, sample_frequency=record, physical_min=pmin, physical_max=pmax,
                       digital_min=-DIGITAL_MAX, digital_max=DIGITAL_MAX, transducer="", prefilter=prefilter)  # fmt: skip

@@ -31,7 +31,7 @@ def raw() -> mne.io.RawArray:
 def test_chunked_edf_equals_mne_export(raw, tmp_path, monkeypatch):
     monkeypatch.setattr(edf_writer, "CHUNK_SECONDS", 3)  # several chunks, the last one short
     edf_writer.write_edf(raw, tmp_path / "chunked.edf")
-    mne.export.export_raw(tmp_path / "mne.edf", raw, verbose="error")
+    mne.export.export_raw(tmp_path / "mne.edf", raw, physical_range="channelwise", verbose="error")
     ours = mne.io.read_raw_edf(tmp_path / "chunked.edf", verbose="error")
     theirs = mne.io.read_raw_edf(tmp_path / "mne.edf", verbose="error")
     assert ours.ch_names == theirs.ch_names and ours.n_times == theirs.n_times == 1300
@@ -77,6 +77,43 @@ def test_grids_no_edf_header_states_are_written_as_mne_does(raw, tmp_path):
     grids = [Grid(1e-7, 0.0, 1.0), Grid(0.1, 0.0, 3.7e-6), None, None]  # 0.1 µV steps: data off them; no unit
     deviations = edf_writer.write_edf(raw, tmp_path / "x.edf", grids)
     assert all(deviations[name] > 0 for name in ("Fp1", "Cz", "ECG"))  # the stimulus's few values come back exactly
-    mne.export.export_raw(tmp_path / "mne.edf", raw, verbose="error")
+    mne.export.export_raw(tmp_path / "mne.edf", raw, physical_range="channelwise", verbose="error")
     np.testing.assert_array_equal(mne.io.read_raw_edf(tmp_path / "x.edf", verbose="error").get_data(),
                                   mne.io.read_raw_edf(tmp_path / "mne.edf", verbose="error").get_data())  # fmt: skip
+
+
+def test_each_channel_its_own_range_and_unit(tmp_path):
+    """A channel at -12 V (a Nihon Kohden marker read as EEG) neither coarsens the others nor overflows EDF's
+    8-character fields: it is written in mV, the others keep µV resolution."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["Fp1", "Cz", "$A2"], 200.0, "eeg")
+    data = np.concatenate([rng.normal(scale=30e-6, size=(2, 2000)), -12.0029 + rng.integers(0, 3, (1, 2000)) * 0.25])
+    raw = mne.io.RawArray(data, info, verbose=False)
+    deviations = edf_writer.write_edf(raw, tmp_path / "x.edf")
+    back = mne.io.read_raw_edf(tmp_path / "x.edf", verbose="error")
+    assert back._raw_extras[0]["units"].tolist() == [1e-6, 1e-6, 1e-3]
+    written = back.get_data()
+    assert np.abs(written[:2] - data[:2]).max() < 0.01e-6 and max(deviations["Fp1"], deviations["Cz"]) < 0.01
+    assert np.abs(written[2] - data[2]).max() <= deviations["$A2"] * 1e-3 * (1 + 1e-9)
+
+
+def test_digital_range_of_the_samples_extremes(tmp_path):
+    """An EDF whose header states its samples' extremes as its digital range (as Nihon Kohden's export does) is
+    written back bit for bit on its grid."""
+    import pyedflib
+
+    from mne_dac.io.side_channels import reader_grids
+
+    digital = np.random.default_rng(1).integers(-12200, 12010, 400).astype(np.int32)
+    digital[[0, 1]] = -12200, 12009
+    writer = pyedflib.EdfWriter(str(tmp_path / "nk.edf"), 1, file_type=pyedflib.FILETYPE_EDFPLUS)
+    writer.setSignalHeaders([dict(label="Fp1", dimension="uV", sample_frequency=200, physical_min=-1191.4,
+                                  physical_max=1172.753, digital_min=-12200, digital_max=12009, transducer="",
+                                  prefilter="")])  # fmt: skip
+    writer.writeDigitalSamples(digital)
+    writer.close()
+    raw = mne.io.read_raw_edf(tmp_path / "nk.edf", verbose="error")
+    deviations = edf_writer.write_edf(raw, tmp_path / "back.edf", reader_grids(raw, [0]))
+    assert deviations == {"Fp1": 0.0}
+    np.testing.assert_array_equal(mne.io.read_raw_edf(tmp_path / "back.edf", verbose="error").get_data(),
+                                  raw.get_data())  # fmt: skip
