@@ -301,7 +301,8 @@ def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = Fa
             grids = grids or {}
             deviations = write_edf(raw, tmp, [grids.get(name) for name in raw.ch_names])  # chunk by chunk
         else:  # records of a non-integer duration: MNE's exporter, in memory
-            mne.export.export_raw(tmp, _pad_end(raw, pad) if pad else raw, fmt="edf", overwrite=True, verbose="error")
+            mne.export.export_raw(tmp, _pad_end(raw, pad) if pad else raw, fmt="edf", physical_range="channelwise",
+                                  overwrite=True, verbose="error")  # fmt: skip
             deviations = None
         _stamp_edf(tmp, raw.info["description"] or "")
     inexact = raw.ch_names if deviations is None else [name for name, d in deviations.items() if d > 0]
