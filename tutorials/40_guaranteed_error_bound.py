@@ -34,7 +34,7 @@ import numpy as np
 import mne_dac
 from mne_dac.evaluation.baselines import LosslessCoder
 from mne_dac.evaluation.datasets import read_excerpt
-from mne_dac.io.container import describe_file, read_header
+from mne_dac.io.container import describe_file, read_grids, read_header
 from mne_dac.io.raw import save_reconstruction
 from mne_dac.io.side_channels import reader_grids
 
@@ -107,7 +107,7 @@ print(describe_file(folder / "rec_1uV.eegdac"))
 # rec.edf`` does the same).
 exact_file = folder / "klt_0uV.eegdac"
 save_reconstruction(mne_dac.read_raw_dac(exact_file, verbose="error"), folder / "back.edf", exact=True,
-                    grids=read_header(exact_file).grids)  # fmt: skip
+                    grids=read_grids(exact_file))  # fmt: skip
 back = mne.io.read_raw_edf(folder / "back.edf", verbose="error").get_data()[:, : raw.n_times]
 print(f"EDF written back bit for bit: {np.array_equal(back, original)}")
 

@@ -52,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> None:
     """Run the command."""
     import mne_dac
-    from mne_dac.io.container import read_header
+    from mne_dac.io.container import read_grids, read_header
     from mne_dac.io.raw import save_reconstruction
 
     out = Path(args.output)
@@ -74,6 +74,6 @@ def run(args: argparse.Namespace) -> None:
         raise CLIError(str(err)) from err
     exact = header.residual is not None and args.layer is None
     save_reconstruction(raw, out, overwrite=args.overwrite, exact=exact,
-                        grids=header.grids if exact else None)  # version 2: decoded block by block  # fmt: skip
+                        grids=read_grids(args.input))  # version 2: decoded block by block  # fmt: skip
     print(f"Wrote {out}: {len(raw.ch_names)} channels, {raw.duration:.1f} s at {raw.info['sfreq']:g} Hz")
     print(raw.info["description"])

@@ -534,6 +534,36 @@ def read_header(fname: str | Path) -> EEGDACHeader:
     return _open(fname)[0]
 
 
+def read_grids(fname: str | Path) -> dict[str, Grid]:
+    """The grids that the source's reader computed a file's samples on, by channel.
+
+    Those of the EEG channels are in the residual layer's header (:attr:`EEGDACHeader.grids`),
+    those of the channels kept aside in every block (read from the first). A writer of integer
+    formats (:func:`~mne_dac.io.edf_writer.write_edf`) can hold such channels bit-exactly.
+
+    Parameters
+    ----------
+    fname : path-like
+        The ``.eegdac`` file.
+
+    Returns
+    -------
+    grids : dict of str to Grid
+        The channels whose grid the file records; a damaged first block gives those of the EEG only.
+    """
+    from mne_dac.io.side_channels import side_grids
+
+    header, blocks, _ = _open(fname)
+    grids = dict(header.grids)
+    if header.version < 2 or not header.other_ch_names or not blocks.n_blocks:
+        return grids
+    try:
+        side = side_grids(bytes(blocks.read_block(0)[1]), len(header.other_ch_names))
+    except EEGDACFormatError:
+        return grids
+    return grids | {name: grid for name, grid in zip(header.other_ch_names, side) if grid is not None}
+
+
 def _version(fname: Path) -> int:
     """The format version of an .eegdac file (from its preamble)."""
     if not fname.is_file():

@@ -119,7 +119,7 @@ def write_edf(raw: mne.io.BaseRaw, fname: str | Path, grids: list[Grid | None] |
         to it and removed.
     grids : list of Grid | None
         Per channel, the grid that the source's reader computed its samples on (see
-        :attr:`~mne_dac.io.container.EEGDACHeader.grids`), or ``None``. A channel whose
+        :func:`~mne_dac.io.container.read_grids`), or ``None``. A channel whose
         samples all lie on its grid, and whose grid a 16-bit EDF header can state, is
         written as its integers; the others as MNE's exporter writes them.
 

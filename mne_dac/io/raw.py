@@ -269,8 +269,8 @@ def save_reconstruction(raw: mne.io.BaseRaw, fname: Any, *, overwrite: bool = Fa
         whose samples it cannot hold exactly.
     grids : dict of str to Grid | None
         The grids that the source's reader computed channels' samples on
-        (:attr:`EEGDACHeader.grids <mne_dac.io.container.EEGDACHeader.grids>`): EDF holds a
-        channel bit-exactly on its grid when the channel's samples all lie on it.
+        (:func:`~mne_dac.io.container.read_grids`): EDF holds a channel bit-exactly on its grid
+        when the channel's samples all lie on it.
     """
     from pathlib import Path
 

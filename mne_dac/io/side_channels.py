@@ -27,7 +27,7 @@ import numpy as np
 
 from mne_dac.io.validation import EEGDACFormatError, decompress_exactly
 
-__all__ = ["Grid", "decode_side", "encode_side", "estimated_grid", "on_grid", "reader_grids"]
+__all__ = ["Grid", "decode_side", "encode_side", "estimated_grid", "on_grid", "reader_grids", "side_grids"]
 
 _SIZE = struct.Struct("<I")
 _GRID = struct.Struct("<dddiI")  # step, offset, scale, shift, FLAC bytes
@@ -152,6 +152,27 @@ def decode_side(buf: bytes, n_channels: int, n_samples: int) -> np.ndarray:
     if pos != len(view):
         raise EEGDACFormatError("side channels: bytes left over")
     return out
+
+
+def side_grids(buf: bytes, n_channels: int) -> list[Grid | None]:
+    """The reader's grid of each channel of a payload of :func:`encode_side`, without decoding it.
+
+    ``None`` for a channel coded as float64 (``Z``) or on a grid estimated from its samples;
+    :class:`EEGDACFormatError` on a malformed payload.
+    """
+    grids, view, pos = [], memoryview(buf), 0
+    for _ in range(n_channels):
+        if pos + _SIZE.size > len(view):
+            raise EEGDACFormatError("side channels: cut off")
+        (size,) = _SIZE.unpack_from(view, pos)
+        part = view[pos + _SIZE.size : pos + _SIZE.size + size]
+        pos += _SIZE.size + size
+        if part[:1] == b"F" and len(part) >= 1 + _GRID.size:
+            step, offset, scale, shift, _ = _GRID.unpack_from(part, 1)
+            grids.append(Grid(step, offset, scale) if shift == 0 else None)  # estimated grids are shifted
+        else:
+            grids.append(None)
+    return grids
 
 
 def _decode_channel(part: bytes, n: int) -> np.ndarray:

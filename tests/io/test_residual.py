@@ -128,6 +128,25 @@ def test_bound_holds_on_every_sample(recordings, name, max_error, tiny_codec, tm
     assert np.abs(part.get_data() - original[:, start : start + part.n_times]).max() <= max_error
 
 
+def test_bit_exact_back_to_edf_with_channels_kept_aside(tmp_path):
+    """The grids of the EEG (residual layer) and of the channels kept aside (their blocks) take a bit-exact file
+    back to an EDF equal to the source, bit for bit."""
+    from mne_dac.io.container import read_grids
+    from mne_dac.io.raw import save_reconstruction
+    from mne_dac.io.side_channels import reader_grids
+
+    src = mne.io.read_raw_edf(DATA / "eegmmidb_excerpt_S_R_128Hz.edf", verbose="error").crop(0, 20, include_tmax=False)
+    raw = src.copy().pick(src.ch_names[:6]).set_channel_types({src.ch_names[4]: "eog", src.ch_names[5]: "misc"})
+    fname = write_raw_dac(tmp_path / "rec.eegdac", raw, codec="klt-dct", max_error=0, verbose="error")
+    grids = read_grids(fname)
+    assert grids == dict(zip(raw.ch_names, reader_grids(raw, range(6))))
+    with pytest.warns(RuntimeWarning, match="channel types") as record:  # EDF types every channel EEG
+        save_reconstruction(read_raw_dac(fname, verbose="error"), tmp_path / "back.edf", exact=True, grids=grids)
+    assert len(record) == 1  # and nothing on the samples
+    back = mne.io.read_raw_edf(tmp_path / "back.edf", verbose="error")
+    np.testing.assert_array_equal(back.get_data()[:, : raw.n_times], raw.get_data())
+
+
 @pytest.mark.parametrize("bound", ["bit-exact", "1uV"])
 def test_residual_files_written_before_decode_as_they_did(bound):
     """Files with a residual layer written on 2026-11-30 (coding ``exact-signal-codec-ans``; 4 Nihon Kohden

@@ -11,7 +11,7 @@ import pytest
 
 from mne_dac import EEGDACFormatError, read_raw_dac, read_tokens, tokenize_raw, write_raw_dac
 from mne_dac.io.container import read_header
-from mne_dac.io.side_channels import decode_side, encode_side
+from mne_dac.io.side_channels import Grid, decode_side, encode_side, side_grids
 from mne_dac.io.token_coding import TokenTables, decode_tokens, encode_tokens, fit_token_model
 from mne_dac.signal import preprocessing
 
@@ -183,6 +183,18 @@ def test_side_channels_are_bit_exact():
     assert len(encode_side(grid)) < 0.6 * len(zlib.compress(grid.tobytes()))  # on a grid: FLAC of the integers
     with pytest.raises(EEGDACFormatError):
         decode_side(encode_side(grid)[:-5], *grid.shape)
+
+
+def test_side_payloads_name_their_reader_grids():
+    """Only a reader's grid is reported: an estimated grid (shifted) or float64 samples give None."""
+    rng = np.random.default_rng(0)
+    reader = Grid(0.0305e-6, 1e-7)
+    data = np.stack([reader.values(np.round(rng.normal(scale=1000, size=3000))),
+                     np.round(rng.normal(scale=1000, size=3000)) * 0.5e-6, rng.normal(size=3000)])  # fmt: skip
+    payload = encode_side(data, [reader, None, None])
+    assert side_grids(payload, 3) == [reader, None, None]
+    with pytest.raises(EEGDACFormatError, match="cut off"):
+        side_grids(payload[:4], 3)
 
 
 def test_edf_side_channels_cost_what_flac_costs(tiny_codec, tmp_path):
