@@ -139,18 +139,8 @@ def _grid_coded(x: np.ndarray, grid: Grid | None) -> bytes | None:
 def decode_side(buf: bytes, n_channels: int, n_samples: int) -> np.ndarray:
     """Invert :func:`encode_side`; :class:`EEGDACFormatError` on malformed data."""
     out = np.empty((n_channels, n_samples))
-    view, pos = memoryview(buf), 0
-    for i in range(n_channels):
-        if pos + _SIZE.size > len(view):
-            raise EEGDACFormatError("side channels: cut off")
-        (size,) = _SIZE.unpack_from(view, pos)
-        part = view[pos + _SIZE.size : pos + _SIZE.size + size]
-        pos += _SIZE.size + size
-        if len(part) != size or size < 1:
-            raise EEGDACFormatError("side channels: a channel's data are cut off")
-        out[i] = _decode_channel(bytes(part), n_samples)
-    if pos != len(view):
-        raise EEGDACFormatError("side channels: bytes left over")
+    for i, part in enumerate(_channel_parts(buf, n_channels)):
+        out[i] = _decode_channel(part, n_samples)
     return out
 
 
@@ -160,19 +150,31 @@ def side_grids(buf: bytes, n_channels: int) -> list[Grid | None]:
     ``None`` for a channel coded as float64 (``Z``) or on a grid estimated from its samples;
     :class:`EEGDACFormatError` on a malformed payload.
     """
-    grids, view, pos = [], memoryview(buf), 0
-    for _ in range(n_channels):
-        if pos + _SIZE.size > len(view):
-            raise EEGDACFormatError("side channels: cut off")
-        (size,) = _SIZE.unpack_from(view, pos)
-        part = view[pos + _SIZE.size : pos + _SIZE.size + size]
-        pos += _SIZE.size + size
+    grids = []
+    for part in _channel_parts(buf, n_channels):
         if part[:1] == b"F" and len(part) >= 1 + _GRID.size:
             step, offset, scale, shift, _ = _GRID.unpack_from(part, 1)
             grids.append(Grid(step, offset, scale) if shift == 0 else None)  # estimated grids are shifted
         else:
             grids.append(None)
     return grids
+
+
+def _channel_parts(buf: bytes, n_channels: int) -> list[bytes]:
+    """Each channel's data in a payload of :func:`encode_side`; :class:`EEGDACFormatError` on malformed data."""
+    parts, view, pos = [], memoryview(buf), 0
+    for _ in range(n_channels):
+        if pos + _SIZE.size > len(view):
+            raise EEGDACFormatError("side channels: cut off")
+        (size,) = _SIZE.unpack_from(view, pos)
+        part = view[pos + _SIZE.size : pos + _SIZE.size + size]
+        pos += _SIZE.size + size
+        if len(part) != size or size < 1:
+            raise EEGDACFormatError("side channels: a channel's data are cut off")
+        parts.append(bytes(part))
+    if pos != len(view):
+        raise EEGDACFormatError("side channels: bytes left over")
+    return parts
 
 
 def _decode_channel(part: bytes, n: int) -> np.ndarray:
