@@ -785,13 +785,14 @@ class _BlockReader:
 
     def __init__(self, header: EEGDACHeader, blocks: BlockFile, codec: Any, salvage: bool = False,
                  layer: str | None = None) -> None:  # fmt: skip
+        from mne_dac.io.residual import grids_from_header
         from mne_dac.io.token_coding import TokenModel, TokenTables
 
         self.header, self.blocks, self._cache = header, blocks, {}
         #: Whether samples are decoded to the residual layer's bound (else: the tokens only).
         self.bounded = header.residual is not None and layer != "tokens"
         #: The reader's grids of the EEG channels (residual layer).
-        self.grids = None if header.residual is None else [header.grids.get(name) for name in header.ch_names]
+        self.grids = None if header.residual is None else grids_from_header(header.residual["grids"])
         #: Damaged blocks, read as zeros (``salvage``); ``None``: a damaged block raises.
         self.damaged = set(blocks.damaged_blocks()) if salvage else None
         self.model = self.tables = None
