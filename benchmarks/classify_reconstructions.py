@@ -69,7 +69,7 @@ def windows(data: np.ndarray, sfreq: float) -> tuple[np.ndarray, np.ndarray]:
 def decoded_signals(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[str, np.ndarray]:
     """The recording as coded by the codec at each depth, and by DCT and KLT + DCT at the same bits/s."""
     out = {}
-    tokens = mne_dac.tokenize_raw(raw, codec, verbose="error")
+    tokens = mne_dac.tokenize_raw(raw, codec, n_codebooks=max(depths), verbose="error")
     for k in depths:
         out[f"codec {k} cb"] = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=k, verbose="error").get_data()
         for method in ("dct", "klt-dct"):

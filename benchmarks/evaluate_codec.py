@@ -106,7 +106,9 @@ def evaluate(args: argparse.Namespace) -> dict:
     per_recording = pd.concat(frames, ignore_index=True)
     usage = (
         pd.concat(  # entries each codebook uses per recording (1: collapsed), averaged
-            mne_dac.signal.metrics.codebook_usage(mne_dac.tokenize_raw(raw, codec, verbose="error"))
+            mne_dac.signal.metrics.codebook_usage(
+                mne_dac.tokenize_raw(raw, codec, n_codebooks=codec.n_codebooks, verbose="error")
+            )
             for raw in raws.values()
         )
         .groupby("codebook")

@@ -2,9 +2,10 @@
 # Train the DAC-MC codec shipped as mne_dac.load_codec("mc-pivot") and compare it with DAC-SC
 # (the docs' "DAC-SC versus DAC-MC").
 #
-# mc-pivot.pt continues the shipped DAC-SC codec (load_codec("default"): 256 Hz, hop 64, 2 codebooks
-# of 2048 entries) as a DAC-MC in the "group" layout: one token stream per group of 4 channels drawn
-# around random pivot electrodes (cross-channel attention, then the group's mean latent). A group
+# mc-pivot.pt continues the DAC-SC codec default-2026.12 (the default until 2026-11-30: 256 Hz, hop
+# 64, 2 codebooks of 2048 entries; INIT=default for today's default) as a DAC-MC in the "group"
+# layout: one token stream per group of 4 channels drawn around random pivot electrodes
+# (cross-channel attention, then the group's mean latent). A group
 # shares its stream, so the codec gets 8 codebooks (6 added, drawn from the data): on a 19-channel
 # montage (5 groups) 8 codebooks give 93 bits/s per channel, 4 give 46, against 88 and 44 for DAC-SC
 # with 2 and 1. mne-dac's recipe otherwise (relative-MSE waveform and band-spectrum losses, EMA
@@ -28,7 +29,7 @@ SPLIT=("$DATA"/Subject0?_?.edf "$DATA"/Subject1?_?.edf --valid "$DATA"/Subject2[
 BUDGET=()
 [ -n "${MINUTES:-}" ] && BUDGET=(--minutes "$MINUTES")
 
-mne-dac finetune "${SPLIT[@]}" --init default --model mc --layout group --grouping pivot --group-size 4 \
+mne-dac finetune "${SPLIT[@]}" --init "${INIT:-default-2026.12}" --model mc --layout group --grouping pivot --group-size 4 \
     --n-codebooks 8 --batch-size 4 --lr 5e-4 --steps-per-epoch 50 --steps "${STEPS:-1500}" "${BUDGET[@]}" \
     --name mc-pivot --out "$OUT/mc-pivot.pt" --resume --overwrite "$@"
-python "$HERE/compare_sc_mc.py" --data "$DATA" --sc default --mc "$OUT/mc-pivot.pt" --out "$OUT"
+python "$HERE/compare_sc_mc.py" --data "$DATA" --sc "${INIT:-default-2026.12}" --mc "$OUT/mc-pivot.pt" --out "$OUT"

@@ -137,6 +137,9 @@ class DACCodec:
         Name recorded in the codec identity.
     preprocessing : PreprocessingSettings | None
         Default preprocessing for this codec. ``None`` means the paper's.
+    default_n_codebooks : int | None
+        Codebooks to code with when none are asked for (``None``: all of them). A deep codec
+        can code at a modest rate by default and at finer depths on request.
     %(device)s
     batch_size : int
         Number of chunks processed at once.
@@ -162,6 +165,7 @@ class DACCodec:
         *,
         name: str = "custom",
         preprocessing: PreprocessingSettings | None = None,
+        default_n_codebooks: int | None = None,
         device: str | None = None,
         batch_size: int = 16,
         chunk_frames: int = 128,
@@ -177,6 +181,7 @@ class DACCodec:
         self.sfreq = float(sfreq)
         self.name = name
         self.preprocessing = preprocessing or PreprocessingSettings()
+        self.default_n_codebooks = default_n_codebooks
         self.device = torch.device(device)
         self.batch_size = int(batch_size)
         self.chunk_frames = int(chunk_frames)
@@ -204,6 +209,15 @@ class DACCodec:
         return int(self.model.n_codebooks)
 
     @property
+    def default_n_codebooks(self) -> int | None:
+        """Codebooks coded with when none are asked for (``None``: all of them); settable."""
+        return self._default_n_codebooks
+
+    @default_n_codebooks.setter
+    def default_n_codebooks(self, n_codebooks: int | None) -> None:
+        self._default_n_codebooks = None if n_codebooks is None else self.check_n_codebooks(n_codebooks)
+
+    @property
     def codebook_size(self) -> int:
         """Entries per codebook."""
         return int(self.model.codebook_size)
@@ -214,7 +228,7 @@ class DACCodec:
         return max(1, math.ceil(math.log2(self.codebook_size)))
 
     def bits_per_second(self, n_codebooks: int | None = None) -> float:
-        """Bits per second per channel with ``n_codebooks`` codebooks."""
+        """Bits per second per channel with ``n_codebooks`` codebooks (``None``: the default depth)."""
         return self.check_n_codebooks(n_codebooks) * self.bits_per_code * self.frame_rate
 
     bitrate = renamed_attribute("bits_per_second")
@@ -246,18 +260,23 @@ class DACCodec:
 
     def __repr__(self) -> str:
         n_params = sum(p.numel() for p in self.model.parameters())
+        depth = (
+            ""
+            if self.default_n_codebooks is None
+            else f" with {self.default_n_codebooks}, up to {self.bits_per_second(self.n_codebooks):g}"
+        )
         return (
             f"<DACCodec {self.name!r} | {self.sfreq:g} Hz, hop {self.hop_length}, "
             f"{self.n_codebooks}×{self.codebook_size} codebooks "
-            f"({self.bits_per_second():g} bits/s/channel), {n_params / 1e6:.2f} M parameters, "
+            f"({self.bits_per_second():g} bits/s/channel{depth}), {n_params / 1e6:.2f} M parameters, "
             f"{self.device}>"
         )
 
     # ------------------------------------------------------------------ helpers
     def check_n_codebooks(self, n_codebooks: int | None) -> int:
-        """Check a number of codebooks to code with; ``None`` means all of them."""
+        """Check a number of codebooks to code with; ``None`` means the default depth (all codebooks unless set)."""
         if n_codebooks is None:
-            return self.n_codebooks
+            return self.n_codebooks if self.default_n_codebooks is None else self.default_n_codebooks
         if isinstance(n_codebooks, bool) or not isinstance(n_codebooks, (int, np.integer)):
             raise TypeError(f"n_codebooks must be an int or None, got {type(n_codebooks).__name__}")
         if not 1 <= n_codebooks <= self.n_codebooks:
@@ -500,7 +519,14 @@ class DACCodec:
     # ------------------------------------------------------------------ saving
     def get_config(self) -> CodecConfig:
         """Architecture, model arguments, rate, name and preprocessing: what rebuilds the codec."""
-        return CodecConfig(self.architecture, self.name, self.sfreq, dac_config(self.dac_model), self.preprocessing)
+        return CodecConfig(
+            self.architecture,
+            self.name,
+            self.sfreq,
+            dac_config(self.dac_model),
+            self.preprocessing,
+            default_n_codebooks=self.default_n_codebooks,
+        )
 
     @classmethod
     def from_config(cls, config: CodecConfig, state_dict: dict, **options: Any) -> DACCodec:

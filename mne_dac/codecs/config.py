@@ -39,6 +39,8 @@ class CodecConfig:
         DAC-MC only: the default channel grouping.
     group_size : int | None
         DAC-MC only: channels per pivot group.
+    default_n_codebooks : int | None
+        Codebooks used when none are asked for (``None``: all of them).
     """
 
     architecture: str
@@ -49,6 +51,7 @@ class CodecConfig:
     mc_kwargs: dict | None = None
     grouping: str | None = None
     group_size: int | None = None
+    default_n_codebooks: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (the codec file's keys); the DAC-MC keys only for a DAC-MC codec."""
@@ -61,6 +64,8 @@ class CodecConfig:
         }
         if self.mc_kwargs is not None:
             d.update(mc_kwargs=self.mc_kwargs, grouping=self.grouping, group_size=self.group_size)
+        if self.default_n_codebooks is not None:
+            d["default_n_codebooks"] = self.default_n_codebooks
         return d
 
     @classmethod
@@ -75,6 +80,7 @@ class CodecConfig:
             mc_kwargs=None if d.get("mc_kwargs") is None else dict(d["mc_kwargs"]),
             grouping=d.get("grouping"),
             group_size=None if d.get("group_size") is None else int(d["group_size"]),
+            default_n_codebooks=None if d.get("default_n_codebooks") is None else int(d["default_n_codebooks"]),
         )
 
     def build_model(self, state_dict: dict[str, torch.Tensor]) -> torch.nn.Module:
@@ -83,7 +89,11 @@ class CodecConfig:
 
     def codec_kwargs(self) -> dict[str, Any]:
         """The codec constructor's keyword arguments that this configuration holds."""
-        kwargs: dict[str, Any] = {"name": self.name, "preprocessing": self.preprocessing}
+        kwargs: dict[str, Any] = {
+            "name": self.name,
+            "preprocessing": self.preprocessing,
+            "default_n_codebooks": self.default_n_codebooks,
+        }
         if self.mc_kwargs is not None:
             kwargs.update(grouping=self.grouping, group_size=self.group_size)
         return kwargs

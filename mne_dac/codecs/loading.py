@@ -66,6 +66,11 @@ SHIPPED_RELEASES: dict[str, ShippedCodec] = {
             "3dd6aa583201f9eb7e31baa29c5bc1d6c96226c7b3e5bbe6ed2dc55438c76ecb",
         ),
         ShippedCodec(
+            "default-2026.12b",
+            "default-2026.12b.pt",
+            "4d1f2405f35399bef5caeacc0338dba70a4663f22df506042db4f5d1399c8b31",
+        ),
+        ShippedCodec(
             "mc-pivot-2026.11",
             "mc-pivot-2026.11.pt",
             "742f441c66efbed73dff594df0a0fe6e356327ae025959d39103244ee179de83",
@@ -79,7 +84,7 @@ SHIPPED_RELEASES: dict[str, ShippedCodec] = {
 }
 
 #: Names that follow the newest release of a codec.
-CODEC_ALIASES: dict[str, str] = {DEFAULT_CODEC: "default-2026.12", "mc-pivot": "mc-pivot-2026.12"}
+CODEC_ALIASES: dict[str, str] = {DEFAULT_CODEC: "default-2026.12b", "mc-pivot": "mc-pivot-2026.12"}
 
 #: Every name :func:`load_codec` resolves to a shipped codec: aliases and versioned names.
 SHIPPED_CODECS: dict[str, ShippedCodec] = {
@@ -341,6 +346,8 @@ def _from_codec_file(codec_file: CodecFile, path: Path, sfreq, opts) -> DACCodec
         return ARCHITECTURES[config.architecture].from_config(config, codec_file.state_dict, **opts)
     except (RuntimeError, TypeError, KeyError) as err:  # weights that do not fit the configuration
         raise OSError(f"{path}: the weights do not fit the codec's configuration ({err}).") from err
+    except ValueError as err:  # settings the model cannot have (a default depth beyond its codebooks…)
+        raise OSError(f"{path}: the codec file's configuration is invalid ({err}).") from err
 
 
 def codec_for(identity, codec: Any = None, **opts: Any) -> DACCodec:

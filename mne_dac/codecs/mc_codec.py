@@ -98,7 +98,7 @@ class DACMCCodec(DACCodec):
         Returns
         -------
         codec : DACMCCodec
-            The DAC-MC codec, same rate, preprocessing and device.
+            The DAC-MC codec, same rate, preprocessing, default depth and device.
         """
         from mne_dac.models.mc_model import DACMC
 
@@ -107,7 +107,7 @@ class DACMCCodec(DACCodec):
         model = DACMC(clone_model(codec.model), **mc_kwargs)
         return cls(
             model, codec.sfreq, name=f"{codec.name}-mc", preprocessing=codec.preprocessing, grouping=grouping,
-            group_size=group_size, **codec.runtime_options(),
+            group_size=group_size, default_n_codebooks=codec.default_n_codebooks, **codec.runtime_options(),
         )  # fmt: skip
 
     @property

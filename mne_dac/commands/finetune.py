@@ -68,6 +68,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "first N (pre-pruning), or add codebooks up to N, drawn from the training data (a deeper codec)",
     )
     g.add_argument(
+        "--default-n-codebooks",
+        type=int,
+        default=None,
+        metavar="N",
+        help="codebooks the codec codes with when none are asked for, e.g. 2 of 8: a deep codec at a modest "
+        f"default rate (default: '{INIT_SCRATCH}' with its {SCRATCH['n_codebooks']} codebooks: "
+        f"{SCRATCH['default_n_codebooks']}; otherwise the starting codec's where it fits, else all)",
+    )
+    g.add_argument(
         "--codebook-size",
         type=int,
         default=None,
@@ -284,7 +293,7 @@ def run(args: argparse.Namespace) -> None:
         result = finetune(
             args.data, args.out, init=args.init, valid=args.valid, exclude=args.exclude, name=args.name,
             model=args.model, layout=args.layout, grouping=args.grouping, group_size=args.group_size,
-            n_codebooks=args.n_codebooks, scratch={k: v for k, v in scratch.items() if v is not None},
+            n_codebooks=args.n_codebooks, default_n_codebooks=args.default_n_codebooks, scratch={k: v for k, v in scratch.items() if v is not None},
             sfreq=args.sfreq, crop=args.crop, batch_size=args.batch_size, steps=args.steps, epochs=args.epochs,
             steps_per_epoch=args.steps_per_epoch, valid_crops=args.valid_crops, minutes=args.minutes,
             seed=args.seed, workdir=args.workdir, resume=args.resume, overwrite=args.overwrite,

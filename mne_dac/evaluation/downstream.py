@@ -466,7 +466,7 @@ def _recording_tokens(
             if reason is None:
                 return tokens
             warn(f"Cached tokens {fname} were made from other data ({reason} differ): coding the recording again.")
-    tokens = tokenize_raw(raw, codec, **group_kwargs(groups), verbose="warning")
+    tokens = tokenize_raw(raw, codec, n_codebooks=codec.n_codebooks, **group_kwargs(groups), verbose="warning")
     fname.parent.mkdir(parents=True, exist_ok=True)
     with mne.utils.use_log_level("warning"):
         write_tokens(fname, tokens, overwrite=True, codec=codec)

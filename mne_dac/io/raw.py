@@ -230,7 +230,7 @@ def lossy_description(codec_name: str, bitrate: float, ch_names: list[str]) -> s
     Returns
     -------
     description : str
-        E.g. ``"Lossy reconstruction by mne-dac codec 'default-2026.12' at 88 bits/s per channel
+        E.g. ``"Lossy reconstruction by mne-dac codec 'default-2026.12b' at 88 bits/s per channel
         (19 EEG channels coded; other channels exact)."``
     """
     return (

@@ -156,6 +156,8 @@ def initial_codec(
             device=device,
             verbose="error",
         )
+        if n_codebooks is None:
+            codec.default_n_codebooks = arch["default_n_codebooks"]
         return codec, None
     if scratch:
         raise ValueError(
@@ -241,6 +243,7 @@ def finetune(
     grouping: str = "pivot",
     group_size: int = 4,
     n_codebooks: int | None = None,
+    default_n_codebooks: int | None = None,
     scratch: dict | None = None,
     sfreq: float | None = None,
     crop: float = RECIPE["crop_seconds"],
@@ -287,6 +290,10 @@ def finetune(
         ``"scratch"``: the number of codebooks; otherwise train only the first ``n_codebooks``, or add
         codebooks up to ``n_codebooks`` (drawn from the training data, see
         :meth:`~mne_dac.training.trainer.CodecTrainer.from_codec`).
+    default_n_codebooks : int | None
+        The codebooks the trained codec codes with when none are asked for (a deep codec at a
+        modest default rate). ``None``: the starting codec's default depth where the trained
+        codec has that many codebooks, else all of them.
     scratch : dict | None
         ``"scratch"`` only: overrides of the recipe's architecture (:data:`~mne_dac.training.recipe.SCRATCH`).
     sfreq : float | None
@@ -425,6 +432,9 @@ def finetune(
                    f"{torch.get_num_threads()} CPU threads)")  # fmt: skip
     mc_settings = dict(grouping=codec.grouping, group_size=codec.group_size) if mc else {}
     trained = net.to_codec(name=name or fname.stem, device="cpu", **mc_settings)
+    depth = codec.default_n_codebooks if default_n_codebooks is None else default_n_codebooks
+    if depth is not None and (default_n_codebooks is not None or depth <= trained.n_codebooks):
+        trained.default_n_codebooks = depth
     trained.save(fname, overwrite=overwrite, metadata=dict(training=summary))
     plot = None
     if len(history):

@@ -1139,7 +1139,12 @@ def prune_codebooks(codec: DACCodec, n_codebooks: int) -> DACCodec:
         A codec of the same kind whose model has ``n_codebooks`` codebooks.
     """
     model = clone_model(codec.model, codec.check_n_codebooks(n_codebooks))
-    config = replace(codec.get_config(), name=f"{codec.name}-{n_codebooks}cb")
+    depth = codec.default_n_codebooks
+    config = replace(
+        codec.get_config(),
+        name=f"{codec.name}-{n_codebooks}cb",
+        default_n_codebooks=None if depth is None else min(depth, n_codebooks),
+    )
     return type(codec)(model, config.sfreq, **config.codec_kwargs(), **codec.runtime_options())
 
 

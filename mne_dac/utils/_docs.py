@@ -18,7 +18,8 @@ codec : str | path-like | DACCodec
 docdict["n_codebooks"] = """
 n_codebooks : int | None
     Number of residual codebooks to use (the bitrate knob: each codebook adds
-    ``log2(codebook_size)`` bits per frame). ``None`` uses all of the codec's codebooks."""
+    ``log2(codebook_size)`` bits per frame). ``None`` uses the codec's default depth
+    (``codec.default_n_codebooks``; all its codebooks when that is ``None``)."""
 
 docdict["device"] = """
 device : str | None

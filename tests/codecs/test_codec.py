@@ -115,20 +115,22 @@ def test_repr(tiny_codec):
 
 def test_compact_default_codec():
     codec = load_codec("default", device="cpu", verbose=False)
-    assert codec.name == "default-2026.12"  # the versioned name of the codec "default" names
+    assert codec.name == "default-2026.12b"  # the versioned name of the codec "default" names
     assert codec.hop_length == 64 and codec.sfreq == 256.0
-    assert codec.n_codebooks == 2 and codec.codebook_size == 2048
-    assert codec.bits_per_second() == 88.0
+    assert codec.n_codebooks == 8 and codec.codebook_size == 2048 and codec.default_n_codebooks == 2
+    assert codec.bits_per_second() == 88.0 and codec.bits_per_second(8) == 352.0
     assert 1.5e6 < sum(p.numel() for p in codec.model.parameters()) < 2.5e6
 
 
 #: Bounds on the fidelity of the shipped codec on the excerpt fixture (subject 0, rest, 20 s).
-#: Measured with default-2026.12: PRD 41.4 % and spectrogram loss 5.30 with 2 codebooks, PRD
-#: 54.3 % with 1 (default-2026.11: 78.3 %, 6.88 and 91.8 %). An all-zero output scores PRD 100 %
-#: and spectrogram loss 10.7. The bounds leave room for platform differences yet fail for a
-#: broken, untrained, collapsed, truncated or wrongly scaled model, and for the previous release.
+#: Measured with default-2026.12b: PRD 57.5, 43.1, 33.4, 28.2, 25.4, 24.0, 23.3 and 22.8 % with 1 to
+#: 8 codebooks, spectrogram loss 5.60 with its default 2 (default-2026.12: PRD 54.3 and 41.4 % with
+#: its 2 codebooks; default-2026.11: 91.8 and 78.3 %). An all-zero output scores PRD 100 % and
+#: spectrogram loss 10.7. The bounds leave room for platform differences yet fail for a broken,
+#: untrained, collapsed, truncated or wrongly scaled model, and for the first release.
 DEFAULT_CODEC_MAX_PRD = 50.0
 DEFAULT_CODEC_MAX_SPECTROGRAM_LOSS = 6.5
+FULL_DEPTH_MAX_PRD = 30.0
 
 
 def test_default_codec_reconstructs_excerpt(excerpt_raw):
@@ -137,21 +139,26 @@ def test_default_codec_reconstructs_excerpt(excerpt_raw):
 
     raw = excerpt_raw.copy().pick("eeg")
     codec = load_codec("default", device="cpu", verbose=False)
-    tokens = tokenize_raw(raw, codec, verbose=False)
-    full = fidelity_report(raw, reconstruct_raw(tokens, codec, verbose=False), verbose=False).overall
-    one = fidelity_report(raw, reconstruct_raw(tokens, codec, n_codebooks=1, verbose=False), verbose=False).overall
-    assert full["prd"] < DEFAULT_CODEC_MAX_PRD
-    assert full["spectrogram_loss"] < DEFAULT_CODEC_MAX_SPECTROGRAM_LOSS
-    assert full["prd"] < one["prd"] - 5  # every codebook adds detail
+    tokens = tokenize_raw(raw, codec, n_codebooks=codec.n_codebooks, verbose=False)
+    reports = [
+        fidelity_report(raw, reconstruct_raw(tokens, codec, n_codebooks=k, verbose=False), verbose=False).overall
+        for k in range(1, codec.n_codebooks + 1)
+    ]
+    default = reports[codec.default_n_codebooks - 1]
+    assert default["prd"] < DEFAULT_CODEC_MAX_PRD
+    assert default["spectrogram_loss"] < DEFAULT_CODEC_MAX_SPECTROGRAM_LOSS
+    prd = [r["prd"] for r in reports]
+    assert all(finer < coarser - 0.2 for coarser, finer in zip(prd, prd[1:]))  # every codebook adds detail
+    assert prd[-1] < FULL_DEPTH_MAX_PRD
 
 
 def test_shipped_codec_uses_its_codebooks(excerpt_raw):
-    """A working codec codes different EEG with different tokens (measured: 840 and 1031 of 2048)."""
+    """A working codec codes different EEG with different tokens, in every codebook (measured: 885 to 982 of 2048)."""
     from mne_dac import tokenize_raw
     from mne_dac.signal.metrics import codebook_usage
 
     codec = load_codec("default", device="cpu", verbose=False)
-    tokens = tokenize_raw(excerpt_raw.copy().pick("eeg"), codec, verbose=False)
+    tokens = tokenize_raw(excerpt_raw.copy().pick("eeg"), codec, n_codebooks=codec.n_codebooks, verbose=False)
     assert codebook_usage(tokens)["n_used"].min() > 100
 
 
@@ -173,3 +180,26 @@ def test_copy_and_pickle(rng):
 def test_bitrate_is_the_old_name_of_bits_per_second(tiny_codec):
     with pytest.warns(FutureWarning, match=r"DACCodec.bitrate is deprecated .* use .bits_per_second"):
         assert tiny_codec.bitrate(2) == tiny_codec.bits_per_second(2)
+
+
+def test_default_depth(rng, tmp_path):
+    """A deep codec codes at its default depth when no depth is asked for, and keeps it when saved."""
+    import pickle
+    from dataclasses import replace
+
+    from mne_dac.training.trainer import prune_codebooks
+
+    deep = make_tiny_codec()
+    codec = type(deep).from_config(replace(deep.get_config(), default_n_codebooks=2), deep.model.state_dict())
+    x = _signal(rng, 2, 2048)
+    codes = codec.encode(x)
+    assert codes.shape[1] == 2 and codec.bits_per_second() == deep.bits_per_second(2)
+    np.testing.assert_array_equal(codes, deep.encode(x, 2))
+    assert codec.encode(x, 4).shape[1] == 4  # the finer depths stay at hand
+    assert "with 2, up to" in repr(codec)
+    for other in (load_codec(codec.save(tmp_path / "deep.pt"), verbose=False), pickle.loads(pickle.dumps(codec))):
+        assert other.default_n_codebooks == 2 and other.identity.matches(codec.identity)
+    assert deep.default_n_codebooks is None and deep.encode(x).shape[1] == 4
+    assert prune_codebooks(codec, 1).default_n_codebooks == 1
+    with pytest.raises(ValueError, match="between 1 and 4"):
+        type(deep).from_config(replace(deep.get_config(), default_n_codebooks=5), deep.model.state_dict())

@@ -142,6 +142,17 @@ def test_weights_that_do_not_fit_the_config(tiny_codec, tmp_path):
         load_codec(tmp_path / "bad.safetensors")
 
 
+@pytest.mark.parametrize("depth, match", [(9, "between 1 and 4"), ("two", "invalid")])
+def test_default_depth_the_codec_cannot_have(tiny_codec, depth, match, tmp_path):
+    from safetensors.torch import save_file
+
+    config = {**tiny_codec.get_config().to_dict(), "default_n_codebooks": depth}
+    header = {"format": CODEC_FILE_FORMAT, "version": "2", "config": json.dumps(config)}
+    save_file(tiny_codec._cpu_weights(), str(tmp_path / "bad.safetensors"), metadata=header)
+    with pytest.raises(OSError, match=match):
+        load_codec(tmp_path / "bad.safetensors")
+
+
 def test_a_file_never_makes_mne_dac_download(tmp_path, monkeypatch):
     """Tokens whose codec is a DAC tag not on disk: an error naming it and how to get it, no download."""
     import dac

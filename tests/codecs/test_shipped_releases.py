@@ -10,9 +10,12 @@ import mne_dac
 from mne_dac.codecs.loading import _SHIPPED_DIR, CODEC_ALIASES, SHIPPED_CODECS, SHIPPED_RELEASES, shipped_codec_of
 from mne_dac.io.container import describe_file
 
-#: Written by mne-dac 2026.11 with its default codec (3 channels × 4 s of eegmat), with its decode.
-RELEASE_FILE = DATA_DIR / "default-2026.11.eegdac"
-RELEASE_DECODE = DATA_DIR / "default-2026.11_decoded.npy"
+#: Files written with each earlier default codec (3 channels × 4 s of eegmat), with their channels; their
+#: decodes are beside them (``<name>_decoded.npy``).
+RELEASE_FILES = {
+    "default-2026.11": ["EEG Fp1", "EEG Cz", "EEG O2"],  # by mne-dac 2026.11
+    "default-2026.12": ["Fp1", "Cz", "O2"],  # by mne-dac 0.1.0.dev0, before the default changed
+}
 
 
 #: The decoder's float32 sums depend on the CPU's instructions and on the threads: on another machine
@@ -20,9 +23,10 @@ RELEASE_DECODE = DATA_DIR / "default-2026.11_decoded.npy"
 FLOAT32_ROUNDING = 1e-10
 
 
+@pytest.mark.parametrize("release", sorted(RELEASE_FILES))
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_release_file_decodes_as_it_did(n_threads):
-    """A file of the 2026.11 release decodes as it did then, with no codec given.
+def test_release_file_decodes_as_it_did(release, n_threads):
+    """A file written with an earlier default codec decodes as it did then, with no codec given.
 
     Its codes are checked against the file's CRC as they are read; the Volts match the release's decode to
     float32 rounding (bit-identical on the release's machine).
@@ -32,17 +36,18 @@ def test_release_file_decodes_as_it_did(n_threads):
     previous = torch.get_num_threads()
     try:
         torch.set_num_threads(n_threads)
-        raw = mne_dac.read_raw_dac(RELEASE_FILE, verbose="error")
+        raw = mne_dac.read_raw_dac(DATA_DIR / f"{release}.eegdac", verbose="error")
         data = raw.get_data()
     finally:
         torch.set_num_threads(previous)
-    assert raw.ch_names == ["EEG Fp1", "EEG Cz", "EEG O2"]
-    np.testing.assert_allclose(data, np.load(RELEASE_DECODE), rtol=0, atol=FLOAT32_ROUNDING)
+    assert raw.ch_names == RELEASE_FILES[release]
+    np.testing.assert_allclose(data, np.load(DATA_DIR / f"{release}_decoded.npy"), rtol=0, atol=FLOAT32_ROUNDING)
 
 
-def test_info_names_the_codec_a_file_needs():
+@pytest.mark.parametrize("release", sorted(RELEASE_FILES))
+def test_info_names_the_codec_a_file_needs(release):
     """mne-dac info says which shipped codec decodes a file, found by its weights."""
-    assert "shipped codec 'default-2026.11' (found automatically)" in describe_file(RELEASE_FILE)
+    assert f"shipped codec '{release}' (found automatically)" in describe_file(DATA_DIR / f"{release}.eegdac")
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED_RELEASES))

@@ -81,14 +81,16 @@ def test_finetune_scratch_then_resume(tmp_path, data_dir, capsys):
     wrong = [a if a != "3" else "4" for a in SCRATCH]  # --n-codebooks 4
     assert main(["finetune", str(data_dir), *wrong, *TINY, "--out", str(out), "--overwrite", "--resume"]) == 1
     assert "does not fit" in capsys.readouterr().err
-    # --overwrite without --resume starts over; the loss options and the plain DAC init are recorded
-    options = ["--no-data-init", "--waveform-loss", "l1", "--lambda-spectral", "0", "--codebook-update", "gradient"]
+    # --overwrite without --resume starts over; the loss options, the plain DAC init and the default depth are recorded
+    options = ["--no-data-init", "--waveform-loss", "l1", "--lambda-spectral", "0", "--codebook-update", "gradient",
+               "--default-n-codebooks", "2"]  # fmt: skip
     assert main(["finetune", str(data_dir), *SCRATCH, *TINY, *options, "--out", str(out), "--overwrite"]) == 0
     assert "Initialising the scratch codec" not in capsys.readouterr().out
     assert len(_history(workdir)) == 2
     meta = read_codec_file(out).metadata["training"]
     assert not meta["data_init"] and meta["waveform_loss"] == "l1" and meta["lambda_spectral"] == 0
     assert meta["codebook_update"] == "gradient"
+    assert load_codec(out, device="cpu").default_n_codebooks == 2
 
 
 def test_finetune_from_dac_checkpoint(tmp_path, data_dir, tiny_dac_checkpoint, capsys):
