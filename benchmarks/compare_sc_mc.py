@@ -67,7 +67,7 @@ def _label(source: str) -> str:
 
 def tokenize(raw: mne.io.BaseRaw, codec) -> mne_dac.EEGTokens:
     """Tokens of the EEG channels with all codebooks (DAC-MC: the codec's default groups)."""
-    return mne_dac.tokenize_raw(raw, codec, verbose="error")
+    return mne_dac.tokenize_raw(raw, codec, n_codebooks=codec.n_codebooks, verbose="error")
 
 
 def fidelity(codecs: dict, raws: dict[str, mne.io.BaseRaw], depths: list[int]) -> pd.DataFrame:

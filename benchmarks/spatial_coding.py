@@ -72,7 +72,7 @@ def code_recording(raw: mne.io.BaseRaw, codec, rates: list[float]) -> list[dict]
     x = to_codec_domain(raw.get_data(), raw.info["sfreq"], codec.sfreq, codec.preprocessing, raw.ch_names).data
     n_channels, n_samples = x.shape
     seconds = n_samples / codec.sfreq
-    codes = codec.encode(x)
+    codes = codec.encode(x, codec.n_codebooks)
     rows = []
     for rate in rates:
         code = encode_spatial(codec, x, rate)
