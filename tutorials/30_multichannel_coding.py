@@ -54,8 +54,8 @@ for method in ("anatomical", "pivot"):
 # :meth:`~mne_dac.codecs.mc_codec.DACMCCodec.from_codec` wraps a copy of a DAC-SC model.
 # Its attention and FiLM layers start as the identity, so in the ``"channel"`` layout
 # (a token stream per channel) it codes exactly as the DAC-SC codec until trained. The shipped
-# DAC-SC codec works at 256 Hz, 4 frames per second, with 2 codebooks of 2048 entries: 44 bits/s
-# per channel and codebook.
+# DAC-SC codec works at 256 Hz, 4 frames per second, with 8 codebooks of 2048 entries, and codes
+# with 2 of them by default: 44 bits/s per channel and codebook.
 sc = mne_dac.load_codec("default")
 mc = DACMCCodec.from_codec(sc, layout="channel", grouping="anatomical")
 tokens_sc = mne_dac.tokenize_raw(raw, sc)
@@ -117,7 +117,7 @@ ax.legend(loc="upper right", fontsize="small")
 
 # %%
 # Averaged over eegmat's validation subjects (see :ref:`sc-vs-mc`), the DAC-MC codec keeps
-# the waveform worse than DAC-SC at equal bits per channel (PRD 58.6 against 37.7 % at about
+# the waveform worse than DAC-SC at equal bits per channel (PRD 53.9 against 38.3 % at about
 # 90 bits/s): one stream for a group's mean latent keeps what the channels share, not each
 # channel's own signal. The KLT + DCT keeps it best (23 %), and ``.eegdac`` files can hold it
 # (``mne_dac.write_raw_dac(fname, raw, codec="klt-dct")``). 1,500 steps of CPU training are far

@@ -80,11 +80,16 @@ SHIPPED_RELEASES: dict[str, ShippedCodec] = {
             "mc-pivot-2026.12.pt",
             "5e03ef8d68ce176935adf1306c0e8131affc8e23628d36a773fbdd0560ef7f37",
         ),
+        ShippedCodec(
+            "mc-pivot-2026.12b",
+            "mc-pivot-2026.12b.pt",
+            "bc9a4fae558e09ba63a3711c451da2a198ee60223ebaf772cfd5ed2b68712487",
+        ),
     ]
 }
 
 #: Names that follow the newest release of a codec.
-CODEC_ALIASES: dict[str, str] = {DEFAULT_CODEC: "default-2026.12b", "mc-pivot": "mc-pivot-2026.12"}
+CODEC_ALIASES: dict[str, str] = {DEFAULT_CODEC: "default-2026.12b", "mc-pivot": "mc-pivot-2026.12b"}
 
 #: Every name :func:`load_codec` resolves to a shipped codec: aliases and versioned names.
 SHIPPED_CODECS: dict[str, ShippedCodec] = {
