@@ -21,10 +21,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 from pathlib import Path
 
+import evaluate_codec  # benchmarks/evaluate_codec.py: the script's folder is on sys.path
 import mne
 import numpy as np
 import pandas as pd
@@ -42,13 +42,6 @@ HERE = Path(__file__).resolve().parent
 WINDOW_SECONDS = 4.0
 #: Feature bands: the EEG bands of the codec's targets.
 BANDS = {band: ALL_BANDS[band] for band in ("delta", "theta", "alpha", "beta")}
-
-
-def _evaluate_module():
-    spec = importlib.util.spec_from_file_location("evaluate_codec", HERE / "evaluate_codec.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def band_features(data: np.ndarray, sfreq: float) -> np.ndarray:
@@ -80,10 +73,9 @@ def decoded_signals(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[str, 
 
 def classify(args: argparse.Namespace) -> pd.DataFrame:
     """Balanced accuracy of each scheme for each coder."""
-    evaluate = _evaluate_module()
     codec = mne_dac.load_codec(args.codec, device=args.device)
     depths = args.depths or list(range(1, codec.n_codebooks + 1))
-    raws = evaluate.read_recordings(Path(args.data), args.subjects, None, codec.preprocessing.highpass)
+    raws = evaluate_codec.read_recordings(Path(args.data), args.subjects, None, codec.preprocessing.highpass)
     signals: dict[str, list] = {}
     labels, test = [], []
     for name, raw in raws.items():

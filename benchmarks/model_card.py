@@ -15,23 +15,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.util
 import json
 from pathlib import Path
 
+import evaluate_codec  # benchmarks/evaluate_codec.py: the script's folder is on sys.path
 import numpy as np
 import pandas as pd
 
 from mne_dac.codecs.codec_file import read_codec_file
-
-HERE = Path(__file__).resolve().parent
-
-
-def _evaluate_module():
-    spec = importlib.util.spec_from_file_location("evaluate_codec", HERE / "evaluate_codec.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _training(codec_file: Path) -> dict:
@@ -221,7 +212,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
-    evaluate = _evaluate_module()
     payload, train = _training(args.codec)
     phases = ([_training(args.phase1)[1]] if args.phase1 else []) + [train]
     results = json.loads(args.evaluation.read_text())
@@ -270,9 +260,9 @@ recordings: PRD (%, lower is better), the relative band-power error in delta, th
 The DCT and wavelet baselines code the same preprocessed signals at the same bits/s per channel,
 every bit counted (`mne_dac.evaluation.baselines`).
 
-{evaluate.markdown_table(mean, results["others"])}
+{evaluate_codec.markdown_table(mean, results["others"])}
 
-{evaluate.floor_line(mean)}
+{evaluate_codec.floor_line(mean)}
 """
     if args.classify:
         card += f"""
@@ -301,7 +291,7 @@ Along training (validation crops):
 ## With and without the GAN phase
 {args.gan_note}
 
-{_gan_section(gan, evaluate)}
+{_gan_section(gan, evaluate_codec)}
 """
     card += _limitations(mean, depth)
     card += """

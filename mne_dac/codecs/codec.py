@@ -14,6 +14,7 @@ import numpy as np
 from mne.utils import logger
 
 from mne_dac.codecs.config import CodecConfig
+from mne_dac.models.code_search import search_codes
 from mne_dac.models.dac_model import dac_config, decoder_context_frames, encoder_context_frames
 from mne_dac.models.quantizer import latents_from_codes
 from mne_dac.signal.preprocessing import PreprocessingSettings
@@ -148,6 +149,13 @@ class DACCodec:
         ``batch_size * chunk_frames * hop_length`` samples).
     mixed_precision : bool
         Use bfloat16 autocast on CUDA devices (ignored on CPU, which is exact).
+    search : int
+        Encoder search: entries tried per codebook at each frame, keeping those whose decoded
+        waveform is nearest the signal (:mod:`mne_dac.models.code_search`). ``0`` (default) takes
+        DAC's nearest entries. Lower error at the same bits (default codec, ``search=4``: PRD
+        36.0 %% against 38.3 %% at 88 bits/s per channel), slower encoding (20–70× on CPU);
+        decoding and files are unchanged. The codes then depend on where the chunks fall
+        (``chunk_frames``). DAC-SC only.
 
     Notes
     -----
@@ -170,6 +178,7 @@ class DACCodec:
         batch_size: int = 16,
         chunk_frames: int = 128,
         mixed_precision: bool = False,
+        search: int = 0,
     ) -> None:
         import torch
 
@@ -186,6 +195,7 @@ class DACCodec:
         self.batch_size = int(batch_size)
         self.chunk_frames = int(chunk_frames)
         self.mixed_precision = bool(mixed_precision)
+        self.search = search
         self._identity_cache: tuple[int, CodecIdentity] | None = None
         #: Frames of signal each side of a frame that its code depends on (chunked coding is exact).
         self.encoder_context = encoder_context_frames(model)
@@ -197,6 +207,17 @@ class DACCodec:
     def hop_length(self) -> int:
         """Samples per frame."""
         return int(self.model.hop_length)
+
+    @property
+    def search(self) -> int:
+        """Entries the encoder search tries per codebook at each frame (``0``: DAC's nearest entries)."""
+        return self._search
+
+    @search.setter
+    def search(self, search: int) -> None:
+        if int(search) < 0:
+            raise ValueError(f"search must be >= 0, got {search}")
+        self._search = int(search)
 
     @property
     def frame_rate(self) -> float:
@@ -430,9 +451,15 @@ class DACCodec:
 
         def step(batch: list[_Chunk]) -> None:
             x = torch.stack([chunk_signal(c) for c in batch])
-            z = self.model.encoder(x[:, None].to(self.device))
-            _, c_out, *_ = self.model.quantizer(z.float(), n_q)
-            for c, cc in zip(batch, c_out[:, :n_q].cpu().numpy()):
+            z = self.model.encoder(x[:, None].to(self.device)).float()
+            _, c_out, *_ = self.model.quantizer(z, n_q)
+            c_out = c_out[:, :n_q]
+            if self.search:
+                searched = torch.zeros(c_out.shape[0], c_out.shape[2], dtype=torch.bool, device=c_out.device)
+                for i, c in enumerate(batch):
+                    searched[i, c.start - c.lo : c.stop - c.lo] = True
+                c_out = search_codes(self.model, x.to(self.device).float(), z, c_out, self.search, searched)
+            for c, cc in zip(batch, c_out.cpu().numpy()):
                 codes[c.stream, :, c.start : c.stop] = cc[:, c.start - c.lo : c.stop - c.lo]
 
         self._run_chunked(n_channels, n_frames, self.encoder_context, step, desc="Encoding", progress=progress)
@@ -539,17 +566,18 @@ class DACCodec:
         state_dict : dict
             The model's weights.
         **options
-            Run-time options: ``device``, ``batch_size``, ``chunk_frames``, ``mixed_precision``.
+            Run-time options: ``device``, ``batch_size``, ``chunk_frames``, ``mixed_precision``, ``search``.
         """
         return cls(config.build_model(state_dict), config.sfreq, **config.codec_kwargs(), **options)
 
     def runtime_options(self) -> dict:
-        """Run-time options (device, batching, precision): not part of the codec's configuration."""
+        """Run-time options (device, batching, precision, encoder search): not part of the codec's configuration."""
         return dict(
             device=str(self.device),
             batch_size=self.batch_size,
             chunk_frames=self.chunk_frames,
             mixed_precision=self.mixed_precision,
+            search=self.search,
         )
 
     def _cpu_weights(self) -> dict:

@@ -135,6 +135,7 @@ def load_codec(
     batch_size: int = 16,
     chunk_frames: int = 128,
     mixed_precision: bool = False,
+    search: int = 0,
     trust_code: bool = False,
     download: bool = True,
     verbose: bool | str | int | None = None,
@@ -180,6 +181,9 @@ def load_codec(
         Frames per chunk of long signals.
     mixed_precision : bool
         bfloat16 autocast on CUDA.
+    search : int
+        DAC-SC codecs: encoder search, entries tried per codebook at each frame (see
+        :class:`~mne_dac.DACCodec`); ``0`` takes DAC's nearest entries.
     trust_code : bool
         Load files that only a full unpickle can read (a ``torch.package`` archive, a
         checkpoint holding Python objects other than tensors and plain data). A full unpickle
@@ -205,6 +209,7 @@ def load_codec(
         batch_size=batch_size,
         chunk_frames=chunk_frames,
         mixed_precision=mixed_precision,
+        search=search,
     )
     is_random = str(source) == "random"
     if not is_random and (n_codebooks is not None or codebook_size is not None or dac_kwargs):
@@ -347,12 +352,16 @@ def _from_codec_file(codec_file: CodecFile, path: Path, sfreq, opts) -> DACCodec
     if sfreq is not None and float(sfreq) != config.sfreq:
         logger.warning("Codec %s was trained at %g Hz; using it at %g Hz as requested.", path.name, config.sfreq, sfreq)
         config = replace(config, sfreq=float(sfreq))
+    options = dict(opts)
+    search = options.pop("search")  # a ValueError of the caller's, not of the file
     try:
-        return ARCHITECTURES[config.architecture].from_config(config, codec_file.state_dict, **opts)
+        codec = ARCHITECTURES[config.architecture].from_config(config, codec_file.state_dict, **options)
     except (RuntimeError, TypeError, KeyError) as err:  # weights that do not fit the configuration
         raise OSError(f"{path}: the weights do not fit the codec's configuration ({err}).") from err
     except ValueError as err:  # settings the model cannot have (a default depth beyond its codebooks…)
         raise OSError(f"{path}: the codec file's configuration is invalid ({err}).") from err
+    codec.search = search
+    return codec
 
 
 def codec_for(identity, codec: Any = None, **opts: Any) -> DACCodec:

@@ -38,8 +38,8 @@ class DACMCCodec(DACCodec):
         ``group_size`` neighbours) or ``"anatomical"`` (10-20 regions).
     group_size : int
         Channels per group for ``grouping="pivot"`` (``k``).
-    name, preprocessing, batch_size, chunk_frames, mixed_precision
-        As in :class:`DACCodec`.
+    name, preprocessing, batch_size, chunk_frames, mixed_precision, search
+        As in :class:`DACCodec` (``search``: DAC-SC only; must stay 0).
     %(device)s
 
     Notes
@@ -98,7 +98,7 @@ class DACMCCodec(DACCodec):
         Returns
         -------
         codec : DACMCCodec
-            The DAC-MC codec, same rate, preprocessing, default depth and device.
+            The DAC-MC codec, same rate, preprocessing, default depth and device (no encoder search).
         """
         from mne_dac.models.mc_model import DACMC
 
@@ -107,8 +107,15 @@ class DACMCCodec(DACCodec):
         model = DACMC(clone_model(codec.model), **mc_kwargs)
         return cls(
             model, codec.sfreq, name=f"{codec.name}-mc", preprocessing=codec.preprocessing, grouping=grouping,
-            group_size=group_size, default_n_codebooks=codec.default_n_codebooks, **codec.runtime_options(),
+            group_size=group_size, default_n_codebooks=codec.default_n_codebooks,
+            **{**codec.runtime_options(), "search": 0},
         )  # fmt: skip
+
+    @DACCodec.search.setter
+    def search(self, search: int) -> None:
+        if search:
+            raise ValueError("The encoder search (search > 0) is implemented for DAC-SC codecs only; use 0 with DAC-MC")
+        DACCodec.search.fset(self, search)
 
     @property
     def layout(self) -> str:

@@ -51,6 +51,23 @@ def add_grouping_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--groups", choices=("pivot", "anatomical"), default=None, help=argparse.SUPPRESS)
 
 
+def add_search_option(p: argparse.ArgumentParser) -> None:
+    """``--search``: the encoder's analysis-by-synthesis code search."""
+    p.add_argument(
+        "--search", type=int, default=0, metavar="N",
+        help="DAC-SC codecs: try N entries per codebook at each frame and keep the codes whose decoded EEG is "
+        "nearest the input (lower error at the same size; encoding about 20-60x slower; 0: off, the default)",
+    )  # fmt: skip
+
+
+def check_search(args: argparse.Namespace, transform: bool) -> None:
+    """Refuse a ``--search`` that the coder cannot use."""
+    if args.search < 0:
+        raise CLIError(f"--search must be >= 0, got {args.search}")
+    if args.search and transform:
+        raise CLIError(f"--search: {args.codec!r} is a transform coder, which has no codes to search")
+
+
 def add_threads_option(p: argparse.ArgumentParser) -> None:
     """``--threads``: torch's CPU threads."""
     p.add_argument("--threads", type=int, default=None, metavar="N", help="torch CPU threads (default: torch's)")

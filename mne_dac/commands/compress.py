@@ -14,8 +14,10 @@ from mne_dac.commands._common import (
     add_exclude_option,
     add_grouping_option,
     add_max_error_option,
+    add_search_option,
     add_threads_option,
     check_paths,
+    check_search,
     max_clipped,
     max_error,
     print_info,
@@ -33,6 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "losslessly")  # fmt: skip
     add_codec_options(p, "default", transform=True)
     add_bitrate_option(p)
+    add_search_option(p)
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     add_threads_option(p)
     add_clipping_option(p)
@@ -47,10 +50,12 @@ def run(args: argparse.Namespace) -> None:
 
     out = Path(args.output)
     check_paths(Path(args.input), out, args.overwrite, (".eegdac",))
-    if transform_coder(args):
+    transform = transform_coder(args)
+    check_search(args, transform)
+    if transform:
         codec = args.codec
     else:
-        codec = mne_dac.load_codec(args.codec, device=args.device, trust_code=args.trust_codec)
+        codec = mne_dac.load_codec(args.codec, device=args.device, trust_code=args.trust_codec, search=args.search)
         for option, check, value in (
             ("--grouping", codec.check_groups, args.grouping),
             ("--n-codebooks", codec.check_n_codebooks, args.n_codebooks),

@@ -12,6 +12,8 @@ from mne_dac.commands._common import (
     add_exclude_option,
     add_grouping_option,
     add_max_error_option,
+    add_search_option,
+    check_search,
     max_clipped,
     max_error,
     transform_coder,
@@ -45,6 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "present, kept losslessly")  # fmt: skip
     add_codec_options(p, "default", transform=True)
     add_bitrate_option(p)
+    add_search_option(p)
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     p.add_argument(
         "--threads", type=int, default=None, metavar="N",
@@ -70,9 +73,10 @@ def run(args: argparse.Namespace) -> None:
     from mne_dac.io.bulk import compress_dir, summarize_index
 
     transform = transform_coder(args)  # and the options fit the coder
+    check_search(args, transform)
     codec = (
-        load_codec(args.codec, device=args.device, trust_code=True)
-        if args.trust_codec and not transform
+        load_codec(args.codec, device=args.device, trust_code=args.trust_codec, search=args.search)
+        if (args.trust_codec or args.search) and not transform
         else args.codec
     )
     index = compress_dir(

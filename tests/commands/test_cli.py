@@ -86,6 +86,21 @@ def test_transform_coder(tmp_path, capsys):
     assert "--bitrate applies to" in capsys.readouterr().err
 
 
+def test_compress_with_search(tmp_path, tiny_codec_file, capsys):
+    """--search codes with the encoder search (the file decodes as any other); refused where it cannot apply."""
+    src, out = FORMATS["fif"], tmp_path / "rec.eegdac"
+    assert main(["compress", str(src), str(out), "--codec", str(tiny_codec_file), "--search", "2"]) == 0
+    assert main(["decompress", str(out), str(tmp_path / "rec_raw.fif"), "--codec", str(tiny_codec_file)]) == 0
+    capsys.readouterr()
+    for extra, message in [
+        (["--search", "-1"], "--search must be >= 0"),
+        (["--search", "2", "--codec", "klt-dct"], "transform coder"),
+        (["--search", "2", "--codec", "mc-pivot"], "DAC-SC codecs only"),
+    ]:
+        assert main(["compress", str(src), str(tmp_path / "x.eegdac"), *extra]) == 1
+        assert message in capsys.readouterr().err
+
+
 def test_errors(tmp_path, tiny_codec_file, capsys):
     out = tmp_path / "a.eegdac"
     src = FORMATS["fif"]
