@@ -73,7 +73,7 @@ def decoded_signals(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[str, 
 
 def classify(args: argparse.Namespace) -> pd.DataFrame:
     """Balanced accuracy of each scheme for each coder."""
-    codec = mne_dac.load_codec(args.codec, device=args.device)
+    codec = mne_dac.load_codec(args.codec, device=args.device, search=args.search)
     depths = args.depths or list(range(1, codec.n_codebooks + 1))
     raws = evaluate_codec.read_recordings(Path(args.data), args.subjects, None, codec.preprocessing.highpass)
     signals: dict[str, list] = {}
@@ -116,6 +116,7 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, nargs="+", default=[20, 21, 22, 23], help="validation subjects")
     parser.add_argument("--C", type=float, default=1.0, help="inverse regularisation of the logistic regression")
     parser.add_argument("--device", default=None, help="torch device (default: GPU if available)")
+    parser.add_argument("--search", type=int, default=0, help="the codec's encoder search (entries per codebook)")
     parser.add_argument("--json", type=Path, help="write the table here")
     args = parser.parse_args()
     root = HERE.parent

@@ -153,7 +153,8 @@ class DACCodec:
         Encoder search: entries tried per codebook at each frame, keeping those whose decoded
         waveform is nearest the signal (:mod:`mne_dac.models.code_search`). ``0`` (default) takes
         DAC's nearest entries. Lower error at the same bits (default codec, ``search=4``: PRD
-        36.0 %% against 38.3 %% at 88 bits/s per channel), slower encoding (20–70× on CPU);
+        36.0 %% against 38.3 %% at 88 bits/s per channel), slower encoding (on CPU, ``search=2``:
+        about 20×, ``search=4``: about 80×);
         decoding and files are unchanged. The codes then depend on where the chunks fall
         (``chunk_frames``). DAC-SC only.
 
