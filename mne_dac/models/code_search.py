@@ -66,7 +66,7 @@ def search_codes(
     import torch
 
     n_batch, n_q, n_frames = codes.shape
-    candidates = _candidates(model.quantizer, z, n_q, n_candidates)
+    candidates = torch.stack(_candidates(model.quantizer, z, n_q, n_candidates))  # (n, batch, n_q, n_frames)
     window = torch.ones(1, 1, 2 * REACH + 1, dtype=x.dtype, device=x.device)
 
     def frame_errors(c: torch.Tensor) -> torch.Tensor:
@@ -92,8 +92,7 @@ def search_codes(
                 choice = torch.where(better, i, choice)
             if not bool((choice >= 0).any()):
                 continue
-            stacked = torch.stack(candidates)  # (n_candidates, batch, n_q, n_frames)
-            picked = stacked.gather(0, choice.clamp_min(0)[None, :, None].expand(1, -1, n_q, -1))[0]
+            picked = candidates.gather(0, choice.clamp_min(0)[None, :, None].expand(1, -1, n_q, -1))[0]
             trial = torch.where((choice >= 0)[:, None], picked, codes)
             trial_errors = frame_errors(trial)
             keep = trial_errors.sum(1) <= errors.sum(1)  # frames tried together may interact: never worse

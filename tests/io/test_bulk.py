@@ -167,6 +167,15 @@ def test_cli(corpus, tmp_path, tiny_codec_file, capsys):
     assert len(pd.read_csv(out_dir / "files.csv")) == 3
 
 
+def test_cli_search(corpus, tmp_path, tiny_codec_file, capsys):
+    """compress-dir --search: the workers get the codec with its search (a run-time option that pickles)."""
+    args = ["compress-dir", str(corpus), str(tmp_path / "out"), "--codec", str(tiny_codec_file), "--search", "2"]
+    assert main([*args, "--exclude", "ECG", "--no-fidelity", "--quiet", "--threads", "1"]) == 0
+    assert "2 recordings: 2 compressed" in capsys.readouterr().out
+    assert main([*args[:3], "--codec", "klt-dct", "--search", "2"]) == 1
+    assert "transform coder" in capsys.readouterr().err
+
+
 def test_n_jobs(corpus, tmp_path, tiny_codec_file):
     """Two jobs at once give the same files as one. Threads keep the test cheap; worker processes (loky, the
     default) run the same code after a few seconds of start-up each."""
