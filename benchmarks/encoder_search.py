@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 
 import mne_dac
-from mne_dac.evaluation.baselines import rate_quality
+from mne_dac.evaluation.baselines import make_coder
 from mne_dac.signal.metrics import fidelity_report
 
 HERE = Path(__file__).resolve().parent
@@ -42,26 +42,28 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the table here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    codecs = {0: mne_dac.load_codec(args.codec), args.search: mne_dac.load_codec(args.codec, search=args.search)}
-    codec = codecs[0]
+    codec = mne_dac.load_codec(args.codec)
     raws = evaluate_codec.read_recordings(args.data, args.subjects, args.seconds, codec.preprocessing.highpass)
     rows = []
+
+    def row(coder: str, depth: int, bits: float, raw, reconstruction, speed: float = np.nan) -> dict:
+        overall = fidelity_report(raw, reconstruction, codec_sfreq=codec.sfreq, verbose="error").overall
+        return dict(coder=coder, depth=depth, bits=bits, prd=overall["prd"], speed=speed,
+                    **{b: overall[f"err_{b}"] for b in evaluate_codec.BANDS})  # fmt: skip
+
     for name, raw in raws.items():
-        dct = rate_quality(raw, codec, args.depths, baselines=("dct",), preprocessing_row=False, verbose="error")
-        for _, row in dct[dct.method == "dct"].iterrows():
-            rows.append(dict(coder="block DCT", depth=row.n_codebooks, bits=row.bits_per_second, prd=row.prd,
-                             **{b: row[f"err_{b}"] for b in evaluate_codec.BANDS}, speed=np.nan))  # fmt: skip
-        for search, searched_codec in codecs.items():
-            for depth in args.depths:
+        for depth in args.depths:
+            dct = make_coder("dct", codec.bits_per_second(depth), codec.sfreq)
+            reconstruction, coded = dct.code_raw(raw, codec.preprocessing)
+            rows.append(row("block DCT", depth, coded.bits_per_second, raw, reconstruction))
+            for search in (0, args.search):
+                codec.search = search
                 t0 = time.perf_counter()
-                tokens = mne_dac.tokenize_raw(raw, searched_codec, n_codebooks=depth, verbose="error")
-                seconds = time.perf_counter() - t0
-                report = fidelity_report(raw, mne_dac.reconstruct_raw(tokens, verbose="error"),
-                                         codec_sfreq=codec.sfreq, verbose="error")  # fmt: skip
-                overall = report.overall
-                rows.append(dict(coder=f"codec, search={search}", depth=depth, bits=codec.bits_per_second(depth),
-                                 prd=overall["prd"], **{b: overall[f"err_{b}"] for b in evaluate_codec.BANDS},
-                                 speed=len(raw.ch_names) * raw.times[-1] / seconds))  # fmt: skip
+                tokens = mne_dac.tokenize_raw(raw, codec, n_codebooks=depth, verbose="error")
+                speed = len(raw.ch_names) * raw.times[-1] / (time.perf_counter() - t0)
+                reconstruction = mne_dac.reconstruct_raw(tokens, codec, verbose="error")
+                rows.append(row(f"codec, search={search}", depth, codec.bits_per_second(depth), raw, reconstruction,
+                                speed))  # fmt: skip
         print(f"{name}: done", flush=True)
     mean = pd.DataFrame(rows).groupby(["depth", "coder"], sort=False).mean().reset_index()
     lines = [

@@ -61,14 +61,6 @@ def add_search_option(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def check_search(args: argparse.Namespace, transform: bool) -> None:
-    """Refuse a ``--search`` that the coder cannot use."""
-    if args.search < 0:
-        raise CLIError(f"--search must be >= 0, got {args.search}")
-    if args.search and transform:
-        raise CLIError(f"--search: {args.codec!r} is a transform coder, which has no codes to search")
-
-
 def add_threads_option(p: argparse.ArgumentParser) -> None:
     """``--threads``: torch's CPU threads."""
     p.add_argument("--threads", type=int, default=None, metavar="N", help="torch CPU threads (default: torch's)")
@@ -158,7 +150,12 @@ def transform_coder(args: argparse.Namespace) -> bool:
 
     flags = {"n_codebooks": "--n-codebooks", "groups": "--grouping", "bits_per_second": "--bitrate"}
     try:
-        return is_transform_coder(args.codec, n_codebooks=args.n_codebooks, groups=args.grouping,
-                                  bits_per_second=args.bitrate, spelling=flags)  # fmt: skip
+        transform = is_transform_coder(args.codec, n_codebooks=args.n_codebooks, groups=args.grouping,
+                                       bits_per_second=args.bitrate, spelling=flags)  # fmt: skip
     except ValueError as err:
         raise CLIError(str(err)) from err
+    if args.search < 0:
+        raise CLIError(f"--search must be >= 0, got {args.search}")
+    if args.search and transform:
+        raise CLIError(f"--search: {args.codec!r} is a transform coder, which has no codes to search")
+    return transform

@@ -17,7 +17,6 @@ from mne_dac.commands._common import (
     add_search_option,
     add_threads_option,
     check_paths,
-    check_search,
     max_clipped,
     max_error,
     print_info,
@@ -50,9 +49,7 @@ def run(args: argparse.Namespace) -> None:
 
     out = Path(args.output)
     check_paths(Path(args.input), out, args.overwrite, (".eegdac",))
-    transform = transform_coder(args)
-    check_search(args, transform)
-    if transform:
+    if transform_coder(args):
         codec = args.codec
     else:
         codec = mne_dac.load_codec(args.codec, device=args.device, trust_code=args.trust_codec, search=args.search)

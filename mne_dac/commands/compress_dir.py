@@ -13,7 +13,6 @@ from mne_dac.commands._common import (
     add_grouping_option,
     add_max_error_option,
     add_search_option,
-    check_search,
     max_clipped,
     max_error,
     transform_coder,
@@ -73,7 +72,6 @@ def run(args: argparse.Namespace) -> None:
     from mne_dac.io.bulk import compress_dir, summarize_index
 
     transform = transform_coder(args)  # and the options fit the coder
-    check_search(args, transform)
     codec = (
         load_codec(args.codec, device=args.device, trust_code=args.trust_codec, search=args.search)
         if (args.trust_codec or args.search) and not transform
