@@ -76,7 +76,7 @@ for bound_uv in (0, 0.5, 1, 5):
 # The residual costs less the closer the base is to the signal. A file can use, instead of the
 # codec's tokens, the block DCT of the channels' principal components as its base
 # (``codec="klt-dct"``; ``mne-dac compress --codec klt-dct --max-error 1``). Its rate is chosen
-# per file: the one that makes the first 16 s smallest, base and residual together. On a noisy
+# per file: the one that makes three 16-s excerpts of it smallest, base and residual together. On a noisy
 # clinical recording that is the smallest base, where the signal is better predicted from
 # itself.
 klt_rates = {}

@@ -49,6 +49,7 @@ from mne_dac.io.streaming import decode_samples, frame_blocks
 from mne_dac.io.tokens import EEGTokens
 from mne_dac.io.transform_blocks import (
     BASE_RATE_SAMPLE_SECONDS,
+    BASE_RATE_SAMPLES,
     BASE_RATES,
     BLOCK_FRAMES,
     DCT_BLOCK,
@@ -64,7 +65,13 @@ from mne_dac.io.transform_blocks import (
     is_transform_coder,
     transform_of_header,
 )
-from mne_dac.io.validation import EEGDACFormatError, check_fif_structure, decompress_exactly, validate_header
+from mne_dac.io.validation import (
+    RESIDUAL_CODINGS,
+    EEGDACFormatError,
+    check_fif_structure,
+    decompress_exactly,
+    validate_header,
+)
 from mne_dac.signal.groups import ChannelGroups, resolve_groups
 from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSettings, n_codec_samples, resampling_ratio
 from mne_dac.utils._deprecation import keyword_only, renamed_attribute
@@ -961,8 +968,8 @@ def write_raw_dac(
         ``codec="klt-dct"`` only: the budget in bits per second per EEG channel, never exceeded (but
         by a last block of a few seconds at a very low rate: it gets a whole block's share).
         ``None``: 88, the default codec's rate; with ``max_error``, the rate of
-        :data:`~mne_dac.io.transform_blocks.BASE_RATES` that makes the recording's first 16 s
-        smallest, base and residual together (a good base is worth many bits under a loose
+        :data:`~mne_dac.io.transform_blocks.BASE_RATES` that makes three 16-s excerpts spread over the
+        recording smallest, base and residual together (a good base is worth many bits under a loose
         bound, none under a tight one or on noisy recordings). A codec's rate is set by
         ``n_codebooks``.
     progress : bool
@@ -1054,7 +1061,7 @@ def _with_layers(raw: mne.io.BaseRaw, eeg: np.ndarray, other: np.ndarray, bounds
 
     eeg_grids, residual = reader_grids(raw, eeg), None
     if max_error is not None:  # the base's reconstruction is subtracted only where it can help
-        residual = {"max_error": float(max_error), "margin": margin, "coding": "exact-signal-codec-ans",
+        residual = {"max_error": float(max_error), "margin": margin, "coding": RESIDUAL_CODINGS[-1],
                     "grids": grids_to_header(eeg_grids, len(eeg))}  # fmt: skip
         if _residual_uses_base(max_error, margin):
             coded = with_reconstruction(coded, base, bounds=bounds, n_frames=n_frames, sfreq=raw.info["sfreq"],
@@ -1078,21 +1085,26 @@ def _with_layers(raw: mne.io.BaseRaw, eeg: np.ndarray, other: np.ndarray, bounds
 def _base_rate(raw: mne.io.BaseRaw, method: str, max_error: float) -> float:
     """The rate of the transform base under a residual layer of ``max_error``: of :data:`BASE_RATES
     <mne_dac.io.transform_blocks.BASE_RATES>` that hold a whole block of the recording, the one whose base and
-    residual take the fewest bytes on its first seconds (the bytes against the rate are not convex: all are
-    tried). A bit-exact residual does not use the base: the lowest rate that codes them."""
+    residual take the fewest bytes on :data:`BASE_RATE_SAMPLES <mne_dac.io.transform_blocks.BASE_RATE_SAMPLES>`
+    excerpts spread over it (the bytes against the rate are not convex: all are tried). A bit-exact residual does
+    not use the base: the lowest rate that codes them."""
     from mne_dac.io.raw import eeg_picks
 
-    sample = raw.copy().crop(0, min(BASE_RATE_SAMPLE_SECONDS, raw.times[-1])).load_data(verbose="error")  # read once
+    length = min(BASE_RATE_SAMPLE_SECONDS, raw.times[-1])
+    starts = np.unique(np.linspace(0, raw.times[-1] - length, BASE_RATE_SAMPLES))
+    samples = [raw.copy().crop(t, min(t + length, raw.times[-1])).load_data(verbose="error") for t in starts]
     n_eeg = len(eeg_picks(raw)[0])
     sizes = {}
     with tempfile.TemporaryDirectory() as tmp, use_log_level("warning"):  # the trials are not the user's files
         for rate in BASE_RATES:
-            if not holds_whole_block(rate, n_eeg):  # the sample, one block shorter than 64 s, would hold it
+            if not holds_whole_block(rate, n_eeg):  # an excerpt, one block shorter than 64 s, would hold it
                 continue
-            fname = _write_transform(Path(tmp) / "sample.eegdac", sample, method, rate, overwrite=True,
-                                     max_clipped=None, max_error=max_error, progress=False)  # fmt: skip
-            header = read_header(fname)
-            sizes[rate] = header.token_bytes + header.residual_bytes + 2 * header.transform.directions.size
+            sizes[rate] = 0
+            for sample in samples:
+                fname = _write_transform(Path(tmp) / "sample.eegdac", sample, method, rate, overwrite=True,
+                                         max_clipped=None, max_error=max_error, progress=False)  # fmt: skip
+                header = read_header(fname)
+                sizes[rate] += header.token_bytes + header.residual_bytes + 2 * header.transform.directions.size
             if max_error == 0:
                 break
     rate = min(sizes, key=sizes.get)

@@ -16,21 +16,27 @@ than one bit per sample when it is mostly zeros (a residual quantised with a coa
    :data:`PARTITION` samples. Each gets a level, a quarter-octave of its mean magnitude; the levels are coded as steps
    from one partition to the next.
 3. **Errors.** Each error is coded as its octave and sign (a categorical model whose table is
-   a discrete Laplace law of the partition's level) and its place in the octave (uniform).
+   a discrete law of the partition's level) and its place in the octave (uniform). The law
+   is one of :data:`ERROR_LAWS`, whichever codes the sequence smaller: a discrete Laplace law
+   (heavy tails, as in FLAC's Rice codes) or a discrete Gaussian (finely quantised EEG: its
+   errors are nearer Gaussian, and the Laplace law wastes about 0.15 bits per sample on them).
 
-The tables are computed with IEEE-exact operations only (no ``exp`` or ``log``), so that an
-encoder and a decoder on different machines use identical models. Decoding the predictor is
+The tables are computed with IEEE-exact operations only (no ``exp`` or ``log``; sums by
+:func:`math.fsum`, correctly rounded), so that an encoder and a decoder on different machines
+use identical models. Decoding the predictor is
 a recursion, compiled with numba.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import struct
 
 import numpy as np
 
 __all__ = [
+    "ERROR_LAWS",
     "LMS_CASCADES",
     "LMS_SHIFT",
     "MAX_LEVEL_STEP",
@@ -70,7 +76,10 @@ _MAX_TAPS = max(taps for stages in LMS_CASCADES for taps, _ in stages)
 #: Bits charged per coefficient when predictors are compared.
 _COEFFICIENT_BITS = 16
 
-_HEADER = struct.Struct("<BBBBI")  # order, shift, cascade of adaptive stages, first level, number of values
+#: The laws of the error symbols a payload can use (its header's index).
+ERROR_LAWS = ("laplace", "gauss")
+
+_HEADER = struct.Struct("<BBBBI")  # order, shift, cascade + 16 · error law, first level, number of values
 _LPC_ORDERS = (2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 32)
 _FIXED = ((), (1,), (2, -1), (3, -3, 1))
 _QUARTER_OCTAVES = (1.0, 1.189207115002721, 1.4142135623730951, 1.681792830507429)  # 2 ** (i / 4)
@@ -93,12 +102,14 @@ def encode_integers(values: np.ndarray) -> bytes:
         coder.encode_reverse(part.astype(np.int32), uniform, part_sizes.astype(np.int32))
     sample_levels = levels[_partitions(len(v))]
     symbols = 2 * octaves - (octaves > 0) + signs  # 0; then 1, 2 for ±1; 3, 4 for ±2–3; …
-    for level in np.unique(sample_levels)[::-1]:
-        coder.encode_reverse(symbols[sample_levels == level].astype(np.int32), _error_model(int(level)))
+    by_level = [(int(level), symbols[sample_levels == level]) for level in np.unique(sample_levels)]
+    law = min(range(len(ERROR_LAWS)), key=lambda law: _symbol_bits(by_level, law))
+    for level, level_symbols in reversed(by_level):
+        coder.encode_reverse(level_symbols.astype(np.int32), _error_model(level, law))
     if len(levels) > 1:
         steps = np.diff(levels) + MAX_LEVEL_STEP
         coder.encode_reverse(steps.astype(np.int32), categorical, _step_probabilities(len(steps)))
-    head = _HEADER.pack(len(coefficients), shift, cascade, first, len(v))
+    head = _HEADER.pack(len(coefficients), shift, cascade + 16 * law, first, len(v))
     return head + np.asarray(coefficients, dtype="<i2").tobytes() + coder.get_compressed().astype("<u4").tobytes()
 
 
@@ -110,6 +121,7 @@ def decode_integers(buf: bytes, n_values: int) -> np.ndarray:
     if len(buf) < _HEADER.size:
         raise ValueError("an integer payload is too short")
     order, shift, cascade, first, n = _HEADER.unpack_from(buf)
+    cascade, law = cascade % 16, cascade // 16
     if n != n_values:
         raise ValueError(f"an integer payload holds {n} values where {n_values} are expected")
     body = _HEADER.size + 2 * order
@@ -117,6 +129,7 @@ def decode_integers(buf: bytes, n_values: int) -> np.ndarray:
         order > max(_LPC_ORDERS)
         or shift > 15
         or cascade >= len(LMS_CASCADES)
+        or law >= len(ERROR_LAWS)
         or first >= N_LEVELS
         or (len(buf) - body) % 4
         or body > len(buf)
@@ -137,7 +150,7 @@ def decode_integers(buf: bytes, n_values: int) -> np.ndarray:
     symbols = np.empty(n, dtype=np.int64)
     for level in np.unique(sample_levels):
         where = sample_levels == level
-        symbols[where] = coder.decode(_error_model(int(level)), int(where.sum()))
+        symbols[where] = coder.decode(_error_model(int(level), law), int(where.sum()))
     octaves = (symbols + 1) // 2
     signs = (symbols > 0) & (symbols % 2 == 0)
     starts = np.where(octaves > 0, np.left_shift(1, np.maximum(octaves - 1, 0)), 0)
@@ -192,21 +205,88 @@ def _levels(errors: np.ndarray) -> np.ndarray:
     return levels
 
 
+def _symbol_bits(by_level: list[tuple[int, np.ndarray]], law: int) -> float:
+    """The bits of the error symbols (``(level, symbols)`` pairs) under a law."""
+    return sum(-np.log2(_error_table(level, law)[symbols]).sum() for level, symbols in by_level)
+
+
 @functools.lru_cache(maxsize=None)
-def _error_model(level: int):
-    """The categorical model of the error symbols at a level (a discrete Laplace law)."""
+def _error_model(level: int, law: int):
+    """The categorical model of the error symbols at a level under a law (index of :data:`ERROR_LAWS`)."""
     import constriction
 
-    mean = float(1 << (level // 4)) * _QUARTER_OCTAVES[level % 4] / 64.0  # 2 ** (level / 4 - 6)
+    return constriction.stream.model.Categorical(_error_table(level, law), perfect=False)
+
+
+@functools.lru_cache(maxsize=None)
+def _error_table(level: int, law: int) -> np.ndarray:
+    """The probabilities of the error symbols at a level under a law (multiples of ``2 ** -PRECISION``)."""
+    octaves = _laplace_octaves(_mean_magnitude(level)) if ERROR_LAWS[law] == "laplace" else _gauss_octaves(level)
+    p = np.empty(2 * N_OCTAVES + 1)
+    p[0] = octaves[0]
+    p[1::2] = p[2::2] = octaves[1:] / 2  # half for each sign
+    return _frequencies(p)
+
+
+def _mean_magnitude(level: int) -> float:
+    """The mean error magnitude that a level models: ``2 ** (level / 4 - 6)`` (exact)."""
+    return float(1 << (level // 4)) * _QUARTER_OCTAVES[level % 4] / 64.0
+
+
+def _laplace_octaves(mean: float) -> np.ndarray:
+    """P(|e| = 0) and P(|e| in octave o) for ``P(e) ∝ theta ** |e|`` with mean magnitude ``mean``."""
     theta = (np.sqrt(1.0 + mean * mean) - 1.0) / mean  # P(e) ∝ theta ** |e| has mean |e| = mean
     powers = [theta]  # theta ** (2 ** j), by squaring: exact IEEE operations only
     for _ in range(N_OCTAVES):
         powers.append(powers[-1] * powers[-1])
-    p = np.empty(2 * N_OCTAVES + 1)
-    p[0] = (1.0 - theta) / (1.0 + theta)
-    for octave in range(1, N_OCTAVES + 1):  # |e| in [2 ** (octave - 1), 2 ** octave): half for each sign
-        p[2 * octave - 1] = p[2 * octave] = (powers[octave - 1] - powers[octave]) / (1.0 + theta)
-    return constriction.stream.model.Categorical(_frequencies(p), perfect=False)
+    octaves = np.empty(N_OCTAVES + 1)
+    octaves[0] = (1.0 - theta) / (1.0 + theta)
+    for octave in range(1, N_OCTAVES + 1):  # |e| in [2 ** (octave - 1), 2 ** octave)
+        octaves[octave] = 2 * (powers[octave - 1] - powers[octave]) / (1.0 + theta)
+    return octaves
+
+
+#: The highest level whose discrete Gaussian is summed; above, the law is that of a level an
+#: octave or more lower, scaled (a mean magnitude of 16 to 32 is nearly continuous).
+_GAUSS_SUMMED = 44
+
+
+@functools.lru_cache(maxsize=None)
+def _gauss_octaves(level: int) -> np.ndarray:
+    """P(|e| = 0) and P(|e| in octave o) for ``P(e) ∝ q ** (e * e)`` with the level's mean magnitude."""
+    if level > _GAUSS_SUMMED:
+        shift = (level - _GAUSS_SUMMED + 3) // 4  # octaves
+        base = _gauss_octaves(level - 4 * shift)
+        octaves = np.zeros(N_OCTAVES + 1)
+        octaves[shift + 2 :] = base[2 : N_OCTAVES + 1 - shift]
+        low = (base[0] + base[1]) / ((2 << (shift + 1)) - 1)  # |e| < 2, spread evenly over |e| < 2 ** (shift + 1)
+        octaves[: shift + 2] = [low * (1 << o) for o in range(shift + 2)]  # 2 ** o values in octave o ≥ 1
+        return octaves
+    mean = _mean_magnitude(level)
+    low, high = 0.0, 1.0
+    for _ in range(64):  # bisection on q: the mean magnitude grows with it
+        q = (low + high) / 2
+        weights = _gauss_weights(q)
+        if math.fsum(2 * e * w for e, w in enumerate(weights)) < mean * math.fsum([1.0, *(2 * w for w in weights[1:])]):
+            low = q
+        else:
+            high = q
+    weights = _gauss_weights((low + high) / 2)
+    total = math.fsum([1.0, *(2 * w for w in weights[1:])])
+    octaves = np.zeros(N_OCTAVES + 1)
+    octaves[0] = 1.0 / total
+    for e in range(1, len(weights)):
+        octaves[e.bit_length()] += 2 * weights[e] / total
+    return octaves
+
+
+def _gauss_weights(q: float) -> list[float]:
+    """``q ** (e * e)`` for ``e = 0, 1, …`` while above ``2 ** -80`` (products only: exact, no subnormals)."""
+    weights, ratio, q2 = [1.0], q, q * q  # ratio: q ** (2 e - 1)
+    while weights[-1] * ratio > 2.0**-80:
+        weights.append(weights[-1] * ratio)
+        ratio *= q2
+    return weights
 
 
 @functools.lru_cache(maxsize=4)

@@ -144,8 +144,11 @@ FILE_CODINGS = ("tokens", "klt-dct")
 #: How a version-2 file may code its tokens and side channels.
 TOKEN_CODINGS = ("packed", "ans-tree")
 SIDE_CODINGS = ("flac-grid-or-zlib",)
-#: How a version-2 file may code its residual layer (see :mod:`mne_dac.io.residual`).
-RESIDUAL_CODINGS = ("exact-signal-codec-ans",)
+#: How a version-2 file may code its residual layer (see :mod:`mne_dac.io.residual`): the
+#: integer payloads' error symbols under a discrete Laplace law (``"exact-signal-codec-ans"``,
+#: written until 2026-12-01), or under the law of :data:`~mne_dac.io.integer_coding.ERROR_LAWS`
+#: in each payload's header (``"exact-signal-codec-ans2"``, written since).
+RESIDUAL_CODINGS = ("exact-signal-codec-ans", "exact-signal-codec-ans2")
 
 
 def _validate_token_fields(header: dict, ch_names: list[str], n_frames: int) -> tuple[int, int, int]:

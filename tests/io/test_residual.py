@@ -41,6 +41,24 @@ def test_integer_coding_is_exact(rng):
         decode_integers(encode_integers(np.arange(10)), 11)
 
 
+def test_error_law_fits_the_errors(rng):
+    """Gaussian errors are coded under the Gaussian law and Laplace errors under Laplace's, exactly, each smaller."""
+    from mne_dac.io.integer_coding import ERROR_LAWS, _error_table, _gauss_octaves
+
+    for scale in (0.3, 3.0, 40.0, 3000.0):
+        for law, noise in enumerate((rng.laplace(size=4000), rng.normal(size=4000))):
+            values = np.round(noise * scale).astype(np.int64)
+            buf = encode_integers(values)
+            assert buf[2] // 16 == law, (ERROR_LAWS[law], scale)
+            np.testing.assert_array_equal(decode_integers(buf, len(values)), values)
+    for level in range(0, 160, 7):  # every table is a law whose mean magnitude is the level's
+        octaves = _gauss_octaves(level)
+        assert 0.9999 < octaves.sum() <= 1 + 1e-12  # the top levels lose a little beyond the last octave
+        assert _error_table(level, 1).min() > 0
+    mean = sum(p * 1.5 * 2 ** (o - 1) for o, p in enumerate(_gauss_octaves(100)) if o)  # octave midpoints
+    assert 0.9 < mean / 2 ** (100 / 4 - 6) < 1.3
+
+
 def test_every_cascade_of_adaptive_stages_inverts(rng):
     from mne_dac.io.integer_coding import LMS_CASCADES, _adapt
 
@@ -147,15 +165,17 @@ def test_bit_exact_back_to_edf_with_channels_kept_aside(tmp_path):
     np.testing.assert_array_equal(back.get_data()[:, : raw.n_times], raw.get_data())
 
 
-@pytest.mark.parametrize("bound", ["bit-exact", "1uV"])
-def test_residual_files_written_before_decode_as_they_did(bound):
-    """Files with a residual layer written on 2026-11-30 (coding ``exact-signal-codec-ans``; 4 Nihon Kohden
-    channels, 6 s, KLT + DCT base) decode to the samples they decoded to then, bit for bit."""
-    fname = DATA / f"exact-signal-codec-ans-{bound}.eegdac"
-    assert read_header(fname).residual["coding"] == "exact-signal-codec-ans"
-    np.testing.assert_array_equal(
-        read_raw_dac(fname).get_data(), np.load(DATA / f"exact-signal-codec-ans-{bound}_decoded.npy")
-    )
+@pytest.mark.parametrize(
+    "coding, bound",
+    [("exact-signal-codec-ans", "bit-exact"), ("exact-signal-codec-ans", "1uV"), ("exact-signal-codec-ans2", "1uV")],
+)
+def test_residual_files_written_before_decode_as_they_did(coding, bound):
+    """Files with a residual layer written on 2026-11-30 (``exact-signal-codec-ans``) and 2026-12-01
+    (``exact-signal-codec-ans2``; 4 Nihon Kohden channels, 6 s, KLT + DCT base) decode to the samples they
+    decoded to then, bit for bit."""
+    fname = DATA / f"{coding}-{bound}.eegdac"
+    assert read_header(fname).residual["coding"] == coding
+    np.testing.assert_array_equal(read_raw_dac(fname).get_data(), np.load(DATA / f"{coding}-{bound}_decoded.npy"))
 
 
 def test_tokens_layer_reads_apart(recordings, tiny_codec, tmp_path):

@@ -143,8 +143,8 @@ def test_any_length_is_coded_or_refused_with_the_reason(tmp_path, rng, seconds, 
 
 
 def test_chosen_base_rate_holds_a_whole_block(tmp_path, rng):
-    """The base rate is chosen on the first 16 s, one block shorter than a whole one and given a whole block's
-    share; rates at which a whole block cannot hold its payload's header (2 channels at 4 bits/s) are not
+    """The base rate is chosen on excerpts of 16 s, each one block shorter than a whole one and given a whole
+    block's share; rates at which a whole block cannot hold its payload's header (2 channels at 4 bits/s) are not
     tried."""
     raw = _random_walk(rng, 2, 70.0)
     fname = write_raw_dac(tmp_path / "two.eegdac", raw, codec="klt-dct", max_error=1e-6)
