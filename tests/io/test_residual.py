@@ -42,7 +42,7 @@ def test_integer_coding_is_exact(rng):
 
 
 def test_error_law_fits_the_errors(rng):
-    """Gaussian errors are coded under the Gaussian law and Laplace errors under Laplace's, exactly, each smaller."""
+    """Gaussian errors are coded under the Gaussian law and Laplace errors under Laplace's, exactly."""
     from mne_dac.io.integer_coding import ERROR_LAWS, _error_table, _gauss_octaves
 
     for scale in (0.3, 3.0, 40.0, 3000.0):
@@ -51,7 +51,7 @@ def test_error_law_fits_the_errors(rng):
             buf = encode_integers(values)
             assert buf[2] // 16 == law, (ERROR_LAWS[law], scale)
             np.testing.assert_array_equal(decode_integers(buf, len(values)), values)
-    for level in range(0, 160, 7):  # every table is a law whose mean magnitude is the level's
+    for level in range(0, 160, 7):  # every table is a law; a scaled one keeps its level's mean magnitude
         octaves = _gauss_octaves(level)
         assert 0.9999 < octaves.sum() <= 1 + 1e-12  # the top levels lose a little beyond the last octave
         assert _error_table(level, 1).min() > 0
