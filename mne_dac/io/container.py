@@ -1091,7 +1091,8 @@ def _base_rate(raw: mne.io.BaseRaw, method: str, max_error: float) -> float:
     from mne_dac.io.raw import eeg_picks
 
     length = min(BASE_RATE_SAMPLE_SECONDS, raw.times[-1])
-    starts = np.unique(np.linspace(0, raw.times[-1] - length, BASE_RATE_SAMPLES))
+    n_samples = max(1, min(BASE_RATE_SAMPLES, int(raw.times[-1] // length)))  # excerpts that do not overlap
+    starts = np.linspace(0, raw.times[-1] - length, n_samples)
     samples = [raw.copy().crop(t, min(t + length, raw.times[-1])).load_data(verbose="error") for t in starts]
     n_eeg = len(eeg_picks(raw)[0])
     sizes = {}

@@ -74,7 +74,7 @@ BASE_RATES = (4.0, 11.0, 22.0, 44.0, 88.0, 176.0, 352.0, 704.0)
 BASE_RATE_SAMPLE_SECONDS = 16.0
 #: Excerpts, spread evenly from the recording's start to its end, on which the base rate is chosen (the start
 #: alone can mislead: on one eegmat recording at 1 µV its first 16 s chose a base that made the file 28 %
-#: larger).
+#: larger). A recording too short for them not to overlap gets fewer.
 BASE_RATE_SAMPLES = 3
 #: Volts kept for the decoder's float rounding on another machine, in a residual layer on a transform code: 0.01 µV.
 #: The decoded samples are float32 of at most the clip level: one rounding flip is below 1e-9 V.
