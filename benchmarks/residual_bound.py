@@ -178,7 +178,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path(__file__).parents[2] / "shared" / "data" / "eegmat")
     parser.add_argument("--codec", default="default")
-    parser.add_argument("--subjects", type=int, nargs="+", default=[20, 21, 22, 23], help="eegmat subjects")
+    parser.add_argument("--subjects", type=int, nargs="*", default=[20, 21, 22, 23],
+                        help="eegmat subjects (none: the clinical-style files only)")  # fmt: skip
     parser.add_argument("--bounds", type=float, nargs="+", default=list(BOUNDS_UV), help="bounds in µV")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("residual_bound.json"))
@@ -234,8 +235,9 @@ def print_table(rows: list[dict]) -> None:
                 f"| {m['same_coder_no_codec']:.0f} | {m['flac_quantised']:.0f} | {m['jpegls_style']:.0f} |")  # fmt: skip
 
     eegmat = sorted({r["recording"] for r in rows if r["recording"].startswith("eegmat")})
-    print(f"\n**eegmat, validation recordings {', '.join(n.split()[1] for n in eegmat)} (mean bits/s per channel)**"
-          "\n\n" + head)  # fmt: skip
+    if eegmat:
+        print(f"\n**eegmat, validation recordings {', '.join(n.split()[1] for n in eegmat)} (mean bits/s per channel)**"
+              "\n\n" + head)  # fmt: skip
     for bound, m in _means(rows, True).items():
         print(line(bound, m))
     for name in sorted({r["recording"] for r in rows if not r["recording"].startswith("eegmat")}):

@@ -10,14 +10,19 @@ the smallest of:
   the last place (zlib; nothing when it is all zeros, as on the reader's grid). Bit-exact.
 - ``E``: as ``R``, on a grid estimated from the block's samples and stored with it.
 - ``S``: the signal on a grid of step ``Δ = 2 · max_error``: ``x̃ = q Δ``.
+- ``G``: the signal on the reader's grid of step ``g``, ``n`` of its points to a step, each
+  sample rebuilt as the middle of its step's points (within ``(n - 1) g / 2``); ``n`` is the
+  largest with ``(n - 1) g <= Δ``, so the step ``n g`` is longer than ``S``'s by up to ``g``
+  (JPEG-LS's ``2 NEAR + 1``): on a 16-bit EDF of step 0.098 µV, 1.07 µV at 0.5 µV instead of 1.
 - ``C``: what the codec's reconstruction ``x̂`` missed, on a grid of step
   ``Δ = 2 · (max_error - margin)``: ``x̃ = x̂ + q Δ``. The ``margin`` covers the decoder's
   float rounding on another machine (a reader's ``x̂`` may differ from the writer's by that
   much, measured differences are 100 times smaller).
 - ``Z``: the float64 samples, zlib-compressed (when nothing else holds the bound).
 
-``R`` and ``E`` are the only kinds when ``max_error`` is 0. The steps of ``S`` and ``C`` are a
-hair inside (``1 - 2 ** -20`` times) so that the bound holds after rounding.
+``R`` and ``E`` are the only kinds when ``max_error`` is 0; ``G`` takes the place of ``S`` for a
+channel on the reader's grid when its step is at least 1 % longer. The steps of ``S`` and ``C``
+are a hair inside (``1 - 2 ** -20`` times) so that the bound holds after rounding.
 
 The integers are coded by :mod:`mne_dac.io.integer_coding`, after subtracting a multiple of
 an earlier channel's integers when that codes smaller (EEG channels are correlated). The
@@ -51,15 +56,21 @@ __all__ = [
 
 #: What a channel's residual can be (see the module's description).
 KINDS = {b"R": "exact on the reader's grid", b"E": "exact on an estimated grid", b"S": "signal on a grid",
-         b"C": "codec residual on a grid", b"Z": "float64 samples"}  # fmt: skip
+         b"G": "signal on the reader's grid, n points to a step", b"C": "codec residual on a grid",
+         b"Z": "float64 samples"}  # fmt: skip
 #: The margin kept for the decoder's float rounding, as a fraction of the clip level.
 MARGIN = 1e-4
+#: Most points of the reader's grid to a step of ``G``.
+_MAX_POINTS = 1 << 20
+#: How much longer than ``S``'s a step of ``G`` must be for ``G`` to take ``S``'s place.
+_STEP_GAIN = 1.01
 #: Multiples of an earlier channel are subtracted in steps of ``2 ** -_REF_SHIFT``.
 _REF_SHIFT = 4
 
 _SIZE = struct.Struct("<I")
 _REF = struct.Struct("<bh")  # earlier channel (-1: none), its multiple in steps of 2 ** -_REF_SHIFT
 _GRID = struct.Struct("<dddi")  # step, offset, scale, shift
+_POINTS = struct.Struct("<I")  # the reader's grid points to a step of ``G``
 
 
 @dataclass(frozen=True)
@@ -117,9 +128,11 @@ def encode_residual(x: np.ndarray, decoded: np.ndarray | None, max_error: float,
     x = np.asarray(x, dtype=np.float64)
     parts, integers = [], []
     for c, channel in enumerate(x):
-        candidates = list(_exact(channel, None if grids is None else grids[c]))
+        grid = None if grids is None else grids[c]
+        candidates = list(_exact(channel, grid))
         if max_error > 0:
-            candidates += list(_on_grid(channel, None, max_error, 0.0))
+            coarse = list(_on_reader_grid(channel, grid, max_error))
+            candidates += coarse or list(_on_grid(channel, None, max_error, 0.0))
             if decoded is not None and margin < max_error / 2:
                 candidates += list(_on_grid(channel, decoded[c], max_error, margin))
         best, best_ints = b"Z" + zlib.compress(channel.astype("<f8").tobytes(), 6), None
@@ -178,6 +191,28 @@ def _on_grid(x: np.ndarray, decoded: np.ndarray | None, max_error: float, margin
     if np.abs(x - rebuilt).max(initial=0) > max_error - margin:
         return
     yield (b"S" if decoded is None else b"C"), b"", q.astype(np.int64), b""
+
+
+def _on_reader_grid(x: np.ndarray, grid: Grid | None, max_error: float):
+    """The ``G`` candidate, when every sample lies on the reader's ``grid`` and ``G``'s step is longer than
+    ``S``'s by :data:`_STEP_GAIN` (where it is not, the two code alike and ``S`` is kept)."""
+    exact = on_grid(x, grid) if grid is not None else None
+    if exact is None or exact[2].any():
+        return
+    step = _quantisation_step(max_error, 0.0)  # ``S``'s: a hair inside
+    points = int(step / abs(grid.step * grid.scale)) + 1
+    if not 2 <= points <= _MAX_POINTS or points * abs(grid.step * grid.scale) < _STEP_GAIN * step:
+        return
+    q = np.floor((exact[1] + (points - 1) // 2) / points)  # steps centred on 0 when ``points`` is odd
+    if np.abs(q).max(initial=0) > MAX_MAGNITUDE:
+        return
+    if np.abs(x - _middle_points(grid, q, points)).max(initial=0) <= max_error:  # as the reader computes it
+        yield b"G", _POINTS.pack(points), q.astype(np.int64), b""
+
+
+def _middle_points(grid: Grid, q: np.ndarray, points: int) -> np.ndarray:
+    """The samples of ``G``'s integers ``q``: the middle of the ``points`` grid points of step ``q``."""
+    return grid.values(q.astype(np.float64) * points - (points - 1) // 2 + (points - 1) / 2)
 
 
 def _reference(v: np.ndarray, integers: list) -> list[tuple[int, int]]:
@@ -240,8 +275,14 @@ def _decode_channel(part: bytes, n: int, integers: list, steps: dict, grid: Grid
         return kind, np.frombuffer(decompress_exactly(part[1:], 8 * n, "residual"), dtype="<f8"), None
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
-    if kind == b"R" and grid is None:
+    if kind in (b"R", b"G") and grid is None:
         raise ValueError("the header has no grid for this channel")
+    points = None
+    if kind == b"G":
+        (points,) = _POINTS.unpack_from(part, pos)
+        pos += _POINTS.size
+        if not 2 <= points <= _MAX_POINTS:
+            raise ValueError(f"{points} grid points to a step")
     if kind == b"E":
         grid = Grid(*_GRID.unpack_from(part, pos))
         pos += _GRID.size
@@ -260,4 +301,6 @@ def _decode_channel(part: bytes, n: int, integers: list, steps: dict, grid: Grid
         return kind, grid.samples(v, ulps), v
     if pos + n_body != len(part):
         raise ValueError("bytes left over")
+    if kind == b"G":
+        return kind, _middle_points(grid, v, points), v
     return kind, v * steps[kind], v

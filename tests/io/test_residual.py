@@ -83,16 +83,37 @@ def test_damaged_integer_payloads_raise(rng):
         assert decoded.shape == values.shape
 
 
-def test_residual_payload_damage_raises(rng):
+@pytest.mark.parametrize("on_reader_grid", [False, True])
+def test_residual_payload_damage_raises(rng, on_reader_grid):
+    grid = Grid(0.3, 0.0, 1e-6) if on_reader_grid else None  # with it, channels of the kind G
     x = np.cumsum(rng.normal(size=(3, 800)), axis=1) * 1e-6
-    buf = encode_residual(x, x + 1e-6, 0.5e-6, margin=2e-11)
+    x = grid.values(grid.integers(x)) if grid else x
+    buf = encode_residual(x, x + 1e-6, 0.5e-6, margin=2e-11, grids=[grid] * 3)
     for _ in range(200):
         mutant = bytearray(buf)
         mutant[rng.integers(0, len(buf))] ^= 1 << int(rng.integers(0, 8))
         try:
-            decode_residual(bytes(mutant), 3, 800, max_error=0.5e-6, margin=2e-11)
+            decode_residual(bytes(mutant), 3, 800, max_error=0.5e-6, margin=2e-11, grids=[grid] * 3)
         except EEGDACFormatError:
             pass
+
+
+def test_steps_of_several_reader_grid_points(rng):
+    """On a reader's grid finer than the bound, a step holds several of its points (kind G): smaller than
+    steps of twice the bound (kind S), each sample rebuilt within the bound; where the bound is a whole
+    number of half grid steps, float rounding would break it at the steps' middles, and G is not used."""
+    k = np.cumsum(rng.integers(-40, 41, size=(2, 3000)), axis=1)
+    grid = Grid(0.3, 0.0, 1e-6)  # 0.5 µV: 4 points, a step of 1.2 µV instead of 1
+    x = grid.values(k)
+    coarse = encode_residual(x, None, 0.5e-6, margin=0.0, grids=[grid, grid])
+    assert coarse[4:5] == b"G"
+    assert len(coarse) < 0.97 * len(encode_residual(x, None, 0.5e-6, margin=0.0))
+    decoded = decode_residual(coarse, 2, 3000, max_error=0.5e-6, margin=0.0, grids=[grid, grid]).offsets
+    assert np.abs(decoded - x).max() <= 0.5e-6
+    with pytest.raises(EEGDACFormatError, match="no grid"):
+        decode_residual(coarse, 2, 3000, max_error=0.5e-6, margin=0.0)
+    whole_uv = Grid(1.0, 0.0, 1e-6)
+    assert encode_residual(whole_uv.values(k), None, 0.5e-6, margin=0.0, grids=[whole_uv] * 2)[4:5] in (b"R", b"S")
 
 
 def test_reader_grid_is_stored_once(rng):
