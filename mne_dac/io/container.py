@@ -873,7 +873,8 @@ class _BlockReader:
         try:
             layer = decode_residual(bytes(residual), len(self.header.ch_names), n_side,
                                     max_error=self.header.max_error,
-                                    margin=self.header.residual["margin"], grids=self.grids)  # fmt: skip
+                                    margin=self.header.residual["margin"], grids=self.grids,
+                                    coding=self.header.residual["coding"])  # fmt: skip
         except EEGDACFormatError as err:
             raise EEGDACFormatError(f"{self.blocks.span(k)}: {err}") from err
         if layer.crc != self.blocks.footer["blocks"][k][5]:

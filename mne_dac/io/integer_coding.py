@@ -79,7 +79,11 @@ _COEFFICIENT_BITS = 16
 #: The laws of the error symbols a payload can use (its header's index).
 ERROR_LAWS = ("laplace", "gauss")
 
-_HEADER = struct.Struct("<BBBBI")  # order, shift, cascade + 16 · error law, first level, number of values
+_HEADER = struct.Struct("<BBBB")  # order, shift, cascade + 16 · error law + _UNCOUNTED, first level
+#: Flag of the header's third byte: the number of values is not stored (the reader knows it). Payloads
+#: written before 2026-12-01's ``exact-signal-codec-ans3`` store it after the header (``_COUNT``).
+_UNCOUNTED = 128
+_COUNT = struct.Struct("<I")
 _LPC_ORDERS = (2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 32)
 _FIXED = ((), (1,), (2, -1), (3, -3, 1))
 _QUARTER_OCTAVES = (1.0, 1.189207115002721, 1.4142135623730951, 1.681792830507429)  # 2 ** (i / 4)
@@ -109,7 +113,7 @@ def encode_integers(values: np.ndarray) -> bytes:
     if len(levels) > 1:
         steps = np.diff(levels) + MAX_LEVEL_STEP
         coder.encode_reverse(steps.astype(np.int32), categorical, _step_probabilities(len(steps)))
-    head = _HEADER.pack(len(coefficients), shift, cascade + 16 * law, first, len(v))
+    head = _HEADER.pack(len(coefficients), shift, cascade + 16 * law + _UNCOUNTED, first)
     return head + np.asarray(coefficients, dtype="<i2").tobytes() + coder.get_compressed().astype("<u4").tobytes()
 
 
@@ -120,11 +124,16 @@ def decode_integers(buf: bytes, n_values: int) -> np.ndarray:
     buf = bytes(buf)
     if len(buf) < _HEADER.size:
         raise ValueError("an integer payload is too short")
-    order, shift, cascade, first, n = _HEADER.unpack_from(buf)
-    cascade, law = cascade % 16, cascade // 16
+    order, shift, flags, first = _HEADER.unpack_from(buf)
+    cascade, law, n, body = flags % 16, flags % _UNCOUNTED // 16, n_values, _HEADER.size
+    if not flags & _UNCOUNTED:
+        if len(buf) < body + _COUNT.size:
+            raise ValueError("an integer payload is too short")
+        (n,) = _COUNT.unpack_from(buf, body)
+        body += _COUNT.size
     if n != n_values:
         raise ValueError(f"an integer payload holds {n} values where {n_values} are expected")
-    body = _HEADER.size + 2 * order
+    coefficients_at, body = body, body + 2 * order
     if (
         order > max(_LPC_ORDERS)
         or shift > 15
@@ -135,7 +144,7 @@ def decode_integers(buf: bytes, n_values: int) -> np.ndarray:
         or body > len(buf)
     ):
         raise ValueError("an integer payload has an invalid header")
-    coefficients = np.frombuffer(buf, dtype="<i2", count=order, offset=_HEADER.size).astype(np.int64)
+    coefficients = np.frombuffer(buf, dtype="<i2", count=order, offset=coefficients_at).astype(np.int64)
     coder = constriction.stream.stack.AnsCoder(np.frombuffer(buf, dtype="<u4", offset=body).astype(np.uint32))
     categorical, uniform = constriction.stream.model.Categorical(perfect=False), constriction.stream.model.Uniform()
     parts = _partitions(n)

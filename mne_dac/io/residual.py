@@ -28,8 +28,9 @@ The integers are coded by :mod:`mne_dac.io.integer_coding`, after subtracting a 
 an earlier channel's integers when that codes smaller (EEG channels are correlated). The
 writer checks the bound on every sample as the reader will compute it.
 
-Payload of a block: per channel, ``uint32`` size, a kind byte and its data (see
-:data:`KINDS`).
+Payload of a block: per channel, its size, a kind byte and its data (see :data:`KINDS`); sizes
+are unsigned LEB128 varints (``uint32`` in files written before residual coding
+``"exact-signal-codec-ans3"``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import numpy as np
 
 from mne_dac.io.integer_coding import MAX_MAGNITUDE, decode_integers, encode_integers
 from mne_dac.io.side_channels import Grid, on_grid
-from mne_dac.io.validation import EEGDACFormatError, decompress_exactly
+from mne_dac.io.validation import RESIDUAL_CODINGS, EEGDACFormatError, decompress_exactly
 
 __all__ = [
     "KINDS",
@@ -67,10 +68,14 @@ _STEP_GAIN = 1.01
 #: Multiples of an earlier channel are subtracted in steps of ``2 ** -_REF_SHIFT``.
 _REF_SHIFT = 4
 
+#: The residual codings whose sizes are ``uint32``, not varints.
+_FIXED_SIZE_CODINGS = RESIDUAL_CODINGS[:2]
+#: Most bytes of a varint size.
+_MAX_SIZE_BYTES = 5
+
 _SIZE = struct.Struct("<I")
 _REF = struct.Struct("<bh")  # earlier channel (-1: none), its multiple in steps of 2 ** -_REF_SHIFT
 _GRID = struct.Struct("<dddi")  # step, offset, scale, shift
-_POINTS = struct.Struct("<I")  # the reader's grid points to a step of ``G``
 
 
 @dataclass(frozen=True)
@@ -141,11 +146,11 @@ def encode_residual(x: np.ndarray, decoded: np.ndarray | None, max_error: float,
                 body = _ref_coded(v, ref, multiple, integers)
                 if body is None:
                     continue
-                coded = kind + head + _REF.pack(ref, multiple) + _SIZE.pack(len(body)) + body + tail
+                coded = kind + head + _REF.pack(ref, multiple) + _varint(len(body)) + body + tail
                 if len(coded) < len(best):
                     best, best_ints = coded, v
         integers.append(best_ints)
-        parts.append(_SIZE.pack(len(best)) + best)
+        parts.append(_varint(len(best)) + best)
     return b"".join(parts)
 
 
@@ -207,12 +212,33 @@ def _on_reader_grid(x: np.ndarray, grid: Grid | None, max_error: float):
     if np.abs(q).max(initial=0) > MAX_MAGNITUDE:
         return
     if np.abs(x - _middle_points(grid, q, points)).max(initial=0) <= max_error:  # as the reader computes it
-        yield b"G", _POINTS.pack(points), q.astype(np.int64), b""
+        yield b"G", _varint(points), q.astype(np.int64), b""
 
 
 def _middle_points(grid: Grid, q: np.ndarray, points: int) -> np.ndarray:
     """The samples of ``G``'s integers ``q``: the middle of the ``points`` grid points of step ``q``."""
     return grid.values(q.astype(np.float64) * points - (points - 1) // 2 + (points - 1) / 2)
+
+
+def _varint(n: int) -> bytes:
+    """``n`` as an unsigned LEB128 varint (7 bits a byte, low first; the high bit: more follow)."""
+    out = bytearray()
+    while n > 0x7F:
+        out.append(0x80 | n & 0x7F)
+        n >>= 7
+    return bytes(out) + bytes([n])
+
+
+def _read_size(buf: bytes | memoryview, pos: int, varints: bool) -> tuple[int, int]:
+    """The size at ``pos`` (a varint, else a ``uint32``) and the position after it."""
+    if not varints:
+        return _SIZE.unpack_from(buf, pos)[0], pos + _SIZE.size
+    size = 0
+    for i, byte in enumerate(bytes(buf[pos : pos + _MAX_SIZE_BYTES])):
+        size |= (byte & 0x7F) << (7 * i)
+        if not byte & 0x80:
+            return size, pos + i + 1
+    raise ValueError("a size is cut off or longer than 5 bytes")
 
 
 def _reference(v: np.ndarray, integers: list) -> list[tuple[int, int]]:
@@ -242,22 +268,26 @@ def _ref_coded(v: np.ndarray, ref: int, multiple: int, integers: list) -> bytes 
 
 
 def decode_residual(buf: bytes, n_channels: int, n_samples: int, *, max_error: float, margin: float,
-                    grids: list[Grid | None] | None = None) -> ResidualBlock:  # fmt: skip
-    """Invert :func:`encode_residual`; :class:`~mne_dac.EEGDACFormatError` on malformed data."""
+                    grids: list[Grid | None] | None = None, coding: str = RESIDUAL_CODINGS[-1]) -> ResidualBlock:  # fmt: skip
+    """Invert :func:`encode_residual` (``coding``: the file's residual coding, one of
+    :data:`~mne_dac.io.validation.RESIDUAL_CODINGS`); :class:`~mne_dac.EEGDACFormatError` on malformed data."""
     weights, offsets = np.zeros(n_channels), np.empty((n_channels, n_samples))
     steps = {b"S": _quantisation_step(max_error, 0.0), b"C": _quantisation_step(max_error, margin)}
+    varints = coding not in _FIXED_SIZE_CODINGS
     integers: list = []
     view, pos = memoryview(buf), 0
     for c in range(n_channels):
-        if pos + _SIZE.size > len(view):
-            raise EEGDACFormatError("residual: cut off")
-        (size,) = _SIZE.unpack_from(view, pos)
-        part = bytes(view[pos + _SIZE.size : pos + _SIZE.size + size])
-        pos += _SIZE.size + size
+        try:
+            size, pos = _read_size(view, pos, varints)
+        except (ValueError, struct.error) as err:
+            raise EEGDACFormatError(f"residual: cut off ({err})") from err
+        part = bytes(view[pos : pos + size])
+        pos += size
         if len(part) != size or size < 1:
             raise EEGDACFormatError("residual: a channel's data are cut off")
         try:
-            kind, values, ints = _decode_channel(part, n_samples, integers, steps, None if grids is None else grids[c])
+            grid = None if grids is None else grids[c]
+            kind, values, ints = _decode_channel(part, n_samples, integers, steps, grid, varints)
         except (ValueError, struct.error) as err:
             raise EEGDACFormatError(f"residual: channel {c} does not decode ({err})") from err
         weights[c] = kind == b"C"
@@ -268,7 +298,7 @@ def decode_residual(buf: bytes, n_channels: int, n_samples: int, *, max_error: f
     return ResidualBlock(weights, offsets)
 
 
-def _decode_channel(part: bytes, n: int, integers: list, steps: dict, grid: Grid | None
+def _decode_channel(part: bytes, n: int, integers: list, steps: dict, grid: Grid | None, varints: bool
                     ) -> tuple[bytes, np.ndarray, np.ndarray | None]:  # fmt: skip
     kind, pos = part[:1], 1
     if kind == b"Z":
@@ -279,8 +309,9 @@ def _decode_channel(part: bytes, n: int, integers: list, steps: dict, grid: Grid
         raise ValueError("the header has no grid for this channel")
     points = None
     if kind == b"G":
-        (points,) = _POINTS.unpack_from(part, pos)
-        pos += _POINTS.size
+        if not varints:
+            raise ValueError("a channel of the kind G in a file of a residual coding without it")
+        points, pos = _read_size(part, pos, varints)
         if not 2 <= points <= _MAX_POINTS:
             raise ValueError(f"{points} grid points to a step")
     if kind == b"E":
@@ -289,8 +320,7 @@ def _decode_channel(part: bytes, n: int, integers: list, steps: dict, grid: Grid
         if not np.isfinite([grid.step, grid.offset, grid.scale]).all():
             raise ValueError("invalid grid")
     ref, multiple = _REF.unpack_from(part, pos)
-    (n_body,) = _SIZE.unpack_from(part, pos + _REF.size)
-    pos += _REF.size + _SIZE.size
+    n_body, pos = _read_size(part, pos + _REF.size, varints)
     if not -1 <= ref < len(integers) or (ref >= 0 and integers[ref] is None):
         raise ValueError("invalid reference")
     v = decode_integers(part[pos : pos + n_body], n) + _ref_term(ref, multiple, integers)

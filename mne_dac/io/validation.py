@@ -147,8 +147,9 @@ SIDE_CODINGS = ("flac-grid-or-zlib",)
 #: How a version-2 file may code its residual layer (see :mod:`mne_dac.io.residual`): the
 #: integer payloads' error symbols under a discrete Laplace law (``"exact-signal-codec-ans"``,
 #: written until 2026-12-01), or under the law of :data:`~mne_dac.io.integer_coding.ERROR_LAWS`
-#: in each payload's header (``"exact-signal-codec-ans2"``, written on 2026-12-01), and channels
-#: also of the kind ``b"G"`` (``"exact-signal-codec-ans3"``, written since).
+#: in each payload's header (``"exact-signal-codec-ans2"``, written on 2026-12-01), or, with
+#: channels also of the kind ``b"G"``, varint sizes and payloads that do not repeat their number
+#: of values (``"exact-signal-codec-ans3"``, written since).
 RESIDUAL_CODINGS = ("exact-signal-codec-ans", "exact-signal-codec-ans2", "exact-signal-codec-ans3")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import warnings
 from pathlib import Path
 
@@ -37,8 +38,15 @@ def test_integer_coding_is_exact(rng):
         np.testing.assert_array_equal(decode_integers(buf, len(values)), values)
     with pytest.raises(ValueError, match="within"):
         encode_integers(np.array([MAX_MAGNITUDE + 1]))
+    counted = _with_count(encode_integers(np.arange(10)), 10)  # as written before exact-signal-codec-ans3
+    np.testing.assert_array_equal(decode_integers(counted, 10), np.arange(10))
     with pytest.raises(ValueError, match="expected"):
-        decode_integers(encode_integers(np.arange(10)), 11)
+        decode_integers(counted, 11)
+
+
+def _with_count(payload: bytes, n: int) -> bytes:
+    """An integer payload in the layout of files before ``exact-signal-codec-ans3``: its count after the header."""
+    return bytes([payload[0], payload[1], payload[2] - 128, payload[3]]) + struct.pack("<I", n) + payload[4:]
 
 
 def test_error_law_fits_the_errors(rng):
@@ -49,7 +57,7 @@ def test_error_law_fits_the_errors(rng):
         for law, noise in enumerate((rng.laplace(size=4000), rng.normal(size=4000))):
             values = np.round(noise * scale).astype(np.int64)
             buf = encode_integers(values)
-            assert buf[2] // 16 == law, (ERROR_LAWS[law], scale)
+            assert buf[2] % 128 // 16 == law, (ERROR_LAWS[law], scale)
             np.testing.assert_array_equal(decode_integers(buf, len(values)), values)
     for level in range(0, 160, 7):  # every table is a law; a scaled one keeps its level's mean magnitude
         octaves = _gauss_octaves(level)
@@ -106,14 +114,35 @@ def test_steps_of_several_reader_grid_points(rng):
     grid = Grid(0.3, 0.0, 1e-6)  # 0.5 µV: 4 points, a step of 1.2 µV instead of 1
     x = grid.values(k)
     coarse = encode_residual(x, None, 0.5e-6, margin=0.0, grids=[grid, grid])
-    assert coarse[4:5] == b"G"
+    assert _first_kind(coarse) == b"G"
     assert len(coarse) < 0.97 * len(encode_residual(x, None, 0.5e-6, margin=0.0))
     decoded = decode_residual(coarse, 2, 3000, max_error=0.5e-6, margin=0.0, grids=[grid, grid]).offsets
     assert np.abs(decoded - x).max() <= 0.5e-6
     with pytest.raises(EEGDACFormatError, match="no grid"):
         decode_residual(coarse, 2, 3000, max_error=0.5e-6, margin=0.0)
     whole_uv = Grid(1.0, 0.0, 1e-6)
-    assert encode_residual(whole_uv.values(k), None, 0.5e-6, margin=0.0, grids=[whole_uv] * 2)[4:5] in (b"R", b"S")
+    whole = encode_residual(whole_uv.values(k), None, 0.5e-6, margin=0.0, grids=[whole_uv] * 2)
+    assert _first_kind(whole) in (b"R", b"S")
+
+
+def test_sizes_are_varints():
+    """Sizes round-trip as LEB128 varints of at most 5 bytes; a longer or cut-off one raises."""
+    from mne_dac.io.residual import _read_size, _varint
+
+    for n in (0, 1, 127, 128, 300, 16383, 16384, 2**32, 2**35 - 1):
+        coded = _varint(n)
+        assert _read_size(b"x" + coded + b"y", 1, varints=True) == (n, 1 + len(coded))
+    for bad in (b"\x80" * 5, b"\x80\x80"):
+        with pytest.raises(ValueError, match="cut off"):
+            _read_size(bad, 0, varints=True)
+
+
+def _first_kind(residual: bytes) -> bytes:
+    """The kind of a residual payload's first channel."""
+    from mne_dac.io.residual import _read_size
+
+    start = _read_size(residual, 0, varints=True)[1]
+    return residual[start : start + 1]
 
 
 def test_reader_grid_is_stored_once(rng):
@@ -188,12 +217,17 @@ def test_bit_exact_back_to_edf_with_channels_kept_aside(tmp_path):
 
 @pytest.mark.parametrize(
     "coding, bound",
-    [("exact-signal-codec-ans", "bit-exact"), ("exact-signal-codec-ans", "1uV"), ("exact-signal-codec-ans2", "1uV")],
+    [
+        ("exact-signal-codec-ans", "bit-exact"),
+        ("exact-signal-codec-ans", "1uV"),
+        ("exact-signal-codec-ans2", "1uV"),
+        ("exact-signal-codec-ans3", "1uV"),
+    ],
 )
 def test_residual_files_written_before_decode_as_they_did(coding, bound):
     """Files with a residual layer written on 2026-11-30 (``exact-signal-codec-ans``) and 2026-12-01
-    (``exact-signal-codec-ans2``; 4 Nihon Kohden channels, 6 s, KLT + DCT base) decode to the samples they
-    decoded to then, bit for bit."""
+    (``exact-signal-codec-ans2``, ``exact-signal-codec-ans3``: steps of several grid points, varint sizes; 4 Nihon
+    Kohden channels, 6 s, KLT + DCT base) decode to the samples they decoded to then, bit for bit."""
     fname = DATA / f"{coding}-{bound}.eegdac"
     assert read_header(fname).residual["coding"] == coding
     np.testing.assert_array_equal(read_raw_dac(fname).get_data(), np.load(DATA / f"{coding}-{bound}_decoded.npy"))
