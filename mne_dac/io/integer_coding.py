@@ -12,9 +12,11 @@ than one bit per sample when it is mostly zeros (a residual quantised with a coa
    each predicting what the previous stage left from its own past and learning as it goes,
    in integers too.
 2. **Levels.** The prediction errors are cut into partitions: the first :data:`WARM_UP`
-   samples (predicted from a short past, their errors are larger), then partitions of
-   :data:`PARTITION` samples. Each gets a level, a quarter-octave of its mean magnitude; the levels are coded as steps
-   from one partition to the next.
+   samples (predicted from a short past, their errors are larger), then partitions of 128 or
+   64 samples (:data:`PARTITIONS`, whichever codes the sequence smaller: short partitions
+   follow a changing scale, as at 200 Hz, and cost more levels). Each gets a level, a
+   quarter-octave of its mean magnitude; the levels are coded as steps from one partition to
+   the next.
 3. **Errors.** Each error is coded as its octave and sign (a categorical model whose table is
    a discrete law of the partition's level) and its place in the octave (uniform). The law
    is one of :data:`ERROR_LAWS`, whichever codes the sequence smaller: a discrete Laplace law
@@ -43,15 +45,16 @@ __all__ = [
     "MAX_MAGNITUDE",
     "N_LEVELS",
     "N_OCTAVES",
-    "PARTITION",
+    "PARTITIONS",
     "PRECISION",
     "WARM_UP",
     "decode_integers",
     "encode_integers",
 ]
 
-#: Samples per partition (one level each).
-PARTITION = 128
+#: Samples per partition (one level each): the first in payloads without the header's
+#: ``_SHORT_PARTITIONS`` flag, the second in those with it.
+PARTITIONS = (128, 64)
 #: Samples of the first partition.
 WARM_UP = 32
 #: Values must lie within ±MAX_MAGNITUDE (so that predictions fit 64-bit integers).
@@ -79,7 +82,9 @@ _COEFFICIENT_BITS = 16
 #: The laws of the error symbols a payload can use (its header's index).
 ERROR_LAWS = ("laplace", "gauss")
 
-_HEADER = struct.Struct("<BBBB")  # order, shift, cascade + 16 · error law + _UNCOUNTED, first level
+_HEADER = struct.Struct("<BBBB")  # order, shift, cascade + 16 · law + _SHORT_PARTITIONS + _UNCOUNTED, first level
+#: Flag of the header's third byte: partitions of ``PARTITIONS[1]`` samples.
+_SHORT_PARTITIONS = 64
 #: Flag of the header's third byte: the number of values is not stored (the reader knows it). Payloads
 #: written before 2026-12-01's ``exact-signal-codec-ans3`` store it after the header (``_COUNT``).
 _UNCOUNTED = 128
@@ -97,23 +102,21 @@ def encode_integers(values: np.ndarray) -> bytes:
     if v.ndim != 1 or (v.size and np.abs(v).max() > MAX_MAGNITUDE):
         raise ValueError(f"expected a 1-D sequence of integers within ±{MAX_MAGNITUDE}")
     coefficients, shift, cascade, errors = _best_prediction(v)
-    levels = _levels(errors)
-    first = int(levels[0]) if len(levels) else 0
     coder = constriction.stream.stack.AnsCoder()
     categorical, uniform = constriction.stream.model.Categorical(perfect=False), constriction.stream.model.Uniform()
     octaves, signs, offsets, sizes = _split(errors)
     for part, part_sizes in reversed(_offset_parts(offsets, sizes)):
         coder.encode_reverse(part.astype(np.int32), uniform, part_sizes.astype(np.int32))
-    sample_levels = levels[_partitions(len(v))]
     symbols = 2 * octaves - (octaves > 0) + signs  # 0; then 1, 2 for ±1; 3, 4 for ±2–3; …
-    by_level = [(int(level), symbols[sample_levels == level]) for level in np.unique(sample_levels)]
-    law = min(range(len(ERROR_LAWS)), key=lambda law: _symbol_bits(by_level, law))
+    short, law, levels, by_level = _best_levels(errors, symbols)
+    first = int(levels[0]) if len(levels) else 0
     for level, level_symbols in reversed(by_level):
         coder.encode_reverse(level_symbols.astype(np.int32), _error_model(level, law))
     if len(levels) > 1:
         steps = np.diff(levels) + MAX_LEVEL_STEP
         coder.encode_reverse(steps.astype(np.int32), categorical, _step_probabilities(len(steps)))
-    head = _HEADER.pack(len(coefficients), shift, cascade + 16 * law + _UNCOUNTED, first)
+    flags = cascade + 16 * law + _SHORT_PARTITIONS * short + _UNCOUNTED
+    head = _HEADER.pack(len(coefficients), shift, flags, first)
     return head + np.asarray(coefficients, dtype="<i2").tobytes() + coder.get_compressed().astype("<u4").tobytes()
 
 
@@ -125,7 +128,7 @@ def decode_integers(buf: bytes, n_values: int) -> np.ndarray:
     if len(buf) < _HEADER.size:
         raise ValueError("an integer payload is too short")
     order, shift, flags, first = _HEADER.unpack_from(buf)
-    cascade, law, n, body = flags % 16, flags % _UNCOUNTED // 16, n_values, _HEADER.size
+    cascade, law, n, body = flags % 16, flags % _SHORT_PARTITIONS // 16, n_values, _HEADER.size
     if not flags & _UNCOUNTED:
         if len(buf) < body + _COUNT.size:
             raise ValueError("an integer payload is too short")
@@ -147,7 +150,7 @@ def decode_integers(buf: bytes, n_values: int) -> np.ndarray:
     coefficients = np.frombuffer(buf, dtype="<i2", count=order, offset=coefficients_at).astype(np.int64)
     coder = constriction.stream.stack.AnsCoder(np.frombuffer(buf, dtype="<u4", offset=body).astype(np.uint32))
     categorical, uniform = constriction.stream.model.Categorical(perfect=False), constriction.stream.model.Uniform()
-    parts = _partitions(n)
+    parts = _partitions(n, PARTITIONS[bool(flags & _SHORT_PARTITIONS)])
     n_parts = int(parts[-1]) + 1 if n else 0
     levels = np.full(n_parts, first, dtype=np.int64)
     if n_parts > 1:
@@ -204,9 +207,25 @@ def _offset_parts(offsets: np.ndarray, sizes: np.ndarray) -> list[tuple[np.ndarr
     return [(offsets[low] & mask, low_sizes), (offsets[high] >> _OFFSET_BITS, high_sizes)]
 
 
-def _levels(errors: np.ndarray) -> np.ndarray:
+def _best_levels(errors: np.ndarray, symbols: np.ndarray) -> tuple[bool, int, np.ndarray, list]:
+    """The partitions (short or not), the law and the partitions' levels that code the error symbols smallest,
+    and the symbols by level (``(level, symbols)`` pairs)."""
+    best = None
+    for short, partition in enumerate(PARTITIONS):
+        levels = _levels(errors, partition)
+        sample_levels = levels[_partitions(len(errors), partition)]
+        by_level = [(int(level), symbols[sample_levels == level]) for level in np.unique(sample_levels)]
+        steps = -np.log2(_step_row()[np.diff(levels) + MAX_LEVEL_STEP]).sum()
+        for law in range(len(ERROR_LAWS)):
+            bits = _symbol_bits(by_level, law) + steps
+            if best is None or bits < best[0]:
+                best = (bits, bool(short), law, levels, by_level)
+    return best[1:]
+
+
+def _levels(errors: np.ndarray, partition: int) -> np.ndarray:
     """The level of each partition: the quarter-octave nearest its mean error magnitude."""
-    means = _partition_means(errors)
+    means = _partition_means(errors, partition)
     levels = np.round(4 * np.log2(np.maximum(means, 2.0**-6)) + 24).astype(np.int64)
     levels = np.clip(levels, 0, N_LEVELS - 1)
     for i in range(1, len(levels)):  # steps are bounded
@@ -345,25 +364,25 @@ def _adapt(values: np.ndarray, cascade: int, inverse: bool = False) -> np.ndarra
 
 def _cost(errors: np.ndarray) -> float:
     """About the bits of the errors: per partition, its size times log2 of its mean magnitude."""
-    sizes = _partition_sizes(len(errors))
-    return float((sizes * np.log2(1.0 + _partition_means(errors))).sum())
+    sizes = _partition_sizes(len(errors), PARTITIONS[0])
+    return float((sizes * np.log2(1.0 + _partition_means(errors, PARTITIONS[0]))).sum())
 
 
-def _partition_sizes(n: int) -> np.ndarray:
-    """The sizes of the partitions of ``n`` samples: the warm-up, then ``PARTITION`` samples each."""
+def _partition_sizes(n: int, partition: int) -> np.ndarray:
+    """The sizes of the partitions of ``n`` samples: the warm-up, then ``partition`` samples each."""
     if n <= WARM_UP:
         return np.array([n] if n else [], dtype=np.int64)
-    return np.diff(np.r_[0, np.arange(WARM_UP, n, PARTITION), n])
+    return np.diff(np.r_[0, np.arange(WARM_UP, n, partition), n])
 
 
-def _partitions(n: int) -> np.ndarray:
+def _partitions(n: int, partition: int) -> np.ndarray:
     """The partition of each of ``n`` samples."""
-    sizes = _partition_sizes(n)
+    sizes = _partition_sizes(n, partition)
     return np.repeat(np.arange(len(sizes)), sizes)
 
 
-def _partition_means(errors: np.ndarray) -> np.ndarray:
-    sizes = _partition_sizes(len(errors))
+def _partition_means(errors: np.ndarray, partition: int) -> np.ndarray:
+    sizes = _partition_sizes(len(errors), partition)
     if not len(sizes):
         return np.zeros(0)
     return np.add.reduceat(np.abs(errors).astype(np.float64), np.r_[0, np.cumsum(sizes)[:-1]]) / sizes

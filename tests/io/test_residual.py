@@ -57,7 +57,7 @@ def test_error_law_fits_the_errors(rng):
         for law, noise in enumerate((rng.laplace(size=4000), rng.normal(size=4000))):
             values = np.round(noise * scale).astype(np.int64)
             buf = encode_integers(values)
-            assert buf[2] % 128 // 16 == law, (ERROR_LAWS[law], scale)
+            assert buf[2] % 64 // 16 == law, (ERROR_LAWS[law], scale)
             np.testing.assert_array_equal(decode_integers(buf, len(values)), values)
     for level in range(0, 160, 7):  # every table is a law; a scaled one keeps its level's mean magnitude
         octaves = _gauss_octaves(level)
@@ -65,6 +65,17 @@ def test_error_law_fits_the_errors(rng):
         assert _error_table(level, 1).min() > 0
     mean = sum(p * 1.5 * 2 ** (o - 1) for o, p in enumerate(_gauss_octaves(100)) if o)  # octave midpoints
     assert 0.9 < mean / 2 ** (100 / 4 - 6) < 1.3
+
+
+def test_partitions_follow_the_scale(rng):
+    """Errors whose scale changes every 64 samples are coded in partitions of 64 samples, steady ones in
+    partitions of 128 (fewer levels to code), both exactly."""
+    changing = np.round(rng.laplace(size=6400) * np.repeat(10 ** rng.uniform(0, 3, 100), 64)).astype(np.int64)
+    steady = np.round(rng.laplace(size=6400) * 30).astype(np.int64)
+    for values, short in ((changing, True), (steady, False)):
+        buf = encode_integers(values)
+        assert bool(buf[2] & 64) == short
+        np.testing.assert_array_equal(decode_integers(buf, len(values)), values)
 
 
 def test_every_cascade_of_adaptive_stages_inverts(rng):
@@ -226,8 +237,9 @@ def test_bit_exact_back_to_edf_with_channels_kept_aside(tmp_path):
 )
 def test_residual_files_written_before_decode_as_they_did(coding, bound):
     """Files with a residual layer written on 2026-11-30 (``exact-signal-codec-ans``) and 2026-12-01
-    (``exact-signal-codec-ans2``, ``exact-signal-codec-ans3``: steps of several grid points, varint sizes; 4 Nihon
-    Kohden channels, 6 s, KLT + DCT base) decode to the samples they decoded to then, bit for bit."""
+    (``exact-signal-codec-ans2``, ``exact-signal-codec-ans3``: steps of several grid points, varint sizes, short
+    partitions; 4 Nihon Kohden channels, 6 s, KLT + DCT base) decode to the samples they decoded to then, bit for
+    bit."""
     fname = DATA / f"{coding}-{bound}.eegdac"
     assert read_header(fname).residual["coding"] == coding
     np.testing.assert_array_equal(read_raw_dac(fname).get_data(), np.load(DATA / f"{coding}-{bound}_decoded.npy"))
