@@ -7,7 +7,7 @@ bound (bit-exact at 0), at the recording's own rate:
   (all the EEG bytes of the file: tokens and residual);
 - ``mne-dac, KLT + DCT base``: ``write_raw_dac(codec="klt-dct", max_error=...)``: the block DCT of
   the channels' principal components as the base, at the rate of
-  :data:`~mne_dac.io.transform_blocks.BASE_RATES` that makes the first 16 s smallest (all the EEG
+  :data:`~mne_dac.io.transform_blocks.BASE_RATES` that makes three 16-s excerpts smallest (all the EEG
   bytes of the file: base, directions and residual);
 - ``same coder, no codec``: the residual layer's coder on the signal alone (no tokens, the
   codec's reconstruction not subtracted): does subtracting the codec help?

@@ -52,8 +52,8 @@ __all__ = [
     "encode_integers",
 ]
 
-#: Samples per partition (one level each): the first in payloads without the header's
-#: ``_SHORT_PARTITIONS`` flag, the second in those with it.
+#: Samples per partition (one level each): the first, or the second in a payload whose header flags
+#: short partitions (the writer takes whichever codes the payload smaller).
 PARTITIONS = (128, 64)
 #: Samples of the first partition.
 WARM_UP = 32

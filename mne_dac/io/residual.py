@@ -68,8 +68,8 @@ _STEP_GAIN = 1.01
 #: Multiples of an earlier channel are subtracted in steps of ``2 ** -_REF_SHIFT``.
 _REF_SHIFT = 4
 
-#: The residual codings whose sizes are ``uint32``, not varints.
-_FIXED_SIZE_CODINGS = RESIDUAL_CODINGS[:2]
+#: The residual codings whose sizes are ``uint32``, not varints (files written before 2026-12-01's ans3).
+_FIXED_SIZE_CODINGS = ("exact-signal-codec-ans", "exact-signal-codec-ans2")
 #: Most bytes of a varint size.
 _MAX_SIZE_BYTES = 5
 
