@@ -1091,24 +1091,24 @@ def _base_rate(raw: mne.io.BaseRaw, method: str, max_error: float) -> float:
     not use the base: the lowest rate that codes them."""
     from mne_dac.io.raw import eeg_picks
 
+    n_eeg = len(eeg_picks(raw)[0])
+    # the rates at which a whole block holds its payload (an excerpt, one block shorter than 64 s, gets its share)
+    rates = [rate for rate in BASE_RATES if holds_whole_block(rate, n_eeg)]
+    if max_error == 0:  # a bit-exact residual does not use the base
+        logger.info("Base of the bit-exact residual layer: %s at %g bits/s per channel", method, rates[0])
+        return rates[0]
     length = min(BASE_RATE_SAMPLE_SECONDS, raw.times[-1])
     n_samples = max(1, min(BASE_RATE_SAMPLES, int(raw.times[-1] // length)))  # excerpts that do not overlap
     starts = np.linspace(0, raw.times[-1] - length, n_samples)
     samples = [raw.copy().crop(t, min(t + length, raw.times[-1])).load_data(verbose="error") for t in starts]
-    n_eeg = len(eeg_picks(raw)[0])
-    sizes = {}
+    sizes = dict.fromkeys(rates, 0)
     with tempfile.TemporaryDirectory() as tmp, use_log_level("warning"):  # the trials are not the user's files
-        for rate in BASE_RATES:
-            if not holds_whole_block(rate, n_eeg):  # an excerpt, one block shorter than 64 s, would hold it
-                continue
-            sizes[rate] = 0
+        for rate in rates:
             for sample in samples:
                 fname = _write_transform(Path(tmp) / "sample.eegdac", sample, method, rate, overwrite=True,
                                          max_clipped=None, max_error=max_error, progress=False)  # fmt: skip
                 header = read_header(fname)
                 sizes[rate] += header.token_bytes + header.residual_bytes + 2 * header.transform.directions.size
-            if max_error == 0:
-                break
     rate = min(sizes, key=sizes.get)
     logger.info("Base of the residual layer: %s at %g bits/s per channel (tried %s)", method, rate,
                 ", ".join(f"{r:g}: {b} bytes" for r, b in sizes.items()))  # fmt: skip

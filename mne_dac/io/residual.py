@@ -134,9 +134,10 @@ def encode_residual(x: np.ndarray, decoded: np.ndarray | None, max_error: float,
     parts, integers = [], []
     for c, channel in enumerate(x):
         grid = None if grids is None else grids[c]
-        candidates = list(_exact(channel, grid))
+        exact = on_grid(channel, grid)  # on the reader's grid, else on one estimated from the samples
+        candidates = list(_exact(exact, on_reader_grid=grid is not None))
         if max_error > 0:
-            coarse = list(_on_reader_grid(channel, grid, max_error))
+            coarse = list(_on_reader_grid(channel, exact if grid is not None else None, max_error))
             candidates += coarse or list(_on_grid(channel, None, max_error, 0.0))
             if decoded is not None and margin < max_error / 2:
                 candidates += list(_on_grid(channel, decoded[c], max_error, margin))
@@ -165,14 +166,14 @@ def grids_from_header(entries: list) -> list[Grid | None]:
     return [None if e is None else Grid(float(e[0]), float(e[1]), float(e[2]), int(e[3])) for e in entries]
 
 
-def _exact(x: np.ndarray, grid: Grid | None):
-    """The ``R`` (on the reader's ``grid``) or ``E`` candidate: integers, and the samples' difference in ulps."""
-    exact = on_grid(x, grid)
+def _exact(exact: tuple | None, on_reader_grid: bool):
+    """The ``R`` (``exact`` on the reader's grid) or ``E`` candidate (:func:`on_grid`'s ``exact``): integers, and
+    the samples' difference in ulps."""
     if exact is None or np.abs(exact[1]).max() > MAX_MAGNITUDE:
         return
     found, k, ulps = exact
     tail = zlib.compress(ulps.tobytes(), 9) if ulps.any() else b""  # none: on the reader's grid
-    if grid is not None:
+    if on_reader_grid:
         yield b"R", b"", k.astype(np.int64), tail
     else:
         yield b"E", _GRID.pack(found.step, found.offset, found.scale, found.shift), k.astype(np.int64), tail
@@ -198,12 +199,13 @@ def _on_grid(x: np.ndarray, decoded: np.ndarray | None, max_error: float, margin
     yield (b"S" if decoded is None else b"C"), b"", q.astype(np.int64), b""
 
 
-def _on_reader_grid(x: np.ndarray, grid: Grid | None, max_error: float):
-    """The ``G`` candidate, when every sample lies on the reader's ``grid`` and ``G``'s step is longer than
-    ``S``'s by :data:`_STEP_GAIN` (where it is not, the two code alike and ``S`` is kept)."""
-    exact = on_grid(x, grid) if grid is not None else None
+def _on_reader_grid(x: np.ndarray, exact: tuple | None, max_error: float):
+    """The ``G`` candidate, when every sample lies on the reader's grid (``exact``: :func:`on_grid`'s on it) and
+    ``G``'s step is longer than ``S``'s by :data:`_STEP_GAIN` (where it is not, the two code alike and ``S`` is
+    kept)."""
     if exact is None or exact[2].any():
         return
+    grid = exact[0]
     step = _quantisation_step(max_error, 0.0)  # ``S``'s: a hair inside
     points = int(step / abs(grid.step * grid.scale)) + 1
     if not 2 <= points <= _MAX_POINTS or points * abs(grid.step * grid.scale) < _STEP_GAIN * step:
