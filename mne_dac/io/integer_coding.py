@@ -37,6 +37,8 @@ import struct
 
 import numpy as np
 
+from mne_dac.utils._jit import jit
+
 __all__ = [
     "ERROR_LAWS",
     "LMS_CASCADES",
@@ -50,6 +52,7 @@ __all__ = [
     "WARM_UP",
     "decode_integers",
     "encode_integers",
+    "fit_predictor",
 ]
 
 #: Samples per partition (one level each): the first, or the second in a payload whose header flags
@@ -341,7 +344,7 @@ def _best_prediction(v: np.ndarray) -> tuple[tuple[int, ...], int, int, np.ndarr
     if len(v) < 2:
         return (), 0, 0, v.copy()
     candidates = [(np.array(c, dtype=np.int64), 0) for c in _FIXED]
-    candidates += [_lpc(v, order) for order in _LPC_ORDERS if len(v) > 4 * order]
+    candidates += [fit_predictor(v, order) for order in _LPC_ORDERS if len(v) > 4 * order]
     cascades = range(len(LMS_CASCADES)) if len(v) > _MAX_TAPS else [0]
     best = None
     for coefficients, shift in candidates:
@@ -358,7 +361,7 @@ def _adapt(values: np.ndarray, cascade: int, inverse: bool = False) -> np.ndarra
     """What a cascade of adaptive stages leaves of prediction errors, or (``inverse``) the errors."""
     stages = LMS_CASCADES[cascade]
     for taps, step in reversed(stages) if inverse else stages:
-        values = _compiled("lms")(values, taps, LMS_SHIFT, step, inverse)
+        values = jit(_lms)(values, taps, LMS_SHIFT, step, inverse)
     return values
 
 
@@ -399,16 +402,22 @@ def _quantised(a: np.ndarray) -> tuple[int, np.ndarray]:
     return shift, weights
 
 
-def _lpc(v: np.ndarray, order: int) -> tuple[np.ndarray, int]:
-    """Integer linear predictor of ``order`` (Levinson–Durbin on a tapered autocorrelation)."""
+def fit_predictor(v: np.ndarray, order: int, noise: float = 0.0) -> tuple[np.ndarray, int]:
+    """Integer linear predictor of ``order``: 16-bit coefficients and their shift.
+
+    Levinson–Durbin on a tapered autocorrelation of ``v``; ``noise`` is the variance of white
+    noise that the past values the predictor will see carry beyond ``v`` (added at lag 0: the
+    Wiener predictor from noisy values, as in prediction with error feedback).
+    """
     from scipy.linalg import solve_toeplitz
     from scipy.signal.windows import tukey
 
-    x = (v - v.mean()) * tukey(len(v), 0.1)
+    taper = tukey(len(v), 0.1)
+    x = (v - v.mean()) * taper
     r = np.array([x[: len(x) - k] @ x[k:] for k in range(order + 1)])
     if r[0] <= 0:
         return np.zeros(order, dtype=np.int64), 0
-    r[0] *= 1 + 1e-9
+    r[0] = r[0] * (1 + 1e-9) + noise * (taper @ taper)
     r[1:] *= np.exp(-0.5 * (2 * np.pi * 0.002 * np.arange(1, order + 1)) ** 2)  # lag window: a stable fit
     try:
         a = solve_toeplitz(r[:order], r[1:])
@@ -430,15 +439,7 @@ def _synthesize(errors: np.ndarray, coefficients: np.ndarray, shift: int) -> np.
     """Invert ``errors = v - _predict(v)``."""
     if not len(coefficients):
         return errors.copy()
-    return _compiled("synthesis")(errors, coefficients, shift)
-
-
-@functools.lru_cache(maxsize=None)
-def _compiled(name: str):
-    """A recursion of this module, compiled by numba (once per process, cached on disk)."""
-    import numba
-
-    return numba.njit(cache=True, nogil=True)({"synthesis": _synthesis, "lms": _lms}[name])
+    return jit(_synthesis)(errors, coefficients, shift)
 
 
 def _lms(values: np.ndarray, taps: int, shift: int, step: int, inverse: bool) -> np.ndarray:  # pragma: no cover

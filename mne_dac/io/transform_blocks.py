@@ -68,8 +68,9 @@ DEFAULT_BITS_PER_SECOND = 88.0
 #: The base rates (bits/s per channel) tried under a residual layer (``max_error``) when none is given: the base
 #: that makes the file smallest depends on the bound and the recording (on eegmat at 1 µV, 352; on a clinical
 #: Nihon Kohden file, the smallest: there the base does not predict the samples better than they predict
-#: themselves).
-BASE_RATES = (4.0, 11.0, 22.0, 44.0, 88.0, 176.0, 352.0, 704.0)
+#: themselves, and 1 bit/s, where a whole block holds it, costs 2 bits/s less than 4). Rates at which a whole
+#: block cannot hold its payload's header are not tried (1 bit/s needs about 19 channels).
+BASE_RATES = (1.0, 4.0, 11.0, 22.0, 44.0, 88.0, 176.0, 352.0, 704.0)
 #: Seconds of each excerpt on which the base rate is chosen.
 BASE_RATE_SAMPLE_SECONDS = 16.0
 #: Excerpts, spread evenly from the recording's start to its end, on which the base rate is chosen (the start

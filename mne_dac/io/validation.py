@@ -149,8 +149,10 @@ SIDE_CODINGS = ("flac-grid-or-zlib",)
 #: written until 2026-12-01), or under the law of :data:`~mne_dac.io.integer_coding.ERROR_LAWS`
 #: in each payload's header (``"exact-signal-codec-ans2"``, written on 2026-12-01), or, with
 #: channels also of the kind ``b"G"``, varint sizes and payloads that do not repeat their number
-#: of values (``"exact-signal-codec-ans3"``, written since).
-RESIDUAL_CODINGS = ("exact-signal-codec-ans", "exact-signal-codec-ans2", "exact-signal-codec-ans3")
+#: of values (``"exact-signal-codec-ans3"``, written on 2026-12-01), or with channels also of the
+#: kinds ``b"P"`` and ``b"Q"`` (error feedback; ``"exact-signal-codec-ans4"``, written since).
+RESIDUAL_CODINGS = ("exact-signal-codec-ans", "exact-signal-codec-ans2", "exact-signal-codec-ans3",
+                    "exact-signal-codec-ans4")  # fmt: skip
 
 
 def _validate_token_fields(header: dict, ch_names: list[str], n_frames: int) -> tuple[int, int, int]:

@@ -102,17 +102,18 @@ def test_damaged_integer_payloads_raise(rng):
         assert decoded.shape == values.shape
 
 
-@pytest.mark.parametrize("on_reader_grid", [False, True])
-def test_residual_payload_damage_raises(rng, on_reader_grid):
+@pytest.mark.parametrize(("on_reader_grid", "with_codec"), [(False, True), (True, True), (False, False)])
+def test_residual_payload_damage_raises(rng, on_reader_grid, with_codec):
     grid = Grid(0.3, 0.0, 1e-6) if on_reader_grid else None  # with it, channels of the kind G
     x = np.cumsum(rng.normal(size=(3, 800)), axis=1) * 1e-6
     x = grid.values(grid.integers(x)) if grid else x
-    buf = encode_residual(x, x + 1e-6, 0.5e-6, margin=2e-11, grids=[grid] * 3)
+    max_error = 0.5e-6 if with_codec else 5e-6  # without: channels with error feedback (P)
+    buf = encode_residual(x, x + 1e-6 if with_codec else None, max_error, margin=2e-11, grids=[grid] * 3)
     for _ in range(200):
         mutant = bytearray(buf)
         mutant[rng.integers(0, len(buf))] ^= 1 << int(rng.integers(0, 8))
         try:
-            decode_residual(bytes(mutant), 3, 800, max_error=0.5e-6, margin=2e-11, grids=[grid] * 3)
+            decode_residual(bytes(mutant), 3, 800, max_error=max_error, margin=2e-11, grids=[grid] * 3)
         except EEGDACFormatError:
             pass
 
@@ -134,6 +135,75 @@ def test_steps_of_several_reader_grid_points(rng):
     whole_uv = Grid(1.0, 0.0, 1e-6)
     whole = encode_residual(whole_uv.values(k), None, 0.5e-6, margin=0.0, grids=[whole_uv] * 2)
     assert _first_kind(whole) in (b"R", b"S")
+
+
+def test_error_feedback_loop_holds_half_a_step(rng):
+    """The loop's reconstruction is within half a step of every input (of ``n`` grid points: ``(n - 1) / 2``
+    of them) and rebuilds from its errors alone, whatever the predictor (fuzzed coefficients, shifts, centres,
+    inputs up to its largest)."""
+    from mne_dac.io.error_feedback import FRACTION_BITS, MAX_INPUT, fit_feedback, quantise, rebuild
+
+    for _ in range(40):
+        n, order = int(rng.integers(0, 400)), int(rng.integers(0, 33))
+        y = np.cumsum(rng.normal(size=n)) * 10 ** rng.uniform(-2, 4)
+        y = np.clip(y, -MAX_INPUT + 1, MAX_INPUT - 1)
+        coefficients = rng.integers(-(1 << 15), 1 << 15, order) // int(rng.choice([1, 64, 4096]))
+        shift, centre = int(rng.integers(0, 16)), int(rng.integers(-1000, 1000))
+        points = int(rng.choice([1, 1, 2, 3, 8, 21]))  # > 1: y are a reader's grid integers
+        y = np.rint(y) if points > 1 else y
+        q, rebuilt = quantise(y, coefficients, shift, centre, points)
+        np.testing.assert_array_equal(rebuild(q, coefficients, shift, centre, points), rebuilt)
+        if np.abs(q).max(initial=0) < 1 << 40:  # a predictor this wild overflows 64 bits: the writer drops it
+            assert np.abs(y - rebuilt / (1 << FRACTION_BITS)).max(initial=0) <= (points - 1) / 2 if points > 1 else 0.5
+    y = np.sin(np.arange(3000) * np.pi / 2) * 30 + np.cumsum(rng.normal(size=3000)) * 0.1
+    coefficients, shift, centre, q = fit_feedback(y)
+    np.testing.assert_array_equal(quantise(y, coefficients, shift, centre)[0], q)
+    assert len(coefficients) >= 2 and np.abs(q).mean() < 0.5  # mains at a quarter of the rate: predicted
+
+
+def test_error_feedback_codes_predictable_signals_smaller(rng):
+    """At a coarse bound, on drifting mains at 200 Hz over a slow wander, prediction with error feedback codes the
+    signal (kind P) smaller than rounding it first (S), and what a codec that kept the wander missed (Q), every
+    sample within the bound; files of a residual coding without those kinds cannot hold them."""
+    n, bound = 6000, 5e-6
+    wander = np.cumsum(rng.normal(size=(3, n)), axis=1) * 2e-6
+    t = np.arange(n)
+    mains = 100e-6 * (1 + 0.5 * np.sin(t / 300)) * np.sin(t * np.pi / 2 * 1.002 + rng.uniform(0, 6, (3, 1)))
+    x = wander + mains + 2e-6 * rng.normal(size=(3, n))
+    decoded = wander + 1e-6 * rng.normal(size=x.shape)  # a codec that missed the mains
+    signal = encode_residual(x, None, bound, margin=0.0)
+    rounded_first = sum(len(encode_integers(np.rint(ch / (2 * bound * (1 - 2.0**-20))).astype(np.int64))) for ch in x)
+    assert _first_kind(signal) == b"P" and len(signal) < 0.9 * rounded_first
+    residual = encode_residual(x, decoded, bound, margin=2e-11)
+    assert _first_kind(residual) == b"Q" and len(residual) < len(signal)
+    for buf, base in ((signal, None), (residual, decoded)):
+        block = decode_residual(buf, 3, n, max_error=bound, margin=2e-11 if base is not None else 0.0)
+        assert np.abs(block.apply(base, 0, n) - x).max() <= bound
+    with pytest.raises(EEGDACFormatError, match="kind P in a file of a residual coding without it"):
+        decode_residual(signal, 3, n, max_error=bound, margin=0.0, coding="exact-signal-codec-ans3")
+
+
+def test_error_feedback_on_the_reader_grid(rng):
+    """On a reader's grid finer than the bound, error feedback takes steps of several of its points (kind F):
+    smaller than G and than P, every sample within the bound; a reader needs the header's grid."""
+    grid, n = Grid(0.3, 0.0, 1e-6), 6000  # 0.5 µV: 4 points, a step of 1.2 µV
+    t = np.arange(n)
+    x = grid.values(grid.integers(np.cumsum(rng.normal(size=(2, n)), axis=1) * 1e-6 + 80e-6 * np.sin(t * np.pi / 2)))
+    buf = encode_residual(x, None, 0.5e-6, margin=0.0, grids=[grid, grid])
+    assert _first_kind(buf) == b"F"
+    assert len(buf) < len(encode_residual(x, None, 0.5e-6, margin=0.0))  # P or S, without the grid
+    decoded = decode_residual(buf, 2, n, max_error=0.5e-6, margin=0.0, grids=[grid, grid]).offsets
+    assert np.abs(decoded - x).max() <= 0.5e-6
+    with pytest.raises(EEGDACFormatError, match="no grid"):
+        decode_residual(buf, 2, n, max_error=0.5e-6, margin=0.0)
+
+
+def test_references_beyond_the_128th_channel(rng):
+    """A block of 140 correlated channels (a high-density montage) references channels past the 128th."""
+    common = np.cumsum(rng.normal(size=400))
+    x = (common * rng.uniform(0.5, 1, (140, 1)) + 0.1 * rng.normal(size=(140, 400))) * 1e-6
+    buf = encode_residual(x, None, 0.5e-6, margin=0.0)
+    assert np.abs(decode_residual(buf, 140, 400, max_error=0.5e-6, margin=0.0).offsets - x).max() <= 0.5e-6
 
 
 def test_sizes_are_varints():
@@ -233,13 +303,15 @@ def test_bit_exact_back_to_edf_with_channels_kept_aside(tmp_path):
         ("exact-signal-codec-ans", "1uV"),
         ("exact-signal-codec-ans2", "1uV"),
         ("exact-signal-codec-ans3", "1uV"),
+        ("exact-signal-codec-ans4", "1uV"),
+        ("exact-signal-codec-ans4", "5uV"),
     ],
 )
 def test_residual_files_written_before_decode_as_they_did(coding, bound):
     """Files with a residual layer written on 2026-11-30 (``exact-signal-codec-ans``) and 2026-12-01
     (``exact-signal-codec-ans2``, ``exact-signal-codec-ans3``: steps of several grid points, varint sizes, short
-    partitions; 4 Nihon Kohden channels, 6 s, KLT + DCT base) decode to the samples they decoded to then, bit for
-    bit."""
+    partitions; ``exact-signal-codec-ans4``: error feedback, kinds F at 1 µV, P and Q at 5 µV; 4 Nihon Kohden
+    channels, 6 s, KLT + DCT base) decode to the samples they decoded to then, bit for bit."""
     fname = DATA / f"{coding}-{bound}.eegdac"
     assert read_header(fname).residual["coding"] == coding
     np.testing.assert_array_equal(read_raw_dac(fname).get_data(), np.load(DATA / f"{coding}-{bound}_decoded.npy"))
