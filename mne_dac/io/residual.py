@@ -158,11 +158,12 @@ def encode_residual(x: np.ndarray, decoded: np.ndarray | None, max_error: float,
         candidates = list(_exact(exact, on_reader_grid=grid is not None))
         if max_error > 0:
             points = _reader_grid_points(exact if grid is not None else None, max_error)
+            signal = []  # on the reader's grid (G, F) where it pays, else on steps of twice the bound (S, P)
             if points:
-                candidates += [*_on_reader_grid(channel, exact, max_error, points),
-                               *_with_feedback_on_reader_grid(channel, exact, max_error, points)]  # fmt: skip
-            else:
-                candidates += [*_on_grid(channel, None, max_error, 0.0), *_with_feedback(channel, None, max_error, 0.0)]
+                signal = [*_on_reader_grid(channel, exact, max_error, points),
+                          *_with_feedback_on_reader_grid(channel, exact, max_error, points)]  # fmt: skip
+            candidates += signal or [*_on_grid(channel, None, max_error, 0.0),
+                                     *_with_feedback(channel, None, max_error, 0.0)]  # fmt: skip
             if decoded is not None and margin < max_error / 2:
                 candidates += list(_on_grid(channel, decoded[c], max_error, margin))
                 candidates += list(_with_feedback(channel, decoded[c], max_error, margin))
