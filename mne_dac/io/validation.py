@@ -150,7 +150,8 @@ SIDE_CODINGS = ("flac-grid-or-zlib",)
 #: in each payload's header (``"exact-signal-codec-ans2"``, written on 2026-12-01), or, with
 #: channels also of the kind ``b"G"``, varint sizes and payloads that do not repeat their number
 #: of values (``"exact-signal-codec-ans3"``, written on 2026-12-01), or with channels also of the
-#: kinds ``b"P"`` and ``b"Q"`` (error feedback; ``"exact-signal-codec-ans4"``, written since).
+#: kinds ``b"P"``, ``b"F"`` and ``b"Q"`` (error feedback) and varint references
+#: (``"exact-signal-codec-ans4"``, written since).
 RESIDUAL_CODINGS = ("exact-signal-codec-ans", "exact-signal-codec-ans2", "exact-signal-codec-ans3",
                     "exact-signal-codec-ans4")  # fmt: skip
 
