@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mne_dac.io.integer_coding import fit_predictor
+from mne_dac.io.integer_coding import fit_predictors
 from mne_dac.utils._jit import jit
 
 __all__ = ["FRACTION_BITS", "MAX_INPUT", "ORDERS", "NOISE_FACTORS", "fit_feedback", "quantise", "rebuild"]
@@ -60,17 +60,14 @@ def fit_feedback(y: np.ndarray, points: int = 1) -> tuple[np.ndarray, int, int, 
         The rounded prediction errors.
     """
     centre = int(np.rint(y.mean()))
+    orders = [order for order in ORDERS if len(y) > 4 * order]
     best = None
-    for order in ORDERS:
-        if len(y) <= 4 * order:
-            break
-        for factor in NOISE_FACTORS:
-            coefficients, shift = fit_predictor(y, order, factor * points**2 / 12)
-            q, _ = quantise(y, coefficients, shift, centre, points)
-            _, counts = np.unique(q, return_counts=True)
-            bits = -(counts * np.log2(counts / len(q))).sum() + _COEFFICIENT_BITS * order
-            if best is None or bits < best[0]:
-                best = (bits, coefficients, shift, q)
+    for coefficients, shift in fit_predictors(y, orders, tuple(f * points**2 / 12 for f in NOISE_FACTORS)):
+        q, _ = quantise(y, coefficients, shift, centre, points)
+        _, counts = np.unique(q, return_counts=True)
+        bits = -(counts * np.log2(counts / len(q))).sum() + _COEFFICIENT_BITS * len(coefficients)
+        if best is None or bits < best[0]:
+            best = (bits, coefficients, shift, q)
     if best is None:
         return np.zeros(0, dtype=np.int64), 0, centre, quantise(y, np.zeros(0, dtype=np.int64), 0, centre, points)[0]
     return best[1], best[2], centre, best[3]

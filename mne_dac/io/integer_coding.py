@@ -52,7 +52,7 @@ __all__ = [
     "WARM_UP",
     "decode_integers",
     "encode_integers",
-    "fit_predictor",
+    "fit_predictors",
 ]
 
 #: Samples per partition (one level each): the first, or the second in a payload whose header flags
@@ -344,7 +344,7 @@ def _best_prediction(v: np.ndarray) -> tuple[tuple[int, ...], int, int, np.ndarr
     if len(v) < 2:
         return (), 0, 0, v.copy()
     candidates = [(np.array(c, dtype=np.int64), 0) for c in _FIXED]
-    candidates += [fit_predictor(v, order) for order in _LPC_ORDERS if len(v) > 4 * order]
+    candidates += fit_predictors(v, [order for order in _LPC_ORDERS if len(v) > 4 * order])
     cascades = range(len(LMS_CASCADES)) if len(v) > _MAX_TAPS else [0]
     best = None
     for coefficients, shift in candidates:
@@ -402,23 +402,32 @@ def _quantised(a: np.ndarray) -> tuple[int, np.ndarray]:
     return shift, weights
 
 
-def fit_predictor(v: np.ndarray, order: int, noise: float = 0.0) -> tuple[np.ndarray, int]:
-    """Integer linear predictor of ``order``: 16-bit coefficients and their shift.
+def fit_predictors(v: np.ndarray, orders: list[int], noises: tuple[float, ...] = (0.0,)
+                   ) -> list[tuple[np.ndarray, int]]:  # fmt: skip
+    """Integer linear predictors of each of ``orders`` for each of ``noises`` (orders outer): 16-bit coefficients
+    and their shift.
 
-    Levinson–Durbin on a tapered autocorrelation of ``v``; ``noise`` is the variance of white
-    noise that the past values the predictor will see carry beyond ``v`` (added at lag 0: the
-    Wiener predictor from noisy values, as in prediction with error feedback).
+    Levinson–Durbin on a tapered autocorrelation of ``v``, computed once up to the highest order; a noise is
+    the variance of white noise that the past values the predictor will see carry beyond ``v`` (added at lag 0:
+    the Wiener predictor from noisy values, as in prediction with error feedback).
     """
-    from scipy.linalg import solve_toeplitz
     from scipy.signal.windows import tukey
 
     taper = tukey(len(v), 0.1)
     x = (v - v.mean()) * taper
-    r = np.array([x[: len(x) - k] @ x[k:] for k in range(order + 1)])
+    top = max(orders, default=0)
+    r = np.array([x[: len(x) - k] @ x[k:] for k in range(top + 1)])
+    lag_window = np.exp(-0.5 * (2 * np.pi * 0.002 * np.arange(1, top + 1)) ** 2)  # a stable fit
+    return [_solve(r, order, noise * (taper @ taper), lag_window) for order in orders for noise in noises]
+
+
+def _solve(r: np.ndarray, order: int, noise: float, lag_window: np.ndarray) -> tuple[np.ndarray, int]:
+    """The integer predictor of ``order`` from the autocorrelation ``r``, ``noise`` added at lag 0."""
+    from scipy.linalg import solve_toeplitz
+
     if r[0] <= 0:
         return np.zeros(order, dtype=np.int64), 0
-    r[0] = r[0] * (1 + 1e-9) + noise * (taper @ taper)
-    r[1:] *= np.exp(-0.5 * (2 * np.pi * 0.002 * np.arange(1, order + 1)) ** 2)  # lag window: a stable fit
+    r = np.r_[r[0] * (1 + 1e-9) + noise, r[1 : order + 1] * lag_window[:order]]
     try:
         a = solve_toeplitz(r[:order], r[1:])
     except np.linalg.LinAlgError:
