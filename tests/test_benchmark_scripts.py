@@ -1,4 +1,4 @@
-"""benchmarks/rate_quality.py and codec_throughput.py, end to end on the shipped excerpt with a tiny codec."""
+"""The benchmark scripts, end to end on the shipped data with a tiny codec."""
 
 from __future__ import annotations
 
@@ -71,3 +71,12 @@ def test_file_coding_script(tmp_path):
     mean = json.loads((tmp_path / "file_coding.json").read_text())["mean"]
     prd = {row["coder"]: row["prd"] for row in mean}
     assert prd["KLT + DCT, 88 bits/s"] < prd["default codec, 2 codebooks"]
+
+
+def test_prediction_limit_script():
+    """benchmarks/prediction_limit.py on 10 s of eegmmidb: the oracle's rate falls as the bound grows."""
+    printed = run_script("prediction_limit.py", "--seconds", "10", "--bounds", "0", "0.5", "1", "5")
+    rates = [
+        float(line.split("|")[3]) for line in printed.splitlines() if line.startswith("| ") and "bound" not in line
+    ]
+    assert len(rates) == 4 and rates[0] == rates[1] > rates[2] > rates[3]  # whole µV: 0.5 µV keeps them as they are
