@@ -26,6 +26,8 @@ subjects (``--subjects``, default 20–23, both sessions) and the clinical-style
 Usage::
 
     python benchmarks/residual_bound.py --data ../shared/data/eegmat --out residual_bound.json --threads 2
+
+The whole table takes hours on 2 cores; ``--resume`` continues a stopped run from its ``--out``.
 """
 
 from __future__ import annotations
@@ -185,6 +187,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("residual_bound.json"))
     parser.add_argument("--plot", type=Path, default=None, help="save the rate–bound curve (PNG)")
     parser.add_argument("--replot", action="store_true", help="print and plot the rows of --out, measuring nothing")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the rows of --out and measure only the recordings and bounds it lacks")  # fmt: skip
     args = parser.parse_args()
     if args.replot:
         rows = json.loads(args.out.read_text())
@@ -194,10 +198,13 @@ def main() -> None:
         return
     torch.set_num_threads(args.threads)
     codec = load_codec(args.codec)
-    rows = []
+    rows = json.loads(args.out.read_text()) if args.resume and args.out.exists() else []
+    done = {(row["recording"], row["bound_uv"]) for row in rows}
     for name, raw in recordings(args.data, args.subjects).items():
-        rows += measure(name, raw, codec, args.bounds)
-    args.out.write_text(json.dumps(rows, indent=1))
+        bounds = [bound for bound in args.bounds if (name, bound) not in done]
+        if bounds:
+            rows += measure(name, raw, codec, bounds)
+            args.out.write_text(json.dumps(rows, indent=1))  # after each recording: a stopped run keeps them
     print_table(rows)
     if args.plot:
         plot(rows, args.plot)
