@@ -50,7 +50,7 @@ def oracle_errors(k: np.ndarray) -> np.ndarray:
 
 def grid_points(bound: float, spacing: float) -> int:
     """Points of the source's grid to a step a hair inside twice the bound (1: lossless)."""
-    return max(1, int(2 * bound * (1 - 1e-9) / spacing) + 1) if bound > 0 else 1
+    return int(2 * bound * (1 - 1e-9) / spacing) + 1
 
 
 def bits_per_second(errors: np.ndarray, points: int, sfreq: float) -> float:
