@@ -255,24 +255,32 @@ def print_table(rows: list[dict]) -> None:
 
 
 def plot(rows: list[dict], fname: Path) -> None:
-    """Bits/s per channel against the bound, eegmat's mean: mne-dac against the other coders."""
+    """Bits/s per channel against the bound, a panel per data set (eegmat's mean, each other recording): mne-dac
+    against the other coders, and the sizes 2× (at 0.5 and 1 µV) and 5× (at 5 µV) smaller than FLAC lossless."""
     import matplotlib.pyplot as plt
 
-    means = _means(rows, True)
-    bounds = [b for b in means if b > 0]
-    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
-    for key, label, style in [("mne_dac", "mne-dac: tokens + residual", "o-"),
-                              ("klt_dct_base", "mne-dac: KLT + DCT base + residual", "D-"),
-                              ("same_coder_no_codec", "same coder, no codec", "s--"),
-                              ("flac_quantised", "FLAC of quantised", "^-"),
-                              ("jpegls_style", "JPEG-LS-style", "v-")]:  # fmt: skip
-        ax.plot(bounds, [means[b][key] for b in bounds], style, label=label)
-    ax.axhline(means[min(means)]["flac_lossless"], color="k", lw=1, label="FLAC lossless (16-bit)")
-    if 0 in means:
-        ax.axhline(means[0]["mne_dac"], color="C0", lw=1, ls=":", label="mne-dac bit-exact")
-    ax.set(xscale="log", yscale="log", xlabel="guaranteed bound on every sample (µV)",
-           ylabel="bits/s per channel", title="eegmat validation subjects")  # fmt: skip
-    ax.legend(fontsize=8)
+    panels = [("eegmat validation recordings (mean)", _means(rows, True))] if _means(rows, True) else []
+    for name in sorted({r["recording"] for r in rows if not r["recording"].startswith("eegmat")}):
+        panels.append((name, {r["bound_uv"]: r for r in rows if r["recording"] == name}))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.6), layout="constrained", squeeze=False)
+    for ax, (title, means) in zip(axes[0], panels):
+        bounds = sorted(b for b in means if b > 0)
+        for key, label, style in [("mne_dac", "mne-dac: tokens + residual", "o-"),
+                                  ("klt_dct_base", "mne-dac: KLT + DCT base + residual", "D-"),
+                                  ("same_coder_no_codec", "same coder, no codec", "s--"),
+                                  ("flac_quantised", "FLAC of quantised", "^-"),
+                                  ("jpegls_style", "JPEG-LS-style", "v-")]:  # fmt: skip
+            ax.plot(bounds, [means[b][key] for b in bounds], style, label=label)
+        flac = means[min(means)]["flac_lossless"]
+        ax.axhline(flac, color="k", lw=1, label="FLAC lossless (16-bit)")
+        if 0 in means:
+            ax.axhline(means[0]["klt_dct_base"], color="C1", lw=1, ls=":", label="mne-dac bit-exact (KLT + DCT)")
+        targets = [(b, flac / ratio) for b, ratio in ((0.5, 2), (1, 2), (5, 5)) if b in means]
+        ax.plot(*zip(*targets), "kx", ms=9, mew=2, label="2× and 5× smaller than FLAC")
+        ax.set(xscale="log", yscale="log", xlabel="guaranteed bound on every sample (µV)", title=title)
+        ax.title.set_fontsize(10)
+    axes[0, 0].set_ylabel("bits/s per channel")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=4, fontsize=8)
     fig.savefig(fname, dpi=120)
 
 
