@@ -259,7 +259,8 @@ def plot(rows: list[dict], fname: Path) -> None:
     against the other coders, and the sizes 2× (at 0.5 and 1 µV) and 5× (at 5 µV) smaller than FLAC lossless."""
     import matplotlib.pyplot as plt
 
-    panels = [("eegmat validation recordings (mean)", _means(rows, True))] if _means(rows, True) else []
+    eegmat = _means(rows, True)
+    panels = [("eegmat validation recordings (mean)", eegmat)] if eegmat else []
     for name in sorted({r["recording"] for r in rows if not r["recording"].startswith("eegmat")}):
         panels.append((name, {r["bound_uv"]: r for r in rows if r["recording"] == name}))
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.6), layout="constrained", squeeze=False)
