@@ -73,6 +73,22 @@ def test_file_coding_script(tmp_path):
     assert prd["KLT + DCT, 88 bits/s"] < prd["default codec, 2 codebooks"]
 
 
+def test_fixed_rate_script():
+    """benchmarks/fixed_rate.py on the shipped excerpt: a step per 0.25-s block costs the block DCT PRD."""
+    from mne_dac.evaluation.datasets import excerpt_fnames
+
+    data = excerpt_fnames(0, "rest")[0].parent
+    printed = run_script(
+        "fixed_rate.py", *("--data", str(data), "--subjects", "0", "--seconds", "10", "--rates", "88", "--threads", "1")
+    )
+    prd = {tuple(cell.strip() for cell in line.split("|")[1:3]): float(line.split("|")[3]) for line in printed.splitlines()
+           if line.startswith("| ") and "bits spent" not in line}  # fmt: skip
+    assert len(prd) == 10 and all(0 < p < 100 for p in prd.values())
+    dct = "block DCT, 0.25-s blocks, Laplacian entropy coder"
+    assert prd[dct, "a step per block (fixed rate)"] > prd[dct, "one step (variable rate)"]
+    assert ("codec", "depth per channel and 1 s, codes at their entropy") in prd
+
+
 def test_prediction_limit_script():
     """benchmarks/prediction_limit.py on 10 s of eegmmidb: the oracle's rate falls as the bound grows."""
     printed = run_script("prediction_limit.py", "--seconds", "10", "--bounds", "0", "0.5", "1", "5")
