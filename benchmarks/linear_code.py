@@ -1,0 +1,189 @@
+"""A DAC that starts as a linear transform code: what a codec gets without nonlinear training.
+
+Builds a ``dac.DAC`` of a codec's architecture (default: the shipped one) whose layers, set by
+hand, compute a linear code of the EEG learned from training recordings in seconds: the
+encoder cuts the signal into frames of one hop (its strided convolutions rearrange the samples;
+the residual units add nothing; the Snake activations are nearly the identity) and projects
+each frame on its principal components; codebook ``q`` of the residual quantizer codes the
+``codebook_dim`` principal directions of what codebooks ``0 … q-1`` left, its entries found by
+k-means; the decoder inverts the projection. Optionally the decoder alone is then trained
+(``--decoder-steps``; the relative squared error at a random depth, encoder and codebooks
+frozen). The codec is written as an mne-dac codec file: evaluate it like any other
+(``benchmarks/evaluate_codec.py --codec OUT``, ``benchmarks/fixed_rate.py --codec OUT``).
+
+Usage::
+
+    python benchmarks/linear_code.py linear.pt [--data ../shared/data/eegmat] [--decoder-steps 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import evaluate_codec  # benchmarks/evaluate_codec.py: the script's folder is on sys.path
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+
+import mne_dac
+from mne_dac.models.euclidean_vq import EuclideanVectorQuantize
+from mne_dac.models.quantizer import latents_from_codes
+from mne_dac.signal.preprocessing import to_codec_domain
+
+HERE = Path(__file__).resolve().parent
+TRAIN_SUBJECTS = list(range(20))
+#: Snake's ``alpha``: ``x + sin(alpha x)**2 / alpha`` is ``x`` to within ``alpha * x**2``.
+SNAKE_ALPHA = 1e-3
+#: Samples of the decoder's training crops.
+CROP = 1280
+
+
+def set_weight(conv: torch.nn.Module, weight: np.ndarray) -> None:
+    """Give a weight-normalised convolution the weight ``weight`` and no bias."""
+    weight = torch.as_tensor(weight, dtype=conv.weight_v.dtype)
+    norm = weight.pow(2).sum(tuple(range(1, weight.ndim)), keepdim=True).sqrt()
+    with torch.no_grad():  # a zero slice keeps a direction (its norm is 0): v / |v| must stay finite
+        conv.weight_v.copy_(torch.where(norm > 0, weight, torch.full_like(weight, 1e-3)))
+        conv.weight_g.copy_(norm)
+        if conv.bias is not None:
+            conv.bias.zero_()
+
+
+def rearranging(conv: torch.nn.Module, held: int) -> np.ndarray:
+    """Weight of a strided convolution that moves samples between time and channels.
+
+    A convolution (weight: output, input, tap) whose input channel ``c`` holds ``held``
+    consecutive samples per step gets, in output channel ``p * held + c``, those of input step
+    ``stride * j + p``. A transposed convolution (weight: input, output, tap) does the inverse:
+    output channel ``c`` of step ``stride * i + p`` gets input channel ``p * held + c`` of step
+    ``i``. Both are the same weight.
+    """
+    stride, pad = conv.stride[0], conv.padding[0]
+    weight = np.zeros(tuple(conv.weight_v.shape))
+    if stride * held > weight.shape[0] or held > weight.shape[1]:
+        raise ValueError(f"{conv} has too few channels to hold {held} samples per step")
+    for p in range(stride):
+        for c in range(held):
+            weight[p * held + c, c, p + pad] = 1
+    return weight
+
+
+def make_linear(model: torch.nn.Module, directions: np.ndarray) -> None:
+    """Set ``model``'s encoder and decoder to project frames on ``directions`` (hop × hop) and back."""
+    hop = directions.shape[0]
+    encoder, decoder = model.encoder.block, model.decoder.model
+    first = np.zeros(tuple(encoder[0].weight_v.shape))
+    first[0, 0, encoder[0].padding[0]] = 1
+    set_weight(encoder[0], first)
+    held = 1
+    for block in encoder[1:-2]:
+        conv = block.block[-1]
+        set_weight(conv, rearranging(conv, held))
+        held *= conv.stride[0]
+    last = np.zeros(tuple(encoder[-1].weight_v.shape))
+    last[:hop, :hop, encoder[-1].padding[0]] = directions.T
+    set_weight(encoder[-1], last)
+    expand = np.zeros(tuple(decoder[0].weight_v.shape))
+    expand[:hop, :hop, decoder[0].padding[0]] = directions
+    set_weight(decoder[0], expand)
+    for block in decoder[1:-3]:
+        conv = block.block[1]
+        held //= conv.stride[0]
+        set_weight(conv, rearranging(conv, held))
+    out = np.zeros(tuple(decoder[-2].weight_v.shape))
+    out[0, 0, decoder[-2].padding[0]] = 1
+    set_weight(decoder[-2], out)
+    for module in model.modules():
+        if type(module).__name__ == "ResidualUnit":  # its branch's last convolution: zero
+            set_weight(module.block[-1], np.zeros(tuple(module.block[-1].weight_v.shape)))
+        elif type(module).__name__ == "Snake1d":
+            with torch.no_grad():
+                module.alpha.fill_(SNAKE_ALPHA)
+
+
+def fit_codebooks(model: torch.nn.Module, latents: np.ndarray, max_frames: int, seed: int) -> list[float]:
+    """Set each codebook to k-means of the principal directions of the residual it codes; return the frames' PRD
+    (%) after each."""
+    rng = np.random.default_rng(seed)
+    residual, energy, prds = latents.copy(), float((latents**2).sum()), []
+    hop = latents.shape[1]
+    for vq in model.quantizer.quantizers:
+        if not isinstance(vq, EuclideanVectorQuantize):
+            raise ValueError("a linear code needs the nearest entry as the code (Euclidean codebook lookup)")
+        size, dim = vq.codebook.weight.shape
+        directions = np.linalg.eigh(residual.T @ residual)[1][:, ::-1][:, :dim]
+        projected = residual @ directions
+        sample = projected[rng.choice(len(projected), min(len(projected), max_frames), replace=False)]
+        entries = KMeans(size, n_init=1, max_iter=25, random_state=seed).fit(sample).cluster_centers_
+        nearest = ((projected**2).sum(1, keepdims=True) - 2 * projected @ entries.T + (entries**2).sum(1)).argmin(1)
+        into, back = np.zeros(tuple(vq.in_proj.weight_v.shape)), np.zeros(tuple(vq.out_proj.weight_v.shape))
+        into[:, :hop, 0], back[:hop, :, 0] = directions.T, directions
+        set_weight(vq.in_proj, into)
+        set_weight(vq.out_proj, back)
+        with torch.no_grad():
+            vq.codebook.weight.copy_(torch.as_tensor(entries, dtype=vq.codebook.weight.dtype))
+        residual -= entries[nearest] @ directions.T
+        prds.append(100 * np.sqrt((residual**2).sum() / energy))
+    return prds
+
+
+def train_decoder(codec: mne_dac.DACCodec, signals: list[np.ndarray], steps: int, seed: int) -> None:
+    """Train the decoder alone: relative squared error of batches of 16 crops, each at a random depth."""
+    model, rng = codec.model.eval(), np.random.default_rng(seed)  # eval: the quantizer drops no codebook
+    n_q = len(model.quantizer.quantizers)
+    optimizer = torch.optim.Adam(model.decoder.parameters(), lr=3e-4)
+    for _ in range(steps):
+        crops = []
+        for _ in range(16):
+            x = signals[rng.integers(len(signals))]
+            channel, start = rng.integers(len(x)), rng.integers(x.shape[1] - CROP)
+            crops.append(x[channel, start : start + CROP])
+        x = torch.as_tensor(np.stack(crops))[:, None]
+        with torch.no_grad():
+            codes = model.quantizer(model.encoder(x), n_quantizers=n_q)[1]
+        depth = torch.as_tensor(rng.integers(1, n_q + 1, size=len(x)))
+        codes = torch.where(torch.arange(n_q)[None, :, None] < depth[:, None, None], codes, -1)
+        y = model.decoder(latents_from_codes(model.quantizer, codes))
+        loss = (((y - x) ** 2).sum((1, 2)) / (x**2).sum((1, 2)).clamp_min(1e-12)).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", type=Path, help="codec file to write")
+    parser.add_argument("--architecture", default="default", help="codec whose architecture to use (load_codec)")
+    parser.add_argument("--data", type=Path, default=HERE.parents[1] / "shared" / "data" / "eegmat")
+    parser.add_argument("--subjects", type=int, nargs="+", default=TRAIN_SUBJECTS, help="training subjects")
+    parser.add_argument("--max-frames", type=int, default=120_000, help="frames each k-means sees")
+    parser.add_argument("--decoder-steps", type=int, default=0, help="then train the decoder alone")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--overwrite", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    codec = mne_dac.load_codec(args.architecture)
+    raws = evaluate_codec.read_recordings(args.data, args.subjects, None, highpass=None)
+    signals = [
+        to_codec_domain(r.get_data(), r.info["sfreq"], codec.sfreq, codec.preprocessing).data for r in raws.values()
+    ]
+    hop = codec.hop_length
+    frames = np.concatenate([x[:, : x.shape[1] // hop * hop].reshape(-1, hop) for x in signals]).astype(np.float64)
+    directions = np.linalg.eigh(frames.T @ frames)[1][:, ::-1].copy()
+    make_linear(codec.model, directions)
+    prds = fit_codebooks(codec.model, frames @ directions, args.max_frames, args.seed)
+    print(f"{len(frames)} training frames of {hop} samples; PRD (%) of the frames after each codebook:")
+    print(" ".join(f"{p:.1f}" for p in prds))
+    if args.decoder_steps:
+        train_decoder(codec, signals, args.decoder_steps, args.seed)
+        print(f"decoder trained alone for {args.decoder_steps} steps")
+    codec.name = args.out.stem
+    provenance = {"init": "linear transform code", "subjects": args.subjects, "decoder_steps": args.decoder_steps}
+    codec.save(args.out, overwrite=args.overwrite, metadata=provenance)
+
+
+if __name__ == "__main__":
+    main()
