@@ -41,7 +41,7 @@ from scipy.fft import dct
 
 import mne_dac
 from mne_dac.codecs.spatial import allocate_depths
-from mne_dac.evaluation.baselines import make_coder
+from mne_dac.evaluation.baselines import _entropy_bits, make_coder
 from mne_dac.signal.preprocessing import to_codec_domain
 
 HERE = Path(__file__).resolve().parent
@@ -49,8 +49,7 @@ HERE = Path(__file__).resolve().parent
 
 def entropy_bits(symbols: np.ndarray) -> float:
     """Bits of ``symbols`` at their empirical entropy (an ideal adaptive coder, its model not counted)."""
-    _, counts = np.unique(symbols, return_counts=True)
-    return float(-(counts * np.log2(counts / counts.sum())).sum())
+    return _entropy_bits(symbols) * symbols.size
 
 
 def laplacian_bits(q: np.ndarray, scale: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ import mne_dac
 from mne_dac.models.euclidean_vq import EuclideanVectorQuantize
 from mne_dac.models.quantizer import latents_from_codes
 from mne_dac.signal.preprocessing import to_codec_domain
+from mne_dac.signal.transform_coding import directions_of_covariance, principal_directions
 
 HERE = Path(__file__).resolve().parent
 TRAIN_SUBJECTS = list(range(20))
@@ -112,7 +113,7 @@ def fit_codebooks(model: torch.nn.Module, latents: np.ndarray, max_frames: int, 
         if not isinstance(vq, EuclideanVectorQuantize):
             raise ValueError("a linear code needs the nearest entry as the code (Euclidean codebook lookup)")
         size, dim = vq.codebook.weight.shape
-        directions = np.linalg.eigh(residual.T @ residual)[1][:, ::-1][:, :dim]
+        directions = directions_of_covariance(residual.T @ residual)[0][:, :dim]
         projected = residual @ directions
         sample = projected[rng.choice(len(projected), min(len(projected), max_frames), replace=False)]
         entries = KMeans(size, n_init=1, max_iter=25, random_state=seed).fit(sample).cluster_centers_
@@ -172,7 +173,7 @@ def main() -> None:
     ]
     hop = codec.hop_length
     frames = np.concatenate([x[:, : x.shape[1] // hop * hop].reshape(-1, hop) for x in signals]).astype(np.float64)
-    directions = np.linalg.eigh(frames.T @ frames)[1][:, ::-1].copy()
+    directions = principal_directions(frames.T)[0]
     make_linear(codec.model, directions)
     prds = fit_codebooks(codec.model, frames @ directions, args.max_frames, args.seed)
     print(f"{len(frames)} training frames of {hop} samples; PRD (%) of the frames after each codebook:")
