@@ -2,7 +2,8 @@
 
 The validation subjects (20-23, never seen by the codec) each have a rest and an arithmetic
 recording. Both are high-passed at 0.1 Hz (the codec's cutoff) and coded whole by the codec at
-each depth given, and by the DCT and KLT + DCT coders at the same bits/s per channel. Every
+each depth given, and by the DCT and KLT + DCT coders and a ``"klt-codec"`` file (the shipped linear
+codec on the principal components, :func:`mne_dac.write_raw_dac`) at the same bits/s per channel. Every
 signal is cut into 4-s windows; the first half of each recording trains, the second half tests (a time split: no
 test window overlaps the training half). Features: the log power of every channel in the delta,
 theta, alpha and beta bands (1-30 Hz, Welch, 2-s segments); classifier: standardised logistic regression. Scores are
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from pathlib import Path
 
 import evaluate_codec  # benchmarks/evaluate_codec.py: the script's folder is on sys.path
@@ -60,14 +62,19 @@ def windows(data: np.ndarray, sfreq: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def decoded_signals(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[str, np.ndarray]:
-    """The recording as coded by the codec at each depth, and by DCT and KLT + DCT at the same bits/s."""
+    """The recording as coded by the codec at each depth, and by DCT, KLT + DCT and a ``"klt-codec"`` file at the
+    same bits/s."""
     out = {}
     tokens = mne_dac.tokenize_raw(raw, codec, n_codebooks=max(depths), verbose="error")
     for k in depths:
         out[f"codec {k} cb"] = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=k, verbose="error").get_data()
+        rate = codec.bits_per_second(k)
         for method in ("dct", "klt-dct"):
-            recon, _ = make_coder(method, codec.bits_per_second(k), codec.sfreq).code_raw(raw, codec.preprocessing)
-            out[f"{method} {codec.bits_per_second(k):g} b/s"] = recon.get_data()
+            recon, _ = make_coder(method, rate, codec.sfreq).code_raw(raw, codec.preprocessing)
+            out[f"{method} {rate:g} b/s"] = recon.get_data()
+        with tempfile.TemporaryDirectory() as tmp:
+            fname = mne_dac.write_raw_dac(Path(tmp) / "rec.eegdac", raw, "klt-codec", bits_per_second=rate)
+            out[f"klt-codec file {rate:g} b/s"] = mne_dac.read_raw_dac(fname).get_data()
     return out
 
 

@@ -1,9 +1,10 @@
-"""What an ``.eegdac`` file keeps: the default codec's tokens against the KLT + DCT, written and read back.
+"""What an ``.eegdac`` file keeps: the default codec's tokens against the transform codes, written and read back.
 
 For each validation recording of eegmat (subjects 20-23, both recordings, whole, EEG channels
 high-passed at 0.1 Hz as every coder does), :func:`mne_dac.write_raw_dac` writes a file with the
-default codec at 1 and 2 codebooks (44 and 88 bits/s per channel) and with ``codec="klt-dct"``
-at ``--rates``; :func:`mne_dac.read_raw_dac` reads it back. Each reconstruction is scored by
+default codec at 1 and 2 codebooks (44 and 88 bits/s per channel), and with ``codec="klt-codec"``
+(the shipped linear codec on the channels' principal components) and ``codec="klt-dct"`` (their
+block DCT) at ``--rates``; :func:`mne_dac.read_raw_dac` reads it back. Each reconstruction is scored by
 :func:`mne_dac.signal.metrics.fidelity_report` against the recording: PRD, SNR, the relative
 band-power errors and the spectrogram loss, averaged over recordings. "bits/s in file" is what
 the EEG's payload takes per channel (tokens entropy-coded, or the transform code with its
@@ -41,7 +42,9 @@ from evaluate_codec import BANDS, VALID_SUBJECTS, read_recordings
 def coders(rates: list[float]) -> list[tuple[str, dict]]:
     """``(label, write_raw_dac keyword arguments)`` of every coder measured."""
     tokens = [(f"default codec, {k} codebook{'s' * (k > 1)}", {"codec": "default", "n_codebooks": k}) for k in (1, 2)]
-    return tokens + [(f"KLT + DCT, {r:g} bits/s", {"codec": "klt-dct", "bits_per_second": r}) for r in rates]
+    transforms = [(label, method) for label, method in (("KLT + codec", "klt-codec"), ("KLT + DCT", "klt-dct"))]
+    return tokens + [(f"{label}, {r:g} bits/s", {"codec": method, "bits_per_second": r})
+                     for r in rates for label, method in transforms]  # fmt: skip
 
 
 def measure(raw, label: str, kwargs: dict, folder: Path) -> dict:

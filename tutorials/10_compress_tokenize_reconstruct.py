@@ -107,17 +107,22 @@ print(report)
 fig = plot_fidelity(raw, recon_file, duration=5.0, show=False)
 
 # %%
-# A file that keeps more: the KLT + DCT
-# -------------------------------------
-# The codec codes each channel alone, yet EEG channels share much of their signal. A file can
-# hold instead the block DCT of the channels' principal components (``codec="klt-dct"``, on
-# the command line ``mne-dac compress recording.edf recording.eegdac --codec klt-dct --bitrate
-# 88``): at the same bits it keeps the waveform and the beta band far better (docs page
-# *Benchmarks*), and it needs no codec to decode. Compare the two files at 88 bits/s per channel.
-klt_fname = fname.with_name("sub-00_rest_klt.eegdac")
-mne_dac.write_raw_dac(klt_fname, raw, codec="klt-dct", bits_per_second=codec.bits_per_second())
-recon_klt = mne_dac.read_raw_dac(klt_fname)
-for label, reconstruction in (("codec tokens", recon_file), ("KLT + DCT", recon_klt)):
+# A file that keeps more: a code of the principal components
+# ------------------------------------------------------------
+# The codec's tokens code each channel alone, with the same codebooks every second, yet EEG
+# channels share much of their signal and its energy comes and goes. A file can hold instead a
+# code of the channels' principal components within a budget of bits: ``codec="klt-codec"``
+# codes them with the shipped ``"linear"`` codec, each component's depth chosen per second;
+# ``codec="klt-dct"`` with the block DCT (on the command line ``mne-dac compress
+# recording.edf recording.eegdac --codec klt-codec --bitrate 88``). At the same bits both keep
+# the waveform and the beta band far better than the tokens (docs page *Benchmarks*). Compare
+# the three files at 88 bits/s per channel.
+recons = {"codec tokens": recon_file}
+for method in ("klt-codec", "klt-dct"):
+    method_fname = fname.with_name(f"sub-00_rest_{method}.eegdac")
+    mne_dac.write_raw_dac(method_fname, raw, codec=method, bits_per_second=codec.bits_per_second())
+    recons[method] = mne_dac.read_raw_dac(method_fname)
+for label, reconstruction in recons.items():
     overall = fidelity_report(raw, reconstruction, verbose="error").overall
     print(f"{label:>12}: PRD {overall['prd']:.0f} %, beta-band power error {overall['err_beta']:.2f}")
 

@@ -71,6 +71,11 @@ SHIPPED_RELEASES: dict[str, ShippedCodec] = {
             "4d1f2405f35399bef5caeacc0338dba70a4663f22df506042db4f5d1399c8b31",
         ),
         ShippedCodec(
+            "linear-2026.12",
+            "linear-2026.12.pt",
+            "721aca9a56447204017076f5365594dae1ef4cae168afe128c80249a6cc657d8",
+        ),
+        ShippedCodec(
             "mc-pivot-2026.11",
             "mc-pivot-2026.11.pt",
             "742f441c66efbed73dff594df0a0fe6e356327ae025959d39103244ee179de83",
@@ -89,7 +94,11 @@ SHIPPED_RELEASES: dict[str, ShippedCodec] = {
 }
 
 #: Names that follow the newest release of a codec.
-CODEC_ALIASES: dict[str, str] = {DEFAULT_CODEC: "default-2026.12b", "mc-pivot": "mc-pivot-2026.12b"}
+CODEC_ALIASES: dict[str, str] = {
+    DEFAULT_CODEC: "default-2026.12b",
+    "mc-pivot": "mc-pivot-2026.12b",
+    "linear": "linear-2026.12",
+}
 
 #: Every name :func:`load_codec` resolves to a shipped codec: aliases and versioned names.
 SHIPPED_CODECS: dict[str, ShippedCodec] = {
@@ -151,6 +160,8 @@ def load_codec(
           ``mne_dac/data/codecs/<name>.md``);
         - ``"mc-pivot"``: the newest DAC-MC codec shipped with mne-dac (``"group"``
           layout, trained on random-pivot groups of 4 channels);
+        - ``"linear"``: the shipped DAC-SC codec set to a linear transform code of the
+          training recordings (``benchmarks/linear_code.py``), which ``"klt-codec"`` files use;
         - a versioned shipped codec (``"default-2026.11"``…, :data:`SHIPPED_RELEASES`):
           every codec mne-dac has shipped stays loadable by that name;
         - a DAC tag (``"44khz"``, ``"24khz"``, ``"16khz"``, ``"44khz-16kbps"``): the

@@ -23,8 +23,9 @@ def add_codec_options(p: argparse.ArgumentParser, default: str | None, transform
         default=default,
         help="codec: 'default' (shipped), a DAC tag (44khz, 24khz, 16khz), or a DAC/mne-dac "
         "checkpoint path" + ("" if default else " (default: the codec recorded in the file)")
-        + ("; or 'klt-dct': no tokens, the block DCT of the channels' principal components, which keeps the EEG "
-           "better than the codec at the same bits (see --bitrate)" if transform else ""),
+        + ("; or a transform code, no tokens, within --bitrate: 'klt-codec', the shipped 'linear' codec on the "
+           "channels' principal components, a depth chosen per component and second, or 'klt-dct', their block "
+           "DCT; both keep the EEG better than a codec's tokens at the same bits" if transform else ""),
     )  # fmt: skip
     p.add_argument("--n-codebooks", type=int, default=None, help="codebooks to use (bitrate)")
     p.add_argument(
@@ -138,9 +139,10 @@ def print_info(fname: str | Path) -> None:
 
 
 def add_bitrate_option(p: argparse.ArgumentParser) -> None:
-    """``--bitrate BPS``: the budget of a transform coder (``--codec klt-dct``)."""
+    """``--bitrate BPS``: the budget of a transform coder (``--codec klt-codec`` or ``klt-dct``)."""
     p.add_argument("--bitrate", type=float, default=None, metavar="BPS",
-                   help="--codec klt-dct: bits per second per EEG channel, never exceeded (default: 88); a codec's "
+                   help="--codec klt-codec or klt-dct: bits per second per EEG channel, never exceeded (default: 88); "
+                   "a codec's "
                    "bitrate is set by --n-codebooks")  # fmt: skip
 
 

@@ -167,7 +167,7 @@ def compress_dir(
         The codec: ``"default"``, a DAC tag or the path of a codec file (see
         :func:`~mne_dac.load_codec`), or a :class:`~mne_dac.DACCodec` (sent to the
         workers with every recording: pass its file to parallel runs instead). Or
-        ``"klt-dct"``: a transform code, no tokens (see :func:`~mne_dac.write_raw_dac`).
+        ``"klt-codec"`` or ``"klt-dct"``: a transform code, no tokens (see :func:`~mne_dac.write_raw_dac`).
     n_codebooks : int | None
         Codebooks to use (the bitrate); ``None``: all of the codec's.
     %(groups)s
@@ -178,7 +178,7 @@ def compress_dir(
     %(max_error)s
         An output with another bound (or none) is compressed again.
     bits_per_second : float | None
-        ``codec="klt-dct"`` only: bits per second per EEG channel (``None``: 88).
+        Transform codes only: bits per second per EEG channel (``None``: 88).
     exclude : sequence of str
         Channels to keep out of coding: channels typed EEG in the files that are not EEG
         (ECG, ear references…). Where present, they are typed ``"misc"`` and kept
@@ -617,7 +617,7 @@ def _header_values(header: EEGDACHeader) -> dict:
         "duration_s": header.duration,
         "n_channels": len(header.ch_names) + len(header.other_ch_names),
         "n_eeg_channels": len(header.ch_names),
-        "codec": header.coding if header.codec is None else header.codec.describe(),
+        "codec": header.coding if header.transform is not None else header.codec.describe(),
         "bits_per_second": header.bits_per_second,
         "coded_bits_per_second": header.coded_bits_per_second,
         "clipped_share": header.clipped_share,

@@ -44,6 +44,7 @@ from mne.utils import _check_option, _validate_type, logger, use_log_level, verb
 from mne_dac._version import __version__
 from mne_dac.codecs.codec import CodecIdentity
 from mne_dac.codecs.loading import DAC_TAGS, shipped_codec_of
+from mne_dac.io.bit_packing import pack_codes, unpack_codes
 from mne_dac.io.block_format import BlockFile, block_frames_for, content_crc, entry_sizes, sample_bounds
 from mne_dac.io.streaming import decode_samples, frame_blocks
 from mne_dac.io.tokens import EEGTokens
@@ -52,12 +53,14 @@ from mne_dac.io.transform_blocks import (
     BASE_RATE_SAMPLES,
     BASE_RATES,
     BLOCK_FRAMES,
+    COMPONENT_CODEC,
     DCT_BLOCK,
     DEFAULT_BITS_PER_SECOND,
     NO_CODES,
     TRANSFORM_MARGIN,
     TRANSFORM_PREPROCESSING,
     TRANSFORM_SFREQ,
+    BlockFrames,
     TransformFrames,
     TransformSpec,
     fit_transform,
@@ -86,39 +89,6 @@ MAGIC = b"\x89EEGDAC\n"
 FORMAT_VERSION = 2
 _PREAMBLE = struct.Struct("<8sHI")
 _DIGEST_SIZE = 32
-_PACK_CHUNK = 1 << 20  # codes packed per step: a multiple of 8, bounds memory
-
-
-def pack_codes(codes: np.ndarray, n_bits: int) -> bytes:
-    """Bit-pack integer codes at ``n_bits`` bits each (C order, LSB first)."""
-    flat = np.ascontiguousarray(codes).ravel()
-    if flat.size and (flat.min() < 0 or flat.max() >= 1 << n_bits):
-        raise ValueError(f"codes do not fit in {n_bits} bits")
-    shifts = np.arange(n_bits, dtype=np.uint32)
-    out = []
-    for start in range(0, flat.size, _PACK_CHUNK):
-        part = flat[start : start + _PACK_CHUNK].astype(np.uint32)
-        bits = ((part[:, None] >> shifts) & 1).astype(np.uint8)
-        out.append(np.packbits(bits.ravel(), bitorder="little").tobytes())
-    return b"".join(out)
-
-
-def unpack_codes(buf: bytes, n_bits: int, shape: tuple[int, ...]) -> np.ndarray:
-    """Invert :func:`pack_codes`."""
-    n = int(np.prod(shape))
-    if len(buf) != -(-n * n_bits // 8):
-        raise EEGDACFormatError(f"codes section has {len(buf)} bytes, expected {-(-n * n_bits // 8)}")
-    raw = np.frombuffer(buf, dtype=np.uint8)
-    weights = 1 << np.arange(n_bits, dtype=np.int64)
-    out = np.empty(n, dtype=np.int64)
-    step = _PACK_CHUNK * n_bits // 8
-    for i, start in enumerate(range(0, n, _PACK_CHUNK)):
-        count = min(_PACK_CHUNK, n - start)
-        bits = np.unpackbits(raw[i * step : i * step + step], count=count * n_bits, bitorder="little")
-        out[start : start + count] = bits.reshape(count, n_bits) @ weights
-    return out.reshape(shape)
-
-
 #: How the info section spells channel names that FIF cannot hold (FIF names are ASCII).
 _ESCAPED_NAMES = "unicode_escape"
 
@@ -459,7 +429,7 @@ class EEGDACHeader:
             codebook_size=int(header["codebook_size"]) if tokens else None,
             hop_length=int(header["hop_length"]),
             codec_sfreq=float(header["codec_sfreq"]),
-            codec=CodecIdentity.from_dict(header["codec"]) if tokens else None,
+            codec=CodecIdentity.from_dict(header["codec"]) if "codec" in header else None,
             preprocessing=PreprocessingSettings.from_dict(header["preprocessing"]),
             clip_counts=[int(c) for c in header["clip_counts"]],
             annotations=header["annotations"],
@@ -492,8 +462,8 @@ class EEGDACHeader:
     def coded_bits_per_second(self) -> float:
         """Bits per second per coded channel that the tokens take in the file (after entropy coding), or the
         transform code with its directions."""
-        directions = 0 if self.transform is None else 2 * self.transform.directions.size
-        return 8 * (self.token_bytes + directions) / self.duration / len(self.ch_names)
+        side_bits = 0 if self.transform is None else self.transform.side_bits
+        return (8 * self.token_bytes + side_bits) / self.duration / len(self.ch_names)
 
     @property
     def max_error(self) -> float | None:
@@ -787,6 +757,18 @@ def _annotations(header: EEGDACHeader, info: mne.Info) -> mne.Annotations | None
 _CACHED_BLOCKS = 8
 
 
+def _transform_frames(header: EEGDACHeader, codec: Any) -> BlockFrames:
+    """The decoder of a transform-coded file's blocks; ``codec``: the user's (``"klt-codec"``), or the frames."""
+    from mne_dac.codecs.loading import codec_for
+    from mne_dac.io.component_blocks import ComponentCodecFrames
+
+    if isinstance(codec, BlockFrames):
+        return codec
+    if header.coding == "klt-codec":
+        return ComponentCodecFrames(header.transform, codec_for(header.codec, codec))
+    return TransformFrames(header.transform)
+
+
 class _BlockReader:
     """Codes and side channels of a version-2 file, read block by block as ranges need them."""
 
@@ -804,7 +786,7 @@ class _BlockReader:
         self.damaged = set(blocks.damaged_blocks()) if salvage else None
         self.model = self.tables = None
         #: The decoder of a transform-coded file's blocks (``None``: tokens).
-        self.frames = None if header.transform is None else TransformFrames(header.transform)
+        self.frames = None if header.transform is None else _transform_frames(header, codec)
         if blocks.header.get("token_coding") == "ans-tree":
             from mne_dac.codecs.loading import codec_for
 
@@ -954,11 +936,13 @@ def write_raw_dac(
         The recording, in Volts.
     codec : str | path-like | DACCodec
         The codec (see :func:`~mne_dac.load_codec`): ``"default"``, a DAC tag, a codec
-        file or a :class:`~mne_dac.DACCodec`. Or ``"klt-dct"``: no tokens but the block DCT of
-        the channels' principal components (:class:`~mne_dac.signal.transform_coding.CrossChannelDCTCoder`,
-        laid out by blocks of time, see :mod:`mne_dac.io.transform_blocks`), within
-        ``bits_per_second``; on eegmat it keeps the EEG far better than the codec at the same bits
-        (:ref:`benchmarks`).
+        file or a :class:`~mne_dac.DACCodec`. Or a transform code in place of tokens, within
+        ``bits_per_second`` (see :mod:`mne_dac.io.transform_blocks`): ``"klt-codec"``, the shipped
+        ``"linear"`` codec on the channels' principal components, each component's depth chosen per
+        second (:mod:`mne_dac.io.component_blocks`); or ``"klt-dct"``, the block DCT of the
+        components (:class:`~mne_dac.signal.transform_coding.CrossChannelDCTCoder`'s coder). On
+        eegmat both keep the EEG far better than a codec's tokens at the same bits, ``"klt-codec"``
+        the best below about 200 bits/s per channel (:ref:`benchmarks`).
     %(n_codebooks)s
     %(overwrite)s
     %(groups)s
@@ -966,7 +950,7 @@ def write_raw_dac(
     %(max_clipped)s
     %(max_error)s
     bits_per_second : float | None
-        ``codec="klt-dct"`` only: the budget in bits per second per EEG channel, never exceeded (but
+        Transform codes only: the budget in bits per second per EEG channel, never exceeded (but
         by a last block of a few seconds at a very low rate: it gets a whole block's share).
         ``None``: 88, the default codec's rate; with ``max_error``, the rate of
         :data:`~mne_dac.io.transform_blocks.BASE_RATES` that makes three 16-s excerpts spread over the
@@ -986,6 +970,9 @@ def write_raw_dac(
     if max_error is not None and not (isinstance(max_error, (int, float)) and 0 <= max_error < math.inf):
         raise ValueError(f"max_error must be None or a bound in Volts >= 0, got {max_error!r}")
     if is_transform_coder(codec, n_codebooks=n_codebooks, groups=groups, bits_per_second=bits_per_second):
+        if codec == "klt-codec" and max_error is not None:
+            raise ValueError('max_error is not available with codec="klt-codec" (no residual layer on its code '
+                             'yet): use codec="klt-dct" or a codec\'s tokens')  # fmt: skip
         if bits_per_second is None:
             bits_per_second = DEFAULT_BITS_PER_SECOND if max_error is None else _base_rate(raw, codec, max_error)
         return _write_transform(Path(fname), raw, codec, bits_per_second, overwrite=overwrite,
@@ -1132,9 +1119,18 @@ def _write_transform(fname: Path, raw: mne.io.BaseRaw, method: str, bits_per_sec
     ch_names = [raw.ch_names[i] for i in eeg]
     stream = CodecDomainStream(lambda start, stop: raw.get_data(picks=eeg, start=start, stop=stop), len(eeg),
                                raw.n_times, raw.info["sfreq"], TRANSFORM_SFREQ, TRANSFORM_PREPROCESSING, ch_names)  # fmt: skip
-    spec = fit_transform(stream, bits_per_second, progress=progress)
+    spec = fit_transform(stream, bits_per_second, method, progress=progress)
     check_clipping(stream, None if max_error is not None else max_clipped)
-    frames = TransformFrames.for_writing(spec, stream.n_codec)
+    coding = {"coding": method, "transform": spec.to_dict()}
+    if method == "klt-codec":
+        from mne_dac.codecs.loading import load_codec
+        from mne_dac.io.component_blocks import ComponentCodecFrames
+
+        codec = load_codec(COMPONENT_CODEC)
+        frames = ComponentCodecFrames.for_writing(spec, codec, stream.n_codec)
+        coding["codec"] = codec.identity.to_dict()
+    else:
+        frames = TransformFrames.for_writing(spec, stream.n_codec)
     recording = SimpleNamespace(
         ch_names=ch_names, sfreq=raw.info["sfreq"], n_times=raw.n_times, first_samp=raw.first_samp,
         hop_length=DCT_BLOCK, codec_sfreq=TRANSFORM_SFREQ, preprocessing=TRANSFORM_PREPROCESSING,
@@ -1162,7 +1158,6 @@ def _write_transform(fname: Path, raw: mne.io.BaseRaw, method: str, bits_per_sec
             yield payloads.pop(0), NO_CODES, side, layer
         stream.report_clipping()
 
-    coding = {"coding": method, "transform": spec.to_dict()}
     return _write_blocks(fname, recording, coding, blocks(), BLOCK_FRAMES, stream.clip_counts, overwrite=overwrite,
                          grids=reader_grids(raw, other), residual=residual)  # fmt: skip
 
@@ -1230,10 +1225,12 @@ def read_raw_dac(
         raw = reconstruct_raw(read_tokens(fname), codec, n_codebooks=n_codebooks, progress=progress)
         return raw if (start, stop) == (0, header.n_times) else raw.crop(start / sfreq, (stop - 1) / sfreq)
     if header.transform is not None:
-        if codec is not None or n_codebooks is not None:
-            raise ValueError(f"{fname} holds a {header.coding} transform code: it needs no codec and has no "
-                             "codebooks (pass neither codec nor n_codebooks)")  # fmt: skip
-        codec = TransformFrames(header.transform)
+        if codec is not None and header.codec is None:
+            raise ValueError(f"{fname} holds a {header.coding} transform code: it needs no codec (pass none)")
+        if n_codebooks is not None:
+            raise ValueError(f"{fname} holds a {header.coding} transform code, whose depth is chosen as it was "
+                             "written: n_codebooks does not apply")  # fmt: skip
+        codec = _transform_frames(header, codec)
     else:
         codec = codec_for(header.codec, codec)
     if header.residual is not None and layer is None and n_codebooks is not None:
@@ -1336,11 +1333,13 @@ def describe_file(fname: str | Path) -> str:
         ]
     else:
         n_directions = h.transform.directions.shape[1]
-        coder = [
-            f"Coder:             {h.coding}: block DCT ({h.hop_length} samples at {h.codec_sfreq:g} Hz) of "
-            + (f"the channels' {n_directions} principal components" if n_directions else "each channel"),
-            "Decodes with:      mne-dac alone (no codec)",
-        ]
+        coded = f"the channels' {n_directions} principal components" if n_directions else "each channel"
+        if h.codec is None:
+            coder = [f"Coder:             {h.coding}: block DCT ({h.hop_length} samples at {h.codec_sfreq:g} Hz) of "
+                     f"{coded}", "Decodes with:      mne-dac alone (no codec)"]  # fmt: skip
+        else:
+            coder = [f"Coder:             {h.coding}: codec {h.codec.describe()} on {coded}, depth chosen per "
+                     "second", f"Decodes with:      {_codec_needed(h.codec)}"]  # fmt: skip
     lines = [
         f"File:              {fname} ({h.file_size:,} bytes, format version {h.version})",
         f"Coded channels:    {n_ch} ({names})",

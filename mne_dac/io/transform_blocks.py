@@ -1,15 +1,18 @@
-"""Transform-coded ``.eegdac`` files: the KLT + DCT of the EEG, block by block, in place of tokens.
+"""Transform-coded ``.eegdac`` files: the EEG's principal components coded block by block, in place of tokens.
 
-The coder is :class:`~mne_dac.signal.transform_coding.CrossChannelDCTCoder`'s, laid out so that
-a file is read by time, as a token file is:
+Two coders share this layout: ``"klt-dct"``, the block DCT of the components
+(:class:`~mne_dac.signal.transform_coding.CrossChannelDCTCoder`'s coder), and ``"klt-codec"``, a DAC-SC
+codec on the components with a depth chosen per component and second
+(:mod:`mne_dac.io.component_blocks`). A file is read by time, as a token file is:
 
 - the channels' principal directions are fitted once, on the whole recording (a first pass),
   and stored in the file's header as float16 (``n_channels × n_channels``; counted in the
-  bits); when they would take more than :data:`MAX_DIRECTION_SHARE` of the budget (a short
-  recording at a low rate), the channels are coded as they are;
-- each block of the file (:data:`BLOCK_FRAMES` frames, 64 s) holds the
-  :class:`~mne_dac.signal.transform_coding.DCTCoder` payload of its principal components, within
-  the block's share of the budget, so no block needs another to decode.
+  bits; ``"klt-codec"`` also stores each component's gain); when they would take more than
+  :data:`MAX_DIRECTION_SHARE` of the budget (a short recording at a low rate), the channels
+  are coded as they are;
+- each block of the file (:data:`BLOCK_FRAMES` frames, 64 s) holds the payload of its principal
+  components (``"klt-dct"``: :class:`~mne_dac.signal.transform_coding.DCTCoder`'s), within the
+  block's share of the budget, so no block needs another to decode.
 
 A frame is one DCT block (:data:`DCT_BLOCK` samples at :data:`TRANSFORM_SFREQ`). The EEG is
 preprocessed as for the codecs (resampled, high-passed at 0.1 Hz) but clipped only at
@@ -33,6 +36,7 @@ __all__ = [
     "BASE_RATE_SAMPLES",
     "BASE_RATE_SAMPLE_SECONDS",
     "BLOCK_FRAMES",
+    "COMPONENT_CODEC",
     "DCT_BLOCK",
     "DEFAULT_BITS_PER_SECOND",
     "MAX_DIRECTION_SHARE",
@@ -41,6 +45,7 @@ __all__ = [
     "TRANSFORM_MARGIN",
     "TRANSFORM_PREPROCESSING",
     "TRANSFORM_SFREQ",
+    "BlockFrames",
     "TransformFrames",
     "TransformSpec",
     "fit_transform",
@@ -50,7 +55,9 @@ __all__ = [
 ]
 
 #: The coders a file can hold in place of tokens (``write_raw_dac(codec=...)``).
-TRANSFORM_CODERS = ("klt-dct",)
+TRANSFORM_CODERS = ("klt-dct", "klt-codec")
+#: The shipped DAC-SC codec that ``"klt-codec"`` writes with.
+COMPONENT_CODEC = "linear"
 #: The rate the EEG is coded at (Hz).
 TRANSFORM_SFREQ = 256.0
 #: Samples of one DCT block (a frame): 2 s at :data:`TRANSFORM_SFREQ`.
@@ -130,17 +137,21 @@ class TransformSpec:
     Attributes
     ----------
     method : str
-        ``"klt-dct"``.
+        ``"klt-dct"`` or ``"klt-codec"``.
     bits_per_second : float
         The budget in bits per second per EEG channel, the directions included.
     directions : array of float16, shape (n_channels, n_directions)
         The principal directions of the EEG channels (``n_directions`` 0: the channels are
         coded as they are).
+    gains : array of float16, shape (n_directions,) | None
+        ``"klt-codec"``: each component's RMS over the channels' mean RMS (the codec codes
+        ``component / gain``); ``None`` for ``"klt-dct"``.
     """
 
     method: str
     bits_per_second: float
     directions: np.ndarray
+    gains: np.ndarray | None = None
 
     @property
     def n_components(self) -> int:
@@ -148,37 +159,59 @@ class TransformSpec:
         n_channels, n_directions = self.directions.shape
         return n_directions or n_channels
 
+    @property
+    def side_bits(self) -> int:
+        """Bits of the directions and gains (float16 each), counted in the budget."""
+        return 16 * (self.directions.size + (0 if self.gains is None else self.gains.size))
+
     def to_dict(self) -> dict:
-        """The header's field: the directions as base64 of little-endian float16 (column-major)."""
+        """The header's field: the directions (and gains) as base64 of little-endian float16 (column-major)."""
         n_channels, n_directions = self.directions.shape
-        packed = base64.b64encode(np.asfortranarray(self.directions, dtype="<f2").tobytes(order="F")).decode()
-        return {"method": self.method, "bits_per_second": self.bits_per_second, "n_channels": n_channels,
-                "n_directions": n_directions, "directions": packed}  # fmt: skip
+        d = {"method": self.method, "bits_per_second": self.bits_per_second, "n_channels": n_channels,
+             "n_directions": n_directions, "directions": _float16_text(self.directions)}  # fmt: skip
+        return d if self.gains is None else {**d, "gains": _float16_text(self.gains)}
 
     @classmethod
     def from_dict(cls, d: Any, n_channels: int) -> TransformSpec:
         """Read and check the header's field; :class:`~mne_dac.EEGDACFormatError` when it is malformed."""
+        if not isinstance(d, dict) or d.get("method") not in TRANSFORM_CODERS:
+            raise EEGDACFormatError(f"header field 'transform.method': expected one of {TRANSFORM_CODERS}")
         keys = {"method", "bits_per_second", "n_channels", "n_directions", "directions"}
-        if not isinstance(d, dict) or set(d) != keys:
+        keys |= {"gains"} if d["method"] == "klt-codec" else set()
+        if set(d) != keys:
             raise EEGDACFormatError(f"header field 'transform': expected an object with the keys {sorted(keys)}")
         rate, n_dir = d["bits_per_second"], d["n_directions"]
-        if d["method"] not in TRANSFORM_CODERS:
-            raise EEGDACFormatError(f"header field 'transform.method': expected one of {TRANSFORM_CODERS}")
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < float("inf"):
             raise EEGDACFormatError("header field 'transform.bits_per_second': expected a positive number")
         if d["n_channels"] != n_channels or not (isinstance(n_dir, int) and n_dir in (0, n_channels)):
             raise EEGDACFormatError(f"header field 'transform': expected {n_channels} channels and 0 or "
                                     f"{n_channels} directions")  # fmt: skip
-        try:
-            raw = base64.b64decode(d["directions"], validate=True) if isinstance(d["directions"], str) else None
-        except ValueError:
-            raw = None
-        if raw is None or len(raw) != 2 * n_channels * n_dir:
-            raise EEGDACFormatError("header field 'transform.directions': expected base64 of the float16 directions")
-        directions = np.frombuffer(raw, "<f2").reshape(n_channels, n_dir, order="F")
-        if not np.isfinite(directions).all():
-            raise EEGDACFormatError("header field 'transform.directions': not finite")
-        return cls(d["method"], float(rate), directions)
+        directions = _float16_array(d["directions"], n_channels * n_dir, "directions").reshape(
+            n_channels, n_dir, order="F"
+        )
+        gains = None if "gains" not in d else _float16_array(d["gains"], n_dir, "gains")
+        if gains is not None and not (gains > 0).all():
+            raise EEGDACFormatError("header field 'transform.gains': expected positive gains")
+        return cls(d["method"], float(rate), directions, gains)
+
+
+def _float16_text(values: np.ndarray) -> str:
+    """Base64 of little-endian float16 values (column-major)."""
+    return base64.b64encode(np.asfortranarray(values, dtype="<f2").tobytes(order="F")).decode()
+
+
+def _float16_array(text: Any, size: int, field: str) -> np.ndarray:
+    """Invert :func:`_float16_text` for ``size`` finite values; :class:`~mne_dac.EEGDACFormatError` otherwise."""
+    try:
+        raw = base64.b64decode(text, validate=True) if isinstance(text, str) else None
+    except ValueError:
+        raw = None
+    if raw is None or len(raw) != 2 * size:
+        raise EEGDACFormatError(f"header field 'transform.{field}': expected base64 of {size} float16 values")
+    values = np.frombuffer(raw, "<f2")
+    if not np.isfinite(values).all():
+        raise EEGDACFormatError(f"header field 'transform.{field}': not finite")
+    return values
 
 
 def transform_of_header(header: dict) -> TransformSpec:
@@ -187,10 +220,14 @@ def transform_of_header(header: dict) -> TransformSpec:
     for field, value in (("codec_sfreq", TRANSFORM_SFREQ), ("hop_length", DCT_BLOCK), ("block_frames", BLOCK_FRAMES)):
         if header.get(field) != value:
             raise EEGDACFormatError(f"header field {field!r}: a transform-coded file has {value:g}")
-    return TransformSpec.from_dict(header.get("transform"), len(header["ch_names"]))
+    spec = TransformSpec.from_dict(header.get("transform"), len(header["ch_names"]))
+    if spec.method != header.get("coding"):
+        raise EEGDACFormatError(f"header field 'transform.method': {spec.method!r} in a {header.get('coding')!r} file")
+    return spec
 
 
-def fit_transform(stream: CodecDomainStream, bits_per_second: float, *, progress: bool = False) -> TransformSpec:
+def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str = "klt-dct", *,
+                  progress: bool = False) -> TransformSpec:  # fmt: skip
     """The coding of a recording: its principal directions, fitted on the whole stream (one pass).
 
     Parameters
@@ -199,6 +236,8 @@ def fit_transform(stream: CodecDomainStream, bits_per_second: float, *, progress
         The preprocessed EEG at :data:`TRANSFORM_SFREQ`.
     bits_per_second : float
         The budget per EEG channel.
+    method : str
+        One of :data:`TRANSFORM_CODERS`; ``"klt-codec"`` also gets each component's gain.
     progress : bool
         Show a progress bar.
 
@@ -214,22 +253,41 @@ def fit_transform(stream: CodecDomainStream, bits_per_second: float, *, progress
         raise ValueError(f"bits_per_second must be a positive number, got {bits_per_second!r}")
     n_channels = stream.n_channels
     total_bits = bits_per_second * n_channels * stream.n_codec / stream.codec_sfreq
-    if 16 * n_channels**2 > MAX_DIRECTION_SHARE * total_bits:
-        return TransformSpec("klt-dct", float(bits_per_second), np.zeros((n_channels, 0), dtype="<f2"))
+    with_gains = method == "klt-codec"
+    if 16 * n_channels * (n_channels + with_gains) > MAX_DIRECTION_SHARE * total_bits:
+        none = np.zeros((n_channels, 0), dtype="<f2")
+        return TransformSpec(method, float(bits_per_second), none, np.zeros(0, "<f2") if with_gains else None)
     covariance = np.zeros((n_channels, n_channels))
     starts = range(0, stream.n_codec, stream.segment)
     for start in tqdm(starts, desc="Fitting directions", unit="segment", disable=not progress):
         x = stream.get(start, min(start + stream.segment, stream.n_codec)).astype(np.float64)
         covariance += x @ x.T
-    return TransformSpec("klt-dct", float(bits_per_second), directions_of_covariance(covariance)[0].astype("<f2"))
+    directions, variances = directions_of_covariance(covariance)
+    gains = None
+    if with_gains:  # a component's RMS over the channels' mean RMS, at least float16's smallest normal
+        mean_variance = max(np.trace(covariance) / n_channels, np.finfo(np.float64).tiny)
+        gains = np.maximum(np.sqrt(variances / mean_variance), np.finfo(np.float16).smallest_normal).astype("<f2")
+    return TransformSpec(method, float(bits_per_second), directions.astype("<f2"), gains)
 
 
-class TransformFrames:
-    """Code and decode the blocks of a transform-coded file.
+class BlockFrames:
+    """What the readers see of a transform-coded file's coder: it decodes as a codec does
+    (:func:`~mne_dac.io.streaming.decode_samples`), the "codes" of a frame being its decoded samples, in an
+    array of shape ``(n_channels, DCT_BLOCK, n_frames)``."""
 
-    It also decodes as a codec does for the readers (:func:`~mne_dac.io.streaming.decode_samples`):
-    the "codes" of a frame are its decoded samples, in an array of shape
-    ``(n_channels, DCT_BLOCK, n_frames)``.
+    #: Frames of context a decoded frame needs: none, each block stands alone.
+    decoder_context = 0
+    sfreq = TRANSFORM_SFREQ
+    hop_length = DCT_BLOCK
+
+    def decode(self, frames: np.ndarray, n_codebooks: int | None = None, progress: bool = False,
+               **channels: Any) -> np.ndarray:  # fmt: skip
+        """The samples of frames ``(n_channels, DCT_BLOCK, n_frames)``, ``(n_channels, n_frames * DCT_BLOCK)``."""
+        return frames.transpose(0, 2, 1).reshape(frames.shape[0], -1)
+
+
+class TransformFrames(BlockFrames):
+    """Code and decode the blocks of a ``"klt-dct"`` file.
 
     Parameters
     ----------
@@ -238,11 +296,6 @@ class TransformFrames:
     component_rate : float | None
         Bits per second per coded component (the writer's; a reader needs none).
     """
-
-    #: Frames of context a decoded frame needs: none, each block stands alone.
-    decoder_context = 0
-    sfreq = TRANSFORM_SFREQ
-    hop_length = DCT_BLOCK
 
     def __init__(self, spec: TransformSpec, component_rate: float | None = None) -> None:
         self.spec = spec
@@ -284,8 +337,3 @@ class TransformFrames:
         x = self._directions @ components if self._directions.size else components
         x = np.pad(x, ((0, 0), (0, n_frames * DCT_BLOCK - x.shape[1])), mode="edge")
         return x.astype(np.float32).reshape(x.shape[0], n_frames, DCT_BLOCK).transpose(0, 2, 1)
-
-    def decode(self, frames: np.ndarray, n_codebooks: int | None = None, progress: bool = False,
-               **channels: Any) -> np.ndarray:  # fmt: skip
-        """The samples of frames ``(n_channels, DCT_BLOCK, n_frames)``, ``(n_channels, n_frames * DCT_BLOCK)``."""
-        return frames.transpose(0, 2, 1).reshape(frames.shape[0], -1)

@@ -104,9 +104,11 @@ def validate_header(header: Any, version: int, file_size: int) -> None:
         _fail("coding", f"expected one of {FILE_CODINGS}")
     if coding == "tokens":
         n_streams, n_codebooks, bits = _validate_token_fields(header, ch_names, n_frames)
-    else:  # the KLT + DCT payload of every channel; checked in full by mne_dac.io.transform_blocks
+    else:  # a transform code of every channel; checked in full by mne_dac.io.transform_blocks
         if not isinstance(header.get("transform"), dict):
             _fail("transform", "expected an object")
+        if coding == "klt-codec":  # and the codec of its components
+            _validate_codec(_get(header, "codec", dict))
         n_streams, n_codebooks, bits = len(ch_names), 1, None
     clip_counts = _get(header, "clip_counts", list, lambda v: len(v) == len(ch_names), "one count per channel")
     if not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= n_coded for c in clip_counts):
@@ -140,7 +142,7 @@ def validate_header(header: Any, version: int, file_size: int) -> None:
 
 
 #: What a version-2 file holds for its EEG: tokens, or a transform code (see :mod:`mne_dac.io.transform_blocks`).
-FILE_CODINGS = ("tokens", "klt-dct")
+FILE_CODINGS = ("tokens", "klt-dct", "klt-codec")
 #: How a version-2 file may code its tokens and side channels.
 TOKEN_CODINGS = ("packed", "ans-tree")
 SIDE_CODINGS = ("flac-grid-or-zlib",)

@@ -66,21 +66,22 @@ def test_eegmat_edf_with_default_codec(tmp_path, capsys):
     assert back.info["sfreq"] == raw.info["sfreq"] and back.annotations == raw.annotations
 
 
-def test_transform_coder(tmp_path, capsys):
-    """compress --codec klt-dct: no tokens, no codec to decode; options of codecs refused in one line."""
+@pytest.mark.parametrize("coder, decodes_with", [("klt-dct", "no codec"), ("klt-codec", "'linear-2026.12'")])
+def test_transform_coder(tmp_path, capsys, coder, decodes_with):
+    """compress --codec klt-dct / klt-codec: no tokens; options of codecs refused in one line."""
     src, out = FORMATS["edf"], tmp_path / "rec.eegdac"
-    assert main(["compress", str(src), str(out), "--codec", "klt-dct", "--bitrate", "200"]) == 0
+    assert main(["compress", str(src), str(out), "--codec", coder, "--bitrate", "200"]) == 0
     text = capsys.readouterr().out
-    assert "klt-dct" in text and "200 bits/s per channel nominal" in text and "no codec" in text
+    assert coder in text and "200 bits/s per channel nominal" in text and decodes_with in text
     assert main(["decompress", str(out), str(tmp_path / "rec_raw.fif"), "--tmin", "1", "--tmax", "3"]) == 0
     back = mne.io.read_raw_fif(tmp_path / "rec_raw.fif", verbose="error")
-    assert back.info["description"].startswith("Lossy reconstruction by mne-dac codec 'klt-dct' at 200 bits/s")
+    assert back.info["description"].startswith(f"Lossy reconstruction by mne-dac codec '{coder}' at 200 bits/s")
     for extra, message in [
         (["--n-codebooks", "2"], "--n-codebooks does not apply"),
         (["--grouping", "pivot"], "--grouping does not apply"),
         (["--bitrate", "0"], "positive"),
     ]:
-        assert main(["compress", str(src), str(tmp_path / "x.eegdac"), "--codec", "klt-dct", *extra]) == 1
+        assert main(["compress", str(src), str(tmp_path / "x.eegdac"), "--codec", coder, *extra]) == 1
         assert message in capsys.readouterr().err
     assert main(["compress", str(src), str(tmp_path / "x.eegdac"), "--bitrate", "44"]) == 1
     assert "--bitrate applies to" in capsys.readouterr().err

@@ -273,10 +273,11 @@ def test_workers_stop_when_their_parent_dies(monkeypatch):
     assert not bulk._parent_gone(os.getpid())
 
 
-def test_transform_coder(corpus, tmp_path, capsys):
-    """compress-dir with the KLT + DCT: no codec is loaded, the index says what coded each file."""
-    index = compress_dir(corpus, tmp_path / "out", "klt-dct", bits_per_second=300, exclude=["ECG"], progress=False)
-    assert (index["status"] == "compressed").all() and (index["codec"] == "klt-dct").all()
+@pytest.mark.parametrize("coder", ["klt-dct", "klt-codec"])
+def test_transform_coder(corpus, tmp_path, capsys, coder):
+    """compress-dir with a transform code: the index says what coded each file."""
+    index = compress_dir(corpus, tmp_path / "out", coder, bits_per_second=300, exclude=["ECG"], progress=False)
+    assert (index["status"] == "compressed").all() and (index["codec"] == coder).all()
     assert (index["bits_per_second"] == 300).all() and (index["coded_bits_per_second"] <= 300).all()
     assert index["error"].str.contains("at least 1025 samples").all()  # 3 s at 256 Hz: too short to measure
     with pytest.raises(ValueError, match="n_codebooks does not apply"):

@@ -1,0 +1,183 @@
+"""Blocks of a ``"klt-codec"`` file: a DAC-SC codec on the channels' principal components, depth chosen per second.
+
+A codec that spends the same codebooks on every frame of every channel wastes its bits on the
+weak directions and the quiet seconds; the block DCT of the principal components does not, and
+so keeps the EEG better at the same bits. This coding gives the codec the same freedom: the
+channels are rotated onto their principal directions (:func:`~mne_dac.io.transform_blocks.fit_transform`,
+stored with each component's gain), each block's components are coded at the codec's full depth,
+and each component's depth in each second (0 to all codebooks) is chosen so that the block's
+squared error is smallest within its share of the budget
+(:func:`~mne_dac.codecs.spatial.allocate_depths`, a Lagrangian bisection).
+
+A block's payload holds the depths, then the codes they keep, bit-packed
+(:func:`~mne_dac.io.bit_packing.pack_codes`): each component's *width*, the bits of its largest
+depth in the block (so a component never coded in the block costs its width alone), then each
+component's depths at its width, second by second; then the codes (``bits_per_code`` bits each,
+component by component, codebook by codebook, frame by frame). A component of depth 0 is zero in
+that second. The depths' bits come out of the block's budget.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mne_dac.codecs.spatial import allocate_depths
+from mne_dac.io.bit_packing import pack_codes, unpack_codes
+from mne_dac.io.transform_blocks import (
+    DCT_BLOCK,
+    TRANSFORM_PREPROCESSING,
+    TRANSFORM_SFREQ,
+    BlockFrames,
+    TransformSpec,
+)
+
+__all__ = ["SEGMENT_SECONDS", "ComponentCodecFrames", "check_component_codec"]
+
+#: Seconds of each depth choice.
+SEGMENT_SECONDS = 1.0
+
+
+def check_component_codec(codec: Any) -> None:
+    """Raise a :class:`ValueError` unless ``codec`` can code a file's components: a DAC-SC codec at
+    :data:`~mne_dac.io.transform_blocks.TRANSFORM_SFREQ` whose hop divides a file's frame."""
+    if hasattr(codec, "layout"):
+        raise ValueError(f"klt-codec needs a DAC-SC codec (it codes every component alone), got {codec.name!r}")
+    if codec.sfreq != TRANSFORM_SFREQ or DCT_BLOCK % codec.hop_length:
+        raise ValueError(f"klt-codec needs a codec at {TRANSFORM_SFREQ:g} Hz whose hop divides {DCT_BLOCK} samples; "
+                         f"{codec.name!r} works at {codec.sfreq:g} Hz with hop {codec.hop_length}")  # fmt: skip
+
+
+class ComponentCodecFrames(BlockFrames):
+    """Code and decode the blocks of a ``"klt-codec"`` file, as :class:`~mne_dac.io.transform_blocks.TransformFrames`
+    does those of a ``"klt-dct"`` one.
+
+    Parameters
+    ----------
+    spec : TransformSpec
+        The file's coding (directions and gains).
+    codec : DACCodec
+        The DAC-SC codec of the components (the file's).
+    bits_per_sample : float | None
+        Bits per sample of the preprocessed EEG (all channels together) that a block's payload may take
+        (the writer's; a reader needs none).
+    """
+
+    def __init__(self, spec: TransformSpec, codec: Any, bits_per_sample: float | None = None) -> None:
+        check_component_codec(codec)
+        self.spec, self.codec, self.name = spec, codec, spec.method
+        self.bits_per_sample = bits_per_sample
+        n_channels, n_directions = spec.directions.shape
+        self._directions = spec.directions.astype(np.float64) if n_directions else np.eye(n_channels)
+        gains = spec.gains.astype(np.float64) if n_directions else np.ones(n_channels)
+        #: Codec input per unit of a component (the file's preprocessing scales EEG by another clip level).
+        self._scale = TRANSFORM_PREPROCESSING.clip / codec.preprocessing.clip / gains
+        self._segment = max(1, round(SEGMENT_SECONDS * codec.frame_rate))  # codec frames per depth choice
+        self._width_bits = int(codec.n_codebooks).bit_length().bit_length()  # bits of a depth's width
+
+    @classmethod
+    def for_writing(cls, spec: TransformSpec, codec: Any, n_codec: int) -> ComponentCodecFrames:
+        """The coder of a recording of ``n_codec`` samples: the budget left by the directions and gains, spread
+        evenly over the samples."""
+        n_channels = spec.directions.shape[0]
+        bits = spec.bits_per_second * n_channels * n_codec / TRANSFORM_SFREQ - spec.side_bits
+        return cls(spec, codec, max(bits, 0.0) / n_codec)
+
+    def _segments(self, n_frames: int) -> np.ndarray:
+        """Codec frames of each depth choice of a block of ``n_frames`` codec frames."""
+        return np.diff(np.append(np.arange(0, n_frames, self._segment), n_frames))
+
+    def encode_block(self, x: np.ndarray) -> bytes:
+        """The payload of a block of preprocessed EEG ``(n_channels, n_samples)``, within its share of the budget.
+
+        A block too short for even its depths (a last block of a few seconds at a very low rate) is given
+        depth 0 everywhere: its payload is the depths alone.
+        """
+        codec, n_samples = self.codec, x.shape[1]
+        y = np.clip(np.linalg.solve(self._directions, x) * self._scale[:, None], -1, 1).astype(np.float32)
+        codes = codec.encode(y, codec.n_codebooks)
+        n_components, n_q, n_frames = codes.shape
+        frames_in = self._segments(n_frames)
+        starts = np.arange(0, n_frames, self._segment)
+        weights = 1.0 / self._scale[:, None]  # squared errors of components in the EEG's units
+        errors = np.empty((n_q + 1, n_components, len(frames_in)))
+        padded = np.zeros((n_components, n_frames * codec.hop_length))
+        for depth in range(n_q + 1):
+            decoded = codec.decode(codes, depth, n_samples=n_samples) if depth else 0.0
+            padded[:, :n_samples] = ((y - decoded) * weights) ** 2
+            per_frame = padded.reshape(n_components, n_frames, codec.hop_length).sum(-1)
+            errors[depth] = np.add.reduceat(per_frame, starts, axis=1)
+        budget = self.bits_per_sample * n_samples
+        unit_bits = np.tile(frames_in * codec.bits_per_code, n_components)
+
+        def within(code_budget: float) -> tuple[np.ndarray, float]:
+            """The depths within ``code_budget`` bits of codes, and the bits of the payload they make."""
+            chosen = allocate_depths(errors.reshape(n_q + 1, -1), unit_bits, max(code_budget, 0.0))
+            depths = chosen.reshape(n_components, -1)
+            return depths, 8 * len(self._pack_depths(depths)) + float((chosen * unit_bits).sum())
+
+        # the depths' own bits come out of the budget: the largest budget for the codes whose payload fits
+        # (bisection, from what the widest depths would leave)
+        lo, hi = budget - 8 * len(self._pack_depths(np.full((n_components, len(frames_in)), n_q))), budget
+        depths, _ = within(lo)
+        for _ in range(12):
+            candidate, spent = within((lo + hi) / 2)
+            if spent <= budget:
+                lo, depths = (lo + hi) / 2, candidate
+            else:
+                hi = (lo + hi) / 2
+        kept = np.arange(n_q)[None, :, None] < np.repeat(depths, frames_in, axis=1)[:, None, :]
+        return self._pack_depths(depths) + pack_codes(codes[kept], codec.bits_per_code)
+
+    def _pack_depths(self, depths: np.ndarray) -> bytes:
+        """Each component's width (the bits of its largest depth), then the depths of each component of
+        width above 0 at that width (each component's whole bytes)."""
+        widths = np.array([int(d.max(initial=0)).bit_length() for d in depths])
+        return pack_codes(widths, self._width_bits) + b"".join(pack_codes(d, w) for d, w in zip(depths, widths) if w)
+
+    def _unpack_depths(self, payload: bytes, n_components: int, n_segments: int) -> tuple[np.ndarray, int]:
+        """Invert :meth:`_pack_depths`: the depths, and the bytes they took; a :class:`ValueError` when the payload
+        is too short for them."""
+        n_bytes = -(-n_components * self._width_bits // 8)
+        if len(payload) < n_bytes:
+            raise ValueError(f"{len(payload)} bytes cannot hold the depths' widths ({n_bytes} bytes)")
+        widths = unpack_codes(payload[:n_bytes], self._width_bits, (n_components,))
+        depths = np.zeros((n_components, n_segments), dtype=np.int64)
+        for k, width in enumerate(widths):
+            size = -(-n_segments * int(width) // 8)
+            if len(payload) < n_bytes + size:
+                raise ValueError(f"{len(payload)} bytes cannot hold the depths")
+            if width:
+                depths[k] = unpack_codes(payload[n_bytes : n_bytes + size], int(width), (n_segments,))
+            n_bytes += size
+        return depths, n_bytes
+
+    def decode_block(self, payload: bytes, n_frames: int, n_samples: int | None = None) -> np.ndarray:
+        """Frames ``(n_channels, DCT_BLOCK, n_frames)`` of a block's payload (float32).
+
+        ``n_samples``: the samples the payload holds (default: ``n_frames`` whole frames, the last block may hold
+        fewer). A :class:`ValueError` when the payload does not hold what they need.
+        """
+        codec = self.codec
+        n_samples = n_frames * DCT_BLOCK if n_samples is None else n_samples
+        n_components, n_q = len(self._scale), codec.n_codebooks
+        n_codec_frames = codec.n_frames(n_samples)
+        frames_in = self._segments(n_codec_frames)
+        depths, n_depth_bytes = self._unpack_depths(payload, n_components, len(frames_in))
+        if depths.max(initial=0) > n_q:
+            raise ValueError(f"a depth exceeds the codec's {n_q} codebooks")
+        frame_depth = np.repeat(depths, frames_in, axis=1)
+        kept = np.arange(n_q)[None, :, None] < frame_depth[:, None, :]
+        n_kept = int(kept.sum())
+        if len(payload) - n_depth_bytes != -(-n_kept * codec.bits_per_code // 8):
+            raise ValueError(f"{len(payload) - n_depth_bytes} bytes of codes where the depths keep {n_kept} codes")
+        codes = np.full((n_components, n_q, n_codec_frames), -1, dtype=np.int64)
+        codes[kept] = unpack_codes(payload[n_depth_bytes:], codec.bits_per_code, (n_kept,))
+        if codes.max(initial=0) >= codec.codebook_size:
+            raise ValueError(f"a code exceeds the codec's {codec.codebook_size} entries")
+        y = codec.decode(codes, n_samples=n_samples).astype(np.float64)
+        y[np.repeat(frame_depth, codec.hop_length, axis=1)[:, :n_samples] == 0] = 0
+        x = self._directions @ (y / self._scale[:, None])
+        x = np.pad(x, ((0, 0), (0, n_frames * DCT_BLOCK - n_samples)), mode="edge")
+        return x.astype(np.float32).reshape(x.shape[0], n_frames, DCT_BLOCK).transpose(0, 2, 1)

@@ -1,0 +1,153 @@
+"""``"klt-codec"`` files (``write_raw_dac(codec="klt-codec")``): the shipped linear codec on the principal
+components, a depth per component and second within the budget; exact round trips of what is stored, random
+access, refusals of crafted files."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import mne
+import numpy as np
+import pytest
+from conftest import CraftedFile
+
+from mne_dac import EEGDACFormatError, load_codec, read_raw_dac, write_raw_dac
+from mne_dac.evaluation.datasets import read_excerpt
+from mne_dac.io.component_blocks import ComponentCodecFrames, check_component_codec
+from mne_dac.io.container import describe_file, read_header
+from mne_dac.io.transform_blocks import COMPONENT_CODEC, DCT_BLOCK, TRANSFORM_SFREQ, TransformSpec
+from mne_dac.signal.preprocessing import n_codec_samples
+
+
+@pytest.fixture(scope="module")
+def seventy_seconds() -> mne.io.BaseRaw:
+    """The excerpt's rest recording and 10 s of its arithmetic one: 19 EEG channels, two blocks of the file."""
+    return mne.concatenate_raws([read_excerpt(0, "rest", verbose=False),
+                                 read_excerpt(0, "arithmetic", verbose=False).crop(0, 10)])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def coded(seventy_seconds, tmp_path_factory):
+    fname = tmp_path_factory.mktemp("kltcodec") / "rec.eegdac"
+    write_raw_dac(fname, seventy_seconds, codec="klt-codec", bits_per_second=88)
+    return fname, read_raw_dac(fname)
+
+
+def _prd(original: np.ndarray, decoded: np.ndarray) -> float:
+    return 100 * np.sqrt(np.sum((decoded - original) ** 2) / np.sum(original**2))
+
+
+def test_round_trip_within_budget(seventy_seconds, coded):
+    fname, decoded = coded
+    header = read_header(fname)
+    assert header.coding == "klt-codec" and header.codes_shape is None
+    assert header.codec.weights_sha256 == load_codec(COMPONENT_CODEC).identity.weights_sha256
+    assert header.transform.directions.shape == (19, 19) and header.transform.gains.shape == (19,)
+    n_codec = n_codec_samples(seventy_seconds.n_times, 500.0, TRANSFORM_SFREQ)
+    bits = 8 * header.token_bytes + header.transform.side_bits  # every bit counted
+    assert 0.9 * 88 * 19 * n_codec / TRANSFORM_SFREQ <= bits <= 88 * 19 * n_codec / TRANSFORM_SFREQ
+    assert header.coded_bits_per_second <= 88
+    eeg = seventy_seconds.copy().pick("eeg")
+    eeg.filter(0.1, None, method="iir", iir_params={"order": 4, "ftype": "butter", "output": "sos"}, verbose="error")
+    assert _prd(eeg.get_data(), decoded.get_data(picks="eeg")) < 30  # the shipped codec's tokens: about 40 %
+    np.testing.assert_array_equal(decoded.get_data(picks=["ECG", "A2-A1"]),
+                                  seventy_seconds.get_data(picks=["ECG", "A2-A1"]))  # fmt: skip
+    assert "klt-codec" in decoded.info["description"] and "Lossy" in decoded.info["description"]
+
+
+def test_random_access_equals_whole_decode(coded):
+    fname, decoded = coded
+    for tmin, tmax in [(0, 5), (63.9, 64.2), (65, None)]:
+        np.testing.assert_array_equal(read_raw_dac(fname, tmin=tmin, tmax=tmax).get_data(),
+                                      decoded.copy().crop(tmin, tmax).get_data())  # fmt: skip
+
+
+def test_describe_and_refusals(coded, seventy_seconds, tmp_path):
+    fname, decoded = coded
+    text = describe_file(fname)
+    assert "klt-codec" in text and "19 principal components" in text and "found automatically" in text
+    np.testing.assert_array_equal(read_raw_dac(fname, codec=COMPONENT_CODEC).get_data(), decoded.get_data())
+    with pytest.raises(ValueError, match="n_codebooks does not apply"):
+        read_raw_dac(fname, n_codebooks=1)
+    with pytest.raises(ValueError, match="max_error is not available"):
+        write_raw_dac(tmp_path / "x.eegdac", seventy_seconds, codec="klt-codec", max_error=1e-6)
+    with pytest.raises(ValueError, match="n_codebooks does not apply"):
+        write_raw_dac(tmp_path / "x.eegdac", seventy_seconds, codec="klt-codec", n_codebooks=2)
+
+
+def test_the_codec_must_code_components(tiny_codec, tiny_mc_codec):
+    with pytest.raises(ValueError, match="DAC-SC"):
+        check_component_codec(tiny_mc_codec)
+    with pytest.raises(ValueError, match="256 Hz"):
+        check_component_codec(tiny_codec)  # 512 Hz
+    check_component_codec(load_codec(COMPONENT_CODEC))
+
+
+@pytest.mark.parametrize("seconds, rate, n_directions", [(4.0, 88, 0), (0.01, 4000, 0), (20.0, 22, 0), (20.0, 88, 19)])
+def test_short_recordings_and_low_rates(tmp_path, seconds, rate, n_directions):
+    """Without directions where they would take a quarter of the budget; within the budget at any length."""
+    raw = read_excerpt(0, "rest", verbose=False).crop(0, seconds, include_tmax=False)
+    fname = write_raw_dac(tmp_path / "short.eegdac", raw, codec="klt-codec", bits_per_second=rate)
+    header = read_header(fname)
+    assert header.transform.directions.shape == (19, n_directions)
+    assert read_raw_dac(fname).n_times == raw.n_times
+    n_codec = n_codec_samples(raw.n_times, raw.info["sfreq"], TRANSFORM_SFREQ)
+    assert 8 * header.token_bytes + header.transform.side_bits <= rate * 19 * n_codec / TRANSFORM_SFREQ + 8
+
+
+def test_frames_round_trip_and_checks(rng):
+    codec = load_codec(COMPONENT_CODEC)
+    directions = np.linalg.qr(rng.normal(size=(3, 3)))[0].astype("<f2")
+    spec = TransformSpec("klt-codec", 176.0, directions, np.array([2.0, 1.0, 0.5], "<f2"))
+    back = TransformSpec.from_dict(json.loads(json.dumps(spec.to_dict())), 3)
+    np.testing.assert_array_equal(back.gains, spec.gains)
+    x = rng.normal(scale=2e-3, size=(3, 2 * DCT_BLOCK - 100))  # 20 µV in the file's units (10 mV)
+    frames = ComponentCodecFrames.for_writing(spec, codec, x.shape[1])
+    payload = frames.encode_block(x)
+    assert 8 * len(payload) <= frames.bits_per_sample * x.shape[1] + 7
+    decoded = frames.decode_block(payload, 2, x.shape[1])
+    assert decoded.shape == (3, DCT_BLOCK, 2) and decoded.dtype == np.float32
+    reader = ComponentCodecFrames(back, codec)
+    np.testing.assert_array_equal(reader.decode_block(payload, 2, x.shape[1]), decoded)
+    for broken in (payload[:-1], payload + b"\0", payload[:1]):
+        with pytest.raises(ValueError, match="bytes"):
+            reader.decode_block(broken, 2, x.shape[1])
+    with pytest.raises(ValueError, match="depth exceeds"):
+        reader.decode_block(b"\xff" * len(payload), 2, x.shape[1])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"gains": None},
+        {"gains": base64.b64encode(np.full(19, -1.0, "<f2").tobytes()).decode()},
+        {"gains": base64.b64encode(np.ones(3, "<f2").tobytes()).decode()},
+        {"method": "klt-dct"},
+    ],
+)
+def test_crafted_transform_header_is_refused(coded, tmp_path, change):
+    fname, _ = coded
+    crafted = CraftedFile(fname.read_bytes())
+    header = json.loads(json.dumps(crafted.header))
+    header["transform"] = {k: v for k, v in {**header["transform"], **change}.items() if v is not None}
+    (tmp_path / "c.eegdac").write_bytes(crafted.build(header))
+    with pytest.raises(EEGDACFormatError, match="transform"):
+        read_raw_dac(tmp_path / "c.eegdac")
+
+
+def test_crafted_codec_and_payload_are_refused(coded, tmp_path):
+    fname, _ = coded
+    crafted = CraftedFile(fname.read_bytes())
+    header = json.loads(json.dumps(crafted.header))
+    del header["codec"]
+    (tmp_path / "c.eegdac").write_bytes(crafted.build(header))
+    with pytest.raises(EEGDACFormatError, match="'codec'"):
+        read_raw_dac(tmp_path / "c.eegdac")
+    first = crafted.footer["blocks"][0][0]
+    blocks = crafted.blocks[: first - 1] + crafted.blocks[first:]  # the first block's payload a byte short
+    footer = json.loads(json.dumps(crafted.footer))
+    footer["blocks"][0][0] -= 1
+    (tmp_path / "d.eegdac").write_bytes(crafted.build(blocks=blocks, footer=footer))
+    with pytest.raises(EEGDACFormatError, match="block 0 .*transform code does not decode"):
+        read_raw_dac(tmp_path / "d.eegdac")
