@@ -25,6 +25,7 @@ import numpy as np
 
 from mne_dac.codecs.spatial import allocate_depths
 from mne_dac.io.bit_packing import pack_codes, unpack_codes
+from mne_dac.io.residual import MARGIN
 from mne_dac.io.transform_blocks import (
     DCT_BLOCK,
     TRANSFORM_PREPROCESSING,
@@ -75,6 +76,9 @@ class ComponentCodecFrames(BlockFrames):
         self._scale = TRANSFORM_PREPROCESSING.clip / codec.preprocessing.clip / gains
         self._segment = max(1, round(SEGMENT_SECONDS * codec.frame_rate))  # codec frames per depth choice
         self._width_bits = int(codec.n_codebooks).bit_length().bit_length()  # bits of a depth's width
+        #: Volts kept for the decoder's float rounding on another machine, in a residual layer: the codec's
+        #: margin (a share of its clip level) on every component, at its gain.
+        self.margin = float(MARGIN * codec.preprocessing.clip * gains.sum())
 
     @classmethod
     def for_writing(cls, spec: TransformSpec, codec: Any, n_codec: int) -> ComponentCodecFrames:

@@ -57,7 +57,6 @@ from mne_dac.io.transform_blocks import (
     DCT_BLOCK,
     DEFAULT_BITS_PER_SECOND,
     NO_CODES,
-    TRANSFORM_MARGIN,
     TRANSFORM_PREPROCESSING,
     TRANSFORM_SFREQ,
     BlockFrames,
@@ -970,9 +969,6 @@ def write_raw_dac(
     if max_error is not None and not (isinstance(max_error, (int, float)) and 0 <= max_error < math.inf):
         raise ValueError(f"max_error must be None or a bound in Volts >= 0, got {max_error!r}")
     if is_transform_coder(codec, n_codebooks=n_codebooks, groups=groups, bits_per_second=bits_per_second):
-        if codec == "klt-codec" and max_error is not None:
-            raise ValueError('max_error is not available with codec="klt-codec" (no residual layer on its code '
-                             'yet): use codec="klt-dct" or a codec\'s tokens')  # fmt: skip
         if bits_per_second is None:
             bits_per_second = DEFAULT_BITS_PER_SECOND if max_error is None else _base_rate(raw, codec, max_error)
         return _write_transform(Path(fname), raw, codec, bits_per_second, overwrite=overwrite,
@@ -1140,7 +1136,7 @@ def _write_transform(fname: Path, raw: mne.io.BaseRaw, method: str, bits_per_sec
     n_frames = max(1, -(-stream.n_codec // DCT_BLOCK))
     bounds = sample_bounds({**_recording_fields(recording), "block_frames": BLOCK_FRAMES}, -(-n_frames // BLOCK_FRAMES))
     payloads: list[bytes] = []  # coded, not yet written
-    with_base = _residual_uses_base(max_error, TRANSFORM_MARGIN)  # the residual needs the decoded frames
+    with_base = _residual_uses_base(max_error, frames.margin)  # the residual needs the decoded frames
 
     def coded() -> Iterator:
         spans = frame_blocks(n_frames, BLOCK_FRAMES)
@@ -1150,7 +1146,7 @@ def _write_transform(fname: Path, raw: mne.io.BaseRaw, method: str, bits_per_sec
             yield start, stop, frames.decode_block(payloads[-1], stop - start, x.shape[1]) if with_base else None
 
     residual, layered = _with_layers(raw, eeg, other, bounds, coded(), frames, max_error=max_error,
-                                     margin=TRANSFORM_MARGIN, n_frames=n_frames,
+                                     margin=frames.margin, n_frames=n_frames,
                                      preprocessing=TRANSFORM_PREPROCESSING)  # fmt: skip
 
     def blocks() -> Iterator:

@@ -279,6 +279,8 @@ class BlockFrames:
     decoder_context = 0
     sfreq = TRANSFORM_SFREQ
     hop_length = DCT_BLOCK
+    #: Volts kept, in a residual layer on the code, for the decoder's float rounding on another machine.
+    margin = TRANSFORM_MARGIN
 
     def decode(self, frames: np.ndarray, n_codebooks: int | None = None, progress: bool = False,
                **channels: Any) -> np.ndarray:  # fmt: skip
