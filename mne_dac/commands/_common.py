@@ -142,8 +142,7 @@ def add_bitrate_option(p: argparse.ArgumentParser) -> None:
     """``--bitrate BPS``: the budget of a transform coder (``--codec klt-codec`` or ``klt-dct``)."""
     p.add_argument("--bitrate", type=float, default=None, metavar="BPS",
                    help="--codec klt-codec or klt-dct: bits per second per EEG channel, never exceeded (default: 88); "
-                   "a codec's "
-                   "bitrate is set by --n-codebooks")  # fmt: skip
+                   "a codec's bitrate is set by --n-codebooks")  # fmt: skip
 
 
 def transform_coder(args: argparse.Namespace) -> bool:

@@ -428,7 +428,7 @@ class EEGDACHeader:
             codebook_size=int(header["codebook_size"]) if tokens else None,
             hop_length=int(header["hop_length"]),
             codec_sfreq=float(header["codec_sfreq"]),
-            codec=CodecIdentity.from_dict(header["codec"]) if "codec" in header else None,
+            codec=CodecIdentity.from_dict(header["codec"]) if coding in ("tokens", "klt-codec") else None,
             preprocessing=PreprocessingSettings.from_dict(header["preprocessing"]),
             clip_counts=[int(c) for c in header["clip_counts"]],
             annotations=header["annotations"],

@@ -157,11 +157,14 @@ def test_crafted_transform_header_is_refused(coded, tmp_path, change):
 def test_crafted_codec_and_payload_are_refused(coded, tmp_path):
     fname, _ = coded
     crafted = CraftedFile(fname.read_bytes())
-    header = json.loads(json.dumps(crafted.header))
-    del header["codec"]
-    (tmp_path / "c.eegdac").write_bytes(crafted.build(header))
-    with pytest.raises(EEGDACFormatError, match="'codec'"):
-        read_raw_dac(tmp_path / "c.eegdac")
+    for codec in (None, 5, {"name": "x"}):
+        header = json.loads(json.dumps(crafted.header))
+        header["codec"] = codec
+        if codec is None:
+            del header["codec"]
+        (tmp_path / "c.eegdac").write_bytes(crafted.build(header))
+        with pytest.raises(EEGDACFormatError, match="'codec"):
+            read_raw_dac(tmp_path / "c.eegdac")
     first = crafted.footer["blocks"][0][0]
     blocks = crafted.blocks[: first - 1] + crafted.blocks[first:]  # the first block's payload a byte short
     footer = json.loads(json.dumps(crafted.footer))
