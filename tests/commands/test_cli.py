@@ -147,7 +147,7 @@ def test_demo_reports_against_dct(tmp_path, tiny_codec_file, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out-dir", str(out), "--codec", str(tiny_codec_file), "--n-codebooks", "2"]) == 0
     printed = capsys.readouterr().out
-    assert "At 16 bits/s per channel:   codec      DCT  KLT+DCT" in printed
+    assert "At 16 bits/s per channel:          codec       DCT   KLT+DCT klt-codec" in printed
     assert "lower is better" in printed and "96 % of it is lost" in printed
     assert (out / "fidelity.png").stat().st_size > 0
     back = mne.io.read_raw_fif(next(out.glob("*_raw.fif")), verbose="error")
