@@ -236,14 +236,18 @@ def test_crafted_payload_cannot_exhaust_memory(coded, tmp_path):
         read_raw_dac(tmp_path / "d.eegdac")
 
 
-@pytest.mark.parametrize("max_error", [0.0, 5e-6])
-def test_residual_layer_on_the_transform_bounds_every_sample(tmp_path, max_error):
-    """A KLT + DCT base with a residual layer: every EEG sample of a clinical recording within the bound, or
-    bit-exact; the base rate chosen per file; the base alone readable."""
+@pytest.mark.parametrize(
+    "coder, max_error, rate", [("klt-dct", 0.0, None), ("klt-dct", 5e-6, None), ("klt-codec", 0.0, 22.0),
+                               ("klt-codec", 5e-6, 88.0)]
+)  # fmt: skip
+def test_residual_layer_on_the_transform_bounds_every_sample(tmp_path, coder, max_error, rate):
+    """A transform base with a residual layer: every EEG sample of a clinical recording within the bound, or
+    bit-exact; the base rate chosen per file when none is given; the base alone readable."""
     raw = read_recording(DATA_DIR / "MB0400FU.EEG").crop(0, 10).load_data(verbose="error")
-    fname = write_raw_dac(tmp_path / "nk.eegdac", raw, codec="klt-dct", max_error=max_error)
+    fname = write_raw_dac(tmp_path / "nk.eegdac", raw, codec=coder, max_error=max_error, bits_per_second=rate)
     header = read_header(fname)
-    assert header.max_error == max_error and header.bits_per_second in BASE_RATES
+    assert header.max_error == max_error and header.residual["margin"] < 1e-6
+    assert header.bits_per_second in BASE_RATES if rate is None else header.bits_per_second == rate
     eeg = raw.get_data(picks="eeg")
     decoded = read_raw_dac(fname).get_data(picks="eeg")
     if max_error == 0:
