@@ -66,10 +66,12 @@ def test_eegmat_edf_with_default_codec(tmp_path, capsys):
     assert back.info["sfreq"] == raw.info["sfreq"] and back.annotations == raw.annotations
 
 
-@pytest.mark.parametrize("coder, decodes_with", [("klt-dct", "no codec"), ("klt-codec", "'linear-2026.12'")])
-def test_transform_coder(tmp_path, capsys, coder, decodes_with):
+@pytest.mark.parametrize(
+    "coder, fmt, decodes_with", [("klt-dct", "edf", "no codec"), ("klt-codec", "fif", "'linear-2026.12'")]
+)
+def test_transform_coder(tmp_path, capsys, coder, fmt, decodes_with):
     """compress --codec klt-dct / klt-codec: no tokens; options of codecs refused in one line."""
-    src, out = FORMATS["edf"], tmp_path / "rec.eegdac"
+    src, out = FORMATS[fmt], tmp_path / "rec.eegdac"
     assert main(["compress", str(src), str(out), "--codec", coder, "--bitrate", "200"]) == 0
     text = capsys.readouterr().out
     assert coder in text and "200 bits/s per channel nominal" in text and decodes_with in text
