@@ -42,7 +42,7 @@ from evaluate_codec import BANDS, VALID_SUBJECTS, read_recordings
 def coders(rates: list[float]) -> list[tuple[str, dict]]:
     """``(label, write_raw_dac keyword arguments)`` of every coder measured."""
     tokens = [(f"default codec, {k} codebook{'s' * (k > 1)}", {"codec": "default", "n_codebooks": k}) for k in (1, 2)]
-    transforms = [(label, method) for label, method in (("KLT + codec", "klt-codec"), ("KLT + DCT", "klt-dct"))]
+    transforms = (("KLT + codec", "klt-codec"), ("KLT + DCT", "klt-dct"))
     return tokens + [(f"{label}, {r:g} bits/s", {"codec": method, "bits_per_second": r})
                      for r in rates for label, method in transforms]  # fmt: skip
 

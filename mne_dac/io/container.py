@@ -941,7 +941,8 @@ def write_raw_dac(
         second (:mod:`mne_dac.io.component_blocks`); or ``"klt-dct"``, the block DCT of the
         components (:class:`~mne_dac.signal.transform_coding.CrossChannelDCTCoder`'s coder). On
         eegmat both keep the EEG far better than a codec's tokens at the same bits, ``"klt-codec"``
-        the best below about 200 bits/s per channel (:ref:`benchmarks`).
+        the better of the two from 22 to 88 bits/s per channel, ``"klt-dct"`` at 176 and under a
+        bound (:ref:`benchmarks`).
     %(n_codebooks)s
     %(overwrite)s
     %(groups)s
