@@ -94,6 +94,21 @@ def test_short_recordings_and_low_rates(tmp_path, seconds, rate, n_directions):
     assert 8 * header.token_bytes + header.transform.side_bits <= rate * 19 * n_codec / TRANSFORM_SFREQ + 8
 
 
+@pytest.mark.parametrize("seconds, n_channels, rate", [(0.3, 1, 4.0), (64.2, 1, 4.0), (64.2, 3, 22.0)])
+def test_any_length_and_rate_is_coded(tmp_path, rng, seconds, n_channels, rate):
+    """Random walks of any length, one channel or a flat one among three, a short last block, a budget too low
+    for any code: written within the budget (but by the depths of a last block) and read back whole."""
+    data = rng.standard_normal((n_channels, int(seconds * TRANSFORM_SFREQ))).cumsum(axis=1) * 1e-6
+    if n_channels > 1:
+        data[-1] = 0  # among three channels, a flat one
+    raw = mne.io.RawArray(data, mne.create_info(n_channels, TRANSFORM_SFREQ, "eeg"), verbose="error")
+    fname = write_raw_dac(tmp_path / "x.eegdac", raw, codec="klt-codec", bits_per_second=rate)
+    header = read_header(fname)
+    assert 8 * header.token_bytes + header.transform.side_bits <= rate * n_channels * seconds + 16
+    decoded = read_raw_dac(fname).get_data()
+    assert decoded.shape == data.shape and np.isfinite(decoded).all()
+
+
 def test_frames_round_trip_and_checks(rng):
     codec = load_codec(COMPONENT_CODEC)
     directions = np.linalg.qr(rng.normal(size=(3, 3)))[0].astype("<f2")
