@@ -763,9 +763,13 @@ def _transform_frames(header: EEGDACHeader, codec: Any) -> BlockFrames:
 
     if isinstance(codec, BlockFrames):
         return codec
-    if header.coding == "klt-codec":
-        return ComponentCodecFrames(header.transform, codec_for(header.codec, codec))
-    return TransformFrames(header.transform)
+    if header.coding != "klt-codec":
+        return TransformFrames(header.transform)
+    codec = codec_for(header.codec, codec)
+    try:
+        return ComponentCodecFrames(header.transform, codec)
+    except ValueError as err:  # a crafted identity naming a codec that cannot code components
+        raise EEGDACFormatError(f"header field 'codec': {err}") from err
 
 
 class _BlockReader:

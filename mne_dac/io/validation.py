@@ -103,12 +103,12 @@ def validate_header(header: Any, version: int, file_size: int) -> None:
     if coding not in FILE_CODINGS:
         _fail("coding", f"expected one of {FILE_CODINGS}")
     if coding == "tokens":
-        n_streams, n_codebooks, bits = _validate_token_fields(header, ch_names, n_frames)
+        n_streams, n_codebooks, bits = _validate_token_fields(header, ch_names, n_frames, codec_sfreq)
     else:  # a transform code of every channel; checked in full by mne_dac.io.transform_blocks
         if not isinstance(header.get("transform"), dict):
             _fail("transform", "expected an object")
         if coding == "klt-codec":  # and the codec of its components
-            _validate_codec(_get(header, "codec", dict))
+            _validate_codec(_get(header, "codec", dict), codec_sfreq)
         n_streams, n_codebooks, bits = len(ch_names), 1, None
     clip_counts = _get(header, "clip_counts", list, lambda v: len(v) == len(ch_names), "one count per channel")
     if not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= n_coded for c in clip_counts):
@@ -158,7 +158,8 @@ RESIDUAL_CODINGS = ("exact-signal-codec-ans", "exact-signal-codec-ans2", "exact-
                     "exact-signal-codec-ans4")  # fmt: skip
 
 
-def _validate_token_fields(header: dict, ch_names: list[str], n_frames: int) -> tuple[int, int, int]:
+def _validate_token_fields(header: dict, ch_names: list[str], n_frames: int,
+                           codec_sfreq: float) -> tuple[int, int, int]:  # fmt: skip
     """The fields of a file of tokens: the codes' shape, the codebooks, the codec; returns the number of
     token streams, of codebooks and the bits per code."""
     codebook_size = _get(header, "codebook_size", int, lambda v: 2 <= v <= MAX_CODEBOOK_SIZE)
@@ -175,7 +176,7 @@ def _validate_token_fields(header: dict, ch_names: list[str], n_frames: int) -> 
     n_groups = _validate_groups(header.get("groups"), ch_names)
     if n_streams not in (len(ch_names), n_groups):
         _fail("codes_shape", f"{n_streams} token streams for {len(ch_names)} channels")
-    _validate_codec(_get(header, "codec", dict))
+    _validate_codec(_get(header, "codec", dict), codec_sfreq)
     return n_streams, n_codebooks, bits
 
 
@@ -264,13 +265,16 @@ def _validate_groups(groups: Any, ch_names: list[str]) -> int | None:
     return len(groups["groups"])
 
 
-def _validate_codec(codec: dict) -> None:
+def _validate_codec(codec: dict, codec_sfreq: float) -> None:
     if not isinstance(codec.get("name"), str):
         _fail("codec.name", "expected a string")
     if codec.get("architecture") not in ARCHITECTURE_NAMES:
         _fail("codec.architecture", f"expected one of {list(ARCHITECTURE_NAMES)}, got {codec.get('architecture')!r}")
     if not isinstance(codec.get("config"), dict):
         _fail("codec.config", "expected an object")
+    sfreq = codec["config"].get("sfreq")  # the rate the codec is loaded at
+    if sfreq is not None and not (_finite(sfreq) and sfreq == codec_sfreq):
+        _fail("codec.config.sfreq", f"expected the codec's rate, codec_sfreq ({codec_sfreq:g})")
     if not (isinstance(codec.get("weights_sha256"), str) and _SHA256.fullmatch(codec["weights_sha256"])):
         _fail("codec.weights_sha256", "expected 64 hexadecimal digits")
 

@@ -152,7 +152,9 @@ def test_crafted_transform_header_is_refused(coded, tmp_path, change):
 def test_crafted_codec_and_payload_are_refused(coded, tmp_path):
     fname, _ = coded
     crafted = CraftedFile(fname.read_bytes())
-    for codec in (None, 5, {"name": "x"}):
+    identity = crafted.header["codec"]
+    other_rates = [{**identity, "config": {**identity["config"], "sfreq": rate}} for rate in (1.5, -1, "x", 512.0)]
+    for codec in (None, 5, {"name": "x"}, *other_rates):  # read with the codec its identity names
         header = json.loads(json.dumps(crafted.header))
         header["codec"] = codec
         if codec is None:

@@ -87,8 +87,9 @@ def _mutants(buf: bytes, rng: np.random.Generator):
             yield f"footer field, crafted|{path}={value!r}", f.build(footer=crafted)
         for text in ("{", "[]", "null", "{}"):
             yield "footer text, crafted", f.build(footer=text)
-    lists = ["ch_names", "other_ch_names", "codes_shape"] + (["clip_counts"] if f.version == 1 else [])
-    if f.version == 2 and header["token_model"] is not None:
+    lists = [name for name in ("ch_names", "other_ch_names", "codes_shape") if name in header]
+    lists += ["clip_counts"] if f.version == 1 else []
+    if f.version == 2 and header.get("token_model") is not None:
         model = header["token_model"]
         lists += [("token_model", "parents"), ("token_model", "octaves")]
     for field in lists:
@@ -105,16 +106,17 @@ def _mutants(buf: bytes, rng: np.random.Generator):
                 changed = [*values, values[-1] if values else 1]
             _set(crafted, field if isinstance(field, tuple) else (field,), changed)
             yield "header lists, crafted", f.build(crafted)
-    if f.version == 2 and header["token_model"] is not None:
+    if f.version == 2 and header.get("token_model") is not None:
         for q in range(len(model["octaves"])):  # other frequencies, still summing to 2**24
             crafted = copy.deepcopy(header)
             row = crafted["token_model"]["octaves"][q]
             row[0], row[1] = row[0] + 1, row[1] - 1
             yield "token model, crafted", f.build(crafted)
-    traded = copy.deepcopy(header)  # halve the bits per code, double the frames: reinterprets the codes
-    traded["bits_per_code"] //= 2
-    traded["codes_shape"][2] *= 2
-    yield "header lists, crafted", f.build(traded)
+    if "codes_shape" in header:  # halve the bits per code, double the frames: reinterprets the codes
+        traded = copy.deepcopy(header)
+        traded["bits_per_code"] //= 2
+        traded["codes_shape"][2] *= 2
+        yield "header lists, crafted", f.build(traded)
     for text in ("{", "[]", "null", '{"format": "eegdac"}', "\udcff", json.dumps(header)[:-1] + "," * 5000):
         yield "header text, crafted", f.build(text)
     text = json.dumps(header).encode()
@@ -162,6 +164,14 @@ def intact_bounded(tmp_path_factory, excerpt_raw_module, tiny_codec):
 
 
 @pytest.fixture(scope="module")
+def intact_klt_codec(tmp_path_factory, excerpt_raw_module):
+    """A ``"klt-codec"`` file: the shipped linear codec on the principal components."""
+    fname = tmp_path_factory.mktemp("fuzz") / "klt_codec.eegdac"
+    write_raw_dac(fname, excerpt_raw_module, codec="klt-codec", bits_per_second=2000, verbose="error")
+    return fname
+
+
+@pytest.fixture(scope="module")
 def excerpt_raw_module():
     from mne_dac.evaluation.datasets import read_excerpt
 
@@ -169,13 +179,17 @@ def excerpt_raw_module():
     return raw.load_data()
 
 
-@pytest.mark.parametrize("version", ["2", "2 with a residual layer", "1"])
-def test_every_mutant_is_refused_or_identical(version, intact, intact_bounded, tiny_codec, tmp_path,
+@pytest.mark.parametrize("version", ["2", "2 with a residual layer", "2 klt-codec", "1"])
+def test_every_mutant_is_refused_or_identical(version, intact, intact_bounded, intact_klt_codec, tiny_codec, tmp_path,
                                               one_torch_thread):  # fmt: skip
     if version == "1":  # the committed file an earlier release wrote, with that release's codec
         from mne_dac import load_codec
 
         fname, codec = DATA_DIR / "default-2026.11.eegdac", load_codec("default-2026.11")
+    elif version == "2 klt-codec":  # the shipped codec of its components
+        from mne_dac import load_codec
+
+        fname, codec = intact_klt_codec, load_codec("linear")
     else:
         fname, codec = (intact if version == "2" else intact_bounded), tiny_codec
     reference = read_raw_dac(fname, codec=codec, verbose="error").get_data()  # with one thread, as the mutants
