@@ -180,3 +180,13 @@ class CraftedFile:
                 out.append((f"block {k} residual", start, start + n_residual))
             offset += n_tokens + n_side + n_residual
         return out
+
+
+def crafted_transform(fname: Path, change: dict, out: Path) -> Path:
+    """Write to ``out`` the transform-coded file ``fname`` with its header's ``transform`` field changed by
+    ``change`` (a value of ``None`` removes the key), every checksum recomputed."""
+    crafted = CraftedFile(Path(fname).read_bytes())
+    header = json.loads(json.dumps(crafted.header))
+    header["transform"] = {k: v for k, v in {**header["transform"], **change}.items() if v is not None}
+    out.write_bytes(crafted.build(header))
+    return out

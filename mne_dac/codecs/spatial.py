@@ -12,6 +12,7 @@ depth can be 0: a component with no codebook in any segment is left out, directi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,10 +92,17 @@ def fit_transform(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         Each component's RMS over the channels' mean RMS (at least the smallest float16 normal).
     """
     directions, variances = principal_directions(data)
-    channel_rms = np.sqrt(np.mean(np.asarray(data, dtype=np.float64) ** 2))
-    gains = np.sqrt(variances) / max(channel_rms, np.finfo(np.float64).tiny)
-    gains = np.maximum(gains, np.finfo(np.float16).smallest_normal)
-    return directions.astype(np.float16), gains.astype(np.float16)
+    return directions.astype(np.float16), component_gains(variances, np.mean(np.asarray(data, dtype=np.float64) ** 2))
+
+
+def component_gains(variances: np.ndarray, channel_variance: float) -> np.ndarray:
+    """Each component's RMS over the channels' mean RMS, as float16 (at least float16's smallest normal).
+
+    ``variances``: the components' variances; ``channel_variance``: the channels' mean variance, in the
+    same units.
+    """
+    gains = np.sqrt(np.asarray(variances, dtype=np.float64) / max(float(channel_variance), np.finfo(np.float64).tiny))
+    return np.maximum(gains, np.finfo(np.float16).smallest_normal).astype(np.float16)
 
 
 def components(data: np.ndarray, transform: np.ndarray, gains: np.ndarray) -> np.ndarray:
@@ -141,6 +149,60 @@ def allocate_depths(errors: np.ndarray, unit_bits: np.ndarray, budget: float) ->
         else:
             hi = mid
     return choose(hi)
+
+
+def largest_fitting(
+    allocation: Callable[[float], tuple[np.ndarray, float]], budget: float, lo: float = 0.0, n_iter: int = 40
+) -> np.ndarray:
+    """Depths for the largest budget of codes whose total (side information included) fits ``budget``.
+
+    ``allocation(code_budget)`` returns the depths within ``code_budget`` bits of codes and all the bits
+    they take; the total grows with the code budget (the side information grows with the depths used), so
+    the largest code budget in ``[lo, budget]`` is found by bisection (``n_iter`` steps) from ``lo``'s depths.
+    """
+    hi, depths = budget, allocation(lo)[0]
+    for _ in range(n_iter):
+        mid = (lo + hi) / 2
+        candidate, spent = allocation(mid)
+        if spent <= budget:
+            lo, depths = mid, candidate
+        else:
+            hi = mid
+    return depths
+
+
+def segment_errors(codec: Any, codes: np.ndarray, y: np.ndarray, weights: np.ndarray,
+                   segment_frames: int) -> np.ndarray:  # fmt: skip
+    """Squared error of each component's segments at each depth ``0 … n_codebooks``.
+
+    Parameters
+    ----------
+    codec : DACCodec
+        The codec of ``codes``.
+    codes : array of int, shape (n_components, n_codebooks, n_frames)
+        The components' codes at full depth.
+    y : array, shape (n_components, n_samples)
+        The components the codes code (codec domain).
+    weights : array, shape (n_components, 1)
+        Each component's scale in the units the error is measured in.
+    segment_frames : int
+        Frames per segment (the last may be shorter).
+
+    Returns
+    -------
+    errors : array, shape (n_codebooks + 1, n_components, n_segments)
+        Depth 0 is the components' own energy.
+    """
+    n_components, n_q, n_frames = codes.shape
+    n_samples, hop = y.shape[1], codec.hop_length
+    starts = np.arange(0, n_frames, segment_frames)
+    errors = np.empty((n_q + 1, n_components, len(starts)))
+    padded = np.zeros((n_components, n_frames * hop))
+    for depth in range(n_q + 1):
+        decoded = codec.decode(codes, depth, n_samples=n_samples) if depth else 0.0
+        padded[:, :n_samples] = ((y - decoded) * weights) ** 2
+        errors[depth] = np.add.reduceat(padded.reshape(n_components, n_frames, hop).sum(-1), starts, axis=1)
+    return errors
 
 
 @dataclass(frozen=True)
@@ -210,17 +272,8 @@ class SpatialAnalysis:
             n_coded = int(depths.any(axis=1).sum())
             return depths, float((depths.ravel() * unit_bits).sum()) + side_bits(n_channels, n_coded, n_segments, n_q)
 
-        # the more bits the codes get, the more components they use and the more directions must be paid for:
-        # the largest budget for the codes whose total fits (bisection; the total grows with it)
-        lo, hi = 0.0, budget
-        depths, _ = allocation(lo)
-        for _ in range(40):
-            mid = (lo + hi) / 2
-            candidate, spent = allocation(mid)
-            if spent <= budget:
-                lo, depths = mid, candidate
-            else:
-                hi = mid
+        # the more bits the codes get, the more components they use and the more directions must be paid for
+        depths = largest_fitting(allocation, budget)
         coded = depths.any(axis=1)
         frame_depth = np.repeat(depths[coded], frames_in, axis=1)  # (n_components, n_frames)
         kept = np.arange(n_q)[None, :, None] < frame_depth[:, None, :]
@@ -263,23 +316,12 @@ def analyse_spatial(codec: Any, data: np.ndarray, *, segment_seconds: float = 4.
         raise ValueError(f"segment_seconds must be positive, got {segment_seconds}")
     if hasattr(codec, "layout"):
         raise ValueError("Cross-channel transform coding needs a DAC-SC codec: it codes every component alone.")
-    n_channels, n_samples = data.shape
-    hop = codec.hop_length
-    n_frames = codec.n_frames(n_samples)
+    n_samples = data.shape[1]
     segment_frames = max(1, round(segment_seconds * codec.frame_rate))
-    starts = np.arange(0, n_frames, segment_frames)
     transform, gains = fit_transform(data)
     y = components(data, transform, gains)
     codes = codec.encode(y, codec.n_codebooks)
-    n_q = codes.shape[1]
-    scaled = gains.astype(np.float64)[:, None]
-    errors = np.empty((n_q + 1, n_channels, len(starts)))
-    padded = n_frames * hop
-    for depth in range(n_q + 1):
-        decoded = codec.decode(codes, depth, n_samples=n_samples) if depth else np.zeros_like(y)
-        sq = np.zeros((n_channels, padded))
-        sq[:, :n_samples] = ((y - decoded) * scaled) ** 2
-        errors[depth] = np.add.reduceat(sq.reshape(n_channels, n_frames, hop).sum(-1), starts, axis=1)
+    errors = segment_errors(codec, codes, y, gains.astype(np.float64)[:, None], segment_frames)
     return SpatialAnalysis(
         transform, gains, codes, errors, segment_frames, n_samples, float(codec.sfreq), codec.bits_per_code
     )

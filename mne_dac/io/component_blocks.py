@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from mne_dac.codecs.spatial import allocate_depths
+from mne_dac.codecs.spatial import allocate_depths, largest_fitting, segment_errors
 from mne_dac.io.bit_packing import pack_codes, unpack_codes
 from mne_dac.io.residual import MARGIN
 from mne_dac.io.transform_blocks import (
@@ -103,15 +103,7 @@ class ComponentCodecFrames(BlockFrames):
         codes = codec.encode(y, codec.n_codebooks)
         n_components, n_q, n_frames = codes.shape
         frames_in = self._segments(n_frames)
-        starts = np.arange(0, n_frames, self._segment)
-        weights = 1.0 / self._scale[:, None]  # squared errors of components in the EEG's units
-        errors = np.empty((n_q + 1, n_components, len(frames_in)))
-        padded = np.zeros((n_components, n_frames * codec.hop_length))
-        for depth in range(n_q + 1):
-            decoded = codec.decode(codes, depth, n_samples=n_samples) if depth else 0.0
-            padded[:, :n_samples] = ((y - decoded) * weights) ** 2
-            per_frame = padded.reshape(n_components, n_frames, codec.hop_length).sum(-1)
-            errors[depth] = np.add.reduceat(per_frame, starts, axis=1)
+        errors = segment_errors(codec, codes, y, 1.0 / self._scale[:, None], self._segment)  # in the EEG's units
         budget = self.bits_per_sample * n_samples
         unit_bits = np.tile(frames_in * codec.bits_per_code, n_components)
 
@@ -119,20 +111,18 @@ class ComponentCodecFrames(BlockFrames):
             """The depths within ``code_budget`` bits of codes, and the bits of the payload they make."""
             chosen = allocate_depths(errors.reshape(n_q + 1, -1), unit_bits, max(code_budget, 0.0))
             depths = chosen.reshape(n_components, -1)
-            return depths, 8 * len(self._pack_depths(depths)) + float((chosen * unit_bits).sum())
+            return depths, 8 * self._depth_bytes(depths) + float((chosen * unit_bits).sum())
 
-        # the depths' own bits come out of the budget: the largest budget for the codes whose payload fits
-        # (bisection, from what the widest depths would leave)
-        lo, hi = budget - 8 * len(self._pack_depths(np.full((n_components, len(frames_in)), n_q))), budget
-        depths, _ = within(lo)
-        for _ in range(12):
-            candidate, spent = within((lo + hi) / 2)
-            if spent <= budget:
-                lo, depths = (lo + hi) / 2, candidate
-            else:
-                hi = (lo + hi) / 2
+        # the depths' own bits come out of the budget: from what the widest depths would leave
+        widest = self._depth_bytes(np.full((n_components, len(frames_in)), n_q))
+        depths = largest_fitting(within, budget, lo=budget - 8 * widest, n_iter=12)
         kept = np.arange(n_q)[None, :, None] < np.repeat(depths, frames_in, axis=1)[:, None, :]
         return self._pack_depths(depths) + pack_codes(codes[kept], codec.bits_per_code)
+
+    def _depth_bytes(self, depths: np.ndarray) -> int:
+        """Bytes of :meth:`_pack_depths`' output, without packing."""
+        widths = [int(d.max(initial=0)).bit_length() for d in depths]
+        return -(-len(widths) * self._width_bits // 8) + sum(-(-depths.shape[1] * w // 8) for w in widths)
 
     def _pack_depths(self, depths: np.ndarray) -> bytes:
         """Each component's width (the bits of its largest depth), then the depths of each component of

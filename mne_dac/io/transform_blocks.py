@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from mne_dac.codecs.spatial import component_gains
 from mne_dac.io.validation import EEGDACFormatError
 from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSettings
 from mne_dac.signal.transform_coding import BudgetTooLowError, DCTCoder, directions_of_covariance
@@ -263,10 +264,7 @@ def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str
         x = stream.get(start, min(start + stream.segment, stream.n_codec)).astype(np.float64)
         covariance += x @ x.T
     directions, variances = directions_of_covariance(covariance)
-    gains = None
-    if with_gains:  # a component's RMS over the channels' mean RMS, at least float16's smallest normal
-        mean_variance = max(np.trace(covariance) / n_channels, np.finfo(np.float64).tiny)
-        gains = np.maximum(np.sqrt(variances / mean_variance), np.finfo(np.float16).smallest_normal).astype("<f2")
+    gains = component_gains(variances, np.trace(covariance) / n_channels).astype("<f2") if with_gains else None
     return TransformSpec(method, float(bits_per_second), directions.astype("<f2"), gains)
 
 

@@ -10,7 +10,7 @@ import json
 import mne
 import numpy as np
 import pytest
-from conftest import CraftedFile
+from conftest import CraftedFile, crafted_transform
 
 from mne_dac import EEGDACFormatError, load_codec, read_raw_dac, write_raw_dac
 from mne_dac.evaluation.datasets import read_excerpt
@@ -140,13 +140,8 @@ def test_frames_round_trip_and_checks(rng):
     ],
 )
 def test_crafted_transform_header_is_refused(coded, tmp_path, change):
-    fname, _ = coded
-    crafted = CraftedFile(fname.read_bytes())
-    header = json.loads(json.dumps(crafted.header))
-    header["transform"] = {k: v for k, v in {**header["transform"], **change}.items() if v is not None}
-    (tmp_path / "c.eegdac").write_bytes(crafted.build(header))
     with pytest.raises(EEGDACFormatError, match="transform"):
-        read_raw_dac(tmp_path / "c.eegdac")
+        read_raw_dac(crafted_transform(coded[0], change, tmp_path / "c.eegdac"))
 
 
 def test_crafted_codec_and_payload_are_refused(coded, tmp_path):

@@ -9,7 +9,7 @@ import json
 import mne
 import numpy as np
 import pytest
-from conftest import DATA_DIR, CraftedFile
+from conftest import DATA_DIR, CraftedFile, crafted_transform
 
 from mne_dac import EEGDACFormatError, read_raw_dac, read_tokens, write_raw_dac
 from mne_dac.evaluation.datasets import read_excerpt
@@ -208,13 +208,8 @@ def test_spec_round_trip_and_frames(rng):
     ],
 )
 def test_crafted_transform_header_is_refused(coded, tmp_path, change):
-    fname, _ = coded
-    crafted = CraftedFile(fname.read_bytes())
-    header = json.loads(json.dumps(crafted.header))
-    header["transform"] = {**header["transform"], **change}
-    (tmp_path / "c.eegdac").write_bytes(crafted.build(header))
     with pytest.raises(EEGDACFormatError, match="transform"):
-        read_raw_dac(tmp_path / "c.eegdac")
+        read_raw_dac(crafted_transform(coded[0], change, tmp_path / "c.eegdac"))
 
 
 def test_crafted_payload_cannot_exhaust_memory(coded, tmp_path):
