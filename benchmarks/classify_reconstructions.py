@@ -3,7 +3,8 @@
 The validation subjects (20-23, never seen by the codec) each have a rest and an arithmetic
 recording. Both are high-passed at 0.1 Hz (the codec's cutoff) and coded whole by the codec at
 each depth given, and by the DCT and KLT + DCT coders and a ``"klt-codec"`` file (the shipped linear
-codec on the principal components, :func:`mne_dac.write_raw_dac`) at the same bits/s per channel. Every
+codec on the principal components, :func:`mne_dac.write_raw_dac`; its blocks' band powers kept, and not:
+``restore_bands=False``) at the same bits/s per channel. Every
 signal is cut into 4-s windows; the first half of each recording trains, the second half tests (a time split: no
 test window overlaps the training half). Features: the log power of every channel in the delta,
 theta, alpha and beta bands (1-30 Hz, Welch, 2-s segments); classifier: standardised logistic regression. Scores are
@@ -72,9 +73,11 @@ def decoded_signals(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[str, 
         for method in ("dct", "klt-dct"):
             recon, _ = make_coder(method, rate, codec.sfreq).code_raw(raw, codec.preprocessing)
             out[f"{method} {rate:g} b/s"] = recon.get_data()
-        with tempfile.TemporaryDirectory() as tmp:
-            fname = mne_dac.write_raw_dac(Path(tmp) / "rec.eegdac", raw, "klt-codec", bits_per_second=rate)
-            out[f"klt-codec file {rate:g} b/s"] = mne_dac.read_raw_dac(fname).get_data()
+        for restore, kind in ((True, ""), (False, ", least squared error")):
+            with tempfile.TemporaryDirectory() as tmp:
+                fname = mne_dac.write_raw_dac(Path(tmp) / "rec.eegdac", raw, "klt-codec", bits_per_second=rate,
+                                              restore_bands=restore)  # fmt: skip
+                out[f"klt-codec file {rate:g} b/s{kind}"] = mne_dac.read_raw_dac(fname).get_data()
     return out
 
 

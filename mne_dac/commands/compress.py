@@ -8,7 +8,6 @@ from pathlib import Path
 from mne_dac.commands._common import (
     PROGRESS_MIN_DURATION,
     CLIError,
-    add_bitrate_option,
     add_clipping_option,
     add_codec_options,
     add_exclude_option,
@@ -16,6 +15,7 @@ from mne_dac.commands._common import (
     add_max_error_option,
     add_search_option,
     add_threads_option,
+    add_transform_options,
     check_paths,
     max_clipped,
     max_error,
@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_exclude_option(p, "channels to keep out of coding, e.g. typed EEG but not EEG (ECG, ear references…): kept "
                    "losslessly")  # fmt: skip
     add_codec_options(p, "default", transform=True)
-    add_bitrate_option(p)
+    add_transform_options(p)
     add_search_option(p)
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     add_threads_option(p)
@@ -71,6 +71,6 @@ def run(args: argparse.Namespace) -> None:
     mne_dac.write_raw_dac(
         out, raw, codec=codec, n_codebooks=args.n_codebooks, overwrite=args.overwrite, grouping=args.grouping,
         max_clipped=max_clipped(args), progress=progress,
-        max_error=max_error(args), bits_per_second=args.bitrate,
+        max_error=max_error(args), bits_per_second=args.bitrate, restore_bands=args.restore_bands,
     )  # fmt: skip
     print_info(out)

@@ -6,13 +6,13 @@ import argparse
 
 from mne_dac.commands._common import (
     CLIError,
-    add_bitrate_option,
     add_clipping_option,
     add_codec_options,
     add_exclude_option,
     add_grouping_option,
     add_max_error_option,
     add_search_option,
+    add_transform_options,
     max_clipped,
     max_error,
     transform_coder,
@@ -45,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_exclude_option(p, "channels to keep out of coding, e.g. typed EEG but not EEG (ECG, ear references…): where "
                    "present, kept losslessly")  # fmt: skip
     add_codec_options(p, "default", transform=True)
-    add_bitrate_option(p)
+    add_transform_options(p)
     add_search_option(p)
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     p.add_argument(
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> None:
     )
     index = compress_dir(
         args.in_dir, args.out_dir, codec, n_codebooks=args.n_codebooks, grouping=args.grouping, max_clipped=max_clipped(args),
-        max_error=max_error(args), bits_per_second=args.bitrate,
+        max_error=max_error(args), bits_per_second=args.bitrate, restore_bands=args.restore_bands,
         exclude=args.exclude, extensions=args.ext, n_jobs=args.n_jobs, n_threads=args.threads, overwrite=args.overwrite,
         fidelity=args.fidelity, index=args.index, device=args.device, progress=not args.quiet, verbose="warning",
     )  # fmt: skip

@@ -98,6 +98,7 @@ class _Job:
     max_clipped: float | None
     max_error: float | None
     bits_per_second: float | None
+    restore_bands: bool
     exclude: tuple[str, ...]
     n_threads: int
     overwrite: bool
@@ -121,6 +122,7 @@ def compress_dir(
     max_clipped: float | None = None,
     max_error: float | None = None,
     bits_per_second: float | None = None,
+    restore_bands: bool = True,
     exclude: Sequence[str] = (),
     extensions: Sequence[str] = RECORDING_EXTENSIONS,
     n_jobs: int | None = None,
@@ -179,6 +181,7 @@ def compress_dir(
         An output with another bound (or none) is compressed again.
     bits_per_second : float | None
         Transform codes only: bits per second per EEG channel (``None``: 88).
+    %(restore_bands)s
     exclude : sequence of str
         Channels to keep out of coding: channels typed EEG in the files that are not EEG
         (ECG, ear references…). Where present, they are typed ``"misc"`` and kept
@@ -258,6 +261,7 @@ def compress_dir(
         "max_clipped": max_clipped,
         "max_error": max_error,
         "bits_per_second": bits_per_second,
+        "restore_bands": restore_bands,
         "exclude": exclude,
         "n_threads": threads_per_worker(n_jobs) if n_threads is None else int(n_threads),
         "overwrite": overwrite,
@@ -598,7 +602,8 @@ def _compress(job: _Job, output: Path) -> dict:
     output.parent.mkdir(parents=True, exist_ok=True)  # write_raw_dac removes what a killed run left
     write_raw_dac(
         output, raw, codec=codec, n_codebooks=job.n_codebooks, overwrite=True, max_clipped=job.max_clipped,
-        max_error=job.max_error, bits_per_second=job.bits_per_second, **group_kwargs(job.groups),
+        max_error=job.max_error, bits_per_second=job.bits_per_second, restore_bands=job.restore_bands,
+        **group_kwargs(job.groups),
     )  # fmt: skip
     header = read_header(output)
     inputs = {Path(job.input)} | {Path(f) for f in raw.filenames if f is not None}

@@ -82,18 +82,16 @@ class ComponentCodecFrames(BlockFrames):
 
     @classmethod
     def for_writing(cls, spec: TransformSpec, codec: Any, n_codec: int) -> ComponentCodecFrames:
-        """The coder of a recording of ``n_codec`` samples: the budget left by the directions and gains, spread
-        evenly over the samples."""
-        n_channels = spec.directions.shape[0]
-        bits = spec.bits_per_second * n_channels * n_codec / TRANSFORM_SFREQ - spec.side_bits
-        return cls(spec, codec, max(bits, 0.0) / n_codec)
+        """The coder of a recording of ``n_codec`` samples: the budget left by the directions, gains and band
+        gains, spread evenly over the samples."""
+        return cls(spec, codec, max(cls.payload_bits(spec, n_codec), 0.0) / n_codec)
 
     def _segments(self, n_frames: int) -> np.ndarray:
         """Codec frames of each depth choice of a block of ``n_frames`` codec frames."""
         return np.diff(np.append(np.arange(0, n_frames, self._segment), n_frames))
 
-    def encode_block(self, x: np.ndarray) -> bytes:
-        """The payload of a block of preprocessed EEG ``(n_channels, n_samples)``, within its share of the budget.
+    def _encode(self, x: np.ndarray) -> bytes:
+        """The code of a block of preprocessed EEG ``(n_channels, n_samples)``, within its share of the budget.
 
         A block too short for even its depths (a last block of a few seconds at a very low rate) is given
         depth 0 everywhere: its payload is the depths alone.
@@ -147,14 +145,8 @@ class ComponentCodecFrames(BlockFrames):
             n_bytes += size
         return depths, n_bytes
 
-    def decode_block(self, payload: bytes, n_frames: int, n_samples: int | None = None) -> np.ndarray:
-        """Frames ``(n_channels, DCT_BLOCK, n_frames)`` of a block's payload (float32).
-
-        ``n_samples``: the samples the payload holds (default: ``n_frames`` whole frames, the last block may hold
-        fewer). A :class:`ValueError` when the payload does not hold what they need.
-        """
+    def _decode(self, payload: bytes, n_samples: int) -> np.ndarray:
         codec = self.codec
-        n_samples = n_frames * DCT_BLOCK if n_samples is None else n_samples
         n_components, n_q = len(self._scale), codec.n_codebooks
         n_codec_frames = codec.n_frames(n_samples)
         frames_in = self._segments(n_codec_frames)
@@ -172,6 +164,4 @@ class ComponentCodecFrames(BlockFrames):
             raise ValueError(f"a code exceeds the codec's {codec.codebook_size} entries")
         y = codec.decode(codes, n_samples=n_samples).astype(np.float64)
         y[np.repeat(frame_depth, codec.hop_length, axis=1)[:, :n_samples] == 0] = 0
-        x = self._directions @ (y / self._scale[:, None])
-        x = np.pad(x, ((0, 0), (0, n_frames * DCT_BLOCK - n_samples)), mode="edge")
-        return x.astype(np.float32).reshape(x.shape[0], n_frames, DCT_BLOCK).transpose(0, 2, 1)
+        return self._directions @ (y / self._scale[:, None])

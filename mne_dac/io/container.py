@@ -44,6 +44,7 @@ from mne.utils import _check_option, _validate_type, logger, use_log_level, verb
 from mne_dac._version import __version__
 from mne_dac.codecs.codec import CodecIdentity
 from mne_dac.codecs.loading import DAC_TAGS, shipped_codec_of
+from mne_dac.io.band_gains import KEPT_POWER
 from mne_dac.io.bit_packing import pack_codes, unpack_codes
 from mne_dac.io.block_format import BlockFile, block_frames_for, content_crc, entry_sizes, sample_bounds
 from mne_dac.io.streaming import decode_samples, frame_blocks
@@ -926,6 +927,7 @@ def write_raw_dac(
     max_clipped: float | None = None,
     max_error: float | None = None,
     bits_per_second: float | None = None,
+    restore_bands: bool = True,
     progress: bool = False,
     verbose: bool | str | int | None = None,
 ) -> Path:
@@ -961,6 +963,7 @@ def write_raw_dac(
         recording smallest, base and residual together (a good base is worth many bits under a loose
         bound, none under a tight one or on noisy recordings). A codec's rate is set by
         ``n_codebooks``.
+    %(restore_bands)s
     progress : bool
         Show a progress bar.
     %(verbose)s
@@ -973,11 +976,13 @@ def write_raw_dac(
     groups = resolve_groups(groups, grouping)
     if max_error is not None and not (isinstance(max_error, (int, float)) and 0 <= max_error < math.inf):
         raise ValueError(f"max_error must be None or a bound in Volts >= 0, got {max_error!r}")
+    _validate_type(restore_bands, bool, "restore_bands")
     if is_transform_coder(codec, n_codebooks=n_codebooks, groups=groups, bits_per_second=bits_per_second):
         if bits_per_second is None:
             bits_per_second = DEFAULT_BITS_PER_SECOND if max_error is None else _base_rate(raw, codec, max_error)
         return _write_transform(Path(fname), raw, codec, bits_per_second, overwrite=overwrite,
-                                max_clipped=max_clipped, max_error=max_error, progress=progress)  # fmt: skip
+                                max_clipped=max_clipped, max_error=max_error, progress=progress,
+                                restore_bands=restore_bands and max_error is None)  # fmt: skip
     from types import SimpleNamespace
 
     from mne_dac.codecs.loading import load_codec
@@ -1094,7 +1099,8 @@ def _base_rate(raw: mne.io.BaseRaw, method: str, max_error: float) -> float:
         for rate in rates:
             for sample in samples:
                 fname = _write_transform(Path(tmp) / "sample.eegdac", sample, method, rate, overwrite=True,
-                                         max_clipped=None, max_error=max_error, progress=False)  # fmt: skip
+                                         max_clipped=None, max_error=max_error, progress=False,
+                                         restore_bands=False)  # fmt: skip
                 header = read_header(fname)
                 sizes[rate] += header.token_bytes + header.residual_bytes + 2 * header.transform.directions.size
     rate = min(sizes, key=sizes.get)
@@ -1104,7 +1110,8 @@ def _base_rate(raw: mne.io.BaseRaw, method: str, max_error: float) -> float:
 
 
 def _write_transform(fname: Path, raw: mne.io.BaseRaw, method: str, bits_per_second: float, *, overwrite: bool,
-                     max_clipped: float | None, max_error: float | None, progress: bool) -> Path:  # fmt: skip
+                     max_clipped: float | None, max_error: float | None, progress: bool,
+                     restore_bands: bool) -> Path:  # fmt: skip
     """Write a transform-coded file (see :mod:`mne_dac.io.transform_blocks`): two passes over the recording."""
     from types import SimpleNamespace
 
@@ -1120,7 +1127,7 @@ def _write_transform(fname: Path, raw: mne.io.BaseRaw, method: str, bits_per_sec
     ch_names = [raw.ch_names[i] for i in eeg]
     stream = CodecDomainStream(lambda start, stop: raw.get_data(picks=eeg, start=start, stop=stop), len(eeg),
                                raw.n_times, raw.info["sfreq"], TRANSFORM_SFREQ, TRANSFORM_PREPROCESSING, ch_names)  # fmt: skip
-    spec = fit_transform(stream, bits_per_second, method, progress=progress)
+    spec = fit_transform(stream, bits_per_second, method, restore_bands=restore_bands, progress=progress)
     check_clipping(stream, None if max_error is not None else max_clipped)
     coding = {"coding": method, "transform": spec.to_dict()}
     if method == "klt-codec":
@@ -1341,6 +1348,10 @@ def describe_file(fname: str | Path) -> str:
         else:
             coder = [f"Coder:             {h.coding}: codec {h.codec.describe()} on {coded}, depth chosen per "
                      "second", f"Decodes with:      {_codec_needed(h.codec)}"]  # fmt: skip
+        edges = h.transform.band_edges
+        bands = ", ".join(f"{low:g}-{high:g}" for low, high in zip(edges[:-1], edges[1:]))
+        kept = f"at least {KEPT_POWER:.0%} kept in each 64-s block ({bands} Hz)" if edges else "not kept"
+        coder.append(f"Band powers:       {kept}")
     lines = [
         f"File:              {fname} ({h.file_size:,} bytes, format version {h.version})",
         f"Coded channels:    {n_ch} ({names})",

@@ -12,7 +12,10 @@ codec on the components with a depth chosen per component and second
   are coded as they are;
 - each block of the file (:data:`BLOCK_FRAMES` frames, 64 s) holds the payload of its principal
   components (``"klt-dct"``: :class:`~mne_dac.signal.transform_coding.DCTCoder`'s), within the
-  block's share of the budget, so no block needs another to decode.
+  block's share of the budget, so no block needs another to decode;
+- when the header names band edges (files written without a residual layer), the payload starts with
+  the block's band gains (:mod:`mne_dac.io.band_gains`): each channel's δ, θ, α and β power in the
+  block is the original's.
 
 A frame is one DCT block (:data:`DCT_BLOCK` samples at :data:`TRANSFORM_SFREQ`). The EEG is
 preprocessed as for the codecs (resampled, high-passed at 0.1 Hz) but clipped only at
@@ -28,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from mne_dac.codecs.spatial import component_gains
+from mne_dac.io.band_gains import BAND_EDGES, apply_band_gains, band_gains, gain_bytes
 from mne_dac.io.validation import EEGDACFormatError
 from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSettings
 from mne_dac.signal.transform_coding import BudgetTooLowError, DCTCoder, directions_of_covariance
@@ -40,6 +44,7 @@ __all__ = [
     "COMPONENT_CODEC",
     "DCT_BLOCK",
     "DEFAULT_BITS_PER_SECOND",
+    "MAX_BAND_GAIN_SHARE",
     "MAX_DIRECTION_SHARE",
     "NO_CODES",
     "TRANSFORM_CODERS",
@@ -52,6 +57,7 @@ __all__ = [
     "fit_transform",
     "holds_whole_block",
     "is_transform_coder",
+    "n_file_blocks",
     "transform_of_header",
 ]
 
@@ -71,6 +77,9 @@ BLOCK_FRAMES = 32
 TRANSFORM_PREPROCESSING = PreprocessingSettings(highpass=0.1, clip=1e-2)
 #: The directions are stored when they take at most this share of the file's bits.
 MAX_DIRECTION_SHARE = 0.25
+#: The blocks' band gains are stored when they take at most this share of the file's bits (at 88 bits/s per
+#: channel they take 0.4 %; below about 8 bits/s, or in a recording shorter than about 5 s at 88, they are left out).
+MAX_BAND_GAIN_SHARE = 0.05
 #: The default budget (bits/s per EEG channel): the default codec's with its two codebooks.
 DEFAULT_BITS_PER_SECOND = 88.0
 #: The base rates (bits/s per channel) tried under a residual layer (``max_error``) when none is given: the base
@@ -91,6 +100,11 @@ TRANSFORM_MARGIN = 1e-8
 #: What a block's content CRC covers of a transform code: nothing (the payload's SHA-256 guards it, and
 #: decoded floats may differ in their last bit from one machine to another).
 NO_CODES = np.empty(0, dtype=np.int32)
+
+
+def n_file_blocks(n_codec: int) -> int:
+    """Blocks of a file of ``n_codec`` samples at :data:`TRANSFORM_SFREQ` (at least one frame)."""
+    return -(-max(1, -(-n_codec // DCT_BLOCK)) // BLOCK_FRAMES)
 
 
 def holds_whole_block(bits_per_second: float, n_channels: int) -> bool:
@@ -147,12 +161,16 @@ class TransformSpec:
     gains : array of float16, shape (n_directions,) | None
         ``"klt-codec"``: each component's RMS over the channels' mean RMS (the codec codes
         ``component / gain``); ``None`` for ``"klt-dct"``.
+    band_edges : tuple of float
+        Edges (Hz) of the bands whose power each block keeps (:mod:`mne_dac.io.band_gains`); empty:
+        none (files written under a residual layer, and before mne-dac kept band powers).
     """
 
     method: str
     bits_per_second: float
     directions: np.ndarray
     gains: np.ndarray | None = None
+    band_edges: tuple[float, ...] = ()
 
     @property
     def n_components(self) -> int:
@@ -165,12 +183,17 @@ class TransformSpec:
         """Bits of the directions and gains (float16 each), counted in the budget."""
         return 16 * (self.directions.size + (0 if self.gains is None else self.gains.size))
 
+    def block_bits(self, n_channels: int) -> int:
+        """Bits that each block's band gains take before its payload (0 without band edges)."""
+        return 8 * gain_bytes(n_channels, len(self.band_edges) - 1) if self.band_edges else 0
+
     def to_dict(self) -> dict:
         """The header's field: the directions (and gains) as base64 of little-endian float16 (column-major)."""
         n_channels, n_directions = self.directions.shape
         d = {"method": self.method, "bits_per_second": self.bits_per_second, "n_channels": n_channels,
              "n_directions": n_directions, "directions": _float16_text(self.directions)}  # fmt: skip
-        return d if self.gains is None else {**d, "gains": _float16_text(self.gains)}
+        d = d if self.gains is None else {**d, "gains": _float16_text(self.gains)}
+        return {**d, "band_edges": list(self.band_edges)} if self.band_edges else d
 
     @classmethod
     def from_dict(cls, d: Any, n_channels: int) -> TransformSpec:
@@ -179,8 +202,9 @@ class TransformSpec:
             raise EEGDACFormatError(f"header field 'transform.method': expected one of {TRANSFORM_CODERS}")
         keys = {"method", "bits_per_second", "n_channels", "n_directions", "directions"}
         keys |= {"gains"} if d["method"] == "klt-codec" else set()
-        if set(d) != keys:
-            raise EEGDACFormatError(f"header field 'transform': expected an object with the keys {sorted(keys)}")
+        if set(d) - {"band_edges"} != keys:
+            raise EEGDACFormatError(f"header field 'transform': expected an object with the keys {sorted(keys)} "
+                                    "(and 'band_edges')")  # fmt: skip
         rate, n_dir = d["bits_per_second"], d["n_directions"]
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < float("inf"):
             raise EEGDACFormatError("header field 'transform.bits_per_second': expected a positive number")
@@ -193,7 +217,16 @@ class TransformSpec:
         gains = None if "gains" not in d else _float16_array(d["gains"], n_dir, "gains")
         if gains is not None and not (gains > 0).all():
             raise EEGDACFormatError("header field 'transform.gains': expected positive gains")
-        return cls(d["method"], float(rate), directions, gains)
+        return cls(d["method"], float(rate), directions, gains, _band_edges(d.get("band_edges")))
+
+
+def _band_edges(edges: Any) -> tuple[float, ...]:
+    """The header's band edges, checked: absent, or the bands this version keeps (:data:`BAND_EDGES`)."""
+    if edges is None:
+        return ()
+    if not (isinstance(edges, list) and all(type(f) in (int, float) for f in edges) and tuple(edges) == BAND_EDGES):
+        raise EEGDACFormatError(f"header field 'transform.band_edges': expected {list(BAND_EDGES)}")
+    return BAND_EDGES
 
 
 def _float16_text(values: np.ndarray) -> str:
@@ -228,7 +261,7 @@ def transform_of_header(header: dict) -> TransformSpec:
 
 
 def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str = "klt-dct", *,
-                  progress: bool = False) -> TransformSpec:  # fmt: skip
+                  restore_bands: bool = True, progress: bool = False) -> TransformSpec:  # fmt: skip
     """The coding of a recording: its principal directions, fitted on the whole stream (one pass).
 
     Parameters
@@ -239,6 +272,9 @@ def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str
         The budget per EEG channel.
     method : str
         One of :data:`TRANSFORM_CODERS`; ``"klt-codec"`` also gets each component's gain.
+    restore_bands : bool
+        Keep each block's band powers (:data:`~mne_dac.io.band_gains.BAND_EDGES`), where the band gains take
+        at most :data:`MAX_BAND_GAIN_SHARE` of the budget.
     progress : bool
         Show a progress bar.
 
@@ -255,9 +291,13 @@ def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str
     n_channels = stream.n_channels
     total_bits = bits_per_second * n_channels * stream.n_codec / stream.codec_sfreq
     with_gains = method == "klt-codec"
+    restore_bands = restore_bands and n_file_blocks(stream.n_codec) * 8 * gain_bytes(
+        n_channels, len(BAND_EDGES) - 1
+    ) <= (MAX_BAND_GAIN_SHARE * total_bits)
+    edges = BAND_EDGES if restore_bands else ()
     if 16 * n_channels * (n_channels + with_gains) > MAX_DIRECTION_SHARE * total_bits:
         none = np.zeros((n_channels, 0), dtype="<f2")
-        return TransformSpec(method, float(bits_per_second), none, np.zeros(0, "<f2") if with_gains else None)
+        return TransformSpec(method, float(bits_per_second), none, np.zeros(0, "<f2") if with_gains else None, edges)
     covariance = np.zeros((n_channels, n_channels))
     starts = range(0, stream.n_codec, stream.segment)
     for start in tqdm(starts, desc="Fitting directions", unit="segment", disable=not progress):
@@ -265,13 +305,17 @@ def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str
         covariance += x @ x.T
     directions, variances = directions_of_covariance(covariance)
     gains = component_gains(variances, np.trace(covariance) / n_channels).astype("<f2") if with_gains else None
-    return TransformSpec(method, float(bits_per_second), directions.astype("<f2"), gains)
+    return TransformSpec(method, float(bits_per_second), directions.astype("<f2"), gains, edges)
 
 
 class BlockFrames:
     """What the readers see of a transform-coded file's coder: it decodes as a codec does
     (:func:`~mne_dac.io.streaming.decode_samples`), the "codes" of a frame being its decoded samples, in an
-    array of shape ``(n_channels, DCT_BLOCK, n_frames)``."""
+    array of shape ``(n_channels, DCT_BLOCK, n_frames)``.
+
+    A subclass codes a block's samples (``_encode``, ``_decode``); this class adds the block's band gains
+    when the file's spec names band edges, and cuts the samples into frames.
+    """
 
     #: Frames of context a decoded frame needs: none, each block stands alone.
     decoder_context = 0
@@ -279,11 +323,54 @@ class BlockFrames:
     hop_length = DCT_BLOCK
     #: Volts kept, in a residual layer on the code, for the decoder's float rounding on another machine.
     margin = TRANSFORM_MARGIN
+    spec: TransformSpec
+
+    @staticmethod
+    def payload_bits(spec: TransformSpec, n_codec: int) -> float:
+        """Bits that a recording of ``n_codec`` samples leaves to its blocks' codes: the budget less the
+        header's directions and gains and every block's band gains."""
+        n_channels = spec.directions.shape[0]
+        total = spec.bits_per_second * n_channels * n_codec / TRANSFORM_SFREQ
+        return total - spec.side_bits - n_file_blocks(n_codec) * spec.block_bits(n_channels)
 
     def decode(self, frames: np.ndarray, n_codebooks: int | None = None, progress: bool = False,
                **channels: Any) -> np.ndarray:  # fmt: skip
         """The samples of frames ``(n_channels, DCT_BLOCK, n_frames)``, ``(n_channels, n_frames * DCT_BLOCK)``."""
         return frames.transpose(0, 2, 1).reshape(frames.shape[0], -1)
+
+    def encode_block(self, x: np.ndarray) -> bytes:
+        """The payload of a block of preprocessed EEG ``(n_channels, n_samples)``: its band gains (when the
+        spec names band edges), then its code."""
+        code = self._encode(x)
+        if not self.spec.band_edges:
+            return code
+        return band_gains(x, self._decode(code, x.shape[1]), TRANSFORM_SFREQ, self.spec.band_edges) + code
+
+    def decode_block(self, payload: bytes, n_frames: int, n_samples: int | None = None) -> np.ndarray:
+        """Frames ``(n_channels, DCT_BLOCK, n_frames)`` of a block's payload (float32).
+
+        ``n_samples``: the samples the payload holds (default: ``n_frames`` whole frames, the last block may
+        hold fewer); checked before anything is decompressed. A :class:`ValueError` when the payload does not
+        hold what they need.
+        """
+        n_samples = n_frames * DCT_BLOCK if n_samples is None else n_samples
+        n_gain_bytes = self.spec.block_bits(self.spec.directions.shape[0]) // 8
+        if len(payload) < n_gain_bytes:
+            raise ValueError(f"{len(payload)} bytes cannot hold the block's band gains ({n_gain_bytes} bytes)")
+        x = self._decode(payload[n_gain_bytes:], n_samples)
+        if n_gain_bytes:
+            x = apply_band_gains(x, payload[:n_gain_bytes], TRANSFORM_SFREQ, self.spec.band_edges)
+        x = np.pad(x, ((0, 0), (0, n_frames * DCT_BLOCK - n_samples)), mode="edge")
+        return x.astype(np.float32).reshape(x.shape[0], n_frames, DCT_BLOCK).transpose(0, 2, 1)
+
+    def _encode(self, x: np.ndarray) -> bytes:
+        """The code of a block of preprocessed EEG ``(n_channels, n_samples)``."""
+        raise NotImplementedError
+
+    def _decode(self, code: bytes, n_samples: int) -> np.ndarray:
+        """The EEG ``(n_channels, n_samples)`` (float64) of a block's code; a :class:`ValueError` when the code
+        does not hold ``n_samples`` samples."""
+        raise NotImplementedError
 
 
 class TransformFrames(BlockFrames):
@@ -306,13 +393,11 @@ class TransformFrames(BlockFrames):
     @classmethod
     def for_writing(cls, spec: TransformSpec, n_codec: int) -> TransformFrames:
         """The coder of a recording of ``n_codec`` samples at :data:`TRANSFORM_SFREQ`: the budget left by the
-        directions, shared evenly by the components."""
-        n_channels = spec.directions.shape[0]
-        bits = spec.bits_per_second * n_channels * n_codec / TRANSFORM_SFREQ - 16 * spec.directions.size
-        return cls(spec, bits * TRANSFORM_SFREQ / (spec.n_components * n_codec))
+        directions and band gains, shared evenly by the components."""
+        return cls(spec, cls.payload_bits(spec, n_codec) * TRANSFORM_SFREQ / (spec.n_components * n_codec))
 
-    def encode_block(self, x: np.ndarray) -> bytes:
-        """The payload of a block of preprocessed EEG ``(n_channels, n_samples)``.
+    def _encode(self, x: np.ndarray) -> bytes:
+        """The DCT code of a block's components.
 
         A last block too short for its share of the budget at a low rate (its payload's header alone takes
         about 60 bytes) is given the share of a whole block.
@@ -326,14 +411,6 @@ class TransformFrames(BlockFrames):
         rate = self._coder.bits_per_second * BLOCK_FRAMES * DCT_BLOCK / x.shape[1]
         return DCTCoder(rate, TRANSFORM_SFREQ, DCT_BLOCK).encode(components).payload
 
-    def decode_block(self, payload: bytes, n_frames: int, n_samples: int | None = None) -> np.ndarray:
-        """Frames ``(n_channels, DCT_BLOCK, n_frames)`` of a block's payload (float32).
-
-        ``n_samples``: the samples the payload must hold (default: ``n_frames`` whole frames, the
-        last block may hold fewer); checked before anything is decompressed.
-        """
-        n_samples = n_frames * DCT_BLOCK if n_samples is None else n_samples
-        components = self._coder.decode(payload, shape=(self.spec.n_components, n_samples))  # ValueError if malformed
-        x = self._directions @ components if self._directions.size else components
-        x = np.pad(x, ((0, 0), (0, n_frames * DCT_BLOCK - x.shape[1])), mode="edge")
-        return x.astype(np.float32).reshape(x.shape[0], n_frames, DCT_BLOCK).transpose(0, 2, 1)
+    def _decode(self, code: bytes, n_samples: int) -> np.ndarray:
+        components = self._coder.decode(code, shape=(self.spec.n_components, n_samples))  # ValueError if malformed
+        return self._directions @ components if self._directions.size else components

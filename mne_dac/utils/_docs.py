@@ -76,6 +76,15 @@ max_error : float | None
     EDF's resolution), ``g / 2`` keeps them exact (merging two grid values would put both at
     exactly ``g / 2``, which float64 rounding of the values exceeds for about half of them)."""
 
+docdict["restore_bands"] = """
+restore_bands : bool
+    Transform codes without ``max_error``: keep each EEG channel's δ, θ, α and β power in each
+    64-s block at 0.9 of the original's at least, by a gain per band stored with the block that
+    lifts a band decoded with less (:mod:`mne_dac.io.band_gains`; 0.3 bits/s per channel of the
+    budget, left out where they would take more than a twentieth of it). On eegmat at 88 bits/s
+    per channel the β error falls from 0.20 to 0.09 at the same PRD. ``False``: the decode of
+    least squared error. Tokens ignore it."""
+
 docdict["spatial_data"] = """
 codec : DACCodec
     A DAC-SC codec.

@@ -75,6 +75,14 @@ def test_transform_coder(tmp_path, capsys, coder, fmt, decodes_with):
     assert main(["compress", str(src), str(out), "--codec", coder, "--bitrate", "200"]) == 0
     text = capsys.readouterr().out
     assert coder in text and "200 bits/s per channel nominal" in text and decodes_with in text
+    assert "Band powers:       at least 90% kept in each 64-s block" in text
+    assert (
+        main(
+            ["compress", str(src), str(out), "--codec", coder, "--bitrate", "200", "--no-restore-bands", "--overwrite"]
+        )
+        == 0
+    )
+    assert "Band powers:       not kept" in capsys.readouterr().out
     assert main(["decompress", str(out), str(tmp_path / "rec_raw.fif"), "--tmin", "1", "--tmax", "3"]) == 0
     back = mne.io.read_raw_fif(tmp_path / "rec_raw.fif", verbose="error")
     assert back.info["description"].startswith(f"Lossy reconstruction by mne-dac codec '{coder}' at 200 bits/s")

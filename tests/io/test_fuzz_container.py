@@ -7,8 +7,8 @@ wrong type, out of range or inconsistent with the others (names swapped or repea
 bits per code traded, the token model changed…), and the bytes of the info and of the channels
 kept aside are flipped (the token payload itself is not: other valid codes are another
 recording). A crafted file that is valid and merely different (another clip level, other
-annotations) is another file, which no check can tell from an intended one; such values are not
-generated. A crafted codec identity that names another codec is refused with CodecMismatchError.
+annotations, other principal directions) is another file, which no check can tell from an intended
+one; such values are not generated. A crafted codec identity that names another codec is refused with CodecMismatchError.
 """
 
 from __future__ import annotations
@@ -120,10 +120,15 @@ def _mutants(buf: bytes, rng: np.random.Generator):
     for text in ("{", "[]", "null", '{"format": "eegdac"}', "\udcff", json.dumps(header)[:-1] + "," * 5000):
         yield "header text, crafted", f.build(text)
     text = json.dumps(header).encode()
-    for _ in range(100):  # random printable characters anywhere in the header's text
+    # a character of a transform's base64 directions or gains changed to another base64 one gives other valid
+    # values (another file): those characters are left alone
+    values = [json.dumps(v).encode() for k, v in header.get("transform", {}).items() if k in ("directions", "gains")]
+    spans = [(text.index(v), text.index(v) + len(v)) for v in values if len(v) > 2]
+    positions = [i for i in range(len(text)) if not any(lo < i < hi - 1 for lo, hi in spans)]
+    for _ in range(100):  # random printable characters anywhere else in the header's text
         changed = bytearray(text)
         for _ in range(int(rng.integers(1, 4))):
-            changed[int(rng.integers(len(changed)))] = int(rng.integers(32, 127))
+            changed[positions[int(rng.integers(len(positions)))]] = int(rng.integers(32, 127))
         yield "header bytes, crafted", f.build(changed.decode("latin-1"))
     body = f.body if f.version == 1 else f.blocks
     regions = f.regions() + ([] if f.version == 1 else [("info", None, None)])

@@ -13,6 +13,7 @@ from conftest import DATA_DIR, CraftedFile, crafted_transform
 
 from mne_dac import EEGDACFormatError, read_raw_dac, read_tokens, write_raw_dac
 from mne_dac.evaluation.datasets import read_excerpt
+from mne_dac.io.band_gains import BAND_EDGES
 from mne_dac.io.container import describe_file, read_header
 from mne_dac.io.recordings import read_recording
 from mne_dac.io.transform_blocks import (
@@ -191,6 +192,15 @@ def test_spec_round_trip_and_frames(rng):
     np.testing.assert_array_equal(samples[:, x.shape[1] :], np.repeat(samples[:, x.shape[1] - 1 : x.shape[1]], 100, 1))
     with pytest.raises(ValueError, match="expected"):  # a payload is checked against its block before decoding
         frames.decode_block(payload, 4)
+    # with band gains: the spec names the bands, each payload starts with the gains
+    spec = TransformSpec("klt-dct", 44.0, directions, band_edges=BAND_EDGES)
+    back = TransformSpec.from_dict(json.loads(json.dumps(spec.to_dict())), 5)
+    assert back.band_edges == BAND_EDGES and back.block_bits(5) == 8 * 13  # 5 channels × 4 bands × 5 bits
+    frames = TransformFrames.for_writing(spec, x.shape[1])
+    payload = frames.encode_block(x)
+    assert frames.decode_block(payload, 3, x.shape[1]).shape == (5, DCT_BLOCK, 3)
+    with pytest.raises(ValueError, match="cannot hold the block's band gains"):
+        frames.decode_block(payload[:12], 3, x.shape[1])
 
 
 @pytest.mark.parametrize(
@@ -205,6 +215,11 @@ def test_spec_round_trip_and_frames(rng):
         {"directions": base64.b64encode(b"\x00" * 10).decode()},
         {"directions": base64.b64encode(np.full(361, np.inf, "<f2").tobytes()).decode()},
         {"extra": 1},
+        {"band_edges": [1, 4, 8, 13]},
+        {"band_edges": [1, 4, 8, 13, 45]},
+        {"band_edges": "1 4 8 13 30"},
+        {"band_edges": [True, 4, 8, 13, 30]},
+        {"band_edges": []},
     ],
 )
 def test_crafted_transform_header_is_refused(coded, tmp_path, change):
@@ -220,7 +235,8 @@ def test_crafted_payload_cannot_exhaust_memory(coded, tmp_path):
     crafted = CraftedFile(fname.read_bytes())
     first = crafted.footer["blocks"][0][0]
     payload = bytearray(crafted.blocks[:first])
-    struct.pack_into("<HI", payload, 0, 19, 2**31)  # 2**31 samples of 19 channels
+    gains = read_header(fname).transform.block_bits(19) // 8  # the block's band gains come first
+    struct.pack_into("<HI", payload, gains, 19, 2**31)  # 2**31 samples of 19 channels
     (tmp_path / "c.eegdac").write_bytes(crafted.build(blocks=bytes(payload) + crafted.blocks[first:]))
     with pytest.raises(EEGDACFormatError, match="block 0 .*transform code does not decode"):
         read_raw_dac(tmp_path / "c.eegdac")
@@ -279,3 +295,49 @@ def test_crafted_geometry_is_refused(coded, tmp_path, field, value):
     (tmp_path / "c.eegdac").write_bytes(crafted.build(header))
     with pytest.raises(EEGDACFormatError):
         read_raw_dac(tmp_path / "c.eegdac")
+
+
+def _band_errors(raw: mne.io.BaseRaw, decoded: mne.io.BaseRaw) -> tuple[float, dict[str, float]]:
+    """PRD (%) and mean band-power errors of the decoded EEG against the high-passed original."""
+    from mne_dac.signal.metrics import fidelity_report
+
+    overall = fidelity_report(raw, decoded, codec_sfreq=TRANSFORM_SFREQ, verbose="error").overall
+    return overall["prd"], {band: overall[f"err_{band}"] for band in ("delta", "theta", "alpha", "beta")}
+
+
+@pytest.mark.parametrize("coder", ["klt-dct", "klt-codec"])
+def test_band_powers_kept(tmp_path, coder):
+    """By default each block keeps its band powers, for little PRD; ``restore_bands=False`` and files with a
+    residual layer do without the gains."""
+    raw = read_excerpt(0, "rest", verbose=False)
+    results = {}
+    for restore in (True, False):
+        fname = write_raw_dac(tmp_path / f"{restore}.eegdac", raw, codec=coder, bits_per_second=44,
+                              restore_bands=restore)  # fmt: skip
+        header = read_header(fname)
+        assert header.transform.band_edges == (BAND_EDGES if restore else ())
+        assert "Band powers:       " + (
+            "at least 90% kept in each 64-s block (1-4, 4-8" if restore else "not kept"
+        ) in describe_file(fname)
+        n_codec = n_codec_samples(raw.n_times, 500.0, TRANSFORM_SFREQ)
+        assert 8 * header.token_bytes + header.transform.side_bits <= 44 * 19 * n_codec / TRANSFORM_SFREQ
+        results[restore] = _band_errors(raw, read_raw_dac(fname))
+    (prd_kept, kept), (prd_least, least) = results[True], results[False]
+    assert least["beta"] > 0.25 and max(kept.values()) < 0.15  # every band kept to 90 %, within a step
+    assert prd_kept < prd_least + 0.5
+    bounded = write_raw_dac(tmp_path / "b.eegdac", raw.copy().crop(0, 10), codec=coder, max_error=5e-6)
+    assert read_header(bounded).transform.band_edges == ()
+    with pytest.raises(TypeError, match="restore_bands"):
+        write_raw_dac(tmp_path / "x.eegdac", raw, codec=coder, restore_bands="yes")
+
+
+#: Transform-coded files written before blocks kept their band powers (8 channels × 8 s of the excerpt at
+#: 88 bits/s), with the Volts they decoded to then (float32).
+TRANSFORM_RELEASE_FILES = ("klt-dct-2026.12", "klt-codec-2026.12")
+
+
+@pytest.mark.parametrize("name", TRANSFORM_RELEASE_FILES)
+def test_files_written_before_band_gains_decode_as_they_did(name):
+    raw = read_raw_dac(DATA_DIR / f"{name}.eegdac", verbose="error")
+    assert read_header(DATA_DIR / f"{name}.eegdac").transform.band_edges == ()
+    np.testing.assert_allclose(raw.get_data(), np.load(DATA_DIR / f"{name}_decoded.npy"), rtol=0, atol=1e-10)
