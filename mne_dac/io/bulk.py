@@ -241,6 +241,7 @@ def compress_dir(
     extensions = check_extensions(extensions)
     exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
     is_transform_coder(codec, n_codebooks=n_codebooks, groups=groups, bits_per_second=bits_per_second)
+    _validate_type(restore_bands, bool, "restore_bands")
     codec_spec, codec_obj = _codec_spec(codec, device)
     if codec_obj is not None:
         codec_obj.check_groups(groups)

@@ -78,7 +78,7 @@ TRANSFORM_PREPROCESSING = PreprocessingSettings(highpass=0.1, clip=1e-2)
 #: The directions are stored when they take at most this share of the file's bits.
 MAX_DIRECTION_SHARE = 0.25
 #: The blocks' band gains are stored when they take at most this share of the file's bits (at 88 bits/s per
-#: channel they take 0.4 %; below about 8 bits/s, or in a recording shorter than about 5 s at 88, they are left out).
+#: channel they take 0.4 %; below about 6 bits/s, or in a recording shorter than about 5 s at 88, they are left out).
 MAX_BAND_GAIN_SHARE = 0.05
 #: The default budget (bits/s per EEG channel): the default codec's with its two codebooks.
 DEFAULT_BITS_PER_SECOND = 88.0

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from mne_dac.commands import main
+from mne_dac.io.band_gains import BAND_EDGES
 from mne_dac.io.bulk import INDEX_COLUMNS, compress_dir, summarize_index
 from mne_dac.io.container import read_header, read_tokens
 
@@ -280,6 +281,12 @@ def test_transform_coder(corpus, tmp_path, capsys, coder):
     assert (index["status"] == "compressed").all() and (index["codec"] == coder).all()
     assert (index["bits_per_second"] == 300).all() and (index["coded_bits_per_second"] <= 300).all()
     assert index["error"].str.contains("at least 1025 samples").all()  # 3 s at 256 Hz: too short to measure
+    assert read_header(tmp_path / "out" / index["output"].iloc[0]).transform.band_edges == BAND_EDGES
+    if coder == "klt-dct":  # the decode of least squared error: no band gains
+        index = compress_dir(corpus, tmp_path / "lsq", coder, bits_per_second=300, restore_bands=False, progress=False)
+        assert read_header(tmp_path / "lsq" / index["output"].iloc[0]).transform.band_edges == ()
+    with pytest.raises(TypeError, match="restore_bands"):
+        compress_dir(corpus, tmp_path / "o4", coder, restore_bands="no")
     with pytest.raises(ValueError, match="n_codebooks does not apply"):
         compress_dir(corpus, tmp_path / "o2", "klt-dct", n_codebooks=2)
     args = ["compress-dir", str(corpus), str(tmp_path / "o3"), "--codec", "klt-dct", "--n-codebooks", "1"]
