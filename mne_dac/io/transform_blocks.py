@@ -185,7 +185,7 @@ class TransformSpec:
 
     def block_bits(self, n_channels: int) -> int:
         """Bits that each block's band gains take before its payload (0 without band edges)."""
-        return 8 * gain_bytes(n_channels, len(self.band_edges) - 1) if self.band_edges else 0
+        return _band_gain_bits(n_channels, self.band_edges)
 
     def to_dict(self) -> dict:
         """The header's field: the directions (and gains) as base64 of little-endian float16 (column-major)."""
@@ -218,6 +218,11 @@ class TransformSpec:
         if gains is not None and not (gains > 0).all():
             raise EEGDACFormatError("header field 'transform.gains': expected positive gains")
         return cls(d["method"], float(rate), directions, gains, _band_edges(d.get("band_edges")))
+
+
+def _band_gain_bits(n_channels: int, edges: tuple[float, ...]) -> int:
+    """Bits of one block's band gains for bands of ``edges`` (0 without bands)."""
+    return 8 * gain_bytes(n_channels, len(edges) - 1) if edges else 0
 
 
 def _band_edges(edges: Any) -> tuple[float, ...]:
@@ -291,10 +296,8 @@ def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str
     n_channels = stream.n_channels
     total_bits = bits_per_second * n_channels * stream.n_codec / stream.codec_sfreq
     with_gains = method == "klt-codec"
-    restore_bands = restore_bands and n_file_blocks(stream.n_codec) * 8 * gain_bytes(
-        n_channels, len(BAND_EDGES) - 1
-    ) <= (MAX_BAND_GAIN_SHARE * total_bits)
-    edges = BAND_EDGES if restore_bands else ()
+    gain_bits = n_file_blocks(stream.n_codec) * _band_gain_bits(n_channels, BAND_EDGES)
+    edges = BAND_EDGES if restore_bands and gain_bits <= MAX_BAND_GAIN_SHARE * total_bits else ()
     if 16 * n_channels * (n_channels + with_gains) > MAX_DIRECTION_SHARE * total_bits:
         none = np.zeros((n_channels, 0), dtype="<f2")
         return TransformSpec(method, float(bits_per_second), none, np.zeros(0, "<f2") if with_gains else None, edges)
