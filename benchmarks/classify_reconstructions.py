@@ -2,9 +2,10 @@
 
 The validation subjects (20-23, never seen by the codec) each have a rest and an arithmetic
 recording. Both are high-passed at 0.1 Hz (the codec's cutoff) and coded whole by the codec at
-each depth given, and by the DCT and KLT + DCT coders and a ``"klt-codec"`` file (the shipped linear
-codec on the principal components, :func:`mne_dac.write_raw_dac`; its blocks' band powers kept, and not:
-``restore_bands=False``) at the same bits/s per channel. Every
+each depth given, in memory and in a file (:func:`mne_dac.write_raw_dac`, its blocks' band powers
+kept), and by the DCT and KLT + DCT coders and a ``"klt-codec"`` file (the shipped linear codec on the
+principal components; its blocks' band powers kept, and not: ``restore_bands=False``) at the same
+bits/s per channel. Every
 signal is cut into 4-s windows; the first half of each recording trains, the second half tests (a time split: no
 test window overlaps the training half). Features: the log power of every channel in the delta,
 theta, alpha and beta bands (1-30 Hz, Welch, 2-s segments); classifier: standardised logistic regression. Scores are
@@ -62,22 +63,28 @@ def windows(data: np.ndarray, sfreq: float) -> tuple[np.ndarray, np.ndarray]:
     return cut, np.arange(n_windows) >= n_windows / 2
 
 
+def _file_decode(raw: mne.io.BaseRaw, codec, **kwargs) -> np.ndarray:
+    """The recording written to a file by :func:`mne_dac.write_raw_dac` and read back."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fname = mne_dac.write_raw_dac(Path(tmp) / "rec.eegdac", raw, codec, **kwargs)
+        return mne_dac.read_raw_dac(fname).get_data()
+
+
 def decoded_signals(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[str, np.ndarray]:
-    """The recording as coded by the codec at each depth, and by DCT, KLT + DCT and a ``"klt-codec"`` file at the
-    same bits/s."""
+    """The recording as coded by the codec at each depth (in memory, and in a file with its band gains), and by
+    DCT, KLT + DCT and a ``"klt-codec"`` file at the same bits/s."""
     out = {}
     tokens = mne_dac.tokenize_raw(raw, codec, n_codebooks=max(depths), verbose="error")
     for k in depths:
         out[f"codec {k} cb"] = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=k, verbose="error").get_data()
+        out[f"codec {k} cb file"] = _file_decode(raw, codec, n_codebooks=k)
         rate = codec.bits_per_second(k)
         for method in ("dct", "klt-dct"):
             recon, _ = make_coder(method, rate, codec.sfreq).code_raw(raw, codec.preprocessing)
             out[f"{method} {rate:g} b/s"] = recon.get_data()
         for restore, kind in ((True, ""), (False, ", least squared error")):
-            with tempfile.TemporaryDirectory() as tmp:
-                fname = mne_dac.write_raw_dac(Path(tmp) / "rec.eegdac", raw, "klt-codec", bits_per_second=rate,
-                                              restore_bands=restore)  # fmt: skip
-                out[f"klt-codec file {rate:g} b/s{kind}"] = mne_dac.read_raw_dac(fname).get_data()
+            out[f"klt-codec file {rate:g} b/s{kind}"] = _file_decode(raw, "klt-codec", bits_per_second=rate,
+                                                                    restore_bands=restore)  # fmt: skip
     return out
 
 

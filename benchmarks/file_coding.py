@@ -5,7 +5,8 @@ high-passed at 0.1 Hz as every coder does), :func:`mne_dac.write_raw_dac` writes
 default codec at 1 and 2 codebooks (44 and 88 bits/s per channel), and with ``codec="klt-codec"``
 (the shipped linear codec on the channels' principal components) and ``codec="klt-dct"`` (their
 block DCT) at ``--rates``, each with its blocks' band powers kept (the default) and without
-(``restore_bands=False``: the decode of least squared error); :func:`mne_dac.read_raw_dac` reads it back. Each reconstruction is scored by
+(``restore_bands=False``: the codec's decode, the transform's of least squared error);
+:func:`mne_dac.read_raw_dac` reads it back. Each reconstruction is scored by
 :func:`mne_dac.signal.metrics.fidelity_report` against the recording: PRD, SNR, the relative
 band-power errors and the spectrogram loss, averaged over recordings. "bits/s in file" is what
 the EEG's payload takes per channel (tokens entropy-coded, or the transform code with its
@@ -42,7 +43,9 @@ from evaluate_codec import BANDS, VALID_SUBJECTS, read_recordings
 
 def coders(rates: list[float]) -> list[tuple[str, dict]]:
     """``(label, write_raw_dac keyword arguments)`` of every coder measured."""
-    tokens = [(f"default codec, {k} codebook{'s' * (k > 1)}", {"codec": "default", "n_codebooks": k}) for k in (1, 2)]
+    tokens = [(f"default codec, {k} codebook{'s' * (k > 1)}{kind}",
+               {"codec": "default", "n_codebooks": k, "restore_bands": restore})
+              for k in (1, 2) for kind, restore in (("", True), (", codec's decode", False))]  # fmt: skip
     transforms = (("KLT + codec", "klt-codec"), ("KLT + DCT", "klt-dct"))
     kinds = (("", True), (", least squared error", False))
     return tokens + [(f"{label}, {r:g} bits/s{kind}", {"codec": method, "bits_per_second": r, "restore_bands": restore})

@@ -80,10 +80,12 @@ for n_q in range(1, codec.n_codebooks + 1):
 # %%
 # Compress to a file
 # ------------------
-# ``.eegdac`` files hold the bit-packed codes (11 bits each for 2048 entries), the
-# measurement info, annotations, preprocessing settings, clip counts and the codec's
-# identity; they are checksummed. The same is available from the command line as
-# ``mne-dac compress recording.edf recording.eegdac``.
+# ``.eegdac`` files hold the entropy-coded codes, the measurement info, annotations,
+# preprocessing settings, clip counts and the codec's identity; they are checksummed. Each
+# 16-s block also stores a gain per channel and delta, theta, alpha and beta band that gives
+# back at least 90 % of each band's power where the codec's decode kept less (the codec loses
+# most beta power; ``restore_bands=False`` keeps the codec's decode as it is). The same is
+# available from the command line as ``mne-dac compress recording.edf recording.eegdac``.
 import tempfile
 from pathlib import Path
 

@@ -139,15 +139,16 @@ def print_info(fname: str | Path) -> None:
 
 
 def add_transform_options(p: argparse.ArgumentParser) -> None:
-    """``--bitrate BPS`` and ``--no-restore-bands``: the options of a transform coder (``--codec klt-codec`` or
-    ``klt-dct``)."""
+    """``--bitrate BPS``, the budget of a transform coder (``--codec klt-codec`` or ``klt-dct``), and
+    ``--no-restore-bands``."""
     p.add_argument("--bitrate", type=float, default=None, metavar="BPS",
                    help="--codec klt-codec or klt-dct: bits per second per EEG channel, never exceeded (default: 88); "
                    "a codec's bitrate is set by --n-codebooks")  # fmt: skip
     p.add_argument("--no-restore-bands", dest="restore_bands", action="store_false",
-                   help="--codec klt-codec or klt-dct: decode to the least squared error instead of keeping each "
-                   "channel's delta, theta, alpha and beta power in each 64-s block at 0.9 of the original's at least "
-                   "(0.3 bits/s per channel)")  # fmt: skip
+                   help="without --max-error: decode to the least squared error (tokens: the codec's decode) instead "
+                   "of keeping each channel's delta, theta, alpha and beta power in each block at 0.9 of the "
+                   "original's at least (transform codes: 64-s blocks, 0.3 bits/s per channel; tokens: 16-s blocks, "
+                   "1.3 bits/s per channel)")  # fmt: skip
 
 
 def transform_coder(args: argparse.Namespace) -> bool:

@@ -130,7 +130,8 @@ def _comparison(report, baselines: dict, bitrate: float) -> str:
     for key, value in report.overall.items():
         lines.append(f"  {key:<28}{value:>10.3g}" + "".join(f"{b.overall[key]:>10.3g}" for b in baselines.values()))
     lines.append(
-        "codec: its tokens; DCT: the block DCT of each channel; KLT+DCT: of the channels' principal components; "
+        "codec: its tokens in the file, each 16-s block's band powers kept to 90 %; "
+        "DCT: the block DCT of each channel; KLT+DCT: of the channels' principal components; "
         'klt-codec: a file of the shipped "linear" codec on them, each 64-s block\'s band powers kept to 90 % '
         '(write_raw_dac(codec="klt-codec"))'
     )

@@ -44,7 +44,14 @@ from mne.utils import _check_option, _validate_type, logger, use_log_level, verb
 from mne_dac._version import __version__
 from mne_dac.codecs.codec import CodecIdentity
 from mne_dac.codecs.loading import DAC_TAGS, shipped_codec_of
-from mne_dac.io.band_gains import KEPT_POWER
+from mne_dac.io.band_gains import (
+    KEPT_POWER,
+    apply_band_gains,
+    band_edges_of_header,
+    band_gains,
+    gain_bits,
+    kept_band_edges,
+)
 from mne_dac.io.bit_packing import pack_codes, unpack_codes
 from mne_dac.io.block_format import BlockFile, block_frames_for, content_crc, entry_sizes, sample_bounds
 from mne_dac.io.streaming import decode_samples, frame_blocks
@@ -170,7 +177,7 @@ def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = Fals
         {**_recording_fields(tokens), "block_frames": block_frames}, -(-tokens.n_frames // block_frames)
     )
     blocks = (
-        (tokens.codes[:, :, start:stop], tokens.other_data[:, bounds[k] : bounds[k + 1]], None)
+        (tokens.codes[:, :, start:stop], tokens.other_data[:, bounds[k] : bounds[k + 1]], None, b"")  # no gains
         for k, (start, stop) in enumerate(frame_blocks(tokens.n_frames, block_frames))
     )
     coding, payloads = _token_payloads(codec, blocks, tokens.bits_per_code)
@@ -218,8 +225,8 @@ def _codec_of(identity: CodecIdentity, codec: Any) -> Any:
 
 def _token_payloads(codec: Any, blocks: Iterator, bits_per_code: int) -> tuple[dict, Iterator]:
     """The header's token-coding fields, and ``(payload, codes, side, residual)`` of each ``(codes, side,
-    residual)`` block: the codes entropy-coded by a model fitted on the first frames (bit-packed without a
-    codec)."""
+    residual, band gains)`` block: the band gains, then the codes entropy-coded by a model fitted on the first
+    frames (bit-packed without a codec)."""
     from mne_dac.io.token_coding import FIT_FRAMES, TokenTables, encode_tokens, fit_token_model
 
     first, blocks = [], iter(blocks)
@@ -235,9 +242,9 @@ def _token_payloads(codec: Any, blocks: Iterator, bits_per_code: int) -> tuple[d
               "token_model": None if model is None else model.to_dict()}  # fmt: skip
 
     def payloads() -> Iterator:
-        for codes, side, layer in itertools.chain(first, blocks):
+        for codes, side, layer, gains in itertools.chain(first, blocks):
             payload = pack_codes(codes, bits_per_code) if model is None else encode_tokens(codes, model, tables)
-            yield payload, codes, side, layer
+            yield gains + payload, codes, side, layer
 
     return fields, payloads()
 
@@ -357,6 +364,10 @@ class EEGDACHeader:
         channels' principal components, :mod:`mne_dac.io.transform_blocks`).
     transform : TransformSpec | None
         The transform code's directions and budget (``None``: tokens).
+    band_edges : tuple of float
+        Edges (Hz) of the bands whose power each block keeps (:mod:`mne_dac.io.band_gains`): its
+        payload starts with their gains. Empty: none (files under a residual layer, files written
+        with ``restore_bands=False`` or before mne-dac kept band powers).
     """
 
     version: int
@@ -385,6 +396,7 @@ class EEGDACHeader:
     residual_bytes: int = 0
     coding: str = "tokens"
     transform: TransformSpec | None = None
+    band_edges: tuple[float, ...] = ()
 
     @property
     def grids(self) -> dict[str, Grid]:
@@ -409,9 +421,14 @@ class EEGDACHeader:
             token_bytes, side_bytes, residual_bytes = sizes["codes"], sizes.get("other_data", 0), 0
         coding = header.get("coding", "tokens")
         tokens = coding == "tokens"
+        transform = None if tokens else transform_of_header(header)
+        band_edges = band_edges_of_header(header.get("band_edges"), "band_edges") if tokens else transform.band_edges
+        if tokens and band_edges and (header.get("residual") is not None or header["version"] < 2):
+            raise EEGDACFormatError("header field 'band_edges': band gains need blocks without a residual layer")
         return cls(
             coding=coding,
-            transform=None if tokens else transform_of_header(header),
+            transform=transform,
+            band_edges=band_edges,
             token_bytes=int(token_bytes),
             side_bytes=int(side_bytes),
             residual=header.get("residual"),
@@ -801,7 +818,8 @@ class _BlockReader:
             except ValueError as err:
                 raise EEGDACFormatError(f"header field 'token_model': {err}") from err
 
-    def _block(self, k: int) -> tuple[np.ndarray, np.ndarray, Any]:
+    def _block(self, k: int) -> tuple[np.ndarray, np.ndarray, Any, bytes | None]:
+        """Codes, side channels, residual layer and band gains of block ``k`` (see :meth:`_decode_block`)."""
         if k not in self._cache:
             step = self.header.block_frames
             count = min(step, self.header.n_frames - k * step)
@@ -819,18 +837,19 @@ class _BlockReader:
                 self.damaged.add(k)
                 dtype = np.int64 if self.frames is None else np.float32
                 self._remember(
-                    k, (np.zeros(shape, dtype=dtype), np.zeros((len(self.header.other_ch_names), n_side)), None)
+                    k, (np.zeros(shape, dtype=dtype), np.zeros((len(self.header.other_ch_names), n_side)), None, None)
                 )
         return self._cache[k]
 
-    def _remember(self, k: int, block: tuple[np.ndarray, np.ndarray, Any]) -> None:
+    def _remember(self, k: int, block: tuple[np.ndarray, np.ndarray, Any, bytes | None]) -> None:
         """Keep the last few decoded blocks: a range's codes, then its side channels, share them."""
         if len(self._cache) >= _CACHED_BLOCKS:
             self._cache.pop(next(iter(self._cache)))
         self._cache[k] = block
 
-    def _decode_block(self, k: int, shape: tuple, n_side: int) -> tuple[np.ndarray, np.ndarray, Any]:
-        """Codes, side channels and (when decoding to the bound) residual of block ``k``."""
+    def _decode_block(self, k: int, shape: tuple, n_side: int) -> tuple[np.ndarray, np.ndarray, Any, bytes | None]:
+        """Codes, side channels, residual (when decoding to the bound) and band gains (a token file's, when
+        its header names band edges) of block ``k``."""
         from mne_dac.io.residual import decode_residual
         from mne_dac.io.side_channels import decode_side
         from mne_dac.io.token_coding import decode_tokens
@@ -838,7 +857,13 @@ class _BlockReader:
         if self.damaged is not None and k in self.damaged:
             raise EEGDACFormatError(f"{self.blocks.span(k)} is damaged (its SHA-256 does not match)")
         tokens, side, residual = self.blocks.read_block(k)
+        gains = None
         try:
+            if self.frames is None and self.header.band_edges:
+                n_gain_bytes = gain_bits(len(self.header.ch_names), self.header.band_edges) // 8
+                if len(tokens) < n_gain_bytes:
+                    raise ValueError(f"{len(tokens)} bytes cannot hold the block's band gains ({n_gain_bytes} bytes)")
+                gains, tokens = bytes(tokens[:n_gain_bytes]), tokens[n_gain_bytes:]
             if self.frames is not None:
                 h = self.header
                 first = k * h.block_frames * h.hop_length  # the block's first sample at the coding rate
@@ -849,13 +874,13 @@ class _BlockReader:
             else:
                 codes = decode_tokens(bytes(tokens), shape, self.model, self.tables)
         except ValueError as err:
-            what = "tokens" if self.frames is None else "transform code"
-            raise EEGDACFormatError(f"{self.blocks.span(k)}: its {what} does not decode ({err})") from err
+            what = "tokens do" if self.frames is None else "transform code does"
+            raise EEGDACFormatError(f"{self.blocks.span(k)}: its {what} not decode ({err})") from err
         other = decode_side(bytes(side), len(self.header.other_ch_names), n_side)
         if content_crc(codes if self.frames is None else NO_CODES, other) != self.blocks.footer["blocks"][k][3]:
             raise EEGDACFormatError(f"{self.blocks.span(k)}: decodes to other values than were written")
         if not self.bounded:
-            return codes, other, None
+            return codes, other, None, gains
         try:
             layer = decode_residual(bytes(residual), len(self.header.ch_names), n_side,
                                     max_error=self.header.max_error,
@@ -865,7 +890,7 @@ class _BlockReader:
             raise EEGDACFormatError(f"{self.blocks.span(k)}: {err}") from err
         if layer.crc != self.blocks.footer["blocks"][k][5]:
             raise EEGDACFormatError(f"{self.blocks.span(k)}: the residual decodes to other values than were written")
-        return codes, other, layer
+        return codes, other, layer, gains
 
     def damaged_spans(self) -> list[tuple[int, int]]:
         """``[start, stop)`` samples of the damaged blocks found so far."""
@@ -885,13 +910,16 @@ class _BlockReader:
             out[:, a - start : b - start] = self._block(k)[1][:, a - self.blocks.bounds[k] : b - self.blocks.bounds[k]]
         return out
 
-    def eeg(self, start: int, stop: int, decode: Any) -> np.ndarray:
-        """EEG samples ``[start, stop)``: ``decode(start, stop)`` (the codec's), to the bound when bounded.
+    def eeg(self, start: int, stop: int, decode: Any, restore_bands: bool = True) -> np.ndarray:
+        """EEG samples ``[start, stop)``: ``decode(start, stop)`` (the codec's), to the bound when bounded, with
+        the blocks' band gains of a token file (``restore_bands``).
 
         The codec's reconstruction is not computed when the residual does not need it (a
         bit-exact range).
         """
         if not self.bounded:
+            if restore_bands and self.frames is None and self.header.band_edges:
+                return self._band_restored(start, stop, decode)
             return decode(start, stop)
         pieces = [(k, a, b, self._block(k)[2]) for k, a, b in self._pieces(start, stop)]
         needed = any(r is None or r.needs_codec for *_, r in pieces)
@@ -904,6 +932,18 @@ class _BlockReader:
                     part, a - self.blocks.bounds[k], b - self.blocks.bounds[k]
                 )
         return out
+
+    def _band_restored(self, start: int, stop: int, decode: Any) -> np.ndarray:
+        """``decode`` of the whole blocks of ``[start, stop)``, each block's bands scaled by its gains."""
+        bounds, pieces = self.blocks.bounds, self._pieces(start, stop)
+        lo, hi = bounds[pieces[0][0]], bounds[pieces[-1][0] + 1]
+        out = decode(lo, hi)
+        for k, *_ in pieces:
+            gains = self._block(k)[3]
+            if gains is not None:  # None: salvaged, zeros
+                a, b = bounds[k] - lo, bounds[k + 1] - lo
+                out[:, a:b] = apply_band_gains(out[:, a:b], gains, self.header.sfreq, self.header.band_edges)
+        return out[:, start - lo : stop - lo]
 
     def _pieces(self, start: int, stop: int) -> list[tuple[int, int, int]]:
         """``(block, a, b)``: the samples ``[a, b)`` of ``[start, stop)`` in each block."""
@@ -1015,12 +1055,14 @@ def write_raw_dac(
     )  # fmt: skip
     block_frames = block_frames_for(codec.frame_rate)
     bounds = sample_bounds({**_recording_fields(tokens), "block_frames": block_frames}, -(-n_frames // block_frames))
+    total_bits = tokens.bits_per_second * len(ch_names) * raw.n_times / raw.info["sfreq"]
+    band_edges = kept_band_edges(restore_bands and max_error is None, len(ch_names), len(bounds) - 1, total_bits)
     coded = iter_code_blocks(stream, codec, n_q, block_frames, progress, ch_names=ch_names, groups=groups,
                              positions=positions)  # fmt: skip
     residual, layered = _with_layers(raw, eeg, other, bounds, coded, codec, max_error=max_error,
                                      margin=MARGIN * codec.preprocessing.clip, n_frames=n_frames,
-                                     preprocessing=codec.preprocessing, ch_names=ch_names, groups=groups,
-                                     positions=positions)  # fmt: skip
+                                     preprocessing=codec.preprocessing, band_edges=band_edges, ch_names=ch_names,
+                                     groups=groups, positions=positions)  # fmt: skip
 
     def blocks() -> Iterator:
         yield from layered
@@ -1029,7 +1071,8 @@ def write_raw_dac(
             stream.report_clipping()
 
     coding, payloads = _token_payloads(codec, blocks(), codec.bits_per_code)
-    return _write_blocks(fname, tokens, {**_token_fields(tokens), **coding}, payloads, block_frames,
+    coding = {**_token_fields(tokens), **coding, **({"band_edges": list(band_edges)} if band_edges else {})}
+    return _write_blocks(fname, tokens, coding, payloads, block_frames,
                          stream.clip_counts, overwrite=overwrite, grids=reader_grids(raw, other),
                          residual=residual)  # fmt: skip
 
@@ -1042,12 +1085,15 @@ def _residual_uses_base(max_error: float | None, margin: float) -> bool:
 
 def _with_layers(raw: mne.io.BaseRaw, eeg: np.ndarray, other: np.ndarray, bounds: list[int], coded: Iterator,
                  base: Any, *, max_error: float | None, margin: float, n_frames: int,
-                 preprocessing: PreprocessingSettings, **channels: Any) -> tuple[dict | None, Iterator]:  # fmt: skip
-    """``(codes, side channels, residual layer)`` of each ``(start, stop, codes)`` block of ``coded``, and the
-    header's description of the residual layer (``None`` without ``max_error``).
+                 preprocessing: PreprocessingSettings, band_edges: tuple[float, ...] = (),
+                 **channels: Any) -> tuple[dict | None, Iterator]:  # fmt: skip
+    """``(codes, side channels, residual layer, band gains)`` of each ``(start, stop, codes)`` block of ``coded``,
+    and the header's description of the residual layer (``None`` without ``max_error``).
 
     ``base`` decodes the codes (a codec, or a transform code's frames); ``margin``: the Volts kept for its float
-    rounding on another machine; ``channels``: ``ch_names``, ``groups``, ``positions`` as the codec takes them.
+    rounding on another machine; ``band_edges``: the bands whose power each block keeps by gains on the base's
+    decode (:mod:`mne_dac.io.band_gains`; none: no gains, ``b""``); ``channels``: ``ch_names``, ``groups``,
+    ``positions`` as the codec takes them.
     """
     from mne_dac.io.residual import decode_residual, encode_residual, grids_to_header
     from mne_dac.io.side_channels import reader_grids
@@ -1057,21 +1103,24 @@ def _with_layers(raw: mne.io.BaseRaw, eeg: np.ndarray, other: np.ndarray, bounds
     if max_error is not None:  # the base's reconstruction is subtracted only where it can help
         residual = {"max_error": float(max_error), "margin": margin, "coding": RESIDUAL_CODINGS[-1],
                     "grids": grids_to_header(eeg_grids, len(eeg))}  # fmt: skip
-        if _residual_uses_base(max_error, margin):
-            coded = with_reconstruction(coded, base, bounds=bounds, n_frames=n_frames, sfreq=raw.info["sfreq"],
-                                        n_times=raw.n_times, preprocessing=preprocessing, **channels)  # fmt: skip
+    if band_edges or _residual_uses_base(max_error, margin):
+        coded = with_reconstruction(coded, base, bounds=bounds, n_frames=n_frames, sfreq=raw.info["sfreq"],
+                                    n_times=raw.n_times, preprocessing=preprocessing, **channels)  # fmt: skip
 
     def blocks() -> Iterator:
         for k, (_, _, codes, *decoded) in enumerate(coded):
             side = raw.get_data(picks=other, start=bounds[k], stop=bounds[k + 1]) if len(other) else None
-            layer = None
-            if residual is not None:
+            layer, gains = None, b""
+            if residual is not None or band_edges:
                 x = raw.get_data(picks=eeg, start=bounds[k], stop=bounds[k + 1])
+            if band_edges:
+                gains = band_gains(x, decoded[0], raw.info["sfreq"], band_edges)
+            if residual is not None:
                 payload = encode_residual(x, decoded[0] if decoded else None, max_error, margin=margin, grids=eeg_grids)
                 decoded_layer = decode_residual(payload, len(eeg), x.shape[1], max_error=max_error, margin=margin,
                                                 grids=eeg_grids)  # as a reader decodes it  # fmt: skip
                 layer = payload, decoded_layer.crc
-            yield codes, np.zeros((0, bounds[k + 1] - bounds[k])) if side is None else side, layer
+            yield codes, np.zeros((0, bounds[k + 1] - bounds[k])) if side is None else side, layer, gains
 
     return residual, blocks()
 
@@ -1162,7 +1211,7 @@ def _write_transform(fname: Path, raw: mne.io.BaseRaw, method: str, bits_per_sec
                                      preprocessing=TRANSFORM_PREPROCESSING)  # fmt: skip
 
     def blocks() -> Iterator:
-        for _, side, layer in layered:
+        for _, side, layer, _ in layered:  # the band gains are in the payload
             yield payloads.pop(0), NO_CODES, side, layer
         stream.report_clipping()
 
@@ -1308,7 +1357,9 @@ class RawEEGDAC(mne.io.BaseRaw):
             )  # fmt: skip
 
         with _naming(reader.blocks.fname):
-            one[extras["eeg"]] = reader.eeg(start, stop, decode)
+            n_codebooks = extras["n_codebooks"]  # the gains are the whole depth's
+            restore = header.codes_shape is None or n_codebooks in (None, header.codes_shape[1])
+            one[extras["eeg"]] = reader.eeg(start, stop, decode, restore_bands=restore)
             if extras["other"]:
                 one[extras["other"]] = reader.side(start, stop)
             for a, b in reader.damaged_spans():  # salvaged: what a damaged block held is unknown
@@ -1348,9 +1399,11 @@ def describe_file(fname: str | Path) -> str:
         else:
             coder = [f"Coder:             {h.coding}: codec {h.codec.describe()} on {coded}, depth chosen per "
                      "second", f"Decodes with:      {_codec_needed(h.codec)}"]  # fmt: skip
-        edges = h.transform.band_edges
+    if h.version >= 2 and h.residual is None:
+        edges = h.band_edges
         bands = ", ".join(f"{low:g}-{high:g}" for low, high in zip(edges[:-1], edges[1:]))
-        kept = f"at least {KEPT_POWER:.0%} kept in each 64-s block ({bands} Hz)" if edges else "not kept"
+        seconds = h.block_frames * h.hop_length / h.codec_sfreq
+        kept = f"at least {KEPT_POWER:.0%} kept in each {seconds:g}-s block ({bands} Hz)" if edges else "not kept"
         coder.append(f"Band powers:       {kept}")
     lines = [
         f"File:              {fname} ({h.file_size:,} bytes, format version {h.version})",

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from mne_dac.codecs.spatial import component_gains
-from mne_dac.io.band_gains import BAND_EDGES, apply_band_gains, band_gains, gain_bytes
+from mne_dac.io.band_gains import apply_band_gains, band_edges_of_header, band_gains, gain_bits, kept_band_edges
 from mne_dac.io.validation import EEGDACFormatError
 from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSettings
 from mne_dac.signal.transform_coding import BudgetTooLowError, DCTCoder, directions_of_covariance
@@ -44,7 +44,6 @@ __all__ = [
     "COMPONENT_CODEC",
     "DCT_BLOCK",
     "DEFAULT_BITS_PER_SECOND",
-    "MAX_BAND_GAIN_SHARE",
     "MAX_DIRECTION_SHARE",
     "NO_CODES",
     "TRANSFORM_CODERS",
@@ -77,9 +76,6 @@ BLOCK_FRAMES = 32
 TRANSFORM_PREPROCESSING = PreprocessingSettings(highpass=0.1, clip=1e-2)
 #: The directions are stored when they take at most this share of the file's bits.
 MAX_DIRECTION_SHARE = 0.25
-#: The blocks' band gains are stored when they take at most this share of the file's bits (at 88 bits/s per
-#: channel they take 0.4 %; below about 6 bits/s, or in a recording shorter than about 5 s at 88, they are left out).
-MAX_BAND_GAIN_SHARE = 0.05
 #: The default budget (bits/s per EEG channel): the default codec's with its two codebooks.
 DEFAULT_BITS_PER_SECOND = 88.0
 #: The base rates (bits/s per channel) tried under a residual layer (``max_error``) when none is given: the base
@@ -185,7 +181,7 @@ class TransformSpec:
 
     def block_bits(self, n_channels: int) -> int:
         """Bits that each block's band gains take before its payload (0 without band edges)."""
-        return _band_gain_bits(n_channels, self.band_edges)
+        return gain_bits(n_channels, self.band_edges)
 
     def to_dict(self) -> dict:
         """The header's field: the directions (and gains) as base64 of little-endian float16 (column-major)."""
@@ -217,21 +213,8 @@ class TransformSpec:
         gains = None if "gains" not in d else _float16_array(d["gains"], n_dir, "gains")
         if gains is not None and not (gains > 0).all():
             raise EEGDACFormatError("header field 'transform.gains': expected positive gains")
-        return cls(d["method"], float(rate), directions, gains, _band_edges(d.get("band_edges")))
-
-
-def _band_gain_bits(n_channels: int, edges: tuple[float, ...]) -> int:
-    """Bits of one block's band gains for bands of ``edges`` (0 without bands)."""
-    return 8 * gain_bytes(n_channels, len(edges) - 1) if edges else 0
-
-
-def _band_edges(edges: Any) -> tuple[float, ...]:
-    """The header's band edges, checked: absent, or the bands this version keeps (:data:`BAND_EDGES`)."""
-    if edges is None:
-        return ()
-    if not (isinstance(edges, list) and all(type(f) in (int, float) for f in edges) and tuple(edges) == BAND_EDGES):
-        raise EEGDACFormatError(f"header field 'transform.band_edges': expected {list(BAND_EDGES)}")
-    return BAND_EDGES
+        edges = band_edges_of_header(d.get("band_edges"), "transform.band_edges")
+        return cls(d["method"], float(rate), directions, gains, edges)
 
 
 def _float16_text(values: np.ndarray) -> str:
@@ -279,7 +262,7 @@ def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str
         One of :data:`TRANSFORM_CODERS`; ``"klt-codec"`` also gets each component's gain.
     restore_bands : bool
         Keep each block's band powers (:data:`~mne_dac.io.band_gains.BAND_EDGES`), where the band gains take
-        at most :data:`MAX_BAND_GAIN_SHARE` of the budget.
+        at most :data:`~mne_dac.io.band_gains.MAX_BAND_GAIN_SHARE` of the budget.
     progress : bool
         Show a progress bar.
 
@@ -296,8 +279,7 @@ def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str
     n_channels = stream.n_channels
     total_bits = bits_per_second * n_channels * stream.n_codec / stream.codec_sfreq
     with_gains = method == "klt-codec"
-    gain_bits = n_file_blocks(stream.n_codec) * _band_gain_bits(n_channels, BAND_EDGES)
-    edges = BAND_EDGES if restore_bands and gain_bits <= MAX_BAND_GAIN_SHARE * total_bits else ()
+    edges = kept_band_edges(restore_bands, n_channels, n_file_blocks(stream.n_codec), total_bits)
     if 16 * n_channels * (n_channels + with_gains) > MAX_DIRECTION_SHARE * total_bits:
         none = np.zeros((n_channels, 0), dtype="<f2")
         return TransformSpec(method, float(bits_per_second), none, np.zeros(0, "<f2") if with_gains else None, edges)

@@ -218,6 +218,7 @@ def _validate_blocks(header: dict, n_streams: int, n_codebooks: int, n_frames: i
     blocks = _get(header, "blocks", list, lambda v: len(v) == -(-n_frames // block_frames),
                   f"expected one entry per block of {block_frames} frames")  # fmt: skip
     packed = -(-n_streams * n_codebooks * block_frames * (bits or 0) // 8)
+    packed += 3 * len(header["ch_names"]) if "band_edges" in header else 0  # band gains: 20 bits a channel
     n_fields = 4 if residual is None else 6
     for entry in blocks:
         if not (

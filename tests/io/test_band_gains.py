@@ -56,3 +56,106 @@ def test_any_block_length_and_silent_bands(n_samples, n_channels, silent):
 def test_malformed_payload_is_refused():
     with pytest.raises(EEGDACFormatError, match="1 bytes, expected 5"):
         apply_band_gains(np.zeros((2, 100)), b"\x00", SFREQ, BAND_EDGES)
+
+
+def _prd_and_band_errors(raw, decoded) -> tuple[float, dict[str, float]]:
+    """PRD (%) and mean band-power errors of the decoded EEG against the high-passed original."""
+    from mne_dac.signal.metrics import fidelity_report
+
+    overall = fidelity_report(raw, decoded, codec_sfreq=256.0, verbose="error").overall
+    return overall["prd"], {band: overall[f"err_{band}"] for band in ("delta", "theta", "alpha", "beta")}
+
+
+def test_token_files_keep_band_powers(shipped_codec, tmp_path):
+    """A file of the default codec's tokens keeps each block's band powers (the β the codec loses), for a
+    point of PRD; its tokens are those of a file without gains, a time range decodes as the whole, and decoding
+    at a lower depth, under a residual layer or with ``restore_bands=False`` goes without the gains."""
+    from mne_dac import read_raw_dac, read_tokens, reconstruct_raw, write_raw_dac
+    from mne_dac.evaluation.datasets import read_excerpt
+    from mne_dac.io.container import describe_file, read_header
+
+    raw = read_excerpt(0, "rest", verbose=False).crop(0, 40)
+    kept = write_raw_dac(tmp_path / "kept.eegdac", raw, shipped_codec, verbose="error")
+    least = write_raw_dac(tmp_path / "least.eegdac", raw, shipped_codec, restore_bands=False, verbose="error")
+    assert read_header(kept).band_edges == BAND_EDGES and read_header(least).band_edges == ()
+    assert "Band powers:       at least 90% kept in each 16-s block (1-4, 4-8" in describe_file(kept)
+    assert "Band powers:       not kept" in describe_file(least)
+    n_blocks = -(-read_header(kept).codes_shape[2] // read_header(kept).block_frames)
+    assert read_header(kept).token_bytes == read_header(least).token_bytes + n_blocks * gain_bytes(19, 4)
+    np.testing.assert_array_equal(read_tokens(kept).codes, read_tokens(least).codes)
+    decoded = read_raw_dac(kept, verbose="error")
+    (prd_kept, errors_kept), (prd_least, errors_least) = (
+        _prd_and_band_errors(raw, decoded), _prd_and_band_errors(raw, read_raw_dac(least, verbose="error"))
+    )  # fmt: skip
+    assert errors_least["beta"] > 0.3 and max(errors_kept.values()) < 0.15
+    assert prd_kept < prd_least + 2
+    part = read_raw_dac(kept, tmin=10.0, tmax=25.0, verbose="error")  # across a block's edge (16 s)
+    np.testing.assert_allclose(part.get_data(), decoded.copy().crop(10.0, 25.0).get_data(), rtol=0, atol=1e-12)
+    shallow = read_raw_dac(kept, n_codebooks=1, verbose="error").get_data()
+    expected = reconstruct_raw(read_tokens(kept), shipped_codec, n_codebooks=1).get_data()
+    np.testing.assert_allclose(shallow, expected, rtol=0, atol=1e-9)  # float rounding of decodes in other chunks
+    bounded = write_raw_dac(tmp_path / "b.eegdac", raw.copy().crop(0, 5), shipped_codec, max_error=5e-6)
+    assert read_header(bounded).band_edges == ()
+    with pytest.raises(TypeError, match="restore_bands"):
+        write_raw_dac(tmp_path / "x.eegdac", raw, shipped_codec, restore_bands=1)
+
+
+def test_short_token_file_has_no_gains(shipped_codec, tmp_path):
+    """Under 5 s the gains would take more than a twentieth of the bits: none."""
+    from mne_dac import read_raw_dac, write_raw_dac
+    from mne_dac.evaluation.datasets import read_excerpt
+    from mne_dac.io.container import read_header
+
+    raw = read_excerpt(0, "rest", verbose=False).crop(0, 4)
+    fname = write_raw_dac(tmp_path / "s.eegdac", raw, shipped_codec, verbose="error")
+    assert read_header(fname).band_edges == ()
+    assert read_raw_dac(fname, verbose="error").n_times == raw.n_times
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"band_edges": [1, 4, 8, 13, 45]}, "'band_edges': expected"),
+        ({"band_edges": "1 4 8 13 30"}, "'band_edges': expected"),
+        ({"band_edges": [1, 4, 8, 13, 30], "residual": "keep"}, "without a residual layer"),
+    ],
+)
+def test_crafted_token_band_edges_are_refused(shipped_codec, tmp_path, change, match):
+    import json
+    from pathlib import Path
+
+    from conftest import CraftedFile
+
+    from mne_dac import read_raw_dac, write_raw_dac
+    from mne_dac.evaluation.datasets import read_excerpt
+
+    raw = read_excerpt(0, "rest", verbose=False).crop(0, 10)
+    max_error = 5e-6 if "residual" in change else None
+    fname = write_raw_dac(tmp_path / "t.eegdac", raw, shipped_codec, max_error=max_error, verbose="error")
+    crafted = CraftedFile(Path(fname).read_bytes())
+    header = {**json.loads(json.dumps(crafted.header)), "band_edges": change["band_edges"]}
+    (tmp_path / "c.eegdac").write_bytes(crafted.build(header))
+    with pytest.raises(EEGDACFormatError, match=match):
+        read_raw_dac(tmp_path / "c.eegdac", verbose="error")
+
+
+def test_token_payload_shorter_than_its_gains_is_refused(shipped_codec, tmp_path):
+    """A crafted block whose payload cannot hold its gains."""
+    import json
+    from pathlib import Path
+
+    from conftest import CraftedFile
+
+    from mne_dac import read_raw_dac, write_raw_dac
+    from mne_dac.evaluation.datasets import read_excerpt
+
+    raw = read_excerpt(0, "rest", verbose=False).pick([0, 1]).crop(0, 10)
+    fname = write_raw_dac(tmp_path / "t.eegdac", raw, shipped_codec, verbose="error")
+    crafted = CraftedFile(Path(fname).read_bytes())
+    footer = json.loads(json.dumps(crafted.footer))
+    n_tokens = footer["blocks"][0][0]
+    footer["blocks"][0][0] = 2  # of the 5 bytes of 2 channels' gains
+    blocks = crafted.blocks[:2] + crafted.blocks[n_tokens:]
+    (tmp_path / "c.eegdac").write_bytes(crafted.build(footer=footer, blocks=blocks))
+    with pytest.raises(EEGDACFormatError, match="cannot hold the block's band gains"):
+        read_raw_dac(tmp_path / "c.eegdac", verbose="error")
