@@ -21,7 +21,7 @@ Files of a codec's tokens store them too, before each 16-s block's tokens, measu
 decode at the recording's rate (1.3 bits/s per channel beside the tokens). On
 eegmat's validation recordings, the default codec's files at 88 bits/s per channel keep β with an
 error of 0.10 instead of 0.46 for 1.1 points of PRD (39.1 against 37.9 %), and a classifier trained
-on originals loses 2.3 points on them instead of 4.8; at 44 bits/s (β 0.30 instead of 0.94, the
+on originals loses 2.4 points on them instead of 4.9; at 44 bits/s (β 0.30 instead of 0.94, the
 largest gain short of it) it loses none instead of 42.
 """
 
