@@ -24,6 +24,7 @@ import pytest
 from conftest import CraftedFile
 
 from mne_dac import CodecMismatchError, EEGDACFormatError, read_raw_dac, write_raw_dac
+from mne_dac.io.container import read_header
 
 SEED = 20261129
 DATA_DIR = Path(__file__).parents[1] / "data"
@@ -169,6 +170,19 @@ def intact_bounded(tmp_path_factory, excerpt_raw_module, tiny_codec):
 
 
 @pytest.fixture(scope="module")
+def intact_band_gains(tmp_path_factory, tiny_codec):
+    """A file of tokens whose block starts with its band gains (16 s: the gains take at most a twentieth of the
+    bits)."""
+    from mne_dac.evaluation.datasets import read_excerpt
+
+    raw = read_excerpt(0, "rest").pick(["Fp1", "Cz", "O2", "ECG"]).crop(0, 16, include_tmax=False).load_data()
+    fname = tmp_path_factory.mktemp("fuzz") / "gains.eegdac"
+    write_raw_dac(fname, raw, codec=tiny_codec, verbose="error")
+    assert read_header(fname).band_edges
+    return fname
+
+
+@pytest.fixture(scope="module")
 def intact_klt_codec(tmp_path_factory, excerpt_raw_module):
     """A ``"klt-codec"`` file: the shipped linear codec on the principal components."""
     fname = tmp_path_factory.mktemp("fuzz") / "klt_codec.eegdac"
@@ -184,9 +198,9 @@ def excerpt_raw_module():
     return raw.load_data()
 
 
-@pytest.mark.parametrize("version", ["2", "2 with a residual layer", "2 klt-codec", "1"])
-def test_every_mutant_is_refused_or_identical(version, intact, intact_bounded, intact_klt_codec, tiny_codec, tmp_path,
-                                              one_torch_thread):  # fmt: skip
+@pytest.mark.parametrize("version", ["2", "2 with a residual layer", "2 with band gains", "2 klt-codec", "1"])
+def test_every_mutant_is_refused_or_identical(version, intact, intact_bounded, intact_band_gains, intact_klt_codec,
+                                              tiny_codec, tmp_path, one_torch_thread):  # fmt: skip
     if version == "1":  # the committed file an earlier release wrote, with that release's codec
         from mne_dac import load_codec
 
@@ -196,7 +210,8 @@ def test_every_mutant_is_refused_or_identical(version, intact, intact_bounded, i
 
         fname, codec = intact_klt_codec, load_codec("linear")
     else:
-        fname, codec = (intact if version == "2" else intact_bounded), tiny_codec
+        files = {"2": intact, "2 with a residual layer": intact_bounded, "2 with band gains": intact_band_gains}
+        fname, codec = files[version], tiny_codec
     reference = read_raw_dac(fname, codec=codec, verbose="error").get_data()  # with one thread, as the mutants
     rng = np.random.default_rng(SEED)
     outcomes: Counter = Counter()
