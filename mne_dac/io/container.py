@@ -676,7 +676,8 @@ def read_tokens(fname: str | Path, codec: Any = None, *, tmin: float | None = No
     Returns
     -------
     tokens : EEGTokens
-        The tokens; decode with :func:`~mne_dac.reconstruct_raw`.
+        The tokens; decode with :func:`~mne_dac.reconstruct_raw` (the codec's decode: a file's band
+        gains are not tokens, :func:`read_raw_dac` applies them).
     """
     header, contents, info = _open(fname)
     start, stop = _sample_range(header, tmin, tmax)
@@ -1255,7 +1256,8 @@ def read_raw_dac(
         annotated ``BAD_damaged``, with a warning naming their time spans. By default a
         damaged block raises :class:`~mne_dac.EEGDACFormatError` naming its time span.
     n_codebooks : int | None
-        Decode with only the first ``n_codebooks`` codebooks (the tokens only).
+        Decode with only the first ``n_codebooks`` codebooks (the tokens only); fewer than the
+        file holds decode without its blocks' band gains, which were measured at its whole depth.
     layer : None | "tokens"
         ``None``: every layer of the file, so EEG samples are within the file's bound of the
         original (bit-exact with a bound of 0) when it has a residual layer
