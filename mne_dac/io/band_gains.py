@@ -18,11 +18,21 @@ Bands are measured and scaled in the block's DCT (type II, orthonormal): the spe
 extended by its mirror image, so its edges leak no power into the bands.
 
 Files of a codec's tokens store them too, before each 16-s block's tokens, measured on the codec's
-decode at the recording's rate (1.3 bits/s per channel beside the tokens). On
+decode at the recording's rate against the recording high-passed as the codec's input but clipped
+only at ±10 mV, as transform-coded files clip it (a raw drift or step would leak power into the
+bands; on a recording that ±200 µV clips, the bands keep power that the clipping took), 1.3 bits/s
+per channel beside the tokens. On
 eegmat's validation recordings, the default codec's files at 88 bits/s per channel keep β with an
 error of 0.10 instead of 0.46 for 1.1 points of PRD (39.1 against 37.9 %), and a classifier trained
 on originals loses 2.4 points on them instead of 4.9; at 44 bits/s (β 0.30 instead of 0.94, the
 largest gain short of it) it loses none instead of 42.
+
+A block's gains follow its band energy. Where a short burst holds most of it (an artifact, or the
+high-pass's start-up transient at the start of a recording with a large DC offset), they lift the
+whole block towards the burst's level, and its other seconds come out too strong: on a 29-s
+clinical recording (Nihon Kohden, 22 channels) that the default codec does not code (PRD 98 %),
+its band errors grow from 1.2 / 2.5 / 4.0 / 5.4 to 2.0 / 8.7 / 10.1 / 9.6. Write such recordings
+with ``restore_bands=False``, or with a bound (``max_error``).
 """
 
 from __future__ import annotations

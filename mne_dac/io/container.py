@@ -30,7 +30,7 @@ import json
 import math
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -1060,10 +1060,21 @@ def write_raw_dac(
     band_edges = kept_band_edges(restore_bands and max_error is None, len(ch_names), len(bounds) - 1, total_bits)
     coded = iter_code_blocks(stream, codec, n_q, block_frames, progress, ch_names=ch_names, groups=groups,
                              positions=positions)  # fmt: skip
+    # the bands' power is measured on the recording high-passed as the codec's input, clipped only at the level of
+    # transform-coded files: a drift of the raw recording would leak into the bands, clipping at ±200 µV lose them
+    original = CodecDomainStream(lambda start, stop: raw.get_data(picks=eeg, start=start, stop=stop), len(eeg),
+                                 raw.n_times, raw.info["sfreq"], raw.info["sfreq"],
+                                 PreprocessingSettings(codec.preprocessing.highpass, TRANSFORM_PREPROCESSING.clip),
+                                 ch_names, check=False)  # fmt: skip
+
+    def band_reference(k: int) -> np.ndarray:
+        return original.get(bounds[k], bounds[k + 1]) * original.settings.clip
+
     residual, layered = _with_layers(raw, eeg, other, bounds, coded, codec, max_error=max_error,
                                      margin=MARGIN * codec.preprocessing.clip, n_frames=n_frames,
-                                     preprocessing=codec.preprocessing, band_edges=band_edges, ch_names=ch_names,
-                                     groups=groups, positions=positions)  # fmt: skip
+                                     preprocessing=codec.preprocessing, band_edges=band_edges,
+                                     band_reference=band_reference, ch_names=ch_names, groups=groups,
+                                     positions=positions)  # fmt: skip
 
     def blocks() -> Iterator:
         yield from layered
@@ -1087,14 +1098,15 @@ def _residual_uses_base(max_error: float | None, margin: float) -> bool:
 def _with_layers(raw: mne.io.BaseRaw, eeg: np.ndarray, other: np.ndarray, bounds: list[int], coded: Iterator,
                  base: Any, *, max_error: float | None, margin: float, n_frames: int,
                  preprocessing: PreprocessingSettings, band_edges: tuple[float, ...] = (),
-                 **channels: Any) -> tuple[dict | None, Iterator]:  # fmt: skip
+                 band_reference: Callable | None = None, **channels: Any) -> tuple[dict | None, Iterator]:  # fmt: skip
     """``(codes, side channels, residual layer, band gains)`` of each ``(start, stop, codes)`` block of ``coded``,
     and the header's description of the residual layer (``None`` without ``max_error``).
 
     ``base`` decodes the codes (a codec, or a transform code's frames); ``margin``: the Volts kept for its float
     rounding on another machine; ``band_edges``: the bands whose power each block keeps by gains on the base's
-    decode (:mod:`mne_dac.io.band_gains`; none: no gains, ``b""``); ``channels``: ``ch_names``, ``groups``,
-    ``positions`` as the codec takes them.
+    decode (:mod:`mne_dac.io.band_gains`; none: no gains, ``b""``), measured against ``band_reference(k)``, the
+    EEG of block ``k`` at the recording's rate; ``channels``: ``ch_names``, ``groups``, ``positions`` as the codec
+    takes them.
     """
     from mne_dac.io.residual import decode_residual, encode_residual, grids_to_header
     from mne_dac.io.side_channels import reader_grids
@@ -1112,11 +1124,10 @@ def _with_layers(raw: mne.io.BaseRaw, eeg: np.ndarray, other: np.ndarray, bounds
         for k, (_, _, codes, *decoded) in enumerate(coded):
             side = raw.get_data(picks=other, start=bounds[k], stop=bounds[k + 1]) if len(other) else None
             layer, gains = None, b""
-            if residual is not None or band_edges:
-                x = raw.get_data(picks=eeg, start=bounds[k], stop=bounds[k + 1])
             if band_edges:
-                gains = band_gains(x, decoded[0], raw.info["sfreq"], band_edges)
+                gains = band_gains(band_reference(k), decoded[0], raw.info["sfreq"], band_edges)
             if residual is not None:
+                x = raw.get_data(picks=eeg, start=bounds[k], stop=bounds[k + 1])
                 payload = encode_residual(x, decoded[0] if decoded else None, max_error, margin=margin, grids=eeg_grids)
                 decoded_layer = decode_residual(payload, len(eeg), x.shape[1], max_error=max_error, margin=margin,
                                                 grids=eeg_grids)  # as a reader decodes it  # fmt: skip
