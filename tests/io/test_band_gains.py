@@ -112,46 +112,51 @@ def test_short_token_file_has_no_gains(shipped_codec, tmp_path):
     assert read_raw_dac(fname, verbose="error").n_times == raw.n_times
 
 
+@pytest.fixture(scope="module")
+def token_files(shipped_codec, tmp_path_factory) -> dict:
+    """Files of 10 s of two channels, with band gains and with a residual layer."""
+    from mne_dac import write_raw_dac
+    from mne_dac.evaluation.datasets import read_excerpt
+
+    raw = read_excerpt(0, "rest", verbose=False).pick([0, 1]).crop(0, 10)
+    folder = tmp_path_factory.mktemp("tokens")
+    return {
+        "gains": write_raw_dac(folder / "gains.eegdac", raw, shipped_codec, verbose="error"),
+        "residual": write_raw_dac(folder / "residual.eegdac", raw, shipped_codec, max_error=5e-6, verbose="error"),
+    }
+
+
 @pytest.mark.parametrize(
-    ("change", "match"),
+    ("change", "match", "kind"),
     [
-        ({"band_edges": [1, 4, 8, 13, 45]}, "'band_edges': expected"),
-        ({"band_edges": "1 4 8 13 30"}, "'band_edges': expected"),
-        ({"band_edges": [1, 4, 8, 13, 30], "residual": "keep"}, "without a residual layer"),
+        ({"band_edges": [1, 4, 8, 13, 45]}, "'band_edges': expected", "gains"),
+        ({"band_edges": "1 4 8 13 30"}, "'band_edges': expected", "gains"),
+        ({"band_edges": [1, 4, 8, 13, 30]}, "without a residual layer", "residual"),
     ],
 )
-def test_crafted_token_band_edges_are_refused(shipped_codec, tmp_path, change, match):
+def test_crafted_token_band_edges_are_refused(token_files, tmp_path, change, match, kind):
     import json
-    from pathlib import Path
 
     from conftest import CraftedFile
 
-    from mne_dac import read_raw_dac, write_raw_dac
-    from mne_dac.evaluation.datasets import read_excerpt
+    from mne_dac import read_raw_dac
 
-    raw = read_excerpt(0, "rest", verbose=False).crop(0, 10)
-    max_error = 5e-6 if "residual" in change else None
-    fname = write_raw_dac(tmp_path / "t.eegdac", raw, shipped_codec, max_error=max_error, verbose="error")
-    crafted = CraftedFile(Path(fname).read_bytes())
-    header = {**json.loads(json.dumps(crafted.header)), "band_edges": change["band_edges"]}
+    crafted = CraftedFile(token_files[kind].read_bytes())
+    header = {**json.loads(json.dumps(crafted.header)), **change}
     (tmp_path / "c.eegdac").write_bytes(crafted.build(header))
     with pytest.raises(EEGDACFormatError, match=match):
         read_raw_dac(tmp_path / "c.eegdac", verbose="error")
 
 
-def test_token_payload_shorter_than_its_gains_is_refused(shipped_codec, tmp_path):
+def test_token_payload_shorter_than_its_gains_is_refused(token_files, tmp_path):
     """A crafted block whose payload cannot hold its gains."""
     import json
-    from pathlib import Path
 
     from conftest import CraftedFile
 
-    from mne_dac import read_raw_dac, write_raw_dac
-    from mne_dac.evaluation.datasets import read_excerpt
+    from mne_dac import read_raw_dac
 
-    raw = read_excerpt(0, "rest", verbose=False).pick([0, 1]).crop(0, 10)
-    fname = write_raw_dac(tmp_path / "t.eegdac", raw, shipped_codec, verbose="error")
-    crafted = CraftedFile(Path(fname).read_bytes())
+    crafted = CraftedFile(token_files["gains"].read_bytes())
     footer = json.loads(json.dumps(crafted.footer))
     n_tokens = footer["blocks"][0][0]
     footer["blocks"][0][0] = 2  # of the 5 bytes of 2 channels' gains
