@@ -56,6 +56,7 @@ __all__ = [
     "gain_bits",
     "gain_bytes",
     "kept_band_edges",
+    "split_band_gains",
 ]
 
 #: Edges (Hz) of the bands whose power a block keeps: δ, θ, α and β (:data:`mne_dac.signal.metrics.BANDS`).
@@ -79,6 +80,15 @@ def gain_bytes(n_channels: int, n_bands: int) -> int:
 def gain_bits(n_channels: int, edges: tuple[float, ...]) -> int:
     """Bits of one block's band gains for bands of ``edges`` (0 without bands)."""
     return 8 * gain_bytes(n_channels, len(edges) - 1) if edges else 0
+
+
+def split_band_gains(payload: bytes, n_channels: int, edges: tuple[float, ...]) -> tuple[bytes, bytes]:
+    """A block's payload cut into its band gains (empty without ``edges``) and the code that follows them; a
+    :class:`ValueError` when it is shorter than its gains."""
+    n_bytes = gain_bits(n_channels, edges) // 8
+    if len(payload) < n_bytes:
+        raise ValueError(f"{len(payload)} bytes cannot hold the block's band gains ({n_bytes} bytes)")
+    return bytes(payload[:n_bytes]), payload[n_bytes:]
 
 
 def kept_band_edges(restore_bands: bool, n_channels: int, n_blocks: int, total_bits: float) -> tuple[float, ...]:

@@ -49,8 +49,8 @@ from mne_dac.io.band_gains import (
     apply_band_gains,
     band_edges_of_header,
     band_gains,
-    gain_bits,
     kept_band_edges,
+    split_band_gains,
 )
 from mne_dac.io.bit_packing import pack_codes, unpack_codes
 from mne_dac.io.block_format import BlockFile, block_frames_for, content_crc, entry_sizes, sample_bounds
@@ -861,10 +861,7 @@ class _BlockReader:
         gains = None
         try:
             if self.frames is None and self.header.band_edges:
-                n_gain_bytes = gain_bits(len(self.header.ch_names), self.header.band_edges) // 8
-                if len(tokens) < n_gain_bytes:
-                    raise ValueError(f"{len(tokens)} bytes cannot hold the block's band gains ({n_gain_bytes} bytes)")
-                gains, tokens = bytes(tokens[:n_gain_bytes]), tokens[n_gain_bytes:]
+                gains, tokens = split_band_gains(tokens, len(self.header.ch_names), self.header.band_edges)
             if self.frames is not None:
                 h = self.header
                 first = k * h.block_frames * h.hop_length  # the block's first sample at the coding rate

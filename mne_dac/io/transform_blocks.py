@@ -31,7 +31,14 @@ from typing import Any
 import numpy as np
 
 from mne_dac.codecs.spatial import component_gains
-from mne_dac.io.band_gains import apply_band_gains, band_edges_of_header, band_gains, gain_bits, kept_band_edges
+from mne_dac.io.band_gains import (
+    apply_band_gains,
+    band_edges_of_header,
+    band_gains,
+    gain_bits,
+    kept_band_edges,
+    split_band_gains,
+)
 from mne_dac.io.validation import EEGDACFormatError
 from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSettings
 from mne_dac.signal.transform_coding import BudgetTooLowError, DCTCoder, directions_of_covariance
@@ -339,12 +346,10 @@ class BlockFrames:
         hold what they need.
         """
         n_samples = n_frames * DCT_BLOCK if n_samples is None else n_samples
-        n_gain_bytes = self.spec.block_bits(self.spec.directions.shape[0]) // 8
-        if len(payload) < n_gain_bytes:
-            raise ValueError(f"{len(payload)} bytes cannot hold the block's band gains ({n_gain_bytes} bytes)")
-        x = self._decode(payload[n_gain_bytes:], n_samples)
-        if n_gain_bytes:
-            x = apply_band_gains(x, payload[:n_gain_bytes], TRANSFORM_SFREQ, self.spec.band_edges)
+        gains, code = split_band_gains(payload, self.spec.directions.shape[0], self.spec.band_edges)
+        x = self._decode(code, n_samples)
+        if gains:
+            x = apply_band_gains(x, gains, TRANSFORM_SFREQ, self.spec.band_edges)
         x = np.pad(x, ((0, 0), (0, n_frames * DCT_BLOCK - n_samples)), mode="edge")
         return x.astype(np.float32).reshape(x.shape[0], n_frames, DCT_BLOCK).transpose(0, 2, 1)
 
