@@ -31,18 +31,14 @@ A block's gains follow its band energy. Where a short burst holds most of it (an
 high-pass's start-up transient at the start of a recording with a large DC offset), they lift the
 whole block towards the burst's level, and its other seconds come out too strong: on a 29-s
 clinical recording (Nihon Kohden, 22 channels) that the default codec does not code (PRD 98 %),
-its band errors grow from 1.2 / 2.5 / 4.0 / 5.4 to 2.0 / 8.7 / 10.1 / 9.6. Write such recordings
-with ``restore_bands=False``, or with a bound (``max_error``).
-
-Gains measured robustly to a burst were tried and not kept, for they lift too little the blocks whose
-loud seconds the codec clips (band errors against the recordings high-passed at 0.1 Hz, δ / θ / α / β,
-default codec at 88 bits/s): the ratio of the band powers' medians over 2-s windows keeps the clinical
-file as without gains (0.86 / 2.36 / 3.95 / 6.16; the whole block: 1.47 / 8.67 / 10.13 / 9.62) but
-leaves more of eegmmidb's (64 channels, 7.5 % of its samples beyond ±200 µV) errors, 0.42 / 0.30 /
-0.08 / 0.17 against 0.21 / 0.24 / 0.04 / 0.09; leaving out the loudest window, or the windows above
-ten times the median, does the same (eegmmidb δ 0.34 to 0.48); lifting a band only where its decode
-follows the original (the band's error below its power) halves the clinical file's errors but
-loses eegmmidb's β (0.19).
+its band errors against the recording high-passed at 0.1 Hz (δ / θ / α / β) grow from 0.98 / 2.47 /
+3.97 / 5.36 to 1.47 / 8.67 / 10.13 / 9.62. Write such recordings with ``restore_bands=False``, or
+with a bound (``max_error``). Gains robust to a burst were measured and not kept: the ratio of the
+band powers' medians over 2-s windows keeps that file as without gains (0.86 / 2.36 / 3.95 / 6.16)
+but lifts too little the blocks whose loud seconds the codec clips (eegmmidb, 7.5 % of its samples
+beyond ±200 µV: 0.42 / 0.30 / 0.08 / 0.17 against 0.21 / 0.24 / 0.04 / 0.09); so does leaving out
+the loudest window or the windows above ten times the median (δ 0.34 to 0.48), and lifting a band
+only where its decode follows the original (its error below its power) loses eegmmidb's β (0.19).
 """
 
 from __future__ import annotations
