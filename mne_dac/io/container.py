@@ -773,6 +773,8 @@ def _annotations(header: EEGDACHeader, info: mne.Info) -> mne.Annotations | None
 
 #: Decoded blocks a reader keeps (a 16-s block of 64 channels at 512 Hz is about 4 MB of samples).
 _CACHED_BLOCKS = 8
+#: Band-restored blocks of decoded samples a token file's reader keeps (:meth:`_BlockReader._band_restored`).
+_RESTORED_BLOCKS = 2
 
 
 def _transform_frames(header: EEGDACHeader, codec: Any) -> BlockFrames:
@@ -800,6 +802,7 @@ class _BlockReader:
         from mne_dac.io.token_coding import TokenModel, TokenTables
 
         self.header, self.blocks, self._cache = header, blocks, {}
+        self._restored: dict[int, np.ndarray] = {}  # see _band_restored
         #: Whether samples are decoded to the residual layer's bound (else: the tokens only).
         self.bounded = header.residual is not None and layer != "tokens"
         #: The reader's grids of the EEG channels (residual layer).
@@ -932,16 +935,31 @@ class _BlockReader:
         return out
 
     def _band_restored(self, start: int, stop: int, decode: Any) -> np.ndarray:
-        """``decode`` of the whole blocks of ``[start, stop)``, each block's bands scaled by its gains."""
+        """``[start, stop)`` of the decoded blocks, each block decoded whole and its bands scaled by its gains.
+
+        The blocks not kept from an earlier range are decoded in one go (the codec's context once); the
+        last few are kept, so that a range read in short pieces decodes each block once.
+        """
         bounds, pieces = self.blocks.bounds, self._pieces(start, stop)
-        lo, hi = bounds[pieces[0][0]], bounds[pieces[-1][0] + 1]
-        out = decode(lo, hi)
-        for k, *_ in pieces:
-            gains = self._block(k)[3]
-            if gains is not None:  # None: salvaged, zeros
-                a, b = bounds[k] - lo, bounds[k + 1] - lo
-                out[:, a:b] = apply_band_gains(out[:, a:b], gains, self.header.sfreq, self.header.band_edges)
-        return out[:, start - lo : stop - lo]
+        missing = [k for k, *_ in pieces if k not in self._restored]
+        fresh = {}
+        if missing:
+            lo = bounds[missing[0]]
+            decoded = decode(lo, bounds[missing[-1] + 1])
+            for k in range(missing[0], missing[-1] + 1):
+                block, gains = decoded[:, bounds[k] - lo : bounds[k + 1] - lo], self._block(k)[3]
+                if gains is not None:  # None: salvaged, zeros
+                    block = apply_band_gains(block, gains, self.header.sfreq, self.header.band_edges)
+                fresh[k] = block
+        out = np.empty((len(self.header.ch_names), stop - start))
+        for k, a, b in pieces:
+            block = fresh[k] if k in fresh else self._restored[k]
+            out[:, a - start : b - start] = block[:, a - bounds[k] : b - bounds[k]]
+        for k in list(fresh)[-_RESTORED_BLOCKS:]:  # copies: a view would keep the whole decode
+            if len(self._restored) >= _RESTORED_BLOCKS:
+                self._restored.pop(next(iter(self._restored)))
+            self._restored[k] = fresh[k].copy()
+        return out
 
     def _pieces(self, start: int, stop: int) -> list[tuple[int, int, int]]:
         """``(block, a, b)``: the samples ``[a, b)`` of ``[start, stop)`` in each block."""

@@ -100,6 +100,25 @@ def test_token_files_keep_band_powers(shipped_codec, tmp_path):
         write_raw_dac(tmp_path / "x.eegdac", raw, shipped_codec, restore_bands=1)
 
 
+def test_range_reads_decode_each_block_once(shipped_codec, tmp_path, monkeypatch):
+    """A token file with gains read in 1-s pieces (a Raw not preloaded, a browser scrolling) decodes each 16-s
+    block once, and gives what reading the whole file gives."""
+    from mne_dac import read_raw_dac, write_raw_dac
+    from mne_dac.evaluation.datasets import read_excerpt
+    from mne_dac.io.container import read_header
+
+    raw = read_excerpt(0, "rest", verbose=False).crop(0, 40)
+    fname = write_raw_dac(tmp_path / "kept.eegdac", raw, shipped_codec, verbose="error")
+    whole = read_raw_dac(fname, shipped_codec, verbose="error").get_data()
+    calls, decode = [], shipped_codec.decode
+    monkeypatch.setattr(shipped_codec, "decode", lambda *args, **kwargs: calls.append(1) or decode(*args, **kwargs))
+    lazy, step = read_raw_dac(fname, shipped_codec, preload=False, verbose="error"), int(raw.info["sfreq"])
+    pieces = [lazy.get_data(start=start, stop=start + step) for start in range(0, len(raw.times), step)]
+    np.testing.assert_allclose(np.concatenate(pieces, axis=1), whole, rtol=0, atol=1e-9)  # decodes of other ranges
+    header = read_header(fname)
+    assert len(calls) == -(-header.codes_shape[2] // header.block_frames)
+
+
 def test_short_token_file_has_no_gains(shipped_codec, tmp_path):
     """Under 5 s the gains would take more than a twentieth of the bits: none."""
     from mne_dac import read_raw_dac, write_raw_dac
