@@ -341,3 +341,14 @@ def test_files_written_before_band_gains_decode_as_they_did(name):
     raw = read_raw_dac(DATA_DIR / f"{name}.eegdac", verbose="error")
     assert read_header(DATA_DIR / f"{name}.eegdac").transform.band_edges == ()
     np.testing.assert_allclose(raw.get_data(), np.load(DATA_DIR / f"{name}_decoded.npy"), rtol=0, atol=1e-10)
+
+
+def test_klt_codec_files_with_band_gains_decode_as_they_did():
+    """A ``"klt-codec"`` file with band gains, written with ``linear-2026.12`` (the shipped ``"linear"`` codec of
+    2026-12-02), decodes as it did, through the codec named in it: a guard for when that codec changes."""
+    fname = DATA_DIR / "klt-codec-linear-2026.12.eegdac"
+    header = read_header(fname)
+    assert header.codec.name == "linear-2026.12" and header.transform.band_edges
+    raw = read_raw_dac(fname, verbose="error")
+    np.testing.assert_allclose(raw.get_data(), np.load(DATA_DIR / "klt-codec-linear-2026.12_decoded.npy"), rtol=0,
+                               atol=1e-10)  # fmt: skip
