@@ -14,7 +14,7 @@ directions); the rest of the file (the channels kept aside, the measurement info
 for every coder. Write and read speeds are in channel-seconds per second, on ``--threads``
 torch threads.
 
-Writes ``file_coding.md`` and ``file_coding.json`` to ``--out-dir``.
+Writes ``file_coding.md`` and ``file_coding.json`` to ``--out-dir``; ``--coders`` measures some coders only.
 
 Usage::
 
@@ -91,6 +91,8 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, nargs="+", default=VALID_SUBJECTS)
     parser.add_argument("--seconds", type=float, default=None, help="first seconds of each recording (default: all)")
     parser.add_argument("--rates", type=float, nargs="+", default=[22, 44, 88, 176])
+    parser.add_argument("--coders", nargs="+", default=None, help="only the coders whose label starts with one of "
+                        "these (e.g. 'KLT + codec'; default: all)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out-dir", type=Path, default=None)
     args = parser.parse_args()
@@ -100,6 +102,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, raw in raws.items():
             for label, kwargs in coders(args.rates):
+                if args.coders is not None and not label.startswith(tuple(args.coders)):
+                    continue
                 rows.append({"recording": name, **measure(raw, label, kwargs, Path(tmp))})
             print(f"{name}: done", flush=True)
     per_recording = pd.DataFrame(rows)

@@ -13,12 +13,13 @@ frozen). The codec is written as an mne-dac codec file: evaluate it like any oth
 
 Usage::
 
-    python benchmarks/linear_code.py linear.pt [--data ../shared/data/eegmat] [--decoder-steps 600]
+    python benchmarks/linear_code.py linear.pt [--data ../shared/data/eegmat] [--decoder-steps 600] [--n-codebooks 16]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import evaluate_codec  # benchmarks/evaluate_codec.py: the script's folder is on sys.path
@@ -27,6 +28,7 @@ import torch
 from sklearn.cluster import KMeans
 
 import mne_dac
+from mne_dac.models.dac_model import new_dac
 from mne_dac.models.euclidean_vq import EuclideanVectorQuantize
 from mne_dac.models.quantizer import latents_from_codes
 from mne_dac.signal.preprocessing import to_codec_domain
@@ -156,6 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path, help="codec file to write")
     parser.add_argument("--architecture", default="default", help="codec whose architecture to use (load_codec)")
+    parser.add_argument("--n-codebooks", type=int, default=None, help="codebooks (default: the architecture's)")
     parser.add_argument("--data", type=Path, default=HERE.parents[1] / "shared" / "data" / "eegmat")
     parser.add_argument("--subjects", type=int, nargs="+", default=TRAIN_SUBJECTS, help="training subjects")
     parser.add_argument("--max-frames", type=int, default=120_000, help="frames each k-means sees")
@@ -167,6 +170,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     codec = mne_dac.load_codec(args.architecture)
+    if args.n_codebooks is not None:
+        config = codec.get_config()
+        config = dataclasses.replace(config, dac_kwargs=dict(config.dac_kwargs, n_codebooks=args.n_codebooks))
+        codec = mne_dac.DACCodec.from_config(config, new_dac(**config.dac_kwargs).state_dict())
     raws = evaluate_codec.read_recordings(args.data, args.subjects, None, highpass=None)
     signals = [
         to_codec_domain(r.get_data(), r.info["sfreq"], codec.sfreq, codec.preprocessing).data for r in raws.values()

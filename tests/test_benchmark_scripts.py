@@ -59,16 +59,18 @@ def test_throughput_script_prints_codec_versus_baselines(rate_quality_json, tmp_
 
 
 def test_file_coding_script(tmp_path):
-    """benchmarks/file_coding.py on the shipped excerpt (subject 0): tokens and KLT + DCT files side by side."""
+    """benchmarks/file_coding.py on the shipped excerpt (subject 0): tokens and KLT + DCT files side by side (and no
+    other coder: ``--coders``)."""
     from mne_dac.evaluation.datasets import excerpt_fnames
 
     data = excerpt_fnames(0, "rest")[0].parent
     printed = run_script(
         "file_coding.py",
         *("--data", str(data), "--subjects", "0", "--seconds", "10", "--rates", "88", "--threads", "1"),
-        *("--out-dir", str(tmp_path)),
+        *("--out-dir", str(tmp_path), "--coders", "default codec", "KLT + DCT"),
     )
     assert "| default codec, 2 codebooks | 88 / " in printed and "| KLT + DCT, 88 bits/s | 88 / " in printed
+    assert "KLT + codec" not in printed  # --coders: only the coders asked for
     mean = json.loads((tmp_path / "file_coding.json").read_text())["mean"]
     prd = {row["coder"]: row["prd"] for row in mean}
     assert prd["KLT + DCT, 88 bits/s"] < prd["default codec, 2 codebooks"]
@@ -102,14 +104,15 @@ def test_linear_code_script(tmp_path):
     printed = run_script(
         "linear_code.py", str(tmp_path / "linear.pt"),
         *("--data", str(fname.parent), "--subjects", "0", "--max-frames", "3000", "--decoder-steps", "2", "--threads", "1"),
+        *("--n-codebooks", "10"),
     )  # fmt: skip
     prds = [float(p) for p in printed.splitlines()[1].split()]
-    assert len(prds) == 8 and prds == sorted(prds, reverse=True) and prds[-1] < 10
+    assert len(prds) == 10 and prds == sorted(prds, reverse=True) and prds[-1] < 10
     codec = mne_dac.load_codec(tmp_path / "linear.pt")
     assert codec.name == "linear" and codec.hop_length == 64
     raw = mne.io.read_raw_edf(fname, preload=True, verbose="error").drop_channels(["ECG ECG", "EEG A2-A1"])
     x = to_codec_domain(raw.get_data(), raw.info["sfreq"], codec.sfreq, codec.preprocessing).data
-    error = x - codec.decode(codec.encode(x, 8), 8, n_samples=x.shape[1])
+    error = x - codec.decode(codec.encode(x, 10), 10, n_samples=x.shape[1])
     assert 100 * np.sqrt((error**2).sum() / (x**2).sum()) < 2 * prds[-1]  # the shipped codec: about 19 %
 
 
