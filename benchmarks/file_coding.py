@@ -96,14 +96,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out-dir", type=Path, default=None)
     args = parser.parse_args()
+    measured = [(label, kwargs) for label, kwargs in coders(args.rates)
+                if args.coders is None or label.startswith(tuple(args.coders))]  # fmt: skip
+    if not measured:
+        parser.error(f"--coders: no coder's label starts with any of {args.coders}; the labels: "
+                     + "; ".join(label for label, _ in coders(args.rates)))  # fmt: skip
     torch.set_num_threads(args.threads)
     raws = read_recordings(args.data, args.subjects, args.seconds)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, raw in raws.items():
-            for label, kwargs in coders(args.rates):
-                if args.coders is not None and not label.startswith(tuple(args.coders)):
-                    continue
+            for label, kwargs in measured:
                 rows.append({"recording": name, **measure(raw, label, kwargs, Path(tmp))})
             print(f"{name}: done", flush=True)
     per_recording = pd.DataFrame(rows)
