@@ -777,6 +777,13 @@ _CACHED_BLOCKS = 8
 _RESTORED_BLOCKS = 2
 
 
+def _keep_last(cache: dict, key: Any, value: Any, size: int) -> None:
+    """Add ``key: value`` to ``cache``, dropping its oldest entry when it holds ``size`` already."""
+    if len(cache) >= size:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+
+
 def _transform_frames(header: EEGDACHeader, codec: Any) -> BlockFrames:
     """The decoder of a transform-coded file's blocks; ``codec``: the user's (``"klt-codec"``), or the frames."""
     from mne_dac.codecs.loading import codec_for
@@ -847,9 +854,7 @@ class _BlockReader:
 
     def _remember(self, k: int, block: tuple[np.ndarray, np.ndarray, Any, bytes | None]) -> None:
         """Keep the last few decoded blocks: a range's codes, then its side channels, share them."""
-        if len(self._cache) >= _CACHED_BLOCKS:
-            self._cache.pop(next(iter(self._cache)))
-        self._cache[k] = block
+        _keep_last(self._cache, k, block, _CACHED_BLOCKS)
 
     def _decode_block(self, k: int, shape: tuple, n_side: int) -> tuple[np.ndarray, np.ndarray, Any, bytes | None]:
         """Codes, side channels, residual (when decoding to the bound) and band gains (a token file's, when
@@ -956,9 +961,7 @@ class _BlockReader:
             block = fresh[k] if k in fresh else self._restored[k]
             out[:, a - start : b - start] = block[:, a - bounds[k] : b - bounds[k]]
         for k in list(fresh)[-_RESTORED_BLOCKS:]:  # copies: a view would keep the whole decode
-            if len(self._restored) >= _RESTORED_BLOCKS:
-                self._restored.pop(next(iter(self._restored)))
-            self._restored[k] = fresh[k].copy()
+            _keep_last(self._restored, k, fresh[k].copy(), _RESTORED_BLOCKS)
         return out
 
     def _pieces(self, start: int, stop: int) -> list[tuple[int, int, int]]:
