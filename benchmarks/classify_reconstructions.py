@@ -67,7 +67,8 @@ def _file_decode(raw: mne.io.BaseRaw, codec, **kwargs) -> np.ndarray:
     """The recording written to a file by :func:`mne_dac.write_raw_dac` and read back."""
     with tempfile.TemporaryDirectory() as tmp:
         fname = mne_dac.write_raw_dac(Path(tmp) / "rec.eegdac", raw, codec, **kwargs)
-        return mne_dac.read_raw_dac(fname).get_data()
+        reader_codec = codec if isinstance(codec, mne_dac.DACCodec) else None  # a codec file not shipped
+        return mne_dac.read_raw_dac(fname, reader_codec).get_data()
 
 
 def decoded_signals(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[str, np.ndarray]:
@@ -78,7 +79,8 @@ def decoded_signals(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[str, 
     for k in depths:
         out[f"codec {k} cb"] = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=k, verbose="error").get_data()
         out[f"codec {k} cb file"] = _file_decode(raw, codec, n_codebooks=k)
-        rate = codec.bits_per_second(k)
+        # per channel (DAC-MC: a group's stream is shared by its channels)
+        rate = round(tokens.bits_per_second * k / tokens.n_codebooks, 1)
         for method in ("dct", "klt-dct"):
             recon, _ = make_coder(method, rate, codec.sfreq).code_raw(raw, codec.preprocessing)
             out[f"{method} {rate:g} b/s"] = recon.get_data()

@@ -11,9 +11,18 @@ k-means; the decoder inverts the projection. Optionally the decoder alone is the
 frozen). The codec is written as an mne-dac codec file: evaluate it like any other
 (``benchmarks/evaluate_codec.py --codec OUT``, ``benchmarks/fixed_rate.py --codec OUT``).
 
+With ``--group-size K`` it builds a DAC-MC codec instead (``"group"`` layout, ``pooling="slots"``,
+groups of ``K`` channels around pivots), a linear code of groups: each channel's frame, projected
+on the principal components of the frames (the first ``latent_dim / K`` of them), fills its slot
+of the group's latent, and each codebook codes principal directions of the group's joint frame,
+so the codebooks code the channels' common signal once. Its attention and FiLM layers start as the
+identity; ``--decoder-steps`` then trains its decoder, FiLM and slot layers alone on pivot groups
+(``benchmarks/compare_sc_mc.py --mc OUT`` evaluates it).
+
 Usage::
 
     python benchmarks/linear_code.py linear.pt [--data ../shared/data/eegmat] [--decoder-steps 600] [--n-codebooks 16]
+    python benchmarks/linear_code.py mc-linear.pt --group-size 4 [--n-codebooks 16 --default-n-codebooks 8]
 """
 
 from __future__ import annotations
@@ -28,9 +37,11 @@ import torch
 from sklearn.cluster import KMeans
 
 import mne_dac
+from mne_dac.codecs.mc_codec import DACMCCodec
 from mne_dac.models.dac_model import new_dac
 from mne_dac.models.euclidean_vq import EuclideanVectorQuantize
 from mne_dac.models.quantizer import latents_from_codes
+from mne_dac.signal.groups import pivot_groups, sample_pivot_group
 from mne_dac.signal.preprocessing import to_codec_domain
 from mne_dac.signal.transform_coding import directions_of_covariance, principal_directions
 
@@ -110,7 +121,7 @@ def fit_codebooks(model: torch.nn.Module, latents: np.ndarray, max_frames: int, 
     (%) after each."""
     rng = np.random.default_rng(seed)
     residual, energy, prds = latents.copy(), float((latents**2).sum()), []
-    hop = latents.shape[1]
+    dims = latents.shape[1]
     for vq in model.quantizer.quantizers:
         if not isinstance(vq, EuclideanVectorQuantize):
             raise ValueError("a linear code needs the nearest entry as the code (Euclidean codebook lookup)")
@@ -121,7 +132,7 @@ def fit_codebooks(model: torch.nn.Module, latents: np.ndarray, max_frames: int, 
         entries = KMeans(size, n_init=1, max_iter=25, random_state=seed).fit(sample).cluster_centers_
         nearest = ((projected**2).sum(1, keepdims=True) - 2 * projected @ entries.T + (entries**2).sum(1)).argmin(1)
         into, back = np.zeros(tuple(vq.in_proj.weight_v.shape)), np.zeros(tuple(vq.out_proj.weight_v.shape))
-        into[:, :hop, 0], back[:hop, :, 0] = directions.T, directions
+        into[:, :dims, 0], back[:dims, :, 0] = directions.T, directions
         set_weight(vq.in_proj, into)
         set_weight(vq.out_proj, back)
         with torch.no_grad():
@@ -131,23 +142,72 @@ def fit_codebooks(model: torch.nn.Module, latents: np.ndarray, max_frames: int, 
     return prds
 
 
-def train_decoder(codec: mne_dac.DACCodec, signals: list[np.ndarray], steps: int, seed: int) -> None:
-    """Train the decoder alone: relative squared error of batches of 16 crops, each at a random depth."""
+def group_latents(
+    signals: list[np.ndarray], ch_names: list[list[str]], group_size: int, slot: np.ndarray
+) -> np.ndarray:
+    """Joint frames of every pivot group of every recording: each channel's frames projected on ``slot``
+    (hop × slot_dim) in its slot, missing channels' slots zero; ``(n_frames, group_size * slot_dim)``."""
+    hop, slot_dim = slot.shape
+    joint = []
+    for x, names in zip(signals, ch_names):
+        n_frames = x.shape[1] // hop
+        for group in pivot_groups(names, group_size).indices(names):
+            frames = np.zeros((n_frames, group_size, slot_dim))
+            channels = x[group, : n_frames * hop].reshape(len(group), n_frames, hop)
+            frames[:, : len(group)] = channels.transpose(1, 0, 2) @ slot
+            joint.append(frames.reshape(n_frames, -1))
+    return np.concatenate(joint)
+
+
+def make_slots_linear(model: torch.nn.Module, hop: int) -> None:
+    """Set a DAC-MC's slot layers to keep the first ``min(hop, slot_dim)`` dimensions of each channel's latent."""
+    slot_dim = model.slot_in.out_channels
+    kept = min(hop, slot_dim)
+    into, back = np.zeros(tuple(model.slot_in.weight.shape)), np.zeros(tuple(model.slot_out.weight.shape))
+    into[np.arange(kept), np.arange(kept), 0] = back[np.arange(kept), np.arange(kept), 0] = 1
+    with torch.no_grad():
+        model.slot_in.weight.copy_(torch.as_tensor(into))
+        model.slot_out.weight.copy_(torch.as_tensor(back))
+        model.slot_in.bias.zero_()
+        model.slot_out.bias.zero_()
+
+
+def decoder_crops(
+    codec: mne_dac.DACCodec, signals: list[np.ndarray], ch_names: list[list[str]], rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """A batch of 16 crops, ``(16, k, CROP)``: single channels (DAC-SC, ``k`` = 1), or groups of ``k`` around
+    random pivots with their electrode positions ``(16, k, 3)`` (DAC-MC; else ``None``)."""
+    group_size = getattr(codec, "group_size", 1)
+    crops, positions = [], []
+    for _ in range(16):
+        i = rng.integers(len(signals))
+        x = signals[i]
+        group = sample_pivot_group(ch_names[i], group_size, rng) if group_size > 1 else [rng.integers(len(x))]
+        start = rng.integers(x.shape[1] - CROP)
+        crops.append(x[group, start : start + CROP])
+        positions.append(codec.channel_positions([ch_names[i][c] for c in group]) if group_size > 1 else None)
+    x = torch.as_tensor(np.stack(crops))
+    return x, None if group_size == 1 else torch.as_tensor(np.stack(positions), dtype=torch.float32)
+
+
+def train_decoder(codec: mne_dac.DACCodec, signals: list[np.ndarray], ch_names: list[list[str]], steps: int,
+                  seed: int) -> None:  # fmt: skip
+    """Train the decoder alone (DAC-MC: with its FiLM and slot-out layers): relative squared error of batches of
+    16 crops, each at a random depth."""
     model, rng = codec.model.eval(), np.random.default_rng(seed)  # eval: the quantizer drops no codebook
+    mc = isinstance(codec, DACMCCodec)
     n_q = len(model.quantizer.quantizers)
-    optimizer = torch.optim.Adam(model.decoder.parameters(), lr=3e-4)
+    trained = [model.decoder] + ([model.style, model.film, model.slot_out] if mc else [])
+    optimizer = torch.optim.Adam([p for m in trained for p in m.parameters()], lr=3e-4)
     for _ in range(steps):
-        crops = []
-        for _ in range(16):
-            x = signals[rng.integers(len(signals))]
-            channel, start = rng.integers(len(x)), rng.integers(x.shape[1] - CROP)
-            crops.append(x[channel, start : start + CROP])
-        x = torch.as_tensor(np.stack(crops))[:, None]
+        x, positions = decoder_crops(codec, signals, ch_names, rng)
         with torch.no_grad():
-            codes = model.quantizer(model.encoder(x), n_quantizers=n_q)[1]
+            emb = model.channel_embeddings(positions) if mc else None
+            codes = model.encode(x, emb, n_q).codes if mc else model.quantizer(model.encoder(x), n_quantizers=n_q)[1]
         depth = torch.as_tensor(rng.integers(1, n_q + 1, size=len(x)))
         codes = torch.where(torch.arange(n_q)[None, :, None] < depth[:, None, None], codes, -1)
-        y = model.decoder(latents_from_codes(model.quantizer, codes))
+        z = latents_from_codes(model.quantizer, codes)
+        y = model.decode(z, emb) if mc else model.decoder(z)
         loss = (((y - x) ** 2).sum((1, 2)) / (x**2).sum((1, 2)).clamp_min(1e-12)).mean()
         optimizer.zero_grad()
         loss.backward()
@@ -163,6 +223,9 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, nargs="+", default=TRAIN_SUBJECTS, help="training subjects")
     parser.add_argument("--max-frames", type=int, default=120_000, help="frames each k-means sees")
     parser.add_argument("--decoder-steps", type=int, default=0, help="then train the decoder alone")
+    parser.add_argument("--group-size", type=int, default=None, help="a DAC-MC linear code of pivot groups of K")
+    parser.add_argument("--default-n-codebooks", type=int, default=None,
+                        help="with --group-size: the codebooks it codes with by default (default: all)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--overwrite", action="store_true")
@@ -178,15 +241,28 @@ def main() -> None:
     signals = [
         to_codec_domain(r.get_data(), r.info["sfreq"], codec.sfreq, codec.preprocessing).data for r in raws.values()
     ]
+    ch_names = [r.ch_names for r in raws.values()]
     hop = codec.hop_length
     frames = np.concatenate([x[:, : x.shape[1] // hop * hop].reshape(-1, hop) for x in signals]).astype(np.float64)
     directions = principal_directions(frames.T)[0]
-    make_linear(codec.model, directions)
-    prds = fit_codebooks(codec.model, frames @ directions, args.max_frames, args.seed)
-    print(f"{len(frames)} training frames of {hop} samples; PRD (%) of the frames after each codebook:")
+    if args.group_size is None:
+        make_linear(codec.model, directions)
+        latents = frames @ directions
+    else:
+        k = args.group_size
+        codec = DACMCCodec.from_codec(codec, layout="group", pooling="slots", n_slots=k, group_size=k)
+        codec.default_n_codebooks = args.default_n_codebooks  # None, all: a group's stream costs 1/k per channel
+        make_linear(codec.dac_model, directions)
+        make_slots_linear(codec.model, hop)
+        slot = directions[:, : min(hop, codec.model.slot_in.out_channels)]
+        latents = group_latents(signals, ch_names, k, slot)
+        print(f"groups of {k}: each channel keeps {100 * ((frames @ slot) ** 2).sum() / (frames**2).sum():.2f} % of "
+              "its frames' energy")  # fmt: skip
+    prds = fit_codebooks(codec.dac_model, latents, args.max_frames, args.seed)
+    print(f"{len(latents)} training frames of {latents.shape[1]} values; PRD (%) of the frames after each codebook:")
     print(" ".join(f"{p:.1f}" for p in prds))
     if args.decoder_steps:
-        train_decoder(codec, signals, args.decoder_steps, args.seed)
+        train_decoder(codec, signals, ch_names, args.decoder_steps, args.seed)
         print(f"decoder trained alone for {args.decoder_steps} steps")
     codec.name = args.out.stem
     provenance = {"init": "linear transform code", "subjects": args.subjects, "decoder_steps": args.decoder_steps}

@@ -116,6 +116,31 @@ def test_linear_code_script(tmp_path):
     assert 100 * np.sqrt((error**2).sum() / (x**2).sum()) < 2 * prds[-1]  # the shipped codec: about 19 %
 
 
+def test_linear_code_script_groups(tmp_path):
+    """benchmarks/linear_code.py --group-size: a DAC-MC with slots that codes pivot groups as the joint code it fitted."""
+    import mne_dac
+    from mne_dac.codecs.mc_codec import DACMCCodec
+    from mne_dac.evaluation.datasets import excerpt_fnames, read_excerpt
+    from mne_dac.signal.preprocessing import to_codec_domain
+
+    printed = run_script(
+        "linear_code.py", str(tmp_path / "mc.pt"), "--group-size", "4", "--n-codebooks", "3",
+        *("--data", str(excerpt_fnames(0, "rest")[0].parent), "--subjects", "0", "1", "--max-frames", "3000"),
+        *("--decoder-steps", "1", "--threads", "1"),
+    )  # fmt: skip
+    lines = printed.splitlines()
+    header = next(i for i, line in enumerate(lines) if "after each codebook" in line)
+    prds = [float(p) for p in lines[header + 1].split()]
+    assert len(prds) == 3 and prds == sorted(prds, reverse=True)
+    codec = mne_dac.load_codec(tmp_path / "mc.pt")
+    assert isinstance(codec, DACMCCodec) and codec.model.pooling == "slots" and codec.group_size == 4
+    raw = read_excerpt(0, "rest", verbose=False).pick("eeg")
+    x = to_codec_domain(raw.get_data(), raw.info["sfreq"], codec.sfreq, codec.preprocessing).data
+    names = raw.ch_names
+    error = x - codec.decode(codec.encode(x, ch_names=names), ch_names=names, n_samples=x.shape[1])
+    assert 100 * np.sqrt((error**2).sum() / (x**2).sum()) < 1.5 * prds[-1]
+
+
 def test_prediction_limit_script():
     """benchmarks/prediction_limit.py on 10 s of eegmmidb: the oracle's rate falls as the bound grows."""
     printed = run_script("prediction_limit.py", "--seconds", "10", "--bounds", "0", "0.5", "1", "5")

@@ -66,22 +66,25 @@ print("Same codes as DAC-SC:", (tokens_sc.codes == tokens_mc.codes).all())
 # %%
 # In the ``"group"`` layout a group of ``k`` channels shares one token stream: with
 # groups of 4, DAC-MC spends a quarter of the bits per channel of DAC-SC with as many
-# codebooks, so it needs 4 times the codebooks for the same rate. Such a codec must be trained
-# (``mne-dac finetune DATA --model mc --layout group --n-codebooks 8``, see
-# :ref:`tut-finetune`); untrained, its group stream carries the channels' mean.
-mc_group = DACMCCodec.from_codec(sc, layout="group", grouping="pivot", group_size=4)
+# codebooks, so it needs 4 times the codebooks for the same rate. How the group's channels
+# become one latent is its ``pooling``: their mean (``"mean"``), or each channel in its own
+# slot of the latent (``"slots"``, groups of at most ``n_slots`` channels), so that the
+# quantizer codes the channels jointly. Either must be trained or fitted before use
+# (``mne-dac finetune DATA --model mc --layout group --pooling slots``, see :ref:`tut-finetune`).
+mc_group = DACMCCodec.from_codec(sc, layout="group", pooling="slots", n_slots=4, grouping="pivot", group_size=4)
 tokens_group = mne_dac.tokenize_raw(raw, mc_group)
 print(tokens_group)
 
 # %%
 # Comparing at equal bits per second
 # ----------------------------------
-# mne-dac ships a DAC-MC codec in the ``"group"`` layout, ``"mc-pivot"``: that DAC-SC codec
-# continued for 1,500 steps on random-pivot groups of 4 channels, with 8 codebooks (see
-# :ref:`sc-vs-mc`). It codes this montage in 5 pivot groups: its 8 codebooks cost
-# 352 × 5 / 19 = 92.6 bits/s per channel and 4 of them 46.3, against 88 and 44 for DAC-SC with
-# 2 and 1. The block DCT of the channels' principal components (KLT + DCT), the classic
-# cross-channel coder, is the reference both should beat. Score each against the original.
+# mne-dac ships a DAC-MC codec in the ``"group"`` layout with slots, ``"mc-pivot"``: that
+# DAC-SC architecture set to a linear code of pivot groups of 4 channels, whose codebooks code
+# what a group's channels share first and then what is each one's own (see :ref:`sc-vs-mc`). It
+# codes this montage in 5 pivot groups: its 8 codebooks cost 352 × 5 / 19 = 92.6 bits/s per
+# channel and 4 of them 46.3, against 88 and 44 for DAC-SC with 2 and 1. The block DCT of the
+# channels' principal components (KLT + DCT), the classic cross-channel coder, is the reference.
+# Score each against the original.
 from mne_dac.signal.transform_coding import CrossChannelDCTCoder
 
 mc_trained = mne_dac.load_codec("mc-pivot")
@@ -117,11 +120,10 @@ ax.legend(loc="upper right", fontsize="small")
 
 # %%
 # Averaged over eegmat's validation subjects (see :ref:`sc-vs-mc`), the DAC-MC codec keeps
-# the waveform worse than DAC-SC at equal bits per channel (PRD 53.9 against 38.3 % at about
-# 90 bits/s): one stream for a group's mean latent keeps what the channels share, not each
-# channel's own signal. The KLT + DCT keeps it best (23 %), and ``.eegdac`` files can hold it
-# (``mne_dac.write_raw_dac(fname, raw, codec="klt-dct")``). 1,500 steps of CPU training are far
-# from the paper's budget: train both codecs on your data (``mne-dac finetune`` with
-# ``--model sc`` and ``--model mc``, same data and budget) before choosing; in the paper DAC-MC
-# helps epilepsy detection (TUEP) but not abnormality detection (TUAB).
+# the waveform better than DAC-SC at equal bits per channel (PRD 29.0 against 38.3 % at about
+# 90 bits/s, 42.8 against 53.5 % at about 45) and better than the block DCT of each channel
+# (31.2 %). The KLT + DCT of all 19 channels keeps it best (22.5 %), and ``.eegdac`` files can
+# hold it (``mne_dac.write_raw_dac(fname, raw, codec="klt-dct")``), or the shipped codec on the
+# principal components (``codec="klt-codec"``, 21.1 % at 88 bits/s). In the paper DAC-MC helps
+# epilepsy detection (TUEP) but not abnormality detection (TUAB): check your task on your data.
 plt.show()

@@ -90,13 +90,18 @@ SHIPPED_RELEASES: dict[str, ShippedCodec] = {
             "mc-pivot-2026.12b.pt",
             "bc9a4fae558e09ba63a3711c451da2a198ee60223ebaf772cfd5ed2b68712487",
         ),
+        ShippedCodec(
+            "mc-pivot-2026.12c",
+            "mc-pivot-2026.12c.pt",
+            "358d44f5002ad009d7380f03468d179c8538df712df7826838e6332c2767f867",
+        ),
     ]
 }
 
 #: Names that follow the newest release of a codec.
 CODEC_ALIASES: dict[str, str] = {
     DEFAULT_CODEC: "default-2026.12b",
-    "mc-pivot": "mc-pivot-2026.12b",
+    "mc-pivot": "mc-pivot-2026.12c",
     "linear": "linear-2026.12",
 }
 
@@ -159,7 +164,7 @@ def load_codec(
         - ``"default"``: the newest DAC-SC codec shipped with mne-dac (its model card:
           ``mne_dac/data/codecs/<name>.md``);
         - ``"mc-pivot"``: the newest DAC-MC codec shipped with mne-dac (``"group"``
-          layout, trained on random-pivot groups of 4 channels);
+          layout: one token stream per pivot group of at most 4 channels, coded jointly);
         - ``"linear"``: the shipped DAC-SC codec set to a linear transform code of the
           training recordings (``benchmarks/linear_code.py``), which ``"klt-codec"`` files use;
         - a versioned shipped codec (``"default-2026.11"``…, :data:`SHIPPED_RELEASES`):

@@ -69,6 +69,8 @@ class DACMCCodec(DACCodec):
         if int(group_size) < 1:
             raise ValueError(f"group_size must be >= 1, got {group_size}")
         super().__init__(model, sfreq, **kwargs)
+        if model.max_group_size is not None and int(group_size) > model.max_group_size:
+            raise ValueError(f"group_size must be at most {model.max_group_size} (the model's slots), got {group_size}")
         self.grouping = grouping
         self.group_size = int(group_size)
 
@@ -139,7 +141,9 @@ class DACMCCodec(DACCodec):
         return cfg
 
     def __repr__(self) -> str:
-        text = super().__repr__().replace("<DACCodec", f"<DACMCCodec ({self.layout} layout, {self.grouping} groups)")
+        slots = "" if self.model.max_group_size is None else f" of {self.model.max_group_size} slots"
+        kind = f"<DACMCCodec ({self.layout} layout{slots}, {self.grouping} groups)"
+        text = super().__repr__().replace("<DACCodec", kind)
         return text if self.layout == "channel" else text.replace("bits/s/channel", "bits/s per group stream")
 
     # ------------------------------------------------------------------ channels
@@ -153,9 +157,11 @@ class DACMCCodec(DACCodec):
         from mne_dac.signal.groups import group_kwargs, make_groups
 
         value = groups if groups is not None else grouping if grouping is not None else self.grouping
+        # the pipelines carry a method as one value: group_kwargs passes it as grouping=
         return make_groups(
-            _required_names(ch_names), **group_kwargs(value), group_size=self.group_size, montage=montage
-        )  # the pipelines carry a method as one value: group_kwargs passes it as grouping=
+            _required_names(ch_names), **group_kwargs(value), group_size=self.group_size,
+            max_size=self.model.max_group_size, montage=montage,
+        )  # fmt: skip
 
     def check_groups(self, groups: Any) -> None:
         """DAC-MC codes channels in any groups: a method name, a dict, or :class:`ChannelGroups`."""
@@ -277,7 +283,7 @@ class DACMCCodec(DACCodec):
         groups: ChannelGroups | None,
         positions: Any,
     ) -> tuple[list[str], ChannelGroups, np.ndarray]:
-        from mne_dac.signal.groups import ChannelGroups
+        from mne_dac.signal.groups import ChannelGroups, make_groups
 
         ch_names = _required_names(ch_names)
         if len(ch_names) != n_channels:
@@ -286,7 +292,7 @@ class DACMCCodec(DACCodec):
             groups = self.channel_groups(ch_names)
         if not isinstance(groups, ChannelGroups):
             raise TypeError(f"groups must be a ChannelGroups (see channel_groups), got {type(groups).__name__}")
-        groups.check_partition(ch_names)
+        make_groups(ch_names, groups, max_size=self.model.max_group_size)  # a partition, and not too large
         positions = self.channel_positions(ch_names) if positions is None else np.asarray(positions, dtype=float)
         if positions.shape != (n_channels, 3):
             raise ValueError(f"positions must have shape ({n_channels}, 3), got {positions.shape}")

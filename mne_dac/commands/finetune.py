@@ -58,6 +58,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="DAC-MC groups, in training crops and as the codec's default partition: random pivots "
         "and their neighbours (K channels), or the regions of the head (default pivot)",
     )
+    g.add_argument(
+        "--pooling", choices=("mean", "slots"), default="mean",
+        help="DAC-MC group layout: code the group's mean latent, or each channel in its own slot of the group's "
+        "latent, coded jointly (pivot groups of at most 4 channels; default mean)",
+    )  # fmt: skip
     g.add_argument("--group-size", type=int, default=4, metavar="K", help="DAC-MC channels per pivot group (default 4)")
     g.add_argument(
         "--n-codebooks",
@@ -292,7 +297,7 @@ def run(args: argparse.Namespace) -> None:
     try:
         result = finetune(
             args.data, args.out, init=args.init, valid=args.valid, exclude=args.exclude, name=args.name,
-            model=args.model, layout=args.layout, grouping=args.grouping, group_size=args.group_size,
+            model=args.model, layout=args.layout, pooling=args.pooling, grouping=args.grouping, group_size=args.group_size,
             n_codebooks=args.n_codebooks, default_n_codebooks=args.default_n_codebooks, scratch={k: v for k, v in scratch.items() if v is not None},
             sfreq=args.sfreq, crop=args.crop, batch_size=args.batch_size, steps=args.steps, epochs=args.epochs,
             steps_per_epoch=args.steps_per_epoch, valid_crops=args.valid_crops, minutes=args.minutes,

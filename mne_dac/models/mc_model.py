@@ -19,6 +19,8 @@ with warnings.catch_warnings():  # braindecode's model zoo warns about MNE monta
 
 #: Token layouts of DAC-MC.
 LAYOUTS = ("channel", "group")
+#: How the ``"group"`` layout pools a group's latents into one.
+POOLINGS = ("mean", "slots")
 
 
 @dataclass
@@ -147,8 +149,10 @@ class DACMC(EEGModuleMixin, nn.Module):
        channels are identified by embeddings of their electrode positions
        (:class:`ChannelEmbedding`), plus an optional learned per-name embedding.
     3. DAC's residual vector quantizer codes either every channel (``"channel"``
-       layout) or the channels' mean (``"group"`` layout: one token stream per
-       group).
+       layout) or one latent per group (``"group"`` layout: one token stream per
+       group): the channels' mean (``pooling="mean"``), or each channel projected
+       into its own slice of the latent, in the group's order (``pooling="slots"``), so
+       that the quantizer codes the group's channels jointly.
     4. DAC's decoder, modulated after each block by :class:`FiLM` layers driven by
        each output channel's style vector (computed from its embedding),
        reconstructs every channel.
@@ -164,6 +168,13 @@ class DACMC(EEGModuleMixin, nn.Module):
     layout : ``"channel"`` | ``"group"``
         Token layout: one token stream per channel, or one per group (with ``k``
         channels, ``1/k`` of the bits per channel).
+    pooling : ``"mean"`` | ``"slots"``
+        ``"group"`` layout: how a group's latents become one. ``"slots"`` gives each
+        of ``n_slots`` channels ``latent_dim / n_slots`` dimensions (a learned projection
+        of its latent, and one back before decoding), so groups hold at most ``n_slots``
+        channels; the projections start as the truncation to the first dimensions.
+    n_slots : int
+        ``pooling="slots"``: channels per group at most (must divide ``latent_dim``).
     n_layers : int
         Cross-channel attention layers.
     n_heads : int
@@ -197,6 +208,8 @@ class DACMC(EEGModuleMixin, nn.Module):
         dac_model: nn.Module,
         *,
         layout: str = "channel",
+        pooling: str = "mean",
+        n_slots: int = 4,
         n_layers: int = 1,
         n_heads: int = 4,
         embed_dim: int = 64,
@@ -209,6 +222,12 @@ class DACMC(EEGModuleMixin, nn.Module):
         input_window_seconds: float | None = None,
     ) -> None:
         _check_option("layout", layout, LAYOUTS)
+        _check_option("pooling", pooling, POOLINGS)
+        latent = int(dac_model.latent_dim)
+        if pooling == "slots" and layout != "group":
+            raise ValueError("pooling='slots' pools a group's channels into one token stream: it needs layout='group'.")
+        if pooling == "slots" and (int(n_slots) < 1 or latent % int(n_slots)):
+            raise ValueError(f"n_slots must be a positive divisor of the latent size {latent}, got {n_slots}")
         if not channel_conditioning and layout == "group":
             raise ValueError(
                 "Single-channel decoding (channel_conditioning=False) needs layout='channel': "
@@ -224,12 +243,13 @@ class DACMC(EEGModuleMixin, nn.Module):
         )
         self.dac = dac_model
         self.layout = layout
+        self.pooling = pooling
+        self.n_slots = int(n_slots)
         self.n_layers = int(n_layers)
         self.n_heads = int(n_heads)
         self.embed_dim = int(embed_dim)
         self.name_embedding = bool(name_embedding)
         self.channel_conditioning = bool(channel_conditioning)
-        latent = int(dac_model.latent_dim)
         self.channel_embedding = ChannelEmbedding(embed_dim)
         if name_embedding:
             from mne_dac.signal.channels import _builtin_positions
@@ -239,6 +259,15 @@ class DACMC(EEGModuleMixin, nn.Module):
             self.name_table = nn.Embedding(len(names), embed_dim)
             nn.init.zeros_(self.name_table.weight)
         self.attention = nn.ModuleList(CrossChannelAttention(latent, embed_dim, n_heads) for _ in range(n_layers))
+        if pooling == "slots":
+            slot_dim = latent // self.n_slots
+            self.slot_in = nn.Conv1d(latent, slot_dim, 1)
+            self.slot_out = nn.Conv1d(slot_dim, latent, 1)
+            with torch.no_grad():  # the truncation to the first slot_dim dimensions, and back
+                self.slot_in.weight.copy_(torch.eye(slot_dim, latent)[..., None])
+                self.slot_out.weight.copy_(torch.eye(latent, slot_dim)[..., None])
+                self.slot_in.bias.zero_()
+                self.slot_out.bias.zero_()
         if channel_conditioning:
             self.style = nn.Sequential(
                 nn.Linear(embed_dim, embed_dim),
@@ -278,10 +307,21 @@ class DACMC(EEGModuleMixin, nn.Module):
         """DAC's residual vector quantizer."""
         return self.dac.quantizer
 
+    @property
+    def max_group_size(self) -> int | None:
+        """Most channels a group may hold (``n_slots`` with ``pooling="slots"``), or ``None``: any number."""
+        return self.n_slots if self.pooling == "slots" else None
+
     def mc_config(self) -> dict:
-        """The arguments that rebuild the DAC-MC layers around a DAC model."""
+        """The arguments that rebuild the DAC-MC layers around a DAC model.
+
+        The slots appear only with ``pooling="slots"``: the configuration of a mean-pooling model,
+        part of its codec's identity, stays that of the codecs made before slots existed.
+        """
+        slots = dict(pooling=self.pooling, n_slots=self.n_slots) if self.pooling == "slots" else {}
         return dict(
             layout=self.layout,
+            **slots,
             n_layers=self.n_layers,
             n_heads=self.n_heads,
             embed_dim=self.embed_dim,
@@ -345,7 +385,9 @@ class DACMC(EEGModuleMixin, nn.Module):
         z = z.reshape(batch, n_chans, *z.shape[1:])
         for layer in self.attention:
             z = layer(z, emb, mask)
-        if self.layout == "group" and mask is not None:
+        if self.pooling == "slots":
+            z = self._to_slots(z, mask)
+        elif self.layout == "group" and mask is not None:
             weights = mask.to(z.dtype)[..., None, None]
             z = (z * weights).sum(dim=1) / weights.sum(dim=1)
         elif self.layout == "group":
@@ -369,7 +411,9 @@ class DACMC(EEGModuleMixin, nn.Module):
     def decode(self, z: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         """Decode quantized latents into ``(batch, n_chans, n_samples)`` for the channels of ``emb``."""
         batch, n_chans = emb.shape[:2]
-        if self.layout == "group":
+        if self.pooling == "slots":
+            z = self._from_slots(z, n_chans)
+        elif self.layout == "group":
             z = z[:, None].expand(-1, n_chans, -1, -1)
         h = z.flatten(0, 1)
         if not self.channel_conditioning:
@@ -382,6 +426,23 @@ class DACMC(EEGModuleMixin, nn.Module):
         for layer in stages[len(self.film) :]:
             h = layer(h)
         return h.reshape(batch, n_chans, -1)
+
+    def _to_slots(self, z: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """Latents ``(batch, n_chans, latent_dim, n_frames)`` into one ``(batch, latent_dim, n_frames)``, channel
+        ``i`` in slot ``i``; slots of padding or missing channels are zero."""
+        batch, n_chans, _, n_frames = z.shape
+        if n_chans > self.n_slots:
+            raise ValueError(f"This DAC-MC codes groups of at most {self.n_slots} channels, got a group of {n_chans}.")
+        h = self.slot_in(z.flatten(0, 1)).reshape(batch, n_chans, -1, n_frames)
+        if mask is not None:
+            h = h * mask.to(h.dtype)[..., None, None]
+        return nn.functional.pad(h, (0, 0, 0, 0, 0, self.n_slots - n_chans)).flatten(1, 2)
+
+    def _from_slots(self, z: torch.Tensor, n_chans: int) -> torch.Tensor:
+        """The latents ``(batch, n_chans, latent_dim, n_frames)`` of the first ``n_chans`` slots of ``z``."""
+        batch, _, n_frames = z.shape
+        h = z.reshape(batch, self.n_slots, -1, n_frames)[:, :n_chans].flatten(0, 1)
+        return self.slot_out(h).reshape(batch, n_chans, -1, n_frames)
 
     def forward(
         self,

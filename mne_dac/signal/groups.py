@@ -449,6 +449,7 @@ def make_groups(
     *,
     grouping: str | None = None,
     group_size: int = 4,
+    max_size: int | None = None,
     montage: str | mne.channels.DigMontage | None = None,
 ) -> ChannelGroups:
     """Partition channels into the groups that the multi-channel codec codes jointly.
@@ -466,6 +467,10 @@ def make_groups(
         channel per group) or ``"all"`` (one group).
     group_size : int
         Group size for ``"pivot"``.
+    max_size : int | None
+        Most channels a group may hold (a codec's limit): the larger groups that a method or
+        a dict makes are split by :func:`pivot_groups` into groups of ``max_size``, and
+        ``groups`` given as :class:`ChannelGroups` are checked. ``None``: no limit.
     montage : str | DigMontage | None
         Where to find the channel positions (see :func:`~mne_dac.signal.channels.channel_positions`).
 
@@ -479,19 +484,33 @@ def make_groups(
         raise TypeError("make_groups() needs groups= (a partition) or grouping= (a method).")
     _validate_type(groups, (str, Mapping, ChannelGroups), "groups")
     ch_names = list(ch_names)
+    if max_size is not None and max_size < 1:
+        raise ValueError(f"max_size must be at least 1, got {max_size}")
     if isinstance(groups, ChannelGroups):
         groups.check_partition(ch_names)
+        largest = max(groups.sizes)
+        if max_size is not None and largest > max_size:
+            raise ValueError(
+                f"The groups hold up to {largest} channels, more than the {max_size} allowed: split them, or pass a "
+                "grouping method or a dict of regions, whose larger groups are split around pivots."
+            )
         return groups
     if isinstance(groups, Mapping):
-        return anatomical_groups(ch_names, groups)
-    _check_option("grouping", groups, GROUPINGS)
-    if groups == "pivot":
-        return pivot_groups(ch_names, group_size, montage=montage)
-    if groups == "anatomical":
-        return anatomical_groups(ch_names, montage=montage)
-    if groups == "single":
-        return single_channel_groups(ch_names)
-    return ChannelGroups((tuple(ch_names),), "all")
+        made = anatomical_groups(ch_names, groups)
+    else:
+        _check_option("grouping", groups, GROUPINGS)
+        if groups == "pivot":
+            made = pivot_groups(ch_names, group_size, montage=montage)
+        elif groups == "anatomical":
+            made = anatomical_groups(ch_names, montage=montage)
+        elif groups == "single":
+            made = single_channel_groups(ch_names)
+        else:
+            made = ChannelGroups((tuple(ch_names),), "all")
+    if max_size is None or max(made.sizes) <= max_size:
+        return made
+    split = (pivot_groups(group, max_size, montage=montage).groups for group in made.groups)
+    return ChannelGroups(tuple(part for parts in split for part in parts), made.method)
 
 
 def plot_group_probabilities(

@@ -240,6 +240,7 @@ def finetune(
     name: str | None = None,
     model: str | None = None,
     layout: str = "channel",
+    pooling: str = "mean",
     grouping: str = "pivot",
     group_size: int = 4,
     n_codebooks: int | None = None,
@@ -283,9 +284,10 @@ def finetune(
         The codec's name (default: the file's stem).
     model : ``"sc"`` | ``"mc"`` | None
         DAC-SC, or DAC-MC around the codec (default: the kind of ``init``, else DAC-SC).
-    layout, grouping, group_size
-        DAC-MC: token layout, and the groups of the training crops and the codec's default
-        partition (see :class:`~mne_dac.DACMCCodec`).
+    layout, pooling, grouping, group_size
+        DAC-MC: token layout, how the ``"group"`` layout pools a group (see
+        :class:`~mne_dac.models.mc_model.DACMC`), and the groups of the training crops and the
+        codec's default partition (see :class:`~mne_dac.DACMCCodec`).
     n_codebooks : int | None
         ``"scratch"``: the number of codebooks; otherwise train only the first ``n_codebooks``, or add
         codebooks up to ``n_codebooks`` (drawn from the training data, see
@@ -362,10 +364,16 @@ def finetune(
     valid_raws = _recordings(valid, "validation", exclude) if valid else None
     codec, prune = initial_codec(init, n_codebooks=n_codebooks, scratch=scratch, sfreq=sfreq, seed=seed, device=device)
     if model == "mc" and not isinstance(codec, DACMCCodec):
-        codec = DACMCCodec.from_codec(codec, layout=layout, grouping=grouping, group_size=group_size)
+        slots = {"pooling": pooling, "n_slots": group_size} if pooling == "slots" else {}
+        codec = DACMCCodec.from_codec(codec, layout=layout, grouping=grouping, group_size=group_size, **slots)
     elif model == "sc" and isinstance(codec, DACMCCodec):
         raise ValueError(f"init {init} is a DAC-MC codec: train it with --model mc (model='mc').")
     mc = isinstance(codec, DACMCCodec)
+    if mc and codec.model.max_group_size is not None and codec.grouping != "pivot":
+        raise ValueError(
+            f"A DAC-MC codec with slots trains on pivot groups (grouping='pivot'): the head's regions can hold more "
+            f"than its {codec.model.max_group_size} channels."
+        )
     if mc:
         pivot = codec.grouping == "pivot"
         groups = f"random-pivot groups of {codec.group_size} channels" if pivot else "anatomical regions"

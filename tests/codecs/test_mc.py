@@ -31,9 +31,11 @@ def sc_codec():
     return make_tiny_codec()
 
 
-@pytest.fixture(scope="module", params=["channel", "group"])
+@pytest.fixture(scope="module", params=["channel", "group", "slots"])
 def mc_codec(request, sc_codec):
-    codec = DACMCCodec.from_codec(sc_codec, layout=request.param, grouping="pivot", group_size=4)
+    """DAC-MC codecs of each token layout, and the group layout with slot pooling."""
+    kwargs = dict(layout="group", pooling="slots") if request.param == "slots" else dict(layout=request.param)
+    codec = DACMCCodec.from_codec(sc_codec, **kwargs, grouping="pivot", group_size=4)
     _perturb(codec.model, 0.01)
     return codec
 
@@ -111,6 +113,48 @@ def test_attention_and_conditioning_matter(sc_codec):
         y = model.decode(z, emb)
         emb2 = model.channel_embeddings(-pos)
         assert not torch.allclose(model.decode(z, emb2), y)
+
+
+def test_slot_pooling(sc_codec):
+    """Slots: each channel of a group in its own slice of the one latent, padding and missing channels zero."""
+    model = DACMC(clone(sc_codec), layout="group", pooling="slots", n_slots=4)
+    _perturb(model)
+    model.eval()
+    latent, slot = model.dac.latent_dim, model.dac.latent_dim // 4
+    z, mask = torch.randn(2, 3, latent, 5), torch.tensor([[True, True, True], [True, False, True]])
+    with torch.no_grad():
+        pooled = model._to_slots(z, mask).reshape(2, 4, slot, 5)
+        own = model.slot_in(z.flatten(0, 1)).reshape(2, 3, slot, 5)
+        torch.testing.assert_close(pooled[0, :3], own[0])
+        assert not pooled[1, 1].any() and not pooled[:, 3].any()
+        back = model._from_slots(pooled.flatten(1, 2), 3)
+        torch.testing.assert_close(back[0], model.slot_out(own[0]))
+        out = model(torch.randn(2, 3, 1024) * 0.1, torch.randn(2, 3, 3))
+    assert out["audio"].shape == (2, 3, 1024) and out["codes"].shape[:2] == (2, model.n_codebooks)
+    fresh = DACMC(clone(sc_codec), layout="group", pooling="slots", n_slots=4)  # the truncation, and back
+    torch.testing.assert_close(fresh._from_slots(fresh._to_slots(z, None), 3)[..., :slot, :], z[..., :slot, :])
+    with pytest.raises(ValueError, match="at most 4 channels"):
+        model(torch.randn(1, 5, 1024), torch.randn(1, 5, 3))
+    with pytest.raises(ValueError, match="layout='group'"):
+        DACMC(clone(sc_codec), pooling="slots")
+    with pytest.raises(ValueError, match="divisor"):
+        DACMC(clone(sc_codec), layout="group", pooling="slots", n_slots=7)
+
+
+def test_slot_codec_groups(sc_codec):
+    """A slot codec splits larger groups around pivots, and refuses a partition whose groups exceed its slots."""
+    mc = DACMCCodec.from_codec(sc_codec, layout="group", pooling="slots", n_slots=4, group_size=4)
+    assert "(group layout of 4 slots, pivot groups)" in repr(mc)
+    raw = _raw(CH_1020)
+    tokens = tokenize_raw(raw, mc, grouping="anatomical")
+    assert tokens.groups.method == "anatomical" and max(tokens.groups.sizes) <= 4
+    frontal = set(CH_1020[:7])  # one region of 7 channels: split, not mixed with other regions
+    assert all(set(group) <= frontal or not set(group) & frontal for group in tokens.groups.groups)
+    assert reconstruct_raw(tokens, mc).get_data().shape == raw.get_data().shape
+    with pytest.raises(ValueError, match="up to 7 channels"):
+        tokenize_raw(raw, mc, groups=make_groups(CH_1020, grouping="anatomical"))
+    with pytest.raises(ValueError, match="group_size must be at most 4"):
+        DACMCCodec.from_codec(sc_codec, layout="group", pooling="slots", n_slots=4, group_size=5)
 
 
 def test_single_channel_decoding(sc_codec):

@@ -309,6 +309,24 @@ def test_make_groups(eegmmidb_names):
         make_groups(NAMES)
 
 
+@pytest.mark.parametrize("grouping", ["anatomical", "all", "pivot", "single"])
+def test_make_groups_max_size(grouping):
+    """Groups larger than max_size are split around pivots, each within its group; given partitions are checked."""
+    made = make_groups(NAMES, grouping=grouping, group_size=6)
+    split = make_groups(NAMES, grouping=grouping, group_size=6, max_size=4)
+    split.check_partition(NAMES)
+    assert split.method == made.method and max(split.sizes) <= 4
+    assert all(any(set(part) <= set(group) for group in made.groups) for part in split.groups)
+    if max(made.sizes) <= 4:
+        assert split == made
+    regions = {"left": NAMES[:10], "right": NAMES[10:]}
+    assert max(make_groups(NAMES, regions, max_size=3).sizes) <= 3
+    with pytest.raises(ValueError, match="up to 19 channels, more than the 4 allowed"):
+        make_groups(NAMES, make_groups(NAMES, grouping="all"), max_size=4)
+    with pytest.raises(ValueError, match="max_size must be at least 1"):
+        make_groups(NAMES, grouping="all", max_size=0)
+
+
 def test_groups_are_partitions_and_grouping_methods():
     """groups= takes a partition and grouping= a method; a method as groups= warns, both at once fail."""
     assert resolve_groups(None, None) is None

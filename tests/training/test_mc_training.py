@@ -88,10 +88,11 @@ def test_anatomical_training_lowers_loss(lazy_raw):
     assert np.isfinite(loss).all() and loss[-1] < 0.9 * loss[0]
 
 
-@pytest.mark.parametrize("layout", ["channel", "group"])
+@pytest.mark.parametrize("layout", ["channel", "group", "slots"])
 def test_training_lowers_loss(lazy_raw, layout):
     crops = RandomCropDataset([lazy_raw], crop_duration=CROP, n_crops=2, seed=0, group_size=3)
-    codec = DACMCCodec.from_codec(make_tiny_codec(), layout=layout, group_size=3)
+    kwargs = dict(layout="group", pooling="slots", n_slots=4) if layout == "slots" else dict(layout=layout)
+    codec = DACMCCodec.from_codec(make_tiny_codec(), **kwargs, group_size=3)
     torch.manual_seed(0)
     net = CodecTrainer.from_codec(
         codec, gan=False, quantizer_dropout=0.0, max_epochs=6, batch_size=2, lr=1e-3, verbose=0, device="cpu"
@@ -101,7 +102,8 @@ def test_training_lowers_loss(lazy_raw, layout):
     assert loss[-1] < 0.9 * loss[0]
     assert net.predict(crops).shape == (2, 3, int(CROP * 512))
     trained = net.to_codec(grouping="anatomical", group_size=3)
-    assert isinstance(trained, DACMCCodec) and trained.layout == layout and trained.grouping == "anatomical"
+    assert isinstance(trained, DACMCCodec) and trained.layout == codec.layout and trained.grouping == "anatomical"
+    assert trained.model.pooling == codec.model.pooling
 
 
 def test_finetune_cli_mc(tmp_path, capsys):
@@ -148,6 +150,8 @@ def test_finetune_cli_mc_anatomical(tmp_path, capsys):
     assert codec.grouping == "anatomical"
     tokens = tokenize_raw(read_excerpt(1, "rest", verbose=False).crop(0, 4), codec)
     assert tokens.groups.method == "anatomical" and tokens.codes.shape[0] == 6
+    assert main([*args[:-1], str(tmp_path / "slots.pt"), "--pooling", "slots"]) == 1  # regions exceed the slots
+    assert "trains on pivot groups" in capsys.readouterr().err
 
 
 def test_cli_compress_mc(tmp_path, capsys):
