@@ -61,7 +61,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--pooling", choices=("mean", "slots"), default="mean",
         help="DAC-MC group layout: code the group's mean latent, or each channel in its own slot of the group's "
-        "latent, coded jointly (pivot groups of at most 4 channels; default mean)",
+        "latent, coded jointly (K slots: pivot groups only; default mean)",
     )  # fmt: skip
     g.add_argument("--group-size", type=int, default=4, metavar="K", help="DAC-MC channels per pivot group (default 4)")
     g.add_argument(
