@@ -164,7 +164,8 @@ class DACMCCodec(DACCodec):
         )  # fmt: skip
 
     def check_groups(self, groups: Any) -> None:
-        """DAC-MC codes channels in any groups: a method name, a dict, or :class:`ChannelGroups`."""
+        """DAC-MC takes groups as a method name, a dict, or :class:`ChannelGroups` (a codec with slots: their sizes
+        are checked, or larger groups split, when the channels are known)."""
 
     def channel_positions(self, ch_names: list[str] | None, montage: Any = None) -> np.ndarray:
         """Electrode positions (head frame, metres) of ``ch_names``, from ``montage`` or the standard 10-05."""
