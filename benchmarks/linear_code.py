@@ -159,19 +159,6 @@ def group_latents(
     return np.concatenate(joint)
 
 
-def make_slots_linear(model: torch.nn.Module, hop: int) -> None:
-    """Set a DAC-MC's slot layers to keep the first ``min(hop, slot_dim)`` dimensions of each channel's latent."""
-    slot_dim = model.slot_in.out_channels
-    kept = min(hop, slot_dim)
-    into, back = np.zeros(tuple(model.slot_in.weight.shape)), np.zeros(tuple(model.slot_out.weight.shape))
-    into[np.arange(kept), np.arange(kept), 0] = back[np.arange(kept), np.arange(kept), 0] = 1
-    with torch.no_grad():
-        model.slot_in.weight.copy_(torch.as_tensor(into))
-        model.slot_out.weight.copy_(torch.as_tensor(back))
-        model.slot_in.bias.zero_()
-        model.slot_out.bias.zero_()
-
-
 def decoder_crops(
     codec: mne_dac.DACCodec, signals: list[np.ndarray], ch_names: list[list[str]], rng: np.random.Generator
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -252,8 +239,7 @@ def main() -> None:
         k = args.group_size
         codec = DACMCCodec.from_codec(codec, layout="group", pooling="slots", n_slots=k, group_size=k)
         codec.default_n_codebooks = args.default_n_codebooks  # None, all: a group's stream costs 1/k per channel
-        make_linear(codec.dac_model, directions)
-        make_slots_linear(codec.model, hop)
+        make_linear(codec.dac_model, directions)  # its slot layers start as the truncation the code needs
         slot = directions[:, : min(hop, codec.model.slot_in.out_channels)]
         latents = group_latents(signals, ch_names, k, slot)
         print(f"groups of {k}: each channel keeps {100 * ((frames @ slot) ** 2).sum() / (frames**2).sum():.2f} % of "
