@@ -38,7 +38,8 @@ from sklearn.cluster import KMeans
 
 import mne_dac
 from mne_dac.codecs.mc_codec import DACMCCodec
-from mne_dac.models.dac_model import new_dac
+from mne_dac.models.beam_search import beam_search
+from mne_dac.models.dac_model import new_dac, quantizer_beam
 from mne_dac.models.euclidean_vq import EuclideanVectorQuantize
 from mne_dac.models.quantizer import latents_from_codes
 from mne_dac.signal.groups import pivot_groups, sample_pivot_group
@@ -49,7 +50,7 @@ HERE = Path(__file__).resolve().parent
 TRAIN_SUBJECTS = list(range(20))
 #: Snake's ``alpha``: ``x + sin(alpha x)**2 / alpha`` is ``x`` to within ``alpha * x**2``.
 SNAKE_ALPHA = 1e-3
-#: Samples of the decoder's training crops.
+#: Samples of the decoder's training crops (at most: whole frames).
 CROP = 1280
 
 
@@ -116,13 +117,29 @@ def make_linear(model: torch.nn.Module, directions: np.ndarray) -> None:
                 module.alpha.fill_(SNAKE_ALPHA)
 
 
+def shifted_frames(signals: list[np.ndarray], hop: int, shift: int) -> np.ndarray:
+    """The frames of ``signals`` that start ``shift`` samples into them, ``(n_frames, hop)``."""
+    return np.concatenate([x[:, shift:][:, : (x.shape[1] - shift) // hop * hop].reshape(-1, hop) for x in signals])
+
+
+def nearest_entries(x: np.ndarray, entries: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+    """The index of the entry nearest each row of ``x``, computed ``chunk`` rows at a time."""
+    norms = (entries**2).sum(1)
+    return np.concatenate([((c**2).sum(1, keepdims=True) - 2 * c @ entries.T + norms).argmin(1)
+                           for c in np.array_split(x, max(1, -(-len(x) // chunk)))])  # fmt: skip
+
+
 def fit_codebooks(model: torch.nn.Module, latents: np.ndarray, max_frames: int, seed: int) -> list[float]:
     """Set each codebook to k-means of the principal directions of the residual it codes; return the frames' PRD
-    (%) after each."""
+    (%) after each.
+
+    With a beam-search quantizer, the codebooks after its first ``beam_codebooks`` code what the beam-searched codes
+    leave of ``max_frames`` of the frames."""
     rng = np.random.default_rng(seed)
     residual, energy, prds = latents.copy(), float((latents**2).sum()), []
     dims = latents.shape[1]
-    for vq in model.quantizer.quantizers:
+    beam_width, joint = quantizer_beam(model)
+    for q, vq in enumerate(model.quantizer.quantizers):
         if not isinstance(vq, EuclideanVectorQuantize):
             raise ValueError("a linear code needs the nearest entry as the code (Euclidean codebook lookup)")
         size, dim = vq.codebook.weight.shape
@@ -130,7 +147,7 @@ def fit_codebooks(model: torch.nn.Module, latents: np.ndarray, max_frames: int, 
         projected = residual @ directions
         sample = projected[rng.choice(len(projected), min(len(projected), max_frames), replace=False)]
         entries = KMeans(size, n_init=1, max_iter=25, random_state=seed).fit(sample).cluster_centers_
-        nearest = ((projected**2).sum(1, keepdims=True) - 2 * projected @ entries.T + (entries**2).sum(1)).argmin(1)
+        nearest = nearest_entries(projected, entries)
         into, back = np.zeros(tuple(vq.in_proj.weight_v.shape)), np.zeros(tuple(vq.out_proj.weight_v.shape))
         into[:, :dims, 0], back[:dims, :, 0] = directions.T, directions
         set_weight(vq.in_proj, into)
@@ -138,8 +155,25 @@ def fit_codebooks(model: torch.nn.Module, latents: np.ndarray, max_frames: int, 
         with torch.no_grad():
             vq.codebook.weight.copy_(torch.as_tensor(entries, dtype=vq.codebook.weight.dtype))
         residual -= entries[nearest] @ directions.T
+        if beam_width > 1 and q + 1 == joint:  # from here on, a sample of the frames (the search is slow)
+            stages = model.quantizer.quantizers[:joint]
+            latents, residual = beam_residual(stages, latents, beam_width, max_frames, seed)
+            energy = float((latents**2).sum())
         prds.append(100 * np.sqrt((residual**2).sum() / energy))
     return prds
+
+
+def beam_residual(stages: torch.nn.ModuleList, latents: np.ndarray, beam_width: int, max_frames: int,
+                  seed: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """``max_frames`` of ``latents``, and what the codes of ``stages`` (a linear code's first codebooks), chosen by
+    beam search, leave of them."""
+    dims = latents.shape[1]
+    rng = np.random.default_rng(seed + 1)
+    sample = torch.as_tensor(latents[rng.choice(len(latents), min(len(latents), max_frames), replace=False)])
+    with torch.no_grad():
+        codebooks = [vq.out_proj(vq.codebook.weight.t()[None])[0, :dims].t().double() for vq in stages]
+    codes = beam_search(sample.float(), [c.float() for c in codebooks], beam_width)
+    return sample.numpy(), (sample - sum(c[codes[:, j]] for j, c in enumerate(codebooks))).numpy()
 
 
 def group_latents(
@@ -165,13 +199,14 @@ def decoder_crops(
     """A batch of 16 crops, ``(16, k, CROP)``: single channels (DAC-SC, ``k`` = 1), or groups of ``k`` around
     random pivots with their electrode positions ``(16, k, 3)`` (DAC-MC; else ``None``)."""
     group_size = getattr(codec, "group_size", 1)
+    crop = CROP // codec.hop_length * codec.hop_length  # whole frames
     crops, positions = [], []
     for _ in range(16):
         i = rng.integers(len(signals))
         x = signals[i]
         group = sample_pivot_group(ch_names[i], group_size, rng) if group_size > 1 else [rng.integers(len(x))]
-        start = rng.integers(x.shape[1] - CROP)
-        crops.append(x[group, start : start + CROP])
+        start = rng.integers(x.shape[1] - crop)
+        crops.append(x[group, start : start + crop])
         positions.append(codec.channel_positions([ch_names[i][c] for c in group]) if group_size > 1 else None)
     x = torch.as_tensor(np.stack(crops))
     return x, None if group_size == 1 else torch.as_tensor(np.stack(positions), dtype=torch.float32)
@@ -212,7 +247,36 @@ def main() -> None:
     parser.add_argument("--decoder-steps", type=int, default=0, help="then train the decoder alone")
     parser.add_argument("--group-size", type=int, default=None, help="a DAC-MC linear code of pivot groups of K")
     parser.add_argument("--default-n-codebooks", type=int, default=None,
-                        help="with --group-size: the codebooks it codes with by default (default: all)")  # fmt: skip
+                        help="the codebooks it codes with by default (default: the architecture's; with "
+                        "--group-size: all)")  # fmt: skip
+    parser.add_argument(
+        "--encoder-rates",
+        type=int,
+        nargs="+",
+        default=None,
+        help="the encoder's strides, whose product is the hop (the decoder's: the same, reversed; "
+        "default: the architecture's)",
+    )
+    parser.add_argument(
+        "--codebook-dim",
+        type=int,
+        nargs="+",
+        default=None,
+        help="dimensions of the codebooks' entries: one for all, or one per codebook (default: the architecture's)",
+    )
+    parser.add_argument(
+        "--augment",
+        action="store_true",
+        help="DAC-SC: also fit on frames shifted by a quarter, half and three quarters of a hop, "
+        "and on every frame's negative",
+    )
+    parser.add_argument(
+        "--beam-width",
+        type=int,
+        default=1,
+        help="encode by beam search of this width (1: greedy; see BeamResidualVectorQuantize)",
+    )
+    parser.add_argument("--beam-codebooks", type=int, default=2, help="with --beam-width: codebooks searched together")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--overwrite", action="store_true")
@@ -220,9 +284,16 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     codec = mne_dac.load_codec(args.architecture)
-    if args.n_codebooks is not None:
+    if args.n_codebooks is not None or args.encoder_rates or args.codebook_dim or args.beam_width > 1:
         config = codec.get_config()
-        config = dataclasses.replace(config, dac_kwargs=dict(config.dac_kwargs, n_codebooks=args.n_codebooks))
+        dac_kwargs = dict(config.dac_kwargs, n_codebooks=args.n_codebooks or config.dac_kwargs["n_codebooks"])
+        if args.encoder_rates:
+            dac_kwargs.update(encoder_rates=args.encoder_rates, decoder_rates=args.encoder_rates[::-1])
+        if args.codebook_dim:
+            dac_kwargs["codebook_dim"] = args.codebook_dim[0] if len(args.codebook_dim) == 1 else args.codebook_dim
+        if args.beam_width > 1:
+            dac_kwargs.update(beam_width=args.beam_width, beam_codebooks=args.beam_codebooks)
+        config = dataclasses.replace(config, dac_kwargs=dac_kwargs)
         codec = mne_dac.DACCodec.from_config(config, new_dac(**config.dac_kwargs).state_dict())
     raws = evaluate_codec.read_recordings(args.data, args.subjects, None, highpass=None)
     signals = [
@@ -231,8 +302,13 @@ def main() -> None:
     ch_names = [r.ch_names for r in raws.values()]
     hop = codec.hop_length
     frames = np.concatenate([x[:, : x.shape[1] // hop * hop].reshape(-1, hop) for x in signals]).astype(np.float64)
+    if args.augment and args.group_size is None:
+        frames = np.concatenate([frames, *(shifted_frames(signals, hop, hop * k // 4) for k in (1, 2, 3))])
+        frames = np.concatenate([frames, -frames])
     directions = principal_directions(frames.T)[0]
     if args.group_size is None:
+        if args.default_n_codebooks is not None:
+            codec.default_n_codebooks = args.default_n_codebooks
         make_linear(codec.model, directions)
         latents = frames @ directions
     else:

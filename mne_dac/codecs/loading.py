@@ -255,7 +255,7 @@ def _random_codec(sfreq, n_codebooks, codebook_size, dac_kwargs, seed, opts) -> 
 
     kwargs = dict(COMPACT_DAC)
     kwargs.update(dac_kwargs or {})
-    valid = [*DAC_KWARGS, "quantizer_dropout", "codebook_lookup"]
+    valid = [*DAC_KWARGS, "quantizer_dropout", "codebook_lookup", "beam_width", "beam_codebooks"]
     unknown = set(kwargs) - set(valid)
     if unknown:
         raise ValueError(f"Unknown dac_kwargs {sorted(unknown)}; valid: {valid}")

@@ -3,5 +3,5 @@
 import lazy_loader as _lazy
 
 __getattr__, __dir__, __all__ = _lazy.attach(
-    __name__, submodules=["dac_model", "euclidean_vq", "mc_model", "quantizer", "token_model"]
+    __name__, submodules=["beam_search", "dac_model", "euclidean_vq", "mc_model", "quantizer", "token_model"]
 )

@@ -16,6 +16,13 @@ residual VQ of 2048 entries reaches 36 % PRD with Euclidean lookup against 42 % 
 picks the nearest entry; the weights are the same, and a model records its lookup in
 :func:`dac_config` (only when it is not DAC's, so that the configuration of existing codecs is
 unchanged).
+
+Beam search
+-----------
+``beam_width=B`` builds the same DAC with
+:class:`~mne_dac.models.beam_search.BeamResidualVectorQuantize`, whose encoder chooses its first
+``beam_codebooks`` codes together by beam search instead of greedily; :func:`dac_config` records
+both only when ``B > 1``.
 """
 
 from __future__ import annotations
@@ -56,13 +63,26 @@ def codebook_lookup(model: torch.nn.Module) -> str:
     return "euclidean" if isinstance(model.quantizer.quantizers[0], EuclideanVectorQuantize) else "cosine"
 
 
-def new_dac(*, codebook_lookup: str = "cosine", **kwargs: Any) -> torch.nn.Module:
+def quantizer_beam(model: torch.nn.Module) -> tuple[int, int]:
+    """The beam width and the codebooks searched together of a ``dac.DAC``'s encoder (width 1: greedy)."""
+    quantizer = model.quantizer
+    return getattr(quantizer, "beam_width", 1), getattr(quantizer, "beam_codebooks", 1)
+
+
+def new_dac(
+    *, codebook_lookup: str = "cosine", beam_width: int = 1, beam_codebooks: int = 2, **kwargs: Any
+) -> torch.nn.Module:
     """A new ``dac.DAC`` with the constructor arguments ``kwargs`` (:data:`DAC_KWARGS`).
 
     Parameters
     ----------
     codebook_lookup : ``"cosine"`` | ``"euclidean"``
         DAC's lookup by direction, or the nearest entry (see the module's docstring).
+    beam_width : int
+        Partial codes the encoder keeps per frame (``1``: DAC's greedy codes; see the module's
+        docstring).
+    beam_codebooks : int
+        With ``beam_width > 1``: the first codebooks chosen together.
     **kwargs
         ``dac.DAC`` arguments.
     """
@@ -81,16 +101,33 @@ def new_dac(*, codebook_lookup: str = "cosine", **kwargs: Any) -> torch.nn.Modul
                 new = EuclideanVectorQuantize(vq.in_proj.in_channels, vq.codebook_size, vq.codebook_dim)
                 new.load_state_dict(vq.state_dict())
                 quantizers[i] = new
+    if beam_width != 1:
+        from mne_dac.models.beam_search import BeamResidualVectorQuantize
+
+        greedy = model.quantizer
+        model.quantizer = BeamResidualVectorQuantize(
+            greedy.quantizers[0].in_proj.in_channels,
+            greedy.n_codebooks,
+            greedy.codebook_size,
+            greedy.codebook_dim,
+            greedy.quantizer_dropout,
+            beam_width=beam_width,
+            beam_codebooks=beam_codebooks,
+        )
+        model.quantizer.quantizers = greedy.quantizers
     return model
 
 
 def dac_config(model: torch.nn.Module) -> dict:
     """The ``dac.DAC`` constructor arguments of a DAC model (:data:`DAC_KWARGS`), and its codebook
-    lookup when it is not DAC's."""
+    lookup and beam search when they are not DAC's."""
     config = {k: jsonable(getattr(model, k)) for k in DAC_KWARGS}
     lookup = codebook_lookup(model)
     if lookup != "cosine":
         config["codebook_lookup"] = lookup
+    beam_width, beam_codebooks = quantizer_beam(model)
+    if beam_width != 1:
+        config.update(beam_width=beam_width, beam_codebooks=beam_codebooks)
     return config
 
 

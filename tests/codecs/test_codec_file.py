@@ -153,6 +153,19 @@ def test_default_depth_the_codec_cannot_have(tiny_codec, depth, match, tmp_path)
         load_codec(tmp_path / "bad.safetensors")
 
 
+@pytest.mark.parametrize("beam_width", [10**9, 0])
+def test_beam_a_file_cannot_ask_for(tiny_codec, beam_width, tmp_path):
+    """A crafted beam width is refused before any search could exhaust memory."""
+    from safetensors.torch import save_file
+
+    config = tiny_codec.get_config().to_dict()
+    config["dac_kwargs"] = {**config["dac_kwargs"], "beam_width": beam_width, "beam_codebooks": 2}
+    header = {"format": CODEC_FILE_FORMAT, "version": "2", "config": json.dumps(config)}
+    save_file(tiny_codec._cpu_weights(), str(tmp_path / "bad.safetensors"), metadata=header)
+    with pytest.raises(OSError, match="beam_width"):
+        load_codec(tmp_path / "bad.safetensors")
+
+
 def test_a_file_never_makes_mne_dac_download(tmp_path, monkeypatch):
     """Tokens whose codec is a DAC tag not on disk: an error naming it and how to get it, no download."""
     import dac
