@@ -116,39 +116,6 @@ def test_linear_code_script(tmp_path):
     assert 100 * np.sqrt((error**2).sum() / (x**2).sum()) < 2 * prds[-1]  # the shipped codec: about 19 %
 
 
-def test_linear_code_script_beam(tmp_path):
-    """benchmarks/linear_code.py --beam-width: a longer hop, full-dimensional entries and codes by beam search."""
-    import copy
-
-    import torch
-
-    import mne_dac
-    from mne_dac.evaluation.datasets import excerpt_fnames, read_excerpt
-    from mne_dac.signal.preprocessing import to_codec_domain
-
-    run_script(
-        "linear_code.py", str(tmp_path / "beam.pt"), "--encoder-rates", "2", "4", "4", "4", "--codebook-dim", "128",
-        *("--augment", "--beam-width", "4", "--beam-codebooks", "2", "--n-codebooks", "2", "--default-n-codebooks", "2"),
-        *("--data", str(excerpt_fnames(0, "rest")[0].parent), "--subjects", "0", "--max-frames", "3000"),
-        *("--decoder-steps", "1", "--threads", "1"),
-    )  # fmt: skip
-    codec = mne_dac.load_codec(tmp_path / "beam.pt")
-    kwargs = codec.get_config().dac_kwargs
-    assert codec.hop_length == 128 and kwargs["codebook_dim"] == 128 and codec.default_n_codebooks == 2
-    assert (kwargs["beam_width"], kwargs["beam_codebooks"]) == (4, 2)
-    raw = read_excerpt(0, "rest", verbose=False).pick("eeg")
-    x = to_codec_domain(raw.get_data(), raw.info["sfreq"], codec.sfreq, codec.preprocessing).data
-    x = x[:, : x.shape[1] // 128 * 128]  # whole frames: the encoder's latents are the codec's
-    greedy = copy.deepcopy(codec)
-    greedy.model.quantizer.beam_width = 1
-    latent = codec.model.encoder(torch.as_tensor(x)[:, None]).detach()
-
-    def latent_error(c) -> float:  # what the search minimises
-        return float((latent - c.model.quantizer.from_codes(torch.as_tensor(c.encode(x)))[0]).pow(2).sum())
-
-    assert latent_error(codec) < latent_error(greedy)
-
-
 def test_linear_code_script_groups(tmp_path):
     """benchmarks/linear_code.py --group-size: a DAC-MC with slots that codes pivot groups as the joint code it fitted."""
     import mne_dac

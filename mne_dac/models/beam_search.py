@@ -3,15 +3,16 @@
 DAC's residual quantizer is greedy: codebook ``q`` codes what codebooks ``0 … q-1`` left, each
 taking the entry nearest its residual. The pair of entries that leaves the smallest residual is
 often not the greedy pair. :class:`BeamResidualVectorQuantize` keeps, codebook after codebook,
-the ``beam_width`` partial codes whose residual latent is smallest (a beam search, as in
-SoundStream-style codecs' multi-path encoding) over the first ``beam_codebooks`` codebooks; the
-later ones stay greedy. Codebooks fitted to these codes (for example jointly, by alternating
-beam-search assignment and the entries' means) code the latent with less error at the same bits.
+the ``beam_width`` partial codes whose residual latent is smallest (a beam search, the M-best
+search of multistage vector quantizers) over the first ``beam_codebooks`` codebooks; the later
+ones stay greedy. With entries that span the whole latent of a frame
+(``benchmarks/linear_code.py --codebook-dim``) it codes the latent with less error at the same
+bits.
 
 - Only the encoder changes: codes decode as before, with any reader.
-- The first ``beam_codebooks`` codes are chosen together, so coding with fewer codebooks than
-  that gives other (greedy) codes than the prefix of a deeper code; from ``beam_codebooks`` on,
-  a deeper code starts with the shallower one.
+- The first ``beam_codebooks`` codes are chosen together. Coding with fewer codebooks searches
+  those alone (one codebook: DAC's greedy lookup), so its codes need not be the first ones of a
+  deeper code; from ``beam_codebooks`` codebooks on, a deeper code starts with the shallower one.
 - Training keeps DAC's greedy forward (with its quantizer dropout and losses).
 """
 
