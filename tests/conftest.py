@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import matplotlib
@@ -17,6 +18,14 @@ matplotlib.use("Agg")
 #: A tiny DAC (0.1 M parameters) with DAC's hop of 512: 1 frame/s at 512 Hz.
 TINY_DAC = dict(encoder_dim=4, decoder_dim=16)
 DATA_DIR = Path(__file__).parent / "data"
+
+
+def pytest_configure(config):
+    """Under pytest-xdist, each worker gets one torch thread: the workers share the cores."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
 
 
 def make_tiny_codec(seed: int = 0, n_codebooks: int = 4, codebook_size: int = 256, **kwargs):

@@ -46,6 +46,20 @@ class BeamResidualVectorQuantize(_ResidualVectorQuantize):
 
     def __init__(self, *args: Any, beam_width: int = 1, beam_codebooks: int = 2, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._set_beam(beam_width, beam_codebooks)
+
+    @classmethod
+    def from_greedy(
+        cls, quantizer: _ResidualVectorQuantize, *, beam_width: int, beam_codebooks: int
+    ) -> BeamResidualVectorQuantize:
+        """DAC's quantizer ``quantizer``, made in place (same modules and weights) to code by beam search."""
+        if type(quantizer) is not _ResidualVectorQuantize:
+            raise TypeError(f"expected DAC's ResidualVectorQuantize, got {type(quantizer).__name__}")
+        quantizer.__class__ = cls  # adds only the two beam attributes: nothing is built or drawn
+        quantizer._set_beam(beam_width, beam_codebooks)
+        return quantizer
+
+    def _set_beam(self, beam_width: int, beam_codebooks: int) -> None:
         if not 1 <= int(beam_width) <= MAX_BEAM_WIDTH:
             raise ValueError(f"beam_width must be in [1, {MAX_BEAM_WIDTH}], got {beam_width}")
         if int(beam_codebooks) < 1:

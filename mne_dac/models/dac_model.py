@@ -104,17 +104,7 @@ def new_dac(
     if beam_width != 1:
         from mne_dac.models.beam_search import BeamResidualVectorQuantize
 
-        greedy = model.quantizer
-        model.quantizer = BeamResidualVectorQuantize(
-            greedy.quantizers[0].in_proj.in_channels,
-            greedy.n_codebooks,
-            greedy.codebook_size,
-            greedy.codebook_dim,
-            greedy.quantizer_dropout,
-            beam_width=beam_width,
-            beam_codebooks=beam_codebooks,
-        )
-        model.quantizer.quantizers = greedy.quantizers
+        BeamResidualVectorQuantize.from_greedy(model.quantizer, beam_width=beam_width, beam_codebooks=beam_codebooks)
     return model
 
 

@@ -110,3 +110,18 @@ def test_beam_width_is_bounded():
         new_dac(beam_width=MAX_BEAM_WIDTH + 1, **SMALL)
     with pytest.raises(ValueError, match="beam_codebooks"):
         BeamResidualVectorQuantize(8, 2, 4, 2, beam_width=2, beam_codebooks=0)
+
+
+def test_beam_dac_is_the_greedy_dac():
+    """A DAC built with a beam has the weights of the greedy DAC of the same seed, and draws nothing more."""
+    torch.manual_seed(0)
+    greedy = new_dac(**SMALL)
+    after_greedy = torch.rand(1)
+    torch.manual_seed(0)
+    searched = new_dac(beam_width=4, **SMALL)
+    assert torch.equal(torch.rand(1), after_greedy)
+    assert isinstance(searched.quantizer, BeamResidualVectorQuantize)
+    for (name, a), (_, b) in zip(greedy.state_dict().items(), searched.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    with pytest.raises(TypeError, match="ResidualVectorQuantize"):
+        BeamResidualVectorQuantize.from_greedy(searched.quantizer, beam_width=2, beam_codebooks=2)
