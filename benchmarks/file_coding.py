@@ -2,7 +2,8 @@
 
 For each validation recording of eegmat (subjects 20-23, both recordings, whole, EEG channels
 high-passed at 0.1 Hz as every coder does), :func:`mne_dac.write_raw_dac` writes a file with the
-default codec at 1 and 2 codebooks (44 and 88 bits/s per channel), and with ``codec="klt-codec"``
+default codec at 1 and 2 codebooks (44 and 88 bits/s per channel; ``--token-codec`` and
+``--token-depths``: another codec's tokens), and with ``codec="klt-codec"``
 (the shipped linear codec on the channels' principal components) and ``codec="klt-dct"`` (their
 block DCT) at ``--rates``, each with its blocks' band powers kept (the default) and without
 (``restore_bands=False``: the codec's decode, the transform's of least squared error);
@@ -41,11 +42,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from evaluate_codec import BANDS, VALID_SUBJECTS, read_recordings
 
 
-def coders(rates: list[float]) -> list[tuple[str, dict]]:
-    """``(label, write_raw_dac keyword arguments)`` of every coder measured."""
-    tokens = [(f"default codec, {k} codebook{'s' * (k > 1)}{kind}",
-               {"codec": "default", "n_codebooks": k, "restore_bands": restore})
-              for k in (1, 2) for kind, restore in (("", True), (", codec's decode", False))]  # fmt: skip
+def coders(rates: list[float], token_codec: str = "default", token_depths: tuple[int, ...] = (1, 2)
+           ) -> list[tuple[str, dict]]:  # fmt: skip
+    """``(label, write_raw_dac keyword arguments)`` of every coder measured: ``token_codec``'s tokens at
+    ``token_depths`` codebooks, and the transform codes at ``rates``."""
+    tokens = [(f"{token_codec} codec, {k} codebook{'s' * (k > 1)}{kind}",
+               {"codec": token_codec, "n_codebooks": k, "restore_bands": restore})
+              for k in token_depths for kind, restore in (("", True), (", codec's decode", False))]  # fmt: skip
     transforms = (("KLT + codec", "klt-codec"), ("KLT + DCT", "klt-dct"))
     kinds = (("", True), (", least squared error", False))
     return tokens + [(f"{label}, {r:g} bits/s{kind}", {"codec": method, "bits_per_second": r, "restore_bands": restore})
@@ -91,16 +94,19 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, nargs="+", default=VALID_SUBJECTS)
     parser.add_argument("--seconds", type=float, default=None, help="first seconds of each recording (default: all)")
     parser.add_argument("--rates", type=float, nargs="+", default=[22, 44, 88, 176])
+    parser.add_argument("--token-codec", default="default", help="the codec whose tokens are written (load_codec)")
+    parser.add_argument("--token-depths", type=int, nargs="+", default=[1, 2], help="its numbers of codebooks")
     parser.add_argument("--coders", nargs="+", default=None, help="only the coders whose label starts with one of "
                         "these (e.g. 'KLT + codec'; default: all)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out-dir", type=Path, default=None)
     args = parser.parse_args()
-    measured = [(label, kwargs) for label, kwargs in coders(args.rates)
+    every = coders(args.rates, args.token_codec, tuple(args.token_depths))
+    measured = [(label, kwargs) for label, kwargs in every
                 if args.coders is None or label.startswith(tuple(args.coders))]  # fmt: skip
     if not measured:
         parser.error(f"--coders: no coder's label starts with any of {args.coders}; the labels: "
-                     + "; ".join(label for label, _ in coders(args.rates)))  # fmt: skip
+                     + "; ".join(label for label, _ in every))  # fmt: skip
     torch.set_num_threads(args.threads)
     raws = read_recordings(args.data, args.subjects, args.seconds)
     rows = []

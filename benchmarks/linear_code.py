@@ -1,32 +1,17 @@
-"""A DAC that starts as a linear transform code: what a codec gets without nonlinear training.
+"""Build a DAC that is a linear transform code of eegmat: the command line of mne-dac's builder.
 
-Builds a ``dac.DAC`` of a codec's architecture (default: the shipped one) whose layers, set by
-hand, compute a linear code of the EEG learned from training recordings in seconds: the
-encoder cuts the signal into frames of one hop (its strided convolutions rearrange the samples;
-the residual units add nothing; the Snake activations are nearly the identity) and projects
-each frame on its principal components; codebook ``q`` of the residual quantizer codes the
-``codebook_dim`` principal directions of what codebooks ``0 … q-1`` left, its entries found by
-k-means; the decoder inverts the projection. Optionally the decoder alone is then trained
-(``--decoder-steps``; the relative squared error at a random depth, encoder and codebooks
-frozen). The codec is written as an mne-dac codec file: evaluate it like any other
-(``benchmarks/evaluate_codec.py --codec OUT``, ``benchmarks/fixed_rate.py --codec OUT``).
+Reads the training subjects' recordings and calls :func:`mne_dac.training.linear_code.build_linear_codec`
+(what the codec is, and how its weights are set: that module's docstring), then writes the codec
+as an mne-dac codec file: evaluate it like any other (``benchmarks/evaluate_codec.py --codec OUT``,
+``benchmarks/fixed_rate.py --codec OUT``; with ``--group-size``, ``benchmarks/compare_sc_mc.py
+--mc OUT``). It prints the PRD of the training frames after each codebook.
 
-With ``--group-size K`` it builds a DAC-MC codec instead (``"group"`` layout, ``pooling="slots"``,
-groups of ``K`` channels around pivots), a linear code of groups: each channel's frame, projected
-on the principal components of the frames (the first ``latent_dim / K`` of them), fills its slot
-of the group's latent, and each codebook codes principal directions of the group's joint frame,
-so the codebooks code the channels' common signal once. Its attention and FiLM layers start as the
-identity; ``--decoder-steps`` then trains its decoder, FiLM and slot layers alone on pivot groups
-(``benchmarks/compare_sc_mc.py --mc OUT`` evaluates it).
+Entries that span a frame's whole latent (``--codebook-dim`` set to the hop) and a beam search
+gain (eegmat's validation frames, hop 64, 2 codebooks, PRD of the frames: 8-value entries 36.1 %
+greedy, 34.6 % with a beam of 8; 64-value entries 34.2 and 32.8 %; the shipped ``beam-2026.12``'s
+model card has every step).
 
-With ``--beam-width B --beam-codebooks J`` the codec encodes by beam search
-(:class:`~mne_dac.models.beam_search.BeamResidualVectorQuantize`) and its codebooks after the
-``J``-th code what the searched codes leave. Entries that span a frame's whole latent
-(``--codebook-dim`` set to the hop) gain more, with the search and without (eegmat's validation
-frames, hop 64, 2 codebooks, PRD of the frames: 8-value entries 36.1 % greedy, 34.6 % with a beam
-of 8; 64-value entries 34.2 and 32.8 %).
-
-Usage::
+Usage (the shipped ``linear-2026.12``, ``beam-2026.12`` and ``mc-pivot-2026.12c``)::
 
     python benchmarks/linear_code.py linear.pt [--data ../shared/data/eegmat] [--decoder-steps 600] [--n-codebooks 16]
     python benchmarks/linear_code.py beam.pt --encoder-rates 2 4 4 4 --codebook-dim 128 --default-n-codebooks 4 \
@@ -37,212 +22,15 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 
 import evaluate_codec  # benchmarks/evaluate_codec.py: the script's folder is on sys.path
-import numpy as np
 import torch
-from sklearn.cluster import KMeans
 
-import mne_dac
-from mne_dac.codecs.mc_codec import DACMCCodec
-from mne_dac.models.beam_search import beam_search
-from mne_dac.models.dac_model import new_dac, quantizer_beam
-from mne_dac.models.euclidean_vq import EuclideanVectorQuantize
-from mne_dac.models.quantizer import latents_from_codes
-from mne_dac.signal.groups import pivot_groups, sample_pivot_group
-from mne_dac.signal.preprocessing import to_codec_domain
-from mne_dac.signal.transform_coding import directions_of_covariance, principal_directions
+from mne_dac.training.linear_code import build_linear_codec
 
 HERE = Path(__file__).resolve().parent
 TRAIN_SUBJECTS = list(range(20))
-#: Snake's ``alpha``: ``x + sin(alpha x)**2 / alpha`` is ``x`` to within ``alpha * x**2``.
-SNAKE_ALPHA = 1e-3
-#: Samples of the decoder's training crops (at most: whole frames).
-CROP = 1280
-
-
-def set_weight(conv: torch.nn.Module, weight: np.ndarray) -> None:
-    """Give a weight-normalised convolution the weight ``weight`` and no bias."""
-    weight = torch.as_tensor(weight, dtype=conv.weight_v.dtype)
-    norm = weight.pow(2).sum(tuple(range(1, weight.ndim)), keepdim=True).sqrt()
-    with torch.no_grad():  # a zero slice keeps a direction (its norm is 0): v / |v| must stay finite
-        conv.weight_v.copy_(torch.where(norm > 0, weight, torch.full_like(weight, 1e-3)))
-        conv.weight_g.copy_(norm)
-        if conv.bias is not None:
-            conv.bias.zero_()
-
-
-def rearranging(conv: torch.nn.Module, held: int) -> np.ndarray:
-    """Weight of a strided convolution that moves samples between time and channels.
-
-    A convolution (weight: output, input, tap) whose input channel ``c`` holds ``held``
-    consecutive samples per step gets, in output channel ``p * held + c``, those of input step
-    ``stride * j + p``. A transposed convolution (weight: input, output, tap) does the inverse:
-    output channel ``c`` of step ``stride * i + p`` gets input channel ``p * held + c`` of step
-    ``i``. Both are the same weight.
-    """
-    stride, pad = conv.stride[0], conv.padding[0]
-    weight = np.zeros(tuple(conv.weight_v.shape))
-    if stride * held > weight.shape[0] or held > weight.shape[1]:
-        raise ValueError(f"{conv} has too few channels to hold {held} samples per step")
-    for p in range(stride):
-        for c in range(held):
-            weight[p * held + c, c, p + pad] = 1
-    return weight
-
-
-def make_linear(model: torch.nn.Module, directions: np.ndarray) -> None:
-    """Set ``model``'s encoder and decoder to project frames on ``directions`` (hop × hop) and back."""
-    hop = directions.shape[0]
-    encoder, decoder = model.encoder.block, model.decoder.model
-    first = np.zeros(tuple(encoder[0].weight_v.shape))
-    first[0, 0, encoder[0].padding[0]] = 1
-    set_weight(encoder[0], first)
-    held = 1
-    for block in encoder[1:-2]:
-        conv = block.block[-1]
-        set_weight(conv, rearranging(conv, held))
-        held *= conv.stride[0]
-    last = np.zeros(tuple(encoder[-1].weight_v.shape))
-    last[:hop, :hop, encoder[-1].padding[0]] = directions.T
-    set_weight(encoder[-1], last)
-    expand = np.zeros(tuple(decoder[0].weight_v.shape))
-    expand[:hop, :hop, decoder[0].padding[0]] = directions
-    set_weight(decoder[0], expand)
-    for block in decoder[1:-3]:
-        conv = block.block[1]
-        held //= conv.stride[0]
-        set_weight(conv, rearranging(conv, held))
-    out = np.zeros(tuple(decoder[-2].weight_v.shape))
-    out[0, 0, decoder[-2].padding[0]] = 1
-    set_weight(decoder[-2], out)
-    for module in model.modules():
-        if type(module).__name__ == "ResidualUnit":  # its branch's last convolution: zero
-            set_weight(module.block[-1], np.zeros(tuple(module.block[-1].weight_v.shape)))
-        elif type(module).__name__ == "Snake1d":
-            with torch.no_grad():
-                module.alpha.fill_(SNAKE_ALPHA)
-
-
-def shifted_frames(signals: list[np.ndarray], hop: int, shift: int) -> np.ndarray:
-    """The frames of ``signals`` that start ``shift`` samples into them, ``(n_frames, hop)``."""
-    return np.concatenate([x[:, shift:][:, : (x.shape[1] - shift) // hop * hop].reshape(-1, hop) for x in signals])
-
-
-def nearest_entries(x: np.ndarray, entries: np.ndarray, chunk: int = 65_536) -> np.ndarray:
-    """The index of the entry nearest each row of ``x``, computed ``chunk`` rows at a time."""
-    norms = (entries**2).sum(1)
-    return np.concatenate([((c**2).sum(1, keepdims=True) - 2 * c @ entries.T + norms).argmin(1)
-                           for c in np.array_split(x, max(1, -(-len(x) // chunk)))])  # fmt: skip
-
-
-def fit_codebooks(model: torch.nn.Module, latents: np.ndarray, max_frames: int, seed: int) -> list[float]:
-    """Set each codebook to k-means of the principal directions of the residual it codes; return the frames' PRD
-    (%) after each.
-
-    With a beam-search quantizer, the codebooks after its first ``beam_codebooks`` code what the beam-searched codes
-    leave of ``max_frames`` of the frames."""
-    rng = np.random.default_rng(seed)
-    residual, energy, prds = latents.copy(), float((latents**2).sum()), []
-    dims = latents.shape[1]
-    beam_width, joint = quantizer_beam(model)
-    for q, vq in enumerate(model.quantizer.quantizers):
-        if not isinstance(vq, EuclideanVectorQuantize):
-            raise ValueError("a linear code needs the nearest entry as the code (Euclidean codebook lookup)")
-        size, dim = vq.codebook.weight.shape
-        directions = directions_of_covariance(residual.T @ residual)[0][:, :dim]
-        projected = residual @ directions
-        sample = projected[rng.choice(len(projected), min(len(projected), max_frames), replace=False)]
-        entries = KMeans(size, n_init=1, max_iter=25, random_state=seed).fit(sample).cluster_centers_
-        nearest = nearest_entries(projected, entries)
-        into, back = np.zeros(tuple(vq.in_proj.weight_v.shape)), np.zeros(tuple(vq.out_proj.weight_v.shape))
-        into[:, :dims, 0], back[:dims, :, 0] = directions.T, directions
-        set_weight(vq.in_proj, into)
-        set_weight(vq.out_proj, back)
-        with torch.no_grad():
-            vq.codebook.weight.copy_(torch.as_tensor(entries, dtype=vq.codebook.weight.dtype))
-        residual -= entries[nearest] @ directions.T
-        if beam_width > 1 and q + 1 == joint:  # from here on, a sample of the frames (the search is slow)
-            stages = model.quantizer.quantizers[:joint]
-            latents, residual = beam_residual(stages, latents, beam_width, max_frames, seed)
-            energy = float((latents**2).sum())
-        prds.append(100 * np.sqrt((residual**2).sum() / energy))
-    return prds
-
-
-def beam_residual(stages: torch.nn.ModuleList, latents: np.ndarray, beam_width: int, max_frames: int,
-                  seed: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """``max_frames`` of ``latents``, and what the codes of ``stages`` (a linear code's first codebooks), chosen by
-    beam search, leave of them."""
-    dims = latents.shape[1]
-    rng = np.random.default_rng(seed + 1)
-    sample = torch.as_tensor(latents[rng.choice(len(latents), min(len(latents), max_frames), replace=False)])
-    with torch.no_grad():
-        codebooks = [vq.out_proj(vq.codebook.weight.t()[None])[0, :dims].t().double() for vq in stages]
-    codes = beam_search(sample.float(), [c.float() for c in codebooks], beam_width)
-    return sample.numpy(), (sample - sum(c[codes[:, j]] for j, c in enumerate(codebooks))).numpy()
-
-
-def group_latents(
-    signals: list[np.ndarray], ch_names: list[list[str]], group_size: int, slot: np.ndarray
-) -> np.ndarray:
-    """Joint frames of every pivot group of every recording: each channel's frames projected on ``slot``
-    (hop × slot_dim) in its slot, missing channels' slots zero; ``(n_frames, group_size * slot_dim)``."""
-    hop, slot_dim = slot.shape
-    joint = []
-    for x, names in zip(signals, ch_names):
-        n_frames = x.shape[1] // hop
-        for group in pivot_groups(names, group_size).indices(names):
-            frames = np.zeros((n_frames, group_size, slot_dim))
-            channels = x[group, : n_frames * hop].reshape(len(group), n_frames, hop)
-            frames[:, : len(group)] = channels.transpose(1, 0, 2) @ slot
-            joint.append(frames.reshape(n_frames, -1))
-    return np.concatenate(joint)
-
-
-def decoder_crops(
-    codec: mne_dac.DACCodec, signals: list[np.ndarray], ch_names: list[list[str]], rng: np.random.Generator
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """A batch of 16 crops, ``(16, k, CROP)``: single channels (DAC-SC, ``k`` = 1), or groups of ``k`` around
-    random pivots with their electrode positions ``(16, k, 3)`` (DAC-MC; else ``None``)."""
-    group_size = getattr(codec, "group_size", 1)
-    crop = CROP // codec.hop_length * codec.hop_length  # whole frames
-    crops, positions = [], []
-    for _ in range(16):
-        i = rng.integers(len(signals))
-        x = signals[i]
-        group = sample_pivot_group(ch_names[i], group_size, rng) if group_size > 1 else [rng.integers(len(x))]
-        start = rng.integers(x.shape[1] - crop)
-        crops.append(x[group, start : start + crop])
-        positions.append(codec.channel_positions([ch_names[i][c] for c in group]) if group_size > 1 else None)
-    x = torch.as_tensor(np.stack(crops))
-    return x, None if group_size == 1 else torch.as_tensor(np.stack(positions), dtype=torch.float32)
-
-
-def train_decoder(codec: mne_dac.DACCodec, signals: list[np.ndarray], ch_names: list[list[str]], steps: int,
-                  seed: int) -> None:  # fmt: skip
-    """Train the decoder alone (DAC-MC: with its FiLM and slot-out layers): relative squared error of batches of
-    16 crops, each at a random depth."""
-    model, rng = codec.model.eval(), np.random.default_rng(seed)  # eval: the quantizer drops no codebook
-    mc = isinstance(codec, DACMCCodec)
-    n_q = len(model.quantizer.quantizers)
-    trained = [model.decoder] + ([model.style, model.film, model.slot_out] if mc else [])
-    optimizer = torch.optim.Adam([p for m in trained for p in m.parameters()], lr=3e-4)
-    for _ in range(steps):
-        x, positions = decoder_crops(codec, signals, ch_names, rng)
-        with torch.no_grad():
-            emb = model.channel_embeddings(positions) if mc else None
-            codes = model.encode(x, emb, n_q).codes if mc else model.quantizer(model.encoder(x), n_quantizers=n_q)[1]
-        depth = torch.as_tensor(rng.integers(1, n_q + 1, size=len(x)))
-        codes = torch.where(torch.arange(n_q)[None, :, None] < depth[:, None, None], codes, -1)
-        z = latents_from_codes(model.quantizer, codes)
-        y = model.decode(z, emb) if mc else model.decoder(z)
-        loss = (((y - x) ** 2).sum((1, 2)) / (x**2).sum((1, 2)).clamp_min(1e-12)).mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
 
 
 def main() -> None:
@@ -292,52 +80,28 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    codec = mne_dac.load_codec(args.architecture)
-    if args.n_codebooks is not None or args.encoder_rates or args.codebook_dim or args.beam_width > 1:
-        config = codec.get_config()
-        dac_kwargs = dict(config.dac_kwargs, n_codebooks=args.n_codebooks or config.dac_kwargs["n_codebooks"])
-        if args.encoder_rates:
-            dac_kwargs.update(encoder_rates=args.encoder_rates, decoder_rates=args.encoder_rates[::-1])
-        if args.codebook_dim:
-            dac_kwargs["codebook_dim"] = args.codebook_dim[0] if len(args.codebook_dim) == 1 else args.codebook_dim
-        if args.beam_width > 1:
-            dac_kwargs.update(beam_width=args.beam_width, beam_codebooks=args.beam_codebooks)
-        config = dataclasses.replace(config, dac_kwargs=dac_kwargs)
-        codec = mne_dac.DACCodec.from_config(config, new_dac(**config.dac_kwargs).state_dict())
     raws = evaluate_codec.read_recordings(args.data, args.subjects, None, highpass=None)
-    signals = [
-        to_codec_domain(r.get_data(), r.info["sfreq"], codec.sfreq, codec.preprocessing).data for r in raws.values()
-    ]
-    ch_names = [r.ch_names for r in raws.values()]
-    hop = codec.hop_length
-    frames = np.concatenate([x[:, : x.shape[1] // hop * hop].reshape(-1, hop) for x in signals]).astype(np.float64)
-    if args.augment and args.group_size is None:
-        frames = np.concatenate([frames, *(shifted_frames(signals, hop, hop * k // 4) for k in (1, 2, 3))])
-        frames = np.concatenate([frames, -frames])
-    directions = principal_directions(frames.T)[0]
-    if args.group_size is None:
-        if args.default_n_codebooks is not None:
-            codec.default_n_codebooks = args.default_n_codebooks
-        make_linear(codec.model, directions)
-        latents = frames @ directions
-    else:
-        k = args.group_size
-        codec = DACMCCodec.from_codec(codec, layout="group", pooling="slots", n_slots=k, group_size=k)
-        codec.default_n_codebooks = args.default_n_codebooks  # None, all: a group's stream costs 1/k per channel
-        make_linear(codec.dac_model, directions)  # its slot layers start as the truncation the code needs
-        slot = directions[:, : min(hop, codec.model.slot_in.out_channels)]
-        latents = group_latents(signals, ch_names, k, slot)
-        print(f"groups of {k}: each channel keeps {100 * ((frames @ slot) ** 2).sum() / (frames**2).sum():.2f} % of "
-              "its frames' energy")  # fmt: skip
-    prds = fit_codebooks(codec.dac_model, latents, args.max_frames, args.seed)
-    print(f"{len(latents)} training frames of {latents.shape[1]} values; PRD (%) of the frames after each codebook:")
-    print(" ".join(f"{p:.1f}" for p in prds))
-    if args.decoder_steps:
-        train_decoder(codec, signals, ch_names, args.decoder_steps, args.seed)
-        print(f"decoder trained alone for {args.decoder_steps} steps")
-    codec.name = args.out.stem
+    code = build_linear_codec(
+        list(raws.values()),
+        args.architecture,
+        n_codebooks=args.n_codebooks,
+        encoder_rates=args.encoder_rates,
+        codebook_dim=args.codebook_dim[0] if args.codebook_dim and len(args.codebook_dim) == 1 else args.codebook_dim,
+        augment=args.augment,
+        beam_width=args.beam_width,
+        beam_codebooks=args.beam_codebooks,
+        group_size=args.group_size,
+        default_n_codebooks=args.default_n_codebooks,
+        max_frames=args.max_frames,
+        decoder_steps=args.decoder_steps,
+        seed=args.seed,
+        verbose=False,  # the figures are printed below
+    )
+    print(f"{code.n_frames} training frames; PRD (%) of the frames after each codebook:")
+    print(" ".join(f"{p:.1f}" for p in code.frame_prd))
+    code.codec.name = args.out.stem
     provenance = {"init": "linear transform code", "subjects": args.subjects, "decoder_steps": args.decoder_steps}
-    codec.save(args.out, overwrite=args.overwrite, metadata=provenance)
+    code.codec.save(args.out, overwrite=args.overwrite, metadata=provenance)
 
 
 if __name__ == "__main__":

@@ -92,30 +92,6 @@ def test_fixed_rate_script():
     assert ("codec", "depth per channel and 1 s, codes at their entropy") in prd
 
 
-def test_linear_code_script(tmp_path):
-    """benchmarks/linear_code.py on the shipped excerpt: the DAC it builds codes as the linear code it fitted."""
-    import mne
-
-    import mne_dac
-    from mne_dac.evaluation.datasets import excerpt_fnames
-    from mne_dac.signal.preprocessing import to_codec_domain
-
-    fname = excerpt_fnames(0, "rest")[0]
-    printed = run_script(
-        "linear_code.py", str(tmp_path / "linear.pt"),
-        *("--data", str(fname.parent), "--subjects", "0", "--max-frames", "3000", "--decoder-steps", "2", "--threads", "1"),
-        *("--n-codebooks", "10"),
-    )  # fmt: skip
-    prds = [float(p) for p in printed.splitlines()[1].split()]
-    assert len(prds) == 10 and prds == sorted(prds, reverse=True) and prds[-1] < 10
-    codec = mne_dac.load_codec(tmp_path / "linear.pt")
-    assert codec.name == "linear" and codec.hop_length == 64
-    raw = mne.io.read_raw_edf(fname, preload=True, verbose="error").drop_channels(["ECG ECG", "EEG A2-A1"])
-    x = to_codec_domain(raw.get_data(), raw.info["sfreq"], codec.sfreq, codec.preprocessing).data
-    error = x - codec.decode(codec.encode(x, 10), 10, n_samples=x.shape[1])
-    assert 100 * np.sqrt((error**2).sum() / (x**2).sum()) < 2 * prds[-1]  # the shipped codec: about 19 %
-
-
 def test_linear_code_script_groups(tmp_path):
     """benchmarks/linear_code.py --group-size: a DAC-MC with slots that codes pivot groups as the joint code it fitted."""
     import mne_dac

@@ -56,6 +56,11 @@ SHIPPED_RELEASES: dict[str, ShippedCodec] = {
     c.name: c
     for c in [
         ShippedCodec(
+            "beam-2026.12",
+            "beam-2026.12.pt",
+            "d5e56f0aae42f4c3d45b576cef7543fb2a0243cb03d98b32680610d08db8956b",
+        ),
+        ShippedCodec(
             "default-2026.11",
             "default-2026.11.pt",
             "62e34a3982cfbc790e1202c7d6984e2905c12ce749ecd9d2dba737582f708161",
@@ -103,6 +108,7 @@ CODEC_ALIASES: dict[str, str] = {
     DEFAULT_CODEC: "default-2026.12b",
     "mc-pivot": "mc-pivot-2026.12c",
     "linear": "linear-2026.12",
+    "beam": "beam-2026.12",
 }
 
 #: Every name :func:`load_codec` resolves to a shipped codec: aliases and versioned names.
@@ -167,6 +173,9 @@ def load_codec(
           layout: one token stream per pivot group of at most 4 channels, coded jointly);
         - ``"linear"``: the shipped DAC-SC codec set to a linear transform code of the
           training recordings (``benchmarks/linear_code.py``), which ``"klt-codec"`` files use;
+        - ``"beam"``: the shipped DAC-SC codec whose tokens keep each channel best (a
+          linear code of whole 0.5-s frames, encoded by beam search: PRD level with the block
+          DCT at 88 bits/s), four times slower to encode than ``"default"``;
         - a versioned shipped codec (``"default-2026.11"``…, :data:`SHIPPED_RELEASES`):
           every codec mne-dac has shipped stays loadable by that name;
         - a DAC tag (``"44khz"``, ``"24khz"``, ``"16khz"``, ``"44khz-16kbps"``): the

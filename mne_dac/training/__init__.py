@@ -1,4 +1,5 @@
-"""The training layer: the skorch trainer and its callbacks, crops, data init, losses and the recipe."""
+"""The training layer: the skorch trainer and its callbacks, crops, data init, losses, the recipe and the
+linear-code builder."""
 
 import lazy_loader as _lazy
 
@@ -11,6 +12,6 @@ _TRAINER = [
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["trainer", "crops", "data_init", "recipe", "losses", "finetune"],
+    submodules=["trainer", "crops", "data_init", "recipe", "losses", "finetune", "linear_code"],
     submod_attrs={"trainer": _TRAINER},
 )
