@@ -174,6 +174,13 @@ def build_linear_codec(
         latents = _group_latents(signals, ch_names, k, slot)
         kept = 100 * ((frames @ slot) ** 2).sum() / (frames**2).sum()
         logger.info(f"Groups of {k}: each channel keeps {kept:.2f} % of its frames' energy")
+    n_fitted = min(len(latents), max_frames)
+    if n_fitted < codec.codebook_size:
+        raise ValueError(
+            f"k-means of {codec.codebook_size} entries needs at least as many frames; it would see {n_fitted} "
+            f"({len(latents)} frames of {hop} samples in the recordings, max_frames={max_frames}): give longer "
+            "recordings, or an architecture with smaller codebooks"
+        )
     prds = _fit_codebooks(codec.dac_model, latents, max_frames, seed)
     logger.info(f"{len(latents)} training frames of {latents.shape[1]} values; PRD (%) after each codebook: "
                 + " ".join(f"{p:.1f}" for p in prds))  # fmt: skip

@@ -44,3 +44,5 @@ def test_bad_requests_are_refused(excerpt):
         build_linear_codec([])
     with pytest.raises(ValueError, match="augment"):
         build_linear_codec([excerpt], augment=True, group_size=4)
+    with pytest.raises(ValueError, match="needs at least as many frames"):
+        build_linear_codec([excerpt.copy().crop(0, 10)])  # 760 frames for 2048 entries
