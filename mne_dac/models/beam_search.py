@@ -110,9 +110,15 @@ def beam_codes(stages: torch.nn.ModuleList, z: torch.Tensor, beam_width: int) ->
     codes : tensor of int64, shape (batch, len(stages), n_frames)
     """
     n_batch, dim, n_frames = z.shape
-    entries = [vq.out_proj(vq.codebook.weight.t()[None].to(z.dtype))[0].t() for vq in stages]  # (size, latent_dim)
     frames = z.transpose(1, 2).reshape(-1, dim)
-    return beam_search(frames, entries, beam_width).reshape(n_batch, n_frames, -1).transpose(1, 2)
+    return (
+        beam_search(frames, stage_entries(stages, z.dtype), beam_width).reshape(n_batch, n_frames, -1).transpose(1, 2)
+    )
+
+
+def stage_entries(stages: torch.nn.ModuleList, dtype: torch.dtype = torch.float32) -> list[torch.Tensor]:
+    """Each codebook's entries as the latents they add, ``(codebook_size, latent_dim)`` per stage."""
+    return [vq.out_proj(vq.codebook.weight.t()[None].to(dtype))[0].t() for vq in stages]
 
 
 def beam_search(frames: torch.Tensor, codebooks: list[torch.Tensor], beam_width: int) -> torch.Tensor:

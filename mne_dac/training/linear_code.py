@@ -40,7 +40,7 @@ from mne.utils import logger, verbose
 
 from mne_dac.codecs.codec import DACCodec
 from mne_dac.codecs.mc_codec import DACMCCodec
-from mne_dac.models.beam_search import beam_search
+from mne_dac.models.beam_search import beam_search, stage_entries
 from mne_dac.models.dac_model import new_dac, quantizer_beam
 from mne_dac.models.euclidean_vq import EuclideanVectorQuantize
 from mne_dac.models.quantizer import latents_from_codes
@@ -139,7 +139,9 @@ def build_linear_codec(
         raise ValueError("raws is empty: give at least one training recording")
     if augment and group_size is not None:
         raise ValueError("augment codes single channels: it cannot be used with group_size")
-    codec = copy.deepcopy(load_codec(architecture, verbose=False))  # a codec given is left as it is
+    codec = load_codec(architecture, verbose=False)
+    if codec is architecture:  # a codec given is left as it is
+        codec = copy.deepcopy(codec)
     if n_codebooks is not None or encoder_rates or codebook_dim or beam_width > 1:
         config = codec.get_config()
         dac_kwargs = dict(config.dac_kwargs, n_codebooks=n_codebooks or config.dac_kwargs["n_codebooks"])
@@ -308,7 +310,7 @@ def _beam_residual(stages: torch.nn.ModuleList, latents: np.ndarray, beam_width:
     rng = np.random.default_rng(seed + 1)
     sample = torch.as_tensor(latents[rng.choice(len(latents), min(len(latents), max_frames), replace=False)])
     with torch.no_grad():
-        codebooks = [vq.out_proj(vq.codebook.weight.t()[None])[0, :dims].t().double() for vq in stages]
+        codebooks = [entries[:, :dims].double() for entries in stage_entries(stages)]
     codes = beam_search(sample.float(), [c.float() for c in codebooks], beam_width)
     return sample.numpy(), (sample - sum(c[codes[:, j]] for j, c in enumerate(codebooks))).numpy()
 
