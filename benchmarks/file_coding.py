@@ -2,7 +2,7 @@
 
 For each validation recording of eegmat (subjects 20-23, both recordings, whole, EEG channels
 high-passed at 0.1 Hz as every coder does), :func:`mne_dac.write_raw_dac` writes a file with the
-default codec at 1 and 2 codebooks (44 and 88 bits/s per channel; ``--token-codec`` and
+default codec at 2 and 4 codebooks (44 and 88 bits/s per channel; ``--token-codec`` and
 ``--token-depths``: another codec's tokens), and with ``codec="klt-codec"``
 (the shipped linear codec on the channels' principal components) and ``codec="klt-dct"`` (their
 block DCT) at ``--rates``, each with its blocks' band powers kept (the default) and without
@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from evaluate_codec import BANDS, VALID_SUBJECTS, read_recordings
 
 
-def coders(rates: list[float], token_codec: str = "default", token_depths: tuple[int, ...] = (1, 2)
+def coders(rates: list[float], token_codec: str = "default", token_depths: tuple[int, ...] = (2, 4)
            ) -> list[tuple[str, dict]]:  # fmt: skip
     """``(label, write_raw_dac keyword arguments)`` of every coder measured: ``token_codec``'s tokens at
     ``token_depths`` codebooks, and the transform codes at ``rates``."""
@@ -95,7 +95,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=None, help="first seconds of each recording (default: all)")
     parser.add_argument("--rates", type=float, nargs="+", default=[22, 44, 88, 176])
     parser.add_argument("--token-codec", default="default", help="the codec whose tokens are written (load_codec)")
-    parser.add_argument("--token-depths", type=int, nargs="+", default=[1, 2], help="its numbers of codebooks")
+    parser.add_argument("--token-depths", type=int, nargs="+", default=[2, 4], help="its numbers of codebooks")
     parser.add_argument("--coders", nargs="+", default=None, help="only the coders whose label starts with one of "
                         "these (e.g. 'KLT + codec'; default: all)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=2)

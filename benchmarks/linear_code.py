@@ -36,7 +36,8 @@ TRAIN_SUBJECTS = list(range(20))
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path, help="codec file to write")
-    parser.add_argument("--architecture", default="default", help="codec whose architecture to use (load_codec)")
+    parser.add_argument("--architecture", default="default-2026.12b",
+                        help="codec whose architecture to use (load_codec; default: default-2026.12b's)")  # fmt: skip
     parser.add_argument("--n-codebooks", type=int, default=None, help="codebooks (default: the architecture's)")
     parser.add_argument("--data", type=Path, default=HERE.parents[1] / "shared" / "data" / "eegmat")
     parser.add_argument("--subjects", type=int, nargs="+", default=TRAIN_SUBJECTS, help="training subjects")

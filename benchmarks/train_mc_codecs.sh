@@ -24,7 +24,7 @@ OUT=${2:-mc-codecs}
 shift $(( $# < 2 ? $# : 2 ))
 mkdir -p "$OUT"
 
-python "$HERE/linear_code.py" "$OUT/mc-pivot.pt" --data "$DATA" --group-size 4 --n-codebooks 16 \
+python "$HERE/linear_code.py" "$OUT/mc-pivot.pt" --data "$DATA" --architecture default-2026.12b --group-size 4 --n-codebooks 16 \
     --default-n-codebooks 8 --decoder-steps "${DECODER_STEPS:-0}" --overwrite "$@"
 python "$HERE/compare_sc_mc.py" --data "$DATA" --sc default --mc "$OUT/mc-pivot.pt" --depths 1 2 4 8 12 16 \
     --out "$OUT"

@@ -5,12 +5,29 @@
 Train a codec on your EEG
 =================================
 
-This tutorial explains mne-dac's training recipe, the one that trained the shipped
-``default`` codec, and runs a few steps of it on the EEG excerpt shipped with mne-dac,
-with the Python API; then it shows the equivalent ``mne-dac finetune`` command.
+This tutorial runs mne-dac's two training recipes on the EEG excerpt shipped with mne-dac,
+with the Python API, then shows the equivalent ``mne-dac finetune`` commands.
 
-The recipe is the default of :class:`mne_dac.training.trainer.CodecTrainer` (a
-:class:`skorch.NeuralNet`) and of ``mne-dac finetune``:
+**The recipe that built the shipped** ``default`` **codec** (``beam-2026.12``; ``mne-dac
+finetune``'s default, ``--init linear-code``; :data:`~mne_dac.training.recipe.LINEAR_CODE`) does
+without gradient descent for all but the decoder:
+
+- **Transform**: the compact DAC's encoder is set to cut each channel into frames of one hop
+  (128 samples at 256 Hz) and project them on their principal components; the decoder, to
+  invert that.
+- **Codebooks**: each of the 8 residual codebooks of 2048 entries is found by k-means on what
+  the coarser ones left, over the training frames shifted by quarter hops and negated.
+- **Encoder**: a beam search chooses the first 4 codes of a frame together
+  (:class:`~mne_dac.models.beam_search.BeamResidualVectorQuantize`).
+- **Decoder**: then trained alone, to the waveform error relative to the signal at a random
+  depth (:func:`~mne_dac.training.linear_code.train_decoder`). Gradient descent on the whole
+  codec from these weights makes them worse.
+
+**Gradient training of a whole codec** is the default of
+:class:`mne_dac.training.trainer.CodecTrainer` (a :class:`skorch.NeuralNet`) and of
+``mne-dac finetune --init scratch`` (or from a codec to continue): the recipe of
+``default-2026.12b``, which keeps each channel less well at the same bits (38.3 against 32.1 %
+PRD at 88 bits/s on eegmat's validation subjects):
 
 - **Data**: single-channel crops of 5 s drawn at random from every EEG channel of
   every recording, preprocessed as for compression (resampled to the codec rate,
@@ -43,18 +60,17 @@ zero.
 """
 
 # %%
-# Training crops and validation crops
-# -----------------------------------
-# :class:`~mne_dac.training.crops.RandomCropDataset` draws the crops lazily from recordings
-# (``mne.io.Raw`` objects, files or a folder). Each epoch draws new training crops;
-# the validation crops stay the same, so validation losses are comparable across
-# epochs. Subject 0 trains and subject 1 validates. Only EEG channels are drawn:
-# :func:`~mne_dac.evaluation.datasets.read_excerpt` types the ECG and A2-A1 channels as non-EEG.
-#
-# With the environment variable ``MNE_DAC_FAST=1`` (set when the documentation is
-# tested), a tiny codec runs two steps; otherwise the recipe's codec runs 60 steps.
-# Both take well under two minutes on a laptop CPU. A usable codec takes thousands of
-# steps (the shipped one: see its model card).
+# The default codec's recipe: a linear code of your EEG
+# -----------------------------------------------------
+# Subject 0 trains and subject 1 validates. :func:`~mne_dac.evaluation.datasets.read_excerpt`
+# types the ECG and A2-A1 channels as non-EEG, so that only EEG is coded.
+# :func:`~mne_dac.training.linear_code.build_linear_codec` takes the recipe's settings
+# (:data:`~mne_dac.training.recipe.LINEAR_CODE`); here its k-means see fewer frames and its
+# decoder trains for fewer steps than the shipped codec's 600 (with the environment variable
+# ``MNE_DAC_FAST=1``, set when the documentation is tested, fewer still), so that it runs in
+# a minute or two. Two minutes of EEG make a poor code: the shipped codec was built so on
+# eegmat's 20 training subjects, in 50 minutes on 2 CPU threads, and keeps such EEG as well as
+# the block DCT (its model card).
 import os
 import tempfile
 from pathlib import Path
@@ -67,10 +83,45 @@ from mne_dac.evaluation.datasets import read_excerpt
 from mne_dac.signal.metrics import codebook_usage, fidelity_report
 from mne_dac.training import CodecTrainer, checkpoint_callbacks, plot_history
 from mne_dac.training.crops import RandomCropDataset
-from mne_dac.training.recipe import SCRATCH
+from mne_dac.training.linear_code import build_linear_codec
+from mne_dac.training.recipe import LINEAR_CODE, SCRATCH
 
 FAST = os.environ.get("MNE_DAC_FAST") == "1"
 torch.manual_seed(0)
+train_raws = [read_excerpt(0, task, verbose="error") for task in ("rest", "arithmetic")]
+valid_raws = [read_excerpt(1, task, verbose="error") for task in ("rest", "arithmetic")]
+
+settings = dict(LINEAR_CODE, max_frames=20_000, decoder_steps=60)
+if FAST:
+    settings.update(n_codebooks=4, max_frames=3000, beam_width=4, decoder_steps=2)
+code = build_linear_codec(train_raws, **settings, verbose="error")
+print("PRD (%) of the training frames after each codebook:", " ".join(f"{p:.1f}" for p in code.frame_prd))
+print(code.codec)
+
+# %%
+# Measure what it keeps on held-out EEG (20 s of subject 1 at rest), at its default 88 bits/s
+# per channel, against the block DCT of each channel at the same bits:
+from mne_dac.evaluation.baselines import make_coder
+
+raw = read_excerpt(1, "rest", verbose="error").crop(0, 20, include_tmax=False).pick("eeg")
+bits = code.codec.bits_per_second()
+tokens = mne_dac.tokenize_raw(raw, code.codec, verbose="error")
+linear = fidelity_report(raw, mne_dac.reconstruct_raw(tokens, code.codec, verbose="error"), verbose="error").overall
+dct_recon, _ = make_coder("dct", bits, sfreq=code.codec.sfreq).code_raw(raw, code.codec.preprocessing)
+dct = fidelity_report(raw, dct_recon, verbose="error").overall
+for label, overall in (("linear code", linear), ("block DCT", dct)):
+    bands = ", ".join(f"{b} {overall['err_' + b]:.2f}" for b in ("delta", "theta", "alpha", "beta"))
+    print(f"{label}, {bits:g} bits/s per channel: PRD {overall['prd']:.0f} %, band-power errors {bands}")
+
+# %%
+# Gradient training: crops
+# ------------------------
+# :class:`~mne_dac.training.crops.RandomCropDataset` draws the crops lazily from recordings
+# (``mne.io.Raw`` objects, files or a folder). Each epoch draws new training crops;
+# the validation crops stay the same, so validation losses are comparable across
+# epochs. With ``MNE_DAC_FAST=1`` a tiny codec runs two steps; otherwise the gradient
+# recipe's codec runs 60 steps, well under two minutes on a laptop CPU. A usable codec
+# takes thousands of steps (``default-2026.12b``: 5,100; see its model card).
 rates = list(SCRATCH["encoder_rates"])
 architecture = dict(encoder_dim=SCRATCH["encoder_dim"], decoder_dim=SCRATCH["decoder_dim"])
 crop, batch_size, steps_per_epoch, epochs, valid_crops = 5.0, 8, 10, 6, 16
@@ -79,8 +130,6 @@ if FAST:
     crop, batch_size, steps_per_epoch, epochs, valid_crops = 3.0, 2, 1, 2, 2
 sfreq = SCRATCH["sfreq"]
 
-train_raws = [read_excerpt(0, task, verbose="error") for task in ("rest", "arithmetic")]
-valid_raws = [read_excerpt(1, task, verbose="error") for task in ("rest", "arithmetic")]
 kw = dict(codec_sfreq=sfreq, crop_duration=crop)
 train = RandomCropDataset(train_raws, n_crops=steps_per_epoch * batch_size, seed=0, **kw)
 valid = RandomCropDataset(valid_raws, n_crops=valid_crops, seed=1, **kw)
@@ -90,7 +139,7 @@ print(valid)
 # %%
 # The starting codec
 # ------------------
-# The recipe's codec is a compact DAC (1.7 M parameters) at 256 Hz with a hop of 64
+# The gradient recipe's codec is a compact DAC (1.7 M parameters) at 256 Hz with a hop of 64
 # samples: 4 frames per second and 8 codebooks of 2048 entries, 44 bits per second per
 # channel each. It codes with 2 by default (88 bits/s, ``default_n_codebooks``) and with up
 # to 8 on request: trained with 8, the codec keeps the beta band, which a codec trained
@@ -99,7 +148,7 @@ print(valid)
 # (``codebook_lookup="euclidean"``): DAC's own lookup goes by direction only, so it loses
 # the amplitude that EEG varies so much in. :func:`~mne_dac.load_codec` builds it at random;
 # the trainer initialises it from the data (``data_init``, on by default for a random
-# codec). Any codec trains the same way: the shipped one (``"default"``), a codec file
+# codec). Any codec trains the same way: a shipped one (``"default-2026.12b"``), a codec file
 # of yours to continue training, or DAC's audio weights (``"44khz"``, the paper's path,
 # then with the paper's losses).
 codec = mne_dac.load_codec(
@@ -148,11 +197,9 @@ fname = tuned.save(workdir.parent / "eeg-tutorial.pt", metadata=dict(steps=epoch
 print(mne_dac.load_codec(fname))
 
 # %%
-# Measure what the codec keeps on held-out EEG (20 s of subject 1 at rest), before
-# and after these few steps: PRD, the band-power errors and the codebook use. A
-# handful of steps only starts the descent; see the shipped codec's model card for
-# what thousands of steps reach.
-raw = read_excerpt(1, "rest", verbose="error").crop(0, 20, include_tmax=False).pick("eeg")
+# Measure what the codec keeps on the same held-out EEG, before and after these few
+# steps: PRD, the band-power errors and the codebook use. A handful of steps only starts
+# the descent; see ``default-2026.12b``'s model card for what thousands of steps reach.
 for label, c in [("before", codec), ("after", tuned)]:
     tokens = mne_dac.tokenize_raw(raw, c, verbose="error")
     recon = mne_dac.reconstruct_raw(tokens, c, verbose="error")
@@ -164,33 +211,21 @@ for label, c in [("before", codec), ("after", tuned)]:
 print(fidelity_report(raw, recon, verbose="error"))
 
 # %%
-# A codec without gradient descent: a linear code of your EEG
-# -----------------------------------------------------------
-# The shipped ``linear``, ``beam`` and ``mc-pivot`` codecs were not trained by this recipe.
-# :func:`~mne_dac.training.linear_code.build_linear_codec` sets the weights of the recipe's
-# architecture by hand to a linear transform code of the training recordings (each frame
-# projected on the frames' principal components; each codebook found by k-means on what the
-# coarser ones left), in seconds, then can train its decoder alone. On eegmat's validation
-# subjects such codecs keep each channel better than the recipe does at the same bits (see
-# ``beam-2026.12``'s model card, which also gives the options of the shipped one). Here on
-# subject 0, measured on the same held-out 20 s of subject 1:
-from mne_dac.training.linear_code import build_linear_codec
-
-code = build_linear_codec(train_raws, n_codebooks=2 if FAST else 8, max_frames=3000 if FAST else 120_000,
-                          decoder_steps=0 if FAST else 100, verbose="error")  # fmt: skip
-print("PRD (%) of the training frames after each codebook:", " ".join(f"{p:.1f}" for p in code.frame_prd))
-tokens = mne_dac.tokenize_raw(raw, code.codec, verbose="error")
-overall = fidelity_report(raw, mne_dac.reconstruct_raw(tokens, code.codec, verbose="error"), verbose="error").overall
-print(f"linear code, {code.codec.bits_per_second():g} bits/s per channel: PRD {overall['prd']:.0f} % on held-out EEG")
-
-# %%
 # The same from the command line
 # ------------------------------
-# ``mne-dac finetune`` runs this recipe on a folder (or files) of EEG in any format MNE
-# reads, writes the codec, its training history plot (``<out>_history.png``) and a
-# checkpoint folder (``<out>.work/``), and prints a summary. Train the recipe's codec
-# from scratch, validate on held-out recordings, and stop after 100 000 steps or 12
-# hours, whichever comes first:
+# ``mne-dac finetune`` runs these recipes on a folder (or files) of EEG in any format MNE
+# reads, writes the codec and prints a summary. By default it builds the default codec's
+# linear code and trains its decoder for 600 steps, and with ``--valid`` reports what the
+# codec keeps on held-out recordings:
+#
+# .. code-block:: console
+#
+#     $ mne-dac finetune eeg/train/ --valid eeg/valid/ --out eeg-dac.pt
+#
+# Gradient training writes its training history plot (``<out>_history.png``) and a
+# checkpoint folder (``<out>.work/``) too. Train the gradient recipe's codec from scratch,
+# validate on held-out recordings, and stop after 100 000 steps or 12 hours, whichever
+# comes first:
 #
 # .. code-block:: console
 #
@@ -198,8 +233,8 @@ print(f"linear code, {code.codec.bits_per_second():g} bits/s per channel: PRD {o
 #           --steps 100000 --minutes 720
 #
 # Rerun the same command with ``--resume --overwrite`` to continue an interrupted run
-# from its last epoch: it resumes exactly. Other starting points: ``--init default``
-# (continue the shipped codec on your EEG), ``--init eeg-dac.pt`` (continue a codec of
+# from its last epoch: it resumes exactly. Other starting points: ``--init default-2026.12b``
+# (continue that shipped codec on your EEG), ``--init eeg-dac.pt`` (continue a codec of
 # yours), or DAC's audio weights with the paper's losses:
 #
 # .. code-block:: console
@@ -207,7 +242,7 @@ print(f"linear code, {code.codec.bits_per_second():g} bits/s per channel: PRD {o
 #     $ mne-dac finetune eeg/train/ --valid eeg/valid/ --init 44khz --sfreq 512 --out eeg-44k.pt \
 #           --lambda-mel 15 --waveform-loss l1 --lambda-waveform 1 --lambda-spectral 0 --gan
 #
-# The equivalent of this tutorial's run, on folders holding the training and
+# The equivalent of this tutorial's gradient run, on folders holding the training and
 # validation files (for the raw eegmat EDF files, add ``--exclude "ECG ECG" "EEG A2-A1"``
 # to skip the channels that EDF types as EEG but are not):
 cli = (

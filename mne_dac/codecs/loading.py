@@ -105,7 +105,7 @@ SHIPPED_RELEASES: dict[str, ShippedCodec] = {
 
 #: Names that follow the newest release of a codec.
 CODEC_ALIASES: dict[str, str] = {
-    DEFAULT_CODEC: "default-2026.12b",
+    DEFAULT_CODEC: "beam-2026.12",
     "mc-pivot": "mc-pivot-2026.12c",
     "linear": "linear-2026.12",
     "beam": "beam-2026.12",

@@ -6,7 +6,7 @@ import argparse
 import shlex
 
 from mne_dac.commands._common import CLIError
-from mne_dac.training.recipe import INIT_SCRATCH, RECIPE, SCRATCH
+from mne_dac.training.recipe import INIT_LINEAR_CODE, INIT_SCRATCH, LINEAR_CODE, RECIPE, SCRATCH
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -14,20 +14,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "finetune",
         help="train a codec on your EEG (fine-tune DAC, continue a codec, or start from scratch)",
-        description="Train a DAC codec on crops of EEG with mne-dac's recipe, the one that trained the shipped "
-        "codec: the waveform error relative to the signal (PRD²) and a band-balanced spectrum loss, DAC's VQ "
-        "losses, dead-code restarts and quantizer dropout; from scratch, a data-dependent initialisation. The "
-        "paper's losses are options (--lambda-mel 15 --waveform-loss l1 --lambda-waveform 1 --lambda-spectral 0 "
-        "--gan). Validation records PRD, band-power errors and codebook use every epoch; a run whose codebooks "
-        "collapse stops. Checkpoints go to --workdir after every epoch.",
+        description=f"Train a DAC codec on EEG. By default (--init {INIT_LINEAR_CODE}) with the recipe that built "
+        "the shipped default codec: the compact DAC's weights set to a linear transform code of the training EEG "
+        "(principal components of frames of one hop, codebooks by k-means, a beam-search encoder), then its "
+        f"decoder trained alone for --steps steps (default {LINEAR_CODE['decoder_steps']}); --valid reports PRD, "
+        "band-power errors and codebook use. With any other --init, gradient training of the whole codec on crops: "
+        "the waveform error relative to the signal (PRD²) and a band-balanced spectrum loss, DAC's VQ losses, "
+        "dead-code restarts and quantizer dropout; from scratch, a data-dependent initialisation. The paper's "
+        "losses are options (--lambda-mel 15 --waveform-loss l1 --lambda-waveform 1 --lambda-spectral 0 --gan). "
+        "Validation records PRD, band-power errors and codebook use every epoch; a run whose codebooks collapse "
+        "stops. Checkpoints go to --workdir after every epoch.",
     )
     p.add_argument("data", nargs="+", metavar="DATA", help="training EEG: folder(s) (searched recursively) or file(s)")
     p.add_argument(
         "--init",
-        required=True,
-        help="start from: a DAC tag (44khz, 24khz, 16khz, 44khz-16kbps: audio-pretrained, the paper's "
-        "main recipe), 'default' (the shipped codec), the path of a DAC checkpoint or mne-dac codec "
-        f"(continue training it), or '{INIT_SCRATCH}' (a random DAC, the paper's baseline)",
+        default=INIT_LINEAR_CODE,
+        help=f"'{INIT_LINEAR_CODE}' (default: the shipped default codec's recipe, a linear code of the EEG whose "
+        "decoder is then trained), or gradient training from: a DAC tag (44khz, 24khz, 16khz, 44khz-16kbps: "
+        "audio-pretrained, the paper's main recipe), 'default' (the shipped codec), the path of a DAC checkpoint "
+        f"or mne-dac codec (continue training it), or '{INIT_SCRATCH}' (a random DAC, the paper's baseline)",
     )
     p.add_argument("--out", required=True, help="output codec file (.pt), loadable with load_codec")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output (and a stale checkpoint)")
@@ -69,17 +74,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         metavar="N",
-        help=f"'{INIT_SCRATCH}': number of codebooks (default {SCRATCH['n_codebooks']}); otherwise keep the "
-        "first N (pre-pruning), or add codebooks up to N, drawn from the training data (a deeper codec)",
+        help=f"'{INIT_LINEAR_CODE}' and '{INIT_SCRATCH}': number of codebooks (default 8; DAC-MC linear code 16); "
+        "otherwise keep the first N (pre-pruning), or add codebooks up to N, drawn from the training data",
     )
     g.add_argument(
         "--default-n-codebooks",
         type=int,
         default=None,
         metavar="N",
-        help="codebooks the codec codes with when none are asked for, e.g. 2 of 8: a deep codec at a modest "
-        f"default rate (default: '{INIT_SCRATCH}' with its {SCRATCH['n_codebooks']} codebooks: "
-        f"{SCRATCH['default_n_codebooks']}; otherwise the starting codec's where it fits, else all)",
+        help="codebooks the codec codes with when none are asked for, e.g. 4 of 8: a deep codec at a modest "
+        f"default rate (default: '{INIT_LINEAR_CODE}' {LINEAR_CODE['default_n_codebooks']} (DAC-MC 8); '{INIT_SCRATCH}' "
+        f"with its {SCRATCH['n_codebooks']} codebooks: {SCRATCH['default_n_codebooks']}; otherwise the starting "
+        "codec's where it fits, else all)",
     )
     g.add_argument(
         "--codebook-size",
@@ -94,8 +100,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         nargs="+",
         default=None,
         metavar="R",
-        help=f"'{INIT_SCRATCH}' only: the encoder's strides, whose product is the hop (the decoder's are "
-        f"reversed; default {' '.join(map(str, SCRATCH['encoder_rates']))})",
+        help=f"'{INIT_LINEAR_CODE}' and '{INIT_SCRATCH}' only: the encoder's strides, whose product is the hop "
+        f"(the decoder's are reversed; default {' '.join(map(str, LINEAR_CODE['encoder_rates']))} and "
+        f"{' '.join(map(str, SCRATCH['encoder_rates']))})",
     )
     g.add_argument(
         "--codebook-lookup", choices=("cosine", "euclidean"), default=None,
@@ -107,7 +114,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         metavar="N",
-        help=f"'{INIT_SCRATCH}' only: dimension of the codebook lookup (default {SCRATCH['codebook_dim']})",
+        help=f"'{INIT_LINEAR_CODE}' and '{INIT_SCRATCH}' only: dimension of the codebook lookup (default "
+        f"{LINEAR_CODE['codebook_dim']} and {SCRATCH['codebook_dim']})",
     )
     g.add_argument(
         "--encoder-dim",
@@ -200,7 +208,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         metavar="N",
-        help=f"total optimizer steps of the run, resumed epochs included (default {RECIPE['steps']})",
+        help=f"total optimizer steps of the run, resumed epochs included (default {RECIPE['steps']}; "
+        f"'{INIT_LINEAR_CODE}': the decoder's, default {LINEAR_CODE['decoder_steps']}, DAC-MC 0)",
     )
     g.add_argument(
         "--steps-per-epoch",
@@ -308,6 +317,9 @@ def run(args: argparse.Namespace) -> None:
     except (CodebookCollapseError, MemoryError) as err:
         raise CLIError(str(err)) from err
     summary = result.summary
+    if args.init == INIT_LINEAR_CODE:
+        _print_linear_code(result)
+        return
     valid_prd = [row["valid_prd"] for row in summary["curve"] if "valid_prd" in row]
     best = "n/a (no --valid)" if not valid_prd else f"{min(valid_prd):.3g} % (final {valid_prd[-1]:.3g} %)"
     diverged = summary["gan_diverged_at_epoch"]
@@ -324,3 +336,20 @@ def run(args: argparse.Namespace) -> None:
         print(
             f"Stopped before the {result.planned_epochs} epochs asked for: rerun with --resume --overwrite to continue."
         )
+
+
+def _print_linear_code(result) -> None:
+    """Print what a linear-code run built, and its validation figures."""
+    summary, codec = result.summary, result.codec
+    print(f"Built a linear code of {summary['n_frames']} training frames; PRD (%) of the frames after each codebook: "
+          + " ".join(f"{p:.1f}" for p in summary["frame_prd"]))  # fmt: skip
+    print(f"Trained its decoder for {summary['settings']['decoder_steps']} steps; "
+          f"wall time {summary['wall_time_minutes_this_run']:.1f} min.")  # fmt: skip
+    valid = summary["validation"]
+    if valid:
+        bands = " / ".join(f"{valid[k]:.2f}" for k in valid if k.startswith("err_"))
+        names = "/".join(k[4:] for k in valid if k.startswith("err_"))
+        print(f"Validation at {valid['bits_per_second']:.3g} bits/s per channel ({valid['n_codebooks']} codebooks): "
+              f"PRD {valid['prd']:.1f} % (lower is better), band-power error {names} {bands} (0: power kept), "
+              f"fewest entries used by a codebook {valid['codes_used']} of {codec.codebook_size}.")  # fmt: skip
+    print(f"Wrote {result.fname} ({codec!r}).")

@@ -1,13 +1,17 @@
-"""Train a codec on EEG recordings with mne-dac's recipe: what ``mne-dac finetune`` runs.
+"""Train a codec on EEG recordings with mne-dac's recipes: what ``mne-dac finetune`` runs.
 
-:func:`finetune` gathers the recordings, builds the starting codec (a shipped codec, DAC's audio
-weights, a codec file or a new random DAC), cuts random crops, trains with
-:class:`~mne_dac.training.trainer.CodecTrainer` from a resumable checkpoint, and saves the trained codec
-with its training summary (the curve, the settings, the command) and a plot of its history.
+:func:`finetune` gathers the recordings. By default (``init="linear-code"``, the recipe of the
+shipped ``default`` codec) it builds a linear transform code of them and trains its decoder alone
+(:func:`~mne_dac.training.linear_code.build_linear_codec`, :data:`~mne_dac.training.recipe.LINEAR_CODE`).
+Otherwise it builds the starting codec (a shipped codec, DAC's audio weights, a codec file or a
+new random DAC), cuts random crops and trains it by gradient descent with
+:class:`~mne_dac.training.trainer.CodecTrainer` from a resumable checkpoint. Either way it saves the
+codec with its training summary (the settings, the command, the validation figures).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import platform
 import time
@@ -20,7 +24,7 @@ from mne.utils import logger, verbose
 
 from mne_dac.codecs.codec import DACCodec
 from mne_dac.io.recordings import UnreadableRecordingError
-from mne_dac.training.recipe import INIT_SCRATCH, RECIPE, SCRATCH
+from mne_dac.training.recipe import INIT_LINEAR_CODE, INIT_SCRATCH, LINEAR_CODE, MC_LINEAR_CODE, RECIPE, SCRATCH
 
 #: Files written by the training checkpoint in the work folder.
 CHECKPOINT_FILES = (
@@ -43,12 +47,12 @@ class FinetuneResult:
         The trained codec, on the CPU (also saved to ``fname``).
     fname : Path
         The codec file.
-    workdir : Path
-        The checkpoint folder.
+    workdir : Path | None
+        The checkpoint folder (none for a linear code: it is built in one go).
     summary : dict
         The training summary saved in the codec file's metadata (``training``).
     epochs_this_run : int
-        Epochs trained by this call (0 when the checkpoint had them all).
+        Epochs trained by this call (0 when the checkpoint had them all, and for a linear code).
     planned_epochs : int
         Epochs asked for in all; fewer were trained when the time budget ran out.
     history_plot : Path | None
@@ -57,7 +61,7 @@ class FinetuneResult:
 
     codec: DACCodec
     fname: Path
-    workdir: Path
+    workdir: Path | None
     summary: dict
     epochs_this_run: int
     planned_epochs: int
@@ -234,7 +238,7 @@ def finetune(
     data: Sequence[str | Path],
     fname: str | Path,
     *,
-    init: str | Path = INIT_SCRATCH,
+    init: str | Path = INIT_LINEAR_CODE,
     valid: Sequence[str | Path] | None = None,
     exclude: Sequence[str] = (),
     name: str | None = None,
@@ -274,7 +278,10 @@ def finetune(
     fname : path-like
         The codec file to write (``.pt``), loadable with :func:`~mne_dac.load_codec`.
     init : str | path-like
-        The starting codec (see :func:`initial_codec`): ``"scratch"`` (the recipe's architecture,
+        ``"linear-code"`` (default: the shipped default codec's recipe, :data:`~mne_dac.training.recipe.LINEAR_CODE`,
+        or with ``model="mc"`` :data:`~mne_dac.training.recipe.MC_LINEAR_CODE`: a linear code of the
+        recordings, then ``steps`` steps of its decoder alone), or the codec that gradient training
+        starts from (see :func:`initial_codec`): ``"scratch"`` (the gradient recipe's architecture,
         at random), a DAC tag (the paper's audio-pretrained start), a shipped codec or a file.
     valid : sequence of path-like | None
         Validation EEG: the same ``valid_crops`` crops are scored every epoch.
@@ -289,15 +296,16 @@ def finetune(
         :class:`~mne_dac.models.mc_model.DACMC`), and the groups of the training crops and the
         codec's default partition (see :class:`~mne_dac.DACMCCodec`).
     n_codebooks : int | None
-        ``"scratch"``: the number of codebooks; otherwise train only the first ``n_codebooks``, or add
-        codebooks up to ``n_codebooks`` (drawn from the training data, see
+        ``"linear-code"`` and ``"scratch"``: the number of codebooks; otherwise train only the first
+        ``n_codebooks``, or add codebooks up to ``n_codebooks`` (drawn from the training data, see
         :meth:`~mne_dac.training.trainer.CodecTrainer.from_codec`).
     default_n_codebooks : int | None
         The codebooks the trained codec codes with when none are asked for (a deep codec at a
-        modest default rate). ``None``: the starting codec's default depth where the trained
-        codec has that many codebooks, else all of them.
+        modest default rate). ``None``: the recipe's, or the starting codec's default depth where
+        the trained codec has that many codebooks, else all of them.
     scratch : dict | None
-        ``"scratch"`` only: overrides of the recipe's architecture (:data:`~mne_dac.training.recipe.SCRATCH`).
+        Overrides of the recipe's architecture: ``"scratch"``: of :data:`~mne_dac.training.recipe.SCRATCH`;
+        ``"linear-code"``: ``encoder_rates`` and ``codebook_dim``.
     sfreq : float | None
         EEG rate the codec works at (default: the codec's).
     crop, batch_size : float, int
@@ -305,6 +313,7 @@ def finetune(
     steps, epochs, steps_per_epoch : int | None
         Length of the run, resumed epochs included: any two (default: 10,000 steps of
         50 per epoch). Each epoch draws fresh crops and ends with a checkpoint and a validation.
+        ``"linear-code"``: ``steps`` only, the decoder's (default: the recipe's).
     valid_crops : int
         Validation crops.
     minutes : float | None
@@ -344,6 +353,20 @@ def finetune(
     fname = Path(fname).expanduser()
     if fname.exists() and not overwrite:
         raise FileExistsError(f"{fname} exists; use --overwrite (overwrite=True) to replace it.")
+    if str(init) == INIT_LINEAR_CODE:
+        given = dict(locals())
+        gradient_only = [k for k, p in inspect.signature(finetune).parameters.items()
+                         if k in _GRADIENT_ONLY and given[k] != p.default] + _changed_trainer_options(trainer_kwargs)  # fmt: skip
+        if gradient_only:
+            raise ValueError(
+                f"init={INIT_LINEAR_CODE!r} builds a linear code and trains its decoder alone, in one go: "
+                f"{', '.join(gradient_only)} only apply to gradient training (init 'scratch', a codec or a DAC tag)."
+            )
+        return _finetune_linear_code(
+            data, fname, valid=valid, exclude=exclude, name=name, model=model, group_size=group_size,
+            n_codebooks=n_codebooks, default_n_codebooks=default_n_codebooks, scratch=scratch, steps=steps,
+            seed=seed, overwrite=overwrite, progress=progress, command=command,
+        )  # fmt: skip
     workdir = Path(workdir).expanduser() if workdir else fname.with_name(fname.name + ".work")
     done = checkpoint_epochs(workdir)
     start_over = bool(done) and not resume
@@ -449,6 +472,98 @@ def finetune(
         plot = fname.with_name(fname.stem + "_history.png")
         _plot_history(net, plot)
     return FinetuneResult(trained, fname, workdir, summary, len(history) - done, epochs, plot)
+
+
+#: :func:`finetune`'s options that only gradient training uses.
+_GRADIENT_ONLY = ("layout", "pooling", "grouping", "sfreq", "crop", "batch_size", "epochs", "steps_per_epoch",
+                  "valid_crops", "minutes", "workdir", "resume", "device", "workers")  # fmt: skip
+
+
+def _changed_trainer_options(trainer_kwargs: dict) -> list[str]:
+    """The :class:`~mne_dac.training.trainer.CodecTrainer` options of ``trainer_kwargs`` not at their default."""
+    from mne_dac.training.trainer import CodecTrainer
+
+    defaults = {k: p.default for k, p in inspect.signature(CodecTrainer.__init__).parameters.items()}
+    gan = trainer_kwargs.get("gan", False)
+    return sorted(k for k, v in trainer_kwargs.items()
+                  if not (k.startswith("gan_") and not gan) and (k not in defaults or v != defaults[k]))  # fmt: skip
+
+
+def _finetune_linear_code(data, fname: Path, *, valid, exclude, name, model, group_size, n_codebooks,
+                          default_n_codebooks, scratch, steps, seed, overwrite, progress, command) -> FinetuneResult:  # fmt: skip
+    """:func:`finetune` with ``init="linear-code"``: build the recipe's linear code and train its decoder."""
+    import torch
+
+    from mne_dac._version import __version__
+    from mne_dac.training.linear_code import build_linear_codec
+
+    scratch = dict(scratch or {})
+    unknown = sorted(set(scratch) - {"encoder_rates", "codebook_dim"})
+    if unknown:
+        raise ValueError(
+            f"init={INIT_LINEAR_CODE!r} keeps the recipe's architecture: {', '.join(unknown)} cannot be set."
+        )
+    mc = model == "mc"
+    settings = {**(MC_LINEAR_CODE if mc else LINEAR_CODE), **scratch}
+    for key, value in (("n_codebooks", n_codebooks), ("default_n_codebooks", default_n_codebooks),
+                       ("decoder_steps", steps), ("group_size", group_size if mc else None)):  # fmt: skip
+        if value is not None:
+            settings[key] = value
+    torch.manual_seed(seed)
+    train_raws = _recordings(data, "training", exclude)
+    valid_raws = _recordings(valid, "validation", exclude) if valid else []
+    start = time.monotonic()
+    code = build_linear_codec(train_raws, **settings, seed=seed, progress=progress)
+    wall = time.monotonic() - start
+    codec = code.codec
+    codec.name = name or fname.stem
+    summary = dict(
+        init=INIT_LINEAR_CODE,
+        architecture=codec.architecture,
+        settings={k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
+        data=[str(Path(d).expanduser().resolve()) for d in data],
+        n_recordings=len(train_raws),
+        n_frames=code.n_frames,
+        frame_prd=[round(float(p), 3) for p in code.frame_prd],
+        valid=[str(Path(d).expanduser().resolve()) for d in valid] if valid else None,
+        validation=_validate_linear_code(codec, valid_raws) if valid_raws else None,
+        seed=seed,
+        wall_time_minutes_this_run=round(wall / 60, 2),
+        mne_dac_version=__version__,
+        command=command,
+        device=f"cpu ({platform.machine()}, {torch.get_num_threads()} CPU threads)",
+    )
+    codec.save(fname, overwrite=overwrite, metadata=dict(training=summary))
+    return FinetuneResult(codec, fname, None, summary, 0, 0, None)
+
+
+def _validate_linear_code(codec: DACCodec, raws: list) -> dict:
+    """PRD (%, pooled), band-power errors (averaged over recordings and channels), bits per second per channel
+    and the fewest entries a codebook used, of the codec at its default depth on ``raws``' EEG channels (not
+    marked bad), in its domain."""
+    import numpy as np
+
+    from mne_dac.signal.metrics import band_power_error
+    from mne_dac.signal.preprocessing import to_codec_domain
+
+    errors, residual, energy, all_codes, n_streams, n_channels = [], 0.0, 0.0, [], 0, 0
+    for raw in raws:
+        eeg = raw.copy().pick("eeg", exclude="bads")
+        x = to_codec_domain(eeg.get_data(), eeg.info["sfreq"], codec.sfreq, codec.preprocessing).data
+        codes = codec.encode(x, ch_names=eeg.ch_names)
+        y = codec.decode(codes, ch_names=eeg.ch_names, n_samples=x.shape[1])
+        residual, energy = residual + float(((x - y) ** 2).sum()), energy + float((x**2).sum())
+        errors.append({band: float(np.mean(err)) for band, err in band_power_error(x, y, codec.sfreq).items()})
+        all_codes.append(codes.transpose(1, 0, 2).reshape(codes.shape[1], -1))
+        n_streams, n_channels = n_streams + len(codes), n_channels + len(x)
+    all_codes = np.concatenate(all_codes, axis=1)
+    return dict(
+        n_codebooks=len(all_codes),
+        bits_per_second=codec.bits_per_second() * n_streams / n_channels,  # per channel (DAC-MC: a stream per group)
+        prd=100 * float(np.sqrt(residual / energy)),
+        **{f"err_{band}": float(np.mean([e[band] for e in errors])) for band in errors[0]},
+        codes_used=min(len(np.unique(codes)) for codes in all_codes),
+    )
 
 
 def _summary(net, codec, init, prune, data, valid, train, crop, per_epoch, seed, wall) -> dict:

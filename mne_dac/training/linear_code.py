@@ -1,15 +1,16 @@
 """A codec set by hand to a linear transform code of EEG, then its decoder trained alone.
 
-:func:`build_linear_codec` gives a ``dac.DAC`` of a codec's architecture (default: the shipped
-one) weights that compute a linear code of the EEG, learned from recordings in minutes: the
+:func:`build_linear_codec` gives a ``dac.DAC`` of a codec's architecture (default: the compact DAC
+of ``default-2026.12b``) weights that compute a linear code of the EEG, learned from recordings in minutes: the
 encoder cuts the signal into frames of one hop (its strided convolutions rearrange the samples;
 the residual units add nothing; the Snake activations are nearly the identity) and projects
 each frame on its principal components; codebook ``q`` of the residual quantizer codes the
 ``codebook_dim`` principal directions of what codebooks ``0 … q-1`` left, its entries found by
 k-means; the decoder inverts the projection. Optionally the decoder alone is then trained
 (:func:`train_decoder`: the relative squared error at a random depth, encoder and codebooks
-frozen). Shipped codecs built so: ``linear-2026.12``, ``beam-2026.12`` and ``mc-pivot-2026.12c``
-(``benchmarks/linear_code.py`` is the command line).
+frozen). Shipped codecs built so: ``linear-2026.12``, ``beam-2026.12`` (the ``default``: mne-dac's
+recipe, :data:`~mne_dac.training.recipe.LINEAR_CODE`, ``mne-dac finetune --init linear-code``) and
+``mc-pivot-2026.12c`` (``benchmarks/linear_code.py`` is the command line).
 
 - With ``group_size=K`` it builds a DAC-MC codec (``"group"`` layout, ``pooling="slots"``, groups of
   ``K`` channels around pivots), a linear code of groups: each channel's frame, projected on the
@@ -76,7 +77,7 @@ class LinearCode:
 @verbose
 def build_linear_codec(
     raws: Sequence[mne.io.BaseRaw],
-    architecture: str | DACCodec = "default",
+    architecture: str | DACCodec = "default-2026.12b",
     *,
     n_codebooks: int | None = None,
     encoder_rates: Sequence[int] | None = None,
@@ -97,10 +98,12 @@ def build_linear_codec(
     Parameters
     ----------
     raws : sequence of mne.io.Raw
-        Training recordings; their EEG channels are used, in the codec's domain (its preprocessing).
+        Training recordings; their EEG channels not marked bad are used, in the codec's domain (its
+        preprocessing).
     architecture : str | DACCodec
         The codec whose architecture, rate and preprocessing to use (:func:`~mne_dac.load_codec`;
-        a codec given is not changed).
+        a codec given is not changed; default: the compact DAC at 256 Hz of ``default-2026.12b``,
+        whose codecs it builds).
     n_codebooks : int | None
         Codebooks (default: the architecture's).
     encoder_rates : sequence of int | None
@@ -153,7 +156,7 @@ def build_linear_codec(
             dac_kwargs.update(beam_width=beam_width, beam_codebooks=beam_codebooks)
         config = dataclasses.replace(config, dac_kwargs=dac_kwargs)
         codec = DACCodec.from_config(config, new_dac(**config.dac_kwargs).state_dict())
-    eeg = [raw.copy().pick("eeg") for raw in raws]
+    eeg = [raw.copy().pick("eeg", exclude="bads") for raw in raws]
     signals = [to_codec_domain(r.get_data(), r.info["sfreq"], codec.sfreq, codec.preprocessing).data for r in eeg]
     ch_names = [r.ch_names for r in eeg]
     hop = codec.hop_length

@@ -1,9 +1,13 @@
-"""mne-dac's training recipe: the settings that trained the shipped ``default`` codec.
+"""mne-dac's training recipes: the settings that built the shipped codecs.
 
-:class:`~mne_dac.training.trainer.CodecTrainer`, ``mne-dac finetune`` and
-``benchmarks/train_default_codec.sh`` take their defaults from here, so that the recipe users
-get is the one that produced the shipped codec. This module imports nothing heavy (the command
-line reads it to build its help).
+The shipped ``default`` codec (``beam-2026.12``) is built by :data:`LINEAR_CODE`: a linear transform
+code of the training EEG set by hand, its decoder then trained alone
+(:func:`~mne_dac.training.linear_code.build_linear_codec`; ``mne-dac finetune``'s default,
+``--init linear-code``). Gradient training of a whole codec (:class:`~mne_dac.training.trainer.CodecTrainer`,
+``mne-dac finetune --init scratch`` or from another codec) takes its defaults from :data:`RECIPE`
+and :data:`SCRATCH`, the recipe of ``default-2026.12b``. ``benchmarks/train_default_codec.sh``
+reproduces the default codec. This module imports nothing heavy (the command line reads it to
+build its help).
 """
 
 from __future__ import annotations
@@ -36,3 +40,33 @@ SCRATCH: dict[str, Any] = dict(
     codebook_dim=8,
     codebook_lookup="euclidean",
 )
+
+#: The start of the shipped default codec's recipe (``mne-dac finetune --init linear-code``, the default).
+INIT_LINEAR_CODE = "linear-code"
+
+#: The shipped default codec's recipe, :func:`~mne_dac.training.linear_code.build_linear_codec`'s
+#: arguments: ``default-2026.12b``'s compact DAC (256 Hz, the paper's preprocessing) with a hop of
+#: 128 (2 frames per second) and 8 codebooks of 2048 entries that span a frame's whole latent
+#: (22 bits/s per channel each; 4 by default, 88 bits/s), fitted by k-means on the training frames
+#: shifted by quarter hops and negated (at most 400,000 per codebook), encoded by a beam search of
+#: width 32 over the first 4 codebooks; then the decoder alone is trained for ``decoder_steps``
+#: steps. It keeps each channel better than gradient training of the whole codec at the same bits
+#: (``beam-2026.12``'s model card has the ablation).
+LINEAR_CODE: dict[str, Any] = dict(
+    architecture="default-2026.12b",
+    encoder_rates=(2, 4, 4, 4),
+    codebook_dim=128,
+    default_n_codebooks=4,
+    augment=True,
+    beam_width=32,
+    beam_codebooks=4,
+    max_frames=400_000,
+    decoder_steps=600,
+)
+
+#: The DAC-MC recipe of ``--init linear-code`` (``mne-dac finetune --model mc``; the shipped
+#: ``mc-pivot-2026.12c``): the same compact DAC with a hop of 64, as a DAC-MC codec of pivot groups
+#: whose 16 codebooks (8 by default) code the group's joint frames (``group_size`` channels, 4 by
+#: default), set by k-means; no decoder training by default.
+MC_LINEAR_CODE: dict[str, Any] = dict(architecture="default-2026.12b", n_codebooks=16, default_n_codebooks=8,
+                                      decoder_steps=0)  # fmt: skip

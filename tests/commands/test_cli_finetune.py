@@ -156,3 +156,40 @@ def test_steps_and_epochs(options, expected):
 
     args = build_parser().parse_args(["finetune", "data", "--init", "scratch", "--out", "c.pt", *options])
     assert steps_and_epochs(args.steps, args.epochs, args.steps_per_epoch) == expected
+
+
+def test_finetune_linear_code_is_the_default_recipe(tmp_path, data_dir, monkeypatch, capsys):
+    """Without --init, finetune builds the default codec's recipe (LINEAR_CODE): the same weights as
+    build_linear_codec with those settings, the validation figures printed and saved; gradient options refused."""
+    import mne
+
+    from mne_dac.training.linear_code import build_linear_codec
+    from mne_dac.training.recipe import LINEAR_CODE
+
+    small = dict(max_frames=3000, beam_width=4, n_codebooks=4)  # the recipe, with a small sample and beam
+    for key, value in small.items():
+        monkeypatch.setitem(LINEAR_CODE, key, value)
+    out, valid = tmp_path / "linear.pt", excerpt_fnames(1, "rest")[0]
+    exclude = ["ECG ECG", "EEG A2-A1"]  # EDF types them EEG
+    args = ["finetune", str(data_dir), "--out", str(out), "--steps", "2", "--valid", str(valid), "--exclude", *exclude,
+            "--threads", "1"]  # fmt: skip
+    assert main([*args, "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "Built a linear code of" in printed and "Validation at 88 bits/s per channel (4 codebooks): PRD" in printed
+    codec = load_codec(out, device="cpu")
+    assert codec.hop_length == 128 and codec.default_n_codebooks == 4 and codec.name == "linear"
+    meta = read_codec_file(out).metadata["training"]
+    assert meta["init"] == "linear-code" and meta["settings"]["decoder_steps"] == 2 and len(meta["frame_prd"]) == 4
+    assert 0 < meta["validation"]["prd"] < 100 and meta["validation"]["codes_used"] > 100
+    assert meta["command"].startswith("mne-dac finetune ")
+
+    raw = mne.io.read_raw(next(data_dir.iterdir()), verbose="error")
+    raw.info["bads"] = exclude
+    torch.manual_seed(0)
+    direct = build_linear_codec([raw], **{**LINEAR_CODE, "decoder_steps": 2}, progress=False, verbose=False).codec
+    assert direct.identity.weights_sha256 == codec.identity.weights_sha256  # bit for bit
+
+    assert main([*args, "--overwrite", "--lr", "1e-4", "--batch-size", "4"]) == 1
+    assert "batch_size, lr only apply to gradient training" in capsys.readouterr().err
+    assert main([*args, "--overwrite", "--codebook-size", "64"]) == 1
+    assert "keeps the recipe's architecture: codebook_size" in capsys.readouterr().err
