@@ -53,6 +53,9 @@ from mne_dac.signal.transform_coding import directions_of_covariance, principal_
 SNAKE_ALPHA = 1e-3
 #: Samples of the decoder's training crops (at most: whole frames).
 DECODER_CROP_SAMPLES = 1280
+#: Float64 copies of the training EEG (at the codec's rate) that a build holds at its peak: the signals, their
+#: frames and the frames' latents, with ``augment`` eight times over (measured: 4.2 GB for eegmat's 20 subjects).
+PEAK_COPIES = {False: 5, True: 22}
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,7 @@ def build_linear_codec(
         config = dataclasses.replace(config, dac_kwargs=dac_kwargs)
         codec = DACCodec.from_config(config, new_dac(**config.dac_kwargs).state_dict())
     eeg = [raw.copy().pick("eeg", exclude="bads") for raw in raws]
+    check_build_memory(eeg, codec.sfreq, augment)
     signals = [to_codec_domain(r.get_data(), r.info["sfreq"], codec.sfreq, codec.preprocessing).data for r in eeg]
     ch_names = [r.ch_names for r in eeg]
     hop = codec.hop_length
@@ -192,6 +196,36 @@ def build_linear_codec(
     if decoder_steps:
         train_decoder(codec, signals, ch_names, decoder_steps, seed, progress=progress)
     return LinearCode(codec, prds, len(latents))
+
+
+def check_build_memory(raws: Sequence[mne.io.BaseRaw], sfreq: float, augment: bool) -> int:
+    """Raise a clear :class:`MemoryError` before a build whose training EEG would not fit in free memory.
+
+    Parameters
+    ----------
+    raws : sequence of mne.io.Raw
+        The channels to build from (not loaded).
+    sfreq : float
+        The codec's rate.
+    augment : bool
+        Whether the frames are augmented (eight times as many).
+
+    Returns
+    -------
+    n_bytes : int
+        The estimated peak (:data:`PEAK_COPIES` float64 copies of the EEG at ``sfreq``).
+    """
+    from mne_dac.training.trainer import available_memory
+
+    n_values = sum(len(raw.ch_names) * raw.n_times * sfreq / raw.info["sfreq"] for raw in raws)
+    need, free = int(8 * n_values * PEAK_COPIES[bool(augment)]), available_memory()
+    if free is not None and need > free:
+        raise MemoryError(
+            f"Building this linear code needs about {need / 2**30:.1f} GiB ({n_values / 1e6:.0f} M samples of EEG at "
+            f"{sfreq:g} Hz{', frames augmented 8 times' if augment else ''}); {free / 2**30:.1f} GiB are free: give "
+            "fewer or shorter recordings" + (", or build without augment" if augment else "") + "."
+        )
+    return need
 
 
 def _set_weight(conv: torch.nn.Module, weight: np.ndarray) -> None:

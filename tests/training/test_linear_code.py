@@ -46,3 +46,14 @@ def test_bad_requests_are_refused(excerpt):
         build_linear_codec([excerpt], augment=True, group_size=4)
     with pytest.raises(ValueError, match="needs at least as many frames"):
         build_linear_codec([excerpt.copy().crop(0, 10)])  # 760 frames for 2048 entries
+
+
+def test_build_that_cannot_fit_is_refused(excerpt, monkeypatch):
+    """Before loading any EEG, a build whose frames would not fit in free memory stops with a clear error."""
+    from mne_dac.training.linear_code import PEAK_COPIES, check_build_memory
+
+    need = check_build_memory([excerpt], 256.0, augment=True)
+    assert need == 8 * 19 * 60 * 256 * PEAK_COPIES[True]
+    monkeypatch.setattr("mne_dac.training.trainer.available_memory", lambda device="cpu": need // 2)
+    with pytest.raises(MemoryError, match=r"needs about 0.0 GiB .* frames augmented 8 times.*without augment"):
+        build_linear_codec([excerpt], augment=True)
