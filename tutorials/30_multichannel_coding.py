@@ -70,7 +70,9 @@ print("Same codes as DAC-SC:", (tokens_sc.codes == tokens_mc.codes).all())
 # become one latent is its ``pooling``: their mean (``"mean"``), or each channel in its own
 # slot of the latent (``"slots"``, groups of at most ``n_slots`` channels), so that the
 # quantizer codes the channels jointly. Either must be trained or fitted before use
-# (``mne-dac finetune DATA --model mc --layout group --pooling slots``, see :ref:`tut-finetune`).
+# (``mne-dac finetune DATA --model mc`` fits slots as the shipped ``mc-pivot`` was;
+# ``--init scratch --model mc --layout group --pooling slots`` trains them by gradient; see
+# :ref:`tut-finetune`).
 mc_group = DACMCCodec.from_codec(sc, layout="group", pooling="slots", n_slots=4, grouping="pivot", group_size=4)
 tokens_group = mne_dac.tokenize_raw(raw, mc_group)
 print(tokens_group)

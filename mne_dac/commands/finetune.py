@@ -13,7 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Add the ``finetune`` command to ``sub``."""
     p = sub.add_parser(
         "finetune",
-        help="train a codec on your EEG (fine-tune DAC, continue a codec, or start from scratch)",
+        help="train a codec on your EEG (the default codec's recipe; or fine-tune DAC, continue a codec, start from scratch)",
         description=f"Train a DAC codec on EEG. By default (--init {INIT_LINEAR_CODE}) with the recipe that built "
         "the shipped default codec: the compact DAC's weights set to a linear transform code of the training EEG "
         "(principal components of frames of one hop, codebooks by k-means, a beam-search encoder), then its "
