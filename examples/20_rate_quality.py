@@ -130,9 +130,9 @@ ax.legend()
 
 # %%
 # Rotating the channels is what pays most. On 30 s of this recording, at 88 bits/s per
-# channel, the DCT of the principal components (22 % PRD) beats the block DCT of each channel
-# (33 %) and the codec's cross-channel code (26 %), and the layered code chooses it alone; at
-# 22 and 44 bits/s the codec's cross-channel code is the best (53 against 58 % at 22 bits/s for
-# the KLT + DCT, 38 against 39 % at 44). On a short excerpt, the 19 × 19 directions
+# channel, the DCT of the principal components (22.4 % PRD) beats the block DCT of each channel
+# (33.0 %) and, narrowly, the codec's cross-channel code (23.2 %), and the layered code chooses
+# it alone; from 11 to 66 bits/s the codec's cross-channel code is the best (49 against 58 % at
+# 22 bits/s for the KLT + DCT, 34 against 39 % at 44). On a short excerpt, the 19 × 19 directions
 # cost too much at low rates, and the KLT + DCT coder codes the channels as they are. The
 # validation subjects tell the same story (docs page *Benchmarks*).

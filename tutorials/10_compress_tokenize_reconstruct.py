@@ -33,9 +33,9 @@ print(raw)
 # ------------
 # ``"default"`` is the compact codec shipped with mne-dac. Other sources are DAC's
 # audio models (``"44khz"``, fetched through DAC's own cache), a ``weights.pth``
-# checkpoint, or ``"random"``. The default works at 256 Hz with frames of 64 samples: 4 frames
-# per second, each coded by 2 codebooks of 2048 entries (11 bits each) unless more are asked
-# for: it has 8 (``n_codebooks``), and codes with 2 by default (``default_n_codebooks``).
+# checkpoint, or ``"random"``. The default works at 256 Hz with frames of 128 samples: 2 frames
+# per second, each coded by 4 codebooks of 2048 entries (11 bits each) unless more are asked
+# for: it has 8 (``n_codebooks``), and codes with 4 by default (``default_n_codebooks``).
 codec = mne_dac.load_codec("default", device="cpu")
 print(codec)
 print(f"{codec.frame_rate:g} frame/s, {codec.bits_per_second():g} bits/s per channel")
@@ -66,7 +66,7 @@ assert recon.ch_names == raw.ch_names and recon.n_times == raw.n_times
 # ---------------------------
 # Residual codebooks are nested: decoding only the first ones gives a coarser
 # reconstruction at a lower bitrate, from the same tokens. Tokens made with all 8 codebooks
-# decode at any depth, up to 352 bits/s per channel.
+# decode at any depth, up to 176 bits/s per channel.
 tokens = mne_dac.tokenize_raw(raw, codec, n_codebooks=codec.n_codebooks, verbose="error")
 for n_q in range(1, codec.n_codebooks + 1):
     coarse = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=n_q, verbose="error")

@@ -54,8 +54,8 @@ for method in ("anatomical", "pivot"):
 # :meth:`~mne_dac.codecs.mc_codec.DACMCCodec.from_codec` wraps a copy of a DAC-SC model.
 # Its attention and FiLM layers start as the identity, so in the ``"channel"`` layout
 # (a token stream per channel) it codes exactly as the DAC-SC codec until trained. The shipped
-# DAC-SC codec works at 256 Hz, 4 frames per second, with 8 codebooks of 2048 entries, and codes
-# with 2 of them by default: 44 bits/s per channel and codebook.
+# DAC-SC codec works at 256 Hz, 2 frames per second, with 8 codebooks of 2048 entries, and codes
+# with 4 of them by default: 22 bits/s per channel and codebook.
 sc = mne_dac.load_codec("default")
 mc = DACMCCodec.from_codec(sc, layout="channel", grouping="anatomical")
 tokens_sc = mne_dac.tokenize_raw(raw, sc)
@@ -84,7 +84,7 @@ print(tokens_group)
 # DAC-SC architecture set to a linear code of pivot groups of 4 channels, whose codebooks code
 # what a group's channels share first and then what is each one's own (see :ref:`sc-vs-mc`). It
 # codes this montage in 5 pivot groups: its 8 codebooks cost 352 × 5 / 19 = 92.6 bits/s per
-# channel and 4 of them 46.3, against 88 and 44 for DAC-SC with 2 and 1. The block DCT of the
+# channel and 4 of them 46.3, against 88 and 44 for DAC-SC with 4 and 2. The block DCT of the
 # channels' principal components (KLT + DCT), the classic cross-channel coder, is the reference.
 # Score each against the original.
 from mne_dac.signal.transform_coding import CrossChannelDCTCoder
@@ -92,10 +92,10 @@ from mne_dac.signal.transform_coding import CrossChannelDCTCoder
 mc_trained = mne_dac.load_codec("mc-pivot")
 tokens_trained = mne_dac.tokenize_raw(raw, mc_trained)
 per_codebook = tokens_trained.bits_per_second / mc_trained.n_codebooks
-klt_dct, coded = CrossChannelDCTCoder(sc.bits_per_second(2), sc.sfreq).code_raw(raw, sc.preprocessing)
+klt_dct, coded = CrossChannelDCTCoder(sc.bits_per_second(4), sc.sfreq).code_raw(raw, sc.preprocessing)
 rows = {
-    "DAC-SC, 1 codebook": (mne_dac.reconstruct_raw(tokens_sc, sc, n_codebooks=1), sc.bits_per_second(1)),
     "DAC-SC, 2 codebooks": (mne_dac.reconstruct_raw(tokens_sc, sc, n_codebooks=2), sc.bits_per_second(2)),
+    "DAC-SC, 4 codebooks": (mne_dac.reconstruct_raw(tokens_sc, sc, n_codebooks=4), sc.bits_per_second(4)),
     "DAC-MC mc-pivot, 4 codebooks": (
         mne_dac.reconstruct_raw(tokens_trained, mc_trained, n_codebooks=4),
         4 * per_codebook,
@@ -114,7 +114,7 @@ ch = "Cz"
 fig, ax = plt.subplots(figsize=(8, 3), layout="constrained")
 times = raw.times[: int(5 * raw.info["sfreq"])]
 ax.plot(times, 1e6 * raw.get_data(picks=ch)[0, : len(times)], color="k", lw=1, label="original")
-for name in ("DAC-SC, 2 codebooks", "DAC-MC mc-pivot, 8 codebooks", "KLT + DCT"):
+for name in ("DAC-SC, 4 codebooks", "DAC-MC mc-pivot, 8 codebooks", "KLT + DCT"):
     rec = rows[name][0]
     ax.plot(times, 1e6 * rec.get_data(picks=ch)[0, : len(times)], lw=1, label=name)
 ax.set(xlabel="Time (s)", ylabel=f"{ch} (µV)")
@@ -122,8 +122,8 @@ ax.legend(loc="upper right", fontsize="small")
 
 # %%
 # Averaged over eegmat's validation subjects (see :ref:`sc-vs-mc`), the DAC-MC codec keeps
-# the waveform better than DAC-SC at equal bits per channel (PRD 29.0 against 38.3 % at about
-# 90 bits/s, 42.8 against 53.5 % at about 45) and better than the block DCT of each channel
+# the waveform better than DAC-SC at equal bits per channel (PRD 29.0 against 32.1 % at about
+# 90 bits/s, 42.8 against 50.9 % at about 45) and better than the block DCT of each channel
 # (31.2 %). The KLT + DCT of all 19 channels keeps it best (22.5 %), and ``.eegdac`` files can
 # hold it (``mne_dac.write_raw_dac(fname, raw, codec="klt-dct")``), or the shipped codec on the
 # principal components (``codec="klt-codec"``, 21.1 % at 88 bits/s). In the paper DAC-MC helps
