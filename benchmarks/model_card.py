@@ -277,7 +277,7 @@ each recording and tested on the second (`benchmarks/classify_reconstructions.py
 ## Training
 {_training_section(phases)}
 - **Codebook use** on the validation recordings: {_usage_line(results)}
-- **Retrain:** `benchmarks/train_gradient_codec.sh ../shared/data/eegmat default.pt` (the run
+- **Retrain:** `RECIPE=gradient benchmarks/train_default_codec.sh ../shared/data/eegmat default.pt` (the run
   resumes exactly from its checkpoint when rerun).
 
 Along training (validation crops):

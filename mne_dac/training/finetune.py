@@ -538,31 +538,31 @@ def _finetune_linear_code(data, fname: Path, *, valid, exclude, name, model, gro
 
 
 def _validate_linear_code(codec: DACCodec, raws: list) -> dict:
-    """PRD (%, pooled), band-power errors (averaged over recordings and channels), bits per second per channel
-    and the fewest entries a codebook used, of the codec at its default depth on ``raws``' EEG channels (not
-    marked bad), in its domain."""
+    """What the codec keeps of ``raws``' EEG channels (not marked bad) at its default depth: PRD and band-power
+    errors (:func:`~mne_dac.signal.metrics.fidelity_report`, averaged over recordings), bits per second per
+    channel, and the fewest entries a codebook used in all of them."""
     import numpy as np
 
-    from mne_dac.signal.metrics import band_power_error
-    from mne_dac.signal.preprocessing import to_codec_domain
+    from mne_dac.io.raw import reconstruct_raw, tokenize_raw
+    from mne_dac.signal.metrics import fidelity_report
 
-    errors, residual, energy, all_codes, n_streams, n_channels = [], 0.0, 0.0, [], 0, 0
+    reports, codes, bits = [], [], []
     for raw in raws:
         eeg = raw.copy().pick("eeg", exclude="bads")
-        x = to_codec_domain(eeg.get_data(), eeg.info["sfreq"], codec.sfreq, codec.preprocessing).data
-        codes = codec.encode(x, ch_names=eeg.ch_names)
-        y = codec.decode(codes, ch_names=eeg.ch_names, n_samples=x.shape[1])
-        residual, energy = residual + float(((x - y) ** 2).sum()), energy + float((x**2).sum())
-        errors.append({band: float(np.mean(err)) for band, err in band_power_error(x, y, codec.sfreq).items()})
-        all_codes.append(codes.transpose(1, 0, 2).reshape(codes.shape[1], -1))
-        n_streams, n_channels = n_streams + len(codes), n_channels + len(x)
-    all_codes = np.concatenate(all_codes, axis=1)
+        tokens = tokenize_raw(eeg, codec, verbose="error")
+        reports.append(fidelity_report(eeg, reconstruct_raw(tokens, codec, verbose="error"), verbose="error").overall)
+        codes.append(tokens.codes.transpose(1, 0, 2).reshape(tokens.codes.shape[1], -1))
+        bits.append(tokens.bits_per_second)
+    codes = np.concatenate(codes, axis=1)
     return dict(
-        n_codebooks=len(all_codes),
-        bits_per_second=codec.bits_per_second() * n_streams / n_channels,  # per channel (DAC-MC: a stream per group)
-        prd=100 * float(np.sqrt(residual / energy)),
-        **{f"err_{band}": float(np.mean([e[band] for e in errors])) for band in errors[0]},
-        codes_used=min(len(np.unique(codes)) for codes in all_codes),
+        n_codebooks=len(codes),
+        bits_per_second=float(np.mean(bits)),
+        **{
+            key: float(np.mean([r[key] for r in reports]))
+            for key in reports[0]
+            if key == "prd" or key.startswith("err_")
+        },
+        codes_used=min(len(np.unique(codebook)) for codebook in codes),
     )
 
 
