@@ -21,7 +21,8 @@ without gradient descent for all but the decoder:
   (:class:`~mne_dac.models.beam_search.BeamResidualVectorQuantize`).
 - **Decoder**: then trained alone, to the waveform error relative to the signal at a random
   depth (:func:`~mne_dac.training.linear_code.train_decoder`). Gradient descent on the whole
-  codec from these weights makes them worse.
+  codec from these weights makes them worse; to adapt such a codec to other EEG, train its
+  decoder alone (``CodecTrainer(trainable="decoder")``, below), which keeps its tokens.
 
 **Gradient training of a whole codec** is the default of
 :class:`mne_dac.training.trainer.CodecTrainer` (a :class:`skorch.NeuralNet`) and of
@@ -211,6 +212,30 @@ for label, c in [("before", codec), ("after", tuned)]:
 print(fidelity_report(raw, recon, verbose="error"))
 
 # %%
+# Adapt a linear code's decoder with the trainer
+# ----------------------------------------------
+# The trainer also trains a codec's decoder alone (``trainable="decoder"``), its encoder
+# and codebooks frozen: each crop is coded as the codec codes (beam search included) and
+# decoded from all its codebooks or, for half of the batch, from a random number of them.
+# Its tokens do not change, so files written with it stay comparable; this is how to adapt
+# the shipped ``default`` (or the linear code above) to other EEG with skorch's checkpoints,
+# history and callbacks. Here the linear code built above continues on the same crops:
+net = CodecTrainer.from_codec(
+    code.codec,
+    trainable="decoder",
+    lr=3e-4,
+    batch_size=batch_size,
+    max_epochs=1 if FAST else 2,
+    train_split=predefined_split(valid),
+    iterator_train__shuffle=True,
+)
+net.fit(train)
+adapted = net.to_codec(name="adapted", default_n_codebooks=code.codec.default_n_codebooks)
+for label, c in [("linear code", code.codec), ("decoder trained further", adapted)]:
+    recon = mne_dac.reconstruct_raw(mne_dac.tokenize_raw(raw, c, verbose="error"), c, verbose="error")
+    print(f"{label}: PRD {fidelity_report(raw, recon, verbose='error').overall['prd']:.1f} %")
+
+# %%
 # The same from the command line
 # ------------------------------
 # ``mne-dac finetune`` runs these recipes on a folder (or files) of EEG in any format MNE
@@ -233,8 +258,9 @@ print(fidelity_report(raw, recon, verbose="error"))
 #           --steps 100000 --minutes 720
 #
 # Rerun the same command with ``--resume --overwrite`` to continue an interrupted run
-# from its last epoch: it resumes exactly. Other starting points: ``--init default-2026.12b``
-# (continue that shipped codec on your EEG), ``--init eeg-dac.pt`` (continue a codec of
+# from its last epoch: it resumes exactly. Other starting points: ``--init default`` (adapt the
+# shipped codec to your EEG: from a shipped codec or a codec file, ``mne-dac finetune`` trains
+# the decoder alone unless ``--train all`` is given), ``--init eeg-dac.pt`` (continue a codec of
 # yours), or DAC's audio weights with the paper's losses:
 #
 # .. code-block:: console

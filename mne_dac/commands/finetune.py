@@ -6,7 +6,7 @@ import argparse
 import shlex
 
 from mne_dac.commands._common import CLIError
-from mne_dac.training.recipe import INIT_LINEAR_CODE, INIT_SCRATCH, LINEAR_CODE, RECIPE, SCRATCH
+from mne_dac.training.recipe import DECODER_RECIPE, INIT_LINEAR_CODE, INIT_SCRATCH, LINEAR_CODE, RECIPE, SCRATCH
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "the shipped default codec: the compact DAC's weights set to a linear transform code of the training EEG "
         "(principal components of frames of one hop, codebooks by k-means, a beam-search encoder), then its "
         f"decoder trained alone for --steps steps (default {LINEAR_CODE['decoder_steps']}); --valid reports PRD, "
-        "band-power errors and codebook use. With any other --init, gradient training of the whole codec on crops: "
+        "band-power errors and codebook use. With any other --init, gradient training on crops (of the decoder "
+        "alone for an mne-dac codec, whose tokens then do not change; of the whole codec otherwise): "
         "the waveform error relative to the signal (PRD²) and a band-balanced spectrum loss, DAC's VQ losses, "
         "dead-code restarts and quantizer dropout; from scratch, a data-dependent initialisation. The paper's "
         "losses are options (--lambda-mel 15 --waveform-loss l1 --lambda-waveform 1 --lambda-spectral 0 --gan). "
@@ -31,8 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=INIT_LINEAR_CODE,
         help=f"'{INIT_LINEAR_CODE}' (default: the shipped default codec's recipe, a linear code of the EEG whose "
         "decoder is then trained), or gradient training from: a DAC tag (44khz, 24khz, 16khz, 44khz-16kbps: "
-        "audio-pretrained, the paper's main recipe), 'default' (the shipped codec), the path of a DAC checkpoint "
-        f"or mne-dac codec (continue training it), or '{INIT_SCRATCH}' (a random DAC, the paper's baseline)",
+        "audio-pretrained, the paper's main recipe), 'default' or another shipped codec, the path of a DAC "
+        f"checkpoint or mne-dac codec (continue training it), or '{INIT_SCRATCH}' (a random DAC, the paper's "
+        "baseline)",
     )
     p.add_argument("--out", required=True, help="output codec file (.pt), loadable with load_codec")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output (and a stale checkpoint)")
@@ -155,7 +157,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help=f"crops per step (default {RECIPE['batch_size']})",
     )
     g.add_argument(
-        "--lr", type=float, default=RECIPE["lr"], help=f"learning rate (default {RECIPE['lr']:g}, decayed as in DAC)"
+        "--lr",
+        type=float,
+        default=None,
+        help=f"learning rate (default {RECIPE['lr']:g}, decayed as in DAC; decoder alone: {DECODER_RECIPE['lr']:g})",
     )
     g.add_argument(
         "--lambda-waveform", type=float, default=10.0, metavar="W", help="weight of the waveform loss (default 10)"
@@ -170,9 +175,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--lambda-spectral",
         type=float,
-        default=3.0,
+        default=None,
         metavar="W",
-        help="weight of the band-balanced STFT magnitude loss (mne_dac.training.losses.BandSpectralLoss; default 3)",
+        help="weight of the band-balanced STFT magnitude loss (mne_dac.training.losses.BandSpectralLoss; default 3; "
+        f"decoder alone: {DECODER_RECIPE['lambda_spectral']:g})",
     )
     g.add_argument(
         "--lambda-mel",
@@ -180,6 +186,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=0.0,
         metavar="W",
         help="weight of DAC's mel loss (default 0; the paper's: 15)",
+    )
+    g.add_argument(
+        "--train",
+        choices=("all", "decoder"),
+        default=None,
+        help="what gradient training trains: the whole codec, or its decoder alone (its encoder and codebooks, "
+        "hence its tokens, kept; codebook options do not apply) (default: decoder for a shipped or mne-dac codec, "
+        "whose encoder gradient steps make worse, with a learning rate of "
+        f"{DECODER_RECIPE['lr']:g}, no spectrum loss and a random depth for every crop; all for DAC's weights, "
+        "--init scratch and a DAC-SC codec given --model mc)",
     )
     g.add_argument(
         "--data-init",
@@ -289,11 +305,9 @@ def run(args: argparse.Namespace) -> None:
         "codebook_lookup": args.codebook_lookup,
     }
     trainer = dict(
-        lr=args.lr,
         lambda_waveform=args.lambda_waveform,
         waveform_loss=args.waveform_loss,
         lambda_mel=args.lambda_mel,
-        lambda_spectral=args.lambda_spectral,
         dead_code_threshold=args.restart_dead_codes,
         codebook_update=args.codebook_update,
         gan=args.gan,
@@ -303,6 +317,8 @@ def run(args: argparse.Namespace) -> None:
     )
     if args.init == INIT_SCRATCH:
         trainer["data_init"] = args.data_init
+    given = dict(trainable=args.train, lr=args.lr, lambda_spectral=args.lambda_spectral)
+    trainer.update({k: v for k, v in given.items() if v is not None})
     try:
         result = finetune(
             args.data, args.out, init=args.init, valid=args.valid, exclude=args.exclude, name=args.name,
@@ -323,8 +339,9 @@ def run(args: argparse.Namespace) -> None:
     valid_prd = [row["valid_prd"] for row in summary["curve"] if "valid_prd" in row]
     best = "n/a (no --valid)" if not valid_prd else f"{min(valid_prd):.3g} % (final {valid_prd[-1]:.3g} %)"
     diverged = summary["gan_diverged_at_epoch"]
+    what = "the decoder alone" if summary["trainable"] == "decoder" else "the whole codec"
     print(
-        f"Trained {result.epochs_this_run} epochs this run ({summary['epochs']} in all, {summary['steps']} steps "
+        f"Trained {what} for {result.epochs_this_run} epochs this run ({summary['epochs']} in all, {summary['steps']} steps "
         f"of {args.batch_size} × {args.crop:g} s crops; GAN in {summary['gan_epochs']}"
         + (f", diverged at epoch {diverged}" if diverged else "")
         + ")."

@@ -69,6 +69,15 @@ def quantizer_beam(model: torch.nn.Module) -> tuple[int, int]:
     return getattr(quantizer, "beam_width", 1), getattr(quantizer, "beam_codebooks", 1)
 
 
+def decoder_modules(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """What turns a ``dac.DAC``'s or DAC-MC's quantized latents into signals: DAC's decoder and, for DAC-MC, its
+    style, FiLM and slot-out layers (those it has): what decoder-only training trains."""
+    if not hasattr(model, "mc_config"):
+        return [model.decoder]
+    extra = (getattr(model, name, None) for name in ("style", "film", "slot_out"))
+    return [model.decoder, *(m for m in extra if m is not None)]
+
+
 def new_dac(
     *, codebook_lookup: str = "cosine", beam_width: int = 1, beam_codebooks: int = 2, **kwargs: Any
 ) -> torch.nn.Module:

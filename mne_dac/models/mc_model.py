@@ -331,8 +331,11 @@ class DACMC(EEGModuleMixin, nn.Module):
 
     # ------------------------------------------------------------------ channels
     def channel_embeddings(self, positions: torch.Tensor, ch_names: list[str] | None = None) -> torch.Tensor:
-        """Embeddings ``(batch, n_chans, embed_dim)`` of positions ``(batch, n_chans, 3)``."""
+        """Embeddings ``(batch, n_chans, embed_dim)`` of positions ``(batch, n_chans, 3)``; the names default to
+        ``chs_info``'s."""
         emb = self.channel_embedding(positions)
+        if ch_names is None and self._chs_info is not None:
+            ch_names = [ch["ch_name"] for ch in self.chs_info]
         if self.name_embedding:
             if ch_names is None:
                 raise ValueError("This DAC-MC has a per-name embedding: pass ch_names.")
@@ -478,8 +481,6 @@ class DACMC(EEGModuleMixin, nn.Module):
         batch, n_chans, n_times = x.shape
         if positions is None:
             positions = self._default_positions(batch, n_chans, x.device)
-        if ch_names is None and self._chs_info is not None:
-            ch_names = [ch["ch_name"] for ch in self.chs_info]
         emb = self.channel_embeddings(positions.to(x.dtype), ch_names)
         pad = -n_times % self.hop_length
         q = self.encode(nn.functional.pad(x, (0, pad)), emb, n_quantizers, mask)

@@ -24,7 +24,15 @@ from mne.utils import logger, verbose
 
 from mne_dac.codecs.codec import DACCodec
 from mne_dac.io.recordings import UnreadableRecordingError
-from mne_dac.training.recipe import INIT_LINEAR_CODE, INIT_SCRATCH, LINEAR_CODE, MC_LINEAR_CODE, RECIPE, SCRATCH
+from mne_dac.training.recipe import (
+    DECODER_RECIPE,
+    INIT_LINEAR_CODE,
+    INIT_SCRATCH,
+    LINEAR_CODE,
+    MC_LINEAR_CODE,
+    RECIPE,
+    SCRATCH,
+)
 
 #: Files written by the training checkpoint in the work folder.
 CHECKPOINT_FILES = (
@@ -282,7 +290,10 @@ def finetune(
         or with ``model="mc"`` :data:`~mne_dac.training.recipe.MC_LINEAR_CODE`: a linear code of the
         recordings, then ``steps`` steps of its decoder alone), or the codec that gradient training
         starts from (see :func:`initial_codec`): ``"scratch"`` (the gradient recipe's architecture,
-        at random), a DAC tag (the paper's audio-pretrained start), a shipped codec or a file.
+        at random), a DAC tag (the paper's audio-pretrained start), a shipped codec or a file. An
+        mne-dac codec (shipped, or a codec file; :func:`is_codec_of_mne_dac`) is adapted by training
+        its decoder alone (``trainable="decoder"``: its tokens do not change), unless ``model="mc"``
+        wraps a DAC-SC codec in new DAC-MC layers; pass ``trainable="all"`` to train all of it.
     valid : sequence of path-like | None
         Validation EEG: the same ``valid_crops`` crops are scored every epoch.
     exclude : sequence of str
@@ -337,7 +348,10 @@ def finetune(
     %(verbose)s
     **trainer_kwargs
         :class:`~mne_dac.training.trainer.CodecTrainer` arguments (``lr``, ``lambda_spectral``,
-        ``codebook_update``, ``gan``…); the trainer's defaults are the recipe.
+        ``codebook_update``, ``gan``, ``trainable``…); the trainer's defaults are the gradient
+        recipe's (:data:`~mne_dac.training.recipe.RECIPE`), and with ``trainable="decoder"``
+        :data:`~mne_dac.training.recipe.DECODER_RECIPE`'s, whose codebook options (``codebook_update``,
+        ``dead_code_threshold``…) are refused.
 
     Returns
     -------
@@ -386,7 +400,9 @@ def finetune(
     train_raws = _recordings(data, "training", exclude)
     valid_raws = _recordings(valid, "validation", exclude) if valid else None
     codec, prune = initial_codec(init, n_codebooks=n_codebooks, scratch=scratch, sfreq=sfreq, seed=seed, device=device)
-    if model == "mc" and not isinstance(codec, DACMCCodec):
+    new_layers = model == "mc" and not isinstance(codec, DACMCCodec)  # DAC-MC's attention, to train
+    trainer_kwargs = _trainable(trainer_kwargs, is_codec_of_mne_dac(init) and not new_layers)
+    if new_layers:
         slots = {"pooling": pooling, "n_slots": group_size} if pooling == "slots" else {}
         codec = DACMCCodec.from_codec(codec, layout=layout, grouping=grouping, group_size=group_size, **slots)
     elif model == "sc" and isinstance(codec, DACMCCodec):
@@ -472,6 +488,38 @@ def finetune(
         plot = fname.with_name(fname.stem + "_history.png")
         _plot_history(net, plot)
     return FinetuneResult(trained, fname, workdir, summary, len(history) - done, epochs, plot)
+
+
+#: :class:`~mne_dac.training.trainer.CodecTrainer`'s options of codebook learning, which decoder-only training
+#: does not use.
+_CODE_LEARNING = ("lambda_commitment", "lambda_codebook", "dead_code_threshold", "codebook_update", "codebook_decay")
+
+
+def _trainable(trainer_kwargs: dict, decoder: bool) -> dict:
+    """``trainer_kwargs`` with ``trainable`` (default: ``"decoder"`` if ``decoder``, else ``"all"``) and, for the
+    decoder alone, :data:`~mne_dac.training.recipe.DECODER_RECIPE`'s defaults; codebook options are refused there."""
+    trainer_kwargs = {"trainable": "decoder" if decoder else "all", **trainer_kwargs}
+    if trainer_kwargs["trainable"] != "decoder":
+        return trainer_kwargs
+    code_learning = [k for k in _changed_trainer_options(trainer_kwargs) if k in _CODE_LEARNING]
+    if code_learning:
+        raise ValueError(
+            f"trainable='decoder' keeps the codec's encoder and codebooks: {', '.join(code_learning)} only apply to "
+            "training the whole codec (trainable='all', --train all)."
+        )
+    return {**DECODER_RECIPE, **trainer_kwargs}
+
+
+def is_codec_of_mne_dac(init: str | Path) -> bool:
+    """Whether ``init`` is an EEG codec of mne-dac (shipped, or a codec file it saved), which :func:`finetune`
+    adapts by training its decoder alone, not DAC's weights, a DAC checkpoint or a new codec."""
+    from mne_dac.codecs.codec_file import is_safetensors
+    from mne_dac.codecs.loading import SHIPPED_CODECS
+
+    if str(init) in SHIPPED_CODECS:
+        return True
+    path = Path(init).expanduser()
+    return path.is_file() and is_safetensors(path)
 
 
 #: :func:`finetune`'s options that only gradient training uses.
@@ -594,6 +642,7 @@ def _summary(net, codec, init, prune, data, valid, train, crop, per_epoch, seed,
         batch_size=net.batch_size,
         lr=net.lr,
         data_init=net.data_init,
+        trainable=net.trainable,
         lambda_mel=net.lambda_mel,
         waveform_loss=net.waveform_loss,
         lambda_waveform=net.lambda_waveform,

@@ -42,7 +42,7 @@ from mne.utils import logger, verbose
 from mne_dac.codecs.codec import DACCodec
 from mne_dac.codecs.mc_codec import DACMCCodec
 from mne_dac.models.beam_search import beam_search, stage_entries
-from mne_dac.models.dac_model import new_dac, quantizer_beam
+from mne_dac.models.dac_model import decoder_modules, new_dac, quantizer_beam
 from mne_dac.models.euclidean_vq import EuclideanVectorQuantize
 from mne_dac.models.quantizer import latents_from_codes
 from mne_dac.signal.groups import pivot_groups, sample_pivot_group
@@ -401,8 +401,7 @@ def train_decoder(codec: DACCodec, signals: Sequence[np.ndarray], ch_names: Sequ
     model, rng = codec.model.eval(), np.random.default_rng(seed)  # eval: the quantizer drops no codebook
     mc = isinstance(codec, DACMCCodec)
     n_q = len(model.quantizer.quantizers)
-    trained = [model.decoder] + ([model.style, model.film, model.slot_out] if mc else [])
-    optimizer = torch.optim.Adam([p for m in trained for p in m.parameters()], lr=3e-4)
+    optimizer = torch.optim.Adam([p for m in decoder_modules(model) for p in m.parameters()], lr=3e-4)
     for _ in tqdm(range(steps), desc="Training the decoder", unit="step", disable=not progress):
         x, positions = _decoder_crops(codec, signals, ch_names, rng)
         with torch.no_grad():

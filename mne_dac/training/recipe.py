@@ -18,6 +18,12 @@ from typing import Any
 #: epochs of 50 steps (a checkpoint and a validation after each), 10,000 steps by default.
 RECIPE: dict[str, Any] = dict(lr=1e-3, batch_size=16, crop_seconds=5.0, steps_per_epoch=50, steps=10_000)
 
+#: Gradient training of a codec's decoder alone (``CodecTrainer(trainable="decoder")``; what ``mne-dac finetune``
+#: does from a shipped codec or a codec file): the settings of the default's decoder phase
+#: (:func:`~mne_dac.training.linear_code.train_decoder`), overriding :data:`RECIPE`'s: the relative squared error
+#: alone (no spectrum loss), every crop decoded from a random number of codebooks, a learning rate of 3e-4.
+DECODER_RECIPE: dict[str, Any] = dict(lr=3e-4, lambda_spectral=0.0, quantizer_dropout=1.0)
+
 #: The start of a codec trained from a random DAC (``mne-dac finetune --init scratch``).
 INIT_SCRATCH = "scratch"
 

@@ -53,7 +53,8 @@ from skorch.callbacks import (
 from skorch.utils import TeeGenerator
 
 from mne_dac.codecs.codec import DACCodec
-from mne_dac.models.dac_model import clone_model, codebook_lookup
+from mne_dac.models.dac_model import clone_model, codebook_lookup, decoder_modules
+from mne_dac.models.quantizer import latents_from_codes
 from mne_dac.signal.metrics import BANDS, MEL_LOSS_CONFIG, mel_loss_module
 from mne_dac.signal.preprocessing import PreprocessingSettings
 from mne_dac.training.losses import BandSpectralLoss, relative_mse
@@ -295,14 +296,17 @@ def check_training_memory(model: torch.nn.Module, dataset: Any, batch_size: int)
 class CodecTrainer(NeuralNet):
     """Train or fine-tune a DAC codec on EEG crops with skorch.
 
-    The defaults are mne-dac's recipe, the one that trained the shipped ``default`` codec:
-    the waveform error relative to the signal (PRD², weight 10) plus the band-balanced
-    spectrum loss (:class:`~mne_dac.training.losses.BandSpectralLoss`, weight 3) and DAC's VQ losses;
-    no mel loss and no GAN; dead codebook entries restarted from the batch; and, for a
-    randomly initialised codec (:meth:`from_codec` of ``load_codec("random")``), the
+    The defaults are mne-dac's gradient recipe (:data:`~mne_dac.training.recipe.RECIPE`, which
+    trained ``default-2026.12b``): the waveform error relative to the signal (PRD², weight 10) plus
+    the band-balanced spectrum loss (:class:`~mne_dac.training.losses.BandSpectralLoss`, weight 3)
+    and DAC's VQ losses; no mel loss and no GAN; dead codebook entries restarted from the batch;
+    and, for a randomly initialised codec (:meth:`from_codec` of ``load_codec("random")``), the
     data-dependent initialisation of :func:`~mne_dac.training.data_init.init_from_data`. The paper's
     recipe (mel + waveform L1 + reduced-weight GAN) is ``lambda_mel=15,
-    waveform_loss="l1", lambda_waveform=1, lambda_spectral=0, gan=True``.
+    waveform_loss="l1", lambda_waveform=1, lambda_spectral=0, gan=True``. The shipped ``default``
+    is a linear code of EEG whose decoder alone was then trained
+    (:func:`~mne_dac.training.linear_code.build_linear_codec`); ``trainable="decoder"`` adapts it,
+    or any codec, to other EEG the same way, through skorch (checkpoints, history, callbacks).
 
     Parameters
     ----------
@@ -382,6 +386,16 @@ class CodecTrainer(NeuralNet):
         index on from the latents of training crops (:meth:`init_codebooks_from_data`):
         the codebooks added to a trained codec by :meth:`from_codec`'s ``n_codebooks``.
         ``None``: none.
+    trainable : ``"all"`` | ``"decoder"``
+        What trains. ``"all"``: the whole codec. ``"decoder"``: its decoder alone (DAC-MC: with its
+        style, FiLM and slot-out layers); each crop is coded as the codec codes (beam search
+        included, all codebooks) and decoded from all its codes or, for a ``quantizer_dropout`` share
+        of the batch, from a random number of codebooks. The encoder and the codebooks do not
+        change, so neither do the codec's tokens; no VQ loss, codebook update or restart. This is how
+        the shipped ``default`` (a linear code, see :mod:`~mne_dac.training.linear_code`) was
+        trained, and how to adapt such a codec to other EEG: gradient steps on its encoder make it
+        worse. :data:`~mne_dac.training.recipe.DECODER_RECIPE` holds the settings of the default's
+        decoder phase. Not with ``data_init``.
     min_codes_used : float
         Codebook collapse: training stops with :class:`CodebookCollapseError` after an epoch
         in which a codebook used at most this fraction of the entries it could have used
@@ -464,6 +478,7 @@ class CodecTrainer(NeuralNet):
         codebook_decay: float = 0.99,
         data_init: bool = False,
         init_codebooks_from: int | None = None,
+        trainable: str = "all",
         min_codes_used: float = 0.01,
         grad_clip: float = 1e3,
         grad_clip_discriminator: float = 10.0,
@@ -507,6 +522,7 @@ class CodecTrainer(NeuralNet):
         self.codebook_decay = codebook_decay
         self.data_init = data_init
         self.init_codebooks_from = init_codebooks_from
+        self.trainable = trainable
         self.min_codes_used = min_codes_used
         self.grad_clip = grad_clip
         self.grad_clip_discriminator = grad_clip_discriminator
@@ -529,14 +545,14 @@ class CodecTrainer(NeuralNet):
         **kwargs
             Other :class:`CodecTrainer` arguments. ``device`` defaults to the codec's;
             ``data_init`` to True for a randomly initialised codec (``load_codec("random")``,
-            named ``random-seed<N>``), False otherwise.
+            named ``random-seed<N>``) trained whole, False otherwise.
 
         Returns
         -------
         trainer : CodecTrainer
             The (uninitialised) trainer.
         """
-        kwargs.setdefault("data_init", codec.name.startswith("random-seed"))
+        kwargs.setdefault("data_init", codec.name.startswith("random-seed") and kwargs.get("trainable") != "decoder")
         if n_codebooks is not None and n_codebooks > codec.n_codebooks:
             kwargs.setdefault("init_codebooks_from", codec.n_codebooks)
         kwargs.setdefault("device", str(codec.device))
@@ -707,10 +723,17 @@ class CodecTrainer(NeuralNet):
         """Initialise the codec (with quantizer dropout) and the discriminator."""
         _check_option("waveform_loss", self.waveform_loss, ("l1", "relative-mse"))
         _check_option("codebook_update", self.codebook_update, ("ema", "gradient"))
+        _check_option("trainable", self.trainable, ("all", "decoder"))
+        if self.trainable == "decoder" and self.data_init:
+            raise ValueError("data_init draws a new encoder and codebooks, which trainable='decoder' keeps frozen.")
         if not 0 < self.codebook_decay < 1:
             raise ValueError(f"codebook_decay must lie in (0, 1), got {self.codebook_decay}")
         super().initialize_module()
         self.module_.quantizer.quantizer_dropout = float(self.quantizer_dropout)
+        if self.trainable == "decoder":
+            self.module_.requires_grad_(False)
+            for module in decoder_modules(self.module_):
+                module.requires_grad_(True)
         self.spectral_loss_ = BandSpectralLoss(self.sfreq)
         self.code_usage_ = None
         self.gan_active_ = bool(self.gan)
@@ -730,7 +753,8 @@ class CodecTrainer(NeuralNet):
 
     def initialize_optimizer(self, *args: Any, **kwargs: Any) -> CodecTrainer:
         """Initialise the generator's and the discriminator's optimizers."""
-        pgroups, opt_kwargs = self.get_params_for_optimizer("optimizer", self.module_.named_parameters())
+        trained = ((name, p) for name, p in self.module_.named_parameters() if p.requires_grad)
+        pgroups, opt_kwargs = self.get_params_for_optimizer("optimizer", trained)
         self.optimizer_ = self.optimizer(*pgroups, **opt_kwargs)
         if self.gan:
             shared = {k: v for k, v in opt_kwargs.items() if k != "param_groups"}
@@ -749,6 +773,11 @@ class CodecTrainer(NeuralNet):
         return self
 
     # ------------------------------------------------------------------ steps
+    def _set_training(self, training: bool = True) -> None:
+        super()._set_training(training)
+        if self.trainable == "decoder":  # the encoder and the quantizer code as the codec does
+            self.module_.eval()
+
     def _autocast(self):
         if self.mixed_precision and torch.device(self.device).type == "cuda":
             return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -779,12 +808,46 @@ class CodecTrainer(NeuralNet):
             )
         return x, positions, mask
 
-    def _forward(self, x: torch.Tensor, positions: torch.Tensor | None, mask: torch.Tensor | None = None) -> dict:
+    def _forward(
+        self, x: torch.Tensor, positions: torch.Tensor | None, mask: torch.Tensor | None = None, training: bool = False
+    ) -> dict:
         """Run the codec; reconstructions are returned flat, ``(batch * n_chans, 1, n_times)``."""
         with self._autocast():
-            out = self.module_(x) if positions is None else self.module_(x, positions, mask=mask)
+            if self.trainable == "decoder":
+                out = self._decode_frozen_codes(x, positions, mask, training)
+            else:
+                out = self.module_(x) if positions is None else self.module_(x, positions, mask=mask)
         out["audio"] = out["audio"].float().reshape(-1, 1, x.shape[-1])
         return out
+
+    def _decode_frozen_codes(
+        self, x: torch.Tensor, positions: torch.Tensor | None, mask: torch.Tensor | None, training: bool
+    ) -> dict:
+        """``trainable="decoder"``: the codec's codes of ``x`` (no gradient), decoded in training from a random
+        depth for a ``quantizer_dropout`` share of the batch (as DAC's quantizer dropout)."""
+        model, n_times = self.module_, x.shape[-1]
+        x = torch.nn.functional.pad(x, (0, -n_times % model.hop_length))
+        mc = positions is not None
+        with torch.no_grad():
+            if mc:
+                emb = model.channel_embeddings(positions.to(x.dtype))
+                quantized = model.encode(x, emb, mask=mask)
+                codes, latents = quantized.codes, quantized.latents
+            else:
+                codes, latents = model.quantizer(model.encoder(x))[1:3]
+        n_q = len(model.quantizer.quantizers)
+        depth = torch.full((len(x),), n_q, device=x.device)
+        if training:
+            n_dropped = int(len(x) * self.quantizer_dropout)
+            depth[:n_dropped] = torch.randint(1, n_q + 1, (n_dropped,), device=x.device)
+        used = torch.arange(n_q, device=x.device)[:, None] < depth.view(-1, *[1] * (codes.ndim - 1))
+        kept = torch.where(used, codes, -1)
+        y = (
+            model.decode(model.from_codes(kept), emb)
+            if mc
+            else model.decoder(latents_from_codes(model.quantizer, kept))
+        )
+        return {"audio": y[..., :n_times], "codes": codes, "latents": latents}
 
     @staticmethod
     def _real_channels(
@@ -838,7 +901,7 @@ class CodecTrainer(NeuralNet):
 
         self._set_training(True)
         x, positions, mask = self._signal(batch)
-        out = self._forward(x, positions, mask)
+        out = self._forward(x, positions, mask, training=True)
         x, y = self._real_channels(x, out["audio"], mask)
         use_gan = self.gan and self.gan_active_
         if use_gan:
@@ -854,11 +917,13 @@ class CodecTrainer(NeuralNet):
         reconstruction = sum(w * parts[k] for k, w in weights.items())
         if use_gan:
             parts["disc"] = disc
-        parts["commitment"] = out["vq/commitment_loss"].float()
-        parts["codebook"] = out["vq/codebook_loss"].float()
-        weights.update(commitment=self.lambda_commitment)
-        if self.codebook_update == "gradient":
-            weights.update(codebook=self.lambda_codebook)
+        learns_codes = self.trainable == "all"
+        if learns_codes:
+            parts["commitment"] = out["vq/commitment_loss"].float()
+            parts["codebook"] = out["vq/codebook_loss"].float()
+            weights.update(commitment=self.lambda_commitment)
+            if self.codebook_update == "gradient":
+                weights.update(codebook=self.lambda_codebook)
         if use_gan:
             with self._autocast(), _quiet():
                 adv, feat = gan_loss.generator_loss(self._audio(y), self._audio(x))
@@ -875,9 +940,9 @@ class CodecTrainer(NeuralNet):
         )
         grad_norm = torch.nn.utils.clip_grad_norm_(self.module_.parameters(), self.grad_clip)
         self.optimizer_.step()
-        if self.codebook_update == "ema":
+        if learns_codes and self.codebook_update == "ema":
             self._update_codebooks(out["codes"], out["latents"])
-        if self.dead_code_threshold > 0:
+        if learns_codes and self.dead_code_threshold > 0:
             self.history.record_batch("train_dead_codes", self._restart_dead_codes(out["codes"], out["latents"]))
         for key, value in parts.items():
             self.history.record_batch(f"train_{key}", float(value.detach()))

@@ -73,7 +73,7 @@ def test_finetune_scratch_then_resume(tmp_path, data_dir, capsys):
     # --resume continues the checkpoint up to --steps in all: two more epochs
     args = [*SCRATCH, *TINY, "--out", str(out), "--overwrite", "--resume"]
     assert main(["finetune", str(data_dir), *args, "--steps", "4"]) == 0
-    assert "Trained 2 epochs this run (4 in all" in capsys.readouterr().out
+    assert "Trained the whole codec for 2 epochs this run (4 in all" in capsys.readouterr().out
     history = _history(workdir)
     assert [row["epoch"] for row in history] == [1, 2, 3, 4]
     assert read_codec_file(out).metadata["training"]["epochs"] == 4
@@ -107,6 +107,24 @@ def test_finetune_from_dac_checkpoint(tmp_path, data_dir, tiny_dac_checkpoint, c
     meta = read_codec_file(out).metadata["training"]
     assert meta["pre_pruned_to"] == 2 and meta["best_valid_mel"] > 0 and meta["epochs"] == 1
     assert len(meta["valid"]) == 1
+
+
+def test_finetune_codec_trains_its_decoder(tmp_path, data_dir, tiny_codec_file, capsys):
+    """--init an mne-dac codec trains its decoder alone, so its tokens stay; --train all trains all of it."""
+    out = tmp_path / "adapted.pt"
+    args = ["finetune", str(data_dir), "--init", str(tiny_codec_file), *TINY, "--out", str(out), "--overwrite"]
+
+    def changed():
+        before, after = load_codec(tiny_codec_file).model.state_dict(), load_codec(out).model.state_dict()
+        return {k.split(".")[0] for k in after if not torch.equal(before[k], after[k])}
+
+    assert main(args) == 0
+    assert "Trained the decoder alone for 2 epochs" in capsys.readouterr().out
+    assert changed() == {"decoder"} and read_codec_file(out).metadata["training"]["trainable"] == "decoder"
+    assert main([*args, "--codebook-update", "gradient"]) == 1
+    assert "codebook_update only apply to training the whole codec" in capsys.readouterr().err
+    assert main([*args, "--train", "all"]) == 0
+    assert {"encoder", "quantizer"} <= changed() and "Trained the whole codec" in capsys.readouterr().out
 
 
 def test_finetune_errors(tmp_path, data_dir, tiny_codec_file, capsys):

@@ -88,11 +88,17 @@ def test_anatomical_training_lowers_loss(lazy_raw):
     assert np.isfinite(loss).all() and loss[-1] < 0.9 * loss[0]
 
 
-@pytest.mark.parametrize("layout", ["channel", "group", "slots"])
-def test_training_lowers_loss(lazy_raw, layout):
+def _groups_of_three(lazy_raw, layout: str) -> tuple[RandomCropDataset, DACMCCodec]:
+    """Two crops of pivot groups of 3 channels, and a tiny DAC-MC of ``layout`` (``"slots"``: the group layout
+    with slots) for them."""
     crops = RandomCropDataset([lazy_raw], crop_duration=CROP, n_crops=2, seed=0, group_size=3)
     kwargs = dict(layout="group", pooling="slots", n_slots=4) if layout == "slots" else dict(layout=layout)
-    codec = DACMCCodec.from_codec(make_tiny_codec(), **kwargs, group_size=3)
+    return crops, DACMCCodec.from_codec(make_tiny_codec(), **kwargs, group_size=3)
+
+
+@pytest.mark.parametrize("layout", ["channel", "group", "slots"])
+def test_training_lowers_loss(lazy_raw, layout):
+    crops, codec = _groups_of_three(lazy_raw, layout)
     torch.manual_seed(0)
     net = CodecTrainer.from_codec(
         codec, gan=False, quantizer_dropout=0.0, max_epochs=6, batch_size=2, lr=1e-3, verbose=0, device="cpu"
@@ -104,6 +110,22 @@ def test_training_lowers_loss(lazy_raw, layout):
     trained = net.to_codec(grouping="anatomical", group_size=3)
     assert isinstance(trained, DACMCCodec) and trained.layout == codec.layout and trained.grouping == "anatomical"
     assert trained.model.pooling == codec.model.pooling
+
+
+@pytest.mark.parametrize("layout", ["channel", "group", "slots"])
+def test_decoder_alone_keeps_the_codes(lazy_raw, layout):
+    """``trainable="decoder"`` trains DAC-MC's decoder with its style, FiLM and slot-out layers, nothing else."""
+    crops, codec = _groups_of_three(lazy_raw, layout)
+    torch.manual_seed(0)
+    net = CodecTrainer.from_codec(codec, trainable="decoder", max_epochs=3, batch_size=2, verbose=0, device="cpu")
+    net.fit(crops)
+    before, after = codec.model.state_dict(), net.module_.state_dict()
+    changed = {k.split(".")[0] + (".decoder" if ".decoder." in k else "") for k in after
+               if not torch.equal(before[k], after[k])}  # fmt: skip
+    trained = {"dac.decoder", "style", "film"} | ({"slot_out"} if layout == "slots" else set())
+    assert changed == trained
+    loss = net.history[:, "train_waveform"]
+    assert loss[-1] < loss[0]
 
 
 def test_finetune_cli_mc(tmp_path, capsys):

@@ -112,6 +112,27 @@ def test_validation_records_what_the_codec_keeps(crops):
     assert net.history[-1, "train_spectral"] > 0
 
 
+def test_decoder_alone(crops):
+    """``trainable="decoder"`` changes the decoder only, so the codec's tokens stay; no codebook learning."""
+    from skorch.helper import predefined_split
+
+    codec = _codec()
+    torch.manual_seed(0)
+    net = CodecTrainer.from_codec(codec, trainable="decoder", batch_size=4, max_epochs=2, dead_code_threshold=2.0,
+                                  train_split=predefined_split(crops), verbose=0, device="cpu")  # fmt: skip
+    net.fit(crops)
+    before, after = codec.model.state_dict(), net.to_codec().model.state_dict()
+    assert {k.split(".")[0] for k in after if not torch.equal(before[k], after[k])} == {"decoder"}
+    row = net.history[-1]
+    assert np.isfinite(row["valid_prd"]) and "train_dead_codes" not in net.history[-1, "batches", -1]
+    assert "train_commitment" not in row and row["train_spectral"] > 0
+    assert [group["params"] for group in net.optimizer_.param_groups] == [list(net.module_.decoder.parameters())]
+    with pytest.raises(ValueError, match="data_init draws a new encoder"):
+        CodecTrainer.from_codec(_codec(), trainable="decoder", data_init=True, verbose=0).initialize()
+    with pytest.raises(ValueError, match="trainable"):
+        CodecTrainer.from_codec(codec, trainable="encoder", verbose=0).initialize()
+
+
 def test_collapse_stops_training():
     """A codec whose codebooks code everything alike stops with a clear message."""
     raw = read_excerpt(0, "rest", preload=False, verbose=False)
