@@ -7,7 +7,10 @@ default codec at 2 and 4 codebooks (44 and 88 bits/s per channel; ``--token-code
 (the shipped linear codec on the channels' principal components) and ``codec="klt-dct"`` (their
 block DCT) at ``--rates``, each with its blocks' band powers kept (the default) and without
 (``restore_bands=False``: the codec's decode, the transform's of least squared error);
-:func:`mne_dac.read_raw_dac` reads it back. Each reconstruction is scored by
+:func:`mne_dac.read_raw_dac` reads it back. After each token file with its band powers kept, the
+block DCT of each channel (:class:`~mne_dac.signal.transform_coding.DCTCoder`, as in the model card)
+codes the same recording within the bits per second that file's payload takes: the two at equal
+bits in the file. Each reconstruction is scored by
 :func:`mne_dac.signal.metrics.fidelity_report` against the recording: PRD, SNR, the relative
 band-power errors and the spectrogram loss, averaged over recordings. "bits/s in file" is what
 the EEG's payload takes per channel (tokens entropy-coded, or the transform code with its
@@ -55,6 +58,31 @@ def coders(rates: list[float], token_codec: str = "default", token_depths: tuple
                      for r in rates for label, method in transforms for kind, restore in kinds]  # fmt: skip
 
 
+def dct_at_the_same_bits(raw, bits_per_second: float, label: str, codec) -> dict:
+    """The block DCT of each channel of ``raw`` within ``bits_per_second`` per channel, at ``codec``'s rate and
+    preprocessing; its figures."""
+    from mne_dac.evaluation.baselines import make_coder
+
+    n_channel_seconds = len(raw.ch_names) * raw.n_times / raw.info["sfreq"]
+    t0 = time.perf_counter()
+    decoded, coded = make_coder("dct", bits_per_second, sfreq=codec.sfreq).code_raw(raw, codec.preprocessing)
+    spent = coded.n_bits / coded.duration / coded.n_channels
+    return _figures(raw, decoded, label, spent, spent, n_channel_seconds / (time.perf_counter() - t0), float("nan"))
+
+
+def _figures(raw, decoded, label: str, nominal: float, in_file: float, write: float, read: float) -> dict:
+    """A row of the table: ``decoded`` scored against ``raw``."""
+    report = fidelity_report(raw, decoded, codec_sfreq=256.0, verbose="error").overall
+    return dict(
+        coder=label,
+        nominal=nominal,
+        in_file=in_file,
+        **{k: float(report[k]) for k in ("prd", "snr_db", *(f"err_{b}" for b in BANDS), "spectrogram_loss")},
+        write=write,
+        read=read,
+    )
+
+
 def measure(raw, label: str, kwargs: dict, folder: Path) -> dict:
     """Write and read one file; its figures."""
     fname = folder / "rec.eegdac"
@@ -65,15 +93,8 @@ def measure(raw, label: str, kwargs: dict, folder: Path) -> dict:
     decoded = mne_dac.read_raw_dac(fname, verbose="error")
     t2 = time.perf_counter()
     header = read_header(fname)
-    report = fidelity_report(raw, decoded, codec_sfreq=256.0, verbose="error").overall
-    return dict(
-        coder=label,
-        nominal=header.bits_per_second,
-        in_file=header.coded_bits_per_second,
-        **{k: float(report[k]) for k in ("prd", "snr_db", *(f"err_{b}" for b in BANDS), "spectrogram_loss")},
-        write=n_channel_seconds / (t1 - t0),
-        read=n_channel_seconds / (t2 - t1),
-    )
+    return _figures(raw, decoded, label, header.bits_per_second, header.coded_bits_per_second,
+                    n_channel_seconds / (t1 - t0), n_channel_seconds / (t2 - t1))  # fmt: skip
 
 
 def markdown(mean: pd.DataFrame) -> str:
@@ -81,9 +102,10 @@ def markdown(mean: pd.DataFrame) -> str:
     rows = [head, "|---|---|---:|---:|---|---:|---|"]
     for _, r in mean.iterrows():
         bands = " / ".join(f"{r[f'err_{b}']:.2f}" for b in BANDS)
+        read = "–" if pd.isna(r["read"]) else f"{r['read']:.0f}"
         rows.append(
-            f"| {r['coder']} | {r['nominal']:g} / {r['in_file']:.1f} | {r['prd']:.1f} | {r['snr_db']:.1f} | {bands} "
-            f"| {r['spectrogram_loss']:.2f} | {r['write']:.0f} / {r['read']:.0f} |"
+            f"| {r['coder']} | {r['nominal']:.4g} / {r['in_file']:.1f} | {r['prd']:.1f} | {r['snr_db']:.1f} | {bands} "
+            f"| {r['spectrogram_loss']:.2f} | {r['write']:.0f} / {read} |"
         )
     return "\n".join(rows)
 
@@ -109,11 +131,15 @@ def main() -> None:
                      + "; ".join(label for label, _ in every))  # fmt: skip
     torch.set_num_threads(args.threads)
     raws = read_recordings(args.data, args.subjects, args.seconds)
+    token_codec = mne_dac.load_codec(args.token_codec, device="cpu", verbose="error")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, raw in raws.items():
             for label, kwargs in measured:
                 rows.append({"recording": name, **measure(raw, label, kwargs, Path(tmp))})
+                if "n_codebooks" in kwargs and kwargs["restore_bands"]:  # the DCT at this token file's bits
+                    dct = f"block DCT at the bits of the {kwargs['n_codebooks']}-codebook file"
+                    rows.append({"recording": name, **dct_at_the_same_bits(raw, rows[-1]["in_file"], dct, token_codec)})
             print(f"{name}: done", flush=True)
     per_recording = pd.DataFrame(rows)
     mean = per_recording.drop(columns="recording").groupby("coder", sort=False).mean().reset_index()

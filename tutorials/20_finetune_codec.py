@@ -26,7 +26,7 @@ without gradient descent for all but the decoder:
 
 **Gradient training of a whole codec** is the default of
 :class:`mne_dac.training.trainer.CodecTrainer` (a :class:`skorch.NeuralNet`) and of
-``mne-dac finetune --init scratch`` (or from a codec to continue): the recipe of
+``mne-dac finetune --init scratch`` (or from DAC's weights): the recipe of
 ``default-2026.12b``, which keeps each channel less well at the same bits (38.3 against 32.1 %
 PRD at 88 bits/s on eegmat's validation subjects):
 

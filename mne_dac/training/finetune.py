@@ -5,7 +5,8 @@ shipped ``default`` codec) it builds a linear transform code of them and trains 
 (:func:`~mne_dac.training.linear_code.build_linear_codec`, :data:`~mne_dac.training.recipe.LINEAR_CODE`).
 Otherwise it builds the starting codec (a shipped codec, DAC's audio weights, a codec file or a
 new random DAC), cuts random crops and trains it by gradient descent with
-:class:`~mne_dac.training.trainer.CodecTrainer` from a resumable checkpoint. Either way it saves the
+:class:`~mne_dac.training.trainer.CodecTrainer` from a resumable checkpoint: the whole codec, or the
+decoder alone of a shipped codec or codec file (its tokens kept). Either way it saves the
 codec with its training summary (the settings, the command, the validation figures).
 """
 

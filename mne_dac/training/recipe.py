@@ -4,8 +4,9 @@ The shipped ``default`` codec (``beam-2026.12``) is built by :data:`LINEAR_CODE`
 code of the training EEG set by hand, its decoder then trained alone
 (:func:`~mne_dac.training.linear_code.build_linear_codec`; ``mne-dac finetune``'s default,
 ``--init linear-code``). Gradient training of a whole codec (:class:`~mne_dac.training.trainer.CodecTrainer`,
-``mne-dac finetune --init scratch`` or from another codec) takes its defaults from :data:`RECIPE`
-and :data:`SCRATCH`, the recipe of ``default-2026.12b``. ``benchmarks/train_default_codec.sh``
+``mne-dac finetune --init scratch`` or from DAC's weights) takes its defaults from :data:`RECIPE`
+and :data:`SCRATCH`, the recipe of ``default-2026.12b``; training a codec's decoder alone
+(``mne-dac finetune`` from a shipped codec or a codec file) from :data:`DECODER_RECIPE`. ``benchmarks/train_default_codec.sh``
 reproduces the default codec. This module imports nothing heavy (the command line reads it to
 build its help).
 """
