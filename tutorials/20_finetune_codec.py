@@ -85,7 +85,7 @@ from mne_dac.signal.metrics import codebook_usage, fidelity_report
 from mne_dac.training import CodecTrainer, checkpoint_callbacks, plot_history
 from mne_dac.training.crops import RandomCropDataset
 from mne_dac.training.linear_code import build_linear_codec
-from mne_dac.training.recipe import LINEAR_CODE, SCRATCH
+from mne_dac.training.recipe import DECODER_RECIPE, LINEAR_CODE, SCRATCH
 
 FAST = os.environ.get("MNE_DAC_FAST") == "1"
 torch.manual_seed(0)
@@ -216,14 +216,15 @@ print(fidelity_report(raw, recon, verbose="error"))
 # ----------------------------------------------
 # The trainer also trains a codec's decoder alone (``trainable="decoder"``), its encoder
 # and codebooks frozen: each crop is coded as the codec codes (beam search included) and
-# decoded from all its codebooks or, for half of the batch, from a random number of them.
-# Its tokens do not change, so files written with it stay comparable; this is how to adapt
-# the shipped ``default`` (or the linear code above) to other EEG with skorch's checkpoints,
-# history and callbacks. Here the linear code built above continues on the same crops:
+# decoded from a random number of codebooks, with the settings of the default's decoder phase
+# (:data:`~mne_dac.training.recipe.DECODER_RECIPE`, what ``mne-dac finetune`` uses from a
+# shipped codec or a codec file). Its tokens do not change; this is how to adapt the shipped
+# ``default`` (or the linear code above) to other EEG with skorch's checkpoints, history and
+# callbacks. Here the linear code built above continues on the same crops:
 net = CodecTrainer.from_codec(
     code.codec,
     trainable="decoder",
-    lr=3e-4,
+    **DECODER_RECIPE,
     batch_size=batch_size,
     max_epochs=1 if FAST else 2,
     train_split=predefined_split(valid),
