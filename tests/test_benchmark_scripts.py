@@ -91,7 +91,7 @@ def test_fixed_rate_script():
     assert len(prd) == 10 and all(0 < p < 100 for p in prd.values())
     dct = "block DCT, 0.5-s blocks, Laplacian entropy coder"  # the default codec's hop: 128 samples at 256 Hz
     assert prd[dct, "a step per block (fixed rate)"] > prd[dct, "one step (variable rate)"]
-    assert ("codec", "depth per channel and 2 s, codes at their entropy") in prd
+    assert ("codec", "depth per channel and 2 s, codes coded adaptively") in prd
 
 
 def test_linear_code_script_groups(tmp_path):
