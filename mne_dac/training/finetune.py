@@ -225,21 +225,39 @@ def checkpoint_epochs(workdir: Path) -> int:
         raise ValueError(f"Unreadable checkpoint history {fname}: {err}") from err
 
 
-def _check_checkpoint_fits(workdir: Path, model: Any, init: Any) -> None:
-    """Fail clearly when the checkpoint's weights do not fit the codec built from ``init``."""
-    import torch
+def _check_checkpoint_fits(workdir: Path, model: Any, init: Any, trainable: str) -> None:
+    """Fail clearly when the checkpoint's weights do not fit the codec built from ``init``, or its optimizer
+    trained other parameters than ``trainable`` does."""
+    from mne_dac.models.dac_model import decoder_modules
 
-    fname = workdir / "params.pt"
-    try:
-        saved = torch.load(fname, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unreadable file
-        raise ValueError(f"Unreadable checkpoint {fname}: {type(err).__name__}: {err}") from err
+    saved = _load_checkpoint_file(workdir / "params.pt")
     shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     if shapes != {k: tuple(v.shape) for k, v in saved.items()}:
         raise ValueError(
             f"The checkpoint in {workdir} does not fit the codec of init={init} (other architecture or number "
             "of codebooks): resume with the init and codec options of the run that wrote it."
         )
+    if not (workdir / "optimizer.pt").is_file():
+        return
+    groups = _load_checkpoint_file(workdir / "optimizer.pt").get("param_groups", [])
+    decoder_alone = sum(len(group["params"]) for group in groups) == sum(
+        1 for module in decoder_modules(model) for _ in module.parameters()
+    )
+    if decoder_alone != (trainable == "decoder"):
+        what, option = ("the decoder alone", "decoder") if decoder_alone else ("the whole codec", "all")
+        raise ValueError(
+            f"The checkpoint in {workdir} trained {what}: resume it with --train {option} (trainable={option!r})."
+        )
+
+
+def _load_checkpoint_file(fname: Path) -> dict:
+    """A checkpoint file's tensors (weights only: never code); a :class:`ValueError` when it does not load."""
+    import torch
+
+    try:
+        return torch.load(fname, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable file
+        raise ValueError(f"Unreadable checkpoint {fname}: {type(err).__name__}: {err}") from err
 
 
 @verbose
@@ -335,7 +353,8 @@ def finetune(
     workdir : path-like | None
         Checkpoint folder (default: ``<fname>.work``).
     resume : bool
-        Continue from the checkpoint in ``workdir``, if any, up to the run's length.
+        Continue from the checkpoint in ``workdir``, if any, up to the run's length, with the codec and
+        ``trainable`` of the run that wrote it (a :class:`ValueError` otherwise).
     overwrite : bool
         Replace an existing codec file, and the checkpoint of an earlier run.
     device : str | None
@@ -464,7 +483,7 @@ def finetune(
     if net.data_init and not (resume and done):
         logger.info("Initialising the scratch codec from training crops (LSUV gains, codebooks drawn from the data).")
     if resume and done:
-        _check_checkpoint_fits(workdir, net.module, init)
+        _check_checkpoint_fits(workdir, net.module, init, net.trainable)
     start = time.monotonic()
     if epochs > done:
         net.fit(train)

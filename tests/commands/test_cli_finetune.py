@@ -127,6 +127,30 @@ def test_finetune_codec_trains_its_decoder(tmp_path, data_dir, tiny_codec_file, 
     assert {"encoder", "quantizer"} <= changed() and "Trained the whole codec" in capsys.readouterr().out
 
 
+def test_finetune_resume_keeps_what_it_trains(tmp_path, data_dir, tiny_codec_file, capsys):
+    """A checkpoint of the decoder alone resumes only as such, and one of the whole codec likewise, with a clear error."""
+    out, workdir = tmp_path / "adapted.pt", tmp_path / "wd"
+    args = [
+        "finetune",
+        str(data_dir),
+        "--init",
+        str(tiny_codec_file),
+        *TINY,
+        "--out",
+        str(out),
+        "--workdir",
+        str(workdir),
+    ]
+    assert main(args) == 0
+    resume = [*args, "--steps", "4", "--resume", "--overwrite"]
+    assert main([*resume, "--train", "all"]) == 1
+    assert "trained the decoder alone: resume it with --train decoder" in capsys.readouterr().err
+    assert main(resume) == 0
+    assert main([*args, "--train", "all", "--overwrite"]) == 0
+    assert main(resume) == 1
+    assert "trained the whole codec: resume it with --train all" in capsys.readouterr().err
+
+
 def test_finetune_errors(tmp_path, data_dir, tiny_codec_file, capsys):
     out = tmp_path / "c.pt"
 
