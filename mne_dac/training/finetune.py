@@ -417,8 +417,6 @@ def finetune(
     per_epoch, epochs = steps_and_epochs(steps, epochs, steps_per_epoch)
     torch.manual_seed(seed)
 
-    train_raws = _recordings(data, "training", exclude)
-    valid_raws = _recordings(valid, "validation", exclude) if valid else None
     codec, prune = initial_codec(init, n_codebooks=n_codebooks, scratch=scratch, sfreq=sfreq, seed=seed, device=device)
     new_layers = model == "mc" and not isinstance(codec, DACMCCodec)  # DAC-MC's attention, to train
     trainer_kwargs = _trainable(trainer_kwargs, is_codec_of_mne_dac(init) and not new_layers)
@@ -427,6 +425,8 @@ def finetune(
         codec = DACMCCodec.from_codec(codec, layout=layout, grouping=grouping, group_size=group_size, **slots)
     elif model == "sc" and isinstance(codec, DACMCCodec):
         raise ValueError(f"init {init} is a DAC-MC codec: train it with --model mc (model='mc').")
+    train_raws = _recordings(data, "training", exclude)  # after the options are checked: reading takes long
+    valid_raws = _recordings(valid, "validation", exclude) if valid else None
     mc = isinstance(codec, DACMCCodec)
     if mc and codec.model.max_group_size is not None and codec.grouping != "pivot":
         raise ValueError(
