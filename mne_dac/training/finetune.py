@@ -425,8 +425,6 @@ def finetune(
         codec = DACMCCodec.from_codec(codec, layout=layout, grouping=grouping, group_size=group_size, **slots)
     elif model == "sc" and isinstance(codec, DACMCCodec):
         raise ValueError(f"init {init} is a DAC-MC codec: train it with --model mc (model='mc').")
-    train_raws = _recordings(data, "training", exclude)  # after the options are checked: reading takes long
-    valid_raws = _recordings(valid, "validation", exclude) if valid else None
     mc = isinstance(codec, DACMCCodec)
     if mc and codec.model.max_group_size is not None and codec.grouping != "pivot":
         raise ValueError(
@@ -443,6 +441,8 @@ def finetune(
             f"crop={crop:g} s is {crop_samples} samples at {codec.sfreq:g} Hz; the mel loss needs at least "
             f"{MIN_CROP_SAMPLES} ({MIN_CROP_SAMPLES / codec.sfreq:.2f} s)."
         )
+    train_raws = _recordings(data, "training", exclude)  # after the options are checked: reading takes long
+    valid_raws = _recordings(valid, "validation", exclude) if valid else None
     crop_options = dict(
         codec_sfreq=codec.sfreq,
         crop_duration=crop,
