@@ -40,6 +40,7 @@ from sklearn.preprocessing import StandardScaler
 
 import mne_dac
 from mne_dac.evaluation.baselines import make_coder
+from mne_dac.io.raw import tokenize_at_depths
 from mne_dac.signal.metrics import BANDS as ALL_BANDS
 
 HERE = Path(__file__).resolve().parent
@@ -75,8 +76,7 @@ def decoded_signals(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[str, 
     """The recording as coded by the codec at each depth (in memory, and in a file with its band gains), and by
     DCT, KLT + DCT and a ``"klt-codec"`` file at the same bits/s."""
     out = {}
-    tokens = mne_dac.tokenize_raw(raw, codec, n_codebooks=max(depths), verbose="error")
-    for k in depths:
+    for k, tokens in tokenize_at_depths(raw, codec, depths, verbose="error").items():  # as tokenize_raw codes at k
         out[f"codec {k} cb"] = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=k, verbose="error").get_data()
         out[f"codec {k} cb file"] = _file_decode(raw, codec, n_codebooks=k)
         # per channel (DAC-MC: a group's stream is shared by its channels)

@@ -48,6 +48,7 @@ from sklearn.preprocessing import StandardScaler
 
 import mne_dac
 from mne_dac.evaluation.baselines import make_coder
+from mne_dac.io.raw import tokenize_at_depths
 from mne_dac.signal.metrics import fidelity_report
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -65,9 +66,10 @@ def _label(source: str) -> str:
     return Path(source).stem if Path(source).suffix else source
 
 
-def tokenize(raw: mne.io.BaseRaw, codec) -> mne_dac.EEGTokens:
-    """Tokens of the EEG channels with all codebooks (DAC-MC: the codec's default groups)."""
-    return mne_dac.tokenize_raw(raw, codec, n_codebooks=codec.n_codebooks, verbose="error")
+def tokenize(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[int, mne_dac.EEGTokens]:
+    """Tokens of the EEG channels at each depth, as ``tokenize_raw`` codes them (DAC-MC: the codec's default
+    groups)."""
+    return tokenize_at_depths(raw, codec, depths, verbose="error") if depths else {}
 
 
 def fidelity(codecs: dict, raws: dict[str, mne.io.BaseRaw], depths: list[int]) -> pd.DataFrame:
@@ -77,8 +79,7 @@ def fidelity(codecs: dict, raws: dict[str, mne.io.BaseRaw], depths: list[int]) -
         t0 = time.perf_counter()
         rates = set()
         for label, codec in codecs.items():
-            tokens = tokenize(raw, codec)
-            for depth in [d for d in depths if d <= codec.n_codebooks]:
+            for depth, tokens in tokenize(raw, codec, [d for d in depths if d <= codec.n_codebooks]).items():
                 rec = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=depth, verbose="error")
                 overall = fidelity_report(raw, rec, verbose="error").overall
                 rate = tokens.bits_per_second * depth / tokens.n_codebooks
@@ -194,8 +195,7 @@ def main() -> None:
         if name in features["original"]:
             continue
         for label, codec in codecs.items():
-            tokens = tokenize(raw, codec)
-            for depth in depth_of[label]:
+            for depth, tokens in tokenize(raw, codec, depth_of[label]).items():
                 rec = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=depth, verbose="error")
                 condition = f"{label} ×{depth}"
                 features.setdefault(condition, {})[name] = band_power_features(rec)

@@ -13,7 +13,7 @@ coder shares), at each rate in bits/s per channel:
   step, the largest whose code fits the same bits in every block (the steps not counted);
 - **block DCT**: :class:`~mne_dac.signal.transform_coding.DCTCoder`, every bit of its payload
   counted (the model card's baseline, 1-s blocks);
-- **codec, same depth everywhere** (fixed rate): the codec as it codes by default;
+- **codec, same depth everywhere** (fixed rate): the codec as it codes at that depth;
 - **codec, depth per channel and segment**: every channel's depth (0 to all codebooks) chosen
   per segment so that the squared error is smallest within the rate
   (:func:`mne_dac.codecs.spatial.allocate_depths`), the depths coded adaptively (see below);
@@ -200,8 +200,13 @@ def main() -> None:
                 rate,
                 ((x - reconstruction) ** 2).sum(),
             )
+            depth = int(rate / per_codebook)
             if float(rate / per_codebook).is_integer() and rate <= codec.bits_per_second():
-                add("codec", "same depth everywhere (fixed rate)", rate, frame_errors[int(rate / per_codebook)].sum())
+                if depth < codec.nested_depth and not args.search:  # a beam search codes this depth for itself
+                    decoded = codec.decode(codec.encode(signals, depth), depth, n_samples=n_samples)
+                    add("codec", "same depth everywhere (fixed rate)", rate, ((x - decoded) ** 2).sum())
+                else:
+                    add("codec", "same depth everywhere (fixed rate)", rate, frame_errors[depth].sum())
             bits = rate * n_channels * seconds
             for segment in args.segments:
                 where = f"depth per channel and {segment * hop / sfreq:g} s"

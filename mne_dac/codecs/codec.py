@@ -249,6 +249,19 @@ class DACCodec:
         """Bits needed for one code, ``ceil(log2(codebook_size))``."""
         return max(1, math.ceil(math.log2(self.codebook_size)))
 
+    @property
+    def nested_depth(self) -> int:
+        """The depth from which a deeper code starts with the shallower one.
+
+        Coding with ``k`` codebooks gives the first ``k`` codes of coding with more for every ``k``
+        at least this: 1 for DAC's greedy quantizer; for a beam search
+        (:class:`~mne_dac.models.beam_search.BeamResidualVectorQuantize`) its searched codebooks,
+        which a shallower code searches for itself. Below it, decoding the first ``k`` codes of a
+        deeper code is not what coding with ``k`` codebooks gives.
+        """
+        quantizer = self.dac_model.quantizer
+        return int(quantizer.beam_codebooks) if getattr(quantizer, "beam_width", 1) > 1 else 1
+
     def bits_per_second(self, n_codebooks: int | None = None) -> float:
         """Bits per second per channel with ``n_codebooks`` codebooks (``None``: the default depth)."""
         return self.check_n_codebooks(n_codebooks) * self.bits_per_code * self.frame_rate

@@ -384,8 +384,11 @@ def rate_quality(
 ) -> pd.DataFrame:
     """Fidelity of the codec at several depths and of the baselines at the same bitrates.
 
-    The EEG channels of ``raw`` are tokenized once with all codebooks, then decoded with
-    the first ``k`` codebooks for each depth ``k``. Each baseline codes the same
+    The EEG channels of ``raw`` are coded at each depth ``k`` as ``tokenize_raw(...,
+    n_codebooks=k)`` codes them: tokenized once with the most codebooks and decoded with the
+    first ``k``, but at the depths below the codec's
+    :attr:`~mne_dac.DACCodec.nested_depth` (a beam search's), whose codes are not the first
+    ones of a deeper code, tokenized again. Each baseline codes the same
     codec-domain signals (:func:`~mne_dac.signal.preprocessing.to_codec_domain` with the
     codec's preprocessing) at the codec's bits per second per channel for that depth;
     its output is mapped back to Volts with
@@ -445,7 +448,7 @@ def rate_quality(
     import pandas as pd
 
     from mne_dac.codecs.loading import load_codec
-    from mne_dac.io.raw import reconstruct_raw, tokenize_raw
+    from mne_dac.io.raw import reconstruct_raw, tokenize_at_depths
     from mne_dac.signal.metrics import fidelity_report
     from mne_dac.signal.preprocessing import from_codec_domain, to_codec_domain
 
@@ -473,14 +476,14 @@ def rate_quality(
         }
 
     rows = []
-    tokens = tokenize_raw(raw, codec, n_codebooks=max(depths), **group_kwargs(groups), verbose=False)
-    n_streams, n_frames = tokens.codes.shape[0], tokens.codes.shape[-1]
-    entropies = np.cumsum([_entropy_bits(tokens.codes[:, j]) for j in range(tokens.codes.shape[1])])
-    for k in depths:
+    coded = tokenize_at_depths(raw, codec, depths, **group_kwargs(groups), verbose=False)
+    n_streams, n_frames = coded[depths[0]].codes.shape[0], coded[depths[0]].codes.shape[-1]
+    for k, tokens in coded.items():
         recon = reconstruct_raw(tokens, codec, n_codebooks=k, verbose=False)
         rate = codec.bits_per_second(k) * n_streams / n_channels  # DAC-MC groups share their streams
         row = coded_row(label, k, rate, k * codec.bits_per_code * n_frames * n_streams, rate)
-        row["entropy_bits_per_second"] = entropies[k - 1] * codec.frame_rate * n_streams / n_channels
+        entropy = sum(_entropy_bits(tokens.codes[:, j]) for j in range(k))
+        row["entropy_bits_per_second"] = entropy * codec.frame_rate * n_streams / n_channels
         rows.append(dict(row, **_metrics_row(fidelity_report(raw, recon, **report_kw))))
         logger.info("%s, %d codebook(s): %s", label, k, rows[-1])
 

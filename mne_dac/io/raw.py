@@ -109,6 +109,20 @@ def tokenize_raw(
     )
 
 
+def tokenize_at_depths(raw: mne.io.BaseRaw, codec: Any, depths: list[int], **kwargs: Any) -> dict[int, EEGTokens]:
+    """The tokens that ``tokenize_raw(raw, codec, n_codebooks=k, **kwargs)`` gives at each depth ``k``, by depth.
+
+    The deepest depth's tokens serve every depth from the codec's :attr:`~mne_dac.DACCodec.nested_depth` on
+    (decode them with ``n_codebooks=k``); a shallower depth is tokenized for itself (a beam search's codes
+    are not the first ones of a deeper code).
+    """
+    codec = load_codec(codec)
+    deepest = tokenize_raw(raw, codec, n_codebooks=max(depths), **kwargs)
+    return {k: deepest if k == max(depths) or k >= codec.nested_depth else tokenize_raw(raw, codec, n_codebooks=k,
+                                                                                     **kwargs)
+            for k in depths}  # fmt: skip
+
+
 def eeg_picks(raw: mne.io.BaseRaw) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the EEG channels (coded, bad ones included) and of the others (kept aside)."""
     eeg = mne.pick_types(raw.info, eeg=True, exclude=[])

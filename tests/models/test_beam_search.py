@@ -125,3 +125,25 @@ def test_beam_dac_is_the_greedy_dac():
         assert torch.equal(a, b), name
     with pytest.raises(TypeError, match="ResidualVectorQuantize"):
         BeamResidualVectorQuantize.from_greedy(searched.quantizer, beam_width=2, beam_codebooks=2)
+
+
+def test_nested_depth(beam_codec):
+    """From the nested depth on, a deeper code starts with the shallower one; below it, tokenize_at_depths codes for
+    itself, as tokenize_raw does."""
+    import mne
+
+    from mne_dac.io.raw import tokenize_at_depths, tokenize_raw
+
+    greedy = copy.deepcopy(beam_codec)
+    greedy.model.quantizer.beam_width = 1
+    assert (beam_codec.nested_depth, greedy.nested_depth) == (2, 1)
+    x = np.random.default_rng(2).standard_normal((3, 1280)).astype(np.float32) * 0.1
+    deepest = beam_codec.encode(x, 3)
+    for k in range(beam_codec.nested_depth, 4):
+        np.testing.assert_array_equal(beam_codec.encode(x, k), deepest[:, :k])
+    info = mne.create_info(["C3", "Cz", "C4"], 256.0, "eeg")
+    raw = mne.io.RawArray(x.astype(np.float64) * 50e-6, info, verbose=False)
+    coded = tokenize_at_depths(raw, beam_codec, [1, 2, 3], verbose=False)
+    assert coded[2] is coded[3] and coded[3].n_codebooks == 3
+    np.testing.assert_array_equal(coded[1].codes, tokenize_raw(raw, beam_codec, n_codebooks=1, verbose=False).codes)
+    assert not np.array_equal(coded[1].codes[:, 0], coded[3].codes[:, 0])
