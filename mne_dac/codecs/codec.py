@@ -15,7 +15,7 @@ from mne.utils import logger
 
 from mne_dac.codecs.config import CodecConfig
 from mne_dac.models.code_search import search_codes
-from mne_dac.models.dac_model import dac_config, decoder_context_frames, encoder_context_frames
+from mne_dac.models.dac_model import dac_config, decoder_context_frames, encoder_context_frames, quantizer_beam
 from mne_dac.models.quantizer import latents_from_codes
 from mne_dac.signal.preprocessing import PreprocessingSettings
 from mne_dac.utils._deprecation import renamed_attribute
@@ -259,8 +259,8 @@ class DACCodec:
         which a shallower code searches for itself. Below it, decoding the first ``k`` codes of a
         deeper code is not what coding with ``k`` codebooks gives.
         """
-        quantizer = self.dac_model.quantizer
-        return int(quantizer.beam_codebooks) if getattr(quantizer, "beam_width", 1) > 1 else 1
+        beam_width, beam_codebooks = quantizer_beam(self.dac_model)
+        return int(beam_codebooks) if beam_width > 1 else 1
 
     def bits_per_second(self, n_codebooks: int | None = None) -> float:
         """Bits per second per channel with ``n_codebooks`` codebooks (``None``: the default depth)."""
