@@ -120,15 +120,17 @@ print(json.dumps(dict(load=load, first=times[0], seconds=min(times[1:]))))
 
 
 def repeated_codes(one_hour: Path, dest: Path, hours: int) -> Path:
-    """A ``hours``-long file of the default codec: the 1-hour file's codes repeated."""
+    """A ``hours``-long file of the default codec: the 1-hour file's codes (whole 16-s blocks) and band gains
+    repeated."""
     import dataclasses
 
     from mne_dac import read_tokens, write_tokens
 
     tokens = read_tokens(one_hour)
     assert tokens.n_frames * tokens.hop_length * tokens.sfreq == tokens.n_times * tokens.codec_sfreq  # whole frames
+    gains = None if tokens.band_gains is None else np.tile(tokens.band_gains, (hours, 1, 1))
     day = dataclasses.replace(tokens, codes=np.tile(tokens.codes, (1, 1, hours)), n_times=tokens.n_times * hours,
-                              other_data=np.zeros((0, tokens.n_times * hours)))  # fmt: skip
+                              other_data=np.zeros((0, tokens.n_times * hours)), band_gains=gains)  # fmt: skip
     return write_tokens(dest, day, overwrite=True)
 
 

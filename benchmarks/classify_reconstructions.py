@@ -2,8 +2,8 @@
 
 The validation subjects (20-23, never seen by the codec) each have a rest and an arithmetic
 recording. Both are high-passed at 0.1 Hz (the codec's cutoff) and coded whole by the codec at
-each depth given, in memory and in a file (:func:`mne_dac.write_raw_dac`, its blocks' band powers
-kept), and by the DCT and KLT + DCT coders and a ``"klt-codec"`` file (the shipped linear codec on the
+each depth given, as tokens in memory (with their band gains, and the codec's decode alone) and in a
+file (:func:`mne_dac.write_raw_dac`, its blocks' band powers kept), and by the DCT and KLT + DCT coders and a ``"klt-codec"`` file (the shipped linear codec on the
 principal components; its blocks' band powers kept, and not: ``restore_bands=False``) at the same
 bits/s per channel. Every
 signal is cut into 4-s windows; the first half of each recording trains, the second half tests (a time split: no
@@ -77,10 +77,12 @@ def decoded_signals(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[str, 
     DCT, KLT + DCT and a ``"klt-codec"`` file at the same bits/s."""
     out = {}
     for k, tokens in tokenize_at_depths(raw, codec, depths, verbose="error").items():  # as tokenize_raw codes at k
-        out[f"codec {k} cb"] = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=k, verbose="error").get_data()
+        for restore, kind in ((True, ""), (False, ", codec's decode")):
+            out[f"codec {k} cb{kind}"] = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=k, restore_bands=restore,
+                                                                 verbose="error").get_data()  # fmt: skip
         out[f"codec {k} cb file"] = _file_decode(raw, codec, n_codebooks=k)
-        # per channel (DAC-MC: a group's stream is shared by its channels)
-        rate = round(tokens.bits_per_second * k / tokens.n_codebooks, 1)
+        # per channel (DAC-MC: a group's stream is shared by its channels), the band gains' bits included
+        rate = round(tokens.bits_per_second * k / tokens.n_codebooks + tokens.band_gain_bits_per_second, 1)
         for method in ("dct", "klt-dct"):
             recon, _ = make_coder(method, rate, codec.sfreq).code_raw(raw, codec.preprocessing)
             out[f"{method} {rate:g} b/s"] = recon.get_data()

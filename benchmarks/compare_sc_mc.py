@@ -68,8 +68,8 @@ def _label(source: str) -> str:
 
 def tokenize(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[int, mne_dac.EEGTokens]:
     """Tokens of the EEG channels at each depth, as ``tokenize_raw`` codes them (DAC-MC: the codec's default
-    groups)."""
-    return tokenize_at_depths(raw, codec, depths, verbose="error") if depths else {}
+    groups), without band gains: the table compares what each codec's decode keeps."""
+    return tokenize_at_depths(raw, codec, depths, restore_bands=False, verbose="error") if depths else {}
 
 
 def fidelity(codecs: dict, raws: dict[str, mne.io.BaseRaw], depths: list[int]) -> pd.DataFrame:

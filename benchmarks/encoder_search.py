@@ -67,7 +67,7 @@ def main() -> None:
             for search in (0, args.search):
                 codec.search = search
                 t0 = time.perf_counter()
-                tokens = mne_dac.tokenize_raw(raw, codec, n_codebooks=depth, verbose="error")
+                tokens = mne_dac.tokenize_raw(raw, codec, n_codebooks=depth, restore_bands=False, verbose="error")
                 speed = len(raw.ch_names) * raw.times[-1] / (time.perf_counter() - t0)
                 reconstruction = mne_dac.reconstruct_raw(tokens, codec, verbose="error")
                 with tempfile.TemporaryDirectory() as tmp:

@@ -3,10 +3,10 @@
 For each validation recording of eegmat (both recordings of each subject, the first
 ``--seconds`` seconds, EEG channels only, high-passed at the codec's cutoff so that the
 figures measure the coding, not the removal of the recordings' offsets and drifts that
-every method shares), the codec encodes the recording once with
-all its codebooks; decoding with the first ``k = 1 … n_codebooks`` codebooks gives one
-point of the rate–quality curve at ``k * log2(codebook_size) * frame_rate`` bits/s per
-channel. The DCT and wavelet baselines of :mod:`mne_dac.evaluation.baselines` code the same
+every method shares), the codec codes the recording at each depth ``k = 1 … n_codebooks``
+as ``tokenize_raw(..., n_codebooks=k)`` does, with the tokens' band gains
+(``--no-restore-bands``: the codec's decode alone): one point of the rate–quality curve at
+``k * log2(codebook_size) * frame_rate`` bits/s per channel, plus the gains' bits. The DCT and wavelet baselines of :mod:`mne_dac.evaluation.baselines` code the same
 preprocessed signals at the same bits/s per channel (all their bits counted). Every
 reconstruction is scored by :func:`mne_dac.signal.metrics.fidelity_report` against the
 original; metrics are averaged over recordings.
@@ -89,12 +89,11 @@ def evaluate(args: argparse.Namespace) -> dict:
     frames = []
     for name, raw in raws.items():
         t0 = time.perf_counter()
-        df = rate_quality(raw, codec, depths, label="codec", verbose="error")
+        df = rate_quality(raw, codec, depths, label="codec", restore_bands=args.restore_bands, verbose="error")
         for label, other in others.items():
             other_depths = [k for k in depths if k <= other.n_codebooks]
-            extra = rate_quality(
-                raw, other, other_depths, baselines=(), label=label, preprocessing_row=False, verbose="error"
-            )
+            extra = rate_quality(raw, other, other_depths, baselines=(), label=label, preprocessing_row=False,
+                                 restore_bands=args.restore_bands, verbose="error")  # fmt: skip
             df = pd.concat([df, extra])
         df.insert(0, "recording", name)
         frames.append(df)
@@ -107,7 +106,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     usage = (
         pd.concat(  # entries each codebook uses per recording (1: collapsed), averaged
             mne_dac.signal.metrics.codebook_usage(
-                mne_dac.tokenize_raw(raw, codec, n_codebooks=codec.n_codebooks, verbose="error")
+                mne_dac.tokenize_raw(raw, codec, n_codebooks=codec.n_codebooks, restore_bands=False, verbose="error")
             )
             for raw in raws.values()
         )
@@ -123,6 +122,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             for (label, other), src in zip(others.items(), args.compare)
         },
         data=dict(folder=str(args.data), subjects=args.subjects, seconds=args.seconds, recordings=list(raws)),
+        restore_bands=args.restore_bands,
         platform=dict(python=platform.python_version(), machine=platform.machine(), mne_dac=mne_dac.__version__),
         per_recording=_records(per_recording),
         mean=_records(mean),
@@ -185,6 +185,8 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, nargs="+", default=VALID_SUBJECTS, help="validation subjects")
     parser.add_argument("--seconds", type=float, default=60.0, help="first seconds of each recording")
     parser.add_argument("--device", default=None, help="torch device (default: GPU if available)")
+    parser.add_argument("--no-restore-bands", dest="restore_bands", action="store_false",
+                        help="the codec's decode alone, without the tokens' band gains")  # fmt: skip
     parser.add_argument("--out", type=Path, help="write the Markdown table here")
     parser.add_argument("--json", type=Path, help="write all results here")
     parser.add_argument("--plot", type=Path, help="write the rate-quality plot here (PNG)")

@@ -1,8 +1,8 @@
 """Rate–quality of codecs against lossless and lossy classic coding, on eegmat's validation subjects.
 
 For each recording (both recordings of each validation subject, EEG channels), each codec
-encodes once with all its codebooks and decodes with the first ``k = 1 … n_codebooks``
-(:func:`mne_dac.evaluation.baselines.rate_quality`); DCT and wavelet transform coding, channel by
+codes at each depth ``k`` as ``tokenize_raw(..., n_codebooks=k)`` does, with the tokens' band gains
+(``--no-restore-bands``: the codec's decode alone; :func:`mne_dac.evaluation.baselines.rate_quality`); DCT and wavelet transform coding, channel by
 channel, and the DCT of the channels' principal components (``klt-dct``) code the same
 preprocessed signals at the same bits/s per channel, every bit counted. Lossless
 baselines (:func:`mne_dac.evaluation.baselines.lossless_quality`) compress the recording itself, at
@@ -128,6 +128,7 @@ def evaluate(args: argparse.Namespace) -> dict:
                 preprocessing_row=i == 0,
                 baselines=() if rates in rates_done else tuple(BASELINES),
                 lossless=LOSSLESS if i == 0 else (),
+                restore_bands=args.restore_bands,
                 resolution=resolution,
                 offset=offset,
                 verbose="error",
@@ -157,6 +158,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             "total_seconds": float(sum(r.times[-1] + 1 / r.info["sfreq"] for r, *_ in recordings.values())),
         },
         "machine": machine(args.device),
+        "restore_bands": args.restore_bands,
         "per_recording": _records(results),
         "mean": _records(mean),
     }
@@ -325,6 +327,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=None, help="first seconds of each recording (default: all)")
     parser.add_argument("--device", default="cpu", help="torch device of the codecs")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--no-restore-bands", dest="restore_bands", action="store_false",
+                        help="the codecs' decodes alone, without the tokens' band gains")  # fmt: skip
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--out-dir", type=Path, default=Path("."), help="where to write the table, JSON and plots")
     parser.add_argument("--from-json", type=Path, help="only redo the table and plots from a rate_quality.json")

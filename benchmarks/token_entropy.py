@@ -52,7 +52,7 @@ def main() -> None:
     for fname in sorted(args.data.glob("Subject2[0-3]_?.edf")):
         raw = mne.io.read_raw_edf(fname, preload=True, verbose="error")
         raw.drop_channels([c for c in ("ECG ECG", "EEG A2-A1") if c in raw.ch_names])
-        codes = tokenize_raw(raw, codec, n_codebooks=codec.n_codebooks, verbose="error").codes
+        codes = tokenize_raw(raw, codec, n_codebooks=codec.n_codebooks, restore_bands=False, verbose="error").codes
         n_streams, n_q, n_frames = codes.shape
         chain = TokenModel([-1, *range(n_streams - 1)], [], tables.sha256)
         tree = fit_token_model(codes, tables)

@@ -394,7 +394,7 @@ def fidelity(
 
     rows = []
     for name, raw in raws.items():
-        tokens = mne_dac.tokenize_raw(raw, codec, n_codebooks=codec.n_codebooks, verbose="error")
+        tokens = mne_dac.tokenize_raw(raw, codec, n_codebooks=codec.n_codebooks, restore_bands=False, verbose="error")
         for depth in depths:
             depth = codec.n_codebooks if depth is None else depth
             rec = mne_dac.reconstruct_raw(tokens, codec, n_codebooks=depth, verbose="error")

@@ -366,7 +366,9 @@ def _print_linear_code(result) -> None:
     if valid:
         bands = " / ".join(f"{valid[k]:.2f}" for k in valid if k.startswith("err_"))
         names = "/".join(k[4:] for k in valid if k.startswith("err_"))
-        print(f"Validation at {valid['bits_per_second']:.3g} bits/s per channel ({valid['n_codebooks']} codebooks): "
+        gains = valid.get("band_gain_bits_per_second", 0.0)
+        print(f"Validation at {valid['bits_per_second']:.3g} bits/s per channel ({valid['n_codebooks']} codebooks"
+              + (f", {gains:.2g} bits/s of them the tokens' band gains" if gains else "") + "): "
               f"PRD {valid['prd']:.1f} % (lower is better), band-power error {names} {bands} (0: power kept), "
               f"fewest entries used by a codebook {valid['codes_used']} of {codec.codebook_size}.")  # fmt: skip
     print(f"Wrote {result.fname} ({codec!r}).")

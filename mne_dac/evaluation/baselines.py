@@ -379,16 +379,18 @@ def rate_quality(
     groups: Any = None,
     grouping: str | None = None,
     label: str = "codec",
+    restore_bands: bool = True,
     preprocessing_row: bool = True,
     verbose: bool | str | int | None = None,
 ) -> pd.DataFrame:
     """Fidelity of the codec at several depths and of the baselines at the same bitrates.
 
     The EEG channels of ``raw`` are coded at each depth ``k`` as ``tokenize_raw(...,
-    n_codebooks=k)`` codes them: tokenized once with the most codebooks and decoded with the
-    first ``k``, but at the depths below the codec's
+    n_codebooks=k, restore_bands=restore_bands)`` codes them: tokenized once with the most
+    codebooks and decoded with the first ``k``, but at the depths below the codec's
     :attr:`~mne_dac.DACCodec.nested_depth` (a beam search's), whose codes are not the first
-    ones of a deeper code, tokenized again. Each baseline codes the same
+    ones of a deeper code, tokenized again. The bits of the tokens' band gains count in the
+    codec's rate. Each baseline codes the same
     codec-domain signals (:func:`~mne_dac.signal.preprocessing.to_codec_domain` with the
     codec's preprocessing) at the codec's bits per second per channel for that depth;
     its output is mapped back to Volts with
@@ -418,6 +420,9 @@ def rate_quality(
     %(grouping)s
     label : str
         Name of the codec in the ``method`` column.
+    restore_bands : bool
+        Code with band gains (:attr:`~mne_dac.EEGTokens.band_gains`, the default of tokens and
+        files); ``False``: the codec's decode alone.
     preprocessing_row : bool
         Add a row ``method="preprocessing"`` (``n_codebooks=0``, NaN bitrates): the
         preprocessing alone, without coding, mapped back to Volts. It shows what every
@@ -429,7 +434,7 @@ def rate_quality(
     -------
     results : pandas.DataFrame
         One row per method and depth: ``method``, ``n_codebooks``,
-        ``target_bits_per_second`` (the codec's bitrate per channel at that depth),
+        ``target_bits_per_second`` (the codec's bitrate per channel at that depth, band gains included),
         ``bits_per_second`` (the rate actually spent, per channel), ``n_bits`` (total
         size), ``compression_ratio`` (16-bit samples at the recording's rate over
         ``n_bits``), ``spectrogram_loss``, ``prd``, ``snr_db``, ``band_error`` (mean
@@ -476,12 +481,16 @@ def rate_quality(
         }
 
     rows = []
-    coded = tokenize_at_depths(raw, codec, depths, **group_kwargs(groups), verbose=False)
+    coded = tokenize_at_depths(raw, codec, depths, **group_kwargs(groups), restore_bands=restore_bands, verbose=False)
     n_streams, n_frames = coded[depths[0]].codes.shape[0], coded[depths[0]].codes.shape[-1]
+    targets = {}  # the bits/s per channel of each depth: its codes (shared by a DAC-MC group) and band gains
     for k, tokens in coded.items():
         recon = reconstruct_raw(tokens, codec, n_codebooks=k, verbose=False)
-        rate = codec.bits_per_second(k) * n_streams / n_channels  # DAC-MC groups share their streams
-        row = coded_row(label, k, rate, k * codec.bits_per_code * n_frames * n_streams, rate)
+        targets[k] = codec.bits_per_second(k) * n_streams / n_channels + tokens.band_gain_bits_per_second
+        n_bits = k * codec.bits_per_code * n_frames * n_streams + round(
+            tokens.band_gain_bits_per_second * n_channels * tokens.duration
+        )
+        row = coded_row(label, k, targets[k], n_bits, targets[k])
         entropy = sum(_entropy_bits(tokens.codes[:, j]) for j in range(k))
         row["entropy_bits_per_second"] = entropy * codec.frame_rate * n_streams / n_channels
         rows.append(dict(row, **_metrics_row(fidelity_report(raw, recon, **report_kw))))
@@ -503,7 +512,7 @@ def rate_quality(
 
     for method in baselines:
         for k in depths:
-            target = codec.bits_per_second(k) * n_streams / n_channels
+            target = targets[k]
             recon, coded = make_coder(method, target, codec.sfreq).code_raw(raw, settings)
             row = coded_row(method, k, target, coded.n_bits, coded.bits_per_second)
             rows.append(dict(row, **_metrics_row(fidelity_report(raw, recon, **report_kw))))

@@ -466,7 +466,9 @@ def _recording_tokens(
             if reason is None:
                 return tokens
             warn(f"Cached tokens {fname} were made from other data ({reason} differ): coding the recording again.")
-    tokens = tokenize_raw(raw, codec, n_codebooks=codec.n_codebooks, **group_kwargs(groups), verbose="warning")
+    # decoded at each condition's depth: the codec's decode, without the band gains of the deepest
+    tokens = tokenize_raw(raw, codec, n_codebooks=codec.n_codebooks, **group_kwargs(groups), restore_bands=False,
+                          verbose="warning")  # fmt: skip
     fname.parent.mkdir(parents=True, exist_ok=True)
     with mne.utils.use_log_level("warning"):
         write_tokens(fname, tokens, overwrite=True, codec=codec)

@@ -43,12 +43,14 @@ only where its decode follows the original (its error below its power) loses eeg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from mne_dac.io.bit_packing import pack_codes, unpack_codes
 from mne_dac.io.validation import EEGDACFormatError
+from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSettings
 
 __all__ = [
     "BAND_EDGES",
@@ -56,12 +58,17 @@ __all__ = [
     "GAIN_STEP",
     "KEPT_POWER",
     "MAX_BAND_GAIN_SHARE",
+    "MAX_GAIN_STEP",
+    "REFERENCE_CLIP",
     "apply_band_gains",
     "band_edges_of_header",
+    "band_gain_steps",
     "band_gains",
     "gain_bits",
     "gain_bytes",
     "kept_band_edges",
+    "reference_stream",
+    "scale_bands",
     "split_band_gains",
 ]
 
@@ -73,6 +80,11 @@ KEPT_POWER = 0.9
 GAIN_BITS = 5
 #: Octaves between two stored gains: the stored ``k`` is the gain ``2 ** (k / 16)``.
 GAIN_STEP = 1 / 16
+#: The largest stored gain (almost 4).
+MAX_GAIN_STEP = (1 << GAIN_BITS) - 1
+#: The level (Volts) at which the EEG that band powers are measured against is clipped, as transform-coded files
+#: clip it (:func:`reference_stream`).
+REFERENCE_CLIP = 1e-2
 #: The blocks' band gains are stored when they take at most this share of the file's bits (at 88 bits/s per
 #: channel they take 0.4 %; below about 6 bits/s, or in a recording shorter than about 5 s at 88, they are left out).
 MAX_BAND_GAIN_SHARE = 0.05
@@ -128,7 +140,7 @@ def _band_masks(freqs: np.ndarray, edges: tuple[float, ...]) -> list[np.ndarray]
     return [(freqs >= low) & (freqs < high) for low, high in zip(edges[:-1], edges[1:])]
 
 
-def band_gains(original: np.ndarray, decoded: np.ndarray, sfreq: float, edges: tuple[float, ...]) -> bytes:
+def band_gain_steps(original: np.ndarray, decoded: np.ndarray, sfreq: float, edges: tuple[float, ...]) -> np.ndarray:
     """The stored gains that lift each band of ``decoded`` to at least :data:`KEPT_POWER` of its power in ``original``.
 
     Parameters
@@ -142,24 +154,29 @@ def band_gains(original: np.ndarray, decoded: np.ndarray, sfreq: float, edges: t
 
     Returns
     -------
-    payload : bytes
-        The gains, channel by channel and band by band, bit-packed (:func:`gain_bytes` bytes), rounded to the
-        nearest step. A band decoded with enough power, or that either signal lacks (no frequency of the
-        block in it, or no power), keeps a gain of 1.
+    steps : array of int64, shape (n_channels, n_bands)
+        Each gain in :data:`GAIN_STEP` octaves, rounded to the nearest step, from 0 to ``2 ** GAIN_BITS - 1``. A
+        band decoded with enough power, or that either signal lacks (no frequency of the block in it, or no
+        power), keeps a gain of 1 (step 0).
     """
     spectrum_x, freqs = _spectrum(original, sfreq)
     power_x, power_y = spectrum_x**2, _spectrum(decoded, sfreq)[0] ** 2
-    stored = np.zeros((len(original), len(edges) - 1), dtype=np.int64)
+    steps = np.zeros((len(original), len(edges) - 1), dtype=np.int64)
     for band, mask in enumerate(_band_masks(freqs, edges)):
         p_x, p_y = power_x[:, mask].sum(1), power_y[:, mask].sum(1)
         has_power = (p_x > 0) & (p_y > 0)
         octaves = 0.5 * np.log2(KEPT_POWER * p_x[has_power] / p_y[has_power])
-        stored[has_power, band] = np.clip(np.round(octaves / GAIN_STEP), 0, (1 << GAIN_BITS) - 1)
-    return pack_codes(stored, GAIN_BITS)
+        steps[has_power, band] = np.clip(np.round(octaves / GAIN_STEP), 0, MAX_GAIN_STEP)
+    return steps
 
 
-def apply_band_gains(decoded: np.ndarray, payload: bytes, sfreq: float, edges: tuple[float, ...]) -> np.ndarray:
-    """Multiply each band of each channel of ``decoded`` by its stored gain (:func:`band_gains`' payload).
+def band_gains(original: np.ndarray, decoded: np.ndarray, sfreq: float, edges: tuple[float, ...]) -> bytes:
+    """:func:`band_gain_steps`, bit-packed as a block stores them (:func:`gain_bytes` bytes)."""
+    return pack_codes(band_gain_steps(original, decoded, sfreq, edges), GAIN_BITS)
+
+
+def scale_bands(decoded: np.ndarray, steps: np.ndarray, sfreq: float, edges: tuple[float, ...]) -> np.ndarray:
+    """Multiply each band of each channel of ``decoded`` by its gain (:func:`band_gain_steps`' ``steps``).
 
     Returns
     -------
@@ -167,8 +184,25 @@ def apply_band_gains(decoded: np.ndarray, payload: bytes, sfreq: float, edges: t
     """
     from scipy.fft import idct
 
-    stored = unpack_codes(payload, GAIN_BITS, (len(decoded), len(edges) - 1))
     spectrum, freqs = _spectrum(decoded, sfreq)
     for band, mask in enumerate(_band_masks(freqs, edges)):
-        spectrum[:, mask] *= 2.0 ** (stored[:, band, None] * GAIN_STEP)
+        spectrum[:, mask] *= 2.0 ** (steps[:, band, None] * GAIN_STEP)
     return idct(spectrum, type=2, norm="ortho", axis=1)
+
+
+def apply_band_gains(decoded: np.ndarray, payload: bytes, sfreq: float, edges: tuple[float, ...]) -> np.ndarray:
+    """:func:`scale_bands` with a block's stored gains (:func:`band_gains`' payload)."""
+    return scale_bands(decoded, unpack_codes(payload, GAIN_BITS, (len(decoded), len(edges) - 1)), sfreq, edges)
+
+
+def reference_stream(get: Callable[[int, int], np.ndarray], ch_names: list[str], n_times: int, sfreq: float,
+                     highpass: float) -> CodecDomainStream:  # fmt: skip
+    """The EEG that a decode's band powers are measured against, at its own rate ``sfreq``: high-passed as the
+    codec's input (``highpass``), clipped only at :data:`REFERENCE_CLIP` (a drift of the raw recording would
+    leak into the bands, clipping at the codec's ±200 µV lose them).
+
+    ``get(start, stop)`` returns the EEG samples ``[start, stop)`` in Volts; the stream's samples are in units of
+    :data:`REFERENCE_CLIP` (multiply by it for Volts).
+    """
+    return CodecDomainStream(get, len(ch_names), n_times, sfreq, sfreq, PreprocessingSettings(highpass, REFERENCE_CLIP),
+                             ch_names, check=False)  # fmt: skip

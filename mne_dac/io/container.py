@@ -45,11 +45,15 @@ from mne_dac._version import __version__
 from mne_dac.codecs.codec import CodecIdentity
 from mne_dac.codecs.loading import DAC_TAGS, shipped_codec_of
 from mne_dac.io.band_gains import (
+    BAND_EDGES,
+    GAIN_BITS,
     KEPT_POWER,
+    REFERENCE_CLIP,
     apply_band_gains,
     band_edges_of_header,
     band_gains,
     kept_band_edges,
+    reference_stream,
     split_band_gains,
 )
 from mne_dac.io.bit_packing import pack_codes, unpack_codes
@@ -176,13 +180,16 @@ def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = Fals
     bounds = sample_bounds(
         {**_recording_fields(tokens), "block_frames": block_frames}, -(-tokens.n_frames // block_frames)
     )
+    gains = tokens.band_gains
     blocks = (
-        (tokens.codes[:, :, start:stop], tokens.other_data[:, bounds[k] : bounds[k + 1]], None, b"")  # no gains
+        (tokens.codes[:, :, start:stop], tokens.other_data[:, bounds[k] : bounds[k + 1]], None,
+         b"" if gains is None else pack_codes(gains[k], GAIN_BITS))
         for k, (start, stop) in enumerate(frame_blocks(tokens.n_frames, block_frames))
-    )
+    )  # fmt: skip
     coding, payloads = _token_payloads(codec, blocks, tokens.bits_per_code)
-    return _write_blocks(Path(fname), tokens, {**_token_fields(tokens), **coding}, payloads, block_frames,
-                         tokens.clip_counts, overwrite=overwrite)  # fmt: skip
+    coding = {**_token_fields(tokens), **coding, **({} if gains is None else {"band_edges": list(BAND_EDGES)})}
+    return _write_blocks(Path(fname), tokens, coding, payloads, block_frames, tokens.clip_counts,
+                         overwrite=overwrite)  # fmt: skip
 
 
 def _recording_fields(recording: Any) -> dict:
@@ -676,8 +683,9 @@ def read_tokens(fname: str | Path, codec: Any = None, *, tmin: float | None = No
     Returns
     -------
     tokens : EEGTokens
-        The tokens; decode with :func:`~mne_dac.reconstruct_raw` (the codec's decode: a file's band
-        gains are not tokens, :func:`read_raw_dac` applies them).
+        The tokens, with the file's band gains when it has them and the whole file is read (a range's
+        tokens go without: :func:`read_raw_dac` applies them to any range); decode with
+        :func:`~mne_dac.reconstruct_raw`.
     """
     header, contents, info = _open(fname)
     start, stop = _sample_range(header, tmin, tmax)
@@ -690,11 +698,13 @@ def read_tokens(fname: str | Path, codec: Any = None, *, tmin: float | None = No
                 return _tokens_of_range(header, reader.codes, reader.side, info, start, stop)
             codes = reader.codes(0, header.codes_shape[2])
             other = reader.side(0, header.n_times)
+            band_gains = reader.band_gains()
         else:
             n_other = 8 * len(header.other_ch_names) * header.n_times
             other = np.frombuffer(decompress_exactly(contents["other_data"], n_other, "other_data"), dtype="<f8")
             other = other.reshape(len(header.other_ch_names), header.n_times).copy()
             codes = unpack_codes(contents["codes"], header.bits_per_code, header.codes_shape)
+            band_gains = None
         if codes.size and codes.max() >= header.codebook_size:
             raise EEGDACFormatError("section 'codes': a code is beyond the codebook")
         if (start, stop) != (0, header.n_times):  # version 1: read whole, then cut
@@ -720,6 +730,7 @@ def read_tokens(fname: str | Path, codec: Any = None, *, tmin: float | None = No
         groups=header.groups,
         positions=header.positions,
         coded_bits_per_second=header.coded_bits_per_second,
+        band_gains=band_gains,
     )
 
 
@@ -897,6 +908,14 @@ class _BlockReader:
         if layer.crc != self.blocks.footer["blocks"][k][5]:
             raise EEGDACFormatError(f"{self.blocks.span(k)}: the residual decodes to other values than were written")
         return codes, other, layer, gains
+
+    def band_gains(self) -> np.ndarray | None:
+        """Every block's band gains, shape ``(n_blocks, n_channels, n_bands)`` (:attr:`EEGTokens.band_gains
+        <mne_dac.EEGTokens.band_gains>`); ``None`` when the file keeps none."""
+        if self.frames is not None or not self.header.band_edges:
+            return None
+        shape = (len(self.header.ch_names), len(self.header.band_edges) - 1)
+        return np.stack([unpack_codes(self._block(k)[3], GAIN_BITS, shape) for k in range(self.blocks.n_blocks)])
 
     def damaged_spans(self) -> list[tuple[int, int]]:
         """``[start, stop)`` samples of the damaged blocks found so far."""
@@ -1078,15 +1097,11 @@ def write_raw_dac(
     band_edges = kept_band_edges(restore_bands and max_error is None, len(ch_names), len(bounds) - 1, total_bits)
     coded = iter_code_blocks(stream, codec, n_q, block_frames, progress, ch_names=ch_names, groups=groups,
                              positions=positions)  # fmt: skip
-    # the bands' power is measured on the recording high-passed as the codec's input, clipped only at the level of
-    # transform-coded files: a drift of the raw recording would leak into the bands, clipping at ±200 µV lose them
-    original = CodecDomainStream(lambda start, stop: raw.get_data(picks=eeg, start=start, stop=stop), len(eeg),
-                                 raw.n_times, raw.info["sfreq"], raw.info["sfreq"],
-                                 PreprocessingSettings(codec.preprocessing.highpass, TRANSFORM_PREPROCESSING.clip),
-                                 ch_names, check=False)  # fmt: skip
+    original = reference_stream(lambda start, stop: raw.get_data(picks=eeg, start=start, stop=stop), ch_names,
+                                raw.n_times, raw.info["sfreq"], codec.preprocessing.highpass)  # fmt: skip
 
     def band_reference(k: int) -> np.ndarray:
-        return original.get(bounds[k], bounds[k + 1]) * original.settings.clip
+        return original.get(bounds[k], bounds[k + 1]) * REFERENCE_CLIP
 
     residual, layered = _with_layers(raw, eeg, other, bounds, coded, codec, max_error=max_error,
                                      margin=MARGIN * codec.preprocessing.clip, n_frames=n_frames,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,16 @@ import numpy as np
 from mne.utils import _validate_type, logger, verbose
 
 from mne_dac.codecs.loading import codec_for, load_codec
-from mne_dac.io.streaming import iter_code_blocks
+from mne_dac.io.band_gains import (
+    BAND_EDGES,
+    REFERENCE_CLIP,
+    band_gain_steps,
+    kept_band_edges,
+    reference_stream,
+    scale_bands,
+)
+from mne_dac.io.block_format import block_frames_for
+from mne_dac.io.streaming import frame_blocks, iter_code_blocks, with_reconstruction
 from mne_dac.io.tokens import EEGTokens
 from mne_dac.signal.groups import resolve_groups
 from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSettings, from_codec_domain
@@ -33,6 +43,7 @@ def tokenize_raw(
     montage: Any = None,
     preprocessing: PreprocessingSettings | None = None,
     max_clipped: float | None = None,
+    restore_bands: bool = True,
     progress: bool = False,
     verbose: bool | str | int | None = None,
 ) -> EEGTokens:
@@ -40,7 +51,9 @@ def tokenize_raw(
 
     EEG channels (type ``"eeg"``, bad ones included) are preprocessed as in the
     paper and coded channel by channel; the other channels (stim, ECG, EOG…) are
-    kept losslessly in the tokens so that nothing is lost.
+    kept losslessly in the tokens so that nothing is lost. With ``restore_bands``, the
+    tokens carry each 16-s block's band gains, measured on their decode (which takes
+    about as long again as the encoding), as a file of them does.
 
     Parameters
     ----------
@@ -55,6 +68,11 @@ def tokenize_raw(
         the standard 10-05 montage. ``None``: standard positions.
     %(preprocessing)s
     %(max_clipped)s
+    restore_bands : bool
+        Keep in the tokens, for each 16-s block and EEG channel, the gains that bring the δ, θ, α and β
+        power of their decode to at least 0.9 of the original's (:attr:`EEGTokens.band_gains`; 20 bits a
+        channel and block, 1.3 bits/s per channel beside the tokens), as a file of them keeps them;
+        :func:`reconstruct_raw` applies them. ``False``: the codec's decode alone.
     progress : bool
         Show a progress bar.
     %(verbose)s
@@ -68,6 +86,7 @@ def tokenize_raw(
     """
     groups = resolve_groups(groups, grouping)
     _validate_type(raw, mne.io.BaseRaw, "raw")
+    _validate_type(restore_bands, bool, "restore_bands")
     codec = load_codec(codec)
     preprocessing = preprocessing or codec.preprocessing
     _validate_type(preprocessing, PreprocessingSettings, "preprocessing")
@@ -88,7 +107,7 @@ def tokenize_raw(
     codes = np.concatenate([codes for _, _, codes in blocks], axis=2)
     check_clipping(stream, max_clipped)
     stream.report_clipping()
-    return EEGTokens(
+    tokens = EEGTokens(
         codes=codes,
         ch_names=ch_names,
         sfreq=raw.info["sfreq"],
@@ -107,20 +126,58 @@ def tokenize_raw(
         groups=groups,
         positions=positions,
     )
+    if restore_bands:
+        tokens.band_gains = measure_band_gains(tokens, raw, codec, progress=progress)
+    return tokens
+
+
+def measure_band_gains(tokens: EEGTokens, raw: mne.io.BaseRaw, codec: Any, *,
+                       progress: bool = False) -> np.ndarray | None:  # fmt: skip
+    """The band gains of ``tokens`` (:attr:`EEGTokens.band_gains`): each 16-s block of their decode measured
+    against the recording they code, ``raw``, as a file's writer measures them.
+
+    Returns ``None`` where the gains would take more than a twentieth of the tokens' bits
+    (:func:`~mne_dac.io.band_gains.kept_band_edges`).
+    """
+    from tqdm.auto import tqdm
+
+    bounds = tokens.block_bounds
+    total_bits = tokens.bits_per_second * tokens.n_channels * tokens.duration
+    if not kept_band_edges(True, tokens.n_channels, len(bounds) - 1, total_bits):
+        return None
+    eeg = [raw.ch_names.index(name) for name in tokens.ch_names]
+    reference = reference_stream(lambda start, stop: raw.get_data(picks=eeg, start=start, stop=stop), tokens.ch_names,
+                                 raw.n_times, raw.info["sfreq"], tokens.preprocessing.highpass)  # fmt: skip
+    block_frames = block_frames_for(codec.frame_rate)
+    blocks = ((start, stop, tokens.codes[:, :, start:stop]) for start, stop in frame_blocks(tokens.n_frames,
+                                                                                             block_frames))  # fmt: skip
+    decoded = with_reconstruction(blocks, codec, bounds=bounds, n_frames=tokens.n_frames, sfreq=tokens.sfreq,
+                                  n_times=tokens.n_times, preprocessing=tokens.preprocessing, ch_names=tokens.ch_names,
+                                  groups=tokens.groups, positions=tokens.positions)  # fmt: skip
+    steps = [band_gain_steps(reference.get(bounds[k], bounds[k + 1]) * REFERENCE_CLIP, block, tokens.sfreq, BAND_EDGES)
+             for k, (*_, block) in enumerate(tqdm(decoded, desc="Band gains", unit="block", total=len(bounds) - 1,
+                                                  disable=not progress))]  # fmt: skip
+    return np.stack(steps)
 
 
 def tokenize_at_depths(raw: mne.io.BaseRaw, codec: Any, depths: list[int], **kwargs: Any) -> dict[int, EEGTokens]:
     """The tokens that ``tokenize_raw(raw, codec, n_codebooks=k, **kwargs)`` gives at each depth ``k``, by depth.
 
-    The deepest depth's tokens serve every depth from the codec's :attr:`~mne_dac.DACCodec.nested_depth` on
-    (decode them with ``n_codebooks=k``); a shallower depth is tokenized for itself (a beam search's codes
-    are not the first ones of a deeper code).
+    The deepest depth's codes serve every depth from the codec's :attr:`~mne_dac.DACCodec.nested_depth` on (their
+    first ``k`` codebooks, with band gains measured on their own decode); a shallower depth is tokenized for
+    itself (a beam search's codes are not the first ones of a deeper code).
     """
     codec = load_codec(codec)
     deepest = tokenize_raw(raw, codec, n_codebooks=max(depths), **kwargs)
-    return {k: deepest if k == max(depths) or k >= codec.nested_depth else tokenize_raw(raw, codec, n_codebooks=k,
-                                                                                     **kwargs)
-            for k in depths}  # fmt: skip
+
+    def prefix(k: int) -> EEGTokens:  # the first k codes of the deepest, with their own band gains
+        tokens = dataclasses.replace(deepest, codes=deepest.codes[:, :k], band_gains=None)
+        if deepest.band_gains is not None:
+            tokens.band_gains = measure_band_gains(tokens, raw, codec)
+        return tokens
+
+    return {k: deepest if k == max(depths) else prefix(k) if k >= codec.nested_depth else
+            tokenize_raw(raw, codec, n_codebooks=k, **kwargs) for k in depths}  # fmt: skip
 
 
 def eeg_picks(raw: mne.io.BaseRaw) -> tuple[np.ndarray, np.ndarray]:
@@ -174,6 +231,7 @@ def reconstruct_raw(
     codec: Any = None,
     *,
     n_codebooks: int | None = None,
+    restore_bands: bool = True,
     progress: bool = False,
     verbose: bool | str | int | None = None,
 ) -> mne.io.RawArray:
@@ -189,6 +247,9 @@ def reconstruct_raw(
         :class:`~mne_dac.CodecMismatchError`.
     n_codebooks : int | None
         Decode with only the first ``n_codebooks`` codebooks of the tokens.
+    restore_bands : bool
+        Apply the tokens' band gains (:attr:`EEGTokens.band_gains`), when they have them and every
+        codebook is decoded (they were measured on that decode). ``False``: the codec's decode alone.
     progress : bool
         Show a progress bar.
     %(verbose)s
@@ -201,6 +262,7 @@ def reconstruct_raw(
         channels are the codec's reconstruction, others are the original samples.
     """
     _validate_type(tokens, EEGTokens, "tokens")
+    _validate_type(restore_bands, bool, "restore_bands")
     codec = codec_for(tokens.codec, codec)
     decoded = codec.decode(
         tokens.codes,
@@ -217,11 +279,17 @@ def reconstruct_raw(
         data[index[name]] = from_codec_domain(
             channel[np.newaxis], codec.sfreq, tokens.sfreq, tokens.n_times, tokens.preprocessing
         )[0]
-    if tokens.other_ch_names:
-        data[[index[n] for n in tokens.other_ch_names]] = tokens.other_data
     n_q = tokens.codes.shape[1] if n_codebooks is None else n_codebooks
     bitrate = codec.bits_per_second(n_q) * tokens.codes.shape[0] / len(tokens.ch_names)
-    note = lossy_description(codec.name, bitrate, tokens.ch_names)
+    if restore_bands and tokens.band_gains is not None and n_q == tokens.n_codebooks:
+        bitrate += tokens.band_gain_bits_per_second
+        rows, bounds = [index[name] for name in tokens.ch_names], tokens.block_bounds
+        for k, steps in enumerate(tokens.band_gains):
+            block = np.s_[bounds[k] : bounds[k + 1]]
+            data[rows, block] = scale_bands(data[rows, block], steps, tokens.sfreq, BAND_EDGES)
+    if tokens.other_ch_names:
+        data[[index[n] for n in tokens.other_ch_names]] = tokens.other_data
+    note = lossy_description(codec.name, round(bitrate, 1), tokens.ch_names)
     info["description"] = note + (f" Original description: {info['description']}" if info["description"] else "")
     raw = mne.io.RawArray(data, info, first_samp=tokens.first_samp, verbose=False)
     if tokens.annotations is not None:

@@ -8,6 +8,8 @@ import mne
 import numpy as np
 
 from mne_dac.codecs.codec import CodecIdentity
+from mne_dac.io.band_gains import BAND_EDGES, MAX_GAIN_STEP, gain_bits
+from mne_dac.io.block_format import block_frames_for, sample_bounds
 from mne_dac.signal.groups import ChannelGroups
 from mne_dac.signal.preprocessing import PreprocessingSettings
 from mne_dac.utils._deprecation import renamed_attribute
@@ -59,6 +61,12 @@ class EEGTokens:
         Bits per second per channel that the tokens took in the file they were read from
         (entropy-coded), next to the nominal :attr:`bits_per_second`; ``None`` when not read
         from a file.
+    band_gains : array of int64, shape (n_blocks, n_channels, 4) | None
+        For each 16-s block (:attr:`block_bounds`) and coded channel, the stored gain of its δ, θ, α and β
+        power (:mod:`mne_dac.io.band_gains`: ``2 ** (step / 16)``), which :func:`~mne_dac.reconstruct_raw`
+        applies when it decodes every codebook: each band keeps at least 0.9 of the original's power.
+        ``None``: the codec's decode alone (``restore_bands=False``, tokens of a time range, or a
+        recording so short that the gains would take more than a twentieth of the bits).
     """
 
     codes: np.ndarray
@@ -79,6 +87,7 @@ class EEGTokens:
     groups: ChannelGroups | None = None
     positions: np.ndarray | None = None
     coded_bits_per_second: float | None = None
+    band_gains: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.codes = np.asarray(self.codes, dtype=np.int64)
@@ -97,6 +106,13 @@ class EEGTokens:
             )
         if self.other_data.size == 0:
             self.other_data = np.zeros((0, self.n_times))
+        if self.band_gains is not None:
+            steps = np.asarray(self.band_gains)
+            shape = (len(self.block_bounds) - 1, self.n_channels, len(BAND_EDGES) - 1)
+            if steps.shape != shape or steps.dtype.kind not in "iu" or np.any((steps < 0) | (steps > MAX_GAIN_STEP)):
+                raise ValueError(f"band_gains must be None or integers from 0 to {MAX_GAIN_STEP} of shape {shape} "
+                                 f"(n_blocks, n_channels, n_bands), got {steps.dtype} of shape {steps.shape}")  # fmt: skip
+            self.band_gains = steps.astype(np.int64)
 
     @property
     def layout(self) -> str:
@@ -124,6 +140,14 @@ class EEGTokens:
         return self.codes.shape[2]
 
     @property
+    def block_bounds(self) -> list[int]:
+        """First sample (original rate) of each 16-s block of frames, as in a file, and :attr:`n_times` at the end."""
+        block_frames = block_frames_for(self.codec_sfreq / self.hop_length)
+        fields = {"sfreq": self.sfreq, "codec_sfreq": self.codec_sfreq, "hop_length": self.hop_length,
+                  "n_times": self.n_times, "block_frames": block_frames}  # fmt: skip
+        return sample_bounds(fields, -(-self.n_frames // block_frames))
+
+    @property
     def duration(self) -> float:
         """Duration of the recording in seconds."""
         return self.n_times / self.sfreq
@@ -142,6 +166,14 @@ class EEGTokens:
     bitrate = renamed_attribute("bits_per_second")
 
     @property
+    def band_gain_bits_per_second(self) -> float:
+        """Bits per second per coded channel that the band gains take beside the codes (0 without), as a file
+        stores them."""
+        if self.band_gains is None:
+            return 0.0
+        return len(self.band_gains) * gain_bits(self.n_channels, BAND_EDGES) / self.duration / self.n_channels
+
+    @property
     def n_bits(self) -> int:
         """Bits taken by the codes."""
         return self.codes.size * self.bits_per_code
@@ -157,5 +189,6 @@ class EEGTokens:
             f"<EEGTokens | {self.n_channels} channels{groups}, {self.codes.shape[0]} streams × {self.n_codebooks} codebooks × "
             f"{self.n_frames} frames, {self.duration:.1f} s, {self.bits_per_second:g} bits/s/channel"
             + ("" if self.coded_bits_per_second is None else f" ({self.coded_bits_per_second:.1f} in the file)")
+            + ("" if self.band_gains is None else ", band gains")
             + f", codec {self.codec.describe()}>"
         )

@@ -32,6 +32,7 @@ import numpy as np
 
 from mne_dac.codecs.spatial import component_gains
 from mne_dac.io.band_gains import (
+    REFERENCE_CLIP,
     apply_band_gains,
     band_edges_of_header,
     band_gains,
@@ -79,8 +80,8 @@ DCT_BLOCK = 512
 #: cost 2 points of PRD at 88 bits/s per channel against the whole recording, 64-s blocks 0.7 (and a read of a
 #: time range decodes a 64-s block in about 10 ms).
 BLOCK_FRAMES = 32
-#: The 0.1 Hz high-pass of the codecs; clipping only beyond ±10 mV.
-TRANSFORM_PREPROCESSING = PreprocessingSettings(highpass=0.1, clip=1e-2)
+#: The 0.1 Hz high-pass of the codecs; clipping only beyond ±10 mV (the level that band powers are measured at).
+TRANSFORM_PREPROCESSING = PreprocessingSettings(highpass=0.1, clip=REFERENCE_CLIP)
 #: The directions are stored when they take at most this share of the file's bits.
 MAX_DIRECTION_SHARE = 0.25
 #: The default budget (bits/s per EEG channel): the default codec's with its two codebooks.

@@ -607,24 +607,27 @@ def _finetune_linear_code(data, fname: Path, *, valid, exclude, name, model, gro
 
 def _validate_linear_code(codec: DACCodec, raws: list) -> dict:
     """What the codec keeps of ``raws``' EEG channels (not marked bad) at its default depth: PRD and band-power
-    errors (:func:`~mne_dac.signal.metrics.fidelity_report`, averaged over recordings), bits per second per
-    channel, and the fewest entries a codebook used in all of them."""
+    errors (:func:`~mne_dac.signal.metrics.fidelity_report`, averaged over recordings) of its tokens with their band
+    gains, bits per second per channel (the gains' share apart too), and the fewest entries a codebook used in all
+    of them."""
     import numpy as np
 
     from mne_dac.io.raw import reconstruct_raw, tokenize_raw
     from mne_dac.signal.metrics import fidelity_report
 
-    reports, codes, bits = [], [], []
+    reports, codes, bits, gain_bits = [], [], [], []
     for raw in raws:
         eeg = raw.copy().pick("eeg", exclude="bads")
         tokens = tokenize_raw(eeg, codec, verbose="error")
         reports.append(fidelity_report(eeg, reconstruct_raw(tokens, codec, verbose="error"), verbose="error").overall)
         codes.append(tokens.codes.transpose(1, 0, 2).reshape(tokens.codes.shape[1], -1))
-        bits.append(tokens.bits_per_second)
+        bits.append(tokens.bits_per_second + tokens.band_gain_bits_per_second)
+        gain_bits.append(tokens.band_gain_bits_per_second)
     codes = np.concatenate(codes, axis=1)
     return dict(
         n_codebooks=len(codes),
         bits_per_second=float(np.mean(bits)),
+        band_gain_bits_per_second=float(np.mean(gain_bits)),
         **{
             key: float(np.mean([r[key] for r in reports]))
             for key in reports[0]

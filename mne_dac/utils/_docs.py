@@ -84,8 +84,9 @@ restore_bands : bool
     a twentieth of the bits). Transform codes: 64-s blocks, 0.3 bits/s per channel of the budget;
     on eegmat at 88 bits/s per channel the β error falls from 0.20 to 0.09 at the same PRD. Tokens:
     16-s blocks, 1.3 bits/s per channel beside the tokens (which entropy coding keeps below their
-    nominal rate); the default codec's β error at 88 bits/s falls from 0.46 to 0.10 for 1.1 points
-    of PRD. ``False``: the decode of least squared error (tokens: the codec's decode)."""
+    nominal rate), the gains that :attr:`~mne_dac.EEGTokens.band_gains` holds; the default codec's
+    β error at 88 bits/s falls from 0.45 to 0.10 for half a point of PRD. ``False``: the decode of
+    least squared error (tokens: the codec's decode)."""
 
 docdict["spatial_data"] = """
 codec : DACCodec

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -217,7 +218,9 @@ def test_finetune_linear_code_is_the_default_recipe(tmp_path, data_dir, monkeypa
             "--threads", "1"]  # fmt: skip
     assert main([*args, "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert "Built a linear code of" in printed and "Validation at 88 bits/s per channel (4 codebooks): PRD" in printed
+    assert "Built a linear code of" in printed
+    assert re.search(r"Validation at 89.\d bits/s per channel \(4 codebooks, 1.\d bits/s of them the tokens' band gains\): PRD",
+                     printed)  # fmt: skip
     codec = load_codec(out, device="cpu")
     assert codec.hop_length == 128 and codec.default_n_codebooks == 4 and codec.name == "linear"
     meta = read_codec_file(out).metadata["training"]
