@@ -177,10 +177,7 @@ def write_tokens(fname: str | Path, tokens: EEGTokens, *, overwrite: bool = Fals
     _validate_type(tokens, EEGTokens, "tokens")
     codec = _codec_of(tokens.codec, codec)
     block_frames = block_frames_for(tokens.codec_sfreq / tokens.hop_length)
-    bounds = sample_bounds(
-        {**_recording_fields(tokens), "block_frames": block_frames}, -(-tokens.n_frames // block_frames)
-    )
-    gains = tokens.band_gains
+    bounds, gains = tokens.block_bounds, tokens.band_gains
     blocks = (
         (tokens.codes[:, :, start:stop], tokens.other_data[:, bounds[k] : bounds[k + 1]], None,
          b"" if gains is None else pack_codes(gains[k], GAIN_BITS))
