@@ -102,37 +102,32 @@ def test_token_files_keep_band_powers(shipped_codec, tmp_path):
 
 def test_tokens_keep_band_powers_as_their_files(shipped_codec, tmp_path):
     """Tokens carry the band gains that a file of them keeps (the same gains, the same decode), through
-    ``write_tokens`` / ``read_tokens`` too; decoding fewer codebooks, a time range's tokens, ``restore_bands=False``
-    and :func:`tokenize_at_depths`' shallower depths go without them or with their own."""
+    ``write_tokens`` / ``read_tokens`` too; decoding fewer codebooks, a time range's tokens and ``restore_bands=False``
+    go without them (``test_nested_depth``: :func:`tokenize_at_depths`' shallower depths get their own)."""
     import dataclasses
 
     from mne_dac import read_raw_dac, read_tokens, reconstruct_raw, tokenize_raw, write_raw_dac, write_tokens
     from mne_dac.evaluation.datasets import read_excerpt
-    from mne_dac.io.raw import tokenize_at_depths
 
     raw = read_excerpt(0, "rest", verbose=False).crop(0, 20)
     tokens = tokenize_raw(raw, shipped_codec, verbose="error")
-    plain = tokenize_raw(raw, shipped_codec, restore_bands=False, verbose="error")
-    assert tokens.band_gains.shape == (2, 19, 4) and plain.band_gains is None and "band gains" in repr(tokens)
-    np.testing.assert_array_equal(tokens.codes, plain.codes)
+    assert tokens.band_gains.shape == (2, 19, 4) and "band gains" in repr(tokens)
+    assert tokenize_raw(raw.copy().crop(0, 6), shipped_codec, restore_bands=False).band_gains is None
     file = write_raw_dac(tmp_path / "kept.eegdac", raw, shipped_codec, verbose="error")
+    np.testing.assert_array_equal(read_tokens(file).codes, tokens.codes)
     np.testing.assert_array_equal(read_tokens(file).band_gains, tokens.band_gains)
-    restored = reconstruct_raw(tokens, shipped_codec, verbose="error").get_data()
-    np.testing.assert_allclose(restored, read_raw_dac(file, verbose="error").get_data(), rtol=0, atol=1e-9)
-    errors_kept = _prd_and_band_errors(raw, reconstruct_raw(tokens, shipped_codec, verbose="error"))[1]
-    errors_plain = _prd_and_band_errors(raw, reconstruct_raw(plain, shipped_codec, verbose="error"))[1]
-    assert errors_plain["beta"] > 0.3 and max(errors_kept.values()) < 0.15
+    restored = reconstruct_raw(tokens, shipped_codec, verbose="error")
+    np.testing.assert_allclose(restored.get_data(), read_raw_dac(file, verbose="error").get_data(), rtol=0, atol=1e-9)
+    codec_alone = reconstruct_raw(tokens, shipped_codec, restore_bands=False, verbose="error")
+    assert _prd_and_band_errors(raw, codec_alone)[1]["beta"] > 0.3
+    assert max(_prd_and_band_errors(raw, restored)[1].values()) < 0.15
     written = write_tokens(tmp_path / "tokens.eegdac", tokens)
     np.testing.assert_array_equal(read_tokens(written).band_gains, tokens.band_gains)
-    np.testing.assert_allclose(read_raw_dac(written, verbose="error").get_data(), restored, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(read_raw_dac(written, verbose="error").get_data(), restored.get_data(), rtol=0,
+                               atol=1e-9)  # fmt: skip
     assert read_tokens(written, tmin=2.0, tmax=5.0).band_gains is None
-    codec_alone = reconstruct_raw(plain, shipped_codec, verbose="error").get_data()
-    np.testing.assert_array_equal(reconstruct_raw(tokens, shipped_codec, restore_bands=False).get_data(), codec_alone)
-    np.testing.assert_array_equal(reconstruct_raw(tokens, shipped_codec, n_codebooks=1).get_data(),
-                                  reconstruct_raw(plain, shipped_codec, n_codebooks=1).get_data())  # fmt: skip
-    depth = shipped_codec.nested_depth
-    by_depth = tokenize_at_depths(raw, shipped_codec, [depth, depth + 1], verbose="error")
-    np.testing.assert_array_equal(by_depth[depth].band_gains, tokens.band_gains)  # tokens is at the default depth
+    shallow = reconstruct_raw(dataclasses.replace(tokens, band_gains=None), shipped_codec, n_codebooks=1).get_data()
+    np.testing.assert_array_equal(reconstruct_raw(tokens, shipped_codec, n_codebooks=1).get_data(), shallow)
     for bad in (tokens.band_gains[:1], tokens.band_gains + 32, tokens.band_gains.astype(float)):
         with pytest.raises(ValueError, match="band_gains must be None or integers from 0 to 31"):
             dataclasses.replace(tokens, band_gains=bad)
