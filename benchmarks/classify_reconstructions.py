@@ -82,7 +82,7 @@ def decoded_signals(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[str, 
                                                                  verbose="error").get_data()  # fmt: skip
         out[f"codec {k} cb file"] = _file_decode(raw, codec, n_codebooks=k)
         # per channel (DAC-MC: a group's stream is shared by its channels), the band gains' bits included
-        rate = round(tokens.bits_per_second * k / tokens.n_codebooks + tokens.band_gain_bits_per_second, 1)
+        rate = round(tokens.bits_per_second + tokens.band_gain_bits_per_second, 1)  # tokens' codes are k deep
         for method in ("dct", "klt-dct"):
             recon, _ = make_coder(method, rate, codec.sfreq).code_raw(raw, codec.preprocessing)
             out[f"{method} {rate:g} b/s"] = recon.get_data()

@@ -482,15 +482,12 @@ def rate_quality(
 
     rows = []
     coded = tokenize_at_depths(raw, codec, depths, **group_kwargs(groups), restore_bands=restore_bands, verbose=False)
-    n_streams, n_frames = coded[depths[0]].codes.shape[0], coded[depths[0]].codes.shape[-1]
+    n_streams = coded[depths[0]].codes.shape[0]
     targets = {}  # the bits/s per channel of each depth: its codes (shared by a DAC-MC group) and band gains
     for k, tokens in coded.items():
         recon = reconstruct_raw(tokens, codec, n_codebooks=k, verbose=False)
-        targets[k] = codec.bits_per_second(k) * n_streams / n_channels + tokens.band_gain_bits_per_second
-        n_bits = k * codec.bits_per_code * n_frames * n_streams + round(
-            tokens.band_gain_bits_per_second * n_channels * tokens.duration
-        )
-        row = coded_row(label, k, targets[k], n_bits, targets[k])
+        targets[k] = tokens.bits_per_second + tokens.band_gain_bits_per_second  # tokens' codes are k deep
+        row = coded_row(label, k, targets[k], tokens.n_bits + tokens.band_gain_bits, targets[k])
         entropy = sum(_entropy_bits(tokens.codes[:, j]) for j in range(k))
         row["entropy_bits_per_second"] = entropy * codec.frame_rate * n_streams / n_channels
         rows.append(dict(row, **_metrics_row(fidelity_report(raw, recon, **report_kw))))

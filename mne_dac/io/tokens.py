@@ -166,12 +166,14 @@ class EEGTokens:
     bitrate = renamed_attribute("bits_per_second")
 
     @property
+    def band_gain_bits(self) -> int:
+        """Bits that the band gains take beside the codes (0 without), as a file stores them."""
+        return 0 if self.band_gains is None else len(self.band_gains) * gain_bits(self.n_channels, BAND_EDGES)
+
+    @property
     def band_gain_bits_per_second(self) -> float:
-        """Bits per second per coded channel that the band gains take beside the codes (0 without), as a file
-        stores them."""
-        if self.band_gains is None:
-            return 0.0
-        return len(self.band_gains) * gain_bits(self.n_channels, BAND_EDGES) / self.duration / self.n_channels
+        """:attr:`band_gain_bits` per second and coded channel."""
+        return self.band_gain_bits / self.duration / self.n_channels
 
     @property
     def n_bits(self) -> int:
