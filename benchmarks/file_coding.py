@@ -18,7 +18,9 @@ directions); the rest of the file (the channels kept aside, the measurement info
 for every coder. Write and read speeds are in channel-seconds per second, on ``--threads``
 torch threads.
 
-Writes ``file_coding.md`` and ``file_coding.json`` to ``--out-dir``; ``--coders`` measures some coders only.
+Writes ``file_coding.md`` and ``file_coding.json`` to ``--out-dir`` (with ``--plot``, also
+``file_coding.png``: PRD and β error against the bits in the file, of the token files and of the DCT at
+their bits); ``--coders`` measures some coders only.
 
 Usage::
 
@@ -110,6 +112,28 @@ def markdown(mean: pd.DataFrame) -> str:
     return "\n".join(rows)
 
 
+def plot_token_files(mean: pd.DataFrame):
+    """PRD and β error against the bits/s per channel in the file: the token files (with band gains and the
+    codec's decode) and the block DCT within each file's bits."""
+    import matplotlib.pyplot as plt
+
+    kinds = {
+        "token files (band gains kept)": mean.coder.str.match(r".* codebooks?$"),
+        "token files, codec's decode": mean.coder.str.endswith("codec's decode"),
+        "block DCT at each file's bits": mean.coder.str.startswith("block DCT at the bits"),
+    }
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), layout="constrained")
+    for (label, rows), marker in zip(kinds.items(), "osx"):
+        points = mean[rows].sort_values("in_file")
+        for ax, metric in zip(axes, ("prd", "err_beta")):
+            ax.plot(points.in_file, points[metric], marker=marker, label=label)
+    for ax, ylabel in zip(axes, ("PRD % (lower is better)", "β power error (lower is better)")):
+        ax.set(xlabel="bits/s per channel in the file", ylabel=ylabel)
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    return fig
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/eegmat")
@@ -122,6 +146,7 @@ def main() -> None:
                         "these (e.g. 'KLT + codec'; default: all)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out-dir", type=Path, default=None)
+    parser.add_argument("--plot", action="store_true", help="with --out-dir: also write file_coding.png")
     args = parser.parse_args()
     every = coders(args.rates, args.token_codec, tuple(args.token_depths))
     measured = [(label, kwargs) for label, kwargs in every
@@ -158,6 +183,11 @@ def main() -> None:
                 indent=1,
             )  # fmt: skip
         )
+        if args.plot:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            plot_token_files(mean).savefig(args.out_dir / "file_coding.png", dpi=150)
 
 
 if __name__ == "__main__":

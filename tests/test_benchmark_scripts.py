@@ -67,7 +67,7 @@ def test_file_coding_script(tmp_path):
     printed = run_script(
         "file_coding.py",
         *("--data", str(data), "--subjects", "0", "--seconds", "10", "--rates", "88", "--threads", "1"),
-        *("--out-dir", str(tmp_path), "--coders", "default codec", "KLT + DCT"),
+        *("--out-dir", str(tmp_path), "--coders", "default codec", "KLT + DCT", "--plot"),
     )
     assert "| default codec, 4 codebooks | 88 / " in printed and "| KLT + DCT, 88 bits/s | 88 / " in printed
     assert "KLT + codec" not in printed  # --coders: only the coders asked for
@@ -76,6 +76,7 @@ def test_file_coding_script(tmp_path):
     prd = {row["coder"]: row["prd"] for row in mean}
     assert prd["default codec, 4 codebooks"] < prd["default codec, 2 codebooks"] < 100
     assert 0 < prd["KLT + DCT, 88 bits/s"] < 100
+    assert (tmp_path / "file_coding.png").stat().st_size > 0
 
 
 def test_fixed_rate_script():
