@@ -118,7 +118,7 @@ def plot_token_files(mean: pd.DataFrame):
     import matplotlib.pyplot as plt
 
     kinds = {
-        "token files (band gains kept)": mean.coder.str.match(r".* codebooks?$"),
+        "token files (band gains kept)": mean.coder.str.endswith(("codebook", "codebooks")),
         "token files, codec's decode": mean.coder.str.endswith("codec's decode"),
         "block DCT at each file's bits": mean.coder.str.startswith("block DCT at the bits"),
     }
