@@ -9,7 +9,9 @@ as an mne-dac codec file: evaluate it like any other (``benchmarks/evaluate_code
 Entries that span a frame's whole latent (``--codebook-dim`` set to the hop) and a beam search
 gain (eegmat's validation frames, hop 64, 2 codebooks, PRD of the frames: 8-value entries 36.1 %
 greedy, 34.6 % with a beam of 8; 64-value entries 34.2 and 32.8 %; the shipped ``beam-2026.12``'s
-model card has every step).
+model card has every step). ``--lapped`` codes each frame by the lapped transform of the two hops
+centred on it (no block edges; with 4 greedy codebooks of 2048 entries, validation PRD 34.3 against
+35.1 % at 88 bits/s).
 
 Usage (the shipped ``linear-2026.12``, ``beam-2026.12`` and ``mc-pivot-2026.12c``)::
 
@@ -69,6 +71,11 @@ def main() -> None:
         "and on every frame's negative",
     )
     parser.add_argument(
+        "--lapped",
+        action="store_true",
+        help="DAC-SC: code each frame by the lapped transform of the two hops centred on it (no block edges)",
+    )
+    parser.add_argument(
         "--beam-width",
         type=int,
         default=1,
@@ -89,6 +96,7 @@ def main() -> None:
         encoder_rates=args.encoder_rates,
         codebook_dim=args.codebook_dim[0] if args.codebook_dim and len(args.codebook_dim) == 1 else args.codebook_dim,
         augment=args.augment,
+        lapped=args.lapped,
         beam_width=args.beam_width,
         beam_codebooks=args.beam_codebooks,
         group_size=args.group_size,

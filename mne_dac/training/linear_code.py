@@ -18,6 +18,9 @@ recipe, :data:`~mne_dac.training.recipe.LINEAR_CODE`, ``mne-dac finetune --init 
   group's latent, and each codebook codes principal directions of the group's joint frame, so that
   the codebooks code the channels' common signal once. Its attention and FiLM layers start as the
   identity; :func:`train_decoder` trains its decoder, FiLM and slot layers on pivot groups.
+- With ``lapped=True`` each frame's latent is the modulated lapped transform (sine window) of the two hops
+  centred on it, projected on the principal components of those transforms: the encoder's last convolution reads
+  the neighbouring frames' halves and the decoder's first overlaps and adds, so the code has no block edges.
 - With ``beam_width=B, beam_codebooks=J`` the codec encodes by beam search
   (:class:`~mne_dac.models.beam_search.BeamResidualVectorQuantize`), and its codebooks after the
   ``J``-th code what the searched codes leave. Entries that span a frame's whole latent
@@ -86,6 +89,7 @@ def build_linear_codec(
     encoder_rates: Sequence[int] | None = None,
     codebook_dim: int | Sequence[int] | None = None,
     augment: bool = False,
+    lapped: bool = False,
     beam_width: int = 1,
     beam_codebooks: int = 2,
     group_size: int | None = None,
@@ -118,6 +122,10 @@ def build_linear_codec(
     augment : bool
         DAC-SC: also fit on frames shifted by a quarter, half and three quarters of a hop, and on
         every frame's negative.
+    lapped : bool
+        DAC-SC: code each frame by the modulated lapped transform (sine window) of the two hops centred on it,
+        instead of the frame alone: the encoder's last convolution reads the neighbouring frames' halves and the
+        decoder's first overlaps and adds, an orthogonal transform without block edges (:func:`mlt_basis`).
     beam_width, beam_codebooks : int
         Encode by beam search of this width over the first ``beam_codebooks`` codebooks (width 1:
         DAC's greedy codes).
@@ -145,6 +153,8 @@ def build_linear_codec(
         raise ValueError("raws is empty: give at least one training recording")
     if augment and group_size is not None:
         raise ValueError("augment codes single channels: it cannot be used with group_size")
+    if lapped and group_size is not None:
+        raise ValueError("lapped codes single channels: it cannot be used with group_size")
     codec = load_codec(architecture, verbose=False)
     if codec is architecture:  # a codec given is left as it is
         codec = copy.deepcopy(codec)
@@ -164,15 +174,16 @@ def build_linear_codec(
     signals = [to_codec_domain(r.get_data(), r.info["sfreq"], codec.sfreq, codec.preprocessing).data for r in eeg]
     ch_names = [r.ch_names for r in eeg]
     hop = codec.hop_length
-    frames = np.concatenate([x[:, : x.shape[1] // hop * hop].reshape(-1, hop) for x in signals]).astype(np.float64)
+    basis = mlt_basis(hop) if lapped else None
+    frames = _frames(signals, hop, 0, basis).astype(np.float64)
     if augment:
-        frames = np.concatenate([frames, *(_shifted_frames(signals, hop, hop * k // 4) for k in (1, 2, 3))])
+        frames = np.concatenate([frames, *(_frames(signals, hop, hop * k // 4, basis) for k in (1, 2, 3))])
         frames = np.concatenate([frames, -frames])
     directions = principal_directions(frames.T)[0]
     if group_size is None:
         if default_n_codebooks is not None:
             codec.default_n_codebooks = default_n_codebooks
-        _make_linear(codec.model, directions)
+        _make_linear(codec.model, directions, basis)
         latents = frames @ directions
     else:
         k = group_size
@@ -258,8 +269,20 @@ def _rearranging(conv: torch.nn.Module, held: int) -> np.ndarray:
     return weight
 
 
-def _make_linear(model: torch.nn.Module, directions: np.ndarray) -> None:
-    """Set ``model``'s encoder and decoder to project frames on ``directions`` (hop × hop) and back."""
+def mlt_basis(hop: int) -> np.ndarray:
+    """The modulated lapped transform's basis (sine window), ``(2 * hop, hop)``: a frame's ``hop`` coefficients are
+    the ``2 * hop`` samples centred on it times this basis, and the signal is the overlapped sum of the coefficients
+    times its transpose (time-domain aliasing cancels; the transform is orthogonal)."""
+    if hop % 2:
+        raise ValueError(f"a lapped transform needs an even hop, got {hop}")
+    n, k = np.arange(2 * hop)[:, None], np.arange(hop)[None, :]
+    window = np.sin(np.pi * (n + 0.5) / (2 * hop))
+    return np.sqrt(2 / hop) * window * np.cos(np.pi / hop * (n + 0.5 + hop / 2) * (k + 0.5))
+
+
+def _make_linear(model: torch.nn.Module, directions: np.ndarray, basis: np.ndarray | None = None) -> None:
+    """Set ``model``'s encoder and decoder to project frames on ``directions`` (hop × hop) and back; with ``basis``
+    (:func:`mlt_basis`), the lapped transform of each frame and its neighbours' halves."""
     hop = directions.shape[0]
     encoder, decoder = model.encoder.block, model.decoder.model
     first = np.zeros(tuple(encoder[0].weight_v.shape))
@@ -270,11 +293,13 @@ def _make_linear(model: torch.nn.Module, directions: np.ndarray) -> None:
         conv = block.block[-1]
         _set_weight(conv, _rearranging(conv, held))
         held *= conv.stride[0]
-    last = np.zeros(tuple(encoder[-1].weight_v.shape))
-    last[:hop, :hop, encoder[-1].padding[0]] = directions.T
+    last, expand = np.zeros(tuple(encoder[-1].weight_v.shape)), np.zeros(tuple(decoder[0].weight_v.shape))
+    for offset, rows in _frame_taps(hop, basis).items():  # frame t + offset's samples -> frame t's latent
+        if not (encoder[-1].padding[0] >= abs(offset) and decoder[0].padding[0] >= abs(offset)):
+            raise ValueError("a lapped code needs an encoder and a decoder whose convolutions see the next frames")
+        last[:hop, :hop, encoder[-1].padding[0] + offset] = (rows @ directions).T
+        expand[:hop, :hop, decoder[0].padding[0] - offset] = rows @ directions
     _set_weight(encoder[-1], last)
-    expand = np.zeros(tuple(decoder[0].weight_v.shape))
-    expand[:hop, :hop, decoder[0].padding[0]] = directions
     _set_weight(decoder[0], expand)
     for block in decoder[1:-3]:
         conv = block.block[1]
@@ -291,9 +316,29 @@ def _make_linear(model: torch.nn.Module, directions: np.ndarray) -> None:
                 module.alpha.fill_(SNAKE_ALPHA)
 
 
-def _shifted_frames(signals: list[np.ndarray], hop: int, shift: int) -> np.ndarray:
-    """The frames of ``signals`` that start ``shift`` samples into them, ``(n_frames, hop)``."""
-    return np.concatenate([x[:, shift:][:, : (x.shape[1] - shift) // hop * hop].reshape(-1, hop) for x in signals])
+def _frame_taps(hop: int, basis: np.ndarray | None) -> dict[int, np.ndarray]:
+    """The rows of ``basis`` that read frame ``t + offset``'s samples for frame ``t``'s coefficients, by offset: the
+    identity at offset 0 without a basis; the halves of the neighbours and the frame itself with a lapped basis."""
+    if basis is None:
+        return {0: np.eye(hop)}
+    half, taps = hop // 2, {offset: np.zeros((hop, hop)) for offset in (-1, 0, 1)}
+    taps[-1][half:], taps[0][:], taps[1][:half] = basis[:half], basis[half : half + hop], basis[half + hop :]
+    return taps
+
+
+def _frames(signals: list[np.ndarray], hop: int, shift: int, basis: np.ndarray | None) -> np.ndarray:
+    """The frames of ``signals`` that start ``shift`` samples into them, ``(n_frames, hop)``; with ``basis``
+    (:func:`mlt_basis`), their lapped transforms (the two hops centred on each, zeros beyond the signal)."""
+    out = []
+    for x in signals:
+        x = x[:, shift:][:, : (x.shape[1] - shift) // hop * hop]
+        if basis is None:
+            out.append(x.reshape(-1, hop))
+        else:
+            padded = np.pad(x, ((0, 0), (hop // 2, hop // 2)))
+            windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * hop, axis=1)[:, ::hop]
+            out.append((windows @ basis).reshape(-1, hop))
+    return np.concatenate(out)
 
 
 def _nearest_entries(x: np.ndarray, entries: np.ndarray, chunk: int = 65_536) -> np.ndarray:

@@ -8,7 +8,7 @@ import pytest
 from mne_dac.evaluation.datasets import read_excerpt
 from mne_dac.models.dac_model import quantizer_beam
 from mne_dac.signal.preprocessing import to_codec_domain
-from mne_dac.training.linear_code import build_linear_codec
+from mne_dac.training.linear_code import build_linear_codec, mlt_basis
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -39,11 +39,46 @@ def test_codec_codes_as_the_linear_code(excerpt, beam):
     assert _prd(code.codec, excerpt) < 2 * code.frame_prd[-1]  # k-means memorises part of its 3,000-frame sample
 
 
+@pytest.mark.parametrize("hop", [2, 64, 128])
+def test_lapped_basis_is_orthogonal(hop):
+    """The lapped transform's coefficients, overlapped and added back, give the signal again (aliasing cancels)."""
+    basis = mlt_basis(hop)
+    x = np.random.default_rng(hop).standard_normal(10 * hop)
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(x, hop // 2), 2 * hop)[::hop]
+    back = np.zeros(11 * hop)
+    for t, window in enumerate((windows @ basis) @ basis.T):
+        back[t * hop : t * hop + 2 * hop] += window
+    np.testing.assert_allclose(back[hop // 2 : -hop // 2][hop:-hop], x[hop:-hop], atol=1e-12)
+    np.testing.assert_allclose(basis.T @ basis, np.eye(hop), atol=1e-12)
+
+
+def test_lapped_code_passes_the_eeg_and_codes_it_better(excerpt):
+    """With lapped frames the encoder and decoder, quantizer aside, pass the EEG through as the block code's do, and
+    the codebooks code the frames better."""
+    import torch
+
+    codes, through = {}, {}
+    for lapped in (False, True):
+        code = build_linear_codec([excerpt], n_codebooks=2, max_frames=3000, lapped=lapped, progress=False)
+        codes[lapped], codec = code, code.codec
+        x = to_codec_domain(excerpt.get_data(), excerpt.info["sfreq"], codec.sfreq, codec.preprocessing).data[:, :4096]
+        with torch.no_grad():
+            through[lapped] = codec.model.decoder(codec.model.encoder(torch.as_tensor(x[:, None])))[:, 0]
+    inner = slice(256, -256)  # the first and last frames lack a neighbour
+    np.testing.assert_allclose(through[True][:, inner], through[False][:, inner], atol=1e-4)
+    assert codes[True].frame_prd[-1] < codes[False].frame_prd[-1]
+    assert _prd(codes[True].codec, excerpt) < _prd(codes[False].codec, excerpt)
+
+
 def test_bad_requests_are_refused(excerpt):
     with pytest.raises(ValueError, match="at least one"):
         build_linear_codec([])
     with pytest.raises(ValueError, match="augment"):
         build_linear_codec([excerpt], augment=True, group_size=4)
+    with pytest.raises(ValueError, match="lapped"):
+        build_linear_codec([excerpt], lapped=True, group_size=4)
+    with pytest.raises(ValueError, match="even hop"):
+        mlt_basis(63)
     with pytest.raises(ValueError, match="needs at least as many frames"):
         build_linear_codec([excerpt.copy().crop(0, 10)])  # 760 frames for 2048 entries
 
