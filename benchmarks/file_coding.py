@@ -148,6 +148,8 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=None)
     parser.add_argument("--plot", action="store_true", help="with --out-dir: also write file_coding.png")
     args = parser.parse_args()
+    if args.plot and args.out_dir is None:
+        parser.error("--plot writes file_coding.png to --out-dir: give --out-dir")
     every = coders(args.rates, args.token_codec, tuple(args.token_depths))
     measured = [(label, kwargs) for label, kwargs in every
                 if args.coders is None or label.startswith(tuple(args.coders))]  # fmt: skip
