@@ -8,13 +8,14 @@ Train a codec on your EEG
 This tutorial runs mne-dac's two training recipes on the EEG excerpt shipped with mne-dac,
 with the Python API, then shows the equivalent ``mne-dac finetune`` commands.
 
-**The recipe that built the shipped** ``default`` **codec** (``beam-2026.12``; ``mne-dac
+**The recipe that built the shipped** ``default`` **codec** (``lapped-2026.12``; ``mne-dac
 finetune``'s default, ``--init linear-code``; :data:`~mne_dac.training.recipe.LINEAR_CODE`) does
 without gradient descent for all but the decoder:
 
 - **Transform**: the compact DAC's encoder is set to cut each channel into frames of one hop
-  (128 samples at 256 Hz) and project them on their principal components; the decoder, to
-  invert that.
+  (128 samples at 256 Hz), take each frame's modulated lapped transform (the two hops centred on
+  it, sine window: no block edges) and project it on the principal components; the decoder, to
+  invert that and overlap-add.
 - **Codebooks**: each of the 8 residual codebooks of 2048 entries is found by k-means on what
   the coarser ones left, over the training frames shifted by quarter hops and negated.
 - **Encoder**: a beam search chooses the first 4 codes of a frame together
@@ -27,7 +28,7 @@ without gradient descent for all but the decoder:
 **Gradient training of a whole codec** is the default of
 :class:`mne_dac.training.trainer.CodecTrainer` (a :class:`skorch.NeuralNet`) and of
 ``mne-dac finetune --init scratch`` (or from DAC's weights): the recipe of
-``default-2026.12b``, which keeps each channel less well at the same bits (38.3 against 32.1 %
+``default-2026.12b``, which keeps each channel less well at the same bits (38.3 against 31.7 %
 PRD at 88 bits/s on eegmat's validation subjects):
 
 - **Data**: single-channel crops of 5 s drawn at random from every EEG channel of

@@ -124,7 +124,7 @@ ax.legend(loc="upper right", fontsize="small")
 # %%
 # Averaged over eegmat's validation subjects (see :ref:`sc-vs-mc`), the DAC-MC codec keeps
 # the waveform better than DAC-SC at equal bits per channel (PRD 29.0 against 32.1 % at about
-# 90 bits/s, 42.8 against 50.9 % at about 45) and better than the block DCT of each channel
+# 90 bits/s for ``beam-2026.12``, 31.7 % for today's default; 42.8 against 50.9 % at about 45) and better than the block DCT of each channel
 # (31.2 %). The KLT + DCT of all 19 channels keeps it best (22.5 %), and ``.eegdac`` files can
 # hold it (``mne_dac.write_raw_dac(fname, raw, codec="klt-dct")``), or the shipped codec on the
 # principal components (``codec="klt-codec"``, 21.1 % at 88 bits/s). In the paper DAC-MC helps

@@ -1,6 +1,6 @@
 """mne-dac's training recipes: the settings that built the shipped codecs.
 
-The shipped ``default`` codec (``beam-2026.12``) is built by :data:`LINEAR_CODE`: a linear transform
+The shipped ``default`` codec (``lapped-2026.12``) is built by :data:`LINEAR_CODE`: a linear transform
 code of the training EEG set by hand, its decoder then trained alone
 (:func:`~mne_dac.training.linear_code.build_linear_codec`; ``mne-dac finetune``'s default,
 ``--init linear-code``). Gradient training of a whole codec (:class:`~mne_dac.training.trainer.CodecTrainer`,
@@ -54,17 +54,19 @@ INIT_LINEAR_CODE = "linear-code"
 #: The shipped default codec's recipe, :func:`~mne_dac.training.linear_code.build_linear_codec`'s
 #: arguments: ``default-2026.12b``'s compact DAC (256 Hz, the paper's preprocessing) with a hop of
 #: 128 (2 frames per second) and 8 codebooks of 2048 entries that span a frame's whole latent
-#: (22 bits/s per channel each; 4 by default, 88 bits/s), fitted by k-means on the training frames
-#: shifted by quarter hops and negated (at most 400,000 per codebook), encoded by a beam search of
-#: width 32 over the first 4 codebooks; then the decoder alone is trained for ``decoder_steps``
-#: steps. It keeps each channel better than gradient training of the whole codec at the same bits
-#: (``beam-2026.12``'s model card has the ablation).
+#: (22 bits/s per channel each; 4 by default, 88 bits/s), each frame the modulated lapped transform
+#: of the two hops centred on it, fitted by k-means on the training frames shifted by quarter hops
+#: and negated (at most 400,000 per codebook), encoded by a beam search of width 32 over the first 4
+#: codebooks; then the decoder alone is trained for ``decoder_steps`` steps. It keeps each channel
+#: better than gradient training of the whole codec at the same bits (``beam-2026.12``'s model card
+#: has the ablation; ``lapped-2026.12``'s, what the lapped frames add).
 LINEAR_CODE: dict[str, Any] = dict(
     architecture="default-2026.12b",
     encoder_rates=(2, 4, 4, 4),
     codebook_dim=128,
     default_n_codebooks=4,
     augment=True,
+    lapped=True,
     beam_width=32,
     beam_codebooks=4,
     max_frames=400_000,

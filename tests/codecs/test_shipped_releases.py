@@ -10,12 +10,13 @@ import mne_dac
 from mne_dac.codecs.loading import _SHIPPED_DIR, CODEC_ALIASES, SHIPPED_CODECS, SHIPPED_RELEASES, shipped_codec_of
 from mne_dac.io.container import describe_file
 
-#: Files written with each earlier default codec (3 channels × 4 s of eegmat) and DAC-MC codec (8 channels × 8 s),
-#: with their channels; their decodes are beside them (``<name>_decoded.npy``).
+#: Files written with each earlier default codec (3 channels × 4 s of eegmat; 8 s for beam-2026.12) and DAC-MC
+#: codec (8 channels × 8 s), with their channels; their decodes are beside them (``<name>_decoded.npy``).
 RELEASE_FILES = {
     "default-2026.11": ["EEG Fp1", "EEG Cz", "EEG O2"],  # by mne-dac 2026.11
     "default-2026.12": ["Fp1", "Cz", "O2"],  # by mne-dac 0.1.0.dev0, before the default changed
     "default-2026.12b": ["Fp1", "Cz", "O2"],  # likewise, before the default became beam-2026.12
+    "beam-2026.12": ["Fp1", "Cz", "O2"],  # 8 s with band gains, before the default became lapped-2026.12
     "mc-pivot-2026.12b": ["Fp1", "Fp2", "C3", "Cz", "C4", "O1", "O2", "Pz"],  # before "mc-pivot" changed
 }
 
