@@ -22,7 +22,9 @@ coder shares), at each rate in bits/s per channel:
   of a Krichevsky–Trofimov estimator, within 2 bits of what an arithmetic coder that learns the
   frequencies as it goes writes. (A recording's empirical entropy is no such rate: a minute of
   codes is too few to learn the frequencies of 2048 entries, and it undercounts them by up to
-  3 bits per code.)
+  3 bits per code.) The depths choose among the first codes of the deepest code; for a codec whose
+  encoder searches its first codes together (``beam_codebooks``), a third row lets each depth below
+  its nested depth take the codes searched for that depth, as tokens at that depth hold them;
 - with ``--search N``, the codec's codes come from its encoder search at depth 2 (``load_codec(...,
   search=N)``), the finer codebooks greedy given them.
 
@@ -95,38 +97,63 @@ def dct_squared_errors(x: np.ndarray, block: int, bits_per_block: float) -> tupl
 def allocated_squared_error(
     codec: mne_dac.DACCodec,
     x: np.ndarray,
-    codes: np.ndarray,
+    depth_codes: np.ndarray,
     frame_errors: np.ndarray,
     segment: int,
     bits: float,
     entropy_coded: bool,
 ) -> float:
-    """Squared error of the codec with each channel's depth chosen per ``segment`` frames within ``bits``."""
-    n_q = codes.shape[1]
-    starts = np.arange(0, codes.shape[2], segment)
-    frames_in = np.diff(np.append(starts, codes.shape[2]))
+    """Squared error of the codec with each channel's depth chosen per ``segment`` frames within ``bits``.
+
+    ``depth_codes[d]`` holds the codes of depth ``d`` (-1 beyond it), ``frame_errors[d]`` their squared error per
+    channel and frame.
+    """
+    n_q = depth_codes.shape[2]
+    starts = np.arange(0, depth_codes.shape[3], segment)
+    frames_in = np.diff(np.append(starts, depth_codes.shape[3]))
     errors = np.add.reduceat(frame_errors, starts, axis=2).reshape(n_q + 1, -1)
     unit_bits = np.tile(frames_in * codec.bits_per_code, len(x))
+    channels, frames = np.ogrid[: len(x), : depth_codes.shape[3]]
 
-    def kept_within(code_bits: float) -> tuple[np.ndarray, float]:
-        """Which codes the depths chosen for ``code_bits`` keep, and the bits they all take."""
+    def chosen_within(code_bits: float) -> tuple[np.ndarray, float]:
+        """The codes of the depths chosen for ``code_bits``, and the bits they all take."""
         side = 0.0
         for _ in range(4):  # the depths' own bits come out of the budget
             depths = allocate_depths(errors, unit_bits, code_bits - side).reshape(len(x), -1)
             side = adaptive_bits(depths, n_q + 1)
-        kept = np.arange(n_q)[None, :, None] < np.repeat(depths, frames_in, axis=1)[:, None, :]
+        chosen = depth_codes[np.repeat(depths, frames_in, axis=1), channels, :, frames].transpose(0, 2, 1)
         if not entropy_coded:
-            return kept, float((depths.ravel() * unit_bits).sum()) + side
+            return chosen, float((depths.ravel() * unit_bits).sum()) + side
+        kept = chosen >= 0
         size = codec.codebook_size
-        return kept, side + sum(adaptive_bits(codes[:, q][kept[:, q]], size) for q in range(n_q) if kept[:, q].any())
+        return chosen, side + sum(adaptive_bits(chosen[:, q][kept[:, q]], size) for q in range(n_q) if kept[:, q].any())
 
     lo, hi = 0.0, 4.0 * bits  # the most nominal bits whose total fits (the total grows with them)
     for _ in range(20):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if kept_within(mid)[1] <= bits else (lo, mid)
-    kept = kept_within(lo)[0]
-    decoded = codec.decode(np.where(kept, codes, -1), n_q, n_samples=x.shape[1])
+        lo, hi = (mid, hi) if chosen_within(mid)[1] <= bits else (lo, mid)
+    decoded = codec.decode(chosen_within(lo)[0], n_q, n_samples=x.shape[1])
     return float(((x - decoded) ** 2).sum())
+
+
+def depth_codes_and_errors(
+    codec: mne_dac.DACCodec, x: np.ndarray, codes: np.ndarray, own_search: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every depth's codes of ``x`` (-1 beyond the depth) and their squared error per channel and frame.
+
+    Depth ``d`` takes the first ``d`` codes of ``codes``; with ``own_search``, a depth below the codec's nested depth
+    takes the codes its encoder searches for that depth (as tokens at that depth hold).
+    """
+    n_channels, n_samples = x.shape
+    n_q, n_frames = codes.shape[1:]
+    depth_codes = np.full((n_q + 1, *codes.shape), -1, dtype=codes.dtype)
+    frame_errors = np.zeros((n_q + 1, n_channels, n_frames * codec.hop_length))
+    for depth in range(n_q + 1):
+        own = own_search and 0 < depth < codec.nested_depth
+        depth_codes[depth, :, :depth] = (codec.encode(x.astype(np.float32), depth) if own else codes)[:, :depth]
+        decoded = codec.decode(depth_codes[depth], n_q, n_samples=n_samples) if depth else 0.0
+        frame_errors[depth, :, :n_samples] = (x - decoded) ** 2
+    return depth_codes, frame_errors.reshape(n_q + 1, n_channels, n_frames, codec.hop_length).sum(-1)
 
 
 def searched_codes(codec: mne_dac.DACCodec, x: np.ndarray, n_candidates: int) -> np.ndarray:
@@ -171,12 +198,8 @@ def main() -> None:
         (n_channels, n_samples), seconds = x.shape, x.shape[1] / sfreq
         signals = x.astype(np.float32)
         codes = searched_codes(codec, signals, args.search) if args.search else codec.encode(signals, codec.n_codebooks)
-        n_q, n_frames = codes.shape[1:]
-        frame_errors = np.zeros((n_q + 1, n_channels, n_frames * hop))
-        for depth in range(n_q + 1):
-            decoded = codec.decode(codes, depth, n_samples=n_samples) if depth else 0.0
-            frame_errors[depth, :, :n_samples] = (x - decoded) ** 2
-        frame_errors = frame_errors.reshape(n_q + 1, n_channels, n_frames, hop).sum(-1)
+        depth_codes, frame_errors = depth_codes_and_errors(codec, x, codes, own_search=False)
+        own = depth_codes_and_errors(codec, x, codes, own_search=True) if codec.nested_depth > 1 else None
 
         def add(coder: str, rule: str, rate: float, squared_error: float, energy: float = (x**2).sum()) -> None:
             rows.append(dict(coder=coder, rule=rule, rate=rate, prd=100 * np.sqrt(squared_error / energy)))
@@ -210,10 +233,14 @@ def main() -> None:
             bits = rate * n_channels * seconds
             for segment in args.segments:
                 where = f"depth per channel and {segment * hop / sfreq:g} s"
-                error = allocated_squared_error(codec, x, codes, frame_errors, segment, bits, entropy_coded=False)
+                error = allocated_squared_error(codec, x, depth_codes, frame_errors, segment, bits, entropy_coded=False)
                 add("codec", f"{where}, codes at {codec.bits_per_code} bits", rate, error)
-                error = allocated_squared_error(codec, x, codes, frame_errors, segment, bits, entropy_coded=True)
+                error = allocated_squared_error(codec, x, depth_codes, frame_errors, segment, bits, entropy_coded=True)
                 add("codec", f"{where}, codes coded adaptively", rate, error)
+                if own is not None:
+                    error = allocated_squared_error(codec, x, *own, segment, bits, entropy_coded=False)
+                    add("codec", f"{where}, each depth searched for itself, codes at {codec.bits_per_code} bits",
+                        rate, error)  # fmt: skip
         print(f"{name}: done", flush=True)
     mean = pd.DataFrame(rows).groupby(["coder", "rule", "rate"], sort=False)["prd"].mean().unstack("rate")
     lines = [

@@ -89,10 +89,11 @@ def test_fixed_rate_script():
     )
     prd = {tuple(cell.strip() for cell in line.split("|")[1:3]): float(line.split("|")[3]) for line in printed.splitlines()
            if line.startswith("| ") and "bits spent" not in line}  # fmt: skip
-    assert len(prd) == 10 and all(0 < p < 100 for p in prd.values())
+    assert len(prd) == 12 and all(0 < p < 100 for p in prd.values())
     dct = "block DCT, 0.5-s blocks, Laplacian entropy coder"  # the default codec's hop: 128 samples at 256 Hz
     assert prd[dct, "a step per block (fixed rate)"] > prd[dct, "one step (variable rate)"]
     assert ("codec", "depth per channel and 2 s, codes coded adaptively") in prd
+    assert ("codec", "depth per channel and 2 s, each depth searched for itself, codes at 11 bits") in prd
 
 
 def test_linear_code_script_groups(tmp_path):
