@@ -136,24 +136,35 @@ def allocated_squared_error(
     return float(((x - decoded) ** 2).sum())
 
 
-def depth_codes_and_errors(
-    codec: mne_dac.DACCodec, x: np.ndarray, codes: np.ndarray, own_search: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every depth's codes of ``x`` (-1 beyond the depth) and their squared error per channel and frame.
-
-    Depth ``d`` takes the first ``d`` codes of ``codes``; with ``own_search``, a depth below the codec's nested depth
-    takes the codes its encoder searches for that depth (as tokens at that depth hold).
-    """
-    n_channels, n_samples = x.shape
-    n_q, n_frames = codes.shape[1:]
+def depth_codes_and_errors(codec: mne_dac.DACCodec, x: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every depth's codes of ``x``, the first ``d`` of ``codes`` at depth ``d`` (-1 beyond), and their squared error
+    per channel and frame."""
+    n_q = codes.shape[1]
     depth_codes = np.full((n_q + 1, *codes.shape), -1, dtype=codes.dtype)
-    frame_errors = np.zeros((n_q + 1, n_channels, n_frames * codec.hop_length))
     for depth in range(n_q + 1):
-        own = own_search and 0 < depth < codec.nested_depth
-        depth_codes[depth, :, :depth] = (codec.encode(x.astype(np.float32), depth) if own else codes)[:, :depth]
-        decoded = codec.decode(depth_codes[depth], n_q, n_samples=n_samples) if depth else 0.0
-        frame_errors[depth, :, :n_samples] = (x - decoded) ** 2
-    return depth_codes, frame_errors.reshape(n_q + 1, n_channels, n_frames, codec.hop_length).sum(-1)
+        depth_codes[depth, :, :depth] = codes[:, :depth]
+    return depth_codes, np.stack([frame_errors_of(codec, x, c) for c in depth_codes])
+
+
+def searched_for_each_depth(
+    codec: mne_dac.DACCodec, x: np.ndarray, depth_codes: np.ndarray, frame_errors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``depth_codes`` and ``frame_errors`` with each depth below the codec's nested depth taking the codes its
+    encoder searches for that depth (as tokens at that depth hold them)."""
+    depth_codes, frame_errors = depth_codes.copy(), frame_errors.copy()
+    for depth in range(1, codec.nested_depth):
+        depth_codes[depth, :, :depth] = codec.encode(x.astype(np.float32), depth)
+        frame_errors[depth] = frame_errors_of(codec, x, depth_codes[depth])
+    return depth_codes, frame_errors
+
+
+def frame_errors_of(codec: mne_dac.DACCodec, x: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Squared error of ``codes`` (-1: no code) decoded against ``x``, per channel and frame."""
+    (n_channels, n_samples), n_frames = x.shape, codes.shape[2]
+    decoded = codec.decode(codes, codes.shape[1], n_samples=n_samples) if (codes >= 0).any() else 0.0
+    errors = np.zeros((n_channels, n_frames * codec.hop_length))
+    errors[:, :n_samples] = (x - decoded) ** 2
+    return errors.reshape(n_channels, n_frames, codec.hop_length).sum(-1)
 
 
 def searched_codes(codec: mne_dac.DACCodec, x: np.ndarray, n_candidates: int) -> np.ndarray:
@@ -195,11 +206,11 @@ def main() -> None:
     rows = []
     for name, raw in raws.items():
         x = to_codec_domain(raw.get_data(), raw.info["sfreq"], sfreq, codec.preprocessing).data.astype(np.float64)
-        (n_channels, n_samples), seconds = x.shape, x.shape[1] / sfreq
+        n_channels, seconds = len(x), x.shape[1] / sfreq
         signals = x.astype(np.float32)
         codes = searched_codes(codec, signals, args.search) if args.search else codec.encode(signals, codec.n_codebooks)
-        depth_codes, frame_errors = depth_codes_and_errors(codec, x, codes, own_search=False)
-        own = depth_codes_and_errors(codec, x, codes, own_search=True) if codec.nested_depth > 1 else None
+        depth_codes, frame_errors = depth_codes_and_errors(codec, x, codes)
+        own = searched_for_each_depth(codec, x, depth_codes, frame_errors) if codec.nested_depth > 1 else None
 
         def add(coder: str, rule: str, rate: float, squared_error: float, energy: float = (x**2).sum()) -> None:
             rows.append(dict(coder=coder, rule=rule, rate=rate, prd=100 * np.sqrt(squared_error / energy)))
@@ -226,8 +237,7 @@ def main() -> None:
             depth = int(rate / per_codebook)
             if float(rate / per_codebook).is_integer() and rate <= codec.bits_per_second():
                 if depth < codec.nested_depth and not args.search:  # a beam search codes this depth for itself
-                    decoded = codec.decode(codec.encode(signals, depth), depth, n_samples=n_samples)
-                    add("codec", "same depth everywhere (fixed rate)", rate, ((x - decoded) ** 2).sum())
+                    add("codec", "same depth everywhere (fixed rate)", rate, own[1][depth].sum())
                 else:
                     add("codec", "same depth everywhere (fixed rate)", rate, frame_errors[depth].sum())
             bits = rate * n_channels * seconds
