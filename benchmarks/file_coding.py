@@ -3,11 +3,12 @@
 For each validation recording of eegmat (subjects 20-23, both recordings, whole, EEG channels
 high-passed at 0.1 Hz as every coder does), :func:`mne_dac.write_raw_dac` writes a file with the
 default codec at 2 and 4 codebooks (44 and 88 bits/s per channel; ``--token-codec`` and
-``--token-depths``: another codec's tokens), and with ``codec="klt-codec"``
+``--token-depths``: another codec's tokens), the same codec within 22, 30 and 44 bits/s per channel
+(``bits_per_second``: each channel's depth chosen per 4 s; ``--codec-rates``), and with ``codec="klt-codec"``
 (the shipped linear codec on the channels' principal components) and ``codec="klt-dct"`` (their
 block DCT) at ``--rates``, each with its blocks' band powers kept (the default) and without
 (``restore_bands=False``: the codec's decode, the transform's of least squared error);
-:func:`mne_dac.read_raw_dac` reads it back. After each token file with its band powers kept, the
+:func:`mne_dac.read_raw_dac` reads it back. After each file of the codec with its band powers kept, the
 block DCT of each channel (:class:`~mne_dac.signal.transform_coding.DCTCoder`, as in the model card)
 codes the same recording within the bits per second that file's payload takes: the two at equal
 bits in the file. Each reconstruction is scored by
@@ -47,17 +48,33 @@ sys.path.insert(0, str(Path(__file__).parent))
 from evaluate_codec import BANDS, VALID_SUBJECTS, read_recordings
 
 
-def coders(rates: list[float], token_codec: str = "default", token_depths: tuple[int, ...] = (2, 4)
-           ) -> list[tuple[str, dict]]:  # fmt: skip
+def coders(rates: list[float], token_codec: str = "default", token_depths: tuple[int, ...] = (2, 4),
+           codec_rates: tuple[float, ...] = (22, 30, 44)) -> list[tuple[str, dict]]:  # fmt: skip
     """``(label, write_raw_dac keyword arguments)`` of every coder measured: ``token_codec``'s tokens at
-    ``token_depths`` codebooks, and the transform codes at ``rates``."""
+    ``token_depths`` codebooks, the codec within ``codec_rates`` (its depth chosen per channel and 4 s), and the
+    transform codes at ``rates``."""
+    kinds = (("", True), (", least squared error", False))
     tokens = [(f"{token_codec} codec, {k} codebook{'s' * (k > 1)}{kind}",
                {"codec": token_codec, "n_codebooks": k, "restore_bands": restore})
               for k in token_depths for kind, restore in (("", True), (", codec's decode", False))]  # fmt: skip
+    within = [(f"{token_codec} codec within {r:g} bits/s{kind}",
+               {"codec": token_codec, "bits_per_second": r, "restore_bands": restore})
+              for r in codec_rates for kind, restore in kinds]  # fmt: skip
     transforms = (("KLT + codec", "klt-codec"), ("KLT + DCT", "klt-dct"))
-    kinds = (("", True), (", least squared error", False))
-    return tokens + [(f"{label}, {r:g} bits/s{kind}", {"codec": method, "bits_per_second": r, "restore_bands": restore})
-                     for r in rates for label, method in transforms for kind, restore in kinds]  # fmt: skip
+    transform_files = [(f"{label}, {r:g} bits/s{kind}",
+                        {"codec": method, "bits_per_second": r, "restore_bands": restore})
+                       for r in rates for label, method in transforms for kind, restore in kinds]  # fmt: skip
+    return tokens + within + transform_files
+
+
+def dct_label(kwargs: dict, token_codec: str) -> str | None:
+    """The label of the block DCT at the bits of the file ``kwargs`` write: after each file of ``token_codec``
+    with its band powers kept; ``None`` after the others."""
+    if kwargs["codec"] != token_codec or not kwargs["restore_bands"]:
+        return None
+    if "n_codebooks" in kwargs:
+        return f"block DCT at the bits of the {kwargs['n_codebooks']}-codebook file"
+    return f"block DCT at the bits of the {kwargs['bits_per_second']:g}-bits/s file"
 
 
 def dct_at_the_same_bits(raw, bits_per_second: float, label: str, codec) -> dict:
@@ -142,6 +159,8 @@ def main() -> None:
     parser.add_argument("--rates", type=float, nargs="+", default=[22, 44, 88, 176])
     parser.add_argument("--token-codec", default="default", help="the codec whose tokens are written (load_codec)")
     parser.add_argument("--token-depths", type=int, nargs="+", default=[2, 4], help="its numbers of codebooks")
+    parser.add_argument("--codec-rates", type=float, nargs="+", default=[22, 30, 44],
+                        help="bits/s per channel of the codec with its depth chosen per channel and 4 s")  # fmt: skip
     parser.add_argument("--coders", nargs="+", default=None, help="only the coders whose label starts with one of "
                         "these (e.g. 'KLT + codec'; default: all)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=2)
@@ -150,7 +169,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.plot and args.out_dir is None:
         parser.error("--plot writes file_coding.png to --out-dir: give --out-dir")
-    every = coders(args.rates, args.token_codec, tuple(args.token_depths))
+    every = coders(args.rates, args.token_codec, tuple(args.token_depths), tuple(args.codec_rates))
     measured = [(label, kwargs) for label, kwargs in every
                 if args.coders is None or label.startswith(tuple(args.coders))]  # fmt: skip
     if not measured:
@@ -164,8 +183,8 @@ def main() -> None:
         for name, raw in raws.items():
             for label, kwargs in measured:
                 rows.append({"recording": name, **measure(raw, label, kwargs, Path(tmp))})
-                if "n_codebooks" in kwargs and kwargs["restore_bands"]:  # the DCT at this token file's bits
-                    dct = f"block DCT at the bits of the {kwargs['n_codebooks']}-codebook file"
+                dct = dct_label(kwargs, args.token_codec)
+                if dct is not None:  # the DCT at this file's bits
                     rows.append({"recording": name, **dct_at_the_same_bits(raw, rows[-1]["in_file"], dct, token_codec)})
             print(f"{name}: done", flush=True)
     per_recording = pd.DataFrame(rows)

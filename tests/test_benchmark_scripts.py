@@ -59,19 +59,22 @@ def test_throughput_script_prints_codec_versus_baselines(rate_quality_json, tmp_
 
 
 def test_file_coding_script(tmp_path):
-    """benchmarks/file_coding.py on the shipped excerpt (subject 0): tokens at two depths, the block DCT at their
-    files' bits, and KLT + DCT files side by side (and no other coder: ``--coders``)."""
+    """benchmarks/file_coding.py on the shipped excerpt (subject 0): tokens at two depths, the codec within a rate,
+    the block DCT at their files' bits, and KLT + DCT files side by side (and no other coder: ``--coders``)."""
     from mne_dac.evaluation.datasets import excerpt_fnames
 
     data = excerpt_fnames(0, "rest")[0].parent
     printed = run_script(
         "file_coding.py",
-        *("--data", str(data), "--subjects", "0", "--seconds", "10", "--rates", "88", "--threads", "1"),
+        *("--data", str(data), "--subjects", "0", "--seconds", "10", "--rates", "88", "--codec-rates", "30"),
+        *("--threads", "1"),
         *("--out-dir", str(tmp_path), "--coders", "default codec", "KLT + DCT", "--plot"),
     )
     assert "| default codec, 4 codebooks | 88 / " in printed and "| KLT + DCT, 88 bits/s | 88 / " in printed
     assert "KLT + codec" not in printed  # --coders: only the coders asked for
     assert "| block DCT at the bits of the 4-codebook file |" in printed  # the DCT at each token file's bits
+    assert "| default codec within 30 bits/s | 30 / " in printed
+    assert "| block DCT at the bits of the 30-bits/s file |" in printed
     mean = json.loads((tmp_path / "file_coding.json").read_text())["mean"]
     prd = {row["coder"]: row["prd"] for row in mean}
     assert prd["default codec, 4 codebooks"] < prd["default codec, 2 codebooks"] < 100

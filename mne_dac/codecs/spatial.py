@@ -171,16 +171,53 @@ def largest_fitting(
     return depths
 
 
-def segment_errors(codec: Any, codes: np.ndarray, y: np.ndarray, weights: np.ndarray,
+def codes_at_each_depth(codec: Any, y: np.ndarray) -> list[np.ndarray]:
+    """The codes of ``y`` at every depth ``1 … n_codebooks``: element ``d - 1`` holds depth ``d``'s,
+    shape ``(n_components, d, n_frames)``.
+
+    Below the codec's :attr:`~mne_dac.DACCodec.nested_depth`, the codes its encoder searches for that
+    depth (a beam search's shallower code is not the start of its deeper one); from it on, the first
+    codes of the full-depth code.
+    """
+    full = codec.encode(y, codec.n_codebooks)
+    return [codec.encode(y, depth) if depth < codec.nested_depth else full[:, :depth]
+            for depth in range(1, codec.n_codebooks + 1)]  # fmt: skip
+
+
+def codes_of_depths(depth_codes: list[np.ndarray], depths: np.ndarray, frames_in: np.ndarray) -> np.ndarray:
+    """Each component's code with each segment at its depth, taken from that depth's codes (-1 beyond it).
+
+    Parameters
+    ----------
+    depth_codes : list of array of int
+        Every depth's codes (:func:`codes_at_each_depth`).
+    depths : array of int, shape (n_components, n_segments)
+        Each segment's depth (0: no code).
+    frames_in : array of int, shape (n_segments,)
+        Frames of each segment.
+
+    Returns
+    -------
+    codes : array of int64, shape (n_components, n_codebooks, n_frames)
+    """
+    n_components, n_q, n_frames = depth_codes[-1].shape
+    frame_depth = np.repeat(depths, frames_in, axis=1)[:, None, :]
+    codes = np.full((n_components, n_q, n_frames), -1, dtype=np.int64)
+    for depth, codes_at_depth in enumerate(depth_codes, start=1):
+        codes[:, :depth] = np.where(frame_depth == depth, codes_at_depth, codes[:, :depth])
+    return codes
+
+
+def segment_errors(codec: Any, depth_codes: list[np.ndarray], y: np.ndarray, weights: np.ndarray,
                    segment_frames: int) -> np.ndarray:  # fmt: skip
     """Squared error of each component's segments at each depth ``0 … n_codebooks``.
 
     Parameters
     ----------
     codec : DACCodec
-        The codec of ``codes``.
-    codes : array of int, shape (n_components, n_codebooks, n_frames)
-        The components' codes at full depth.
+        The codec of the codes.
+    depth_codes : list of array of int
+        The components' codes at every depth (:func:`codes_at_each_depth`).
     y : array, shape (n_components, n_samples)
         The components the codes code (codec domain).
     weights : array, shape (n_components, 1)
@@ -193,13 +230,13 @@ def segment_errors(codec: Any, codes: np.ndarray, y: np.ndarray, weights: np.nda
     errors : array, shape (n_codebooks + 1, n_components, n_segments)
         Depth 0 is the components' own energy.
     """
-    n_components, n_q, n_frames = codes.shape
+    n_components, n_q, n_frames = depth_codes[-1].shape
     n_samples, hop = y.shape[1], codec.hop_length
     starts = np.arange(0, n_frames, segment_frames)
     errors = np.empty((n_q + 1, n_components, len(starts)))
     padded = np.zeros((n_components, n_frames * hop))
     for depth in range(n_q + 1):
-        decoded = codec.decode(codes, depth, n_samples=n_samples) if depth else 0.0
+        decoded = codec.decode(depth_codes[depth - 1], depth, n_samples=n_samples) if depth else 0.0
         padded[:, :n_samples] = ((y - decoded) * weights) ** 2
         errors[depth] = np.add.reduceat(padded.reshape(n_components, n_frames, hop).sum(-1), starts, axis=1)
     return errors
@@ -321,7 +358,8 @@ def analyse_spatial(codec: Any, data: np.ndarray, *, segment_seconds: float = 4.
     transform, gains = fit_transform(data)
     y = components(data, transform, gains)
     codes = codec.encode(y, codec.n_codebooks)
-    errors = segment_errors(codec, codes, y, gains.astype(np.float64)[:, None], segment_frames)
+    nested = [codes[:, :depth] for depth in range(1, codec.n_codebooks + 1)]
+    errors = segment_errors(codec, nested, y, gains.astype(np.float64)[:, None], segment_frames)
     return SpatialAnalysis(
         transform, gains, codes, errors, segment_frames, n_samples, float(codec.sfreq), codec.bits_per_code
     )

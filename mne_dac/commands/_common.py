@@ -139,11 +139,13 @@ def print_info(fname: str | Path) -> None:
 
 
 def add_transform_options(p: argparse.ArgumentParser) -> None:
-    """``--bitrate BPS``, the budget of a transform coder (``--codec klt-codec`` or ``klt-dct``), and
-    ``--no-restore-bands``."""
+    """``--bitrate BPS``, the budget of a transform coder (``--codec klt-codec`` or ``klt-dct``) or of a codec's
+    depths chosen per channel and 4 s, and ``--no-restore-bands``."""
     p.add_argument("--bitrate", type=float, default=None, metavar="BPS",
-                   help="--codec klt-codec or klt-dct: bits per second per EEG channel, never exceeded (default: 88); "
-                   "a codec's bitrate is set by --n-codebooks")  # fmt: skip
+                   help="bits per second per EEG channel, never exceeded: for --codec klt-codec or klt-dct (default: "
+                   "88); for a DAC-SC codec at 256 Hz such as the default, each channel's depth chosen per 4 s "
+                   "within it (any rate, 30 for instance; without it a codec's bitrate is set by "
+                   "--n-codebooks)")  # fmt: skip
     p.add_argument("--no-restore-bands", dest="restore_bands", action="store_false",
                    help="without --max-error: decode to the least squared error (tokens: the codec's decode) instead "
                    "of keeping each channel's delta, theta, alpha and beta power in each block at 0.9 of the "

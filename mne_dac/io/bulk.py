@@ -180,7 +180,9 @@ def compress_dir(
     %(max_error)s
         An output with another bound (or none) is compressed again.
     bits_per_second : float | None
-        Transform codes only: bits per second per EEG channel (``None``: 88).
+        Bits per second per EEG channel: of a transform code (``None``: 88), or of a DAC-SC codec whose
+        depth is chosen per channel and 4 s (``None``: its tokens at ``n_codebooks``); see
+        :func:`~mne_dac.write_raw_dac`.
     %(restore_bands)s
     exclude : sequence of str
         Channels to keep out of coding: channels typed EEG in the files that are not EEG
@@ -283,7 +285,13 @@ def compress_dir(
 
     table = pd.DataFrame(rows, columns=list(INDEX_COLUMNS)).sort_values("input", ignore_index=True)
     table = table.astype(dict.fromkeys(_INTEGER_COLUMNS, "Int64"))
-    _warn_other_codec(table, codec_spec if codec_obj is None else codec_obj.identity.describe())
+    if codec_obj is None:  # what the index's "codec" says of the files this run writes
+        written_by = codec_spec  # a transform coder
+    elif bits_per_second is not None:
+        written_by = "klt-codec"  # the codec within a rate
+    else:
+        written_by = codec_obj.identity.describe()
+    _warn_other_codec(table, written_by)
     if index is not None:
         from mne_dac.utils._atomic import atomic_write
 

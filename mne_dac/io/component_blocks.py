@@ -1,20 +1,25 @@
-"""Blocks of a ``"klt-codec"`` file: a DAC-SC codec on the channels' principal components, depth chosen per second.
+"""Blocks of a ``"klt-codec"`` file: a DAC-SC codec on the channels' principal components (or on each channel),
+depth chosen per second.
 
 A codec that spends the same codebooks on every frame of every channel wastes its bits on the
 weak directions and the quiet seconds; the block DCT of the principal components does not, and
 so keeps the EEG better at the same bits. This coding gives the codec the same freedom: the
 channels are rotated onto their principal directions (:func:`~mne_dac.io.transform_blocks.fit_transform`,
-stored with each component's gain), each block's components are coded at the codec's full depth,
+stored with each component's gain), each block's components are coded at every depth of the codec,
 and each component's depth in each second (0 to all codebooks) is chosen so that the block's
 squared error is smallest within its share of the budget
-(:func:`~mne_dac.codecs.spatial.allocate_depths`, a Lagrangian bisection).
+(:func:`~mne_dac.codecs.spatial.allocate_depths`, a Lagrangian bisection). Below the codec's
+:attr:`~mne_dac.DACCodec.nested_depth`, a depth's codes are those its encoder searches for that depth
+(:func:`~mne_dac.codecs.spatial.codes_at_each_depth`). ``write_raw_dac(codec=<a codec>, bits_per_second=...)``
+writes the same blocks without directions, a depth per channel and :data:`CHANNEL_SEGMENT_SECONDS`: that codec
+on each channel as it is, at any rate.
 
 A block's payload holds the depths, then the codes they keep, bit-packed
 (:func:`~mne_dac.io.bit_packing.pack_codes`): each component's *width*, the bits of its largest
 depth in the block (so a component never coded in the block costs its width alone), then each
-component's depths at its width, second by second; then the codes (``bits_per_code`` bits each,
-component by component, codebook by codebook, frame by frame). A component of depth 0 is zero in
-that second. The depths' bits come out of the block's budget.
+component's depths at its width, choice by choice; then the codes (``bits_per_code`` bits each,
+component by component, codebook by codebook, frame by frame). A component of depth 0 is zero for
+that choice. A choice spans the spec's ``depth_seconds``. The depths' bits come out of the block's budget.
 """
 
 from __future__ import annotations
@@ -23,7 +28,13 @@ from typing import Any
 
 import numpy as np
 
-from mne_dac.codecs.spatial import allocate_depths, largest_fitting, segment_errors
+from mne_dac.codecs.spatial import (
+    allocate_depths,
+    codes_at_each_depth,
+    codes_of_depths,
+    largest_fitting,
+    segment_errors,
+)
 from mne_dac.io.bit_packing import pack_codes, unpack_codes
 from mne_dac.io.residual import MARGIN
 from mne_dac.io.transform_blocks import (
@@ -34,20 +45,27 @@ from mne_dac.io.transform_blocks import (
     TransformSpec,
 )
 
-__all__ = ["SEGMENT_SECONDS", "ComponentCodecFrames", "check_component_codec"]
+__all__ = ["CHANNEL_SEGMENT_SECONDS", "SEGMENT_SECONDS", "ComponentCodecFrames", "check_component_codec"]
 
-#: Seconds of each depth choice.
-SEGMENT_SECONDS = 1.0
+#: Seconds of each depth choice of the principal components (``codec="klt-codec"``).
+SEGMENT_SECONDS = 1
+#: Seconds of each depth choice of a codec on each channel (``bits_per_second`` with a codec): on eegmat's
+#: validation minutes at 30 bits/s per channel, 4-s choices code to 0.5 points of PRD less than 1-s ones (their
+#: depths take a quarter of the bits) and 0.1 less than 2-s ones.
+CHANNEL_SEGMENT_SECONDS = 4
+#: What the messages call the coding with a depth chosen per segment.
+_DEPTH_PER_SEGMENT = "A depth chosen per segment (codec='klt-codec', or a codec with bits_per_second)"
 
 
 def check_component_codec(codec: Any) -> None:
     """Raise a :class:`ValueError` unless ``codec`` can code a file's components: a DAC-SC codec at
     :data:`~mne_dac.io.transform_blocks.TRANSFORM_SFREQ` whose hop divides a file's frame."""
     if hasattr(codec, "layout"):
-        raise ValueError(f"klt-codec needs a DAC-SC codec (it codes every component alone), got {codec.name!r}")
+        raise ValueError(f"{_DEPTH_PER_SEGMENT} needs a DAC-SC codec (it codes every signal alone), got {codec.name!r}")
     if codec.sfreq != TRANSFORM_SFREQ or DCT_BLOCK % codec.hop_length:
-        raise ValueError(f"klt-codec needs a codec at {TRANSFORM_SFREQ:g} Hz whose hop divides {DCT_BLOCK} samples; "
-                         f"{codec.name!r} works at {codec.sfreq:g} Hz with hop {codec.hop_length}")  # fmt: skip
+        raise ValueError(f"{_DEPTH_PER_SEGMENT} needs a codec at {TRANSFORM_SFREQ:g} Hz whose hop divides "
+                         f"{DCT_BLOCK} samples; {codec.name!r} works at {codec.sfreq:g} Hz with hop "
+                         f"{codec.hop_length}")  # fmt: skip
 
 
 class ComponentCodecFrames(BlockFrames):
@@ -74,7 +92,7 @@ class ComponentCodecFrames(BlockFrames):
         gains = spec.gains.astype(np.float64) if n_directions else np.ones(n_channels)
         #: Codec input per unit of a component (the file's preprocessing scales EEG by another clip level).
         self._scale = TRANSFORM_PREPROCESSING.clip / codec.preprocessing.clip / gains
-        self._segment = max(1, round(SEGMENT_SECONDS * codec.frame_rate))  # codec frames per depth choice
+        self._segment = max(1, round(spec.depth_seconds * codec.frame_rate))  # codec frames per depth choice
         self._width_bits = int(codec.n_codebooks).bit_length().bit_length()  # bits of a depth's width
         #: Volts kept for the decoder's float rounding on another machine, in a residual layer: the codec's
         #: margin (a share of its clip level) on every component, at its gain.
@@ -98,10 +116,10 @@ class ComponentCodecFrames(BlockFrames):
         """
         codec, n_samples = self.codec, x.shape[1]
         y = np.clip(np.linalg.solve(self._directions, x) * self._scale[:, None], -1, 1).astype(np.float32)
-        codes = codec.encode(y, codec.n_codebooks)
-        n_components, n_q, n_frames = codes.shape
+        depth_codes = codes_at_each_depth(codec, y)
+        n_components, n_q, n_frames = depth_codes[-1].shape
         frames_in = self._segments(n_frames)
-        errors = segment_errors(codec, codes, y, 1.0 / self._scale[:, None], self._segment)  # in the EEG's units
+        errors = segment_errors(codec, depth_codes, y, 1.0 / self._scale[:, None], self._segment)  # in the EEG's units
         budget = self.bits_per_sample * n_samples
         unit_bits = np.tile(frames_in * codec.bits_per_code, n_components)
 
@@ -114,8 +132,8 @@ class ComponentCodecFrames(BlockFrames):
         # the depths' own bits come out of the budget: from what the widest depths would leave
         widest = self._depth_bytes(np.full((n_components, len(frames_in)), n_q))
         depths = largest_fitting(within, budget, lo=budget - 8 * widest, n_iter=12)
-        kept = np.arange(n_q)[None, :, None] < np.repeat(depths, frames_in, axis=1)[:, None, :]
-        return self._pack_depths(depths) + pack_codes(codes[kept], codec.bits_per_code)
+        codes = codes_of_depths(depth_codes, depths, frames_in)
+        return self._pack_depths(depths) + pack_codes(codes[codes >= 0], codec.bits_per_code)
 
     def _depth_bytes(self, depths: np.ndarray) -> int:
         """Bytes of :meth:`_pack_depths`' output, without packing."""

@@ -1031,13 +1031,17 @@ def write_raw_dac(
     %(max_clipped)s
     %(max_error)s
     bits_per_second : float | None
-        Transform codes only: the budget in bits per second per EEG channel, never exceeded (but
-        by a last block of a few seconds at a very low rate: it gets a whole block's share).
-        ``None``: 88, the default codec's rate; with ``max_error``, the rate of
+        The budget in bits per second per EEG channel, never exceeded (but by a last block of a
+        few seconds at a very low rate: it gets a whole block's share). Transform codes: ``None``,
+        88, the default codec's rate; with ``max_error``, the rate of
         :data:`~mne_dac.io.transform_blocks.BASE_RATES` that makes three 16-s excerpts spread over the
         recording smallest, base and residual together (a good base is worth many bits under a loose
-        bound, none under a tight one or on noisy recordings). A codec's rate is set by
-        ``n_codebooks``.
+        bound, none under a tight one or on noisy recordings). A codec: ``None`` keeps
+        ``n_codebooks`` in every frame (tokens); a rate codes each channel with the codec (a DAC-SC
+        codec at 256 Hz whose hop divides 512 samples, such as the default), each channel's depth
+        in each 4 s chosen so that the squared error is smallest within the rate, in a
+        ``"klt-codec"`` file without principal directions (:mod:`mne_dac.io.component_blocks`); any
+        rate, not only a multiple of a codebook's, such as 30 bits/s.
     %(restore_bands)s
     progress : bool
         Show a progress bar.
@@ -1069,6 +1073,14 @@ def write_raw_dac(
     if codec is None:
         warn('write_raw_dac(codec=None) is deprecated: pass codec="default" (the default).', FutureWarning)
         codec = "default"
+    if bits_per_second is not None:  # the codec's depth chosen per channel and 4 s
+        from mne_dac.io.component_blocks import check_component_codec
+
+        codec = load_codec(codec)
+        check_component_codec(codec)
+        return _write_transform(Path(fname), raw, "klt-codec", bits_per_second, overwrite=overwrite,
+                                max_clipped=max_clipped, max_error=max_error, progress=progress,
+                                restore_bands=restore_bands and max_error is None, codec=codec)  # fmt: skip
     _validate_type(raw, mne.io.BaseRaw, "raw")
     fname = Path(fname)
     if fname.exists() and not overwrite:  # fail before the (slow) encoding
@@ -1201,13 +1213,18 @@ def _base_rate(raw: mne.io.BaseRaw, method: str, max_error: float) -> float:
 
 
 def _write_transform(fname: Path, raw: mne.io.BaseRaw, method: str, bits_per_second: float, *, overwrite: bool,
-                     max_clipped: float | None, max_error: float | None, progress: bool,
-                     restore_bands: bool) -> Path:  # fmt: skip
-    """Write a transform-coded file (see :mod:`mne_dac.io.transform_blocks`): two passes over the recording."""
+                     max_clipped: float | None, max_error: float | None, progress: bool, restore_bands: bool,
+                     codec: Any = None) -> Path:  # fmt: skip
+    """Write a transform-coded file (see :mod:`mne_dac.io.transform_blocks`): two passes over the recording.
+
+    ``codec`` (``"klt-codec"`` only): ``None``, the shipped :data:`~mne_dac.io.transform_blocks.COMPONENT_CODEC` on
+    the channels' principal components; a :class:`~mne_dac.DACCodec`, that codec on each channel as it is (one pass).
+    """
     from types import SimpleNamespace
 
     from tqdm.auto import tqdm
 
+    from mne_dac.io.component_blocks import CHANNEL_SEGMENT_SECONDS, SEGMENT_SECONDS, ComponentCodecFrames
     from mne_dac.io.raw import check_clipping, eeg_picks
     from mne_dac.io.side_channels import reader_grids
 
@@ -1218,14 +1235,15 @@ def _write_transform(fname: Path, raw: mne.io.BaseRaw, method: str, bits_per_sec
     ch_names = [raw.ch_names[i] for i in eeg]
     stream = CodecDomainStream(lambda start, stop: raw.get_data(picks=eeg, start=start, stop=stop), len(eeg),
                                raw.n_times, raw.info["sfreq"], TRANSFORM_SFREQ, TRANSFORM_PREPROCESSING, ch_names)  # fmt: skip
-    spec = fit_transform(stream, bits_per_second, method, restore_bands=restore_bands, progress=progress)
+    spec = fit_transform(stream, bits_per_second, method, directions=codec is None, restore_bands=restore_bands,
+                         depth_seconds=SEGMENT_SECONDS if codec is None else CHANNEL_SEGMENT_SECONDS,
+                         progress=progress)  # fmt: skip
     check_clipping(stream, None if max_error is not None else max_clipped)
     coding = {"coding": method, "transform": spec.to_dict()}
     if method == "klt-codec":
         from mne_dac.codecs.loading import load_codec
-        from mne_dac.io.component_blocks import ComponentCodecFrames
 
-        codec = load_codec(COMPONENT_CODEC)
+        codec = load_codec(COMPONENT_CODEC) if codec is None else codec
         frames = ComponentCodecFrames.for_writing(spec, codec, stream.n_codec)
         coding["codec"] = codec.identity.to_dict()
     else:
@@ -1440,8 +1458,10 @@ def describe_file(fname: str | Path) -> str:
             coder = [f"Coder:             {h.coding}: block DCT ({h.hop_length} samples at {h.codec_sfreq:g} Hz) of "
                      f"{coded}", "Decodes with:      mne-dac alone (no codec)"]  # fmt: skip
         else:
-            coder = [f"Coder:             {h.coding}: codec {h.codec.describe()} on {coded}, depth chosen per "
-                     "second", f"Decodes with:      {_codec_needed(h.codec)}"]  # fmt: skip
+            seconds = h.transform.depth_seconds
+            every = "second" if seconds == 1 else f"{seconds} s"
+            coder = [f"Coder:             {h.coding}: codec {h.codec.describe()} on {coded}, depth chosen per {every}",
+                     f"Decodes with:      {_codec_needed(h.codec)}"]  # fmt: skip
     if h.version >= 2 and h.residual is None:
         edges = h.band_edges
         bands = ", ".join(f"{low:g}-{high:g}" for low, high in zip(edges[:-1], edges[1:]))

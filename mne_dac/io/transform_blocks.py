@@ -52,6 +52,7 @@ __all__ = [
     "COMPONENT_CODEC",
     "DCT_BLOCK",
     "DEFAULT_BITS_PER_SECOND",
+    "MAX_DEPTH_SECONDS",
     "MAX_DIRECTION_SHARE",
     "NO_CODES",
     "TRANSFORM_CODERS",
@@ -80,6 +81,8 @@ DCT_BLOCK = 512
 #: cost 2 points of PRD at 88 bits/s per channel against the whole recording, 64-s blocks 0.7 (and a read of a
 #: time range decodes a 64-s block in about 10 ms).
 BLOCK_FRAMES = 32
+#: The longest depth choice of a ``"klt-codec"`` file (s): a block.
+MAX_DEPTH_SECONDS = BLOCK_FRAMES * DCT_BLOCK // int(TRANSFORM_SFREQ)
 #: The 0.1 Hz high-pass of the codecs; clipping only beyond ±10 mV (the level that band powers are measured at).
 TRANSFORM_PREPROCESSING = PreprocessingSettings(highpass=0.1, clip=REFERENCE_CLIP)
 #: The directions are stored when they take at most this share of the file's bits.
@@ -129,23 +132,27 @@ def is_transform_coder(codec: Any, *, n_codebooks: int | None = None, groups: An
                        bits_per_second: float | None = None, spelling: dict[str, str] | None = None) -> bool:  # fmt: skip
     """Whether ``codec`` names a transform coder; a :class:`ValueError` when the options do not fit it.
 
-    ``n_codebooks`` and ``groups`` apply to codecs only; ``bits_per_second`` (positive) to transform coders
-    only. ``spelling``: how the messages name the options (the command line's flags), by parameter name.
+    ``groups`` applies to codecs only, ``n_codebooks`` to a codec's tokens only; ``bits_per_second`` (positive) to
+    transform coders, and to a codec's depths chosen per channel and 4 s (then without ``n_codebooks`` or
+    ``groups``). ``spelling``: how the messages name the options (the command line's flags), by parameter name.
     """
     name = {"n_codebooks": "n_codebooks", "groups": "groups", "bits_per_second": "bits_per_second", **(spelling or {})}
+    if bits_per_second is not None and not (
+        isinstance(bits_per_second, (int, float)) and not isinstance(bits_per_second, bool)
+        and 0 < bits_per_second < float("inf")
+    ):  # fmt: skip
+        raise ValueError(f"{name['bits_per_second']} must be a positive number, got {bits_per_second!r}")
     if not (isinstance(codec, str) and codec in TRANSFORM_CODERS):
-        if bits_per_second is not None:
-            raise ValueError(f"{name['bits_per_second']} applies to the transform coders {TRANSFORM_CODERS}; a "
-                             f"codec's rate is set by {name['n_codebooks']}")  # fmt: skip
+        for option, value in (("n_codebooks", n_codebooks), ("groups", groups)):
+            if bits_per_second is not None and value is not None:
+                raise ValueError(f"{name['bits_per_second']} and {name[option]} exclude each other: a codec's tokens "
+                                 f"keep {name['n_codebooks']} codebooks everywhere, within {name['bits_per_second']} "
+                                 "its depth is chosen per channel and 4 s (DAC-SC: no channel groups)")  # fmt: skip
         return False
     for option, value in (("n_codebooks", n_codebooks), ("groups", groups)):
         if value is not None:
             raise ValueError(f"{name[option]} does not apply to codec {codec!r} (a transform code: no tokens, no "
                              "codebooks, no channel groups)")  # fmt: skip
-    if bits_per_second is not None and not (
-        isinstance(bits_per_second, (int, float)) and 0 < bits_per_second < float("inf")
-    ):
-        raise ValueError(f"{name['bits_per_second']} must be a positive number, got {bits_per_second!r}")
     return True
 
 
@@ -168,6 +175,8 @@ class TransformSpec:
     band_edges : tuple of float
         Edges (Hz) of the bands whose power each block keeps (:mod:`mne_dac.io.band_gains`); empty:
         none (files written under a residual layer, and before mne-dac kept band powers).
+    depth_seconds : int
+        ``"klt-codec"``: seconds of each depth choice (1 to a block's 64; the header names it when not 1).
     """
 
     method: str
@@ -175,6 +184,7 @@ class TransformSpec:
     directions: np.ndarray
     gains: np.ndarray | None = None
     band_edges: tuple[float, ...] = ()
+    depth_seconds: int = 1
 
     @property
     def n_components(self) -> int:
@@ -197,6 +207,7 @@ class TransformSpec:
         d = {"method": self.method, "bits_per_second": self.bits_per_second, "n_channels": n_channels,
              "n_directions": n_directions, "directions": _float16_text(self.directions)}  # fmt: skip
         d = d if self.gains is None else {**d, "gains": _float16_text(self.gains)}
+        d = d if self.depth_seconds == 1 else {**d, "depth_seconds": self.depth_seconds}
         return {**d, "band_edges": list(self.band_edges)} if self.band_edges else d
 
     @classmethod
@@ -206,9 +217,14 @@ class TransformSpec:
             raise EEGDACFormatError(f"header field 'transform.method': expected one of {TRANSFORM_CODERS}")
         keys = {"method", "bits_per_second", "n_channels", "n_directions", "directions"}
         keys |= {"gains"} if d["method"] == "klt-codec" else set()
-        if set(d) - {"band_edges"} != keys:
+        optional = {"band_edges", "depth_seconds"} if d["method"] == "klt-codec" else {"band_edges"}
+        if set(d) - optional != keys:
             raise EEGDACFormatError(f"header field 'transform': expected an object with the keys {sorted(keys)} "
-                                    "(and 'band_edges')")  # fmt: skip
+                                    f"(and {' and '.join(map(repr, sorted(optional)))})")  # fmt: skip
+        depth_seconds = d.get("depth_seconds", 1)
+        if not (type(depth_seconds) is int and 1 <= depth_seconds <= MAX_DEPTH_SECONDS):
+            raise EEGDACFormatError("header field 'transform.depth_seconds': expected an integer from 1 to "
+                                    f"{MAX_DEPTH_SECONDS}")  # fmt: skip
         rate, n_dir = d["bits_per_second"], d["n_directions"]
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < float("inf"):
             raise EEGDACFormatError("header field 'transform.bits_per_second': expected a positive number")
@@ -222,7 +238,7 @@ class TransformSpec:
         if gains is not None and not (gains > 0).all():
             raise EEGDACFormatError("header field 'transform.gains': expected positive gains")
         edges = band_edges_of_header(d.get("band_edges"), "transform.band_edges")
-        return cls(d["method"], float(rate), directions, gains, edges)
+        return cls(d["method"], float(rate), directions, gains, edges, depth_seconds)
 
 
 def _float16_text(values: np.ndarray) -> str:
@@ -257,7 +273,8 @@ def transform_of_header(header: dict) -> TransformSpec:
 
 
 def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str = "klt-dct", *,
-                  restore_bands: bool = True, progress: bool = False) -> TransformSpec:  # fmt: skip
+                  directions: bool = True, depth_seconds: int = 1, restore_bands: bool = True,
+                  progress: bool = False) -> TransformSpec:  # fmt: skip
     """The coding of a recording: its principal directions, fitted on the whole stream (one pass).
 
     Parameters
@@ -268,6 +285,10 @@ def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str
         The budget per EEG channel.
     method : str
         One of :data:`TRANSFORM_CODERS`; ``"klt-codec"`` also gets each component's gain.
+    directions : bool
+        Fit the principal directions; ``False``: code the channels as they are (no first pass).
+    depth_seconds : int
+        ``"klt-codec"``: seconds of each depth choice.
     restore_bands : bool
         Keep each block's band powers (:data:`~mne_dac.io.band_gains.BAND_EDGES`), where the band gains take
         at most :data:`~mne_dac.io.band_gains.MAX_BAND_GAIN_SHARE` of the budget.
@@ -277,8 +298,8 @@ def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str
     Returns
     -------
     spec : TransformSpec
-        The directions, or none when they would take more than :data:`MAX_DIRECTION_SHARE`
-        of the budget.
+        The directions, or none when not asked for or when they would take more than
+        :data:`MAX_DIRECTION_SHARE` of the budget.
     """
     from tqdm.auto import tqdm
 
@@ -288,9 +309,10 @@ def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str
     total_bits = bits_per_second * n_channels * stream.n_codec / stream.codec_sfreq
     with_gains = method == "klt-codec"
     edges = kept_band_edges(restore_bands, n_channels, n_file_blocks(stream.n_codec), total_bits)
-    if 16 * n_channels * (n_channels + with_gains) > MAX_DIRECTION_SHARE * total_bits:
+    if not directions or 16 * n_channels * (n_channels + with_gains) > MAX_DIRECTION_SHARE * total_bits:
         none = np.zeros((n_channels, 0), dtype="<f2")
-        return TransformSpec(method, float(bits_per_second), none, np.zeros(0, "<f2") if with_gains else None, edges)
+        return TransformSpec(method, float(bits_per_second), none, np.zeros(0, "<f2") if with_gains else None, edges,
+                             depth_seconds)  # fmt: skip
     covariance = np.zeros((n_channels, n_channels))
     starts = range(0, stream.n_codec, stream.segment)
     for start in tqdm(starts, desc="Fitting directions", unit="segment", disable=not progress):
@@ -298,7 +320,7 @@ def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str
         covariance += x @ x.T
     directions, variances = directions_of_covariance(covariance)
     gains = component_gains(variances, np.trace(covariance) / n_channels).astype("<f2") if with_gains else None
-    return TransformSpec(method, float(bits_per_second), directions.astype("<f2"), gains, edges)
+    return TransformSpec(method, float(bits_per_second), directions.astype("<f2"), gains, edges, depth_seconds)
 
 
 class BlockFrames:

@@ -7,6 +7,8 @@ from conftest import excerpt_codec_domain
 from mne_dac.codecs.spatial import (
     SpatialCode,
     allocate_depths,
+    codes_at_each_depth,
+    codes_of_depths,
     components,
     decode_spatial,
     encode_spatial,
@@ -135,3 +137,29 @@ def test_bad_input(tiny_codec, tiny_mc_codec, eeg):
             encode_spatial(tiny_codec, eeg[:3], rate, segment_seconds=segment)
     with pytest.raises(ValueError, match="DAC-SC"):
         encode_spatial(tiny_mc_codec, eeg[:4], 100.0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_codes_of_depths(seed):
+    """Each segment takes the first codes of its own depth's code, -1 beyond (depth 0: none)."""
+    rng = np.random.default_rng(seed)
+    n_components, n_q, frames_in = 3, 4, rng.integers(1, 4, size=5)
+    n_frames = int(frames_in.sum())
+    depth_codes = [rng.integers(0, 50, size=(n_components, d, n_frames)) for d in range(1, n_q + 1)]
+    depths = rng.integers(0, n_q + 1, size=(n_components, len(frames_in)))
+    codes = codes_of_depths(depth_codes, depths, frames_in)
+    frame_depth = np.repeat(depths, frames_in, axis=1)
+    for c, f in np.ndindex(n_components, n_frames):
+        d = frame_depth[c, f]
+        expected = [] if d == 0 else list(depth_codes[d - 1][c, :, f])
+        assert list(codes[c, :, f]) == expected + [-1] * (n_q - d)
+
+
+def test_codes_at_each_depth(tiny_codec, eeg):
+    """A greedy codec's depths are the first codes of its full-depth code."""
+    x = eeg[:2, :2048]
+    depth_codes = codes_at_each_depth(tiny_codec, x)
+    full = tiny_codec.encode(x)
+    assert [c.shape[1] for c in depth_codes] == list(range(1, tiny_codec.n_codebooks + 1))
+    for depth, codes in enumerate(depth_codes, start=1):
+        np.testing.assert_array_equal(codes, full[:, :depth])

@@ -93,8 +93,21 @@ def test_transform_coder(tmp_path, capsys, coder, fmt, decodes_with):
     ]:
         assert main(["compress", str(src), str(tmp_path / "x.eegdac"), "--codec", coder, *extra]) == 1
         assert message in capsys.readouterr().err
-    assert main(["compress", str(src), str(tmp_path / "x.eegdac"), "--bitrate", "44"]) == 1
-    assert "--bitrate applies to" in capsys.readouterr().err
+
+
+def test_codec_within_a_bitrate(tmp_path, capsys):
+    """compress --bitrate with a codec: the default codec on each channel, its depth chosen per second."""
+    from mne_dac.evaluation.datasets import read_excerpt
+
+    src, out = tmp_path / "rec_raw.fif", tmp_path / "rec.eegdac"
+    read_excerpt(0, "rest", verbose=False).crop(0, 8).save(src, verbose="error")
+    assert main(["compress", str(src), str(out), "--bitrate", "30"]) == 0
+    text = capsys.readouterr().out
+    assert "klt-codec: codec 'lapped-2026.12'" in text and "on each channel, depth chosen per 4 s" in text
+    assert "30 bits/s per channel nominal" in text
+    assert main(["decompress", str(out), str(tmp_path / "back_raw.fif")]) == 0
+    assert main(["compress", str(src), str(tmp_path / "x.eegdac"), "--bitrate", "30", "--n-codebooks", "2"]) == 1
+    assert "--bitrate and --n-codebooks exclude each other" in capsys.readouterr().err
 
 
 def test_compress_with_search(tmp_path, tiny_codec_file, capsys):

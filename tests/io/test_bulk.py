@@ -274,6 +274,19 @@ def test_workers_stop_when_their_parent_dies(monkeypatch):
     assert not bulk._parent_gone(os.getpid())
 
 
+def test_codec_within_a_rate(corpus, tmp_path):
+    """compress-dir with a codec and a rate: each channel's depth chosen per 4 s; a second run skips them
+    without calling them another codec's."""
+    from mne.utils import catch_logging
+
+    index = compress_dir(corpus, tmp_path / "out", "default", bits_per_second=30, progress=False)
+    assert (index["status"] == "compressed").all() and (index["codec"] == "klt-codec").all()
+    assert (index["coded_bits_per_second"] <= 30).all()
+    with catch_logging(verbose="warning") as log:
+        again = compress_dir(corpus, tmp_path / "out", "default", bits_per_second=30, progress=False)
+    assert (again["status"] == "skipped").all() and "another codec" not in log.getvalue()
+
+
 @pytest.mark.parametrize("coder", ["klt-dct", "klt-codec"])
 def test_transform_coder(corpus, tmp_path, capsys, coder):
     """compress-dir with a transform code: the index says what coded each file."""

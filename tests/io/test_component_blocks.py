@@ -1,6 +1,7 @@
 """``"klt-codec"`` files (``write_raw_dac(codec="klt-codec")``): the shipped linear codec on the principal
-components, a depth per component and second within the budget; exact round trips of what is stored, random
-access, refusals of crafted files."""
+components, a depth per component and second within the budget; and a codec on each channel within a rate
+(``write_raw_dac(codec=..., bits_per_second=...)``); exact round trips of what is stored, random access, refusals
+of crafted files."""
 
 from __future__ import annotations
 
@@ -44,6 +45,10 @@ def test_round_trip_within_budget(seventy_seconds, coded):
     assert header.coding == "klt-codec" and header.codes_shape is None
     assert header.codec.weights_sha256 == load_codec(COMPONENT_CODEC).identity.weights_sha256
     assert header.transform.directions.shape == (19, 19) and header.transform.gains.shape == (19,)
+    assert (
+        header.transform.depth_seconds == 1
+        and "depth_seconds" not in CraftedFile(fname.read_bytes()).header["transform"]
+    )
     n_codec = n_codec_samples(seventy_seconds.n_times, 500.0, TRANSFORM_SFREQ)
     bits = 8 * header.token_bytes + header.transform.side_bits  # every bit counted
     assert 0.9 * 88 * 19 * n_codec / TRANSFORM_SFREQ <= bits <= 88 * 19 * n_codec / TRANSFORM_SFREQ
@@ -72,6 +77,42 @@ def test_describe_and_refusals(coded, seventy_seconds, tmp_path):
         read_raw_dac(fname, n_codebooks=1)
     with pytest.raises(ValueError, match="n_codebooks does not apply"):
         write_raw_dac(tmp_path / "x.eegdac", seventy_seconds, codec="klt-codec", n_codebooks=2)
+
+
+@pytest.mark.parametrize("restore_bands", [True, False])
+def test_codec_on_each_channel_within_a_rate(tmp_path, restore_bands):
+    """The default codec at 30 bits/s: each channel coded as it is, its depth chosen per second, within the
+    budget; read back with the codec the file names, by time ranges as whole."""
+    raw = read_excerpt(0, "rest", verbose=False).crop(0, 16, include_tmax=False)
+    fname = write_raw_dac(tmp_path / "rec.eegdac", raw, bits_per_second=30, restore_bands=restore_bands)
+    header = read_header(fname)
+    default = load_codec("default")
+    assert header.coding == "klt-codec" and header.codec.weights_sha256 == default.identity.weights_sha256
+    assert header.transform.directions.shape == (19, 0) and bool(header.band_edges) == restore_bands
+    assert header.transform.depth_seconds == 4
+    n_codec = n_codec_samples(raw.n_times, raw.info["sfreq"], TRANSFORM_SFREQ)
+    assert 0.9 * 30 * 19 * n_codec / TRANSFORM_SFREQ <= 8 * header.token_bytes <= 30 * 19 * n_codec / TRANSFORM_SFREQ
+    decoded = read_raw_dac(fname)
+    eeg = raw.copy().pick("eeg")
+    eeg.filter(0.1, None, method="iir", iir_params={"order": 4, "ftype": "butter", "output": "sos"}, verbose="error")
+    assert _prd(eeg.get_data(), decoded.get_data(picks="eeg")) < 80  # one codebook (22 bits/s): about 65 %
+    np.testing.assert_array_equal(read_raw_dac(fname, tmin=3.3, tmax=7).get_data(),
+                                  decoded.copy().crop(3.3, 7).get_data())  # fmt: skip
+    assert "on each channel, depth chosen per 4 s" in describe_file(fname)
+
+
+def test_codec_within_a_rate_refusals(tmp_path, tiny_codec, tiny_mc_codec):
+    raw = read_excerpt(0, "rest", verbose=False).crop(0, 2)
+    for kwargs, message in [
+        ({"n_codebooks": 2}, "bits_per_second and n_codebooks exclude each other"),
+        ({"grouping": "pivot"}, "bits_per_second and groups exclude each other"),
+        ({"codec": tiny_codec}, "needs a codec at 256 Hz"),
+        ({"codec": tiny_mc_codec}, "needs a DAC-SC codec"),
+        ({"bits_per_second": -1}, "positive"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            write_raw_dac(tmp_path / "x.eegdac", raw, **{"bits_per_second": 30, **kwargs})
+    assert not (tmp_path / "x.eegdac").exists()
 
 
 def test_the_codec_must_code_components(tiny_codec, tiny_mc_codec):
@@ -137,6 +178,10 @@ def test_frames_round_trip_and_checks(rng):
         {"gains": base64.b64encode(np.full(19, -1.0, "<f2").tobytes()).decode()},
         {"gains": base64.b64encode(np.ones(3, "<f2").tobytes()).decode()},
         {"method": "klt-dct"},
+        {"depth_seconds": 0},
+        {"depth_seconds": 65},
+        {"depth_seconds": 2.0},
+        {"depth_seconds": True},
     ],
 )
 def test_crafted_transform_header_is_refused(coded, tmp_path, change):

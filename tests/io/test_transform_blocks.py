@@ -170,8 +170,8 @@ def test_option_checks(tmp_path, excerpt_raw):
     ]:
         with pytest.raises(ValueError, match=match):
             write_raw_dac(tmp_path / "x.eegdac", excerpt_raw, codec="klt-dct", **kwargs)
-    with pytest.raises(ValueError, match="set by n_codebooks"):
-        write_raw_dac(tmp_path / "x.eegdac", excerpt_raw, codec="default", bits_per_second=44)
+    with pytest.raises(ValueError, match="bits_per_second and n_codebooks exclude each other"):
+        write_raw_dac(tmp_path / "x.eegdac", excerpt_raw, codec="default", bits_per_second=44, n_codebooks=2)
     with pytest.raises(ValueError, match="too low"):  # a budget below an empty payload's size
         write_raw_dac(tmp_path / "x.eegdac", excerpt_raw, codec="klt-dct", bits_per_second=0.01)
     assert not (tmp_path / "x.eegdac").exists()
