@@ -44,6 +44,7 @@ from mne_dac.io.transform_blocks import (
     BlockFrames,
     TransformSpec,
 )
+from mne_dac.signal.preprocessing import report_clipping
 
 __all__ = ["CHANNEL_SEGMENT_SECONDS", "SEGMENT_SECONDS", "ComponentCodecFrames", "check_component_codec"]
 
@@ -94,6 +95,8 @@ class ComponentCodecFrames(BlockFrames):
         self._scale = TRANSFORM_PREPROCESSING.clip / codec.preprocessing.clip / gains
         self._segment = max(1, round(spec.depth_seconds * codec.frame_rate))  # codec frames per depth choice
         self._width_bits = int(codec.n_codebooks).bit_length().bit_length()  # bits of a depth's width
+        #: Samples of each coded signal that the codec's input clipped (at its clip level), written so far.
+        self.clip_counts = np.zeros(spec.n_components, dtype=np.int64)
         #: Volts kept for the decoder's float rounding on another machine, in a residual layer: the codec's
         #: margin (a share of its clip level) on every component, at its gain.
         self.margin = float(MARGIN * codec.preprocessing.clip * gains.sum())
@@ -103,6 +106,12 @@ class ComponentCodecFrames(BlockFrames):
         """The coder of a recording of ``n_codec`` samples: the budget left by the directions, gains and band
         gains, spread evenly over the samples."""
         return cls(spec, codec, max(cls.payload_bits(spec, n_codec), 0.0) / n_codec)
+
+    def report_clipping(self, ch_names: list[str], n_samples: int) -> None:
+        """Log (or warn about) the samples that the codec's input clipped, of each channel or component."""
+        n_directions = self.spec.directions.shape[1]
+        names = [f"component {k + 1}" for k in range(n_directions)] if n_directions else ch_names
+        report_clipping(self.clip_counts, n_samples, names, self.codec.preprocessing.clip)
 
     def _segments(self, n_frames: int) -> np.ndarray:
         """Codec frames of each depth choice of a block of ``n_frames`` codec frames."""
@@ -115,7 +124,9 @@ class ComponentCodecFrames(BlockFrames):
         depth 0 everywhere: its payload is the depths alone.
         """
         codec, n_samples = self.codec, x.shape[1]
-        y = np.clip(np.linalg.solve(self._directions, x) * self._scale[:, None], -1, 1).astype(np.float32)
+        scaled = np.linalg.solve(self._directions, x) * self._scale[:, None]
+        self.clip_counts += np.count_nonzero(np.abs(scaled) > 1, axis=1)
+        y = np.clip(scaled, -1, 1).astype(np.float32)
         depth_codes = codes_at_each_depth(codec, y)
         n_components, n_q, n_frames = depth_codes[-1].shape
         frames_in = self._segments(n_frames)

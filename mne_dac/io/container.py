@@ -1274,6 +1274,8 @@ def _write_transform(fname: Path, raw: mne.io.BaseRaw, method: str, bits_per_sec
         for _, side, layer, _ in layered:  # the band gains are in the payload
             yield payloads.pop(0), NO_CODES, side, layer
         stream.report_clipping()
+        if isinstance(frames, ComponentCodecFrames):  # the codec clips its input at its own level
+            frames.report_clipping(ch_names, stream.n_codec)
 
     return _write_blocks(fname, recording, coding, blocks(), BLOCK_FRAMES, stream.clip_counts, overwrite=overwrite,
                          grids=reader_grids(raw, other), residual=residual)  # fmt: skip

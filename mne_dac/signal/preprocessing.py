@@ -267,7 +267,7 @@ class CodecDomainStream:
 
     def report_clipping(self) -> None:
         """Log (or warn about) the samples clipped so far."""
-        _report_clipping(self.clip_counts, self.n_codec, self.ch_names, self.settings.clip)
+        report_clipping(self.clip_counts, self.n_codec, self.ch_names, self.settings.clip)
 
 
 def to_codec_domain(
@@ -311,7 +311,8 @@ def to_codec_domain(
     return CodecInput(data=out, clip_counts=stream.clip_counts)
 
 
-def _report_clipping(counts: np.ndarray, n_times: int, ch_names: list[str], clip: float) -> None:
+def report_clipping(counts: np.ndarray, n_times: int, ch_names: list[str], clip: float) -> None:
+    """Log the samples clipped at ``clip`` (Volts) of each signal of ``n_times`` samples; warn above 1 %."""
     if not counts.any():
         logger.debug("No sample exceeded the ±%g µV clip level.", clip * 1e6)
         return

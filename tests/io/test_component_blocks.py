@@ -101,6 +101,14 @@ def test_codec_on_each_channel_within_a_rate(tmp_path, restore_bands):
     assert "on each channel, depth chosen per 4 s" in describe_file(fname)
 
 
+def test_codec_clipping_is_reported(tmp_path):
+    """The codec's input is clipped at its ±200 µV (the file's level is 10 mV): the writer says so."""
+    raw = read_excerpt(0, "rest", verbose=False).crop(0, 4).pick("eeg").load_data()
+    raw._data[0] += 5e-4 * np.sin(np.arange(raw.n_times) / 10)  # ±500 µV on Fp1
+    with pytest.warns(RuntimeWarning, match=r"Clipped .* at ±200 µV in 1 channel\(s\); most clipped: Fp1"):
+        write_raw_dac(tmp_path / "x.eegdac", raw, bits_per_second=88)
+
+
 def test_codec_within_a_rate_refusals(tmp_path, tiny_codec, tiny_mc_codec):
     raw = read_excerpt(0, "rest", verbose=False).crop(0, 2)
     for kwargs, message in [
