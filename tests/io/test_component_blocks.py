@@ -81,7 +81,7 @@ def test_describe_and_refusals(coded, seventy_seconds, tmp_path):
 
 @pytest.mark.parametrize("restore_bands", [True, False])
 def test_codec_on_each_channel_within_a_rate(tmp_path, restore_bands):
-    """The default codec at 30 bits/s: each channel coded as it is, its depth chosen per second, within the
+    """The default codec at 30 bits/s: each channel coded as it is, its depth chosen per 4 s, within the
     budget; read back with the codec the file names, by time ranges as whole."""
     raw = read_excerpt(0, "rest", verbose=False).crop(0, 16, include_tmax=False)
     fname = write_raw_dac(tmp_path / "rec.eegdac", raw, bits_per_second=30, restore_bands=restore_bands)
