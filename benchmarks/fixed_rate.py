@@ -47,7 +47,7 @@ from scipy.fft import dct
 from scipy.special import gammaln
 
 import mne_dac
-from mne_dac.codecs.spatial import allocate_depths
+from mne_dac.codecs.spatial import allocate_depths, codes_at_each_depth, codes_of_depths, segment_errors
 from mne_dac.evaluation.baselines import make_coder
 from mne_dac.signal.preprocessing import to_codec_domain
 
@@ -97,7 +97,7 @@ def dct_squared_errors(x: np.ndarray, block: int, bits_per_block: float) -> tupl
 def allocated_squared_error(
     codec: mne_dac.DACCodec,
     x: np.ndarray,
-    depth_codes: np.ndarray,
+    depth_codes: list[np.ndarray],
     frame_errors: np.ndarray,
     segment: int,
     bits: float,
@@ -105,15 +105,14 @@ def allocated_squared_error(
 ) -> float:
     """Squared error of the codec with each channel's depth chosen per ``segment`` frames within ``bits``.
 
-    ``depth_codes[d]`` holds the codes of depth ``d`` (-1 beyond it), ``frame_errors[d]`` their squared error per
-    channel and frame.
+    ``depth_codes[d - 1]`` holds the codes of depth ``d`` (:func:`~mne_dac.codecs.spatial.codes_at_each_depth`),
+    ``frame_errors[d]`` their squared error per channel and frame (depth 0: none).
     """
-    n_q = depth_codes.shape[2]
-    starts = np.arange(0, depth_codes.shape[3], segment)
-    frames_in = np.diff(np.append(starts, depth_codes.shape[3]))
+    n_q, n_frames = depth_codes[-1].shape[1:]
+    starts = np.arange(0, n_frames, segment)
+    frames_in = np.diff(np.append(starts, n_frames))
     errors = np.add.reduceat(frame_errors, starts, axis=2).reshape(n_q + 1, -1)
     unit_bits = np.tile(frames_in * codec.bits_per_code, len(x))
-    channels, frames = np.ogrid[: len(x), : depth_codes.shape[3]]
 
     def chosen_within(code_bits: float) -> tuple[np.ndarray, float]:
         """The codes of the depths chosen for ``code_bits``, and the bits they all take."""
@@ -121,7 +120,7 @@ def allocated_squared_error(
         for _ in range(4):  # the depths' own bits come out of the budget
             depths = allocate_depths(errors, unit_bits, code_bits - side).reshape(len(x), -1)
             side = adaptive_bits(depths, n_q + 1)
-        chosen = depth_codes[np.repeat(depths, frames_in, axis=1), channels, :, frames].transpose(0, 2, 1)
+        chosen = codes_of_depths(depth_codes, depths, frames_in)
         if not entropy_coded:
             return chosen, float((depths.ravel() * unit_bits).sum()) + side
         kept = chosen >= 0
@@ -136,35 +135,9 @@ def allocated_squared_error(
     return float(((x - decoded) ** 2).sum())
 
 
-def depth_codes_and_errors(codec: mne_dac.DACCodec, x: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every depth's codes of ``x``, the first ``d`` of ``codes`` at depth ``d`` (-1 beyond), and their squared error
-    per channel and frame."""
-    n_q = codes.shape[1]
-    depth_codes = np.full((n_q + 1, *codes.shape), -1, dtype=codes.dtype)
-    for depth in range(n_q + 1):
-        depth_codes[depth, :, :depth] = codes[:, :depth]
-    return depth_codes, np.stack([frame_errors_of(codec, x, c) for c in depth_codes])
-
-
-def searched_for_each_depth(
-    codec: mne_dac.DACCodec, x: np.ndarray, depth_codes: np.ndarray, frame_errors: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """``depth_codes`` and ``frame_errors`` with each depth below the codec's nested depth taking the codes its
-    encoder searches for that depth (as tokens at that depth hold them)."""
-    depth_codes, frame_errors = depth_codes.copy(), frame_errors.copy()
-    for depth in range(1, codec.nested_depth):
-        depth_codes[depth, :, :depth] = codec.encode(x.astype(np.float32), depth)
-        frame_errors[depth] = frame_errors_of(codec, x, depth_codes[depth])
-    return depth_codes, frame_errors
-
-
-def frame_errors_of(codec: mne_dac.DACCodec, x: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Squared error of ``codes`` (-1: no code) decoded against ``x``, per channel and frame."""
-    (n_channels, n_samples), n_frames = x.shape, codes.shape[2]
-    decoded = codec.decode(codes, codes.shape[1], n_samples=n_samples) if (codes >= 0).any() else 0.0
-    errors = np.zeros((n_channels, n_frames * codec.hop_length))
-    errors[:, :n_samples] = (x - decoded) ** 2
-    return errors.reshape(n_channels, n_frames, codec.hop_length).sum(-1)
+def frame_errors_of(codec: mne_dac.DACCodec, x: np.ndarray, depth_codes: list[np.ndarray]) -> np.ndarray:
+    """Squared error of each depth's codes against ``x`` (depth 0: none), per channel and frame."""
+    return segment_errors(codec, depth_codes, x, np.ones((len(x), 1)), 1)
 
 
 def searched_codes(codec: mne_dac.DACCodec, x: np.ndarray, n_candidates: int) -> np.ndarray:
@@ -208,9 +181,15 @@ def main() -> None:
         x = to_codec_domain(raw.get_data(), raw.info["sfreq"], sfreq, codec.preprocessing).data.astype(np.float64)
         n_channels, seconds = len(x), x.shape[1] / sfreq
         signals = x.astype(np.float32)
-        codes = searched_codes(codec, signals, args.search) if args.search else codec.encode(signals, codec.n_codebooks)
-        depth_codes, frame_errors = depth_codes_and_errors(codec, x, codes)
-        own = searched_for_each_depth(codec, x, depth_codes, frame_errors) if codec.nested_depth > 1 else None
+        searched = codes_at_each_depth(codec, signals)  # each depth as its encoder codes it
+        codes = searched_codes(codec, signals, args.search) if args.search else searched[-1]
+        depth_codes = [codes[:, :depth] for depth in range(1, codec.n_codebooks + 1)]  # the first codes of all
+        frame_errors = frame_errors_of(codec, x, depth_codes)
+        own = None
+        if codec.nested_depth > 1:  # only the depths below the nested one differ
+            own_errors = frame_errors.copy()
+            own_errors[: codec.nested_depth] = frame_errors_of(codec, x, searched[: codec.nested_depth - 1])
+            own = searched, own_errors
 
         def add(coder: str, rule: str, rate: float, squared_error: float, energy: float = (x**2).sum()) -> None:
             rows.append(dict(coder=coder, rule=rule, rate=rate, prd=100 * np.sqrt(squared_error / energy)))

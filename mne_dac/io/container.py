@@ -1073,14 +1073,10 @@ def write_raw_dac(
     if codec is None:
         warn('write_raw_dac(codec=None) is deprecated: pass codec="default" (the default).', FutureWarning)
         codec = "default"
-    if bits_per_second is not None:  # the codec's depth chosen per channel and 4 s
-        from mne_dac.io.component_blocks import check_component_codec
-
-        codec = load_codec(codec)
-        check_component_codec(codec)
+    if bits_per_second is not None:  # the codec's depth chosen per channel and 4 s (the frames check the codec)
         return _write_transform(Path(fname), raw, "klt-codec", bits_per_second, overwrite=overwrite,
                                 max_clipped=max_clipped, max_error=max_error, progress=progress,
-                                restore_bands=restore_bands and max_error is None, codec=codec)  # fmt: skip
+                                restore_bands=restore_bands and max_error is None, codec=load_codec(codec))  # fmt: skip
     _validate_type(raw, mne.io.BaseRaw, "raw")
     fname = Path(fname)
     if fname.exists() and not overwrite:  # fail before the (slow) encoding
