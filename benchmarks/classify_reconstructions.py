@@ -3,9 +3,11 @@
 The validation subjects (20-23, never seen by the codec) each have a rest and an arithmetic
 recording. Both are high-passed at 0.1 Hz (the codec's cutoff) and coded whole by the codec at
 each depth given, as tokens in memory (with their band gains, and the codec's decode alone) and in a
-file (:func:`mne_dac.write_raw_dac`, its blocks' band powers kept), and by the DCT and KLT + DCT coders and a ``"klt-codec"`` file (the shipped linear codec on the
-principal components; its blocks' band powers kept, and not: ``restore_bands=False``) at the same
-bits/s per channel. Every
+file (:func:`mne_dac.write_raw_dac`, its blocks' band powers kept), and at the same bits/s per channel
+by the DCT and KLT + DCT coders, a ``"klt-codec"`` file (the shipped linear codec on the principal
+components) and a file of the codec within that rate (each channel's depth chosen per 4 s; DAC-SC
+codecs that allow it), those files with their blocks' band powers kept and without
+(``restore_bands=False``). Every
 signal is cut into 4-s windows; the first half of each recording trains, the second half tests (a time split: no
 test window overlaps the training half). Features: the log power of every channel in the delta,
 theta, alpha and beta bands (1-30 Hz, Welch, 2-s segments); classifier: standardised logistic regression. Scores are
@@ -40,6 +42,7 @@ from sklearn.preprocessing import StandardScaler
 
 import mne_dac
 from mne_dac.evaluation.baselines import make_coder
+from mne_dac.io.component_blocks import check_component_codec
 from mne_dac.io.raw import tokenize_at_depths
 from mne_dac.signal.metrics import BANDS as ALL_BANDS
 
@@ -74,7 +77,13 @@ def _file_decode(raw: mne.io.BaseRaw, codec, **kwargs) -> np.ndarray:
 
 def decoded_signals(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[str, np.ndarray]:
     """The recording as coded by the codec at each depth (in memory, and in a file with its band gains), and by
-    DCT, KLT + DCT and a ``"klt-codec"`` file at the same bits/s."""
+    DCT, KLT + DCT, a ``"klt-codec"`` file and a file of the codec within the same bits/s (each channel's depth
+    chosen per 4 s; DAC-SC codecs that can)."""
+    try:
+        check_component_codec(codec)
+        codes_within_a_rate = True
+    except ValueError:  # DAC-MC, or a codec whose frames do not fit a file's depth per channel and 4 s
+        codes_within_a_rate = False
     out = {}
     for k, tokens in tokenize_at_depths(raw, codec, depths, verbose="error").items():  # as tokenize_raw codes at k
         for restore, kind in ((True, ""), (False, ", codec's decode")):
@@ -86,9 +95,11 @@ def decoded_signals(raw: mne.io.BaseRaw, codec, depths: list[int]) -> dict[str, 
         for method in ("dct", "klt-dct"):
             recon, _ = make_coder(method, rate, codec.sfreq).code_raw(raw, codec.preprocessing)
             out[f"{method} {rate:g} b/s"] = recon.get_data()
-        for restore, kind in ((True, ""), (False, ", least squared error")):
-            out[f"klt-codec file {rate:g} b/s{kind}"] = _file_decode(raw, "klt-codec", bits_per_second=rate,
-                                                                    restore_bands=restore)  # fmt: skip
+        files = [("klt-codec", f"klt-codec file {rate:g} b/s")]
+        files += [(codec, f"codec within {rate:g} b/s file")] if codes_within_a_rate else []
+        for coder, label in files:
+            for restore, kind in ((True, ""), (False, ", least squared error")):
+                out[label + kind] = _file_decode(raw, coder, bits_per_second=rate, restore_bands=restore)
     return out
 
 

@@ -1233,6 +1233,7 @@ def _write_transform(fname: Path, raw: mne.io.BaseRaw, method: str, bits_per_sec
                                raw.n_times, raw.info["sfreq"], TRANSFORM_SFREQ, TRANSFORM_PREPROCESSING, ch_names)  # fmt: skip
     spec = fit_transform(stream, bits_per_second, method, directions=codec is None, restore_bands=restore_bands,
                          depth_seconds=SEGMENT_SECONDS if codec is None else CHANNEL_SEGMENT_SECONDS,
+                         block_scales=method == "klt-codec" and max_error is None,  # a residual bounds the rest
                          progress=progress)  # fmt: skip
     check_clipping(stream, None if max_error is not None else max_clipped)
     coding = {"coding": method, "transform": spec.to_dict()}
@@ -1458,8 +1459,9 @@ def describe_file(fname: str | Path) -> str:
         else:
             seconds = h.transform.depth_seconds
             every = "second" if seconds == 1 else f"{seconds} s"
-            coder = [f"Coder:             {h.coding}: codec {h.codec.describe()} on {coded}, depth chosen per {every}",
-                     f"Decodes with:      {_codec_needed(h.codec)}"]  # fmt: skip
+            scaled = ", each block scaled to the codec's level" if h.transform.block_scales else ""
+            coder = [f"Coder:             {h.coding}: codec {h.codec.describe()} on {coded}, depth chosen per "
+                     f"{every}{scaled}", f"Decodes with:      {_codec_needed(h.codec)}"]  # fmt: skip
     if h.version >= 2 and h.residual is None:
         edges = h.band_edges
         bands = ", ".join(f"{low:g}-{high:g}" for low, high in zip(edges[:-1], edges[1:]))

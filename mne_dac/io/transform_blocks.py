@@ -177,6 +177,9 @@ class TransformSpec:
         none (files written under a residual layer, and before mne-dac kept band powers).
     depth_seconds : int
         ``"klt-codec"``: seconds of each depth choice (1 to a block's 64; the header names it when not 1).
+    block_scales : bool
+        ``"klt-codec"``: each block stores, for each coded signal, the scale that keeps it within the codec's
+        input range (:class:`~mne_dac.io.component_blocks.ComponentCodecFrames`); the header names it when true.
     """
 
     method: str
@@ -185,6 +188,7 @@ class TransformSpec:
     gains: np.ndarray | None = None
     band_edges: tuple[float, ...] = ()
     depth_seconds: int = 1
+    block_scales: bool = False
 
     @property
     def n_components(self) -> int:
@@ -208,6 +212,7 @@ class TransformSpec:
              "n_directions": n_directions, "directions": _float16_text(self.directions)}  # fmt: skip
         d = d if self.gains is None else {**d, "gains": _float16_text(self.gains)}
         d = d if self.depth_seconds == 1 else {**d, "depth_seconds": self.depth_seconds}
+        d = {**d, "block_scales": True} if self.block_scales else d
         return {**d, "band_edges": list(self.band_edges)} if self.band_edges else d
 
     @classmethod
@@ -217,7 +222,7 @@ class TransformSpec:
             raise EEGDACFormatError(f"header field 'transform.method': expected one of {TRANSFORM_CODERS}")
         keys = {"method", "bits_per_second", "n_channels", "n_directions", "directions"}
         keys |= {"gains"} if d["method"] == "klt-codec" else set()
-        optional = {"band_edges", "depth_seconds"} if d["method"] == "klt-codec" else {"band_edges"}
+        optional = {"band_edges", "depth_seconds", "block_scales"} if d["method"] == "klt-codec" else {"band_edges"}
         if set(d) - optional != keys:
             raise EEGDACFormatError(f"header field 'transform': expected an object with the keys {sorted(keys)} "
                                     f"(and {' and '.join(map(repr, sorted(optional)))})")  # fmt: skip
@@ -225,6 +230,8 @@ class TransformSpec:
         if not (type(depth_seconds) is int and 1 <= depth_seconds <= MAX_DEPTH_SECONDS):
             raise EEGDACFormatError("header field 'transform.depth_seconds': expected an integer from 1 to "
                                     f"{MAX_DEPTH_SECONDS}")  # fmt: skip
+        if type(d.get("block_scales", False)) is not bool:
+            raise EEGDACFormatError("header field 'transform.block_scales': expected true or false")
         rate, n_dir = d["bits_per_second"], d["n_directions"]
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < float("inf"):
             raise EEGDACFormatError("header field 'transform.bits_per_second': expected a positive number")
@@ -238,7 +245,7 @@ class TransformSpec:
         if gains is not None and not (gains > 0).all():
             raise EEGDACFormatError("header field 'transform.gains': expected positive gains")
         edges = band_edges_of_header(d.get("band_edges"), "transform.band_edges")
-        return cls(d["method"], float(rate), directions, gains, edges, depth_seconds)
+        return cls(d["method"], float(rate), directions, gains, edges, depth_seconds, d.get("block_scales", False))
 
 
 def _float16_text(values: np.ndarray) -> str:
@@ -273,8 +280,8 @@ def transform_of_header(header: dict) -> TransformSpec:
 
 
 def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str = "klt-dct", *,
-                  directions: bool = True, depth_seconds: int = 1, restore_bands: bool = True,
-                  progress: bool = False) -> TransformSpec:  # fmt: skip
+                  directions: bool = True, depth_seconds: int = 1, block_scales: bool = False,
+                  restore_bands: bool = True, progress: bool = False) -> TransformSpec:  # fmt: skip
     """The coding of a recording: its principal directions, fitted on the whole stream (one pass).
 
     Parameters
@@ -289,6 +296,8 @@ def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str
         Fit the principal directions; ``False``: code the channels as they are (no first pass).
     depth_seconds : int
         ``"klt-codec"``: seconds of each depth choice.
+    block_scales : bool
+        ``"klt-codec"``: scale each block's signals into the codec's input range.
     restore_bands : bool
         Keep each block's band powers (:data:`~mne_dac.io.band_gains.BAND_EDGES`), where the band gains take
         at most :data:`~mne_dac.io.band_gains.MAX_BAND_GAIN_SHARE` of the budget.
@@ -305,6 +314,8 @@ def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str
 
     if not (np.isfinite(bits_per_second) and bits_per_second > 0):
         raise ValueError(f"bits_per_second must be a positive number, got {bits_per_second!r}")
+    if block_scales and method != "klt-codec":
+        raise ValueError(f"block scales are a codec's ('klt-codec'), not {method!r}'s")
     n_channels = stream.n_channels
     total_bits = bits_per_second * n_channels * stream.n_codec / stream.codec_sfreq
     with_gains = method == "klt-codec"
@@ -312,7 +323,7 @@ def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str
     if not directions or 16 * n_channels * (n_channels + with_gains) > MAX_DIRECTION_SHARE * total_bits:
         none = np.zeros((n_channels, 0), dtype="<f2")
         return TransformSpec(method, float(bits_per_second), none, np.zeros(0, "<f2") if with_gains else None, edges,
-                             depth_seconds)  # fmt: skip
+                             depth_seconds, block_scales)  # fmt: skip
     covariance = np.zeros((n_channels, n_channels))
     starts = range(0, stream.n_codec, stream.segment)
     for start in tqdm(starts, desc="Fitting directions", unit="segment", disable=not progress):
@@ -320,7 +331,8 @@ def fit_transform(stream: CodecDomainStream, bits_per_second: float, method: str
         covariance += x @ x.T
     directions, variances = directions_of_covariance(covariance)
     gains = component_gains(variances, np.trace(covariance) / n_channels).astype("<f2") if with_gains else None
-    return TransformSpec(method, float(bits_per_second), directions.astype("<f2"), gains, edges, depth_seconds)
+    return TransformSpec(method, float(bits_per_second), directions.astype("<f2"), gains, edges, depth_seconds,
+                         block_scales)  # fmt: skip
 
 
 class BlockFrames:

@@ -96,7 +96,7 @@ def test_transform_coder(tmp_path, capsys, coder, fmt, decodes_with):
 
 
 def test_codec_within_a_bitrate(tmp_path, capsys):
-    """compress --bitrate with a codec: the default codec on each channel, its depth chosen per second."""
+    """compress --bitrate with a codec: the default codec on each channel, its depth chosen per 4 s."""
     from mne_dac.evaluation.datasets import read_excerpt
 
     src, out = tmp_path / "rec_raw.fif", tmp_path / "rec.eegdac"

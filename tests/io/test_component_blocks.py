@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import base64
 import json
+import warnings
 
 import mne
 import numpy as np
 import pytest
-from conftest import CraftedFile, crafted_transform
+from conftest import DATA_DIR, CraftedFile, crafted_transform
 
 from mne_dac import EEGDACFormatError, load_codec, read_raw_dac, write_raw_dac
 from mne_dac.evaluation.datasets import read_excerpt
@@ -98,15 +99,36 @@ def test_codec_on_each_channel_within_a_rate(tmp_path, restore_bands):
     assert _prd(eeg.get_data(), decoded.get_data(picks="eeg")) < 80  # one codebook (22 bits/s): about 65 %
     np.testing.assert_array_equal(read_raw_dac(fname, tmin=3.3, tmax=7).get_data(),
                                   decoded.copy().crop(3.3, 7).get_data())  # fmt: skip
-    assert "on each channel, depth chosen per 4 s" in describe_file(fname)
+    assert "on each channel, depth chosen per 4 s, each block scaled to the codec's level" in describe_file(fname)
 
 
-def test_codec_clipping_is_reported(tmp_path):
-    """The codec's input is clipped at its ±200 µV (the file's level is 10 mV): the writer says so."""
+@pytest.mark.parametrize("codec", ["default", "klt-codec"])
+def test_loud_and_quiet_eeg_are_coded_alike(tmp_path, codec):
+    """Each block's scale brings the codec's input to its level: EEG a tenth or thirty times as loud (peaks of
+    millivolts, beyond the codec's ±200 µV) is coded to the same PRD, nothing clipped."""
+    raw = read_excerpt(0, "rest", verbose=False).crop(0, 8).pick("eeg").load_data()
+    raw.filter(0.5, None, verbose="error")
+    codec = load_codec(codec) if codec == "default" else codec
+    prds = {}
+    for level in (0.1, 1.0, 30.0):
+        scaled = mne.io.RawArray(raw.get_data() * level, raw.info, verbose="error")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no clipping reported
+            fname = write_raw_dac(tmp_path / "x.eegdac", scaled, codec, bits_per_second=44, overwrite=True)
+        assert read_header(fname).transform.block_scales
+        prds[level] = _prd(scaled.get_data(), read_raw_dac(fname).get_data())
+    assert abs(prds[0.1] - prds[1.0]) < 2 and abs(prds[30.0] - prds[1.0]) < 2, prds
+
+
+def test_codec_clipping_under_a_bound_is_reported(tmp_path):
+    """Under a residual layer the codec's input keeps its ±200 µV clip (the residual bounds every sample): the
+    writer says so."""
     raw = read_excerpt(0, "rest", verbose=False).crop(0, 4).pick("eeg").load_data()
     raw._data[0] += 5e-4 * np.sin(np.arange(raw.n_times) / 10)  # ±500 µV on Fp1
     with pytest.warns(RuntimeWarning, match=r"Clipped .* at ±200 µV in 1 channel\(s\); most clipped: Fp1"):
-        write_raw_dac(tmp_path / "x.eegdac", raw, bits_per_second=88)
+        fname = write_raw_dac(tmp_path / "x.eegdac", raw, bits_per_second=88, max_error=1e-6)
+    assert not read_header(fname).transform.block_scales
+    assert np.abs(read_raw_dac(fname).get_data() - raw.get_data()).max() <= 1e-6
 
 
 def test_codec_within_a_rate_refusals(tmp_path, tiny_codec, tiny_mc_codec):
@@ -146,24 +168,26 @@ def test_short_recordings_and_low_rates(tmp_path, seconds, rate, n_directions):
 @pytest.mark.parametrize("seconds, n_channels, rate", [(0.3, 1, 4.0), (64.2, 1, 4.0), (64.2, 3, 22.0)])
 def test_any_length_and_rate_is_coded(tmp_path, rng, seconds, n_channels, rate):
     """Random walks of any length, one channel or a flat one among three, a short last block, a budget too low
-    for any code: written within the budget (but by the depths of a last block) and read back whole."""
+    for any code: written within the budget (but by the scales and depths of a last block) and read back whole."""
     data = rng.standard_normal((n_channels, int(seconds * TRANSFORM_SFREQ))).cumsum(axis=1) * 1e-6
     if n_channels > 1:
         data[-1] = 0  # among three channels, a flat one
     raw = mne.io.RawArray(data, mne.create_info(n_channels, TRANSFORM_SFREQ, "eeg"), verbose="error")
     fname = write_raw_dac(tmp_path / "x.eegdac", raw, codec="klt-codec", bits_per_second=rate)
     header = read_header(fname)
-    assert 8 * header.token_bytes + header.transform.side_bits <= rate * n_channels * seconds + 16
+    assert 8 * header.token_bytes + header.transform.side_bits <= rate * n_channels * seconds + 24
     decoded = read_raw_dac(fname).get_data()
     assert decoded.shape == data.shape and np.isfinite(decoded).all()
 
 
-def test_frames_round_trip_and_checks(rng):
+@pytest.mark.parametrize("block_scales", [False, True])
+def test_frames_round_trip_and_checks(rng, block_scales):
     codec = load_codec(COMPONENT_CODEC)
     directions = np.linalg.qr(rng.normal(size=(3, 3)))[0].astype("<f2")
-    spec = TransformSpec("klt-codec", 176.0, directions, np.array([2.0, 1.0, 0.5], "<f2"))
+    spec = TransformSpec("klt-codec", 176.0, directions, np.array([2.0, 1.0, 0.5], "<f2"), block_scales=block_scales)
     back = TransformSpec.from_dict(json.loads(json.dumps(spec.to_dict())), 3)
     np.testing.assert_array_equal(back.gains, spec.gains)
+    assert back.block_scales == block_scales
     x = rng.normal(scale=2e-3, size=(3, 2 * DCT_BLOCK - 100))  # 20 µV in the file's units (10 mV)
     frames = ComponentCodecFrames.for_writing(spec, codec, x.shape[1])
     payload = frames.encode_block(x)
@@ -175,8 +199,26 @@ def test_frames_round_trip_and_checks(rng):
     for broken in (payload[:-1], payload + b"\0", payload[:1]):
         with pytest.raises(ValueError, match="bytes"):
             reader.decode_block(broken, 2, x.shape[1])
-    with pytest.raises(ValueError, match="depth exceeds"):
+    with pytest.raises(ValueError, match="block scales of 255 bits" if block_scales else "depth exceeds"):
         reader.decode_block(b"\xff" * len(payload), 2, x.shape[1])
+
+
+def test_block_scales_round_trip(rng):
+    """Components from 100 nV to 10 mV RMS, each with its block scale (below and above 1), decode to the codec's
+    relative error."""
+    codec = load_codec(COMPONENT_CODEC)
+    spec = TransformSpec("klt-codec", 4000.0, np.zeros((5, 0), "<f2"), np.zeros(0, "<f2"), block_scales=True)
+    levels = np.array([1e-5, 1e-4, 2e-3, 0.1, 1.0])  # of the file's 10 mV
+    x = rng.normal(size=(5, 4 * DCT_BLOCK)).cumsum(axis=1)
+    x *= (levels / x.std(axis=1))[:, None]
+    x[-1] = np.clip(x[-1], -1, 1)
+    frames = ComponentCodecFrames.for_writing(spec, codec, x.shape[1])
+    decoded = frames.decode_block(frames.encode_block(x), 4, x.shape[1]).transpose(0, 2, 1).reshape(5, -1)
+    assert not frames.clip_counts.any()
+    relative = np.linalg.norm(decoded - x, axis=1) / np.linalg.norm(x, axis=1)
+    assert relative.max() < 2 * relative.min() and relative.max() < 0.5, relative
+    with pytest.raises(ValueError, match="block scales"):
+        ComponentCodecFrames(spec, codec).decode_block(b"\x07", 4, x.shape[1])
 
 
 @pytest.mark.parametrize(
@@ -190,6 +232,8 @@ def test_frames_round_trip_and_checks(rng):
         {"depth_seconds": 65},
         {"depth_seconds": 2.0},
         {"depth_seconds": True},
+        {"block_scales": 1},
+        {"block_scales": "yes"},
     ],
 )
 def test_crafted_transform_header_is_refused(coded, tmp_path, change):
@@ -217,3 +261,12 @@ def test_crafted_codec_and_payload_are_refused(coded, tmp_path):
     (tmp_path / "d.eegdac").write_bytes(crafted.build(blocks=blocks, footer=footer))
     with pytest.raises(EEGDACFormatError, match="block 0 .*transform code does not decode"):
         read_raw_dac(tmp_path / "d.eegdac")
+
+
+def test_files_of_a_codec_within_a_rate_decode_as_they_did():
+    """A file of the default codec within 30 bits/s written before blocks stored their scales decodes as it did."""
+    fname = DATA_DIR / "lapped-2026.12-within-30.eegdac"
+    transform = read_header(fname).transform
+    assert transform.depth_seconds == 4 and transform.band_edges and not transform.block_scales
+    np.testing.assert_allclose(read_raw_dac(fname, verbose="error").get_data(),
+                               np.load(DATA_DIR / "lapped-2026.12-within-30_decoded.npy"), rtol=0, atol=1e-10)  # fmt: skip
