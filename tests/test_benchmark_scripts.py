@@ -82,6 +82,25 @@ def test_file_coding_script(tmp_path):
     assert (tmp_path / "file_coding.png").stat().st_size > 0
 
 
+def test_coding_levels_script():
+    """benchmarks/coding_levels.py on the shipped excerpt: files of the codec code EEG thirty times as loud as well
+    as the original; the codec's tokens, with their fixed scaling, do not."""
+    from mne_dac.evaluation.datasets import excerpt_fnames
+
+    data = excerpt_fnames(0, "rest")[0].parent
+    printed = run_script(
+        "coding_levels.py",
+        *("--data", str(data), "--subjects", "0", "--seconds", "8", "--levels", "1", "30", "--threads", "1"),
+    )
+    rows = {line.split("|")[1].strip(): [float(v) for v in line.split("|")[2:-1]]
+            for line in printed.splitlines() if line.startswith("| ") and "PRD" not in line}  # fmt: skip
+    assert set(rows) == {"tokens, 2 codebooks", "file within 44 bits/s", "klt-codec file, 44 bits/s",
+                         "block DCT, 44 bits/s"}  # fmt: skip
+    for coder in ("file within 44 bits/s", "klt-codec file, 44 bits/s"):
+        assert abs(rows[coder][1] - rows[coder][0]) < 3, rows
+    assert rows["tokens, 2 codebooks"][1] > rows["tokens, 2 codebooks"][0] + 10  # clipped at ±200 µV
+
+
 def test_fixed_rate_script():
     """benchmarks/fixed_rate.py on the shipped excerpt: a step per block of the codec's hop costs the block DCT PRD."""
     from mne_dac.evaluation.datasets import excerpt_fnames
