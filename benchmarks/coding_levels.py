@@ -39,14 +39,10 @@ import torch
 import mne_dac
 from mne_dac.evaluation.baselines import make_coder
 from mne_dac.io.transform_blocks import TRANSFORM_PREPROCESSING
+from mne_dac.signal.metrics import prd
 
 sys.path.insert(0, str(Path(__file__).parent))
 from evaluate_codec import VALID_SUBJECTS, read_recordings
-
-
-def prd(original: np.ndarray, decoded: np.ndarray) -> float:
-    """Percent root-mean-square difference over all channels."""
-    return float(100 * np.linalg.norm(decoded - original) / np.linalg.norm(original))
 
 
 def coded(raw: mne.io.BaseRaw, codec: mne_dac.DACCodec, rate: float, tmp: Path) -> dict[str, np.ndarray]:
@@ -85,7 +81,7 @@ def main() -> None:
             for level in args.levels:
                 scaled = mne.io.RawArray(eeg.get_data() * level, eeg.info, verbose="error")
                 for label, decoded in coded(scaled, codec, args.rate, Path(tmp)).items():
-                    rows.append(dict(coder=label, level=level, prd=prd(scaled.get_data(), decoded)))
+                    rows.append(dict(coder=label, level=level, prd=prd(scaled.get_data().ravel(), decoded.ravel())))
             print(f"{name}: done", flush=True)
     table = pd.DataFrame(rows).pivot_table(index="coder", columns="level", values="prd", sort=False)
     table.columns = [f"PRD % at ×{level:g}" for level in table.columns]
