@@ -8,10 +8,12 @@ by the DCT and KLT + DCT coders, a ``"klt-codec"`` file (the shipped linear code
 components) and a file of the codec within that rate (each channel's depth chosen per 4 s; DAC-SC
 codecs that allow it), those files with their blocks' band powers kept and without
 (``restore_bands=False``). Every
-signal is cut into 4-s windows; the first half of each recording trains, the second half tests (a time split: no
-test window overlaps the training half). Features: the log power of every channel in the delta,
-theta, alpha and beta bands (1-30 Hz, Welch, 2-s segments); classifier: standardised logistic regression. Scores are
-balanced accuracies on the test windows, for three schemes:
+signal is cut into 4-s windows and classified by a two-fold time split: the first half of each recording
+trains and the second half tests, then the other way round (no test window overlaps its training half), so that
+every window is tested once. Features: the log power of every channel in the delta, theta, alpha and beta bands
+(1-30 Hz, Welch, 2-s segments); classifier: standardised logistic regression. Scores are balanced accuracies over
+the test windows of both folds (each fold's alone in the columns ``first half trains`` and
+``second half trains``), for three schemes:
 
 - ``orig→orig``: trained and tested on the original EEG (the reference);
 - ``orig→recon``: trained on the original, tested on reconstructions (an existing model fed
@@ -60,7 +62,7 @@ def band_features(data: np.ndarray, sfreq: float) -> np.ndarray:
 
 
 def windows(data: np.ndarray, sfreq: float) -> tuple[np.ndarray, np.ndarray]:
-    """Non-overlapping windows ``(n_windows, n_channels, n_times)`` and whether each is in the test half."""
+    """Non-overlapping windows ``(n_windows, n_channels, n_times)`` and whether each is in the second half."""
     n = int(WINDOW_SECONDS * sfreq)
     n_windows = data.shape[1] // n
     cut = data[:, : n_windows * n].reshape(data.shape[0], n_windows, n).transpose(1, 0, 2)
@@ -109,34 +111,41 @@ def classify(args: argparse.Namespace) -> pd.DataFrame:
     depths = args.depths or list(range(1, codec.n_codebooks + 1))
     raws = evaluate_codec.read_recordings(Path(args.data), args.subjects, None, codec.preprocessing.highpass)
     signals: dict[str, list] = {}
-    labels, test = [], []
+    labels, second_half = [], []
     for name, raw in raws.items():
         sfreq = raw.info["sfreq"]
         coded = {"original": raw.get_data(), **decoded_signals(raw, codec, depths)}
         for key, data in coded.items():
-            cut, is_test = windows(data, sfreq)
+            cut, is_second = windows(data, sfreq)
             signals.setdefault(key, []).append(band_features(cut, sfreq))
-        labels.append(np.full(len(is_test), int(name.endswith("_2"))))  # _1 rest, _2 arithmetic
-        test.append(is_test)
-        print(f"{name}: {len(is_test)} windows", flush=True)
-    y, test = np.concatenate(labels), np.concatenate(test)
+        labels.append(np.full(len(is_second), int(name.endswith("_2"))))  # _1 rest, _2 arithmetic
+        second_half.append(is_second)
+        print(f"{name}: {len(is_second)} windows", flush=True)
+    y, second_half = np.concatenate(labels), np.concatenate(second_half)
     features = {key: np.concatenate(value) for key, value in signals.items()}
+    folds = {"first half trains": second_half, "second half trains": ~second_half}  # each fold's test windows
 
-    def fit(key: str):
-        clf = make_pipeline(StandardScaler(), LogisticRegression(C=args.C, max_iter=2000))
-        return clf.fit(features[key][~test], y[~test])
+    def predict(train_key: str, test_key: str) -> dict[str, np.ndarray]:
+        """Each fold's predictions on its test windows, by a model trained on the other half."""
+        out = {}
+        for fold, test in folds.items():
+            clf = make_pipeline(StandardScaler(), LogisticRegression(C=args.C, max_iter=2000))
+            out[fold] = clf.fit(features[train_key][~test], y[~test]).predict(features[test_key][test])
+        return out
 
-    def score(clf, key: str) -> float:
-        return 100 * balanced_accuracy_score(y[test], clf.predict(features[key][test]))
+    def scores(predicted: dict[str, np.ndarray]) -> dict[str, float]:
+        """Balanced accuracy (%) over both folds' test windows, and in each fold."""
+        pooled_true = np.concatenate([y[test] for test in folds.values()])
+        row = {"accuracy": 100 * balanced_accuracy_score(pooled_true, np.concatenate(list(predicted.values())))}
+        return row | {fold: 100 * balanced_accuracy_score(y[test], predicted[fold]) for fold, test in folds.items()}
 
-    original = fit("original")
-    rows = [dict(coder="original", scheme="orig→orig", accuracy=score(original, "original"))]
+    rows = [dict(coder="original", scheme="orig→orig", **scores(predict("original", "original")))]
     for key in features:
         if key != "original":
-            rows.append(dict(coder=key, scheme="orig→recon", accuracy=score(original, key)))
-            rows.append(dict(coder=key, scheme="recon→recon", accuracy=score(fit(key), key)))
+            rows.append(dict(coder=key, scheme="orig→recon", **scores(predict("original", key))))
+            rows.append(dict(coder=key, scheme="recon→recon", **scores(predict(key, key))))
     table = pd.DataFrame(rows)
-    table["delta_points"] = table["accuracy"] - rows[0]["accuracy"]
+    table.insert(3, "delta_points", table["accuracy"] - rows[0]["accuracy"])
     return table
 
 

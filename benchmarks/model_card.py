@@ -268,8 +268,8 @@ every bit counted (`mne_dac.evaluation.baselines`).
         card += f"""
 ## Does a classifier keep its accuracy?
 Rest versus mental arithmetic on the validation subjects (never seen by the codec), 4-s windows,
-log band powers (1–30 Hz) of every channel and a logistic regression, trained on the first half of
-each recording and tested on the second (`benchmarks/classify_reconstructions.py`):
+log band powers (1–30 Hz) of every channel and a logistic regression, trained on one half of each
+recording and tested on the other, both ways round (`benchmarks/classify_reconstructions.py`):
 
 {_classify_section(json.loads(args.classify.read_text()))}
 """
