@@ -7,7 +7,8 @@ validation recording of eegmat (subjects 20-23, both recordings, EEG channels hi
 at about ``--rate`` bits/s per channel by:
 
 - the default codec's tokens (:func:`mne_dac.tokenize_raw` at the depth nearest the rate, band
-  gains kept), which keep the paper's fixed scaling;
+  gains kept), with the paper's fixed scaling, and with the clip level of the recording's
+  level (:func:`mne_dac.preprocessing_at_level`);
 - a file of the default codec within the rate (:func:`mne_dac.write_raw_dac` with
   ``bits_per_second``: each channel's depth chosen per 4 s), whose blocks scale each channel into
   the codec's level (:data:`~mne_dac.io.component_blocks.CODEC_RMS`);
@@ -48,8 +49,13 @@ from evaluate_codec import VALID_SUBJECTS, read_recordings
 def coded(raw: mne.io.BaseRaw, codec: mne_dac.DACCodec, rate: float, tmp: Path) -> dict[str, np.ndarray]:
     """``raw``'s EEG as each coder decodes it, by the coder's label."""
     depth = int(np.clip(round(rate / (codec.bits_per_code * codec.frame_rate)), 1, codec.n_codebooks))
-    tokens = mne_dac.tokenize_raw(raw, codec, n_codebooks=depth, verbose="error")
-    out = {f"tokens, {depth} codebooks": mne_dac.reconstruct_raw(tokens, codec, verbose="error").get_data()}
+    out = {}
+    for label, preprocessing in (
+        ("", None),
+        (", clip at the recording's level", mne_dac.preprocessing_at_level(raw, codec)),
+    ):
+        tokens = mne_dac.tokenize_raw(raw, codec, n_codebooks=depth, preprocessing=preprocessing, verbose="error")
+        out[f"tokens, {depth} codebooks{label}"] = mne_dac.reconstruct_raw(tokens, codec, verbose="error").get_data()
     for label, coder in ((f"file within {rate:g} bits/s", codec), (f"klt-codec file, {rate:g} bits/s", "klt-codec")):
         fname = mne_dac.write_raw_dac(tmp / "x.eegdac", raw, coder, bits_per_second=rate, overwrite=True,
                                       verbose="error")  # fmt: skip

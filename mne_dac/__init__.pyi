@@ -8,7 +8,7 @@ from .codecs.mc_codec import DACMCCodec
 from .evaluation.downstream import Condition, evaluate_downstream, summary_markdown, summary_table, tokenize_dataset
 from .io.bulk import compress_dir
 from .io.container import read_raw_dac, read_tokens, write_raw_dac, write_tokens
-from .io.raw import reconstruct_raw, tokenize_raw
+from .io.raw import preprocessing_at_level, reconstruct_raw, tokenize_raw
 from .io.tokens import EEGTokens
 from .io.validation import EEGDACFormatError
 from .models.token_model import TokenClassifier
@@ -18,7 +18,7 @@ __all__ = [
     "CodecIdentity", "CodecMismatchError", "Condition", "DACCodec", "DACMCCodec", "DACRoundTrip", "DACTokenizer",
     "DEFAULT_CODEC", "EEGDACFormatError", "EEGTokens", "PreprocessingSettings", "TokenClassifier", "__version__",
     "adapters", "codecs", "commands", "compress_dir", "evaluate_downstream", "evaluation", "io", "load_codec",
-    "models", "read_raw_dac", "read_tokens", "reconstruct_raw", "roundtrip_windows", "signal", "summary_markdown",
+    "models", "preprocessing_at_level", "read_raw_dac", "read_tokens", "reconstruct_raw", "roundtrip_windows", "signal", "summary_markdown",
     "summary_table", "tokenize_dataset", "tokenize_raw", "tokenize_windows", "training",
     "utils", "write_raw_dac", "write_tokens",
 ]  # fmt: skip

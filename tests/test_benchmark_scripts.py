@@ -94,9 +94,13 @@ def test_coding_levels_script():
     )
     rows = {line.split("|")[1].strip(): [float(v) for v in line.split("|")[2:-1]]
             for line in printed.splitlines() if line.startswith("| ") and "PRD" not in line}  # fmt: skip
-    assert set(rows) == {"tokens, 2 codebooks", "file within 44 bits/s", "klt-codec file, 44 bits/s",
-                         "block DCT, 44 bits/s"}  # fmt: skip
-    for coder in ("file within 44 bits/s", "klt-codec file, 44 bits/s"):
+    assert set(rows) == {"tokens, 2 codebooks", "tokens, 2 codebooks, clip at the recording's level",
+                         "file within 44 bits/s", "klt-codec file, 44 bits/s", "block DCT, 44 bits/s"}  # fmt: skip
+    for coder in (
+        "file within 44 bits/s",
+        "klt-codec file, 44 bits/s",
+        "tokens, 2 codebooks, clip at the recording's level",
+    ):
         assert abs(rows[coder][1] - rows[coder][0]) < 3, rows
     assert rows["tokens, 2 codebooks"][1] > rows["tokens, 2 codebooks"][0] + 10  # clipped at ±200 µV
 

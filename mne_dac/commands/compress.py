@@ -38,6 +38,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     add_threads_option(p)
     add_clipping_option(p)
+    p.add_argument("--clip-at-level", action="store_true",
+                   help="a codec's tokens: set the clip level so that the recording's EEG lies at the codec's level "
+                   "(for EEG far quieter or louder than the codec's training EEG; --bitrate files scale each block "
+                   "themselves)")  # fmt: skip
     add_max_error_option(p)
     p.set_defaults(func=run)
 
@@ -67,10 +71,14 @@ def run(args: argparse.Namespace) -> None:
         if missing:
             raise CLIError(f"--exclude: no channel(s) {missing} in {args.input}; channels: {raw.ch_names}")
         raw.set_channel_types(dict.fromkeys(args.exclude, "misc"), verbose="error")
+    if args.clip_at_level and (transform_coder(args) or args.bitrate is not None):
+        raise CLIError("--clip-at-level sets how a codec's tokens are scaled; transform codes and --bitrate files "
+                       "scale each block themselves")  # fmt: skip
+    preprocessing = mne_dac.preprocessing_at_level(raw, codec) if args.clip_at_level else None
     progress = raw.duration > PROGRESS_MIN_DURATION and not args.quiet
     mne_dac.write_raw_dac(
         out, raw, codec=codec, n_codebooks=args.n_codebooks, overwrite=args.overwrite, grouping=args.grouping,
-        max_clipped=max_clipped(args), progress=progress,
+        preprocessing=preprocessing, max_clipped=max_clipped(args), progress=progress,
         max_error=max_error(args), bits_per_second=args.bitrate, restore_bands=args.restore_bands,
     )  # fmt: skip
     print_info(out)

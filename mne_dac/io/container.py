@@ -999,6 +999,7 @@ def write_raw_dac(
     overwrite: bool = False,
     groups: Any = None,
     grouping: str | None = None,
+    preprocessing: PreprocessingSettings | None = None,
     max_clipped: float | None = None,
     max_error: float | None = None,
     bits_per_second: float | None = None,
@@ -1028,6 +1029,11 @@ def write_raw_dac(
     %(overwrite)s
     %(groups)s
     %(grouping)s
+    preprocessing : PreprocessingSettings | None
+        A codec's tokens only: the preprocessing (high-pass, clip level); ``None`` uses the codec's. For
+        EEG far quieter or louder than the codec's training EEG,
+        :func:`~mne_dac.preprocessing_at_level`. Transform codes and files within a rate scale each
+        block themselves.
     %(max_clipped)s
     %(max_error)s
     bits_per_second : float | None
@@ -1056,7 +1062,14 @@ def write_raw_dac(
     if max_error is not None and not (isinstance(max_error, (int, float)) and 0 <= max_error < math.inf):
         raise ValueError(f"max_error must be None or a bound in Volts >= 0, got {max_error!r}")
     _validate_type(restore_bands, bool, "restore_bands")
-    if is_transform_coder(codec, n_codebooks=n_codebooks, groups=groups, bits_per_second=bits_per_second):
+    _validate_type(preprocessing, (PreprocessingSettings, None), "preprocessing")
+    transform = is_transform_coder(codec, n_codebooks=n_codebooks, groups=groups, bits_per_second=bits_per_second)
+    if preprocessing is not None and (transform or bits_per_second is not None):
+        raise ValueError(
+            "preprocessing= sets how a codec's tokens are scaled; a transform code or a file within a rate "
+            "(bits_per_second) scales each block itself: leave preprocessing out."
+        )
+    if transform:
         if bits_per_second is None:
             bits_per_second = DEFAULT_BITS_PER_SECOND if max_error is None else _base_rate(raw, codec, max_error)
         return _write_transform(Path(fname), raw, codec, bits_per_second, overwrite=overwrite,
@@ -1082,17 +1095,18 @@ def write_raw_dac(
     if fname.exists() and not overwrite:  # fail before the (slow) encoding
         raise FileExistsError(f"{fname} exists; pass overwrite=True (--overwrite) to replace it.")
     codec = load_codec(codec)
+    preprocessing = preprocessing or codec.preprocessing
     n_q = codec.check_n_codebooks(n_codebooks)
     eeg, other = eeg_picks(raw)
     ch_names = [raw.ch_names[i] for i in eeg]
-    stream, groups, positions = codec_domain_of(raw, codec, eeg, codec.preprocessing, groups=groups,
+    stream, groups, positions = codec_domain_of(raw, codec, eeg, preprocessing, groups=groups,
                                                 max_clipped=None if max_error is not None else max_clipped)  # fmt: skip
     n_frames = codec.n_frames(stream.n_codec)
     tokens = SimpleNamespace(  # what the header says, known before any frame is coded
         ch_names=ch_names, sfreq=raw.info["sfreq"], n_times=raw.n_times, first_samp=raw.first_samp,
         codes_shape=(codec.n_streams(len(ch_names), groups), n_q, n_frames), bits_per_code=codec.bits_per_code,
         codebook_size=codec.codebook_size, hop_length=codec.hop_length, codec_sfreq=codec.sfreq,
-        codec=codec.identity, preprocessing=codec.preprocessing, annotations=raw.annotations, info=raw.info,
+        codec=codec.identity, preprocessing=preprocessing, annotations=raw.annotations, info=raw.info,
         other_ch_names=[raw.ch_names[i] for i in other], groups=groups, positions=positions,
         bits_per_second=codec.bits_per_second(n_q) * codec.n_streams(len(ch_names), groups) / len(ch_names),
     )  # fmt: skip
@@ -1103,14 +1117,14 @@ def write_raw_dac(
     coded = iter_code_blocks(stream, codec, n_q, block_frames, progress, ch_names=ch_names, groups=groups,
                              positions=positions)  # fmt: skip
     original = reference_stream(lambda start, stop: raw.get_data(picks=eeg, start=start, stop=stop), ch_names,
-                                raw.n_times, raw.info["sfreq"], codec.preprocessing.highpass)  # fmt: skip
+                                raw.n_times, raw.info["sfreq"], preprocessing.highpass)  # fmt: skip
 
     def band_reference(k: int) -> np.ndarray:
         return original.get(bounds[k], bounds[k + 1]) * REFERENCE_CLIP
 
     residual, layered = _with_layers(raw, eeg, other, bounds, coded, codec, max_error=max_error,
-                                     margin=MARGIN * codec.preprocessing.clip, n_frames=n_frames,
-                                     preprocessing=codec.preprocessing, band_edges=band_edges,
+                                     margin=MARGIN * preprocessing.clip, n_frames=n_frames,
+                                     preprocessing=preprocessing, band_edges=band_edges,
                                      band_reference=band_reference, ch_names=ch_names, groups=groups,
                                      positions=positions)  # fmt: skip
 

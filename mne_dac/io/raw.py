@@ -20,10 +20,16 @@ from mne_dac.io.band_gains import (
     scale_bands,
 )
 from mne_dac.io.block_format import block_frames_for
+from mne_dac.io.component_blocks import CODEC_RMS
 from mne_dac.io.streaming import frame_blocks, iter_code_blocks, with_reconstruction
 from mne_dac.io.tokens import EEGTokens
 from mne_dac.signal.groups import resolve_groups
-from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSettings, from_codec_domain
+from mne_dac.signal.preprocessing import (
+    _IMPLAUSIBLE_VOLTS,
+    CodecDomainStream,
+    PreprocessingSettings,
+    from_codec_domain,
+)
 from mne_dac.utils._docs import fill_doc
 from mne_dac.utils._logging import warn
 
@@ -129,6 +135,54 @@ def tokenize_raw(
     if restore_bands:
         tokens.band_gains = measure_band_gains(tokens, raw, codec, progress=progress)
     return tokens
+
+
+@verbose
+@fill_doc
+def preprocessing_at_level(raw: mne.io.BaseRaw, codec: Any = "default", *,
+                           verbose: bool | str | int | None = None) -> PreprocessingSettings:  # fmt: skip
+    """The codec's preprocessing with its clip level set so that the recording's EEG lies at the codec's level.
+
+    A codec codes best the level of the EEG it was trained on, and its tokens keep the paper's fixed scaling (EEG
+    clipped at ±200 µV and divided by it): EEG far quieter or louder loses 13 to 31 points of PRD at 44 bits/s per
+    channel (docs page *Benchmarks*, *EEG of any level*). Where the median RMS of the recording's EEG channels,
+    high-passed as the codec's input, lies outside :data:`~mne_dac.io.component_blocks.CODEC_RMS` of the codec's
+    clip level (7–18 µV at ±200 µV), the clip level returned brings it to the range's geometric middle; elsewhere
+    the codec's preprocessing is returned unchanged. Tokens store their preprocessing, so they decode to the
+    recording's own level. The whole recording takes one scale (files written within a rate scale each channel's
+    64-s block instead).
+
+    Parameters
+    ----------
+    raw : mne.io.Raw
+        The recording, in Volts (read block by block where it is not preloaded).
+    %(codec)s
+    %(verbose)s
+
+    Returns
+    -------
+    preprocessing : PreprocessingSettings
+        For :func:`~mne_dac.tokenize_raw` and :func:`~mne_dac.write_raw_dac` (``preprocessing=``).
+    """
+    _validate_type(raw, mne.io.BaseRaw, "raw")
+    codec = load_codec(codec)
+    settings = codec.preprocessing
+    eeg, _ = eeg_picks(raw)
+    stream = reference_stream(lambda start, stop: raw.get_data(picks=eeg, start=start, stop=stop),
+                              [raw.ch_names[i] for i in eeg], raw.n_times, raw.info["sfreq"], settings.highpass)  # fmt: skip
+    energy = np.zeros(len(eeg))
+    for start in range(0, raw.n_times, stream.segment):
+        energy += np.sum(stream.get(start, min(raw.n_times, start + stream.segment)) ** 2, axis=1)
+    rms = float(np.median(np.sqrt(energy / raw.n_times))) * REFERENCE_CLIP
+    low, high = (share * settings.clip for share in CODEC_RMS)
+    if rms == 0 or low <= rms <= high:
+        return settings
+    clip = float(f"{rms / np.sqrt(np.prod(CODEC_RMS)):.3g}")
+    if clip > _IMPLAUSIBLE_VOLTS:
+        raise ValueError(f"The EEG's RMS is {rms:.3g} V, implausible for EEG: are the data in Volts (MNE's unit)?")
+    logger.info("EEG RMS %.3g µV (codec's level %.3g-%.3g µV): clip level ±%g µV", rms * 1e6, low * 1e6, high * 1e6,
+                clip * 1e6)  # fmt: skip
+    return dataclasses.replace(settings, clip=clip)
 
 
 def measure_band_gains(tokens: EEGTokens, raw: mne.io.BaseRaw, codec: Any, *,

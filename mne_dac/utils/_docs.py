@@ -42,7 +42,8 @@ overwrite : bool
 docdict["preprocessing"] = """
 preprocessing : PreprocessingSettings | None
     The paper's preprocessing (high-pass, clip level). ``None`` uses the codec's
-    settings: a 0.1 Hz high-pass and a ±200 µV clip."""
+    settings: a 0.1 Hz high-pass and a ±200 µV clip. For EEG far quieter or louder
+    than the codec's training EEG, :func:`~mne_dac.preprocessing_at_level`."""
 
 docdict["ch_names"] = """
 ch_names : list of str | None

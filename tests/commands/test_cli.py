@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -108,6 +109,21 @@ def test_codec_within_a_bitrate(tmp_path, capsys):
     assert main(["decompress", str(out), str(tmp_path / "back_raw.fif")]) == 0
     assert main(["compress", str(src), str(tmp_path / "x.eegdac"), "--bitrate", "30", "--n-codebooks", "2"]) == 1
     assert "--bitrate and --n-codebooks exclude each other" in capsys.readouterr().err
+
+
+def test_compress_clip_at_level(tmp_path, capsys):
+    """--clip-at-level: tokens of EEG thirty times as loud are clipped at thirty times the codec's level (the file
+    says so); refused with --bitrate, where each block is scaled."""
+    from mne_dac.evaluation.datasets import read_excerpt
+
+    raw = read_excerpt(0, "rest", verbose=False).crop(0, 4).load_data()
+    raw.apply_function(lambda x: x * 30, picks="eeg")
+    src = tmp_path / "loud_raw.fif"
+    raw.save(src, verbose="error")
+    assert main(["compress", str(src), str(tmp_path / "x.eegdac"), "--clip-at-level", "--n-codebooks", "1"]) == 0
+    assert re.search(r"clip ±\d{4} µV \(0 samples clipped\)", capsys.readouterr().out)
+    assert main(["compress", str(src), str(tmp_path / "y.eegdac"), "--clip-at-level", "--bitrate", "30"]) == 1
+    assert "scale each block themselves" in capsys.readouterr().err
 
 
 def test_compress_with_search(tmp_path, tiny_codec_file, capsys):

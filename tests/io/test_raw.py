@@ -146,3 +146,37 @@ def test_edf_says_it_loses_channel_types_and_fif_takes_any_case(tmp_path):
     assert mne.io.read_raw_edf(tmp_path / "typed.edf", verbose=False).ch_names == raw.ch_names
     save_reconstruction(raw, tmp_path / "UPPER_raw.FIF")
     assert mne.io.read_raw_fif(tmp_path / "UPPER_raw.FIF", verbose=False).ch_names == raw.ch_names
+
+
+def test_tokens_at_the_recordings_level(tmp_path):
+    """preprocessing_at_level: EEG a fifth or thirty times as loud is tokenized as the original (same PRD, nothing
+    clipped) and decodes to its own level, in memory and in a file; EEG at the codec's level keeps its settings."""
+    from mne_dac import read_raw_dac, write_raw_dac
+    from mne_dac.evaluation.datasets import read_excerpt
+    from mne_dac.io.raw import preprocessing_at_level
+
+    raw = read_excerpt(0, "rest", verbose=False).crop(0, 8).pick("eeg").load_data()
+    raw.filter(0.5, None, verbose="error")
+    codec = load_codec("default")
+    assert preprocessing_at_level(raw, codec) == codec.preprocessing
+    prds = {}
+    for level in (0.2, 1.0, 30.0):
+        scaled = mne.io.RawArray(raw.get_data() * level, raw.info, verbose="error")
+        settings = preprocessing_at_level(scaled, codec)
+        assert settings.highpass == codec.preprocessing.highpass
+        assert settings.clip == pytest.approx(codec.preprocessing.clip * level, rel=0.6)
+        tokens = tokenize_raw(scaled, codec, n_codebooks=2, preprocessing=settings, restore_bands=False)
+        assert tokens.clip_counts.sum() == 0 and tokens.preprocessing == settings
+        decoded = reconstruct_raw(tokens).get_data()
+        x = scaled.get_data()
+        prds[level] = 100 * np.sqrt(np.sum((x - decoded) ** 2) / np.sum(x**2))
+    assert abs(prds[0.2] - prds[1.0]) < 2 and abs(prds[30.0] - prds[1.0]) < 2, prds
+
+    fname = write_raw_dac(tmp_path / "loud.eegdac", scaled, codec, n_codebooks=2, preprocessing=settings,
+                          restore_bands=False)  # fmt: skip
+    np.testing.assert_allclose(read_raw_dac(fname).get_data(), decoded, rtol=0, atol=1e-3 * np.abs(x).max())
+    with pytest.raises(ValueError, match="scales each block itself"):
+        write_raw_dac(tmp_path / "within.eegdac", scaled, codec, bits_per_second=44, preprocessing=settings)
+    raw._data *= 1e4  # microvolts read as Volts
+    with pytest.raises(ValueError, match="are the data in Volts"):
+        preprocessing_at_level(raw, codec)
