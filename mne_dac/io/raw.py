@@ -24,12 +24,7 @@ from mne_dac.io.component_blocks import CODEC_RMS
 from mne_dac.io.streaming import frame_blocks, iter_code_blocks, with_reconstruction
 from mne_dac.io.tokens import EEGTokens
 from mne_dac.signal.groups import resolve_groups
-from mne_dac.signal.preprocessing import (
-    _IMPLAUSIBLE_VOLTS,
-    CodecDomainStream,
-    PreprocessingSettings,
-    from_codec_domain,
-)
+from mne_dac.signal.preprocessing import CodecDomainStream, PreprocessingSettings, from_codec_domain
 from mne_dac.utils._docs import fill_doc
 from mne_dac.utils._logging import warn
 
@@ -178,11 +173,15 @@ def preprocessing_at_level(raw: mne.io.BaseRaw, codec: Any = "default", *,
     if rms == 0 or low <= rms <= high:
         return settings
     clip = float(f"{rms / np.sqrt(np.prod(CODEC_RMS)):.3g}")
-    if clip > _IMPLAUSIBLE_VOLTS:
-        raise ValueError(f"The EEG's RMS is {rms:.3g} V, implausible for EEG: are the data in Volts (MNE's unit)?")
+    try:
+        settings = dataclasses.replace(settings, clip=clip)
+    except ValueError as err:  # an implausible clip level
+        raise ValueError(
+            f"The EEG's RMS is {rms:.3g} V, implausible for EEG: are the data in Volts (MNE's unit)?"
+        ) from err
     logger.info("EEG RMS %.3g µV (codec's level %.3g-%.3g µV): clip level ±%g µV", rms * 1e6, low * 1e6, high * 1e6,
                 clip * 1e6)  # fmt: skip
-    return dataclasses.replace(settings, clip=clip)
+    return settings
 
 
 def measure_band_gains(tokens: EEGTokens, raw: mne.io.BaseRaw, codec: Any, *,
