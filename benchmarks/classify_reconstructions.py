@@ -28,6 +28,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import tempfile
 from pathlib import Path
@@ -125,13 +126,15 @@ def classify(args: argparse.Namespace) -> pd.DataFrame:
     features = {key: np.concatenate(value) for key, value in signals.items()}
     folds = {"first half trains": second_half, "second half trains": ~second_half}  # each fold's test windows
 
+    @functools.cache
+    def fitted(key: str) -> dict:
+        """Each fold's model, trained on the other half of ``key``'s windows (once per signal)."""
+        return {fold: make_pipeline(StandardScaler(), LogisticRegression(C=args.C, max_iter=2000)).fit(
+                    features[key][~test], y[~test]) for fold, test in folds.items()}  # fmt: skip
+
     def predict(train_key: str, test_key: str) -> dict[str, np.ndarray]:
         """Each fold's predictions on its test windows, by a model trained on the other half."""
-        out = {}
-        for fold, test in folds.items():
-            clf = make_pipeline(StandardScaler(), LogisticRegression(C=args.C, max_iter=2000))
-            out[fold] = clf.fit(features[train_key][~test], y[~test]).predict(features[test_key][test])
-        return out
+        return {fold: clf.predict(features[test_key][folds[fold]]) for fold, clf in fitted(train_key).items()}
 
     def scores(predicted: dict[str, np.ndarray]) -> dict[str, float]:
         """Balanced accuracy (%) over both folds' test windows, and in each fold."""
