@@ -66,7 +66,7 @@ def test_file_coding_script(tmp_path):
     data = excerpt_fnames(0, "rest")[0].parent
     printed = run_script(
         "file_coding.py",
-        *("--data", str(data), "--subjects", "0", "--seconds", "10", "--rates", "88", "--codec-rates", "30"),
+        *("--data", str(data), "--subjects", "0", "--seconds", "6", "--rates", "88", "--codec-rates", "30"),
         *("--threads", "1"),
         *("--out-dir", str(tmp_path), "--coders", "default codec", "KLT + DCT", "--plot"),
     )

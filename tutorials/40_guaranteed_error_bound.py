@@ -39,8 +39,8 @@ from mne_dac.io.raw import save_reconstruction
 from mne_dac.io.side_channels import reader_grids
 
 raw = read_excerpt(subject=0, task="rest").pick("eeg")
-if os.environ.get("MNE_DAC_FAST"):  # the gallery's tests run on 12 s
-    raw.crop(0, 12, include_tmax=False)
+if os.environ.get("MNE_DAC_FAST"):  # the gallery's tests run on 8 s
+    raw.crop(0, 8, include_tmax=False)
 original = raw.get_data()
 n_channels, seconds = len(raw.ch_names), raw.duration
 

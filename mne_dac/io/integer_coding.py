@@ -346,12 +346,14 @@ def _best_prediction(v: np.ndarray) -> tuple[tuple[int, ...], int, int, np.ndarr
     candidates = [(np.array(c, dtype=np.int64), 0) for c in _FIXED]
     candidates += fit_predictors(v, [order for order in _LPC_ORDERS if len(v) > 4 * order])
     cascades = range(len(LMS_CASCADES)) if len(v) > _MAX_TAPS else [0]
+    sizes = _partition_sizes(len(v), PARTITIONS[0])
+    starts = _partition_starts(sizes)
     best = None
     for coefficients, shift in candidates:
         errors = v - _predict(v, coefficients, shift)
         for cascade in cascades:
             coded = _adapt(errors, cascade)
-            cost = _cost(coded) + _COEFFICIENT_BITS * len(coefficients)
+            cost = _cost(coded, sizes, starts) + _COEFFICIENT_BITS * len(coefficients)
             if best is None or cost < best[0]:
                 best = (cost, tuple(int(c) for c in coefficients), shift, cascade, coded)
     return best[1:]
@@ -365,10 +367,10 @@ def _adapt(values: np.ndarray, cascade: int, inverse: bool = False) -> np.ndarra
     return values
 
 
-def _cost(errors: np.ndarray) -> float:
-    """About the bits of the errors: per partition, its size times log2 of its mean magnitude."""
-    sizes = _partition_sizes(len(errors), PARTITIONS[0])
-    return float((sizes * np.log2(1.0 + _partition_means(errors, PARTITIONS[0]))).sum())
+def _cost(errors: np.ndarray, sizes: np.ndarray, starts: np.ndarray) -> float:
+    """About the bits of the errors: per partition (``sizes``, ``starts``), its size times log2 of its mean
+    magnitude."""
+    return float((sizes * np.log2(1.0 + _means(errors, sizes, starts))).sum())
 
 
 def _partition_sizes(n: int, partition: int) -> np.ndarray:
@@ -384,11 +386,21 @@ def _partitions(n: int, partition: int) -> np.ndarray:
     return np.repeat(np.arange(len(sizes)), sizes)
 
 
+def _partition_starts(sizes: np.ndarray) -> np.ndarray:
+    """The first sample of each partition of ``sizes``."""
+    return np.r_[0, np.cumsum(sizes)[:-1]]
+
+
 def _partition_means(errors: np.ndarray, partition: int) -> np.ndarray:
     sizes = _partition_sizes(len(errors), partition)
+    return _means(errors, sizes, _partition_starts(sizes))
+
+
+def _means(errors: np.ndarray, sizes: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The mean magnitude of the errors in each partition (``sizes``, ``starts``)."""
     if not len(sizes):
         return np.zeros(0)
-    return np.add.reduceat(np.abs(errors).astype(np.float64), np.r_[0, np.cumsum(sizes)[:-1]]) / sizes
+    return np.add.reduceat(np.abs(errors).astype(np.float64), starts) / sizes
 
 
 def _quantised(a: np.ndarray) -> tuple[int, np.ndarray]:
