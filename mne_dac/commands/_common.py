@@ -81,6 +81,23 @@ def max_clipped(args: argparse.Namespace) -> float | None:
     return None if args.allow_clipping else MAX_CLIPPED
 
 
+def add_clip_at_level_option(p: argparse.ArgumentParser, each: str = "the recording's") -> None:
+    """``--clip-at-level``: scale a codec's tokens to the recording's level."""
+    p.add_argument(
+        "--clip-at-level", action="store_true",
+        help=f"a codec's tokens: set the clip level so that {each} EEG lies at the codec's level (for EEG far "
+        "quieter or louder than the codec's training EEG; --bitrate files scale each block themselves)",
+    )  # fmt: skip
+
+
+def clip_at_level(args: argparse.Namespace) -> bool:
+    """``--clip-at-level``, or a :class:`CLIError` where the coding scales its blocks itself."""
+    if args.clip_at_level and (transform_coder(args) or args.bitrate is not None):
+        raise CLIError("--clip-at-level sets how a codec's tokens are scaled; transform codes and --bitrate files "
+                       "scale each block themselves")  # fmt: skip
+    return args.clip_at_level
+
+
 def check_paths(input: Path, output: Path, overwrite: bool, suffixes: tuple[str, ...]) -> None:
     """Refuse, before any work, an input or output that cannot be used or would destroy data."""
     if input.is_dir():

@@ -8,6 +8,7 @@ from pathlib import Path
 from mne_dac.commands._common import (
     PROGRESS_MIN_DURATION,
     CLIError,
+    add_clip_at_level_option,
     add_clipping_option,
     add_codec_options,
     add_exclude_option,
@@ -17,6 +18,7 @@ from mne_dac.commands._common import (
     add_threads_option,
     add_transform_options,
     check_paths,
+    clip_at_level,
     max_clipped,
     max_error,
     print_info,
@@ -38,10 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     add_threads_option(p)
     add_clipping_option(p)
-    p.add_argument("--clip-at-level", action="store_true",
-                   help="a codec's tokens: set the clip level so that the recording's EEG lies at the codec's level "
-                   "(for EEG far quieter or louder than the codec's training EEG; --bitrate files scale each block "
-                   "themselves)")  # fmt: skip
+    add_clip_at_level_option(p)
     add_max_error_option(p)
     p.set_defaults(func=run)
 
@@ -53,6 +52,7 @@ def run(args: argparse.Namespace) -> None:
 
     out = Path(args.output)
     check_paths(Path(args.input), out, args.overwrite, (".eegdac",))
+    at_level = clip_at_level(args)
     if transform_coder(args):
         codec = args.codec
     else:
@@ -71,10 +71,7 @@ def run(args: argparse.Namespace) -> None:
         if missing:
             raise CLIError(f"--exclude: no channel(s) {missing} in {args.input}; channels: {raw.ch_names}")
         raw.set_channel_types(dict.fromkeys(args.exclude, "misc"), verbose="error")
-    if args.clip_at_level and (transform_coder(args) or args.bitrate is not None):
-        raise CLIError("--clip-at-level sets how a codec's tokens are scaled; transform codes and --bitrate files "
-                       "scale each block themselves")  # fmt: skip
-    preprocessing = mne_dac.preprocessing_at_level(raw, codec) if args.clip_at_level else None
+    preprocessing = mne_dac.preprocessing_at_level(raw, codec) if at_level else None
     progress = raw.duration > PROGRESS_MIN_DURATION and not args.quiet
     mne_dac.write_raw_dac(
         out, raw, codec=codec, n_codebooks=args.n_codebooks, overwrite=args.overwrite, grouping=args.grouping,

@@ -6,6 +6,7 @@ import argparse
 
 from mne_dac.commands._common import (
     CLIError,
+    add_clip_at_level_option,
     add_clipping_option,
     add_codec_options,
     add_exclude_option,
@@ -13,6 +14,7 @@ from mne_dac.commands._common import (
     add_max_error_option,
     add_search_option,
     add_transform_options,
+    clip_at_level,
     max_clipped,
     max_error,
     transform_coder,
@@ -61,6 +63,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="decode each output and measure its spectrogram loss and PRD (default: on)",
     )  # fmt: skip
     add_clipping_option(p)
+    add_clip_at_level_option(p, "each recording's")
     add_max_error_option(p)
     p.add_argument("--index", default="index.csv", help="index file, relative to OUT_DIR (default index.csv)")
     p.set_defaults(func=run)
@@ -80,8 +83,9 @@ def run(args: argparse.Namespace) -> None:
     index = compress_dir(
         args.in_dir, args.out_dir, codec, n_codebooks=args.n_codebooks, grouping=args.grouping, max_clipped=max_clipped(args),
         max_error=max_error(args), bits_per_second=args.bitrate, restore_bands=args.restore_bands,
-        exclude=args.exclude, extensions=args.ext, n_jobs=args.n_jobs, n_threads=args.threads, overwrite=args.overwrite,
-        fidelity=args.fidelity, index=args.index, device=args.device, progress=not args.quiet, verbose="warning",
+        clip_at_level=clip_at_level(args), exclude=args.exclude, extensions=args.ext, n_jobs=args.n_jobs,
+        n_threads=args.threads, overwrite=args.overwrite, fidelity=args.fidelity, index=args.index, device=args.device,
+        progress=not args.quiet, verbose="warning",
     )  # fmt: skip
     print(summarize_index(index))
     failed = int((index["status"] == "failed").sum())

@@ -41,10 +41,12 @@ from mne_dac.utils._docs import fill_doc
 from mne_dac.utils._threads import threads_per_worker, torch_threads
 
 if TYPE_CHECKING:
+    import mne
     import pandas as pd
 
     from mne_dac.codecs.codec import DACCodec
     from mne_dac.io.container import EEGDACHeader
+    from mne_dac.signal.preprocessing import PreprocessingSettings
 
 __all__ = ["INDEX_COLUMNS", "RECORDING_EXTENSIONS", "compress_dir", "summarize_index"]
 
@@ -99,6 +101,7 @@ class _Job:
     max_error: float | None
     bits_per_second: float | None
     restore_bands: bool
+    clip_at_level: bool
     exclude: tuple[str, ...]
     n_threads: int
     overwrite: bool
@@ -123,6 +126,7 @@ def compress_dir(
     max_error: float | None = None,
     bits_per_second: float | None = None,
     restore_bands: bool = True,
+    clip_at_level: bool = False,
     exclude: Sequence[str] = (),
     extensions: Sequence[str] = RECORDING_EXTENSIONS,
     n_jobs: int | None = None,
@@ -184,6 +188,12 @@ def compress_dir(
         depth is chosen per channel and 4 s (``None``: its tokens at ``n_codebooks``); see
         :func:`~mne_dac.write_raw_dac`.
     %(restore_bands)s
+    clip_at_level : bool
+        A codec's tokens: code each recording with the clip level that brings its EEG to the codec's level
+        (:func:`~mne_dac.preprocessing_at_level`), for EEG far quieter or louder than the codec's training EEG.
+        An output whose clip level is not the one asked for (the codec's own without ``clip_at_level``) is
+        compressed again; with it, a rerun reads each finished recording once more to find its level.
+        Transform codes and files within a rate (``bits_per_second``) scale each block themselves.
     exclude : sequence of str
         Channels to keep out of coding: channels typed EEG in the files that are not EEG
         (ECG, ear references…). Where present, they are typed ``"misc"`` and kept
@@ -244,6 +254,10 @@ def compress_dir(
     exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
     is_transform_coder(codec, n_codebooks=n_codebooks, groups=groups, bits_per_second=bits_per_second)
     _validate_type(restore_bands, bool, "restore_bands")
+    _validate_type(clip_at_level, bool, "clip_at_level")
+    if clip_at_level and (is_transform_coder(codec) or bits_per_second is not None):
+        raise ValueError("clip_at_level sets how a codec's tokens are scaled; a transform code or a file within a "
+                         "rate (bits_per_second) scales each block itself: leave clip_at_level out.")  # fmt: skip
     codec_spec, codec_obj = _codec_spec(codec, device)
     if codec_obj is not None:
         codec_obj.check_groups(groups)
@@ -265,6 +279,7 @@ def compress_dir(
         "max_error": max_error,
         "bits_per_second": bits_per_second,
         "restore_bands": restore_bands,
+        "clip_at_level": clip_at_level,
         "exclude": exclude,
         "n_threads": threads_per_worker(n_jobs) if n_threads is None else int(n_threads),
         "overwrite": overwrite,
@@ -544,10 +559,17 @@ def _compress_one(job: _Job) -> dict:
             header = None if job.overwrite or changed else _finished_header(output)
             if header is not None and header.max_error != job.max_error:  # another bound was asked for
                 header = None
+            raw = None
+            if header is not None and header.transform is None:  # a codec's tokens: the clip level asked for?
+                raw = _read_input(job) if job.clip_at_level else None
+                asked = _preprocessing(job, raw)
+                if asked is not None and header.preprocessing.clip != asked.clip:
+                    logger.info("Recompressing %s: another clip level was asked for", output)
+                    header = None
             if header is not None:
                 row.update(_header_values(header), status=SKIPPED, input_bytes=Path(job.input).stat().st_size)
             else:
-                row.update(_compress(job, output))
+                row.update(_compress(job, output, raw))
             row["input_sha256"] = sha256
     except Exception as err:  # noqa: BLE001 - one bad recording must not stop the run
         row.update(status=FAILED, error=_one_line(err))
@@ -600,19 +622,38 @@ def _finished_header(output: Path) -> EEGDACHeader | None:
         return None
 
 
-def _compress(job: _Job, output: Path) -> dict:
-    from mne_dac.io.container import read_header, write_raw_dac
-
+def _read_input(job: _Job) -> mne.io.BaseRaw:
+    """The job's recording, its excluded channels typed ``"misc"``."""
     raw = read_recording(job.input)
     present = [ch for ch in job.exclude if ch in raw.ch_names]
     if present:
         raw.set_channel_types(dict.fromkeys(present, "misc"), verbose="error")
+    return raw
+
+
+def _preprocessing(job: _Job, raw: mne.io.BaseRaw | None) -> PreprocessingSettings | None:
+    """The preprocessing of a codec's tokens that the job asks for (``raw``: its recording, read with
+    ``clip_at_level``); ``None`` for a transform code or a file within a rate."""
+    from mne_dac.io.raw import preprocessing_at_level
+
+    codec = _worker_codec(job.codec, job.device)
+    if isinstance(codec, str) or job.bits_per_second is not None:
+        return None
+    return preprocessing_at_level(raw, codec) if job.clip_at_level else codec.preprocessing
+
+
+def _compress(job: _Job, output: Path, raw: mne.io.BaseRaw | None = None) -> dict:
+    """Compress the job's recording (``raw``, where already read) to ``output``; the index values."""
+    from mne_dac.io.container import read_header, write_raw_dac
+
+    raw = _read_input(job) if raw is None else raw
     codec = _worker_codec(job.codec, job.device)
     output.parent.mkdir(parents=True, exist_ok=True)  # write_raw_dac removes what a killed run left
+    preprocessing = _preprocessing(job, raw) if job.clip_at_level else None
     write_raw_dac(
         output, raw, codec=codec, n_codebooks=job.n_codebooks, overwrite=True, max_clipped=job.max_clipped,
         max_error=job.max_error, bits_per_second=job.bits_per_second, restore_bands=job.restore_bands,
-        **group_kwargs(job.groups),
+        preprocessing=preprocessing, **group_kwargs(job.groups),
     )  # fmt: skip
     header = read_header(output)
     inputs = {Path(job.input)} | {Path(f) for f in raw.filenames if f is not None}

@@ -231,6 +231,35 @@ def test_max_error(corpus, tmp_path, tiny_codec_file):
     assert read_header(out_dir / EXPECTED["sub-01/rec.edf"]).residual is None
 
 
+def test_clip_at_level(corpus, tmp_path, tiny_codec_file, capsys):
+    """clip_at_level: each recording at the codec's level (a loud one's clip level raised, the others' kept); a
+    rerun skips them all, and one without it compresses the loud one again; refused where blocks scale themselves."""
+    quiet = mne.io.read_raw(corpus / "sub-02" / "ses-1" / "rec_raw.fif", verbose="error")
+    (corpus / "sub-03").mkdir()
+    mne.io.RawArray(30 * quiet.get_data(), quiet.info, verbose="error").save(corpus / "sub-03" / "loud_raw.fif")
+    loud, out_dir = "sub-03/loud_raw.eegdac", tmp_path / "out"
+    index = compress_dir(corpus, out_dir, tiny_codec_file, clip_at_level=True, fidelity=False, **OPTS)
+    clips = {rel: read_header(out_dir / rel).preprocessing.clip for rel in index["output"]}
+    assert clips == {**dict.fromkeys(EXPECTED.values(), 200e-6), loud: pytest.approx(30 * 200e-6, rel=0.5)}
+    assert (index["clipped_share"] == 0).all()
+    again = compress_dir(corpus, out_dir, tiny_codec_file, clip_at_level=True, fidelity=False, **OPTS)
+    assert (again["status"] == "skipped").all()
+    with pytest.warns(RuntimeWarning, match="Clipped"):  # the loud one, at the codec's own level
+        plain = compress_dir(corpus, out_dir, tiny_codec_file, fidelity=False, **OPTS)
+    assert dict(zip(plain["output"], plain["status"])) == {**dict.fromkeys(EXPECTED.values(), "skipped"),
+                                                           loud: "compressed"}  # fmt: skip
+    assert read_header(out_dir / loud).preprocessing.clip == 200e-6
+    for coding in ({"codec": "klt-dct"}, {"codec": "default", "bits_per_second": 30}):
+        with pytest.raises(ValueError, match="clip_at_level sets how a codec's tokens are scaled"):
+            compress_dir(corpus, tmp_path / "x", clip_at_level=True, **coding)
+
+    args = ["compress-dir", str(corpus), str(tmp_path / "cli"), "--clip-at-level", "--no-fidelity", "--quiet"]
+    assert main([*args, "--codec", str(tiny_codec_file), "--n-codebooks", "2", "--exclude", "ECG"]) == 0
+    assert read_header(tmp_path / "cli" / loud).preprocessing.clip == clips[loud]
+    assert main([*args, "--codec", "klt-dct"]) == 1
+    assert "--clip-at-level sets how a codec's tokens are scaled" in capsys.readouterr().err
+
+
 def test_errors(corpus, tmp_path, tiny_codec_file):
     with pytest.raises(FileNotFoundError, match="No such folder"):
         compress_dir(tmp_path / "missing", tmp_path / "out", tiny_codec_file)
