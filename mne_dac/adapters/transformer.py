@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from mne_dac.adapters.epoch_coding import EpochCoding
 from mne_dac.codecs.codec import DACCodec
 from mne_dac.codecs.loading import load_codec
+from mne_dac.io.raw import CLIP_AT_LEVEL, median_channel_rms, preprocessing_at_rms
 from mne_dac.signal.groups import resolve_groups
 from mne_dac.signal.preprocessing import PreprocessingSettings, n_codec_samples
 from mne_dac.utils._docs import fill_doc
@@ -58,7 +59,7 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
         sfreq: float | None = None,
         device: str | None = None,
         batch_size: int | None = 16,
-        preprocessing: PreprocessingSettings | None = None,
+        preprocessing: PreprocessingSettings | str | None = None,
         ch_names: list[str] | None = None,
         groups: Any = None,
         grouping: str | None = None,
@@ -116,7 +117,9 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
         _validate_type(self.n_codebooks, ("int-like", None), "n_codebooks")
         _validate_type(self.sfreq, ("numeric", None), "sfreq")
         _validate_type(self.batch_size, ("int-like", None), "batch_size")
-        _validate_type(self.preprocessing, (PreprocessingSettings, None), "preprocessing")
+        _validate_type(self.preprocessing, (PreprocessingSettings, str, None), "preprocessing")
+        if isinstance(self.preprocessing, str):
+            _check_option("preprocessing", self.preprocessing, (CLIP_AT_LEVEL,))
         if self.sfreq is not None and not self.sfreq > 0:
             raise ValueError(f"sfreq must be positive, got {self.sfreq}")
         if self.batch_size is not None and self.batch_size < 1:
@@ -131,7 +134,11 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
 
         self.codec_ = self._load_codec()
         self.n_codebooks_ = self.codec_.check_n_codebooks(self.n_codebooks)
-        self.preprocessing_ = self.preprocessing or self.codec_.preprocessing
+        if self.preprocessing == CLIP_AT_LEVEL:
+            rms = median_channel_rms(data, sfreq, self.codec_.preprocessing.highpass)
+            self.preprocessing_ = preprocessing_at_rms(self.codec_.preprocessing, rms)
+        else:
+            self.preprocessing_ = self.preprocessing or self.codec_.preprocessing
         self.n_frames_ = self.codec_.n_frames(n_codec_samples(self.n_times_, self.sfreq_, self.codec_.sfreq))
         self._fit_channels(X)
         return self
@@ -247,9 +254,10 @@ _NOTES = """
     high-passed, clipped and scaled, see :func:`~mne_dac.signal.preprocessing.to_codec_domain`),
     and all channels of all epochs are coded in one batched codec call.
 
-    :meth:`fit` learns nothing: it checks the parameters and the data and loads the
-    codec. All epochs must have the number of channels, time samples and sampling rate
-    seen in :meth:`fit`. A :class:`~mne_dac.DACCodec` given as ``codec`` is shared,
+    :meth:`fit` checks the parameters and the data and loads the codec; it learns nothing
+    but, with ``preprocessing="clip-at-level"``, the clip level of the fitted epochs' level.
+    All epochs must have the number of channels, time samples and sampling rate seen in
+    :meth:`fit`. A :class:`~mne_dac.DACCodec` given as ``codec`` is shared,
     not copied, by :func:`sklearn.base.clone` (the codec is only read); pass a name or
     a path to have each fitted estimator load its own.
 """
@@ -301,7 +309,7 @@ class DACTokenizer(_DACTransformerBase):
         sfreq: float | None = None,
         device: str | None = None,
         batch_size: int | None = 16,
-        preprocessing: PreprocessingSettings | None = None,
+        preprocessing: PreprocessingSettings | str | None = None,
         ch_names: list[str] | None = None,
         groups: Any = None,
         grouping: str | None = None,

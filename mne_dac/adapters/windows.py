@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from mne.utils import _validate_type
+from mne.utils import _check_option, _validate_type
 
 from mne_dac.adapters.epoch_coding import EpochCoding
 from mne_dac.codecs.codec import DACCodec
 from mne_dac.codecs.loading import load_codec
+from mne_dac.io.raw import CLIP_AT_LEVEL, median_channel_rms, preprocessing_at_level, preprocessing_at_rms
 from mne_dac.signal.groups import resolve_groups
 from mne_dac.signal.preprocessing import PreprocessingSettings
 from mne_dac.utils._docs import fill_doc
@@ -135,7 +136,7 @@ def _with_transform(
     concat_ds: BaseConcatDataset,
     codec: Any,
     n_codebooks: int | None,
-    preprocessing: PreprocessingSettings | None,
+    preprocessing: PreprocessingSettings | str | None,
     groups: Any,
     cache_dir: Any,
     kind: type[_CodecTransform],
@@ -145,21 +146,36 @@ def _with_transform(
     _validate_type(concat_ds, BaseConcatDataset, "concat_ds")
     _validate_type(codec, (str, "path-like", DACCodec), "codec")
     _validate_type(n_codebooks, ("int-like", None), "n_codebooks")
-    _validate_type(preprocessing, (PreprocessingSettings, None), "preprocessing")
+    _validate_type(preprocessing, (PreprocessingSettings, str, None), "preprocessing")
+    if isinstance(preprocessing, str):
+        _check_option("preprocessing", preprocessing, (CLIP_AT_LEVEL,))
     _validate_type(cache_dir, ("path-like", None), "cache_dir")
     infos = [_window_info(ds, i) for i, ds in enumerate(concat_ds.datasets)]
     codec = load_codec(codec)
-    preprocessing = preprocessing or codec.preprocessing
     datasets = []
     for ds, info in zip(concat_ds.datasets, infos):
         new = copy.copy(ds)  # shallow: shares the signals and metadata
-        coding = EpochCoding.create(codec, info["sfreq"], n_codebooks, preprocessing, info["ch_names"], groups)
+        settings = _preprocessing_at_level(ds, codec) if preprocessing == CLIP_AT_LEVEL else preprocessing
+        coding = EpochCoding.create(codec, info["sfreq"], n_codebooks, settings or codec.preprocessing,
+                                    info["ch_names"], groups)  # fmt: skip
         cache = None if cache_dir is None else Path(cache_dir) / f"{kind.name}-{coding.fingerprint()[:16]}"
         new.transform = kind(coding, then=ds.transform, cache_dir=cache)
         datasets.append(new)
     out = copy.copy(concat_ds)
     out.datasets = datasets
     return out
+
+
+def _preprocessing_at_level(ds: Any, codec: DACCodec) -> PreprocessingSettings:
+    """The codec's preprocessing at the level of a windows dataset's recording (its windows, where it has no
+    continuous recording)."""
+    from braindecode.datasets import WindowsDataset
+
+    if isinstance(ds, WindowsDataset):
+        windows = ds.windows.get_data(picks="eeg")
+        rms = median_channel_rms(windows, ds.windows.info["sfreq"], codec.preprocessing.highpass)
+        return preprocessing_at_rms(codec.preprocessing, rms)
+    return preprocessing_at_level(ds.raw, codec, verbose=False)
 
 
 _NOTES = """
@@ -193,7 +209,7 @@ def roundtrip_windows(
     codec: Any = "default",
     *,
     n_codebooks: int | None = None,
-    preprocessing: PreprocessingSettings | None = None,
+    preprocessing: PreprocessingSettings | str | None = None,
     groups: Any = None,
     grouping: str | None = None,
     cache_dir: str | Path | None = None,
@@ -205,7 +221,7 @@ def roundtrip_windows(
     %(windows)s
     %(codec)s
     %(n_codebooks)s
-    %(preprocessing)s
+    %(windows_preprocessing)s
     %(groups)s
     %(grouping)s
     %(cache_dir)s
@@ -236,7 +252,7 @@ def tokenize_windows(
     codec: Any = "default",
     *,
     n_codebooks: int | None = None,
-    preprocessing: PreprocessingSettings | None = None,
+    preprocessing: PreprocessingSettings | str | None = None,
     groups: Any = None,
     grouping: str | None = None,
     cache_dir: str | Path | None = None,
@@ -248,7 +264,7 @@ def tokenize_windows(
     %(windows)s
     %(codec)s
     %(n_codebooks)s
-    %(preprocessing)s
+    %(windows_preprocessing)s
     %(groups)s
     %(grouping)s
     %(cache_dir)s

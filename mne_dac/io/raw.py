@@ -32,6 +32,11 @@ if TYPE_CHECKING:
     from mne_dac.io.side_channels import Grid
 
 
+#: ``preprocessing=`` of the transformers and Braindecode windows: the clip level of the EEG's own level
+#: (:func:`preprocessing_at_level`), found when fitting or for each recording.
+CLIP_AT_LEVEL = "clip-at-level"
+
+
 @verbose
 @fill_doc
 def tokenize_raw(
@@ -165,10 +170,48 @@ def preprocessing_at_level(raw: mne.io.BaseRaw, codec: Any = "default", *,
     eeg, _ = eeg_picks(raw)
     stream = reference_stream(lambda start, stop: raw.get_data(picks=eeg, start=start, stop=stop),
                               [raw.ch_names[i] for i in eeg], raw.n_times, raw.info["sfreq"], settings.highpass)  # fmt: skip
-    energy = np.zeros(len(eeg))
-    for start in range(0, raw.n_times, stream.segment):
-        energy += np.sum(stream.get(start, min(raw.n_times, start + stream.segment)) ** 2, axis=1)
-    rms = float(np.median(np.sqrt(energy / raw.n_times))) * REFERENCE_CLIP
+    energy = _energy(stream, raw.n_times)
+    return preprocessing_at_rms(settings, float(np.median(np.sqrt(energy / raw.n_times))) * REFERENCE_CLIP)
+
+
+def median_channel_rms(epochs: np.ndarray, sfreq: float, highpass: float | None) -> float:
+    """The median over channels of each channel's RMS over all ``epochs`` (Volts), each epoch high-passed alone
+    at ``highpass`` as a codec's input.
+
+    Parameters
+    ----------
+    epochs : array, shape (n_epochs, n_channels, n_times)
+        EEG in Volts.
+    sfreq : float
+        Their sampling rate (Hz).
+    highpass : float | None
+        The codec's high-pass (Hz).
+
+    Returns
+    -------
+    rms : float
+        In Volts; for :func:`preprocessing_at_rms`.
+    """
+    n_epochs, n_channels, n_times = epochs.shape
+    rows = epochs.reshape(n_epochs * n_channels, n_times)
+    stream = reference_stream(lambda start, stop: rows[:, start:stop], [str(i) for i in range(len(rows))], n_times,
+                              sfreq, highpass)  # fmt: skip
+    energy = _energy(stream, n_times).reshape(n_epochs, n_channels).sum(axis=0)
+    return float(np.median(np.sqrt(energy / (n_epochs * n_times)))) * REFERENCE_CLIP
+
+
+def _energy(stream: CodecDomainStream, n_times: int) -> np.ndarray:
+    """Each channel's sum of squares in ``stream``, read segment by segment."""
+    energy = np.zeros(stream.n_channels)
+    for start in range(0, n_times, stream.segment):
+        energy += np.sum(stream.get(start, min(n_times, start + stream.segment)) ** 2, axis=1)
+    return energy
+
+
+def preprocessing_at_rms(settings: PreprocessingSettings, rms: float) -> PreprocessingSettings:
+    """A codec's preprocessing ``settings`` with the clip level that brings EEG whose channels' median RMS is
+    ``rms`` (Volts, high-passed as the codec's input) to the codec's level: ``settings`` where it lies within
+    :data:`~mne_dac.io.component_blocks.CODEC_RMS` of their clip level (:func:`preprocessing_at_level`)."""
     low, high = (share * settings.clip for share in CODEC_RMS)
     if rms == 0 or low <= rms <= high:
         return settings

@@ -45,6 +45,15 @@ preprocessing : PreprocessingSettings | None
     settings: a 0.1 Hz high-pass and a ±200 µV clip. For EEG far quieter or louder
     than the codec's training EEG, :func:`~mne_dac.preprocessing_at_level`."""
 
+docdict["windows_preprocessing"] = """
+preprocessing : PreprocessingSettings | ``"clip-at-level"`` | None
+    The paper's preprocessing (high-pass, clip level). ``None`` uses the codec's
+    settings: a 0.1 Hz high-pass and a ±200 µV clip. ``"clip-at-level"``: each
+    recording's windows with the clip level of that recording's level
+    (:func:`~mne_dac.preprocessing_at_level` of its continuous EEG; of its windows,
+    each high-passed alone, where a ``WindowsDataset`` holds no continuous
+    recording), for EEG far quieter or louder than the codec's training EEG."""
+
 docdict["ch_names"] = """
 ch_names : list of str | None
     DAC-MC codecs with array input: the channel names (electrode positions are
@@ -132,8 +141,15 @@ device : str | None
     With a :class:`~mne_dac.DACCodec`, it must be that codec's device.
 batch_size : int | None
     Number of channel chunks processed at once. ``None`` uses the codec's
-    setting (16 for codecs loaded by name or path).""" + "".join(
-    docdict[key] for key in ("preprocessing", "ch_names", "groups", "grouping")
+    setting (16 for codecs loaded by name or path).
+preprocessing : PreprocessingSettings | ``"clip-at-level"`` | None
+    The paper's preprocessing (high-pass, clip level). ``None`` uses the codec's
+    settings: a 0.1 Hz high-pass and a ±200 µV clip. ``"clip-at-level"``: :meth:`fit`
+    sets the clip level that brings the median RMS of the fitted epochs' channels
+    (each epoch high-passed as the codec's input) to the codec's level, as
+    :func:`~mne_dac.preprocessing_at_level` does for a recording, for EEG far quieter
+    or louder than the codec's training EEG; later epochs take the same.""" + "".join(
+    docdict[key] for key in ("ch_names", "groups", "grouping")
 )
 
 docdict["transformer_attrs"] = """

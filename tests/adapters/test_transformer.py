@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from contextlib import nullcontext
 
 import mne
 import numpy as np
@@ -262,3 +263,28 @@ def test_errors(tiny_codec, rng):
         DACTokenizer(tiny_codec, sfreq=-1.0).fit(X)
     with pytest.raises(ValueError, match="the codec given is on cpu"):
         DACTokenizer(tiny_codec, sfreq=SFREQ, device="cuda").fit(X)
+
+
+def test_clip_at_level(shipped_codec, excerpt_raw):
+    """``preprocessing="clip-at-level"``: fit learns the clip level of the epochs' level (eegmat's: the codec's own),
+    so EEG thirty times as loud round-trips as well as the original (with the fixed ±200 µV it clips); pickled
+    and cloned as any parameter; an unknown string is refused."""
+    from mne_dac.signal.metrics import prd
+
+    epochs = mne.make_fixed_length_epochs(excerpt_raw.copy().pick("eeg"), duration=4.0, preload=True, verbose=False)
+    X = epochs.get_data()
+    errors = {}
+    for factor, preprocessing in ((1, "clip-at-level"), (30, "clip-at-level"), (30, None)):
+        loud = factor * X
+        trip = DACRoundTrip(shipped_codec, sfreq=epochs.info["sfreq"], preprocessing=preprocessing).fit(loud)
+        assert trip.preprocessing_.clip == (200e-6 if factor == 1 or preprocessing is None else
+                                            pytest.approx(factor * 200e-6, rel=0.5))  # fmt: skip
+        with pytest.warns(RuntimeWarning, match="Clipped") if preprocessing is None else nullcontext():
+            decoded = trip.transform(loud)
+        errors[factor, preprocessing] = prd(*(np.ravel(x - x.mean(-1, keepdims=True)) for x in (loud, decoded)))
+    at_level = errors[1, "clip-at-level"]
+    assert abs(errors[30, "clip-at-level"] - at_level) < 2 < errors[30, None] - at_level, errors
+    tokenizer = pickle.loads(pickle.dumps(DACTokenizer(shipped_codec, preprocessing="clip-at-level").fit(epochs)))
+    assert clone(tokenizer).preprocessing == "clip-at-level" and tokenizer.preprocessing_.clip == 200e-6
+    with pytest.raises(ValueError, match="Invalid value for the 'preprocessing' parameter"):
+        DACTokenizer(shipped_codec, preprocessing="at-level").fit(epochs)

@@ -30,8 +30,8 @@ pytestmark = [
 ]
 
 
-def _concat_raw(n_recordings: int = 4, seconds: int = 6) -> BaseConcatDataset:
-    """Recordings of 3 EEG channels in Volts, alternating targets 0 and 1."""
+def _concat_raw(n_recordings: int = 4, seconds: int = 6, scale: float = 1.0) -> BaseConcatDataset:
+    """Recordings of 3 EEG channels in Volts (times ``scale``), alternating targets 0 and 1."""
     rng = np.random.default_rng(42)
     times = np.arange(int(seconds * SFREQ)) / SFREQ
     datasets = []
@@ -40,7 +40,7 @@ def _concat_raw(n_recordings: int = 4, seconds: int = 6) -> BaseConcatDataset:
         data = 1e-5 * rng.standard_normal((len(CH_NAMES), len(times)))
         data += target * 2e-5 * np.sin(2 * np.pi * 10 * times)  # alpha in class 1
         info = mne.create_info(CH_NAMES, SFREQ, "eeg")
-        raw = mne.io.RawArray(data, info, verbose=False)
+        raw = mne.io.RawArray(scale * data, info, verbose=False)
         datasets.append(RawDataset(raw, {"target": target, "subject": i}, target_name="target"))
     return BaseConcatDataset(datasets)
 
@@ -230,3 +230,21 @@ def test_cache_dir(windows_ds, tiny_codec, tmp_path, monkeypatch):
     assert len({p.parent for p in tmp_path.rglob("*.npy")}) == 2
     files[0].write_bytes(b"garbage")
     assert out[0][0].shape == first[0].shape  # no error
+
+
+@pytest.mark.parametrize("use_mne_epochs", [False, True], ids=["EEGWindowsDataset", "WindowsDataset"])
+def test_windows_clip_at_level(tiny_codec, use_mne_epochs):
+    """``preprocessing="clip-at-level"``: each recording's windows at the clip level of that recording's level
+    (of its windows where a WindowsDataset has no continuous recording); an unknown string is refused."""
+    from mne_dac import preprocessing_at_level
+
+    concat = _concat_raw(scale=10)
+    out = tokenize_windows(_windows(concat, use_mne_epochs=use_mne_epochs), tiny_codec, preprocessing="clip-at-level")
+    for ds, recording in zip(out.datasets, concat.datasets):
+        expected = preprocessing_at_level(recording.raw, tiny_codec).clip
+        assert 3 * 200e-6 < expected < 30 * 200e-6
+        tolerance = 0.5 if use_mne_epochs else 0  # 2-s windows high-passed alone at 0.1 Hz: their edges add energy
+        assert ds.transform.coding.preprocessing.clip == pytest.approx(expected, rel=tolerance)
+    assert np.isin(out[0][0], np.arange(tiny_codec.codebook_size)).all()
+    with pytest.raises(ValueError, match="Invalid value for the 'preprocessing' parameter"):
+        roundtrip_windows(_windows(concat), tiny_codec, preprocessing="at-level")
