@@ -430,22 +430,28 @@ def fit_predictors(v: np.ndarray, orders: list[int], noises: tuple[float, ...] =
     top = max(orders, default=0)
     r = np.array([x[: len(x) - k] @ x[k:] for k in range(top + 1)])
     lag_window = np.exp(-0.5 * (2 * np.pi * 0.002 * np.arange(1, top + 1)) ** 2)  # a stable fit
-    return [_solve(r, order, noise * (taper @ taper), lag_window) for order in orders for noise in noises]
-
-
-def _solve(r: np.ndarray, order: int, noise: float, lag_window: np.ndarray) -> tuple[np.ndarray, int]:
-    """The integer predictor of ``order`` from the autocorrelation ``r``, ``noise`` added at lag 0."""
-    from scipy.linalg import solve_toeplitz
-
     if r[0] <= 0:
-        return np.zeros(order, dtype=np.int64), 0
-    r = np.r_[r[0] * (1 + 1e-9) + noise, r[1 : order + 1] * lag_window[:order]]
-    try:
-        a = solve_toeplitz(r[:order], r[1:])
-    except np.linalg.LinAlgError:
-        return np.zeros(order, dtype=np.int64), 0
-    shift, coefficients = _quantised(a)
-    return coefficients, shift
+        return [(np.zeros(order, dtype=np.int64), 0) for order in orders for _ in noises]
+    by_noise = [_levinson(r[0] * (1 + 1e-9) + noise * (taper @ taper), r[1:] * lag_window, orders) for noise in noises]
+    return [predictors[i] for i in range(len(orders)) for predictors in by_noise]
+
+
+def _levinson(r0: float, r: np.ndarray, orders: list[int]) -> list[tuple[np.ndarray, int]]:
+    """The integer predictor of each of ``orders`` from the autocorrelation ``r0`` (lag 0) and ``r`` (lags 1 to
+    the highest order), by the Levinson–Durbin recursion (zeros where the autocorrelation is singular)."""
+    found = {}
+    a, error = np.zeros(len(r)), r0
+    for m in range(1, max(orders, default=0) + 1):
+        if not error > 0:
+            break
+        k = (r[m - 1] - a[: m - 1] @ r[m - 2 :: -1]) / error if m > 1 else r[0] / error
+        a[: m - 1] -= k * a[m - 2 :: -1] if m > 1 else 0.0
+        a[m - 1] = k
+        error *= 1 - k * k
+        if m in orders:
+            shift, coefficients = _quantised(a[:m])
+            found[m] = coefficients, shift
+    return [found.get(order, (np.zeros(order, dtype=np.int64), 0)) for order in orders]
 
 
 def _predict(v: np.ndarray, coefficients: np.ndarray, shift: int) -> np.ndarray:

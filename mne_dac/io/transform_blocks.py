@@ -25,6 +25,7 @@ preprocessed as for the codecs (resampled, high-passed at 0.1 Hz) but clipped on
 from __future__ import annotations
 
 import base64
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +115,7 @@ def n_file_blocks(n_codec: int) -> int:
     return -(-max(1, -(-n_codec // DCT_BLOCK)) // BLOCK_FRAMES)
 
 
+@functools.cache  # an encode of a whole block: asked for each rate of every file
 def holds_whole_block(bits_per_second: float, n_channels: int) -> bool:
     """Whether a whole block of ``n_channels`` at ``bits_per_second`` holds its payload's header, the directions
     taking their largest share of the budget (:data:`MAX_DIRECTION_SHARE`).
