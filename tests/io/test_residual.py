@@ -32,6 +32,29 @@ def _sequences(rng):
     yield (rng.laplace(size=2000) * 10 ** rng.uniform(0, 6, 2000)).astype(np.int64)  # levels that jump
 
 
+def test_predictors_solve_the_normal_equations(rng):
+    """The Levinson–Durbin recursion gives each order's predictor as solving its Toeplitz system does."""
+    from scipy.linalg import solve_toeplitz
+    from scipy.signal.windows import tukey
+
+    from mne_dac.io.integer_coding import _quantised, fit_predictors
+
+    orders, noises = [2, 3, 8, 32], (0.0, 0.5)
+    for v in list(_sequences(rng))[3:6]:
+        taper = tukey(len(v), 0.1)
+        x = (v - v.mean()) * taper
+        r = np.array([x[: len(x) - k] @ x[k:] for k in range(33)])
+        r[1:] *= np.exp(-0.5 * (2 * np.pi * 0.002 * np.arange(1, 33)) ** 2)
+        expected = []
+        for order in orders:
+            for noise in noises:
+                column = np.r_[r[0] * (1 + 1e-9) + noise * (taper @ taper), r[1:order]]
+                shift, coefficients = _quantised(solve_toeplitz(column, r[1 : order + 1]))
+                expected.append((coefficients, shift))
+        for (coefficients, shift), (want, want_shift) in zip(fit_predictors(v, orders, noises), expected, strict=True):
+            assert shift == want_shift and np.array_equal(coefficients, want)
+
+
 def test_integer_coding_is_exact(rng):
     for values in _sequences(rng):
         buf = encode_integers(values)
