@@ -21,11 +21,15 @@ DATA_DIR = Path(__file__).parent / "data"
 
 
 def pytest_configure(config):
-    """Under pytest-xdist, each worker gets one torch thread: the workers share the cores."""
+    """Under pytest-xdist, each worker (and the scripts it runs) gets one thread of torch, BLAS and OpenMP: the
+    workers share the cores, and threads beyond them spin against each other."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         import torch
+        from threadpoolctl import threadpool_limits
 
         torch.set_num_threads(1)
+        threadpool_limits(1)
+        os.environ.update(dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"), "1"))
 
 
 def make_tiny_codec(seed: int = 0, n_codebooks: int = 4, codebook_size: int = 256, **kwargs):

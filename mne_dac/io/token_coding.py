@@ -19,6 +19,7 @@ octave frequencies are integers summing to ``2**24`` (constriction's precision).
 from __future__ import annotations
 
 import hashlib
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,10 @@ FIT_FRAMES = 256
 _EXACT = float(1 << 52)
 #: Ranks below this are found by partial sorting when decoding.
 _SHORTLIST = 64
+
+
+#: The tables of each codec object, with the SHA-256 of the weights they were computed from.
+_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,16 @@ class TokenTables:
 
     @classmethod
     def from_codec(cls, codec: Any) -> TokenTables:
-        """The tables of a codec's residual quantizer (DAC-SC and DAC-MC alike)."""
+        """The tables of a codec's residual quantizer (DAC-SC and DAC-MC alike), computed once per codec and
+        weights (a second of the default codec's, for every file written or read)."""
+        weights = codec.identity.weights_sha256
+        cached = _TABLES.get(codec)
+        if cached is None or cached[0] != weights:
+            cached = _TABLES[codec] = weights, cls._compute(codec)
+        return cached[1]
+
+    @classmethod
+    def _compute(cls, codec: Any) -> TokenTables:
         stages = list(codec.model.quantizer.quantizers)
         entries = [_float64(vq.codebook.weight) for vq in stages]  # (K, dim_q)
         latents = [e @ _conv_weight(vq.out_proj).T + _float64(vq.out_proj.bias) for vq, e in zip(stages, entries)]

@@ -170,7 +170,17 @@ def test_token_coding_is_exact(tiny_codec, seed):
 
 
 def test_token_tables_are_reproducible(tiny_codec):
-    assert TokenTables.from_codec(tiny_codec).sha256 == TokenTables.from_codec(tiny_codec).sha256
+    """The same tables from a fresh copy of the codec; computed once per codec and weights, anew once trained."""
+    import copy
+
+    import torch
+
+    codec = copy.deepcopy(tiny_codec)
+    tables = TokenTables.from_codec(codec)
+    assert TokenTables.from_codec(codec) is tables and TokenTables.from_codec(tiny_codec).sha256 == tables.sha256
+    with torch.no_grad():
+        codec.model.quantizer.quantizers[0].codebook.weight.mul_(2)
+    assert TokenTables.from_codec(codec).sha256 != tables.sha256
 
 
 def test_side_channels_are_bit_exact():
