@@ -39,7 +39,7 @@ for subject in (0, 1):
     for label, task in enumerate(("rest", "arithmetic")):
         raw = read_excerpt(subject, task).pick("eeg")
         if fast:
-            raw.crop(0, 20)
+            raw.crop(0, 12)
         epochs = mne.make_fixed_length_epochs(raw, duration=4.0, preload=True)
         X.append(epochs.get_data())
         y += [label] * len(epochs)

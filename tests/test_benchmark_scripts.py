@@ -90,7 +90,7 @@ def test_coding_levels_script():
     data = excerpt_fnames(0, "rest")[0].parent
     printed = run_script(
         "coding_levels.py",
-        *("--data", str(data), "--subjects", "0", "--seconds", "8", "--levels", "1", "30", "--threads", "1"),
+        *("--data", str(data), "--subjects", "0", "--seconds", "5", "--levels", "1", "30", "--threads", "1"),
     )
     rows = {line.split("|")[1].strip(): [float(v) for v in line.split("|")[2:-1]]
             for line in printed.splitlines() if line.startswith("| ") and "PRD" not in line}  # fmt: skip
@@ -111,7 +111,7 @@ def test_fixed_rate_script():
 
     data = excerpt_fnames(0, "rest")[0].parent
     printed = run_script(
-        "fixed_rate.py", *("--data", str(data), "--subjects", "0", "--seconds", "10", "--rates", "88", "--threads", "1")
+        "fixed_rate.py", *("--data", str(data), "--subjects", "0", "--seconds", "6", "--rates", "88", "--threads", "1")
     )
     prd = {tuple(cell.strip() for cell in line.split("|")[1:3]): float(line.split("|")[3]) for line in printed.splitlines()
            if line.startswith("| ") and "bits spent" not in line}  # fmt: skip
