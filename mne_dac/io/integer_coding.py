@@ -444,8 +444,8 @@ def _levinson(r0: float, r: np.ndarray, orders: list[int]) -> list[tuple[np.ndar
     for m in range(1, max(orders, default=0) + 1):
         if not error > 0:
             break
-        k = (r[m - 1] - a[: m - 1] @ r[m - 2 :: -1]) / error if m > 1 else r[0] / error
-        a[: m - 1] -= k * a[m - 2 :: -1] if m > 1 else 0.0
+        k = (r[m - 1] - a[: m - 1] @ r[: m - 1][::-1]) / error
+        a[: m - 1] -= k * a[: m - 1][::-1]
         a[m - 1] = k
         error *= 1 - k * k
         if m in orders:
