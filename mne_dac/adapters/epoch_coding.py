@@ -92,6 +92,12 @@ class EpochCoding:
         """Token streams per epoch of ``n_channels`` channels."""
         return self.codec.n_streams(n_channels, self.groups)
 
+    def _rows(self, n_epochs: int, n_channels: int) -> PreprocessingSettings:
+        """The preprocessing of epochs as rows, epoch by epoch and channel by channel (a clip level per channel
+        repeated for each epoch)."""
+        self.preprocessing.levels(n_channels)  # one level for all, or one per channel
+        return self.preprocessing.pick(np.tile(np.arange(n_channels), n_epochs))
+
     def encode(self, data: np.ndarray) -> np.ndarray:
         """Code epochs in Volts, shape ``(n_epochs, n_channels, n_times)``, into codes of shape
         ``(n_epochs, n_streams, n_codebooks, n_frames)``."""
@@ -99,9 +105,8 @@ class EpochCoding:
         names = self.ch_names or [f"channel {c}" for c in range(n_channels)]
         labels = [f"epoch {e} {name}" for e in range(n_epochs) for name in names]
         with use_log_level("warning"):  # no per-epoch info messages
-            codec_input = to_codec_domain(
-                data.reshape(n_epochs * n_channels, n_times), self.sfreq, self.codec.sfreq, self.preprocessing, labels
-            )
+            codec_input = to_codec_domain(data.reshape(n_epochs * n_channels, n_times), self.sfreq,
+                                          self.codec.sfreq, self._rows(n_epochs, n_channels), labels)  # fmt: skip
         signals = codec_input.data.reshape(n_epochs, n_channels, -1)
         return self.codec.encode_epochs(signals, self.n_codebooks, **self._channels)
 
@@ -111,7 +116,6 @@ class EpochCoding:
         n_samples = n_codec_samples(n_times, self.sfreq, self.codec.sfreq)
         decoded = self.codec.decode_epochs(codes, n_samples=n_samples, **self._channels)
         n_epochs, n_channels = decoded.shape[:2]
-        volts = from_codec_domain(
-            decoded.reshape(n_epochs * n_channels, -1), self.codec.sfreq, self.sfreq, n_times, self.preprocessing
-        )
+        volts = from_codec_domain(decoded.reshape(n_epochs * n_channels, -1), self.codec.sfreq, self.sfreq, n_times,
+                                  self._rows(n_epochs, n_channels))  # fmt: skip
         return volts.reshape(n_epochs, n_channels, n_times)

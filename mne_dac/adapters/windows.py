@@ -20,7 +20,14 @@ from mne.utils import _check_option, _validate_type
 from mne_dac.adapters.epoch_coding import EpochCoding
 from mne_dac.codecs.codec import DACCodec
 from mne_dac.codecs.loading import load_codec
-from mne_dac.io.raw import CLIP_AT_LEVEL, median_channel_rms, preprocessing_at_level, preprocessing_at_rms
+from mne_dac.io.raw import (
+    CHANNEL_LEVELS,
+    CLIP_AT_LEVEL,
+    channel_rms,
+    preprocessing_at_level,
+    preprocessing_at_rms,
+    preprocessing_of_channels,
+)
 from mne_dac.signal.groups import resolve_groups
 from mne_dac.signal.preprocessing import PreprocessingSettings
 from mne_dac.utils._docs import fill_doc
@@ -148,14 +155,15 @@ def _with_transform(
     _validate_type(n_codebooks, ("int-like", None), "n_codebooks")
     _validate_type(preprocessing, (PreprocessingSettings, str, None), "preprocessing")
     if isinstance(preprocessing, str):
-        _check_option("preprocessing", preprocessing, (CLIP_AT_LEVEL,))
+        _check_option("preprocessing", preprocessing, (CLIP_AT_LEVEL, CHANNEL_LEVELS))
     _validate_type(cache_dir, ("path-like", None), "cache_dir")
     infos = [_window_info(ds, i) for i, ds in enumerate(concat_ds.datasets)]
     codec = load_codec(codec)
     datasets = []
     for ds, info in zip(concat_ds.datasets, infos):
         new = copy.copy(ds)  # shallow: shares the signals and metadata
-        settings = _preprocessing_at_level(ds, codec) if preprocessing == CLIP_AT_LEVEL else preprocessing
+        at_level = preprocessing in (CLIP_AT_LEVEL, CHANNEL_LEVELS)
+        settings = _preprocessing_at_level(ds, codec, preprocessing == CHANNEL_LEVELS) if at_level else preprocessing
         coding = EpochCoding.create(codec, info["sfreq"], n_codebooks, settings or codec.preprocessing,
                                     info["ch_names"], groups)  # fmt: skip
         cache = None if cache_dir is None else Path(cache_dir) / f"{kind.name}-{coding.fingerprint()[:16]}"
@@ -166,16 +174,18 @@ def _with_transform(
     return out
 
 
-def _preprocessing_at_level(ds: Any, codec: DACCodec) -> PreprocessingSettings:
-    """The codec's preprocessing at the level of a windows dataset's recording (its windows, where it has no
-    continuous recording)."""
+def _preprocessing_at_level(ds: Any, codec: DACCodec, per_channel: bool) -> PreprocessingSettings:
+    """The codec's preprocessing at the level of a windows dataset's recording, or of each of its channels (its
+    windows, where it has no continuous recording)."""
     from braindecode.datasets import WindowsDataset
 
     if isinstance(ds, WindowsDataset):
         windows = ds.windows.get_data(picks="eeg")
-        rms = median_channel_rms(windows, ds.windows.info["sfreq"], codec.preprocessing.highpass)
-        return preprocessing_at_rms(codec.preprocessing, rms)
-    return preprocessing_at_level(ds.raw, codec, verbose=False)
+        rms = channel_rms(windows, ds.windows.info["sfreq"], codec.preprocessing.highpass)
+        if per_channel:
+            return preprocessing_of_channels(codec.preprocessing, rms)
+        return preprocessing_at_rms(codec.preprocessing, float(np.median(rms)))
+    return preprocessing_at_level(ds.raw, codec, per_channel=per_channel, verbose=False)
 
 
 _NOTES = """

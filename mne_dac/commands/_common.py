@@ -83,19 +83,27 @@ def max_clipped(args: argparse.Namespace) -> float | None:
 
 def add_clip_at_level_option(p: argparse.ArgumentParser, each: str = "the recording's") -> None:
     """``--clip-at-level``: scale a codec's tokens to the recording's level."""
-    p.add_argument(
+    levels = p.add_mutually_exclusive_group()
+    levels.add_argument(
         "--clip-at-level", action="store_true",
         help=f"a codec's tokens: set the clip level so that {each} EEG lies at the codec's level (for EEG far "
         "quieter or louder than the codec's training EEG; --bitrate files scale each block themselves)",
     )  # fmt: skip
+    levels.add_argument(
+        "--channel-levels",
+        action="store_true",
+        help="a codec's tokens: a clip level per channel, each channel at the codec's level",
+    )
 
 
-def clip_at_level(args: argparse.Namespace) -> bool:
-    """``--clip-at-level``, or a :class:`CLIError` where the coding scales its blocks itself."""
-    if args.clip_at_level and (transform_coder(args) or args.bitrate is not None):
-        raise CLIError("--clip-at-level sets how a codec's tokens are scaled; transform codes and --bitrate files "
+def clip_at_level(args: argparse.Namespace) -> bool | str:
+    """``--clip-at-level`` (``True``), ``--channel-levels`` (``"channel"``), or a :class:`CLIError` where the coding
+    scales its blocks itself."""
+    option = "--channel-levels" if args.channel_levels else "--clip-at-level"
+    if (args.clip_at_level or args.channel_levels) and (transform_coder(args) or args.bitrate is not None):
+        raise CLIError(f"{option} sets how a codec's tokens are scaled; transform codes and --bitrate files "
                        "scale each block themselves")  # fmt: skip
-    return args.clip_at_level
+    return "channel" if args.channel_levels else args.clip_at_level
 
 
 def check_paths(input: Path, output: Path, overwrite: bool, suffixes: tuple[str, ...]) -> None:

@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> None:
         if missing:
             raise CLIError(f"--exclude: no channel(s) {missing} in {args.input}; channels: {raw.ch_names}")
         raw.set_channel_types(dict.fromkeys(args.exclude, "misc"), verbose="error")
-    preprocessing = mne_dac.preprocessing_at_level(raw, codec) if at_level else None
+    per_channel = at_level == "channel"
+    preprocessing = mne_dac.preprocessing_at_level(raw, codec, per_channel=per_channel) if at_level else None
     progress = raw.duration > PROGRESS_MIN_DURATION and not args.quiet
     mne_dac.write_raw_dac(
         out, raw, codec=codec, n_codebooks=args.n_codebooks, overwrite=args.overwrite, grouping=args.grouping,

@@ -30,10 +30,13 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from mne_dac.signal.preprocessing import PreprocessingSettings
+
 
 __all__ = [
     "BASELINES",
     "INT16_RESOLUTION",
+    "LEVEL_BITS",
     "LOSSLESS",
     "LosslessCoder",
     "lossless_quality",
@@ -365,6 +368,10 @@ def lossless_quality(
     return pd.DataFrame(rows)
 
 
+#: Bits that :func:`rate_quality` counts for a channel's own clip level (a level to three significant digits).
+LEVEL_BITS = 16
+
+
 @verbose
 @fill_doc
 def rate_quality(
@@ -380,6 +387,7 @@ def rate_quality(
     grouping: str | None = None,
     label: str = "codec",
     restore_bands: bool = True,
+    preprocessing: PreprocessingSettings | None = None,
     preprocessing_row: bool = True,
     verbose: bool | str | int | None = None,
 ) -> pd.DataFrame:
@@ -423,6 +431,10 @@ def rate_quality(
     restore_bands : bool
         Code with band gains (:attr:`~mne_dac.EEGTokens.band_gains`, the default of tokens and
         files); ``False``: the codec's decode alone.
+    preprocessing : PreprocessingSettings | None
+        The tokens' preprocessing (``None``: the codec's); with a clip level per channel
+        (:func:`~mne_dac.preprocessing_at_level`), :data:`LEVEL_BITS` per channel count in the codec's
+        rate. The baselines code the signals of the codec's preprocessing.
     preprocessing_row : bool
         Add a row ``method="preprocessing"`` (``n_codebooks=0``, NaN bitrates): the
         preprocessing alone, without coding, mapped back to Volts. It shows what every
@@ -481,12 +493,14 @@ def rate_quality(
         }
 
     rows = []
-    coded = tokenize_at_depths(raw, codec, depths, **group_kwargs(groups), restore_bands=restore_bands, verbose=False)
+    coded = tokenize_at_depths(raw, codec, depths, **group_kwargs(groups), restore_bands=restore_bands,
+                               preprocessing=preprocessing, verbose=False)  # fmt: skip
     n_streams = coded[depths[0]].codes.shape[0]
-    targets = {}  # the bits/s per channel of each depth: its codes (shared by a DAC-MC group) and band gains
+    levels = LEVEL_BITS * sfreq / n_times if preprocessing is not None and preprocessing.per_channel else 0.0
+    targets = {}  # the bits/s per channel of each depth: its codes (shared by a DAC-MC group), band gains, levels
     for k, tokens in coded.items():
         recon = reconstruct_raw(tokens, codec, n_codebooks=k, verbose=False)
-        targets[k] = tokens.bits_per_second + tokens.band_gain_bits_per_second  # tokens' codes are k deep
+        targets[k] = tokens.bits_per_second + tokens.band_gain_bits_per_second + levels  # tokens' codes are k deep
         row = coded_row(label, k, targets[k], tokens.n_bits + tokens.band_gain_bits, targets[k])
         entropy = sum(_entropy_bits(tokens.codes[:, j]) for j in range(k))
         row["entropy_bits_per_second"] = entropy * codec.frame_rate * n_streams / n_channels

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mne.utils import _validate_type, logger, use_log_level, verbose
+from mne.utils import _check_option, _validate_type, logger, use_log_level, verbose
 
 from mne_dac.io.recordings import (
     RECORDING_EXTENSIONS,
@@ -101,7 +101,7 @@ class _Job:
     max_error: float | None
     bits_per_second: float | None
     restore_bands: bool
-    clip_at_level: bool
+    clip_at_level: bool | str
     exclude: tuple[str, ...]
     n_threads: int
     overwrite: bool
@@ -126,7 +126,7 @@ def compress_dir(
     max_error: float | None = None,
     bits_per_second: float | None = None,
     restore_bands: bool = True,
-    clip_at_level: bool = False,
+    clip_at_level: bool | str = False,
     exclude: Sequence[str] = (),
     extensions: Sequence[str] = RECORDING_EXTENSIONS,
     n_jobs: int | None = None,
@@ -188,9 +188,10 @@ def compress_dir(
         depth is chosen per channel and 4 s (``None``: its tokens at ``n_codebooks``); see
         :func:`~mne_dac.write_raw_dac`.
     %(restore_bands)s
-    clip_at_level : bool
+    clip_at_level : bool | ``"channel"``
         A codec's tokens: code each recording with the clip level that brings its EEG to the codec's level
-        (:func:`~mne_dac.preprocessing_at_level`), for EEG far quieter or louder than the codec's training EEG.
+        (:func:`~mne_dac.preprocessing_at_level`), for EEG far quieter or louder than the codec's training EEG;
+        ``"channel"``: with a clip level per channel, each channel at the codec's level (``per_channel=True``).
         An output whose clip level is not the one asked for (the codec's own without ``clip_at_level``) is
         compressed again; with it, a rerun reads each finished recording once more to find its level.
         Transform codes and files within a rate (``bits_per_second``) scale each block themselves.
@@ -254,7 +255,9 @@ def compress_dir(
     exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
     is_transform_coder(codec, n_codebooks=n_codebooks, groups=groups, bits_per_second=bits_per_second)
     _validate_type(restore_bands, bool, "restore_bands")
-    _validate_type(clip_at_level, bool, "clip_at_level")
+    _validate_type(clip_at_level, (bool, str), "clip_at_level")
+    if isinstance(clip_at_level, str):
+        _check_option("clip_at_level", clip_at_level, ("channel",))
     if clip_at_level and (is_transform_coder(codec) or bits_per_second is not None):
         raise ValueError("clip_at_level sets how a codec's tokens are scaled; a transform code or a file within a "
                          "rate (bits_per_second) scales each block itself: leave clip_at_level out.")  # fmt: skip
@@ -639,7 +642,9 @@ def _preprocessing(job: _Job, raw: mne.io.BaseRaw | None) -> PreprocessingSettin
     codec = _worker_codec(job.codec, job.device)
     if isinstance(codec, str) or job.bits_per_second is not None:
         return None
-    return preprocessing_at_level(raw, codec) if job.clip_at_level else codec.preprocessing
+    if not job.clip_at_level:
+        return codec.preprocessing
+    return preprocessing_at_level(raw, codec, per_channel=job.clip_at_level == "channel")
 
 
 def _compress(job: _Job, output: Path, raw: mne.io.BaseRaw | None = None) -> dict:
@@ -704,8 +709,8 @@ def _fidelity(raw: Any, output: Path, header: EEGDACHeader, codec: DACCodec | No
             iir_params={"order": 4, "ftype": "butter", "output": "sos"},
             verbose="error",
         )
-    clip = header.preprocessing.clip if header.transform is None else PreprocessingSettings().clip
-    report = fidelity_report(reference, reconstruction, codec_sfreq=header.codec_sfreq, clip=clip, ch_names=eeg)
+    report = fidelity_report(reference, reconstruction, codec_sfreq=header.codec_sfreq,
+                             clip=PreprocessingSettings().clip, ch_names=eeg)  # fmt: skip
     return {"spectrogram_loss": report.overall["spectrogram_loss"], "prd": report.overall["prd"]}
 
 

@@ -1123,7 +1123,7 @@ def write_raw_dac(
         return original.get(bounds[k], bounds[k + 1]) * REFERENCE_CLIP
 
     residual, layered = _with_layers(raw, eeg, other, bounds, coded, codec, max_error=max_error,
-                                     margin=MARGIN * preprocessing.clip, n_frames=n_frames,
+                                     margin=MARGIN * float(np.max(preprocessing.clip)), n_frames=n_frames,
                                      preprocessing=preprocessing, band_edges=band_edges,
                                      band_reference=band_reference, ch_names=ch_names, groups=groups,
                                      positions=positions)  # fmt: skip
@@ -1492,8 +1492,8 @@ def describe_file(fname: str | Path) -> str:
         "in the file" + (" (entropy-coded tokens)" if h.version >= 2 and h.transform is None else ""),
         f"Compression ratio: {h.codes_compression_ratio:.1f}× for the codes, {h.file_compression_ratio:.1f}× for "
         "the whole file (against 16-bit samples at the original rate)",
-        f"Preprocessing:     high-pass {h.preprocessing.highpass} Hz, clip ±"
-        f"{h.preprocessing.clip * 1e6:g} µV ({sum(h.clip_counts)} samples clipped)",
+        f"Preprocessing:     high-pass {h.preprocessing.highpass} Hz, clip {h.preprocessing.describe()} "
+        f"({sum(h.clip_counts)} samples clipped)",
         f"Annotations:       {len(h.annotations['onset']) if h.annotations else 0}",
     ]
     if h.version >= 2:

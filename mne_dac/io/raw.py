@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 #: ``preprocessing=`` of the transformers and Braindecode windows: the clip level of the EEG's own level
 #: (:func:`preprocessing_at_level`), found when fitting or for each recording.
 CLIP_AT_LEVEL = "clip-at-level"
+#: ``preprocessing=`` of the transformers and Braindecode windows: a clip level per channel, each channel at the
+#: codec's level (:func:`preprocessing_at_level` with ``per_channel=True``), found when fitting or for each recording.
+CHANNEL_LEVELS = "channel-levels"
 
 
 @verbose
@@ -139,7 +142,7 @@ def tokenize_raw(
 
 @verbose
 @fill_doc
-def preprocessing_at_level(raw: mne.io.BaseRaw, codec: Any = "default", *,
+def preprocessing_at_level(raw: mne.io.BaseRaw, codec: Any = "default", *, per_channel: bool = False,
                            verbose: bool | str | int | None = None) -> PreprocessingSettings:  # fmt: skip
     """The codec's preprocessing with its clip level set so that the recording's EEG lies at the codec's level.
 
@@ -150,13 +153,18 @@ def preprocessing_at_level(raw: mne.io.BaseRaw, codec: Any = "default", *,
     clip level (7–18 µV at ±200 µV), the clip level returned brings it to the range's geometric middle; elsewhere
     the codec's preprocessing is returned unchanged. Tokens store their preprocessing, so they decode to the
     recording's own level. The whole recording takes one scale (files written within a rate scale each channel's
-    64-s block instead).
+    64-s block instead), or, with ``per_channel``, each channel its own.
 
     Parameters
     ----------
     raw : mne.io.Raw
         The recording, in Volts (read block by block where it is not preloaded).
     %(codec)s
+    per_channel : bool
+        Set each EEG channel's clip level so that its RMS lies at the middle of the codec's range, within the range
+        too (:func:`preprocessing_of_channels`): the codec then sees every channel at one level, which keeps the
+        waveform better (on eegmat's validation minutes, the default codec's tokens with their band gains at 4
+        codebooks: PRD 31.8 against 32.2 per cent at the recordings' one level; docs page *Benchmarks*).
     %(verbose)s
 
     Returns
@@ -170,13 +178,17 @@ def preprocessing_at_level(raw: mne.io.BaseRaw, codec: Any = "default", *,
     eeg, _ = eeg_picks(raw)
     stream = reference_stream(lambda start, stop: raw.get_data(picks=eeg, start=start, stop=stop),
                               [raw.ch_names[i] for i in eeg], raw.n_times, raw.info["sfreq"], settings.highpass)  # fmt: skip
-    energy = _energy(stream, raw.n_times)
-    return preprocessing_at_rms(settings, float(np.median(np.sqrt(energy / raw.n_times))) * REFERENCE_CLIP)
+    rms = np.sqrt(_energy(stream, raw.n_times) / raw.n_times) * REFERENCE_CLIP
+    return (
+        preprocessing_of_channels(settings, rms)
+        if per_channel
+        else preprocessing_at_rms(settings, float(np.median(rms)))
+    )
 
 
-def median_channel_rms(epochs: np.ndarray, sfreq: float, highpass: float | None) -> float:
-    """The median over channels of each channel's RMS over all ``epochs`` (Volts), each epoch high-passed alone
-    at ``highpass`` as a codec's input.
+def channel_rms(epochs: np.ndarray, sfreq: float, highpass: float | None) -> np.ndarray:
+    """Each channel's RMS over all ``epochs`` (Volts), each epoch high-passed alone at ``highpass`` as a codec's
+    input.
 
     Parameters
     ----------
@@ -189,15 +201,15 @@ def median_channel_rms(epochs: np.ndarray, sfreq: float, highpass: float | None)
 
     Returns
     -------
-    rms : float
-        In Volts; for :func:`preprocessing_at_rms`.
+    rms : array, shape (n_channels,)
+        In Volts; for :func:`preprocessing_of_channels`, and their median for :func:`preprocessing_at_rms`.
     """
     n_epochs, n_channels, n_times = epochs.shape
     rows = epochs.reshape(n_epochs * n_channels, n_times)
     stream = reference_stream(lambda start, stop: rows[:, start:stop], [str(i) for i in range(len(rows))], n_times,
                               sfreq, highpass)  # fmt: skip
     energy = _energy(stream, n_times).reshape(n_epochs, n_channels).sum(axis=0)
-    return float(np.median(np.sqrt(energy / (n_epochs * n_times)))) * REFERENCE_CLIP
+    return np.sqrt(energy / (n_epochs * n_times)) * REFERENCE_CLIP
 
 
 def _energy(stream: CodecDomainStream, n_times: int) -> np.ndarray:
@@ -225,6 +237,23 @@ def preprocessing_at_rms(settings: PreprocessingSettings, rms: float) -> Preproc
     logger.info("EEG RMS %.3g µV (codec's level %.3g-%.3g µV): clip level ±%g µV", rms * 1e6, low * 1e6, high * 1e6,
                 clip * 1e6)  # fmt: skip
     return settings
+
+
+def preprocessing_of_channels(settings: PreprocessingSettings, rms: np.ndarray) -> PreprocessingSettings:
+    """A codec's preprocessing ``settings`` with one clip level per channel: the one that brings the channel's RMS
+    ``rms`` (Volts, high-passed as the codec's input) to the geometric middle of
+    :data:`~mne_dac.io.component_blocks.CODEC_RMS` (three significant digits; a flat channel keeps the codec's
+    level, none exceeds 10 mV).
+
+    Raises a :class:`ValueError` where the channels' median RMS is implausible for EEG in Volts, as
+    :func:`preprocessing_at_rms` does.
+    """
+    preprocessing_at_rms(settings, float(np.median(rms)))  # implausible data (µV given as Volts) are refused
+    middle, largest = np.sqrt(np.prod(CODEC_RMS)), 1e-2
+    clips = [float(f"{min(r / middle, largest):.3g}") if r > 0 else settings.clip for r in np.asarray(rms, float)]
+    logger.info("EEG channels' RMS %.3g-%.3g µV: clip levels ±%.4g-%.4g µV", min(rms) * 1e6, max(rms) * 1e6,
+                min(clips) * 1e6, max(clips) * 1e6)  # fmt: skip
+    return dataclasses.replace(settings, clip=tuple(clips))
 
 
 def measure_band_gains(tokens: EEGTokens, raw: mne.io.BaseRaw, codec: Any, *,
@@ -293,7 +322,7 @@ def check_clipping(stream: CodecDomainStream, max_clipped: float | None) -> None
     clipped = stream.clip_counts.sum() / (stream.n_channels * max(1, stream.n_counted))
     if max_clipped is not None and clipped > max_clipped:
         raise ValueError(
-            f"{100 * clipped:.1f} % of the EEG samples exceed the ±{stream.settings.clip * 1e6:g} µV clip level "
+            f"{100 * clipped:.1f} % of the EEG samples exceed the {stream.settings.describe()} clip level "
             f"(more than {100 * max_clipped:g} %): coding would flatten them. Are the data in Volts (MNE's unit)? If "
             "they are and the clipping is wanted, allow it (max_clipped=1; command line: --allow-clipping)."
         )
@@ -371,9 +400,9 @@ def reconstruct_raw(
     info = tokens.info.copy()
     data = np.empty((len(info["ch_names"]), tokens.n_times))
     index = {name: i for i, name in enumerate(info["ch_names"])}
-    for channel, name in zip(decoded, tokens.ch_names):  # one channel at a time: no second copy of the recording
+    for i, (channel, name) in enumerate(zip(decoded, tokens.ch_names)):  # one at a time: no second copy
         data[index[name]] = from_codec_domain(
-            channel[np.newaxis], codec.sfreq, tokens.sfreq, tokens.n_times, tokens.preprocessing
+            channel[np.newaxis], codec.sfreq, tokens.sfreq, tokens.n_times, tokens.preprocessing.pick([i])
         )[0]
     n_q = tokens.codes.shape[1] if n_codebooks is None else n_codebooks
     bitrate = codec.bits_per_second(n_q) * tokens.codes.shape[0] / len(tokens.ch_names)

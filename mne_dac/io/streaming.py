@@ -95,8 +95,8 @@ def decode_samples(
     first = a * den // num  # the original sample of codec sample a
     n_out = stop - first if stop < n_times else n_times - first
     out = np.empty((decoded.shape[0], stop - start))
-    for i, channel in enumerate(decoded):
-        x = channel[np.newaxis].astype(np.float64) * preprocessing.clip
+    for i, (channel, clip) in enumerate(zip(decoded, preprocessing.levels(len(decoded)))):
+        x = channel[np.newaxis].astype(np.float64) * clip
         out[i] = _resample(x, 1 / ratio, n_out, padtype="edge")[0, start - first : stop - first]
     return out
 

@@ -104,6 +104,7 @@ class EEGTokens:
             raise ValueError(
                 f"codes must have shape ({what}={n_streams}, n_codebooks, n_frames), got {self.codes.shape}"
             )
+        self.preprocessing.levels(self.n_channels)  # one clip level for all, or one per channel
         if self.other_data.size == 0:
             self.other_data = np.zeros((0, self.n_times))
         if self.band_gains is not None:

@@ -113,7 +113,7 @@ def validate_header(header: Any, version: int, file_size: int) -> None:
     clip_counts = _get(header, "clip_counts", list, lambda v: len(v) == len(ch_names), "one count per channel")
     if not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= n_coded for c in clip_counts):
         _fail("clip_counts", f"expected counts between 0 and the {n_coded} samples coded per channel")
-    _validate_preprocessing(_get(header, "preprocessing", dict))
+    _validate_preprocessing(_get(header, "preprocessing", dict), len(ch_names))
     if "annotations" not in header:
         _fail("annotations", "missing")
     _validate_annotations(header["annotations"])
@@ -280,9 +280,9 @@ def _validate_codec(codec: dict, codec_sfreq: float) -> None:
         _fail("codec.weights_sha256", "expected 64 hexadecimal digits")
 
 
-def _validate_preprocessing(d: dict) -> None:
+def _validate_preprocessing(d: dict, n_channels: int) -> None:
     try:
-        PreprocessingSettings.from_dict(d)
+        PreprocessingSettings.from_dict(d).levels(n_channels)
     except (KeyError, TypeError, ValueError) as err:
         _fail("preprocessing", f"{type(err).__name__}: {err}")
 

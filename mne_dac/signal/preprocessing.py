@@ -10,7 +10,8 @@ channel so that users see how much was lost.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -31,30 +32,70 @@ class PreprocessingSettings:
     highpass : float | None
         High-pass cutoff in Hz (zero-phase 4th-order Butterworth), applied at the codec
         rate. ``None`` disables it.
-    clip : float
-        Clip level in Volts. Samples beyond ``±clip`` are clipped, then the signal is
-        divided by ``clip`` to lie in [-1, 1].
+    clip : float | tuple of float
+        Clip level in Volts: one for every channel, or one per channel (in the order of the
+        channels coded; :func:`~mne_dac.preprocessing_at_level` with ``per_channel=True``).
+        Samples beyond ``±clip`` are clipped, then the signal is divided by ``clip`` to lie
+        in [-1, 1].
     """
 
     highpass: float | None = 0.1
-    clip: float = 200e-6
+    clip: float | tuple[float, ...] = 200e-6
 
     def __post_init__(self) -> None:
         if self.highpass is not None and not self.highpass > 0:
             raise ValueError(f"highpass must be positive or None, got {self.highpass}")
-        if not (np.isfinite(self.clip) and self.clip > 0):
-            raise ValueError(f"clip must be a positive number of Volts, got {self.clip}")
-        if self.clip > _IMPLAUSIBLE_VOLTS:
-            raise ValueError(f"clip={self.clip} V is implausible for EEG; give it in Volts (e.g. 200e-6 for ±200 µV)")
+        if isinstance(self.clip, (list, tuple, np.ndarray)):
+            levels = tuple(float(c) for c in np.ravel(self.clip))
+            if not levels:
+                raise ValueError("clip must be a number of Volts or one per channel, got none")
+            object.__setattr__(self, "clip", levels)
+        else:
+            levels = (self.clip,)
+        for level in levels:
+            if not (np.isfinite(level) and level > 0):
+                raise ValueError(f"clip must be a positive number of Volts, got {level}")
+            if level > _IMPLAUSIBLE_VOLTS:
+                raise ValueError(f"clip={level} V is implausible for EEG; give it in Volts (e.g. 200e-6 for ±200 µV)")
+
+    @property
+    def per_channel(self) -> bool:
+        """Whether each channel has its own clip level."""
+        return isinstance(self.clip, tuple)
+
+    def levels(self, n_channels: int) -> np.ndarray:
+        """The clip level of each of ``n_channels`` channels (Volts), shape ``(n_channels,)``."""
+        if not self.per_channel:
+            return np.full(n_channels, float(self.clip))
+        if len(self.clip) != n_channels:
+            raise ValueError(f"these settings have {len(self.clip)} clip levels, one per channel, for {n_channels} "
+                             "channels")  # fmt: skip
+        return np.array(self.clip)
+
+    def pick(self, indices: Sequence[int]) -> PreprocessingSettings:
+        """The settings of the channels ``indices`` (the same settings where every channel has the same level)."""
+        if not self.per_channel:
+            return self
+        return replace(self, clip=tuple(self.clip[i] for i in indices))
+
+    def describe(self) -> str:
+        """The clip level as text: ``"±200 µV"``, or the range of the channels' levels."""
+        if not self.per_channel:
+            return f"±{self.clip * 1e6:g} µV"
+        low, high = min(self.clip), max(self.clip)
+        return f"±{low * 1e6:.4g}–{high * 1e6:.4g} µV (one level per channel)"
 
     def to_dict(self) -> dict:
         """Return the settings as a JSON-serialisable dict."""
-        return asdict(self)
+        return {"highpass": self.highpass, "clip": list(self.clip) if self.per_channel else self.clip}
 
     @classmethod
     def from_dict(cls, d: dict) -> PreprocessingSettings:
         """Build settings from :meth:`to_dict` output."""
-        return cls(highpass=d["highpass"], clip=d["clip"])
+        clip = d["clip"]
+        if isinstance(clip, list) and not all(type(c) in (int, float) for c in clip):
+            raise TypeError("clip must be a number or a list of numbers")
+        return cls(highpass=d["highpass"], clip=clip)
 
 
 def resampling_ratio(sfreq: float, codec_sfreq: float) -> Fraction:
@@ -255,10 +296,11 @@ class CodecDomainStream:
                 verbose=False,
             )
         x = x[:, lo - offset : hi - offset]
+        clip = self.settings.levels(self.n_channels)[:, np.newaxis]
         if k not in self._counted:
             self._counted.add(k)
-            self.clip_counts += np.count_nonzero(np.abs(x) > self.settings.clip, axis=1)
-        return (np.clip(x, -self.settings.clip, self.settings.clip) / self.settings.clip).astype(np.float32)
+            self.clip_counts += np.count_nonzero(np.abs(x) > clip, axis=1)
+        return (np.clip(x, -clip, clip) / clip).astype(np.float32)
 
     @property
     def n_counted(self) -> int:
@@ -267,7 +309,7 @@ class CodecDomainStream:
 
     def report_clipping(self) -> None:
         """Log (or warn about) the samples clipped so far."""
-        report_clipping(self.clip_counts, self.n_codec, self.ch_names, self.settings.clip)
+        report_clipping(self.clip_counts, self.n_codec, self.ch_names, self.settings)
 
 
 def to_codec_domain(
@@ -311,16 +353,19 @@ def to_codec_domain(
     return CodecInput(data=out, clip_counts=stream.clip_counts)
 
 
-def report_clipping(counts: np.ndarray, n_times: int, ch_names: list[str], clip: float) -> None:
-    """Log the samples clipped at ``clip`` (Volts) of each signal of ``n_times`` samples; warn above 1 %."""
+def report_clipping(counts: np.ndarray, n_times: int, ch_names: list[str],
+                    clip: float | PreprocessingSettings) -> None:  # fmt: skip
+    """Log the samples clipped at ``clip`` (Volts, or the settings' levels) of each signal of ``n_times`` samples;
+    warn above 1 %."""
+    level = clip.describe() if isinstance(clip, PreprocessingSettings) else f"±{clip * 1e6:g} µV"
     if not counts.any():
-        logger.debug("No sample exceeded the ±%g µV clip level.", clip * 1e6)
+        logger.debug("No sample exceeded the %s clip level.", level)
         return
     worst = np.argsort(counts)[::-1][: min(5, np.count_nonzero(counts))]
     detail = ", ".join(f"{ch_names[i]}: {counts[i]} ({100 * counts[i] / n_times:.2f}%)" for i in worst)
     total = 100 * counts.sum() / (n_times * len(counts))
     msg = (
-        f"Clipped {counts.sum()} samples ({total:.2f}% overall) at ±{clip * 1e6:g} µV in "
+        f"Clipped {counts.sum()} samples ({total:.2f}% overall) at {level} in "
         f"{np.count_nonzero(counts)} channel(s); most clipped: {detail}."
     )
     if total > 1:
@@ -349,7 +394,7 @@ def from_codec_domain(
     n_times : int
         Original number of samples; the output has exactly this length.
     settings : PreprocessingSettings
-        The settings used for encoding (their clip level sets the scale).
+        The settings used for encoding (their clip levels set the scale).
 
     Returns
     -------
@@ -358,7 +403,7 @@ def from_codec_domain(
     """
     ratio = resampling_ratio(sfreq, codec_sfreq)
     out = np.empty((data.shape[0], n_times), dtype=np.float64)
-    for ci, channel in enumerate(data):
-        x = channel[np.newaxis].astype(np.float64) * settings.clip
+    for ci, (channel, clip) in enumerate(zip(data, settings.levels(len(data)))):
+        x = channel[np.newaxis].astype(np.float64) * clip
         out[ci] = _resample(x, 1 / ratio, n_times)[0]
     return out

@@ -43,16 +43,19 @@ docdict["preprocessing"] = """
 preprocessing : PreprocessingSettings | None
     The paper's preprocessing (high-pass, clip level). ``None`` uses the codec's
     settings: a 0.1 Hz high-pass and a ±200 µV clip. For EEG far quieter or louder
-    than the codec's training EEG, :func:`~mne_dac.preprocessing_at_level`."""
+    than the codec's training EEG, :func:`~mne_dac.preprocessing_at_level`; with
+    ``per_channel=True``, each channel at the codec's level."""
 
 docdict["windows_preprocessing"] = """
-preprocessing : PreprocessingSettings | ``"clip-at-level"`` | None
+preprocessing : PreprocessingSettings | ``"clip-at-level"`` | ``"channel-levels"`` | None
     The paper's preprocessing (high-pass, clip level). ``None`` uses the codec's
     settings: a 0.1 Hz high-pass and a ±200 µV clip. ``"clip-at-level"``: each
     recording's windows with the clip level of that recording's level
     (:func:`~mne_dac.preprocessing_at_level` of its continuous EEG; of its windows,
     each high-passed alone, where a ``WindowsDataset`` holds no continuous
-    recording), for EEG far quieter or louder than the codec's training EEG."""
+    recording), for EEG far quieter or louder than the codec's training EEG.
+    ``"channel-levels"``: the same with a clip level per channel, each channel at the
+    codec's level (``per_channel=True``)."""
 
 docdict["ch_names"] = """
 ch_names : list of str | None
@@ -142,13 +145,15 @@ device : str | None
 batch_size : int | None
     Number of channel chunks processed at once. ``None`` uses the codec's
     setting (16 for codecs loaded by name or path).
-preprocessing : PreprocessingSettings | ``"clip-at-level"`` | None
+preprocessing : PreprocessingSettings | ``"clip-at-level"`` | ``"channel-levels"`` | None
     The paper's preprocessing (high-pass, clip level). ``None`` uses the codec's
     settings: a 0.1 Hz high-pass and a ±200 µV clip. ``"clip-at-level"``: :meth:`fit`
     sets the clip level that brings the median RMS of the fitted epochs' channels
     (each epoch high-passed as the codec's input) to the codec's level, as
     :func:`~mne_dac.preprocessing_at_level` does for a recording, for EEG far quieter
-    or louder than the codec's training EEG; later epochs take the same.""" + "".join(
+    or louder than the codec's training EEG; later epochs take the same.
+    ``"channel-levels"``: :meth:`fit` sets a clip level per channel, each channel's RMS
+    over the fitted epochs at the codec's level (``per_channel=True``).""" + "".join(
     docdict[key] for key in ("ch_names", "groups", "grouping")
 )
 

@@ -288,3 +288,27 @@ def test_clip_at_level(shipped_codec, excerpt_raw):
     assert clone(tokenizer).preprocessing == "clip-at-level" and tokenizer.preprocessing_.clip == 200e-6
     with pytest.raises(ValueError, match="Invalid value for the 'preprocessing' parameter"):
         DACTokenizer(shipped_codec, preprocessing="at-level").fit(epochs)
+
+
+def test_channel_levels(shipped_codec, excerpt_raw):
+    """``preprocessing="channel-levels"``: fit learns a clip level per channel, so that channels a fifth, once and
+    thirty times as loud in the same epochs round-trip as well as at their own level (with the fixed ±200 µV the
+    loud one clips and the quiet one loses its detail)."""
+    from mne_dac.signal.metrics import prd
+
+    epochs = mne.make_fixed_length_epochs(excerpt_raw.copy().pick(["Fz", "Cz", "Pz"]), duration=4.0, preload=True,
+                                          verbose=False)  # fmt: skip
+    X = epochs.get_data()
+    mixed = X * np.array([0.2, 1.0, 30.0])[:, None]
+    errors, levels = {}, {}
+    for name, data, preprocessing in (("level", X, "channel-levels"), ("mixed", mixed, "channel-levels"),
+                                      ("fixed", mixed, None)):  # fmt: skip
+        trip = DACRoundTrip(shipped_codec, sfreq=epochs.info["sfreq"], preprocessing=preprocessing).fit(data)
+        with pytest.warns(RuntimeWarning, match="Clipped") if preprocessing is None else nullcontext():
+            decoded = trip.transform(data)
+        centred = [x - x.mean(-1, keepdims=True) for x in (data, decoded)]
+        errors[name] = [prd(*(np.ravel(x[:, c]) for x in centred)) for c in range(3)]
+        levels[name] = trip.preprocessing_.clip
+    assert levels["mixed"] == pytest.approx(np.multiply(levels["level"], [0.2, 1.0, 30.0]), rel=0.01)
+    np.testing.assert_allclose(errors["mixed"], errors["level"], atol=2)
+    assert errors["fixed"][0] > errors["level"][0] + 2 and errors["fixed"][2] > errors["level"][2] + 2, errors

@@ -248,3 +248,25 @@ def test_windows_clip_at_level(tiny_codec, use_mne_epochs):
     assert np.isin(out[0][0], np.arange(tiny_codec.codebook_size)).all()
     with pytest.raises(ValueError, match="Invalid value for the 'preprocessing' parameter"):
         roundtrip_windows(_windows(concat), tiny_codec, preprocessing="at-level")
+
+
+@pytest.mark.parametrize("use_mne_epochs", [False, True], ids=["EEGWindowsDataset", "WindowsDataset"])
+def test_windows_channel_levels(tiny_codec, use_mne_epochs):
+    """``preprocessing="channel-levels"``: each recording's windows at a clip level per channel, that of the
+    channel's level in its recording (in its windows where a WindowsDataset has no continuous recording); the
+    round trip decodes each channel to its own level."""
+    from mne_dac import preprocessing_at_level
+
+    concat = _concat_raw(scale=10)
+    for ds in concat.datasets:  # the second channel of each recording three times as loud
+        ds.raw._data[1] *= 3
+    windows = _windows(concat, use_mne_epochs=use_mne_epochs)
+    out = roundtrip_windows(windows, tiny_codec, preprocessing="channel-levels")
+    for ds, recording in zip(out.datasets, concat.datasets):
+        expected = preprocessing_at_level(recording.raw, tiny_codec, per_channel=True).clip
+        levels = ds.transform.coding.preprocessing.clip
+        tolerance = 0.5 if use_mne_epochs else 0  # 2-s windows high-passed alone at 0.1 Hz: their edges add energy
+        assert len(levels) == len(expected) and levels == pytest.approx(expected, rel=tolerance)
+        assert levels[1] > 2 * levels[0]
+    decoded, original = out[0][0], windows[0][0]
+    assert decoded.shape == original.shape and np.std(decoded[1]) > 2 * np.std(decoded[0])

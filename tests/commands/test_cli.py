@@ -113,7 +113,7 @@ def test_codec_within_a_bitrate(tmp_path, capsys):
 
 def test_compress_clip_at_level(tmp_path, capsys):
     """--clip-at-level: tokens of EEG thirty times as loud are clipped at thirty times the codec's level (the file
-    says so); refused with --bitrate, where each block is scaled."""
+    says so); refused with --bitrate, where each block is scaled; --channel-levels: a level per channel."""
     from mne_dac.evaluation.datasets import read_excerpt
 
     raw = read_excerpt(0, "rest", verbose=False).crop(0, 4).load_data()
@@ -124,6 +124,10 @@ def test_compress_clip_at_level(tmp_path, capsys):
     assert re.search(r"clip ±\d{4} µV \(0 samples clipped\)", capsys.readouterr().out)
     assert main(["compress", str(src), str(tmp_path / "y.eegdac"), "--clip-at-level", "--bitrate", "30"]) == 1
     assert "scale each block themselves" in capsys.readouterr().err
+    assert main(["compress", str(src), str(tmp_path / "z.eegdac"), "--channel-levels", "--n-codebooks", "1"]) == 0
+    assert re.search(r"clip ±\d{4}–\d{4,5} µV \(one level per channel\) \(0 samples clipped\)", capsys.readouterr().out)
+    with pytest.raises(SystemExit):  # one or the other
+        main(["compress", str(src), str(tmp_path / "z.eegdac"), "--channel-levels", "--clip-at-level"])
 
 
 def test_compress_with_search(tmp_path, tiny_codec_file, capsys):

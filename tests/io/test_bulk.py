@@ -233,7 +233,8 @@ def test_max_error(corpus, tmp_path, tiny_codec_file):
 
 def test_clip_at_level(corpus, tmp_path, tiny_codec_file, capsys):
     """clip_at_level: each recording at the codec's level (a loud one's clip level raised, the others' kept); a
-    rerun skips them all, and one without it compresses the loud one again; refused where blocks scale themselves."""
+    rerun skips them all, and one without it compresses the loud one again; refused where blocks scale themselves;
+    ``"channel"``: a clip level per channel, kept on a rerun."""
     quiet = mne.io.read_raw(corpus / "sub-02" / "ses-1" / "rec_raw.fif", verbose="error")
     (corpus / "sub-03").mkdir()
     mne.io.RawArray(30 * quiet.get_data(), quiet.info, verbose="error").save(corpus / "sub-03" / "loud_raw.fif")
@@ -258,6 +259,15 @@ def test_clip_at_level(corpus, tmp_path, tiny_codec_file, capsys):
     assert read_header(tmp_path / "cli" / loud).preprocessing.clip == clips[loud]
     assert main([*args, "--codec", "klt-dct"]) == 1
     assert "--clip-at-level sets how a codec's tokens are scaled" in capsys.readouterr().err
+
+    channel = compress_dir(corpus, out_dir, tiny_codec_file, clip_at_level="channel", fidelity=False, **OPTS)
+    assert (channel["status"] == "compressed").all()  # another clip level than the recording's one
+    levels = read_header(out_dir / loud).preprocessing
+    assert levels.per_channel and max(levels.clip) == pytest.approx(30 * 200e-6, rel=0.7)
+    assert (compress_dir(corpus, out_dir, tiny_codec_file, clip_at_level="channel", fidelity=False,
+                         **OPTS)["status"] == "skipped").all()  # fmt: skip
+    with pytest.raises(ValueError, match="Invalid value for the 'clip_at_level' parameter"):
+        compress_dir(corpus, out_dir, tiny_codec_file, clip_at_level="channels")
 
 
 def test_errors(corpus, tmp_path, tiny_codec_file):

@@ -172,13 +172,15 @@ def intact_bounded(tmp_path_factory, excerpt_raw_module, tiny_codec):
 @pytest.fixture(scope="module")
 def intact_band_gains(tmp_path_factory, tiny_codec):
     """A file of tokens whose block starts with its band gains (16 s: the gains take at most a twentieth of the
-    bits)."""
+    bits), each channel at its own clip level (a list in the header)."""
+    from mne_dac import preprocessing_at_level
     from mne_dac.evaluation.datasets import read_excerpt
 
     raw = read_excerpt(0, "rest").pick(["Fp1", "Cz", "O2", "ECG"]).crop(0, 16, include_tmax=False).load_data()
     fname = tmp_path_factory.mktemp("fuzz") / "gains.eegdac"
-    write_raw_dac(fname, raw, codec=tiny_codec, verbose="error")
-    assert read_header(fname).band_edges
+    levels = preprocessing_at_level(raw, tiny_codec, per_channel=True, verbose="error")
+    write_raw_dac(fname, raw, codec=tiny_codec, preprocessing=levels, verbose="error")
+    assert read_header(fname).band_edges and read_header(fname).preprocessing.per_channel
     return fname
 
 

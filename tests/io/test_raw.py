@@ -180,3 +180,35 @@ def test_tokens_at_the_recordings_level(tmp_path):
     raw._data *= 1e4  # microvolts read as Volts
     with pytest.raises(ValueError, match="are the data in Volts"):
         preprocessing_at_level(raw, codec)
+
+
+def test_tokens_at_each_channels_level(tmp_path):
+    """preprocessing_at_level(per_channel=True): channels a fifth, once and thirty times as loud in one recording
+    each get their own clip level, code as they do at the recording's own level (same PRD, nothing clipped) and
+    decode to their own level, in memory and in a file whose header holds the levels."""
+    from mne_dac import read_raw_dac, read_tokens, write_raw_dac
+    from mne_dac.evaluation.datasets import read_excerpt
+    from mne_dac.io.raw import preprocessing_at_level
+
+    raw = read_excerpt(0, "rest", verbose=False).crop(0, 8).pick(["Fz", "Cz", "Pz"]).load_data()
+    raw.filter(0.5, None, verbose="error")
+    codec = load_codec("default")
+    x = raw.get_data()
+    level = mne.io.RawArray(x, raw.info, verbose="error")
+    scaled = mne.io.RawArray(x * np.array([[0.2], [1.0], [30.0]]), raw.info, verbose="error")
+    prds = []
+    for recording in (level, scaled):
+        settings = preprocessing_at_level(recording, codec, per_channel=True)
+        assert settings.per_channel and len(settings.clip) == 3 and settings.highpass == codec.preprocessing.highpass
+        tokens = tokenize_raw(recording, codec, n_codebooks=2, preprocessing=settings, restore_bands=False)
+        assert tokens.clip_counts.sum() == 0 and tokens.preprocessing == settings
+        decoded = reconstruct_raw(tokens).get_data()
+        original = recording.get_data()
+        prds.append(100 * np.sqrt(np.sum((original - decoded) ** 2, axis=1) / np.sum(original**2, axis=1)))
+    np.testing.assert_allclose(prds[1], prds[0], atol=1.0)
+    fname = write_raw_dac(tmp_path / "levels.eegdac", scaled, codec, n_codebooks=2, preprocessing=settings,
+                          restore_bands=False)  # fmt: skip
+    assert read_tokens(fname).preprocessing == settings
+    np.testing.assert_allclose(read_raw_dac(fname).get_data(), decoded, rtol=0, atol=1e-3 * np.abs(original).max())
+    with pytest.raises(ValueError, match="3 clip levels, one per channel, for 2 channels"):
+        tokenize_raw(scaled.copy().pick([0, 1]), codec, preprocessing=settings)

@@ -91,3 +91,34 @@ def test_settings():
         PreprocessingSettings(clip=200.0)
     with pytest.raises(ValueError, match="positive"):
         PreprocessingSettings(clip=-1e-6)
+
+
+def test_a_clip_level_per_channel(rng):
+    """One clip level per channel: each channel is clipped and scaled at its own, as it would be alone, and the
+    inverse restores each; the levels follow the channels picked and survive a round trip through a dict."""
+    x = _eeg(rng, 5000, 10e-6) * np.array([[1.0], [20.0]])
+    x[0, 1000:1100] = 500e-6
+    settings = PreprocessingSettings(highpass=None, clip=[100e-6, 4e-3])
+    assert settings.clip == (100e-6, 4e-3) and settings.per_channel
+    ci = to_codec_domain(x, 512.0, 512.0, settings, NAMES)
+    for k, level in enumerate(settings.clip):
+        alone = to_codec_domain(
+            x[[k]], 512.0, 512.0, PreprocessingSettings(highpass=None, clip=level), NAMES[k : k + 1]
+        )
+        np.testing.assert_array_equal(ci.data[k], alone.data[0])
+        assert ci.clip_counts[k] == alone.clip_counts[0]
+    assert ci.clip_counts.tolist() == [100, 0]
+    back = from_codec_domain(ci.data, 512.0, 512.0, 5000, settings)
+    np.testing.assert_allclose(back[1], x[1], rtol=1e-5, atol=1e-9)
+    assert settings.pick([1]) == PreprocessingSettings(highpass=None, clip=(4e-3,))
+    assert PreprocessingSettings.from_dict(settings.to_dict()) == settings
+    assert settings.describe() == "±100–4000 µV (one level per channel)"
+    assert PreprocessingSettings().pick([0]) == PreprocessingSettings()
+    with pytest.raises(ValueError, match="2 clip levels, one per channel, for 3 channels"):
+        to_codec_domain(np.vstack([x, x[:1]]), 512.0, 512.0, settings, [*NAMES, "Cz"])
+    with pytest.raises(ValueError, match="positive"):
+        PreprocessingSettings(clip=[1e-4, 0.0])
+    with pytest.raises(ValueError, match="none"):
+        PreprocessingSettings(clip=[])
+    with pytest.raises(TypeError, match="list of numbers"):
+        PreprocessingSettings.from_dict({"highpass": None, "clip": [1e-4, "x"]})
