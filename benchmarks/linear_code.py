@@ -76,6 +76,12 @@ def main() -> None:
         help="DAC-SC: code each frame by the lapped transform of the two hops centred on it (no block edges)",
     )
     parser.add_argument(
+        "--channel-levels",
+        action="store_true",
+        help="DAC-SC: fit on each channel at the codec's level (preprocessing_at_level(per_channel=True)), the "
+        "level its tokens then code best at",
+    )
+    parser.add_argument(
         "--beam-width",
         type=int,
         default=1,
@@ -97,6 +103,7 @@ def main() -> None:
         codebook_dim=args.codebook_dim[0] if args.codebook_dim and len(args.codebook_dim) == 1 else args.codebook_dim,
         augment=args.augment,
         lapped=args.lapped,
+        channel_levels=args.channel_levels,
         beam_width=args.beam_width,
         beam_codebooks=args.beam_codebooks,
         group_size=args.group_size,

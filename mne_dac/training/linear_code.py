@@ -44,6 +44,7 @@ from mne.utils import logger, verbose
 
 from mne_dac.codecs.codec import DACCodec
 from mne_dac.codecs.mc_codec import DACMCCodec
+from mne_dac.io.raw import preprocessing_at_level
 from mne_dac.models.beam_search import beam_search, stage_entries
 from mne_dac.models.dac_model import decoder_modules, new_dac, quantizer_beam
 from mne_dac.models.euclidean_vq import EuclideanVectorQuantize
@@ -90,6 +91,7 @@ def build_linear_codec(
     codebook_dim: int | Sequence[int] | None = None,
     augment: bool = False,
     lapped: bool = False,
+    channel_levels: bool = False,
     beam_width: int = 1,
     beam_codebooks: int = 2,
     group_size: int | None = None,
@@ -126,6 +128,10 @@ def build_linear_codec(
         DAC-SC: code each frame by the modulated lapped transform (sine window) of the two hops centred on it,
         instead of the frame alone: the encoder's last convolution reads the neighbouring frames' halves and the
         decoder's first overlaps and adds, an orthogonal transform without block edges (:func:`mlt_basis`).
+    channel_levels : bool
+        Fit on each channel of each recording at the codec's level (the clip levels of
+        :func:`~mne_dac.preprocessing_at_level` with ``per_channel=True``), the level at which its tokens then
+        code best, instead of at the codec's fixed clip level.
     beam_width, beam_codebooks : int
         Encode by beam search of this width over the first ``beam_codebooks`` codebooks (width 1:
         DAC's greedy codes).
@@ -171,7 +177,9 @@ def build_linear_codec(
         codec = DACCodec.from_config(config, new_dac(**config.dac_kwargs).state_dict())
     eeg = [raw.copy().pick("eeg", exclude="bads") for raw in raws]
     check_build_memory(eeg, codec.sfreq, augment)
-    signals = [to_codec_domain(r.get_data(), r.info["sfreq"], codec.sfreq, codec.preprocessing).data for r in eeg]
+    settings = [preprocessing_at_level(r, codec, per_channel=True, verbose=False) if channel_levels else
+                codec.preprocessing for r in eeg]  # fmt: skip
+    signals = [to_codec_domain(r.get_data(), r.info["sfreq"], codec.sfreq, s).data for r, s in zip(eeg, settings)]
     ch_names = [r.ch_names for r in eeg]
     hop = codec.hop_length
     basis = mlt_basis(hop) if lapped else None

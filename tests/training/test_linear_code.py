@@ -92,3 +92,17 @@ def test_build_that_cannot_fit_is_refused(excerpt, monkeypatch):
     monkeypatch.setattr("mne_dac.training.trainer.available_memory", lambda device="cpu": need // 2)
     with pytest.raises(MemoryError, match=r"needs about 0.0 GiB .* frames augmented 8 times.*without augment"):
         build_linear_codec([excerpt], augment=True)
+
+
+def test_channel_levels(excerpt):
+    """channel_levels: each channel is fitted at the codec's level, so a recording whose channels are a fifth and
+    thirty times as loud gives the code of the recording as it is (the same frames, to the levels' three digits)."""
+    import mne
+
+    scales = np.where(np.arange(len(excerpt.ch_names)) % 2, 0.2, 30.0)[:, None]
+    mixed = mne.io.RawArray(excerpt.get_data() * scales, excerpt.info, verbose="error")
+    options = dict(n_codebooks=2, max_frames=3000, progress=False, channel_levels=True)
+    as_is, scaled = (build_linear_codec([raw], **options) for raw in (excerpt, mixed))
+    np.testing.assert_allclose(scaled.frame_prd, as_is.frame_prd, rtol=0.02)
+    plain = build_linear_codec([mixed], n_codebooks=2, max_frames=3000, progress=False)  # clipped, far from level
+    assert plain.frame_prd[-1] > as_is.frame_prd[-1] + 2
