@@ -496,12 +496,13 @@ def rate_quality(
     coded = tokenize_at_depths(raw, codec, depths, **group_kwargs(groups), restore_bands=restore_bands,
                                preprocessing=preprocessing, verbose=False)  # fmt: skip
     n_streams = coded[depths[0]].codes.shape[0]
-    levels = LEVEL_BITS * sfreq / n_times if preprocessing is not None and preprocessing.per_channel else 0.0
+    level_bits = LEVEL_BITS * n_channels if preprocessing is not None and preprocessing.per_channel else 0
     targets = {}  # the bits/s per channel of each depth: its codes (shared by a DAC-MC group), band gains, levels
     for k, tokens in coded.items():
         recon = reconstruct_raw(tokens, codec, n_codebooks=k, verbose=False)
+        levels = level_bits / tokens.duration / n_channels
         targets[k] = tokens.bits_per_second + tokens.band_gain_bits_per_second + levels  # tokens' codes are k deep
-        row = coded_row(label, k, targets[k], tokens.n_bits + tokens.band_gain_bits, targets[k])
+        row = coded_row(label, k, targets[k], tokens.n_bits + tokens.band_gain_bits + level_bits, targets[k])
         entropy = sum(_entropy_bits(tokens.codes[:, j]) for j in range(k))
         row["entropy_bits_per_second"] = entropy * codec.frame_rate * n_streams / n_channels
         rows.append(dict(row, **_metrics_row(fidelity_report(raw, recon, **report_kw))))

@@ -255,3 +255,24 @@ def test_rate_quality_groups(short_raw):
     assert df["target_bits_per_second"].tolist() == pytest.approx([rate, rate])
     assert df["bits_per_second"].iloc[0] == pytest.approx(rate)
     assert 0.85 * rate <= df["bits_per_second"].iloc[1] <= rate
+
+
+def test_rate_quality_channel_levels(short_raw):
+    """preprocessing with a clip level per channel: the tokens code at those levels and the levels' bits count in
+    the codec's rate and size (the baselines at that rate too)."""
+    from conftest import make_tiny_codec
+
+    from mne_dac import preprocessing_at_level
+    from mne_dac.evaluation.baselines import LEVEL_BITS
+
+    codec = make_tiny_codec()
+    raw = short_raw.copy().pick("eeg")
+    levels = preprocessing_at_level(raw, codec, per_channel=True)
+    plain = rate_quality(raw, codec, depths=(2,), baselines=("dct",), preprocessing_row=False)
+    leveled = rate_quality(raw, codec, depths=(2,), baselines=("dct",), preprocessing=levels, preprocessing_row=False)
+    n_channels, duration = len(raw.ch_names), raw.n_times / raw.info["sfreq"]
+    extra = leveled.set_index("method")["target_bits_per_second"] - plain.set_index("method")["target_bits_per_second"]
+    np.testing.assert_allclose(extra, LEVEL_BITS / duration)
+    codec_rows = [df[df.method == "codec"].iloc[0] for df in (plain, leveled)]
+    assert codec_rows[1]["n_bits"] - codec_rows[0]["n_bits"] == LEVEL_BITS * n_channels
+    assert codec_rows[1]["prd"] != codec_rows[0]["prd"]
