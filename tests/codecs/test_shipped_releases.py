@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import DATA_DIR
+from conftest import DATA_DIR, FLOAT32_ROUNDING
 
 import mne_dac
 from mne_dac.codecs.loading import _SHIPPED_DIR, CODEC_ALIASES, SHIPPED_CODECS, SHIPPED_RELEASES, shipped_codec_of
@@ -19,12 +19,6 @@ RELEASE_FILES = {
     "beam-2026.12": ["Fp1", "Cz", "O2"],  # 8 s with band gains, before the default became lapped-2026.12
     "mc-pivot-2026.12b": ["Fp1", "Fp2", "C3", "Cz", "C4", "O1", "O2", "Pz"],  # before "mc-pivot" changed
 }
-
-
-#: The decoder's float32 sums depend on the CPU's instructions and on the threads: on another machine
-#: than the release's, the same codes decode to Volts that differ by float32 rounding (seen: 3e-11 V on
-#: one machine, 1.2e-10 V on another; a float32 step at the codec's full scale of 200 µV is 2.4e-11 V).
-FLOAT32_ROUNDING = 5e-10
 
 
 @pytest.mark.parametrize("release", sorted(RELEASE_FILES))

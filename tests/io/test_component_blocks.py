@@ -12,7 +12,7 @@ import warnings
 import mne
 import numpy as np
 import pytest
-from conftest import DATA_DIR, CraftedFile, crafted_transform
+from conftest import DATA_DIR, FLOAT32_ROUNDING, CraftedFile, crafted_transform
 
 from mne_dac import EEGDACFormatError, load_codec, read_raw_dac, write_raw_dac
 from mne_dac.evaluation.datasets import read_excerpt
@@ -268,5 +268,5 @@ def test_files_of_a_codec_within_a_rate_decode_as_they_did():
     fname = DATA_DIR / "lapped-2026.12-within-30.eegdac"
     transform = read_header(fname).transform
     assert transform.depth_seconds == 4 and transform.band_edges and not transform.block_scales
-    np.testing.assert_allclose(read_raw_dac(fname, verbose="error").get_data(),
-                               np.load(DATA_DIR / "lapped-2026.12-within-30_decoded.npy"), rtol=0, atol=1e-10)  # fmt: skip
+    expected = np.load(DATA_DIR / "lapped-2026.12-within-30_decoded.npy")
+    np.testing.assert_allclose(read_raw_dac(fname, verbose="error").get_data(), expected, rtol=0, atol=FLOAT32_ROUNDING)

@@ -9,7 +9,7 @@ import json
 import mne
 import numpy as np
 import pytest
-from conftest import DATA_DIR, CraftedFile, crafted_transform
+from conftest import DATA_DIR, FLOAT32_ROUNDING, CraftedFile, crafted_transform
 
 from mne_dac import EEGDACFormatError, read_raw_dac, read_tokens, write_raw_dac
 from mne_dac.evaluation.datasets import read_excerpt
@@ -341,7 +341,7 @@ TRANSFORM_RELEASE_FILES = ("klt-dct-2026.12", "klt-codec-2026.12")
 def test_files_written_before_band_gains_decode_as_they_did(name):
     raw = read_raw_dac(DATA_DIR / f"{name}.eegdac", verbose="error")
     assert read_header(DATA_DIR / f"{name}.eegdac").transform.band_edges == ()
-    np.testing.assert_allclose(raw.get_data(), np.load(DATA_DIR / f"{name}_decoded.npy"), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(raw.get_data(), np.load(DATA_DIR / f"{name}_decoded.npy"), rtol=0, atol=FLOAT32_ROUNDING)
 
 
 def test_klt_codec_files_with_band_gains_decode_as_they_did():
@@ -352,4 +352,4 @@ def test_klt_codec_files_with_band_gains_decode_as_they_did():
     assert header.codec.name == "linear-2026.12" and header.transform.band_edges
     raw = read_raw_dac(fname, verbose="error")
     np.testing.assert_allclose(raw.get_data(), np.load(DATA_DIR / "klt-codec-linear-2026.12_decoded.npy"), rtol=0,
-                               atol=1e-10)  # fmt: skip
+                               atol=FLOAT32_ROUNDING)  # fmt: skip
