@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from mne_dac.adapters.epoch_coding import EpochCoding
 from mne_dac.codecs.codec import DACCodec
 from mne_dac.codecs.loading import load_codec
-from mne_dac.io.raw import CHANNEL_LEVELS, CLIP_AT_LEVEL, channel_rms, preprocessing_at_rms, preprocessing_of_channels
+from mne_dac.io.raw import CHANNEL_LEVELS, CLIP_AT_LEVEL, channel_rms, preprocessing_at_rms
 from mne_dac.signal.groups import resolve_groups
 from mne_dac.signal.preprocessing import PreprocessingSettings, n_codec_samples
 from mne_dac.utils._docs import fill_doc
@@ -136,9 +136,8 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
         self.n_codebooks_ = self.codec_.check_n_codebooks(self.n_codebooks)
         if self.preprocessing in (CLIP_AT_LEVEL, CHANNEL_LEVELS):
             rms = channel_rms(data, sfreq, self.codec_.preprocessing.highpass)
-            self.preprocessing_ = (preprocessing_of_channels(self.codec_.preprocessing, rms)
-                                   if self.preprocessing == CHANNEL_LEVELS else
-                                   preprocessing_at_rms(self.codec_.preprocessing, float(np.median(rms))))  # fmt: skip
+            per_channel = self.preprocessing == CHANNEL_LEVELS
+            self.preprocessing_ = preprocessing_at_rms(self.codec_.preprocessing, rms, per_channel)
         else:
             self.preprocessing_ = self.preprocessing or self.codec_.preprocessing
         self.n_frames_ = self.codec_.n_frames(n_codec_samples(self.n_times_, self.sfreq_, self.codec_.sfreq))

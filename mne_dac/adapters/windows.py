@@ -26,7 +26,6 @@ from mne_dac.io.raw import (
     channel_rms,
     preprocessing_at_level,
     preprocessing_at_rms,
-    preprocessing_of_channels,
 )
 from mne_dac.signal.groups import resolve_groups
 from mne_dac.signal.preprocessing import PreprocessingSettings
@@ -182,9 +181,7 @@ def _preprocessing_at_level(ds: Any, codec: DACCodec, per_channel: bool) -> Prep
     if isinstance(ds, WindowsDataset):
         windows = ds.windows.get_data(picks="eeg")
         rms = channel_rms(windows, ds.windows.info["sfreq"], codec.preprocessing.highpass)
-        if per_channel:
-            return preprocessing_of_channels(codec.preprocessing, rms)
-        return preprocessing_at_rms(codec.preprocessing, float(np.median(rms)))
+        return preprocessing_at_rms(codec.preprocessing, rms, per_channel)
     return preprocessing_at_level(ds.raw, codec, per_channel=per_channel, verbose=False)
 
 

@@ -162,7 +162,7 @@ def preprocessing_at_level(raw: mne.io.BaseRaw, codec: Any = "default", *, per_c
     %(codec)s
     per_channel : bool
         Set each EEG channel's clip level so that its RMS lies at the middle of the codec's range, within the range
-        too (:func:`preprocessing_of_channels`): the codec then sees every channel at one level, which keeps the
+        too (:func:`preprocessing_at_rms`): the codec then sees every channel at one level, which keeps the
         waveform better (on eegmat's validation minutes, the default codec's tokens with their band gains at 4
         codebooks: PRD 31.8 against 32.2 per cent at the recordings' one level; docs page *Benchmarks*).
     %(verbose)s
@@ -179,11 +179,7 @@ def preprocessing_at_level(raw: mne.io.BaseRaw, codec: Any = "default", *, per_c
     stream = reference_stream(lambda start, stop: raw.get_data(picks=eeg, start=start, stop=stop),
                               [raw.ch_names[i] for i in eeg], raw.n_times, raw.info["sfreq"], settings.highpass)  # fmt: skip
     rms = np.sqrt(_energy(stream, raw.n_times) / raw.n_times) * REFERENCE_CLIP
-    return (
-        preprocessing_of_channels(settings, rms)
-        if per_channel
-        else preprocessing_at_rms(settings, float(np.median(rms)))
-    )
+    return preprocessing_at_rms(settings, rms, per_channel)
 
 
 def channel_rms(epochs: np.ndarray, sfreq: float, highpass: float | None) -> np.ndarray:
@@ -202,7 +198,7 @@ def channel_rms(epochs: np.ndarray, sfreq: float, highpass: float | None) -> np.
     Returns
     -------
     rms : array, shape (n_channels,)
-        In Volts; for :func:`preprocessing_of_channels`, and their median for :func:`preprocessing_at_rms`.
+        In Volts; for :func:`preprocessing_at_rms`.
     """
     n_epochs, n_channels, n_times = epochs.shape
     rows = epochs.reshape(n_epochs * n_channels, n_times)
@@ -220,38 +216,35 @@ def _energy(stream: CodecDomainStream, n_times: int) -> np.ndarray:
     return energy
 
 
-def preprocessing_at_rms(settings: PreprocessingSettings, rms: float) -> PreprocessingSettings:
-    """A codec's preprocessing ``settings`` with the clip level that brings EEG whose channels' median RMS is
-    ``rms`` (Volts, high-passed as the codec's input) to the codec's level: ``settings`` where it lies within
-    :data:`~mne_dac.io.component_blocks.CODEC_RMS` of their clip level (:func:`preprocessing_at_level`)."""
-    low, high = (share * settings.clip for share in CODEC_RMS)
-    if rms == 0 or low <= rms <= high:
-        return settings
-    clip = float(f"{rms / np.sqrt(np.prod(CODEC_RMS)):.3g}")
-    try:
-        settings = dataclasses.replace(settings, clip=clip)
-    except ValueError as err:  # an implausible clip level
-        raise ValueError(
-            f"The EEG's RMS is {rms:.3g} V, implausible for EEG: are the data in Volts (MNE's unit)?"
-        ) from err
-    logger.info("EEG RMS %.3g µV (codec's level %.3g-%.3g µV): clip level ±%g µV", rms * 1e6, low * 1e6, high * 1e6,
-                clip * 1e6)  # fmt: skip
-    return settings
+def preprocessing_at_rms(settings: PreprocessingSettings, rms: np.ndarray, per_channel: bool = False
+                         ) -> PreprocessingSettings:  # fmt: skip
+    """A codec's preprocessing ``settings`` at the level of EEG whose channels' RMS is ``rms`` (Volts, high-passed as
+    the codec's input, shape ``(n_channels,)``; :func:`preprocessing_at_level`).
 
-
-def preprocessing_of_channels(settings: PreprocessingSettings, rms: np.ndarray) -> PreprocessingSettings:
-    """A codec's preprocessing ``settings`` with one clip level per channel: the one that brings the channel's RMS
-    ``rms`` (Volts, high-passed as the codec's input) to the geometric middle of
-    :data:`~mne_dac.io.component_blocks.CODEC_RMS` (three significant digits; a flat channel keeps the codec's
-    level, none exceeds 10 mV).
-
-    Raises a :class:`ValueError` where the channels' median RMS is implausible for EEG in Volts, as
-    :func:`preprocessing_at_rms` does.
+    One clip level: the one that brings the channels' median RMS to the geometric middle of
+    :data:`~mne_dac.io.component_blocks.CODEC_RMS` where it lies outside that range of the codec's clip level
+    (``settings`` within it). With ``per_channel``, one clip level per channel, each bringing its RMS to the middle
+    (three significant digits; a flat channel keeps the codec's level, none exceeds 10 mV). Raises a
+    :class:`ValueError` where the median RMS is implausible for EEG in Volts.
     """
-    preprocessing_at_rms(settings, float(np.median(rms)))  # implausible data (µV given as Volts) are refused
-    middle, largest = np.sqrt(np.prod(CODEC_RMS)), 1e-2
-    clips = [float(f"{min(r / middle, largest):.3g}") if r > 0 else settings.clip for r in np.asarray(rms, float)]
-    logger.info("EEG channels' RMS %.3g-%.3g µV: clip levels ±%.4g-%.4g µV", min(rms) * 1e6, max(rms) * 1e6,
+    rms = np.asarray(rms, dtype=float)
+    median, middle = float(np.median(rms)), np.sqrt(np.prod(CODEC_RMS))
+    low, high = (share * settings.clip for share in CODEC_RMS)
+    at_level = settings
+    if median and not low <= median <= high:
+        clip = float(f"{median / middle:.3g}")
+        try:
+            at_level = dataclasses.replace(settings, clip=clip)
+        except ValueError as err:  # an implausible clip level
+            raise ValueError(
+                f"The EEG's RMS is {median:.3g} V, implausible for EEG: are the data in Volts (MNE's unit)?"
+            ) from err
+        logger.info("EEG RMS %.3g µV (codec's level %.3g-%.3g µV): clip level ±%g µV", median * 1e6, low * 1e6,
+                    high * 1e6, clip * 1e6)  # fmt: skip
+    if not per_channel:
+        return at_level
+    clips = [float(f"{min(r / middle, 1e-2):.3g}") if r > 0 else settings.clip for r in rms]
+    logger.info("EEG channels' RMS %.3g-%.3g µV: clip levels ±%.4g-%.4g µV", rms.min() * 1e6, rms.max() * 1e6,
                 min(clips) * 1e6, max(clips) * 1e6)  # fmt: skip
     return dataclasses.replace(settings, clip=tuple(clips))
 
