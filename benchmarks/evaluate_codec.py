@@ -89,7 +89,11 @@ def evaluate(args: argparse.Namespace) -> dict:
     frames = []
     for name, raw in raws.items():
         t0 = time.perf_counter()
-        levels = mne_dac.preprocessing_at_level(raw, codec, per_channel=True) if args.channel_levels else None
+        levels = None  # the codec's own scaling
+        if args.channel_levels:
+            levels = mne_dac.preprocessing_at_level(raw, codec, per_channel=True)
+        elif args.fixed_clip:
+            levels = codec.preprocessing
         df = rate_quality(raw, codec, depths, label="codec", restore_bands=args.restore_bands, preprocessing=levels,
                           verbose="error")  # fmt: skip
         for label, other in others.items():
@@ -125,7 +129,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         },
         data=dict(folder=str(args.data), subjects=args.subjects, seconds=args.seconds, recordings=list(raws)),
         restore_bands=args.restore_bands,
-        channel_levels=args.channel_levels,
+        channel_levels=args.channel_levels or (codec.channel_levels and not args.fixed_clip),
         platform=dict(python=platform.python_version(), machine=platform.machine(), mne_dac=mne_dac.__version__),
         per_recording=_records(per_recording),
         mean=_records(mean),
@@ -190,9 +194,13 @@ def main() -> None:
     parser.add_argument("--device", default=None, help="torch device (default: GPU if available)")
     parser.add_argument("--no-restore-bands", dest="restore_bands", action="store_false",
                         help="the codec's decode alone, without the tokens' band gains")  # fmt: skip
-    parser.add_argument("--channel-levels", action="store_true",
+    levels = parser.add_mutually_exclusive_group()
+    levels.add_argument("--channel-levels", action="store_true",
                         help="tokens of each channel at the codec's level (preprocessing_at_level(per_channel=True); "
-                        "16 bits per channel counted)")  # fmt: skip
+                        "16 bits per channel counted; the default of a codec fitted at those levels)")  # fmt: skip
+    levels.add_argument(
+        "--fixed-clip", action="store_true", help="tokens at the codec's fixed clip level (the paper's ±200 µV)"
+    )
     parser.add_argument("--out", type=Path, help="write the Markdown table here")
     parser.add_argument("--json", type=Path, help="write all results here")
     parser.add_argument("--plot", type=Path, help="write the rate-quality plot here (PNG)")

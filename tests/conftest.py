@@ -69,6 +69,20 @@ def tiny_codec():
     return make_tiny_codec()
 
 
+@pytest.fixture(scope="session")
+def tiny_level_codec(tiny_codec):
+    """The tiny codec, coding each channel at the codec's level by default (``channel_levels``)."""
+    codec = copy.copy(tiny_codec)  # shares the model
+    codec.channel_levels = True
+    return codec
+
+
+@pytest.fixture(scope="session")
+def tiny_level_codec_file(tmp_path_factory, tiny_level_codec) -> Path:
+    """The tiny channel-levels codec saved as an mne-dac codec file."""
+    return tiny_level_codec.save(tmp_path_factory.mktemp("codec") / "tiny-levels.pt")
+
+
 @pytest.fixture(scope="session", params=["channel", "group"])
 def tiny_mc_codec(request, tiny_codec):
     """A tiny DAC-MC codec around the tiny codec, in each token layout, groups of 2."""

@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from mne_dac.adapters.epoch_coding import EpochCoding
 from mne_dac.codecs.codec import DACCodec
 from mne_dac.codecs.loading import load_codec
-from mne_dac.io.raw import CHANNEL_LEVELS, CLIP_AT_LEVEL, channel_rms, preprocessing_at_rms
+from mne_dac.io.raw import CHANNEL_LEVELS, CLIP_AT_LEVEL, channel_rms, codec_scaling, preprocessing_at_rms
 from mne_dac.signal.groups import resolve_groups
 from mne_dac.signal.preprocessing import PreprocessingSettings, n_codec_samples
 from mne_dac.utils._docs import fill_doc
@@ -134,12 +134,12 @@ class _DACTransformerBase(TransformerMixin, BaseEstimator):
 
         self.codec_ = self._load_codec()
         self.n_codebooks_ = self.codec_.check_n_codebooks(self.n_codebooks)
-        if self.preprocessing in (CLIP_AT_LEVEL, CHANNEL_LEVELS):
+        scaling = codec_scaling(self.codec_, self.preprocessing)
+        if scaling in (CLIP_AT_LEVEL, CHANNEL_LEVELS):
             rms = channel_rms(data, sfreq, self.codec_.preprocessing.highpass)
-            per_channel = self.preprocessing == CHANNEL_LEVELS
-            self.preprocessing_ = preprocessing_at_rms(self.codec_.preprocessing, rms, per_channel)
+            self.preprocessing_ = preprocessing_at_rms(self.codec_.preprocessing, rms, scaling == CHANNEL_LEVELS)
         else:
-            self.preprocessing_ = self.preprocessing or self.codec_.preprocessing
+            self.preprocessing_ = scaling
         self.n_frames_ = self.codec_.n_frames(n_codec_samples(self.n_times_, self.sfreq_, self.codec_.sfreq))
         self._fit_channels(X)
         return self
@@ -256,7 +256,8 @@ _NOTES = """
     and all channels of all epochs are coded in one batched codec call.
 
     :meth:`fit` checks the parameters and the data and loads the codec; it learns nothing
-    but, with ``preprocessing="clip-at-level"``, the clip level of the fitted epochs' level.
+    but, with ``preprocessing="clip-at-level"`` (``"channel-levels"``, the default of a codec
+    fitted at each channel's level), the clip level of the fitted epochs' level (of each channel's).
     All epochs must have the number of channels, time samples and sampling rate seen in
     :meth:`fit`. A :class:`~mne_dac.DACCodec` given as ``codec`` is shared,
     not copied, by :func:`sklearn.base.clone` (the codec is only read); pass a name or

@@ -24,6 +24,7 @@ from mne_dac.io.raw import (
     CHANNEL_LEVELS,
     CLIP_AT_LEVEL,
     channel_rms,
+    codec_scaling,
     preprocessing_at_level,
     preprocessing_at_rms,
 )
@@ -161,10 +162,10 @@ def _with_transform(
     datasets = []
     for ds, info in zip(concat_ds.datasets, infos):
         new = copy.copy(ds)  # shallow: shares the signals and metadata
-        at_level = preprocessing in (CLIP_AT_LEVEL, CHANNEL_LEVELS)
-        settings = _preprocessing_at_level(ds, codec, preprocessing == CHANNEL_LEVELS) if at_level else preprocessing
-        coding = EpochCoding.create(codec, info["sfreq"], n_codebooks, settings or codec.preprocessing,
-                                    info["ch_names"], groups)  # fmt: skip
+        settings = codec_scaling(codec, preprocessing)
+        if settings in (CLIP_AT_LEVEL, CHANNEL_LEVELS):
+            settings = _preprocessing_at_level(ds, codec, settings == CHANNEL_LEVELS)
+        coding = EpochCoding.create(codec, info["sfreq"], n_codebooks, settings, info["ch_names"], groups)
         cache = None if cache_dir is None else Path(cache_dir) / f"{kind.name}-{coding.fingerprint()[:16]}"
         new.transform = kind(coding, then=ds.transform, cache_dir=cache)
         datasets.append(new)

@@ -141,6 +141,11 @@ class DACCodec:
     default_n_codebooks : int | None
         Codebooks to code with when none are asked for (``None``: all of them). A deep codec
         can code at a modest rate by default and at finer depths on request.
+    channel_levels : bool
+        Scale each EEG channel to the codec's level by default (a clip level per channel,
+        :func:`~mne_dac.preprocessing_at_level` with ``per_channel=True``) instead of at ``preprocessing``'s fixed
+        clip level: for a codec fitted at those levels (:attr:`CodecConfig.channel_levels
+        <mne_dac.codecs.config.CodecConfig.channel_levels>`). Passing ``preprocessing=`` still sets the scaling.
     %(device)s
     batch_size : int
         Number of chunks processed at once.
@@ -175,6 +180,7 @@ class DACCodec:
         name: str = "custom",
         preprocessing: PreprocessingSettings | None = None,
         default_n_codebooks: int | None = None,
+        channel_levels: bool = False,
         device: str | None = None,
         batch_size: int = 16,
         chunk_frames: int = 128,
@@ -192,6 +198,7 @@ class DACCodec:
         self.name = name
         self.preprocessing = preprocessing or PreprocessingSettings()
         self.default_n_codebooks = default_n_codebooks
+        self.channel_levels = bool(channel_levels)
         self.device = torch.device(device)
         self.batch_size = int(batch_size)
         self.chunk_frames = int(chunk_frames)
@@ -567,6 +574,7 @@ class DACCodec:
             dac_config(self.dac_model),
             self.preprocessing,
             default_n_codebooks=self.default_n_codebooks,
+            channel_levels=self.channel_levels,
         )
 
     @classmethod

@@ -41,6 +41,10 @@ class CodecConfig:
         DAC-MC only: channels per pivot group.
     default_n_codebooks : int | None
         Codebooks used when none are asked for (``None``: all of them).
+    channel_levels : bool
+        Whether the codec's tokens scale each EEG channel to the codec's level by default (its clip level per
+        channel, :func:`~mne_dac.preprocessing_at_level` with ``per_channel=True``) rather than at
+        ``preprocessing``'s fixed clip level: the level its codebooks were fitted at.
     """
 
     architecture: str
@@ -52,6 +56,7 @@ class CodecConfig:
     grouping: str | None = None
     group_size: int | None = None
     default_n_codebooks: int | None = None
+    channel_levels: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (the codec file's keys); the DAC-MC keys only for a DAC-MC codec."""
@@ -66,6 +71,8 @@ class CodecConfig:
             d.update(mc_kwargs=self.mc_kwargs, grouping=self.grouping, group_size=self.group_size)
         if self.default_n_codebooks is not None:
             d["default_n_codebooks"] = self.default_n_codebooks
+        if self.channel_levels:  # only then: the files of codecs without it stay as they were
+            d["channel_levels"] = True
         return d
 
     @classmethod
@@ -81,6 +88,7 @@ class CodecConfig:
             grouping=d.get("grouping"),
             group_size=None if d.get("group_size") is None else int(d["group_size"]),
             default_n_codebooks=None if d.get("default_n_codebooks") is None else int(d["default_n_codebooks"]),
+            channel_levels=_flag(d.get("channel_levels", False), "channel_levels"),
         )
 
     def build_model(self, state_dict: dict[str, torch.Tensor]) -> torch.nn.Module:
@@ -93,7 +101,15 @@ class CodecConfig:
             "name": self.name,
             "preprocessing": self.preprocessing,
             "default_n_codebooks": self.default_n_codebooks,
+            "channel_levels": self.channel_levels,
         }
         if self.mc_kwargs is not None:
             kwargs.update(grouping=self.grouping, group_size=self.group_size)
         return kwargs
+
+
+def _flag(value: Any, name: str) -> bool:
+    """A boolean of a codec file, or a :class:`TypeError` (a file is data: ``"false"`` is no ``False``)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be true or false, got {value!r}")
+    return value

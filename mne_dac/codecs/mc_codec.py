@@ -109,7 +109,7 @@ class DACMCCodec(DACCodec):
         model = DACMC(clone_model(codec.model), **mc_kwargs)
         return cls(
             model, codec.sfreq, name=f"{codec.name}-mc", preprocessing=codec.preprocessing, grouping=grouping,
-            group_size=group_size, default_n_codebooks=codec.default_n_codebooks,
+            group_size=group_size, default_n_codebooks=codec.default_n_codebooks, channel_levels=codec.channel_levels,
             **{**codec.runtime_options(), "search": 0},
         )  # fmt: skip
 

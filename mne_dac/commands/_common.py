@@ -92,18 +92,26 @@ def add_clip_at_level_option(p: argparse.ArgumentParser, each: str = "the record
     levels.add_argument(
         "--channel-levels",
         action="store_true",
-        help="a codec's tokens: a clip level per channel, each channel at the codec's level",
+        help="a codec's tokens: a clip level per channel, each channel at the codec's level (the default of a "
+        "codec fitted at those levels, as the default codec)",
+    )
+    levels.add_argument(
+        "--fixed-clip",
+        action="store_true",
+        help="a codec's tokens: the codec's fixed clip level (the paper's ±200 µV), even for a codec fitted at "
+        "each channel's level",
     )
 
 
-def clip_at_level(args: argparse.Namespace) -> bool | str:
-    """``--clip-at-level`` (``True``), ``--channel-levels`` (``"channel"``), or a :class:`CLIError` where the coding
-    scales its blocks itself."""
-    option = "--channel-levels" if args.channel_levels else "--clip-at-level"
-    if (args.clip_at_level or args.channel_levels) and (transform_coder(args) or args.bitrate is not None):
-        raise CLIError(f"{option} sets how a codec's tokens are scaled; transform codes and --bitrate files "
+def clip_at_level(args: argparse.Namespace) -> bool | str | None:
+    """``--clip-at-level`` (``True``), ``--channel-levels`` (``"channel"``), ``--fixed-clip`` (``False``) or none
+    (``None``, the codec's own scaling); a :class:`CLIError` where the coding scales its blocks itself."""
+    chosen = {"--clip-at-level": True, "--channel-levels": "channel", "--fixed-clip": False}
+    given = [option for option in chosen if getattr(args, option[2:].replace("-", "_"))]
+    if given and (transform_coder(args) or args.bitrate is not None):
+        raise CLIError(f"{given[0]} sets how a codec's tokens are scaled; transform codes and --bitrate files "
                        "scale each block themselves")  # fmt: skip
-    return "channel" if args.channel_levels else args.clip_at_level
+    return chosen[given[0]] if given else None
 
 
 def check_paths(input: Path, output: Path, overwrite: bool, suffixes: tuple[str, ...]) -> None:

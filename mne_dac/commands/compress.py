@@ -71,8 +71,12 @@ def run(args: argparse.Namespace) -> None:
         if missing:
             raise CLIError(f"--exclude: no channel(s) {missing} in {args.input}; channels: {raw.ch_names}")
         raw.set_channel_types(dict.fromkeys(args.exclude, "misc"), verbose="error")
-    per_channel = at_level == "channel"
-    preprocessing = mne_dac.preprocessing_at_level(raw, codec, per_channel=per_channel) if at_level else None
+    if at_level is False:
+        preprocessing = codec.preprocessing
+    elif at_level:
+        preprocessing = mne_dac.preprocessing_at_level(raw, codec, per_channel=at_level == "channel")
+    else:
+        preprocessing = None  # the codec's own
     progress = raw.duration > PROGRESS_MIN_DURATION and not args.quiet
     mne_dac.write_raw_dac(
         out, raw, codec=codec, n_codebooks=args.n_codebooks, overwrite=args.overwrite, grouping=args.grouping,

@@ -432,7 +432,7 @@ def rate_quality(
         Code with band gains (:attr:`~mne_dac.EEGTokens.band_gains`, the default of tokens and
         files); ``False``: the codec's decode alone.
     preprocessing : PreprocessingSettings | None
-        The tokens' preprocessing (``None``: the codec's); with a clip level per channel
+        The tokens' preprocessing (``None``: the codec's, :func:`~mne_dac.tokenize_raw`); with a clip level per channel
         (:func:`~mne_dac.preprocessing_at_level`), :data:`LEVEL_BITS` per channel count in the codec's
         rate. The baselines code the signals of the codec's preprocessing.
     preprocessing_row : bool
@@ -465,7 +465,7 @@ def rate_quality(
     import pandas as pd
 
     from mne_dac.codecs.loading import load_codec
-    from mne_dac.io.raw import reconstruct_raw, tokenize_at_depths
+    from mne_dac.io.raw import reconstruct_raw, tokenize_at_depths, tokens_preprocessing
     from mne_dac.signal.metrics import fidelity_report
     from mne_dac.signal.preprocessing import from_codec_domain, to_codec_domain
 
@@ -478,6 +478,7 @@ def rate_quality(
         if method not in LOSSLESS:
             raise ValueError(f"Unknown lossless baseline {method!r}; choose among {list(LOSSLESS)}")
     raw = raw.copy().pick("eeg")
+    preprocessing = preprocessing or tokens_preprocessing(raw, codec)
     sfreq, n_times, settings = raw.info["sfreq"], raw.n_times, codec.preprocessing
     n_channels = len(raw.ch_names)
     report_kw = dict(codec_sfreq=codec.sfreq, clip=settings.clip, verbose=False)
@@ -496,7 +497,7 @@ def rate_quality(
     coded = tokenize_at_depths(raw, codec, depths, **group_kwargs(groups), restore_bands=restore_bands,
                                preprocessing=preprocessing, verbose=False)  # fmt: skip
     n_streams = coded[depths[0]].codes.shape[0]
-    level_bits = LEVEL_BITS * n_channels if preprocessing is not None and preprocessing.per_channel else 0
+    level_bits = LEVEL_BITS * n_channels if preprocessing.per_channel else 0
     targets = {}  # the bits/s per channel of each depth: its codes (shared by a DAC-MC group), band gains, levels
     for k, tokens in coded.items():
         recon = reconstruct_raw(tokens, codec, n_codebooks=k, verbose=False)

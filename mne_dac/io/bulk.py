@@ -101,7 +101,7 @@ class _Job:
     max_error: float | None
     bits_per_second: float | None
     restore_bands: bool
-    clip_at_level: bool | str
+    clip_at_level: bool | str | None
     exclude: tuple[str, ...]
     n_threads: int
     overwrite: bool
@@ -126,7 +126,7 @@ def compress_dir(
     max_error: float | None = None,
     bits_per_second: float | None = None,
     restore_bands: bool = True,
-    clip_at_level: bool | str = False,
+    clip_at_level: bool | str | None = None,
     exclude: Sequence[str] = (),
     extensions: Sequence[str] = RECORDING_EXTENSIONS,
     n_jobs: int | None = None,
@@ -188,12 +188,14 @@ def compress_dir(
         depth is chosen per channel and 4 s (``None``: its tokens at ``n_codebooks``); see
         :func:`~mne_dac.write_raw_dac`.
     %(restore_bands)s
-    clip_at_level : bool | ``"channel"``
-        A codec's tokens: code each recording with the clip level that brings its EEG to the codec's level
+    clip_at_level : bool | ``"channel"`` | None
+        A codec's tokens: ``True`` codes each recording with the clip level that brings its EEG to the codec's level
         (:func:`~mne_dac.preprocessing_at_level`), for EEG far quieter or louder than the codec's training EEG;
-        ``"channel"``: with a clip level per channel, each channel at the codec's level (``per_channel=True``).
-        An output whose clip level is not the one asked for (the codec's own without ``clip_at_level``) is
-        compressed again; with it, a rerun reads each finished recording once more to find its level.
+        ``"channel"``: with a clip level per channel, each channel at the codec's level (``per_channel=True``);
+        ``False``: at the codec's fixed clip level (the paper's ±200 µV); ``None``: the codec's own scaling
+        (``"channel"`` for a codec fitted at each channel's level, :attr:`~mne_dac.DACCodec.channel_levels`,
+        ``False`` otherwise). An output whose scaling is not the one asked for is compressed again; with
+        ``True``, a rerun reads each finished recording once more to find its level.
         Transform codes and files within a rate (``bits_per_second``) scale each block themselves.
     exclude : sequence of str
         Channels to keep out of coding: channels typed EEG in the files that are not EEG
@@ -255,7 +257,7 @@ def compress_dir(
     exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
     is_transform_coder(codec, n_codebooks=n_codebooks, groups=groups, bits_per_second=bits_per_second)
     _validate_type(restore_bands, bool, "restore_bands")
-    _validate_type(clip_at_level, (bool, str), "clip_at_level")
+    _validate_type(clip_at_level, (bool, str, None), "clip_at_level")
     if isinstance(clip_at_level, str):
         _check_option("clip_at_level", clip_at_level, ("channel",))
     if clip_at_level and (is_transform_coder(codec) or bits_per_second is not None):
@@ -563,10 +565,15 @@ def _compress_one(job: _Job) -> dict:
             if header is not None and header.max_error != job.max_error:  # another bound was asked for
                 header = None
             raw = None
-            if header is not None and header.transform is None:  # a codec's tokens: the clip level asked for?
-                raw = _read_input(job) if job.clip_at_level else None
-                asked = _preprocessing(job, raw)
-                if asked is not None and header.preprocessing.clip != asked.clip:
+            if header is not None and header.transform is None:  # a codec's tokens: at the level asked for?
+                scaling = _scaling(job)
+                if scaling == "channel":  # each channel's level follows from the unchanged recording
+                    other_level = not header.preprocessing.per_channel
+                else:
+                    raw = _read_input(job) if scaling else None
+                    asked = _preprocessing(job, raw)
+                    other_level = asked is not None and header.preprocessing.clip != asked.clip
+                if other_level:
                     logger.info("Recompressing %s: another clip level was asked for", output)
                     header = None
             if header is not None:
@@ -634,17 +641,29 @@ def _read_input(job: _Job) -> mne.io.BaseRaw:
     return raw
 
 
-def _preprocessing(job: _Job, raw: mne.io.BaseRaw | None) -> PreprocessingSettings | None:
-    """The preprocessing of a codec's tokens that the job asks for (``raw``: its recording, read with
-    ``clip_at_level``); ``None`` for a transform code or a file within a rate."""
-    from mne_dac.io.raw import preprocessing_at_level
-
+def _scaling(job: _Job) -> bool | str | None:
+    """How the job scales a codec's tokens (``clip_at_level``, the codec's own where ``None``); ``None`` for a
+    transform code or a file within a rate."""
     codec = _worker_codec(job.codec, job.device)
     if isinstance(codec, str) or job.bits_per_second is not None:
         return None
-    if not job.clip_at_level:
+    if job.clip_at_level is None:
+        return "channel" if codec.channel_levels else False
+    return job.clip_at_level
+
+
+def _preprocessing(job: _Job, raw: mne.io.BaseRaw | None) -> PreprocessingSettings | None:
+    """The preprocessing of a codec's tokens that the job asks for (``raw``: its recording, needed unless at the
+    codec's fixed clip level); ``None`` for a transform code or a file within a rate."""
+    from mne_dac.io.raw import preprocessing_at_level
+
+    scaling = _scaling(job)
+    if scaling is None:
+        return None
+    codec = _worker_codec(job.codec, job.device)
+    if not scaling:
         return codec.preprocessing
-    return preprocessing_at_level(raw, codec, per_channel=job.clip_at_level == "channel")
+    return preprocessing_at_level(raw, codec, per_channel=scaling == "channel")
 
 
 def _compress(job: _Job, output: Path, raw: mne.io.BaseRaw | None = None) -> dict:
@@ -654,7 +673,7 @@ def _compress(job: _Job, output: Path, raw: mne.io.BaseRaw | None = None) -> dic
     raw = _read_input(job) if raw is None else raw
     codec = _worker_codec(job.codec, job.device)
     output.parent.mkdir(parents=True, exist_ok=True)  # write_raw_dac removes what a killed run left
-    preprocessing = _preprocessing(job, raw) if job.clip_at_level else None
+    preprocessing = _preprocessing(job, raw)
     write_raw_dac(
         output, raw, codec=codec, n_codebooks=job.n_codebooks, overwrite=True, max_clipped=job.max_clipped,
         max_error=job.max_error, bits_per_second=job.bits_per_second, restore_bands=job.restore_bands,

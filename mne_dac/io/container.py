@@ -1030,8 +1030,9 @@ def write_raw_dac(
     %(groups)s
     %(grouping)s
     preprocessing : PreprocessingSettings | None
-        A codec's tokens only: the preprocessing (high-pass, clip level); ``None`` uses the codec's. For
-        EEG far quieter or louder than the codec's training EEG,
+        A codec's tokens only: the preprocessing (high-pass, clip level); ``None`` uses the codec's (each
+        channel at the codec's level for a codec fitted at those levels, :attr:`~mne_dac.DACCodec.channel_levels`).
+        For EEG far quieter or louder than the codec's training EEG,
         :func:`~mne_dac.preprocessing_at_level`. Transform codes and files within a rate scale each
         block themselves.
     %(max_clipped)s
@@ -1078,7 +1079,7 @@ def write_raw_dac(
     from types import SimpleNamespace
 
     from mne_dac.codecs.loading import load_codec
-    from mne_dac.io.raw import check_clipping, codec_domain_of, eeg_picks
+    from mne_dac.io.raw import check_clipping, codec_domain_of, eeg_picks, tokens_preprocessing
     from mne_dac.io.residual import MARGIN
     from mne_dac.io.side_channels import reader_grids
     from mne_dac.io.streaming import iter_code_blocks
@@ -1095,7 +1096,7 @@ def write_raw_dac(
     if fname.exists() and not overwrite:  # fail before the (slow) encoding
         raise FileExistsError(f"{fname} exists; pass overwrite=True (--overwrite) to replace it.")
     codec = load_codec(codec)
-    preprocessing = preprocessing or codec.preprocessing
+    preprocessing = preprocessing or tokens_preprocessing(raw, codec)
     n_q = codec.check_n_codebooks(n_codebooks)
     eeg, other = eeg_picks(raw)
     ch_names = [raw.ch_names[i] for i in eeg]

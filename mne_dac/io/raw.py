@@ -29,6 +29,7 @@ from mne_dac.utils._docs import fill_doc
 from mne_dac.utils._logging import warn
 
 if TYPE_CHECKING:
+    from mne_dac.codecs.codec import DACCodec
     from mne_dac.io.side_channels import Grid
 
 
@@ -38,6 +39,23 @@ CLIP_AT_LEVEL = "clip-at-level"
 #: ``preprocessing=`` of the transformers and Braindecode windows: a clip level per channel, each channel at the
 #: codec's level (:func:`preprocessing_at_level` with ``per_channel=True``), found when fitting or for each recording.
 CHANNEL_LEVELS = "channel-levels"
+
+
+def codec_scaling(codec: DACCodec, preprocessing: PreprocessingSettings | str | None
+                  ) -> PreprocessingSettings | str:  # fmt: skip
+    """``preprocessing`` as given, or, where it is ``None``, the codec's own scaling: :data:`CHANNEL_LEVELS` for a
+    codec fitted at each channel's level (:attr:`~mne_dac.DACCodec.channel_levels`), its preprocessing otherwise."""
+    if preprocessing is not None:
+        return preprocessing
+    return CHANNEL_LEVELS if codec.channel_levels else codec.preprocessing
+
+
+def tokens_preprocessing(raw: mne.io.BaseRaw, codec: DACCodec) -> PreprocessingSettings:
+    """The preprocessing of ``codec``'s tokens of ``raw`` where none is given (:func:`codec_scaling`): each EEG
+    channel at the codec's level for a codec fitted at those levels, the codec's preprocessing otherwise."""
+    if codec.channel_levels:
+        return preprocessing_at_level(raw, codec, per_channel=True, verbose=False)
+    return codec.preprocessing
 
 
 @verbose
@@ -96,9 +114,9 @@ def tokenize_raw(
     groups = resolve_groups(groups, grouping)
     _validate_type(raw, mne.io.BaseRaw, "raw")
     _validate_type(restore_bands, bool, "restore_bands")
+    _validate_type(preprocessing, (PreprocessingSettings, None), "preprocessing")
     codec = load_codec(codec)
-    preprocessing = preprocessing or codec.preprocessing
-    _validate_type(preprocessing, PreprocessingSettings, "preprocessing")
+    preprocessing = preprocessing or tokens_preprocessing(raw, codec)
     eeg, other = eeg_picks(raw)
     ch_names = [raw.ch_names[i] for i in eeg]
     logger.info(
@@ -176,10 +194,15 @@ def preprocessing_at_level(raw: mne.io.BaseRaw, codec: Any = "default", *, per_c
     codec = load_codec(codec)
     settings = codec.preprocessing
     eeg, _ = eeg_picks(raw)
-    stream = reference_stream(lambda start, stop: raw.get_data(picks=eeg, start=start, stop=stop),
-                              [raw.ch_names[i] for i in eeg], raw.n_times, raw.info["sfreq"], settings.highpass)  # fmt: skip
-    rms = np.sqrt(_energy(stream, raw.n_times) / raw.n_times) * REFERENCE_CLIP
-    return preprocessing_at_rms(settings, rms, per_channel)
+    return preprocessing_at_rms(settings, recording_rms(raw, eeg, settings.highpass), per_channel)
+
+
+def recording_rms(raw: mne.io.BaseRaw, picks: np.ndarray, highpass: float | None) -> np.ndarray:
+    """The RMS (Volts) of each of ``raw``'s channels ``picks``, high-passed at ``highpass`` as a codec's input (read
+    segment by segment); for :func:`preprocessing_at_rms`."""
+    stream = reference_stream(lambda start, stop: raw.get_data(picks=picks, start=start, stop=stop),
+                              [raw.ch_names[i] for i in picks], raw.n_times, raw.info["sfreq"], highpass)  # fmt: skip
+    return np.sqrt(_energy(stream, raw.n_times) / raw.n_times) * REFERENCE_CLIP
 
 
 def channel_rms(epochs: np.ndarray, sfreq: float, highpass: float | None) -> np.ndarray:

@@ -11,6 +11,7 @@ workers.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 from mne.utils import _check_option, logger, use_log_level
 
+from mne_dac.io.raw import preprocessing_at_rms, recording_rms
 from mne_dac.io.recordings import RECORDING_EXTENSIONS, UnreadableRecordingError, find_recordings, read_recording
 from mne_dac.signal.preprocessing import PreprocessingSettings, to_codec_domain
 from mne_dac.utils._logging import warn
@@ -122,6 +124,10 @@ class RandomCropDataset(torch.utils.data.Dataset):
         many crops as fit in the total duration of all EEG channels.
     preprocessing : PreprocessingSettings | None
         High-pass and clip level (``None``: the paper's).
+    channel_levels : bool
+        Scale each channel of each recording to the codec's level (a clip level per channel,
+        :func:`~mne_dac.preprocessing_at_level` with ``per_channel=True``), as a codec fitted at those levels
+        (:attr:`~mne_dac.DACCodec.channel_levels`) codes them, instead of at ``preprocessing``'s clip level.
     seed : int
         Seed of the draws.
     margin : float
@@ -181,6 +187,7 @@ class RandomCropDataset(torch.utils.data.Dataset):
         preprocessing: PreprocessingSettings | None = None,
         seed: int = 0,
         *,
+        channel_levels: bool = False,
         margin: float = 5.0,
         min_duration: float = 1.0,
         group_size: int | None = None,
@@ -214,6 +221,7 @@ class RandomCropDataset(torch.utils.data.Dataset):
         self._entries: list[tuple[int, np.ndarray]] = []
         self._positions: dict[int, np.ndarray] = {}  # per recording, indexed by channel (NaN: not drawn)
         self._regions: dict[int, list[np.ndarray]] = {}  # per recording, channel indices of each region
+        self._levels: dict[int, np.ndarray] = {}  # per recording, clip level by channel index (channel_levels)
         seconds = []
         for ri, raw in enumerate(self.recordings):
             picks = mne.pick_types(raw.info, eeg=True, exclude="bads")
@@ -234,6 +242,11 @@ class RandomCropDataset(torch.utils.data.Dataset):
                 regions = anatomical_groups(names, montage=montage).indices(names)
                 self._regions[ri] = [picks[region] for region in regions]
             seconds.append(len(picks) * duration)
+            if channel_levels:
+                levels = np.full(len(raw.ch_names), np.nan)
+                rms = recording_rms(raw, picks, self.preprocessing.highpass)
+                levels[picks] = preprocessing_at_rms(self.preprocessing, rms, per_channel=True).clip
+                self._levels[ri] = levels
         if not self._entries:
             raise ValueError(f"No recording with at least {self.group_size or 1} EEG channels and {min_duration} s.")
         self._weights = np.asarray(seconds) / np.sum(seconds)
@@ -257,16 +270,20 @@ class RandomCropDataset(torch.utils.data.Dataset):
                 raw = self.recordings[ri]
                 rows = np.full(len(raw.ch_names), -1)
                 rows[picks] = np.arange(len(picks))
-                self._preloaded[ri] = (rows, self._to_codec(raw, list(picks), 0, raw.n_times))
+                self._preloaded[ri] = (rows, self._to_codec(ri, list(picks), 0, raw.n_times))
             logger.info("Preloaded %d recordings (%.0f MB at %g Hz).", len(self._entries), n_bytes / 1e6, codec_sfreq)
 
-    def _to_codec(self, raw: mne.io.BaseRaw, picks: list[int], start: int, stop: int) -> np.ndarray:
-        """Channels ``picks``, samples ``[start, stop)`` of ``raw`` in the codec domain."""
+    def _to_codec(self, ri: int, picks: list[int], start: int, stop: int) -> np.ndarray:
+        """Channels ``picks``, samples ``[start, stop)`` of recording ``ri`` in the codec domain."""
+        raw = self.recordings[ri]
         data = raw.get_data(picks=picks, start=start, stop=stop)
         names = [raw.ch_names[p] for p in picks]
+        settings = self.preprocessing
+        if ri in self._levels:
+            settings = dataclasses.replace(settings, clip=tuple(float(c) for c in self._levels[ri][picks]))
         with use_log_level("error"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return to_codec_domain(data, raw.info["sfreq"], self.codec_sfreq, self.preprocessing, names).data
+            return to_codec_domain(data, raw.info["sfreq"], self.codec_sfreq, settings, names).data
 
     def set_epoch(self, epoch: int) -> None:
         """Draw the crops of ``epoch``: crop ``i`` of epoch ``e`` uses seed ``(seed, e, i)``."""
@@ -323,7 +340,7 @@ class RandomCropDataset(torch.utils.data.Dataset):
         else:
             pad = int(round(self.margin * sfreq))
             lo, hi = max(0, start - pad), min(raw.n_times, start + n_need + pad)
-            x = self._to_codec(raw, picks, lo, hi)
+            x = self._to_codec(info["recording"], picks, lo, hi)
         offset = int(round((start - lo) * self.codec_sfreq / sfreq))
         n_rows = self.max_group_size if self._multichannel else 1
         crop = np.zeros((n_rows, self.crop_samples), dtype=np.float32)

@@ -447,6 +447,7 @@ def finetune(
         codec_sfreq=codec.sfreq,
         crop_duration=crop,
         preprocessing=codec.preprocessing,
+        channel_levels=codec.channel_levels,
         group_size=codec.group_size if mc and codec.grouping == "pivot" else None,
         grouping=codec.grouping if mc else "pivot",
     )

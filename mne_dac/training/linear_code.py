@@ -131,7 +131,8 @@ def build_linear_codec(
     channel_levels : bool
         Fit on each channel of each recording at the codec's level (the clip levels of
         :func:`~mne_dac.preprocessing_at_level` with ``per_channel=True``), the level at which its tokens then
-        code best, instead of at the codec's fixed clip level.
+        code best, instead of at the codec's fixed clip level; the codec then codes at them by default
+        (:attr:`~mne_dac.DACCodec.channel_levels`).
     beam_width, beam_codebooks : int
         Encode by beam search of this width over the first ``beam_codebooks`` codebooks (width 1:
         DAC's greedy codes).
@@ -214,6 +215,7 @@ def build_linear_codec(
                 + " ".join(f"{p:.1f}" for p in prds))  # fmt: skip
     if decoder_steps:
         train_decoder(codec, signals, ch_names, decoder_steps, seed, progress=progress)
+    codec.channel_levels = channel_levels
     return LinearCode(codec, prds, len(latents))
 
 

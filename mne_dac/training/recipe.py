@@ -67,6 +67,7 @@ LINEAR_CODE: dict[str, Any] = dict(
     default_n_codebooks=4,
     augment=True,
     lapped=True,
+    channel_levels=True,
     beam_width=32,
     beam_codebooks=4,
     max_frames=400_000,

@@ -318,6 +318,9 @@ class CodecTrainer(NeuralNet):
         Sampling rate of the codec (of the crops).
     preprocessing : PreprocessingSettings | None
         Preprocessing the codec expects, kept by :meth:`to_codec`.
+    channel_levels : bool
+        Whether the codec scales each channel to its level (:attr:`~mne_dac.DACCodec.channel_levels`), kept by
+        :meth:`to_codec`; its crops should then be drawn at those levels (``RandomCropDataset(channel_levels=True)``).
     criterion : callable
         Builds the mel loss (DAC's ``MelSpectrogramLoss``), trained with weight
         ``lambda_mel`` and recorded on the validation crops (``valid_mel``).
@@ -452,6 +455,7 @@ class CodecTrainer(NeuralNet):
         *,
         sfreq: float = 512.0,
         preprocessing: PreprocessingSettings | None = None,
+        channel_levels: bool = False,
         criterion: Any = mel_loss_module,
         optimizer: type = torch.optim.AdamW,
         lr: float = RECIPE["lr"],
@@ -502,6 +506,7 @@ class CodecTrainer(NeuralNet):
         )
         self.sfreq = sfreq
         self.preprocessing = preprocessing
+        self.channel_levels = channel_levels
         self.lambda_mel = lambda_mel
         self.lambda_waveform = lambda_waveform
         self.waveform_loss = waveform_loss
@@ -558,6 +563,7 @@ class CodecTrainer(NeuralNet):
         kwargs.setdefault("device", str(codec.device))
         kwargs.setdefault("sfreq", codec.sfreq)
         kwargs.setdefault("preprocessing", codec.preprocessing)
+        kwargs.setdefault("channel_levels", codec.channel_levels)
         return cls(clone_model(codec.model, n_codebooks), **kwargs)
 
     def to_codec(self, name: str = "fine-tuned", **kwargs: Any) -> DACCodec:
@@ -586,6 +592,7 @@ class CodecTrainer(NeuralNet):
             self.sfreq,
             name=name,
             preprocessing=self.preprocessing,
+            channel_levels=self.channel_levels,
             **kwargs,
         )
 

@@ -42,14 +42,18 @@ overwrite : bool
 docdict["preprocessing"] = """
 preprocessing : PreprocessingSettings | None
     The paper's preprocessing (high-pass, clip level). ``None`` uses the codec's
-    settings: a 0.1 Hz high-pass and a ±200 µV clip. For EEG far quieter or louder
-    than the codec's training EEG, :func:`~mne_dac.preprocessing_at_level`; with
-    ``per_channel=True``, each channel at the codec's level."""
+    settings: a 0.1 Hz high-pass and a ±200 µV clip, or, for a codec fitted at each
+    channel's level (:attr:`~mne_dac.DACCodec.channel_levels`), a clip level per channel
+    that brings each to the codec's level (:func:`~mne_dac.preprocessing_at_level` with
+    ``per_channel=True``). For EEG far quieter or louder than the codec's training EEG,
+    :func:`~mne_dac.preprocessing_at_level`; ``codec.preprocessing``: the paper's fixed
+    scaling."""
 
 docdict["windows_preprocessing"] = """
 preprocessing : PreprocessingSettings | ``"clip-at-level"`` | ``"channel-levels"`` | None
     The paper's preprocessing (high-pass, clip level). ``None`` uses the codec's
-    settings: a 0.1 Hz high-pass and a ±200 µV clip. ``"clip-at-level"``: each
+    settings: a 0.1 Hz high-pass and a ±200 µV clip, or ``"channel-levels"`` for a codec
+    fitted at each channel's level (:attr:`~mne_dac.DACCodec.channel_levels`). ``"clip-at-level"``: each
     recording's windows with the clip level of that recording's level
     (:func:`~mne_dac.preprocessing_at_level` of its continuous EEG; of its windows,
     each high-passed alone, where a ``WindowsDataset`` holds no continuous
@@ -147,7 +151,8 @@ batch_size : int | None
     setting (16 for codecs loaded by name or path).
 preprocessing : PreprocessingSettings | ``"clip-at-level"`` | ``"channel-levels"`` | None
     The paper's preprocessing (high-pass, clip level). ``None`` uses the codec's
-    settings: a 0.1 Hz high-pass and a ±200 µV clip. ``"clip-at-level"``: :meth:`fit`
+    settings: a 0.1 Hz high-pass and a ±200 µV clip, or ``"channel-levels"`` for a codec
+    fitted at each channel's level (:attr:`~mne_dac.DACCodec.channel_levels`). ``"clip-at-level"``: :meth:`fit`
     sets the clip level that brings the median RMS of the fitted epochs' channels
     (each epoch high-passed as the codec's input) to the codec's level, as
     :func:`~mne_dac.preprocessing_at_level` does for a recording, for EEG far quieter

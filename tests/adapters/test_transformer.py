@@ -302,9 +302,9 @@ def test_channel_levels(shipped_codec, excerpt_raw):
     mixed = X * np.array([0.2, 1.0, 30.0])[:, None]
     errors, levels = {}, {}
     for name, data, preprocessing in (("level", X, "channel-levels"), ("mixed", mixed, "channel-levels"),
-                                      ("fixed", mixed, None)):  # fmt: skip
+                                      ("fixed", mixed, shipped_codec.preprocessing)):  # fmt: skip
         trip = DACRoundTrip(shipped_codec, sfreq=epochs.info["sfreq"], preprocessing=preprocessing).fit(data)
-        with pytest.warns(RuntimeWarning, match="Clipped") if preprocessing is None else nullcontext():
+        with pytest.warns(RuntimeWarning, match="Clipped") if name == "fixed" else nullcontext():
             decoded = trip.transform(data)
         centred = [x - x.mean(-1, keepdims=True) for x in (data, decoded)]
         errors[name] = [prd(*(np.ravel(x[:, c]) for x in centred)) for c in range(3)]
@@ -312,3 +312,15 @@ def test_channel_levels(shipped_codec, excerpt_raw):
     assert levels["mixed"] == pytest.approx(np.multiply(levels["level"], [0.2, 1.0, 30.0]), rel=0.01)
     np.testing.assert_allclose(errors["mixed"], errors["level"], atol=2)
     assert errors["fixed"][0] > errors["level"][0] + 2 and errors["fixed"][2] > errors["level"][2] + 2, errors
+
+
+def test_codec_levels_by_default(tiny_codec, tiny_level_codec, excerpt_raw):
+    """A codec fitted at each channel's level: DACTokenizer's default is ``"channel-levels"``; a codec without it
+    keeps its fixed clip level."""
+    epochs = mne.make_fixed_length_epochs(excerpt_raw.copy().pick(["Fz", "Cz", "Pz"]), duration=4.0, preload=True,
+                                          verbose=False)  # fmt: skip
+    X = epochs.get_data() * np.array([0.2, 1.0, 30.0])[:, None]
+    sfreq = epochs.info["sfreq"]
+    levels = DACTokenizer(tiny_codec, sfreq=sfreq, preprocessing="channel-levels").fit(X).preprocessing_
+    assert DACTokenizer(tiny_level_codec, sfreq=sfreq).fit(X).preprocessing_ == levels
+    assert DACTokenizer(tiny_codec, sfreq=sfreq).fit(X).preprocessing_ == tiny_codec.preprocessing

@@ -251,10 +251,10 @@ def test_windows_clip_at_level(tiny_codec, use_mne_epochs):
 
 
 @pytest.mark.parametrize("use_mne_epochs", [False, True], ids=["EEGWindowsDataset", "WindowsDataset"])
-def test_windows_channel_levels(tiny_codec, use_mne_epochs):
+def test_windows_channel_levels(tiny_codec, tiny_level_codec, use_mne_epochs):
     """``preprocessing="channel-levels"``: each recording's windows at a clip level per channel, that of the
     channel's level in its recording (in its windows where a WindowsDataset has no continuous recording); the
-    round trip decodes each channel to its own level."""
+    round trip decodes each channel to its own level. The default of a codec fitted at those levels."""
     from mne_dac import preprocessing_at_level
 
     concat = _concat_raw(scale=10)
@@ -270,3 +270,11 @@ def test_windows_channel_levels(tiny_codec, use_mne_epochs):
         assert levels[1] > 2 * levels[0]
     decoded, original = out[0][0], windows[0][0]
     assert decoded.shape == original.shape and np.std(decoded[1]) > 2 * np.std(decoded[0])
+    with_codec = _windows_levels(roundtrip_windows(windows, tiny_level_codec))  # the codec's default
+    assert with_codec == _windows_levels(out)
+    fixed = roundtrip_windows(windows, tiny_level_codec, preprocessing=tiny_level_codec.preprocessing)
+    assert _windows_levels(fixed) == [200e-6] * len(concat.datasets)
+
+
+def _windows_levels(concat_ds) -> list:
+    return [ds.transform.coding.preprocessing.clip for ds in concat_ds.datasets]

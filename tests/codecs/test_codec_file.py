@@ -153,6 +153,18 @@ def test_default_depth_the_codec_cannot_have(tiny_codec, depth, match, tmp_path)
         load_codec(tmp_path / "bad.safetensors")
 
 
+@pytest.mark.parametrize("flag", ["yes", 1, None])
+def test_channel_levels_a_file_cannot_hold(tiny_codec, flag, tmp_path):
+    """channel_levels is true or false in a codec file, nothing else."""
+    from safetensors.torch import save_file
+
+    config = {**tiny_codec.get_config().to_dict(), "channel_levels": flag}
+    header = {"format": CODEC_FILE_FORMAT, "version": "2", "config": json.dumps(config)}
+    save_file(tiny_codec._cpu_weights(), str(tmp_path / "bad.safetensors"), metadata=header)
+    with pytest.raises(OSError, match="channel_levels must be true or false"):
+        load_codec(tmp_path / "bad.safetensors")
+
+
 @pytest.mark.parametrize("beam_width", [10**9, 0])
 def test_beam_a_file_cannot_ask_for(tiny_codec, beam_width, tmp_path):
     """A crafted beam width is refused before any search could exhaust memory."""

@@ -57,3 +57,17 @@ def test_codec_file_holds_the_config_and_weights(codec, tmp_path):
     content = read_codec_file(codec.save(tmp_path / "codec.pt", metadata={"note": "x"}))
     assert content.config == codec.get_config() and content.metadata == {"note": "x"}
     assert content.state_dict.keys() == codec.model.state_dict().keys()
+
+
+def test_channel_levels_round_trip(tiny_level_codec, tmp_path):
+    """A codec fitted at each channel's level says so in its file, kept by every copy; the files of other codecs
+    have no such key (their content is as before)."""
+    assert "channel_levels" not in load_codec("random", dac_kwargs={"encoder_dim": 4, "decoder_dim": 16},
+                                              device="cpu").get_config().to_dict()  # fmt: skip
+    assert tiny_level_codec.get_config().to_dict()["channel_levels"] is True
+    for other in (load_codec(tiny_level_codec.save(tmp_path / "levels.pt"), device="cpu"),
+                  pickle.loads(pickle.dumps(tiny_level_codec)), copy.deepcopy(tiny_level_codec)):  # fmt: skip
+        assert other.channel_levels and other.get_config() == tiny_level_codec.get_config()
+    from mne_dac.codecs.mc_codec import DACMCCodec
+
+    assert DACMCCodec.from_codec(tiny_level_codec, group_size=2).channel_levels

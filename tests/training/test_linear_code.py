@@ -104,5 +104,6 @@ def test_channel_levels(excerpt):
     options = dict(n_codebooks=2, max_frames=3000, progress=False, channel_levels=True)
     as_is, scaled = (build_linear_codec([raw], **options) for raw in (excerpt, mixed))
     np.testing.assert_allclose(scaled.frame_prd, as_is.frame_prd, rtol=0.02)
+    assert as_is.codec.channel_levels  # its tokens then code at those levels
     plain = build_linear_codec([mixed], n_codebooks=2, max_frames=3000, progress=False)  # clipped, far from level
-    assert plain.frame_prd[-1] > as_is.frame_prd[-1] + 2
+    assert plain.frame_prd[-1] > as_is.frame_prd[-1] + 2 and not plain.codec.channel_levels

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import mne
 import numpy as np
 import pytest
 
@@ -79,6 +80,27 @@ def test_random_crops(lazy_raw):
     ).data[0]
     start = int(round(info["start"] * 512 / lazy_raw.info["sfreq"]))
     assert np.corrcoef(whole[start : start + 1536], x[0].numpy())[0, 1] > 0.99
+
+
+@pytest.mark.parametrize("preload", [False, True])
+def test_crops_at_channel_levels(lazy_raw, preload):
+    """channel_levels: the crops of a recording whose channels are a fifth and thirty times as loud are those of
+    the recording as it is (each channel at the codec's level, as a channel-levels codec codes it); a trainer of
+    such a codec gives back a codec with the flag."""
+    raw = lazy_raw.copy().crop(0, 20, include_tmax=False).pick("eeg").load_data()
+    scales = np.where(np.arange(len(raw.ch_names)) % 2, 0.2, 30.0)[:, None]
+    mixed = mne.io.RawArray(raw.get_data() * scales, raw.info, verbose="error")
+    as_is, scaled = (RandomCropDataset([r], crop_duration=CROP, n_crops=6, seed=1, channel_levels=True,
+                                       preload=preload) for r in (raw, mixed))  # fmt: skip
+    for i in range(len(as_is)):
+        assert as_is.crop_info(i) == scaled.crop_info(i)
+        torch.testing.assert_close(scaled[i], as_is[i], rtol=0, atol=0.01 * float(as_is[i].abs().max()))
+    plain = RandomCropDataset([mixed], crop_duration=CROP, n_crops=6, seed=1, preload=preload)
+    assert max(float((plain[i] - as_is[i]).abs().max()) for i in range(6)) > 0.1
+
+    codec = _codec()
+    codec.channel_levels = True
+    assert _trainer(codec).initialize().to_codec().channel_levels
 
 
 def test_random_crops_short_recordings(lazy_raw):
