@@ -7,8 +7,9 @@ validation recording of eegmat (subjects 20-23, both recordings, EEG channels hi
 at about ``--rate`` bits/s per channel by:
 
 - the default codec's tokens (:func:`mne_dac.tokenize_raw` at the depth nearest the rate, band
-  gains kept), with the paper's fixed scaling, and with the clip level of the recording's
-  level (:func:`mne_dac.preprocessing_at_level`);
+  gains kept), with the paper's fixed scaling, with the clip level of the recording's
+  level (:func:`mne_dac.preprocessing_at_level`) and with each channel's (``per_channel=True``, the
+  default of a codec fitted at those levels, as the default codec);
 - a file of the default codec within the rate (:func:`mne_dac.write_raw_dac` with
   ``bits_per_second``: each channel's depth chosen per 4 s), whose blocks scale each channel into
   the codec's level (:data:`~mne_dac.io.component_blocks.CODEC_RMS`);
@@ -51,8 +52,9 @@ def coded(raw: mne.io.BaseRaw, codec: mne_dac.DACCodec, rate: float, tmp: Path) 
     depth = int(np.clip(round(rate / (codec.bits_per_code * codec.frame_rate)), 1, codec.n_codebooks))
     out = {}
     for label, preprocessing in (
-        ("", None),
+        ("", codec.preprocessing),
         (", clip at the recording's level", mne_dac.preprocessing_at_level(raw, codec)),
+        (", each channel's level", mne_dac.preprocessing_at_level(raw, codec, per_channel=True)),
     ):
         tokens = mne_dac.tokenize_raw(raw, codec, n_codebooks=depth, preprocessing=preprocessing, verbose="error")
         out[f"tokens, {depth} codebooks{label}"] = mne_dac.reconstruct_raw(tokens, codec, verbose="error").get_data()

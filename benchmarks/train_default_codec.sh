@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Build the codec shipped as mne_dac.load_codec("default") (lapped-2026.12) and evaluate it; with
+# Build the codec shipped as mne_dac.load_codec("default") (levels-2026.12) and evaluate it; with
 # RECIPE=gradient, train default-2026.12b, the default before beam-2026.12, and write its model card.
 #
 # RECIPE=linear-code (the default; `mne-dac finetune`'s default, mne_dac/training/recipe.py:
 # LINEAR_CODE; mne_dac.training.linear_code.build_linear_codec): default-2026.12b's compact DAC at
 # 256 Hz with a hop of 128 (2 frames/s) and 8 codebooks of 2048 entries of 128 values (22 bits/s
 # per channel each; 4 by default, 88 bits/s), its weights set to a linear transform code of the
-# training EEG: principal components of each frame's modulated lapped transform (the two hops
-# centred on it), each codebook by k-means on what the coarser ones left, of the frames shifted by
-# quarter hops and negated; a beam search of width 32 over the first 4 codebooks encodes. Then its
-# decoder alone trains for STEPS steps (default 600, as shipped). About 50 minutes on 2 CPU
-# threads; seed 0 gives the shipped weights (SHA-256 91152cb23a48...) bit for bit.
+# training EEG, each channel brought to the codec's level (a clip level per channel, which the codec's
+# tokens then take by default): principal components of each frame's modulated lapped transform (the
+# two hops centred on it), each codebook by k-means on what the coarser ones left, of the frames
+# shifted by quarter hops and negated; a beam search of width 32 over the first 4 codebooks encodes.
+# Then its decoder alone trains for STEPS steps (default 600, as shipped). About 40 minutes on 2 CPU
+# threads; seed 0 gives the shipped weights (SHA-256 de9a9578cb56...) bit for bit (checked 2026-12-05).
 #
 # RECIPE=gradient (mne_dac/training/recipe.py: RECIPE and SCRATCH, the defaults of CodecTrainer
 # and of `mne-dac finetune --init scratch`): the compact DAC at 256 Hz, hop 64 (4 frames/s), 8

@@ -83,8 +83,9 @@ def test_file_coding_script(tmp_path):
 
 
 def test_coding_levels_script():
-    """benchmarks/coding_levels.py on the shipped excerpt: files of the codec code EEG thirty times as loud as well
-    as the original; the codec's tokens, with their fixed scaling, do not."""
+    """benchmarks/coding_levels.py on the shipped excerpt: files of the codec and its tokens at the recording's or
+    each channel's level code EEG thirty times as loud as well as the original; its tokens with the paper's fixed
+    scaling do not."""
     from mne_dac.evaluation.datasets import excerpt_fnames
 
     data = excerpt_fnames(0, "rest")[0].parent
@@ -95,11 +96,13 @@ def test_coding_levels_script():
     rows = {line.split("|")[1].strip(): [float(v) for v in line.split("|")[2:-1]]
             for line in printed.splitlines() if line.startswith("| ") and "PRD" not in line}  # fmt: skip
     assert set(rows) == {"tokens, 2 codebooks", "tokens, 2 codebooks, clip at the recording's level",
-                         "file within 44 bits/s", "klt-codec file, 44 bits/s", "block DCT, 44 bits/s"}  # fmt: skip
+                         "tokens, 2 codebooks, each channel's level", "file within 44 bits/s",
+                         "klt-codec file, 44 bits/s", "block DCT, 44 bits/s"}  # fmt: skip
     for coder in (
         "file within 44 bits/s",
         "klt-codec file, 44 bits/s",
         "tokens, 2 codebooks, clip at the recording's level",
+        "tokens, 2 codebooks, each channel's level",
     ):
         assert abs(rows[coder][1] - rows[coder][0]) < 3, rows
     assert rows["tokens, 2 codebooks"][1] > rows["tokens, 2 codebooks"][0] + 10  # clipped at ±200 µV

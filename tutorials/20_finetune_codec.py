@@ -8,7 +8,7 @@ Train a codec on your EEG
 This tutorial runs mne-dac's two training recipes on the EEG excerpt shipped with mne-dac,
 with the Python API, then shows the equivalent ``mne-dac finetune`` commands.
 
-**The recipe that built the shipped** ``default`` **codec** (``lapped-2026.12``; ``mne-dac
+**The recipe that built the shipped** ``default`` **codec** (``levels-2026.12``; ``mne-dac
 finetune``'s default, ``--init linear-code``; :data:`~mne_dac.training.recipe.LINEAR_CODE`) does
 without gradient descent for all but the decoder:
 
@@ -17,7 +17,9 @@ without gradient descent for all but the decoder:
   it, sine window: no block edges) and project it on the principal components; the decoder, to
   invert that and overlap-add.
 - **Codebooks**: each of the 8 residual codebooks of 2048 entries is found by k-means on what
-  the coarser ones left, over the training frames shifted by quarter hops and negated.
+  the coarser ones left, over the training frames shifted by quarter hops and negated, each
+  training channel first brought to the codec's level (its own clip level); the codec's tokens
+  then code each channel at that level (``codec.channel_levels``).
 - **Encoder**: a beam search chooses the first 4 codes of a frame together
   (:class:`~mne_dac.models.beam_search.BeamResidualVectorQuantize`).
 - **Decoder**: then trained alone, to the waveform error relative to the signal at a random

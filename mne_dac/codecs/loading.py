@@ -86,6 +86,11 @@ SHIPPED_RELEASES: dict[str, ShippedCodec] = {
             "91152cb23a48dd99617d2bf9912b1a3cc0fb9c5ac4ea1c6ba18a5b90045a78b7",
         ),
         ShippedCodec(
+            "levels-2026.12",
+            "levels-2026.12.pt",
+            "de9a9578cb562e3281b81107c34d29aecae9e6221af0a6f2368db3f36c5c2859",
+        ),
+        ShippedCodec(
             "mc-pivot-2026.11",
             "mc-pivot-2026.11.pt",
             "742f441c66efbed73dff594df0a0fe6e356327ae025959d39103244ee179de83",
@@ -110,11 +115,12 @@ SHIPPED_RELEASES: dict[str, ShippedCodec] = {
 
 #: Names that follow the newest release of a codec.
 CODEC_ALIASES: dict[str, str] = {
-    DEFAULT_CODEC: "lapped-2026.12",
+    DEFAULT_CODEC: "levels-2026.12",
     "mc-pivot": "mc-pivot-2026.12c",
     "linear": "linear-2026.12",
     "beam": "beam-2026.12",
     "lapped": "lapped-2026.12",
+    "levels": "levels-2026.12",
 }
 
 #: Every name :func:`load_codec` resolves to a shipped codec: aliases and versioned names.

@@ -8,7 +8,7 @@ each frame on its principal components; codebook ``q`` of the residual quantizer
 ``codebook_dim`` principal directions of what codebooks ``0 … q-1`` left, its entries found by
 k-means; the decoder inverts the projection. Optionally the decoder alone is then trained
 (:func:`train_decoder`: the relative squared error at a random depth, encoder and codebooks
-frozen). Shipped codecs built so: ``linear-2026.12``, ``beam-2026.12``, ``lapped-2026.12`` (the
+frozen). Shipped codecs built so: ``linear-2026.12``, ``beam-2026.12``, ``lapped-2026.12``, ``levels-2026.12`` (the
 ``default``: mne-dac's recipe, :data:`~mne_dac.training.recipe.LINEAR_CODE`, ``mne-dac finetune --init
 linear-code``) and ``mc-pivot-2026.12c`` (``benchmarks/linear_code.py`` is the command line).
 

@@ -1,6 +1,6 @@
 """mne-dac's training recipes: the settings that built the shipped codecs.
 
-The shipped ``default`` codec (``lapped-2026.12``) is built by :data:`LINEAR_CODE`: a linear transform
+The shipped ``default`` codec (``levels-2026.12``) is built by :data:`LINEAR_CODE`: a linear transform
 code of the training EEG set by hand, its decoder then trained alone
 (:func:`~mne_dac.training.linear_code.build_linear_codec`; ``mne-dac finetune``'s default,
 ``--init linear-code``). Gradient training of a whole codec (:class:`~mne_dac.training.trainer.CodecTrainer`,
@@ -59,7 +59,9 @@ INIT_LINEAR_CODE = "linear-code"
 #: and negated (at most 400,000 per codebook), encoded by a beam search of width 32 over the first 4
 #: codebooks; then the decoder alone is trained for ``decoder_steps`` steps. It keeps each channel
 #: better than gradient training of the whole codec at the same bits (``beam-2026.12``'s model card
-#: has the ablation; ``lapped-2026.12``'s, what the lapped frames add).
+#: has the ablation; ``lapped-2026.12``'s, what the lapped frames add; ``levels-2026.12``'s, what fitting
+#: each training channel at the codec's level adds: its tokens then code each channel at that level,
+#: ``channel_levels``).
 LINEAR_CODE: dict[str, Any] = dict(
     architecture="default-2026.12b",
     encoder_rates=(2, 4, 4, 4),

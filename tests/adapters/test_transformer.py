@@ -274,16 +274,17 @@ def test_clip_at_level(shipped_codec, excerpt_raw):
     epochs = mne.make_fixed_length_epochs(excerpt_raw.copy().pick("eeg"), duration=4.0, preload=True, verbose=False)
     X = epochs.get_data()
     errors = {}
-    for factor, preprocessing in ((1, "clip-at-level"), (30, "clip-at-level"), (30, None)):
+    fixed = shipped_codec.preprocessing  # the paper's ±200 µV
+    for factor, preprocessing in ((1, "clip-at-level"), (30, "clip-at-level"), (30, fixed)):
         loud = factor * X
         trip = DACRoundTrip(shipped_codec, sfreq=epochs.info["sfreq"], preprocessing=preprocessing).fit(loud)
-        assert trip.preprocessing_.clip == (200e-6 if factor == 1 or preprocessing is None else
+        assert trip.preprocessing_.clip == (200e-6 if factor == 1 or preprocessing is fixed else
                                             pytest.approx(factor * 200e-6, rel=0.5))  # fmt: skip
-        with pytest.warns(RuntimeWarning, match="Clipped") if preprocessing is None else nullcontext():
+        with pytest.warns(RuntimeWarning, match="Clipped") if preprocessing is fixed else nullcontext():
             decoded = trip.transform(loud)
-        errors[factor, preprocessing] = prd(*(np.ravel(x - x.mean(-1, keepdims=True)) for x in (loud, decoded)))
+        errors[factor, str(preprocessing)] = prd(*(np.ravel(x - x.mean(-1, keepdims=True)) for x in (loud, decoded)))
     at_level = errors[1, "clip-at-level"]
-    assert abs(errors[30, "clip-at-level"] - at_level) < 2 < errors[30, None] - at_level, errors
+    assert abs(errors[30, "clip-at-level"] - at_level) < 2 < errors[30, str(fixed)] - at_level, errors
     tokenizer = pickle.loads(pickle.dumps(DACTokenizer(shipped_codec, preprocessing="clip-at-level").fit(epochs)))
     assert clone(tokenizer).preprocessing == "clip-at-level" and tokenizer.preprocessing_.clip == 200e-6
     with pytest.raises(ValueError, match="Invalid value for the 'preprocessing' parameter"):

@@ -115,7 +115,8 @@ def test_repr(tiny_codec):
 
 def test_compact_default_codec():
     codec = load_codec("default", device="cpu", verbose=False)
-    assert codec.name == "lapped-2026.12"  # the versioned name of the codec "default" names
+    assert codec.name == "levels-2026.12"  # the versioned name of the codec "default" names
+    assert codec.channel_levels  # fitted at each channel's level, it codes there by default
     assert codec.hop_length == 128 and codec.sfreq == 256.0
     assert codec.n_codebooks == 8 and codec.codebook_size == 2048 and codec.default_n_codebooks == 4
     assert codec.bits_per_second() == 88.0 and codec.bits_per_second(8) == 176.0
@@ -123,8 +124,9 @@ def test_compact_default_codec():
 
 
 #: Bounds on the fidelity of the shipped codec on the excerpt fixture (subject 0, rest, 20 s).
-#: Measured with lapped-2026.12: PRD 69.2, 52.9, 43.0, 35.3, 31.0, 27.7, 25.1 and 23.0 % with 1 to
-#: 8 codebooks, spectrogram loss 4.20 with its default 4 (beam-2026.12: 69.2 … 35.3 … 22.9 %, 4.36;
+#: Measured with levels-2026.12 (each channel at its level): PRD 68.6, 52.0, 42.1, 34.1, 29.9, 26.6, 24.1 and
+#: 22.1 % with 1 to 8 codebooks, spectrogram loss 4.17 with its default 4 (lapped-2026.12: 69.2 … 35.3 … 23.0 %,
+#: 4.20; beam-2026.12: 69.2 … 35.3 … 22.9 %, 4.36;
 #: subject 0 trained both; default-2026.12b: PRD 43.1 % with its
 #: default 2, at the same 88 bits/s, and 22.8 % with 8; default-2026.12: 41.4 % with its 2;
 #: default-2026.11: 91.8 and 78.3 % with 1 and 9). An all-zero output scores PRD 100 % and
@@ -165,7 +167,7 @@ def test_shipped_codec_uses_its_codebooks(excerpt_raw):
 
 
 def test_default_codec_keeps_more_than_the_previous_at_the_same_bits(excerpt_raw):
-    """The default (``"lapped"``) searches its first 4 codes; at 88 bits/s it keeps the excerpt better than
+    """The default (``"levels"``) searches its first 4 codes; at 88 bits/s it keeps the excerpt better than
     ``default-2026.12b``, the default before ``beam-2026.12`` (measured, band gains included: PRD 36.0 % against
     45.5 %)."""
     from mne_dac import reconstruct_raw, tokenize_raw
@@ -173,7 +175,7 @@ def test_default_codec_keeps_more_than_the_previous_at_the_same_bits(excerpt_raw
     from mne_dac.signal.metrics import fidelity_report
 
     codec = load_codec("default", device="cpu", verbose=False)
-    assert load_codec("lapped", device="cpu", verbose=False).identity.matches(codec.identity)
+    assert load_codec("levels", device="cpu", verbose=False).identity.matches(codec.identity)
     assert quantizer_beam(codec.model) == (32, 4)
     raw = excerpt_raw.copy().pick("eeg")
     prd = {}

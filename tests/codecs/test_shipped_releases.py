@@ -17,6 +17,7 @@ RELEASE_FILES = {
     "default-2026.12": ["Fp1", "Cz", "O2"],  # by mne-dac 0.1.0.dev0, before the default changed
     "default-2026.12b": ["Fp1", "Cz", "O2"],  # likewise, before the default became beam-2026.12
     "beam-2026.12": ["Fp1", "Cz", "O2"],  # 8 s with band gains, before the default became lapped-2026.12
+    "lapped-2026.12": ["Fp1", "Cz", "O2"],  # likewise, before the default became levels-2026.12
     "mc-pivot-2026.12b": ["Fp1", "Fp2", "C3", "Cz", "C4", "O1", "O2", "Pz"],  # before "mc-pivot" changed
 }
 

@@ -104,7 +104,7 @@ def test_codec_within_a_bitrate(tmp_path, capsys):
     read_excerpt(0, "rest", verbose=False).crop(0, 8).save(src, verbose="error")
     assert main(["compress", str(src), str(out), "--bitrate", "30"]) == 0
     text = capsys.readouterr().out
-    assert "klt-codec: codec 'lapped-2026.12'" in text and "on each channel, depth chosen per 4 s" in text
+    assert "klt-codec: codec 'levels-2026.12'" in text and "on each channel, depth chosen per 4 s" in text
     assert "30 bits/s per channel nominal" in text
     assert main(["decompress", str(out), str(tmp_path / "back_raw.fif")]) == 0
     assert main(["compress", str(src), str(tmp_path / "x.eegdac"), "--bitrate", "30", "--n-codebooks", "2"]) == 1
